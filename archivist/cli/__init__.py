@@ -1,0 +1,84 @@
+"""`archivist` command line: parsing and printing only; every command calls one domain function.
+
+Commands live in small modules by area (records, index, daemon, backup, trace, tui); each exposes
+`add_commands(subparsers)` and registers handlers `fn(ctx, args) -> int`. Exit codes: 0 ok,
+1 a user error (one line saying what to do), 2 usage (argparse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import Config, load_config
+from ..errors import ArchivistError
+
+COMMAND_MODULES = ("records", "trace", "daemon", "backup", "tui", "index")
+
+
+@dataclass
+class Context:
+    """What every handler needs: the loaded config, who is acting, how to print."""
+
+    args: argparse.Namespace
+    _cfg: Config | None = None
+
+    @property
+    def cfg(self) -> Config:
+        if self._cfg is None:
+            self._cfg = load_config(self.args.config, self.args.root)
+        return self._cfg
+
+    @property
+    def by(self) -> str | None:
+        return self.args.by or os.environ.get("ARCHIVIST_STAFF")
+
+    def json(self, value: Any) -> None:
+        print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+    def out(self, text: str = "") -> None:
+        print(text)
+
+    def err(self, text: str) -> None:
+        print(text, file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="archivist",
+        description="Filesystem-native archive for the F-31-08-01 follow-up logs and the F-31-08-02 master list.",
+    )
+    p.add_argument("--config", help="config.yaml to use (default: $ARCHIVIST_CONFIG, then ./config.yaml)")
+    p.add_argument("--root", help="archive root (overrides root: in config)")
+    p.add_argument("--by", help="staff number of who is acting (default: $ARCHIVIST_STAFF)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__name__}.{name}").add_commands(sub)
+    return p
+
+
+def json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON shaped like the Python return value")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    ctx = Context(args)
+    try:
+        return int(args.func(ctx, args) or 0)
+    except ArchivistError as e:
+        print(f"archivist: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("archivist: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,125 @@
+"""Backup commands: init-target, run, list, verify, restore, status (logic in archivist.backup)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import backup
+from . import Context, json_flag
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("backup", help="snapshots of the archive on the external drive")
+    bsub = p.add_subparsers(dest="backup_command", metavar="ACTION")
+    bsub.required = True
+
+    q = bsub.add_parser("init-target", help="mark a folder on the backup drive as the backup target")
+    q.add_argument("path")
+    q.set_defaults(func=cmd_init_target)
+
+    q = bsub.add_parser("run", help="make a snapshot now")
+    q.add_argument("--target", help="backup target (default: backup.target in config.yaml)")
+    q.add_argument("--force", action="store_true", help="back up even though many records disappeared")
+    json_flag(q)
+    q.set_defaults(func=cmd_run)
+
+    q = bsub.add_parser("list", help="the snapshots on the target")
+    q.add_argument("--target")
+    json_flag(q)
+    q.set_defaults(func=cmd_list)
+
+    q = bsub.add_parser("verify", help="compare a snapshot with the archive by checksum (default: latest)")
+    q.add_argument("snapshot", nargs="?")
+    q.add_argument("--target")
+    json_flag(q)
+    q.set_defaults(func=cmd_verify)
+
+    q = bsub.add_parser("restore", help="copy a record or a whole snapshot out of the backup")
+    q.add_argument("snapshot", help="snapshot name, or latest")
+    q.add_argument("--record", help="restore only this record (applicant or case code)")
+    q.add_argument("--to", help="where to restore (a new or empty folder)")
+    q.add_argument("--into-root", action="store_true", help="restore into the live archive (needs --yes)")
+    q.add_argument("--yes", action="store_true")
+    q.add_argument("--target")
+    json_flag(q)
+    q.set_defaults(func=cmd_restore)
+
+    q = bsub.add_parser("status", help="last good backup, next due, overdue, drive present")
+    json_flag(q)
+    q.set_defaults(func=cmd_status)
+
+
+def cmd_init_target(ctx: Context, args: argparse.Namespace) -> int:
+    path = backup.init_target(ctx.cfg, args.path)
+    ctx.out(f"backup target ready: {path}")
+    return 0
+
+
+def _progress(line: str) -> None:
+    sys.stderr.write(f"\r\x1b[K{line}")
+    sys.stderr.flush()
+
+
+def cmd_run(ctx: Context, args: argparse.Namespace) -> int:
+    progress = _progress if sys.stderr.isatty() and not args.json else None
+    try:
+        summary = backup.run_backup(ctx.cfg, args.target, force=args.force, progress=progress)
+    finally:
+        if progress:
+            sys.stderr.write("\r\x1b[K")
+    ctx.json(summary) if args.json else ctx.out(backup.summary_line(summary))
+    return 0
+
+
+def cmd_list(ctx: Context, args: argparse.Namespace) -> int:
+    snaps = backup.list_snapshots(ctx.cfg, args.target)
+    if args.json:
+        ctx.json(snaps)
+        return 0
+    if not snaps:
+        ctx.out("no snapshots yet")
+    for s in snaps:
+        state = "latest" if s["latest"] else ("complete" if s["complete"] else "INCOMPLETE")
+        v = s["verified"]
+        checked = "never verified" if not v else ("verified ok" if v.get("ok") else f"verify found {v.get('differences')}")
+        files = f"{s['files']:,} files" if s["files"] is not None else "? files"
+        ctx.out(f"{s['snapshot']}  {s['date']}  {files}  {backup.human(s['size'])}  {state}  {checked}")
+    return 0
+
+
+def cmd_verify(ctx: Context, args: argparse.Namespace) -> int:
+    result = backup.verify(ctx.cfg, args.snapshot, args.target)
+    if args.json:
+        ctx.json(result)
+    else:
+        for d in result["differences"]:
+            note = "  (changed in the archive since the snapshot)" if d.get("newer_in_source") else ""
+            ctx.out(f"{d['kind']:8} {d['path']}{note}")
+        n = len(result["differences"])
+        ctx.out(f"{result['snapshot']}: " + ("matches the archive" if not n else f"{n} difference(s)"))
+    return 0 if result["ok"] else 1
+
+
+def cmd_restore(ctx: Context, args: argparse.Namespace) -> int:
+    result = backup.restore(ctx.cfg, args.snapshot, args.to, record=args.record, into_root=args.into_root,
+                            yes=args.yes, target=args.target)
+    if args.json:
+        ctx.json(result)
+    else:
+        what = f"record {result['record']}" if result["record"] else "snapshot"
+        ctx.out(f"restored {what} from {result['snapshot']} to {result['to']} ({result['files']:,} files)")
+        if result["replaced_kept_in"]:
+            ctx.out(f"files it replaced are kept in {result['replaced_kept_in']}")
+    return 0
+
+
+def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
+    state = backup.schedule_state(ctx.cfg)
+    if args.json:
+        ctx.json(state)
+        return 0
+    ctx.out(f"last good backup: {state['last_ok'] or 'never'}")
+    ctx.out(f"next due: {state['next_due'] or '-'}{'  OVERDUE' if state['overdue'] else ''}")
+    ctx.out(f"target: {state['target'] or 'not configured'} ({'ready' if state['target_ready'] else 'not present'})")
+    return 0

@@ -1,0 +1,57 @@
+"""Daemon commands: `daemon [--once]` and `status [--json]`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from . import Context, json_flag
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("daemon", help="watch the archive: live index, naming enforcement, inbox filing, schedules")
+    p.add_argument("--once", action="store_true", help="one reconcile + enforcement + inbox pass, then exit")
+    p.set_defaults(func=cmd_daemon)
+
+    p = sub.add_parser("status", help="is the daemon running, and what it knows (records, violations, unfiled, backup)")
+    json_flag(p)
+    p.set_defaults(func=cmd_status)
+
+
+def cmd_daemon(ctx: Context, args: argparse.Namespace) -> int:
+    from ..daemon.service import run_daemon
+
+    return run_daemon(ctx.cfg, once=args.once)
+
+
+def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
+    from ..daemon import status
+
+    st = status(ctx.cfg)
+    if args.json:
+        ctx.json(st)
+        return 0
+    ctx.out(_render(st))
+    return 0
+
+
+def _render(st: dict[str, Any]) -> str:
+    if st["running"]:
+        up = st.get("uptime_seconds") or 0
+        head = f"daemon: running (pid {st['pid']}, up {up // 3600}h {up % 3600 // 60}m {up % 60}s)"
+    else:
+        head = "daemon: not running (start it with `archivist daemon` or `systemctl --user start archivist`)"
+    lines = [
+        head,
+        f"root: {st['root']}",
+        f"records: {st['records']}",
+        f"last reconcile: {st['last_reconcile'] or 'never'}",
+        f"pending events: {'-' if st['pending_events'] is None else st['pending_events']}",
+        f"naming violations: {'unknown' if st['violations'] is None else st['violations']}"
+        + (f" ({st['invalid_logs']} invalid log(s))" if st.get("invalid_logs") else ""),
+        f"unfiled in inbox: {st['unfiled']}" + (": " + ", ".join(st["unfiled_files"][:10]) if st["unfiled_files"] else ""),
+        f"index: {st['index']}",
+        f"last backup: {st['last_backup'] or 'never'}" + ("  (OVERDUE)" if st.get("backup_overdue") is True else ""),
+        f"next backup: {st['next_backup'] or '-'}",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,131 @@
+"""Index commands: search, due, reindex, export (the master list F-31-08-02).
+
+Each opens the index through `open_index`, which rebuilds a missing one first and says so.
+Building the parser also hooks the index into workflow, so CLI actions keep it fresh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from ..config import STAGES
+from ..dates import as_datetime, fmt
+from ..index import Index, cold_build, index_exists, open_index
+from ..index import export as export_mod
+from ..index.hook import install as install_hook
+from . import Context, json_flag
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    install_hook()  # CLI actions keep an existing index fresh (see archivist.index.hook)
+    p = sub.add_parser("search", help="find records by company, code, number, phone, name, note or file name")
+    p.add_argument("query")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--status", choices=STAGES)
+    p.add_argument("--staff")
+    json_flag(p)
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("due", help="the daily review: overdue follow-ups, due today, stuck records")
+    p.add_argument("--staff")
+    json_flag(p)
+    p.set_defaults(func=cmd_due)
+
+    p = sub.add_parser("reindex", help="rebuild the index from the folders")
+    json_flag(p)
+    p.set_defaults(func=cmd_reindex)
+
+    p = sub.add_parser("export", help="write the master list F-31-08-02 as XLSX or CSV")
+    p.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
+    p.add_argument("-o", "--output", help="file to write (default: F-31-08-02.<format> here)")
+    p.set_defaults(func=cmd_export)
+
+
+class TtyProgress:
+    """A one-line progress bar on a terminal; plain messages otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, message: str, done: int, total: int) -> None:
+        if total == 0:
+            print(f"archivist: {message}", file=sys.stderr)
+            return
+        if not self.tty:
+            return
+        now = time.monotonic()
+        if done < total and now - self.last < 0.1:
+            return
+        self.last = now
+        width = 30
+        filled = width * done // max(total, 1)
+        end = "\n" if done >= total else ""
+        print(f"\r{message} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+
+def _index(ctx: Context) -> Index:
+    return open_index(ctx.cfg, progress=TtyProgress())
+
+
+def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
+    with _index(ctx) as idx:
+        hits = idx.search(args.query, limit=args.limit, status=args.status, staff=args.staff)
+    if args.json:
+        ctx.json(hits)
+        return 0
+    for h in hits:
+        stale = "  (log invalid: last good entry)" if h["stale"] else ""
+        ctx.out(f"{h['lead'] or '     '}  {h['case'] or '    '}  {h['staff'] or '  '}  {h['status'] or '?':<11} "
+                f"{h['company'] or ''}  [{h['matched']}]{stale}")
+    if not hits:
+        ctx.err("nothing found")
+    return 0
+
+
+def cmd_due(ctx: Context, args: argparse.Namespace) -> int:
+    with _index(ctx) as idx:
+        lists = idx.due(staff=args.staff)
+    if args.json:
+        ctx.json(lists)
+        return 0
+    cal, tz = ctx.cfg.calendar, ctx.cfg.timezone
+    titles = {"overdue": "overdue follow-ups", "today": "due today", "stuck": "stuck in a stage"}
+    for key, title in titles.items():
+        ctx.out(f"{title} ({len(lists[key])})")
+        for h in lists[key]:
+            when = fmt(as_datetime(h["next_followup"]), cal, tz) if h["next_followup"] else ""
+            extra = f"{h['status']} for {h['days']} days (limit {h['limit']})" if key == "stuck" else when
+            ctx.out(f"  {h['lead']}  {h['case'] or '    '}  {h['staff']}  {extra:<28} {h['company']}")
+    return 0
+
+
+def cmd_reindex(ctx: Context, args: argparse.Namespace) -> int:
+    progress = TtyProgress()
+    started = time.monotonic()
+    if index_exists(ctx.cfg):
+        with open_index(ctx.cfg, progress=progress) as idx:
+            n = idx.rebuild(progress)["records"]
+    else:
+        n = cold_build(ctx.cfg, progress)
+    seconds = round(time.monotonic() - started, 2)
+    if args.json:
+        ctx.json({"records": n, "seconds": seconds, "path": str(ctx.cfg.index_file)})
+    else:
+        ctx.out(f"indexed {n} records in {seconds} s ({ctx.cfg.index_file})")
+    return 0
+
+
+def cmd_export(ctx: Context, args: argparse.Namespace) -> int:
+    out = Path(args.output or f"F-31-08-02.{args.format}")
+    with _index(ctx) as idx:
+        rows = idx.export_rows()
+    if args.format == "csv":
+        out.write_bytes(export_mod.to_csv(ctx.cfg, rows))
+    else:
+        export_mod.write_xlsx(ctx.cfg, rows, out)
+    ctx.out(f"wrote {len(rows)} records to {out}")
+    return 0

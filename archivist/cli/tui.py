@@ -1,0 +1,61 @@
+"""`archivist tui` opens the terminal UI; `archivist start` is the main job: create the archive if
+needed (the same code as `archivist init`), start the daemon if none runs, open the TUI."""
+
+from __future__ import annotations
+
+import argparse
+
+from .. import store
+from . import Context
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tui", help="open the terminal UI (search, records, my day, register)")
+    p.set_defaults(func=cmd_tui)
+    p = sub.add_parser("start", help="the main job: init the archive if needed, start the daemon, open the TUI")
+    p.add_argument("--no-daemon", action="store_true", help="do not start the daemon")
+    p.set_defaults(func=cmd_start)
+
+
+def cmd_tui(ctx: Context, args: argparse.Namespace) -> int:
+    from ..errors import ArchivistError
+    from ..tui.app import run
+
+    if not ctx.cfg.root.is_dir():
+        raise ArchivistError(f"no archive at {ctx.cfg.root}; create it with `archivist init` (or open it with "
+                             "`archivist start`, which creates it), or point --root/root: at the archive")
+    return run(ctx.cfg, by=ctx.by)
+
+
+def ensure_archive(ctx: Context, args: argparse.Namespace) -> None:
+    """Run `archivist init` when the archive's folders or registry are missing."""
+    from .records import cmd_init
+
+    layout = store.layout_of(ctx.cfg)
+    if not layout.registry.exists() or not all(layout.area(a).is_dir() for a in store.AREAS):
+        cmd_init(ctx, args)
+
+
+def start_daemon(ctx: Context) -> str:
+    """Spawn the daemon unless one runs for this root; returns what happened, in one line."""
+    try:
+        from .. import daemon
+    except ImportError:
+        return "the daemon is not part of this installation yet; files in inbox/ are not filed automatically"
+    running = getattr(daemon, "running", None)
+    spawn = getattr(daemon, "spawn", None)
+    if running is None or spawn is None:
+        return "the daemon cannot be started from here (archivist.daemon has no spawn); run `archivist daemon`"
+    pid = running(ctx.cfg)
+    if pid:
+        return f"daemon already running (pid {pid})"
+    spawn(ctx.cfg)
+    pid = running(ctx.cfg)
+    return f"daemon started (pid {pid})" if pid else "daemon starting"
+
+
+def cmd_start(ctx: Context, args: argparse.Namespace) -> int:
+    ensure_archive(ctx, args)
+    if not args.no_daemon:
+        ctx.err(f"archivist: {start_daemon(ctx)}")
+    return cmd_tui(ctx, args)

@@ -1,0 +1,331 @@
+"""config.yaml → frozen dataclasses (SPEC §11). The only module that reads the config file.
+
+Validation happens once, at load, and every error names the key and the file, because the person
+editing config.yaml on the office machine is rarely the person who wrote it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+from .naming import FolderTemplate
+
+STAGES = ("new", "following", "declined", "open", "contracted", "in-service", "cleared", "crm-done", "archived")
+
+
+@dataclass(frozen=True)
+class NamingConfig:
+    applicant_folder: str = "{company} - {staff} - {lead}"
+    case_folder: str = "{case}"
+    policy: str = "report"  # report | fix
+
+    @property
+    def applicant(self) -> FolderTemplate:
+        return FolderTemplate(self.applicant_folder)
+
+    @property
+    def case(self) -> FolderTemplate:
+        return FolderTemplate(self.case_folder)
+
+
+@dataclass(frozen=True)
+class FollowupConfig:
+    first_call_hours: int = 24
+    stuck_days: Mapping[str, int] = field(
+        default_factory=lambda: {
+            "new": 1, "following": 7, "declined": 14, "open": 14, "contracted": 30,
+            "in-service": 90, "cleared": 14, "crm-done": 14,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class NumbersConfig:
+    # {year} is the year in the configured calendar, {seq} the serial within that year.
+    contract: str = "{year}-{seq:04d}"
+    invoice: str = "{year}{seq:05d}"
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    debounce_ms: int = 300
+    reconcile_minutes: int = 30
+    polling: str = "auto"  # auto | on | off
+    settle_seconds: float = 1.0
+    review_time: str = "07:00"
+
+
+@dataclass(frozen=True)
+class BackupConfig:
+    target: Path | None = None
+    schedule: str = "monthly"  # monthly | weekly | daily | off
+    day: int = 1
+    time: str = "02:00"
+    keep: int = 24
+    max_shrink: float = 0.2
+    rsync_options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    chat_id: str | None = None
+    token_env: str = "ARCHIVIST_TELEGRAM_TOKEN"
+    api_base: str = "https://api.telegram.org"
+    template: str = "{company} — {case}"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.chat_id)
+
+
+@dataclass(frozen=True)
+class DisplayConfig:
+    bidi: str = "terminal"  # terminal | reshape
+    header_languages: tuple[str, ...] = ("fa", "en")
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    root: Path
+    staff: Mapping[str, str]
+    services: Mapping[str, str]  # digit prefix → service name
+    naming: NamingConfig = NamingConfig()
+    followup: FollowupConfig = FollowupConfig()
+    numbers: NumbersConfig = NumbersConfig()
+    calendar: str = "jalali"
+    timezone: str = "Asia/Tehran"
+    index_path: Path | None = None
+    daemon: DaemonConfig = DaemonConfig()
+    backup: BackupConfig = BackupConfig()
+    telegram: TelegramConfig = TelegramConfig()
+    display: DisplayConfig = DisplayConfig()
+
+    @property
+    def index_file(self) -> Path:
+        return self.index_path or self.root / ".archivist" / "index.sqlite"
+
+    def service_prefix(self, service: str) -> str:
+        """The digit prefix for a service given by name or by its prefix; error lists the choices."""
+        from .naming import ascii_digits, fold
+
+        s = ascii_digits(service.strip())
+        if s in self.services:
+            return s
+        for prefix, name in self.services.items():
+            if fold(name) == fold(service):
+                return prefix
+        choices = ", ".join(f"{p}={n}" for p, n in self.services.items())
+        raise ConfigError(f"unknown service {service!r}; use one of: {choices} (services: in config.yaml)")
+
+    def with_root(self, root: Path) -> Config:
+        from dataclasses import replace
+
+        return replace(self, root=root.resolve())
+
+
+DEFAULT_STAFF = {"01": "Staff 01", "02": "Staff 02", "03": "Staff 03"}
+DEFAULT_SERVICES = {"1": "ISO certification", "2": "Product certification", "3": "Training", "4": "Consulting"}
+
+_TOP_KEYS = {
+    "root", "staff", "services", "naming", "followup", "numbers", "calendar", "timezone", "index",
+    "daemon", "backup", "telegram", "display",
+}
+
+
+def find_config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """--config, then $ARCHIVIST_CONFIG, then ./config.yaml; None means built-in defaults."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("ARCHIVIST_CONFIG")
+    if env:
+        return Path(env)
+    here = Path.cwd() / "config.yaml"
+    return here if here.exists() else None
+
+
+def load_config(path: str | os.PathLike[str] | None = None, root: str | os.PathLike[str] | None = None) -> Config:
+    cfg_path = find_config_path(path)
+    raw: dict[str, Any] = {}
+    if cfg_path is not None:
+        try:
+            text = Path(cfg_path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"config file {cfg_path} does not exist (pass --config PATH or create it)") from None
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            line = f":{mark.line + 1}" if mark else ""
+            raise ConfigError(f"{cfg_path}{line}: not valid YAML ({getattr(e, 'problem', e)})") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{cfg_path}: must be a mapping of keys (root:, staff:, …)")
+        raw = loaded
+    return _build(raw, cfg_path, root)
+
+
+def _build(raw: dict[str, Any], cfg_path: Path | None, root_override: Any) -> Config:
+    where = str(cfg_path) if cfg_path else "built-in defaults"
+
+    def err(key: str, why: str) -> ConfigError:
+        return ConfigError(f"{where}: key '{key}': {why}")
+
+    unknown = set(raw) - _TOP_KEYS
+    if unknown:
+        raise err(sorted(unknown)[0], f"unknown key (known keys: {', '.join(sorted(_TOP_KEYS))})")
+
+    base = cfg_path.parent.resolve() if cfg_path else Path.cwd()
+    root_raw = root_override or os.environ.get("ARCHIVIST_ROOT") or raw.get("root", "./archive")
+    if not isinstance(root_raw, (str, os.PathLike)):
+        raise err("root", "must be a path")
+    root = (base / Path(root_raw).expanduser()).resolve() if not root_override else Path(root_raw).resolve()
+
+    staff = _mapping(raw.get("staff", DEFAULT_STAFF), "staff", err)
+    for k in staff:
+        if not re.fullmatch(r"\d{2}", k) or k == "00":
+            raise err(f"staff.{k}", "staff numbers are two digits 01..99")
+    services = _mapping(raw.get("services", DEFAULT_SERVICES), "services", err)
+    for k in services:
+        if not re.fullmatch(r"[1-9]\d{0,2}", k):
+            raise err(f"services.{k}", "a service prefix is 1-3 digits not starting with 0")
+    prefixes = sorted(services)
+    for a in prefixes:
+        for b in prefixes:
+            if a != b and b.startswith(a):
+                raise err(f"services.{b}", f"prefix overlaps with {a}; case codes would be ambiguous")
+
+    naming = _section(raw, "naming", NamingConfig, err)
+    if naming.policy not in ("report", "fix"):
+        raise err("naming.policy", "must be report or fix")
+    for key, tmpl, need in (("naming.applicant_folder", naming.applicant_folder, "lead"), ("naming.case_folder", naming.case_folder, "case")):
+        try:
+            fields = FolderTemplate(tmpl).fields()
+            FolderTemplate(tmpl).regex()
+        except ValueError as e:
+            raise err(key, str(e)) from None
+        if need not in fields:
+            raise err(key, f"must contain {{{need}}}")
+
+    followup = _section(raw, "followup", FollowupConfig, err)
+    stuck = dict(FollowupConfig().stuck_days)
+    for k, v in dict(followup.stuck_days).items():
+        if k not in STAGES:
+            raise err(f"followup.stuck_days.{k}", f"unknown stage (stages: {', '.join(STAGES)})")
+        if not isinstance(v, int) or v < 0:
+            raise err(f"followup.stuck_days.{k}", "must be a whole number of days")
+        stuck[k] = v
+    followup = FollowupConfig(first_call_hours=followup.first_call_hours, stuck_days=stuck)
+
+    numbers = _section(raw, "numbers", NumbersConfig, err)
+    for key in ("contract", "invoice"):
+        fmt = getattr(numbers, key)
+        try:
+            fmt.format(year=1405, seq=1)
+        except (KeyError, ValueError, IndexError) as e:
+            raise err(f"numbers.{key}", f"bad format ({e}); use {{year}} and {{seq}}") from None
+
+    calendar = raw.get("calendar", "jalali")
+    if calendar not in ("jalali", "gregorian"):
+        raise err("calendar", "must be jalali or gregorian")
+    tz = raw.get("timezone", "Asia/Tehran")
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(str(tz))
+    except Exception:
+        raise err("timezone", f"unknown time zone {tz!r} (e.g. Asia/Tehran)") from None
+
+    index_raw = raw.get("index") or {}
+    if not isinstance(index_raw, dict) or set(index_raw) - {"path"}:
+        raise err("index", "only index.path is allowed")
+    index_path = (root / index_raw["path"]).resolve() if index_raw.get("path") else None
+
+    daemon = _section(raw, "daemon", DaemonConfig, err)
+    if daemon.polling not in ("auto", "on", "off"):
+        raise err("daemon.polling", "must be auto, on or off")
+
+    backup_raw = dict(raw.get("backup") or {})
+    if backup_raw.get("target"):
+        backup_raw["target"] = (base / Path(str(backup_raw["target"])).expanduser()).resolve()
+    if "rsync_options" in backup_raw:
+        opts = backup_raw["rsync_options"] or []
+        if not isinstance(opts, list) or not all(isinstance(o, str) for o in opts):
+            raise err("backup.rsync_options", "must be a list of strings")
+        backup_raw["rsync_options"] = tuple(opts)
+    backup = _section({"backup": backup_raw}, "backup", BackupConfig, err)
+    if backup.schedule not in ("monthly", "weekly", "daily", "off"):
+        raise err("backup.schedule", "must be monthly, weekly, daily or off")
+    if not isinstance(backup.keep, int) or backup.keep < 1:
+        raise err("backup.keep", "must be a whole number ≥ 1")
+
+    telegram_raw = dict(raw.get("telegram") or {})
+    if "token" in telegram_raw:
+        raise err("telegram.token", "never put the token in config; set token_env and export that variable")
+    if telegram_raw.get("chat_id") is not None:
+        telegram_raw["chat_id"] = str(telegram_raw["chat_id"])
+    telegram = _section({"telegram": telegram_raw}, "telegram", TelegramConfig, err)
+
+    display_raw = dict(raw.get("display") or {})
+    if "header_languages" in display_raw:
+        display_raw["header_languages"] = tuple(display_raw["header_languages"] or ())
+    display = _section({"display": display_raw}, "display", DisplayConfig, err)
+    if display.bidi not in ("terminal", "reshape"):
+        raise err("display.bidi", "must be terminal or reshape")
+
+    return Config(
+        path=cfg_path.resolve() if cfg_path else None,
+        root=root,
+        staff=staff,
+        services=services,
+        naming=naming,
+        followup=followup,
+        numbers=numbers,
+        calendar=calendar,
+        timezone=str(tz),
+        index_path=index_path,
+        daemon=daemon,
+        backup=backup,
+        telegram=telegram,
+        display=display,
+    )
+
+
+def _mapping(value: Any, key: str, err: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not value:
+        raise err(key, "must be a non-empty mapping")
+    out = {}
+    for k, v in value.items():
+        if isinstance(k, int):
+            k = f"{k:02d}" if key == "staff" else str(k)
+        out[str(k)] = str(v)
+    return out
+
+
+def _section(raw: dict[str, Any], key: str, cls: type, err: Any) -> Any:
+    value = raw.get(key) or {}
+    if not isinstance(value, dict):
+        raise err(key, "must be a mapping")
+    known = set(cls.__dataclass_fields__)
+    for k in value:
+        if k not in known:
+            raise err(f"{key}.{k}", f"unknown key (known: {', '.join(sorted(known))})")
+    defaults = cls()
+    for k, v in value.items():
+        want = type(getattr(defaults, k))
+        if v is None or want in (type(None),) or isinstance(getattr(defaults, k), (dict, tuple, Path)) or getattr(defaults, k) is None:
+            continue
+        if want is float and isinstance(v, int):
+            continue
+        if not isinstance(v, want) or (want is int and isinstance(v, bool)):
+            raise err(f"{key}.{k}", f"must be a {want.__name__}, got {v!r}")
+    return cls(**value)

@@ -1,0 +1,84 @@
+"""Hand-edit detection: which fields of a log changed since the daemon last saw it.
+
+The daemon keeps, per record (by applicant code, which survives moves), the fields as last seen
+and a fingerprint of the events. When a log changes:
+- events were appended and the old ones are untouched → an archivist action (CLI, TUI, or the
+  daemon's own `filed`/`renamed`/`edited` events) changed it: take the new fields, say nothing;
+- otherwise the changed fields were edited by hand → the caller appends an `edited` event.
+Comparing fields only (never `events`) is what keeps the daemon's own event from triggering
+another `edited` event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..record import Record, _jsonable
+
+SKIP = ("events",)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    events_count: int
+    events_hash: str
+    fields: dict[str, Any]
+
+
+def events_hash(events: list[Any]) -> str:
+    blob = json.dumps(_jsonable(events), ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
+    return hashlib.blake2b(blob, digest_size=16).hexdigest()
+
+
+def fields_of(record: Record) -> dict[str, Any]:
+    return {k: _jsonable(v) for k, v in record.data.items() if k not in SKIP}
+
+
+def baseline_of(record: Record) -> Baseline:
+    evs = record.events
+    return Baseline(len(evs), events_hash(evs), fields_of(record))
+
+
+def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Names of fields that differ; one level into mappings (`contact.mobile`) because that is
+    what a person reading the timeline wants to know."""
+    out: list[str] = []
+    for key in list(old) + [k for k in new if k not in old]:
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            out.extend(f"{key}.{k}" for k in list(a) + [k for k in b if k not in a] if a.get(k) != b.get(k))
+        else:
+            out.append(str(key))
+    return out
+
+
+def hand_edits(before: Baseline | None, record: Record) -> list[str]:
+    """Fields changed by hand since `before` (empty when unknown or explained by new events)."""
+    if before is None:
+        return []
+    evs = record.events
+    if len(evs) > before.events_count and events_hash(evs[: before.events_count]) == before.events_hash:
+        return []
+    return changed_fields(before.fields, fields_of(record))
+
+
+def describe(before: Baseline, record: Record, fields: list[str]) -> str:
+    """A short human line for the event note: `company: "old" → "new"` for plain values."""
+    new = fields_of(record)
+    parts = []
+    for name in fields:
+        key, _, sub = name.partition(".")
+        a, b = before.fields.get(key), new.get(key)
+        if sub:
+            a = a.get(sub) if isinstance(a, dict) else None
+            b = b.get(sub) if isinstance(b, dict) else None
+        if isinstance(a, (str, int, float, type(None))) and isinstance(b, (str, int, float, type(None))):
+            parts.append(f"{name}: {a!r} → {b!r}" if len(str(a)) + len(str(b)) < 120 else name)
+        else:
+            parts.append(name)
+    return "changed by hand: " + "; ".join(parts)

@@ -1,0 +1,103 @@
+"""Time in the office's zone, stored as ISO 8601 with offset, shown in Jalali by default.
+
+`ARCHIVIST_NOW` (ISO 8601) pins "now" for scripts and tests that replay a day.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import jdatetime
+
+from .errors import ArchivistError
+from .naming import ascii_digits
+
+
+def now(tz_name: str = "Asia/Tehran") -> datetime:
+    pinned = os.environ.get("ARCHIVIST_NOW")
+    tz = ZoneInfo(tz_name)
+    if pinned:
+        dt = datetime.fromisoformat(ascii_digits(pinned))
+        return dt.replace(tzinfo=tz) if dt.tzinfo is None else dt.astimezone(tz)
+    return datetime.now(tz).replace(microsecond=0)
+
+
+def as_datetime(value: object, tz_name: str = "Asia/Tehran") -> datetime | None:
+    """A log field (datetime, date or ISO string, as hand edits leave them) as an aware datetime."""
+    if value is None or value == "":
+        return None
+    tz = ZoneInfo(tz_name)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=tz)
+    if isinstance(value, str):
+        dt = datetime.fromisoformat(ascii_digits(value.strip()))
+        return dt if dt.tzinfo else dt.replace(tzinfo=tz)
+    raise ValueError(f"not a date: {value!r}")
+
+
+_RELATIVE = re.compile(r"^\+\s*(\d+)\s*([dhm])$", re.I)
+_DATE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+
+
+def parse_when(text: str, tz_name: str = "Asia/Tehran", base: datetime | None = None) -> datetime:
+    """A date as staff type it: `+2d`, `+4h`, ISO, or Jalali (`1405/09/03 10:30`), any digits.
+
+    A year below 1700 is read as Jalali; that is unambiguous for the dates this office handles.
+    """
+    tz = ZoneInfo(tz_name)
+    s = ascii_digits(text).strip()
+    base = base or now(tz_name)
+    m = _RELATIVE.match(s)
+    if m:
+        n, unit = int(m.group(1)), m.group(2).lower()
+        return base + {"d": timedelta(days=n), "h": timedelta(hours=n), "m": timedelta(minutes=n)}[unit]
+    m = _DATE.match(s)
+    if m:
+        y, mo, d = (int(g) for g in m.group(1, 2, 3))
+        hh, mm, ss = (int(g) if g else 0 for g in m.group(4, 5, 6))
+        if not m.group(4):
+            hh = 9  # a bare date means the start of the working day
+        try:
+            if y < 1700:
+                g = jdatetime.datetime(y, mo, d, hh, mm, ss).togregorian()
+                return datetime(g.year, g.month, g.day, hh, mm, ss, tzinfo=tz)
+            return datetime(y, mo, d, hh, mm, ss, tzinfo=tz)
+        except ValueError as e:
+            raise ArchivistError(f"{text!r} is not a real date ({e})") from None
+    try:
+        dt = datetime.fromisoformat(s)
+    except ValueError:
+        raise ArchivistError(
+            f"cannot read the date {text!r}; write e.g. +1d, +4h, 1405-09-03 10:30 or 2026-11-24T10:00"
+        ) from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=tz)
+
+
+def fmt(value: datetime | None, calendar: str = "jalali", tz_name: str = "Asia/Tehran", time: bool = True) -> str:
+    """How a date is shown to people: Jalali `1405-09-02 10:00` by default, ISO-like otherwise."""
+    if value is None:
+        return ""
+    local = value.astimezone(ZoneInfo(tz_name))
+    if calendar == "jalali":
+        j = jdatetime.datetime.fromgregorian(datetime=local.replace(tzinfo=None))
+        return j.strftime("%Y-%m-%d %H:%M" if time else "%Y-%m-%d")
+    return local.strftime("%Y-%m-%d %H:%M" if time else "%Y-%m-%d")
+
+
+def year_of(value: datetime, calendar: str = "jalali") -> int:
+    """The year used in contract and invoice numbers."""
+    if calendar == "jalali":
+        return jdatetime.date.fromgregorian(date=value.date()).year
+    return value.year
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+UTC = UTC

@@ -1,0 +1,180 @@
+"""Naming-rule checks over the tree (SPEC §6): shared by `doctor`, the daemon and the index.
+
+`check_folder` looks at one record folder (what the daemon does on every change); `check_tree`
+adds what needs the whole tree (a code used twice, the inbox). `apply_fixes` performs only the
+fixes marked safe: renames whose target is free and that change form, never meaning.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import store
+from .config import Config
+from .errors import ArchivistError, InvalidLogError
+from .naming import ascii_digits, fold_compact, name_problems, safe_component
+from .record import LOG_NAME, Record, load_record
+
+LOG_GLOB_PREFIX = "f-31-08-01"
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    path: str
+    message: str
+    fixable: bool = False
+    fix_to: str | None = None
+    code: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _is_log_name(name: str) -> bool:
+    low = name.lower()
+    return low.startswith(LOG_GLOB_PREFIX) and low.endswith((".yaml", ".yml"))
+
+
+def check_names(paths: Iterable[Path], code: str | None = None) -> Iterator[Violation]:
+    """Rule checks on individual names (files and folders inside a record, inbox files)."""
+    for p in paths:
+        problems = name_problems(p.name)
+        if not problems:
+            continue
+        fixed = safe_component(p.name)
+        target = p.with_name(fixed)
+        safe = all(pr.fixable for pr in problems) and fixed != p.name and not os.path.lexists(target)
+        for pr in problems:
+            yield Violation(pr.rule, str(p), f"{p.name!r} {pr.message}", safe, str(target) if safe else None, code)
+
+
+def walk_files(folder: Path) -> Iterator[Path]:
+    """Every file and sub-folder inside a record folder, deepest first (so renames stay valid)."""
+    for dirpath, dirnames, filenames in os.walk(folder, topdown=False):
+        base = Path(dirpath)
+        for name in filenames:
+            if name.startswith(".") and name.endswith(".tmp"):
+                continue  # an atomic write in progress
+            yield base / name
+        for name in dirnames:
+            yield base / name
+
+
+def check_folder(cfg: Config, area: str, folder: Path) -> tuple[Record | None, list[Violation]]:
+    """Everything wrong with one record folder, plus its record when the log could be read."""
+    out: list[Violation] = []
+    logs = [e.name for e in os.scandir(folder) if e.is_file() and _is_log_name(e.name)]
+    rec: Record | None = None
+    if len(logs) > 1:
+        out.append(Violation("two-logs", str(folder), f"holds {len(logs)} logs ({', '.join(sorted(logs))}); keep exactly one {LOG_NAME}"))
+    if LOG_NAME not in logs:
+        out.append(Violation("no-log", str(folder), f"has no {LOG_NAME}; every record folder needs its follow-up log"))
+    else:
+        try:
+            rec = load_record(folder)
+        except InvalidLogError as e:
+            out.append(Violation("invalid-log", str(e.path), e.reason + (f" (line {e.line})" if e.line else "")))
+    is_case_area = area.endswith("customers")
+    tmpl = cfg.naming.case if is_case_area else cfg.naming.applicant
+    parsed = tmpl.parse(folder.name)
+    code = rec.code if rec else (parsed or {}).get("case") or (parsed or {}).get("lead")
+    out.extend(check_names([p for p in walk_files(folder) if p.parent != folder or p.name != LOG_NAME], code))
+    if parsed is None:
+        if rec is None:
+            out.append(Violation("wrong-pattern", str(folder), f"{folder.name!r} does not match {tmpl.template!r}"))
+        # with a readable log the name can be rebuilt from it: handled below as a mismatch
+    if rec is None:
+        return rec, out
+    expected = store.home_of(cfg, rec)
+    if parsed is not None:
+        mismatch = []
+        for key in ("lead", "case", "staff"):
+            if key in parsed and parsed[key] != (getattr(rec, key) or ""):
+                mismatch.append(f"{key} {parsed[key]} in the name but {getattr(rec, key)} in the log")
+        if "company" in parsed and fold_compact(parsed["company"]) != fold_compact(safe_component(rec.company)):
+            mismatch.append(f"company {parsed['company']!r} in the name but {rec.company!r} in the log")
+        if mismatch:
+            out.append(Violation("code-mismatch", str(folder), "; ".join(mismatch), False, None, rec.code))
+            return rec, out
+    if expected.name != folder.name:
+        rule = "wrong-pattern"
+        if parsed is not None and ascii_digits(folder.name) != folder.name:
+            rule = "persian-digits"
+        # Renaming is safe when only the form differs: the name parses to the log's codes, or at
+        # least carries the log's code among its digits (e.g. "Pars_07_00417").
+        carries_code = parsed is not None or rec.code in ascii_digits(folder.name)
+        safe = carries_code and not os.path.lexists(folder.with_name(expected.name))
+        out.append(Violation(rule, str(folder), f"{folder.name!r} should be named {expected.name!r}",
+                             safe, str(folder.with_name(expected.name)) if safe else None, rec.code))
+    elif expected.parent.resolve() != folder.parent.resolve():
+        safe = not os.path.lexists(expected)
+        out.append(Violation("misplaced", str(folder), f"stage {rec.status} belongs in {expected.parent.relative_to(cfg.root)}/",
+                             safe, str(expected) if safe else None, rec.code))
+    return rec, out
+
+
+def check_tree(cfg: Config, progress: object = None) -> list[Violation]:
+    """Every violation under the root, including codes used twice and unfiled inbox names."""
+    layout = store.layout_of(cfg)
+    out: list[Violation] = []
+    seen: dict[str, list[str]] = defaultdict(list)
+    for area, folder in store.iter_record_folders(layout):
+        rec, found = check_folder(cfg, area, folder)
+        out.extend(found)
+        if rec:
+            seen[rec.lead].append(str(folder))
+            if rec.case:
+                seen[rec.case].append(str(folder))
+    for code, places in sorted(seen.items()):
+        if len(places) > 1:
+            for p in places:
+                out.append(Violation("duplicate-code", p, f"code {code} is used by {len(places)} folders: {', '.join(places)}", False, None, code))
+    if layout.inbox.is_dir():
+        out.extend(check_names(sorted(layout.inbox.iterdir())))
+    return out
+
+
+def apply_fixes(cfg: Config, violations: list[Violation], by: str = "archivist") -> tuple[list[Violation], list[str]]:
+    """Perform the safe fixes; returns (fixed, messages about fixes skipped). Logs `renamed` events."""
+    from .workflow import append_event
+
+    fixed: list[Violation] = []
+    skipped: list[str] = []
+    done_paths: set[str] = set()
+    # deepest paths first so a folder is renamed after the files inside it
+    for v in sorted((v for v in violations if v.fixable and v.fix_to), key=lambda v: -len(Path(v.path).parts)):
+        if v.path in done_paths:
+            continue
+        src, dst = Path(v.path), Path(v.fix_to or "")
+        try:
+            store.move(src, dst)
+        except (ArchivistError, OSError) as e:
+            skipped.append(f"{src}: {e}")
+            continue
+        done_paths.add(v.path)
+        fixed.append(v)
+        record_folder = _record_folder_of(cfg, dst)
+        if record_folder is not None:
+            try:
+                append_event(cfg, record_folder, "renamed", by, f"{src.name} → {dst.name}", **{"from": str(src.relative_to(cfg.root)), "into": str(dst.relative_to(cfg.root))})
+            except ArchivistError as e:
+                skipped.append(f"{dst}: renamed, but the event could not be logged: {e}")
+    return fixed, skipped
+
+
+def _record_folder_of(cfg: Config, path: Path) -> Path | None:
+    try:
+        rel = path.relative_to(cfg.root)
+    except ValueError:
+        return None
+    parts = rel.parts
+    depth = 3 if parts and parts[0] == "archive" else 2
+    if len(parts) < depth or parts[0] == "inbox":
+        return None
+    folder = cfg.root.joinpath(*parts[:depth])
+    return folder if (folder / LOG_NAME).exists() else None

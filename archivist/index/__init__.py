@@ -1,0 +1,301 @@
+"""The master list F-31-08-02 as a derived SQLite index (WAL) at `<root>/.archivist/index.sqlite`.
+
+    from archivist.index import Index, open_index
+    idx = open_index(cfg)            # rebuilds a missing, old-schema or corrupt index first
+    idx.search("نمونه پارس")         # → [{lead, case, company, staff, status, next_followup, path,
+                                     #      stale, score, matched}, …]
+    idx.refresh([folder])            # after a change the caller knows about (workflow hook, daemon)
+    idx.reconcile()                  # stat-compare the whole tree, re-read only what changed
+
+Progress callbacks receive `(message, done, total)`. Nothing here writes a record: the folders
+are the truth, and deleting `.archivist/` loses nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..doctor import Violation
+from ..store import AREAS
+from . import build, schema
+from .build import Progress
+from .text import path_key
+
+__all__ = ["Index", "open_index", "Progress", "index_exists"]
+
+
+def _stderr_progress(message: str, done: int, total: int) -> None:
+    if total == 0:
+        print(f"archivist: {message}", file=sys.stderr)
+
+
+class Index:
+    """One connection to the index; safe for one writer thread plus readers (a lock serializes)."""
+
+    def __init__(self, cfg: Config, db: sqlite3.Connection) -> None:
+        self.cfg = cfg
+        self.path = cfg.index_file
+        self.db = db
+        self.db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+
+    # -- building ------------------------------------------------------------------------------------
+    def rebuild(self, progress: Progress | None = None) -> dict[str, Any]:
+        """Read every record folder again and replace the whole index in one transaction."""
+        with self._lock:
+            started = time.monotonic()
+            db = self.db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for table in ("records", "numbers", "vocab", "violations"):
+                    db.execute(f"DELETE FROM {table}")
+                db.execute("DELETE FROM meta WHERE key = 'next_sparse'")
+                for table in FTS_TABLES:
+                    db.execute(f"INSERT INTO {table}({table}) VALUES ('delete-all')")
+                build.forget_words(db)
+                n = _fill(db, self.cfg, progress)
+                optimize(db)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return {"records": n, "seconds": round(time.monotonic() - started, 2)}
+
+    def refresh(self, paths: Iterable[Path | str]) -> int:
+        """Re-read the given record folders if their log or file list changed; drop vanished ones."""
+        folders = {self._record_folder(Path(p)) for p in paths}
+        changed = 0
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for rel in sorted(f for f in folders if f is not None):
+                    changed += self._refresh_one(rel)
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        return changed
+
+    def remove(self, path: Path | str) -> None:
+        """Forget a record folder (it was deleted or moved away)."""
+        rel = self._record_folder(Path(path))
+        if rel is None:
+            return
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            build.delete_path(self.db, rel)
+            self.db.execute("COMMIT")
+
+    def reconcile(self, progress: Progress | None = None) -> dict[str, int]:
+        """Compare every folder on disk with the index by stats; re-read only what changed.
+
+        The stat walk runs outside any transaction (in threads: stat releases the GIL), so the
+        CLI and TUI are never blocked by it; only the changed folders are written, re-checked
+        under the write lock in case a refresh got there first.
+        """
+        root = str(self.cfg.root)
+        templates = build.templates_of(self.cfg)
+        with self._lock:
+            known = {r[0]: r[1:] for r in self.db.execute(
+                "SELECT pkey, id, log_mtime, log_size, dir_sig, status FROM records")}
+        seen, changed = build.probe(root, known)
+        vanished = [known[k][0] for k in set(known) - seen]
+        added = sum(1 for c in changed if c[2] is None)
+        with self._lock:
+            if changed or vanished:
+                self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    for area, name, _prev in changed:
+                        rel = f"{area}/{name}"
+                        prev = build.find_row(self.db, rel)
+                        if prev is not None and build.unchanged(f"{root}/{rel}", prev):
+                            continue
+                        build.insert_scan(self.db, build.scan_folder(root, area, name, templates), prev)
+                    for rid in vanished:
+                        build._retire(self.db, rid)
+                    for (folder,) in self.db.execute("SELECT DISTINCT folder FROM violations").fetchall():
+                        if path_key(folder) not in seen:
+                            self.db.execute("DELETE FROM violations WHERE folder = ?", (folder,))
+                    self.db.execute("COMMIT")
+                except BaseException:
+                    self.db.execute("ROLLBACK")
+                    raise
+            total = len(seen)
+            sparse = self.db.execute("SELECT count(*) FROM records WHERE id >= ?", (build.SPARSE,)).fetchone()[0]
+        if sparse > max(2000, total // 10):
+            self.rebuild(progress)  # many re-read records: old FTS rows pile up and searches merge more
+        return {"added": added, "updated": len(changed) - added, "removed": len(vanished), "records": total}
+
+    # -- reading -------------------------------------------------------------------------------------
+    def search(self, query: str, limit: int = 50, status: str | None = None, staff: str | None = None,
+               archived: bool | None = None) -> list[dict[str, Any]]:
+        from .search import search
+
+        with self._lock:
+            return search(self.db, self.cfg, query, limit, status, staff, archived)
+
+    def get(self, code: str) -> dict[str, Any] | None:
+        """The indexed record for an applicant or case code (any digit script), or None."""
+        from .search import get
+
+        with self._lock:
+            return get(self.db, self.cfg, code)
+
+    def records(self, status: str | None = None, staff: str | None = None) -> list[dict[str, Any]]:
+        """Every readable record (what `list` prints), by applicant code."""
+        from .search import list_records
+
+        with self._lock:
+            return list_records(self.db, self.cfg, status, staff)
+
+    def due(self, staff: str | None = None, now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
+        from .due import due
+
+        with self._lock:
+            return due(self.db, self.cfg, staff, now)
+
+    def export_rows(self) -> list[dict[str, Any]]:
+        from .export import rows
+
+        with self._lock:
+            return rows(self.db, self.cfg)
+
+    def violations(self) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self.db.execute(
+                "SELECT rule, path, message, fixable, fix_to, code FROM violations ORDER BY folder, path, rule")
+            return [dict(r, fixable=bool(r["fixable"])) for r in cur]
+
+    def set_violations(self, path: Path | str, violations: list[Violation]) -> None:
+        """Replace what is known to be wrong with one record folder (the daemon's doctor run)."""
+        rel = self._record_folder(Path(path))
+        if rel is None:
+            return
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("DELETE FROM violations WHERE folder = ?", (rel,))
+            self.db.executemany("INSERT INTO violations VALUES (?, ?, ?, ?, ?, ?, ?)", [
+                (rel, v.rule, v.path, v.message, int(v.fixable), v.fix_to, v.code) for v in violations])
+            self.db.execute("COMMIT")
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            by_status = {r[0] or "unreadable": r[1] for r in self.db.execute(
+                "SELECT status, count(*) FROM records GROUP BY status ORDER BY status")}
+            total = sum(by_status.values())
+            stale = self.db.execute("SELECT count(*) FROM records WHERE stale = 1").fetchone()[0]
+            archived = self.db.execute("SELECT count(*) FROM records WHERE area >= 2").fetchone()[0]
+            violations = self.db.execute("SELECT count(*) FROM violations").fetchone()[0]
+        size = sum(os.path.getsize(str(self.path) + s) for s in ("", "-wal") if os.path.exists(str(self.path) + s))
+        return {"records": total, "by_status": by_status, "archived": archived, "stale": stale,
+                "violations": violations, "index_bytes": size, "path": str(self.path)}
+
+    def close(self) -> None:
+        with self._lock:
+            build.forget_words(self.db)
+            self.db.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- helpers -------------------------------------------------------------------------------------
+    def _record_folder(self, path: Path) -> str | None:
+        """The record folder (relative to the root) a path is or lies in; a file path is accepted too."""
+        p = path if path.is_absolute() else self.cfg.root / path
+        try:
+            parts = Path(os.path.abspath(p)).relative_to(self.cfg.root).parts
+        except ValueError:
+            return None
+        depth = 3 if parts[:1] == ("archive",) else 2
+        if len(parts) < depth or "/".join(parts[:depth - 1]) not in AREAS:
+            return None
+        return "/".join(parts[:depth])
+
+    def _refresh_one(self, rel: str) -> int:
+        root = str(self.cfg.root)
+        folder = f"{root}/{rel}"
+        area, _, name = rel.rpartition("/")
+        if not os.path.isdir(folder):
+            return int(build.delete_path(self.db, rel))
+        prev = build.find_row(self.db, rel)
+        if prev is not None and build.unchanged(folder, prev):
+            return 0
+        build.insert_scan(self.db, build.scan_folder(root, area, name, build.templates_of(self.cfg)), prev)
+        return 1
+
+
+def _fill(db: sqlite3.Connection, cfg: Config, progress: Progress | None) -> int:
+    """Insert every folder's scan into empty tables (ids are applicant codes: see build.py)."""
+    return build.insert_fresh(db, build.scan_all(cfg, progress))
+
+
+FTS_TABLES = ("fts_ids", "fts_names", "fts_notes", "fts_files", "fts_company")
+
+
+def optimize(db: sqlite3.Connection) -> None:
+    """Merge each FTS table into one segment: smaller, and every query reads one b-tree."""
+    for table in FTS_TABLES:
+        db.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
+
+
+def index_exists(cfg: Config) -> bool:
+    return cfg.index_file.exists()
+
+
+def open_index(cfg: Config, build_if_missing: bool = True, progress: Progress | None = None) -> Index:
+    """The index for cfg's root; a missing, old-schema or corrupt one is rebuilt first (with a message)."""
+    path = cfg.index_file
+    say = progress or _stderr_progress
+    if path.exists():
+        try:
+            db = schema.connect(path)
+            if schema.version_ok(db):
+                return Index(cfg, db)
+            db.close()
+            reason = "the index is from another version of archivist"
+        except sqlite3.DatabaseError:
+            reason = "the index is unreadable"
+        if not build_if_missing:
+            raise sqlite3.DatabaseError(f"{path}: {reason}")
+        say(f"{reason}; rebuilding it from the folders", 0, 0)
+        schema.remove_files(path)
+    elif not build_if_missing:
+        raise FileNotFoundError(f"{path} does not exist; run `archivist reindex`")
+    else:
+        say("no index yet; building it from the folders", 0, 0)
+    cold_build(cfg, progress)
+    return Index(cfg, schema.connect(path))
+
+
+def cold_build(cfg: Config, progress: Progress | None = None) -> int:
+    """Build a fresh index file next to the final one and move it into place atomically."""
+    path = cfg.index_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.building")
+    schema.remove_files(tmp)
+    db = schema.connect(tmp, bulk=True)
+    try:
+        schema.create(db)
+        db.execute("BEGIN")
+        n = _fill(db, cfg, progress)
+        db.execute("COMMIT")
+        optimize(db)
+        db.execute("VACUUM")
+        db.execute("PRAGMA journal_mode = WAL")
+    finally:
+        build.forget_words(db)
+        db.close()
+    os.replace(tmp, path)
+    return n

@@ -1,0 +1,359 @@
+"""Filling the index from the folders: cold rebuild, refresh of a few folders, reconcile of all.
+
+Reading is the expensive part (YAML), so a cold rebuild parses in worker processes and one
+writer inserts in a single transaction. A refresh compares each log's (mtime_ns, size) and each
+folder's signature with what the index holds, and re-reads only what changed. A log that has
+turned invalid keeps its last good row, marked stale, plus an `invalid-log` violation.
+
+A full build gives each record the row id of its applicant code (00417 → 417), so FTS5, which
+hands back row ids in order, lists matches in applicant-code order without sorting. A record
+re-read later gets a fresh id from SPARSE upwards (never reused: its old contentless FTS rows
+stay behind); search merges that small tail in, so answers never depend on the index's history.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from ..config import Config
+from ..errors import InvalidLogError
+from ..naming import FolderTemplate
+from ..record import LOG_NAME, Record, parse_record, validate
+from ..store import AREAS
+from . import fastlog
+from .text import Entry, build_entry, deletions, dir_signature, list_files, path_key, placeholder_entry
+
+Progress = Callable[[str, int, int], None]
+
+ROW_COLUMNS = (
+    "id", "pkey", "area", "name", "lead", "case", "staff", "company", "company_key", "status", "next_ts",
+    "stage_ts", "opened_ts", "last_ts", "last_kind", "contract", "invoices", "contact", "services", "files",
+    "stale", "log_mtime", "log_size", "dir_sig",
+)
+_INSERT = "INSERT INTO records({}) VALUES ({})".format(
+    ", ".join(f'"{c}"' for c in ROW_COLUMNS), ", ".join("?" * len(ROW_COLUMNS))
+)
+PARALLEL_FROM = 3000  # below this, worker processes cost more than they save
+SPARSE = 1 << 20  # ids below: applicant codes from the last full build; above: later versions
+
+
+@dataclass
+class Scan:
+    """What reading one record folder found (picklable: built in worker processes)."""
+
+    rel: str
+    area: str
+    log_mtime: int | None
+    log_size: int | None
+    dir_sig: int | str | None
+    entry: Entry | None  # None when the log is invalid or missing
+    error: tuple[str, str] | None  # (log path, reason with line) when invalid
+    placeholder: Entry | None  # what the folder name alone tells, for a never-indexed invalid log
+
+
+def scan_folder(root: str, area: str, name: str, templates: tuple[str, str]) -> Scan:
+    """Read one record folder: its log (parsed and validated) and its file names."""
+    rel = f"{area}/{name}"
+    folder = os.path.join(root, area, name)
+    files, sig = list_files(folder)
+    path = os.path.join(folder, LOG_NAME)
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            raw = f.read()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        reason = f"has no {LOG_NAME}; every record folder needs its follow-up log"
+        return Scan(rel, area, None, None, sig, None, (folder, reason), _placeholder(rel, area, name, files, templates))
+    try:
+        rec = _read_record(raw, path, st.st_mtime_ns)
+        entry = build_entry(rec, rel, area, files, templates)
+        error = None
+    except InvalidLogError as e:
+        entry = None
+        error = (str(e.path), e.reason + (f" (line {e.line})" if e.line else ""))
+    placeholder = _placeholder(rel, area, name, files, templates) if entry is None else None
+    return Scan(rel, area, st.st_mtime_ns, st.st_size, sig, entry, error, placeholder)
+
+
+def _read_record(raw: bytes, path: str, mtime_ns: int) -> Record:
+    """parse_record, through the fast reader when the log is in dump_yaml's shape and valid."""
+    try:
+        data = fastlog.load(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        data = None
+    if data is not None and validate(data) is None:
+        return Record(data=data, folder=None, mtime_ns=mtime_ns)
+    return parse_record(raw, path, None, mtime_ns)  # the slow path says what is wrong, and where
+
+
+def _placeholder(rel: str, area: str, name: str, files: list[str], templates: tuple[str, str]) -> Entry:
+    tmpl = FolderTemplate(templates[1] if area.endswith("customers") else templates[0])
+    return placeholder_entry(rel, area, tmpl.parse(name), files, templates)
+
+
+def _scan_chunk(args: tuple[str, list[tuple[str, str]], tuple[str, str]]) -> list[Scan]:
+    root, items, templates = args
+    return [scan_folder(root, area, name, templates) for area, name in items]
+
+
+def templates_of(cfg: Config) -> tuple[str, str]:
+    return cfg.naming.applicant_folder, cfg.naming.case_folder
+
+
+def record_folders(root: str) -> Iterator[tuple[str, str]]:
+    """(area, folder name) for every record folder; hidden names skipped (as store does)."""
+    for area in AREAS:
+        try:
+            it = os.scandir(os.path.join(root, area))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        with it:
+            for e in it:
+                if not e.name.startswith(".") and e.is_dir(follow_symlinks=False):
+                    yield area, e.name
+
+
+def scan_all(cfg: Config, progress: Progress | None = None, workers: int | None = None) -> Iterable[Scan]:
+    """Every record folder under the root, read in parallel when there are many."""
+    root = str(cfg.root)
+    folders = sorted(record_folders(root))
+    total = len(folders)
+    templates = templates_of(cfg)
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    done = 0
+    # Worker processes are forked, and forking a process that runs other threads (the daemon's
+    # watcher, the TUI's workers) can copy a held lock into the child, so those read in-process.
+    if total < PARALLEL_FROM or workers <= 1 or threading.active_count() > 1:
+        for area, name in folders:
+            yield scan_folder(root, area, name, templates)
+            done += 1
+            if progress and done % 1000 == 0:
+                progress("reading logs", done, total)
+    else:
+        size = 250
+        chunks = [(root, folders[i:i + size], templates) for i in range(0, total, size)]
+        next_chunk = 0
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                for scans in pool.map(_scan_chunk, chunks):
+                    next_chunk += 1
+                    yield from scans
+                    done += len(scans)
+                    if progress:
+                        progress("reading logs", done, total)
+        except (BrokenProcessPool, OSError):
+            pass  # workers could not start or died (no /dev/shm, out of memory): read the rest here
+        for chunk in chunks[next_chunk:]:
+            scans = _scan_chunk(chunk)
+            yield from scans
+            done += len(scans)
+            if progress:
+                progress("reading logs", done, total)
+    if progress:
+        progress("reading logs", total, total)
+
+
+# -- writing ------------------------------------------------------------------------------------------
+
+def _new_id(db: sqlite3.Connection, lead: str | None, dense: bool) -> int:
+    if dense and lead and lead.isdigit():
+        rid = int(lead)
+        if db.execute("SELECT 1 FROM records WHERE id = ?", (rid,)).fetchone() is None:
+            return rid
+    row = db.execute("SELECT value FROM meta WHERE key = 'next_sparse'").fetchone()
+    rid = max(int(row[0]) if row else SPARSE, SPARSE)
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('next_sparse', ?)", (str(rid + 1),))
+    return rid
+
+
+def _retire(db: sqlite3.Connection, rid: int) -> None:
+    """Forget a row; its FTS rows stay (contentless) but no future row will have its id."""
+    db.execute("DELETE FROM records WHERE id = ?", (rid,))
+    db.execute("DELETE FROM numbers WHERE rid = ?", (rid,))
+
+
+def insert_scan(db: sqlite3.Connection, scan: Scan, previous: sqlite3.Row | tuple | None = None,
+                dense: bool = False) -> None:
+    """Store one folder's scan, replacing its previous row (`previous`: id first, status at [4]).
+
+    `dense`: a full build, where a record's id is its applicant code.
+    """
+    entry = scan.entry
+    if entry is None and previous is not None and previous[4] is not None:
+        # invalid now, valid before: keep the last good state, marked stale, stats updated so the
+        # same broken file is not re-read on every refresh
+        db.execute("UPDATE records SET stale = 1, log_mtime = ?, log_size = ?, dir_sig = ? WHERE id = ?",
+                   (scan.log_mtime, scan.log_size, scan.dir_sig, previous[0]))
+        _set_own_violation(db, scan)
+        return
+    if entry is None:
+        entry = scan.placeholder
+    assert entry is not None
+    if previous is not None:
+        _retire(db, previous[0])
+    rid = _new_id(db, entry.row["lead"], dense)
+    row = dict(entry.row, id=rid, log_mtime=scan.log_mtime, log_size=scan.log_size, dir_sig=scan.dir_sig)
+    db.execute(_INSERT, [row[c] for c in ROW_COLUMNS])
+    for table, text in (("ids", entry.ids), ("names", entry.names), ("notes", entry.notes), ("files", entry.files)):
+        if text:
+            db.execute(f"INSERT INTO fts_{table}(rowid, t) VALUES (?, ?)", (rid, text))
+    if entry.company_key:
+        db.execute("INSERT INTO fts_company(rowid, key) VALUES (?, ?)", (rid, entry.company_key))
+    if entry.numbers:
+        db.executemany("INSERT OR IGNORE INTO numbers VALUES (?, ?, ?)", [(n, k, rid) for n, k in entry.numbers])
+    if entry.words:
+        add_words(db, entry.words)
+    _set_own_violation(db, scan)
+
+
+def insert_fresh(db: sqlite3.Connection, scans: Iterable[Scan], batch: int = 1000) -> int:
+    """A full build into empty tables: ids are applicant codes, rows go in with executemany."""
+    used: set[int] = set()
+    count = 0
+    pending: list[Scan] = []
+
+    def flush() -> None:
+        records, numbers, words = [], [], set()
+        fts: dict[str, list[tuple[int, str]]] = {"ids": [], "names": [], "notes": [], "files": []}
+        for scan in pending:
+            entry = scan.entry or scan.placeholder
+            assert entry is not None
+            lead = entry.row["lead"]
+            rid = int(lead) if lead and lead.isdigit() and int(lead) not in used else _new_id(db, None, False)
+            used.add(rid)
+            row = dict(entry.row, id=rid, log_mtime=scan.log_mtime, log_size=scan.log_size, dir_sig=scan.dir_sig)
+            records.append([row[c] for c in ROW_COLUMNS])
+            for table, text in (("ids", entry.ids), ("names", entry.names), ("notes", entry.notes),
+                                ("files", entry.files), ("company", entry.company_key)):
+                if text:
+                    fts.setdefault(table, []).append((rid, text))
+            numbers.extend((n, k, rid) for n, k in entry.numbers)
+            words |= entry.words
+            if scan.error:
+                _set_own_violation(db, scan)
+        db.executemany(_INSERT, records)
+        for table, values in fts.items():
+            col = "key" if table == "company" else "t"
+            db.executemany(f"INSERT INTO fts_{table}(rowid, {col}) VALUES (?, ?)", values)
+        db.executemany("INSERT OR IGNORE INTO numbers VALUES (?, ?, ?)", numbers)
+        add_words(db, words)
+        pending.clear()
+
+    for scan in scans:
+        pending.append(scan)
+        count += 1
+        if len(pending) >= batch:
+            flush()
+    if pending:
+        flush()
+    return count
+
+
+_known_words: dict[int, set[str]] = {}
+
+
+def add_words(db: sqlite3.Connection, words: Iterable[str]) -> None:
+    seen = _known_words.setdefault(id(db), set())
+    new = [w for w in words if w not in seen]
+    if not new:
+        return
+    rows = []
+    for w in new:
+        seen.add(w)
+        rows.append((w, w))
+        rows.extend((k, w) for k in deletions(w))
+    db.executemany("INSERT OR IGNORE INTO vocab VALUES (?, ?)", rows)
+
+
+def forget_words(db: sqlite3.Connection) -> None:
+    _known_words.pop(id(db), None)
+
+
+def _set_own_violation(db: sqlite3.Connection, scan: Scan) -> None:
+    """The index reports unreadable logs itself; other rules come from the daemon/doctor."""
+    if scan.error is None:
+        db.execute("DELETE FROM violations WHERE folder = ? AND rule IN ('invalid-log', 'no-log')", (scan.rel,))
+        return
+    db.execute("DELETE FROM violations WHERE folder = ? AND rule IN ('invalid-log', 'no-log')", (scan.rel,))
+    rule = "invalid-log" if scan.log_mtime is not None else "no-log"
+    source = scan.entry or scan.placeholder
+    code = (source.row["case"] or source.row["lead"]) if source else None
+    db.execute("INSERT INTO violations VALUES (?, ?, ?, ?, 0, NULL, ?)", (scan.rel, rule, scan.error[0], scan.error[1], code))
+
+
+def find_row(db: sqlite3.Connection, rel: str) -> sqlite3.Row | None:
+    return db.execute(
+        "SELECT id, log_mtime, log_size, dir_sig, status FROM records WHERE pkey = ?", (path_key(rel),)).fetchone()
+
+
+def delete_path(db: sqlite3.Connection, rel: str) -> bool:
+    row = find_row(db, rel)
+    db.execute("DELETE FROM violations WHERE folder = ?", (rel,))
+    if row is None:
+        return False
+    _retire(db, row[0])
+    return True
+
+
+def unchanged(folder: str, previous: sqlite3.Row | tuple) -> bool:
+    """Whether the log's (mtime, size) and the folder signature still match (stats only)."""
+    try:
+        st = os.stat(folder + "/" + LOG_NAME)
+        mtime, size = st.st_mtime_ns, st.st_size
+    except (FileNotFoundError, NotADirectoryError):
+        mtime = size = None
+    if mtime != previous[1] or size != previous[2]:
+        return False
+    return dir_signature(folder, previous[3]) == previous[3]
+
+
+def probe(root: str, known: dict[int, tuple]) -> tuple[set[int], list[tuple[str, str, tuple | None]]]:
+    """(path keys of every record folder, [(area, name, indexed row or None) that changed or are new]).
+
+    Two stats per folder (log, folder) plus one per sub-folder, relative to each area's open
+    directory so the kernel does not walk the whole path 200,000 times.
+    """
+    seen: set[int] = set()
+    changed: list[tuple[str, str, tuple | None]] = []
+    log_suffix = "/" + LOG_NAME
+    for area in AREAS:
+        base = root + "/" + area
+        try:
+            fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        try:
+            with os.scandir(fd) as it:
+                names = [e.name for e in it if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)]
+            for name in names:
+                key = path_key(area + "/" + name)
+                seen.add(key)
+                prev = known.get(key)
+                if prev is not None:
+                    try:
+                        st = os.stat(name + log_suffix, dir_fd=fd)
+                        same = st.st_mtime_ns == prev[1] and st.st_size == prev[2]
+                    except (FileNotFoundError, NotADirectoryError):
+                        same = prev[1] is None
+                    if same:
+                        sig = prev[3]
+                        if isinstance(sig, str):
+                            same = dir_signature(base + "/" + name, sig) == sig
+                        else:
+                            try:
+                                same = os.stat(name, dir_fd=fd).st_mtime_ns == sig
+                            except (FileNotFoundError, NotADirectoryError):
+                                same = False
+                    if same:
+                        continue
+                changed.append((area, name, prev))
+        finally:
+            os.close(fd)
+    return seen, changed

@@ -1,0 +1,136 @@
+"""F-31-08-02 as a file: one row per record, for the quality unit's audits (SPEC §7).
+
+Dates are shown in the configured calendar (Jalali by default); the header is one row per
+language in `display.header_languages`. A cell that starts with = + - @ (or a tab or carriage
+return) gets a leading apostrophe so a spreadsheet never runs it as a formula.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..config import Config
+from ..dates import fmt
+
+# (key, Persian header, English header)
+COLUMNS = (
+    ("lead", "کد متقاضی", "Applicant code"),
+    ("case", "کد پرونده", "Case code"),
+    ("company", "نام شرکت", "Company"),
+    ("person", "نام رابط", "Contact person"),
+    ("phones", "تلفن", "Phone"),
+    ("email", "ایمیل", "Email"),
+    ("staff", "کارشناس", "Staff"),
+    ("status", "مرحله", "Stage"),
+    ("opened", "تاریخ ثبت", "Opened"),
+    ("last_event", "آخرین رویداد", "Last event"),
+    ("next_followup", "پیگیری بعدی", "Next follow-up"),
+    ("contract", "شماره قرارداد", "Contract"),
+    ("invoices", "فاکتورها", "Invoices"),
+    ("tax_ids", "شناسه مالیاتی", "Tax IDs"),
+    ("folder", "پوشه", "Folder"),
+)
+HEADERS = {"fa": [c[1] for c in COLUMNS], "en": [c[2] for c in COLUMNS]}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize(value: Any) -> Any:
+    """A cell value that no spreadsheet will evaluate as a formula."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _date(cfg: Config, ts: int | None) -> str:
+    """dates.fmt of a timestamp, with the calendar conversion done once per day (it is slow)."""
+    if ts is None:
+        return ""
+    local = datetime.fromtimestamp(ts, _zone(cfg.timezone))
+    return _day(cfg.calendar, cfg.timezone, local.date()) + local.strftime(" %H:%M")
+
+
+@lru_cache(maxsize=4)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@lru_cache(maxsize=8192)
+def _day(calendar: str, tz: str, day: date) -> str:
+    return fmt(datetime(day.year, day.month, day.day, tzinfo=_zone(tz)), calendar, tz, time=False)
+
+
+def rows(db: sqlite3.Connection, cfg: Config) -> list[dict[str, Any]]:
+    """Every record in applicant-code order, as text cells keyed like COLUMNS."""
+    from .search import CODE_ORDER, detail, rel_path
+
+    out = []
+    for row in db.execute(f"SELECT * FROM records r ORDER BY {CODE_ORDER}"):
+        d = detail(cfg, row)
+        c = d["contact"]
+        last = row["last_kind"] or ""
+        staff = d["staff"] or ""
+        out.append({
+            "lead": d["lead"] or "", "case": d["case"] or "", "company": d["company"] or "",
+            "person": c.get("person", ""), "phones": " / ".join(x for x in (c.get("mobile"), c.get("phone")) if x),
+            "email": c.get("email", ""),
+            "staff": f"{staff} {cfg.staff.get(staff, '')}".strip(),
+            "status": (d["status"] or "") + (" (stale)" if d["stale"] else ""),
+            "opened": _date(cfg, row["opened_ts"]),
+            "last_event": f"{_date(cfg, row['last_ts'])} {last}".strip(),
+            "next_followup": _date(cfg, row["next_ts"]),
+            "contract": d["contract"] or "",
+            "invoices": ", ".join(str(i["number"]) for i in d["invoices"]),
+            "tax_ids": ", ".join(str(i["tax_id"]) for i in d["invoices"] if i.get("tax_id")),
+            "folder": rel_path(cfg, row),
+        })
+    return out
+
+
+def header_rows(cfg: Config) -> list[list[str]]:
+    langs = [lang for lang in cfg.display.header_languages if lang in HEADERS] or ["en"]
+    return [HEADERS[lang] for lang in langs]
+
+
+def table(cfg: Config, records: list[dict[str, Any]]) -> list[list[Any]]:
+    keys = [c[0] for c in COLUMNS]
+    return header_rows(cfg) + [[neutralize(r[k]) for k in keys] for r in records]
+
+
+def to_csv(cfg: Config, records: list[dict[str, Any]]) -> bytes:
+    """UTF-8 with a BOM so spreadsheet programs read the Persian correctly."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerows(table(cfg, records))
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def write_xlsx(cfg: Config, records: list[dict[str, Any]], path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("F-31-08-02")
+    if cfg.display.header_languages and cfg.display.header_languages[0] == "fa":
+        ws.sheet_view.rightToLeft = True
+    bold = Font(bold=True)
+    rows_ = table(cfg, records)
+    n_head = len(header_rows(cfg))
+    for i, r in enumerate(rows_):
+        if i < n_head:
+            cells = []
+            for v in r:
+                cell = WriteOnlyCell(ws, value=v)
+                cell.font = bold
+                cells.append(cell)
+            ws.append(cells)
+        else:
+            ws.append(r)
+    wb.save(str(path))

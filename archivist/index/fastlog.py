@@ -1,0 +1,212 @@
+"""A fast reader for logs in exactly the shape `record.dump_yaml` writes, for the cold rebuild.
+
+PyYAML (even its C loader) spends ~0.6 ms on a typical log, which dominates a rebuild of 100,000
+records. Logs archivist wrote itself use a tiny subset of YAML: block mappings two levels deep,
+sequences of scalars or of flat mappings, plain or single-quoted scalars on one line. This reader
+handles only that subset and returns None for anything else (comments, flow collections, block
+scalars, escapes, anchors, odd indentation, …), so hand-edited logs go through `yaml.safe_load`.
+For the subset it builds exactly what SafeLoader builds: plain scalars are resolved by PyYAML's
+own resolver and constructor unless they are obviously text, a simple integer or a timestamp.
+Tests compare the two readers on every generated log and on awkward hand edits.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import yaml
+
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+_NOT_PLAIN = re.compile(r": | #|\t|:$")
+_INT = re.compile(r"^(?:0|[1-9][0-9]*)$")
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?[+-]\d\d:\d\d$")
+# first characters PyYAML's implicit resolvers look at (digits, signs, null/bool/float words, …)
+_RESOLVED_START = frozenset("0123456789-+.~nNtTfFyYoO<=")
+_INDICATOR_START = frozenset("[]{}#&*!|>'\"%@`,?:-")
+_SPECIAL = frozenset("&*'\"[{")
+_resolver = yaml.resolver.Resolver()
+_constructor = yaml.constructor.SafeConstructor()
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _plain(text: str) -> Any:
+    if not text:
+        return None
+    first = text[0]
+    if first in _INDICATOR_START:
+        if first == "-" and len(text) > 1 and text[1] not in " \t":
+            pass  # "-5", "-x": still a plain scalar
+        else:
+            raise _Unsupported(text)
+    if _NOT_PLAIN.search(text):
+        raise _Unsupported(text)
+    if first not in _RESOLVED_START:
+        return text
+    if _INT.match(text):
+        return int(text)
+    if _TIMESTAMP.match(text):
+        return datetime.fromisoformat(text)
+    if text in _resolved:
+        return _resolved[text]
+    tag = _resolver.resolve(yaml.ScalarNode, text, (True, False))
+    value = text if tag == "tag:yaml.org,2002:str" else _constructor.construct_object(yaml.ScalarNode(tag, text))
+    if len(_resolved) < 5000 and isinstance(value, (str, int, float, bool, type(None))):
+        _resolved[text] = value  # immutable results only: a cached value may be shared
+    return value
+
+
+def _scalar(text: str, anchors: dict[str, Any]) -> Any:
+    text = text.strip(" ")
+    if text and text[0] not in _SPECIAL:
+        return _plain(text)
+    if text[:1] == "&":  # an anchor on a scalar: dump_yaml writes one when an object repeats
+        name, _, rest = text[1:].partition(" ")
+        if not name or not rest or rest[:1] in "&*":
+            raise _Unsupported(text)
+        value = anchors[name] = _scalar(rest, anchors)
+        return value
+    if text[:1] == "*":
+        try:
+            return anchors[text[1:]]
+        except KeyError:
+            raise _Unsupported(text) from None
+    if text.startswith("'"):
+        if len(text) < 2 or not text.endswith("'"):
+            raise _Unsupported(text)
+        inner = text[1:-1]
+        if "'" in inner.replace("''", ""):
+            raise _Unsupported(text)
+        return inner.replace("''", "'")
+    if text.startswith('"'):
+        if len(text) < 2 or not text.endswith('"') or "\\" in text or '"' in text[1:-1]:
+            raise _Unsupported(text)
+        return text[1:-1]
+    if text == "[]":
+        return []
+    if text == "{}":
+        return {}
+    return _plain(text)
+
+
+_keys: dict[str, str] = {}
+_resolved: dict[str, Any] = {}
+
+
+def _key(text: str) -> str:
+    if text in _keys:
+        return text
+    if not _KEY.match(text) or _resolver.resolve(yaml.ScalarNode, text, (True, False)) != "tag:yaml.org,2002:str":
+        raise _Unsupported(text)
+    if len(_keys) < 1000:
+        _keys[text] = text
+    return text
+
+
+_SLOW_START = _RESOLVED_START | _INDICATOR_START | _SPECIAL | {" "}
+
+
+def _value(v: str, anchors: dict[str, Any]) -> Any:
+    """`_scalar` with the shapes dump_yaml writes most (quoted codes, text, timestamps) up front."""
+    c = v[:1]
+    if c == "'" and len(v) > 1 and v[-1] == "'" and "'" not in v[1:-1]:
+        return v[1:-1]
+    if c and c not in _SLOW_START and v[-1] != " " and not _NOT_PLAIN.search(v):
+        return v  # plain text no implicit resolver looks at
+    if v in _resolved:
+        return _resolved[v]  # stages and kinds ("following", "note"), resolved once
+    if c.isdigit() and _TIMESTAMP.match(v):
+        return datetime.fromisoformat(v)
+    return _scalar(v, anchors)
+
+
+def _pair(line: str) -> tuple[str, str | None]:
+    key, sep, value = line.partition(": ")
+    if sep and key in _keys:
+        return key, value
+    return _split(line)
+
+
+def _split(line: str) -> tuple[str, str | None]:
+    """`key: value` → (key, value); `key:` → (key, None)."""
+    if line.endswith(":"):
+        return _key(line[:-1]), None
+    key, sep, value = line.partition(": ")
+    if not sep:
+        raise _Unsupported(line)
+    return _key(key), value
+
+
+def load(text: str) -> dict[str, Any] | None:
+    """The log's mapping, or None when it is not in dump_yaml's shape (use yaml.safe_load then)."""
+    if "\r" in text or "\t" in text or text.startswith("\ufeff"):
+        return None
+    try:
+        return _load(text.split("\n")) or None
+    except (_Unsupported, ValueError, yaml.YAMLError):
+        return None
+
+
+def _load(lines: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    anchors: dict[str, Any] = {}
+    i, n = 0, len(lines)
+    while i < n:
+        line = lines[i]
+        if not line:
+            if i == n - 1:
+                break
+            raise _Unsupported("blank line")
+        if line[0] == " " or line[0] == "-":
+            raise _Unsupported(line)
+        key, value = _pair(line)
+        i += 1
+        if value is not None:
+            out[key] = _value(value, anchors)
+            continue
+        # a block below the key: "  sub: v" lines or "- item" lines
+        nxt = lines[i] if i < n else ""
+        if nxt.startswith("  ") and not nxt.startswith("   "):
+            sub: dict[str, Any] = {}
+            while i < n and lines[i].startswith("  "):
+                k, v = _pair(lines[i][2:])
+                if v is None:
+                    raise _Unsupported(lines[i])
+                sub[k] = _value(v, anchors)
+                i += 1
+            out[key] = sub
+        elif nxt.startswith("- "):
+            items: list[Any] = []
+            while i < n and lines[i][:2] == "- ":
+                body = lines[i][2:]
+                i += 1
+                if _is_pair(body):
+                    k, v = _pair(body)
+                    if v is None:
+                        raise _Unsupported(body)
+                    item = {k: _value(v, anchors)}
+                    while i < n and lines[i][:2] == "  ":
+                        k, v = _pair(lines[i][2:])
+                        if v is None:
+                            raise _Unsupported(lines[i])
+                        item[k] = _value(v, anchors)
+                        i += 1
+                    items.append(item)
+                else:
+                    if i < n and lines[i][:2] == "  ":
+                        raise _Unsupported(body)  # a plain scalar continued on the next line
+                    items.append(_value(body, anchors))
+            out[key] = items
+        else:
+            out[key] = None
+    return out
+
+
+def _is_pair(body: str) -> bool:
+    if body.startswith(("'", '"')):
+        return False
+    return body.endswith(":") or ": " in body

@@ -1,0 +1,66 @@
+"""Keep an existing index fresh when the CLI or TUI changes a record and no daemon is running.
+
+`install()` registers a `workflow.on_change` listener (idempotent). The listener only refreshes an
+index that already exists, never builds one, and never lets an index problem fail the action
+that triggered it: the folders are the truth, and the next reconcile or reindex catches up.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from ..config import Config
+
+_open: dict[Path, object] = {}
+_lock = threading.Lock()
+
+
+def _index_for(cfg: Config):  # type: ignore[no-untyped-def]
+    from . import open_index
+
+    path = cfg.index_file
+    idx = _open.get(path)
+    if idx is None:
+        idx = open_index(cfg, build_if_missing=False)
+        _open[path] = idx
+    return idx
+
+
+def refresh_on_change(cfg: Config, folder: Path, old_folder: Path | None) -> None:
+    """The workflow listener: re-read `folder`, forget `old_folder` after a move."""
+    if not cfg.index_file.exists():
+        return
+    with _lock:
+        try:
+            idx = _index_for(cfg)
+            if old_folder is not None:
+                idx.remove(old_folder)
+            idx.refresh([folder])
+        except (sqlite3.Error, OSError):
+            stale = _open.pop(cfg.index_file, None)
+            if stale is not None:
+                try:
+                    stale.close()  # type: ignore[attr-defined]
+                except sqlite3.Error:
+                    pass
+
+
+def install() -> None:
+    """Register the listener once (idempotent; again if someone unregistered it, as the daemon
+    does in its own process). The CLI calls it for every command line it parses; the TUI too."""
+    from .. import workflow
+
+    workflow.off_change(refresh_on_change)
+    workflow.on_change(refresh_on_change)
+
+
+def close_all() -> None:
+    with _lock:
+        for idx in _open.values():
+            try:
+                idx.close()  # type: ignore[attr-defined]
+            except sqlite3.Error:
+                pass
+        _open.clear()

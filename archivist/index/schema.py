@@ -1,0 +1,100 @@
+"""The index's SQLite schema, its version, and how a connection is opened.
+
+The index is derived and disposable: a file whose `schema_version` differs from SCHEMA_VERSION, or
+that SQLite cannot read, is thrown away and rebuilt from the folders, never migrated or trusted.
+
+Size matters (target: under a quarter of the logs' size), so the tables hold only what search,
+`due`, `list` and the F-31-08-02 export need; the timeline stays in the logs. The two FTS5 tables
+are contentless: a record that changes gets a fresh row id (never reused) and its old FTS rows
+simply stop joining to `records`; a reconcile rebuilds when many have piled up.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+SCHEMA_VERSION = 6
+
+DDL = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS records(
+  id INTEGER PRIMARY KEY,    -- the FTS rowid: the applicant code after a full build (see build.py)
+  pkey INTEGER NOT NULL,     -- 64-bit hash of the folder path relative to the root
+  area INTEGER NOT NULL,     -- index into store.AREAS
+  name TEXT,                 -- folder name; NULL when it is exactly what the config template gives
+  lead TEXT, "case" TEXT, staff TEXT, company TEXT, company_key TEXT, status TEXT,
+  next_ts INTEGER, stage_ts INTEGER, opened_ts INTEGER, last_ts INTEGER, last_kind TEXT,
+  contract TEXT,
+  invoices TEXT,             -- JSON [[number, tax_id, date ISO, amount], …]
+  contact TEXT,              -- person, consultant, mobile, phone, messenger, email joined by U+001F
+  services TEXT,             -- joined by U+001F
+  files INTEGER NOT NULL DEFAULT 0,
+  stale INTEGER NOT NULL DEFAULT 0,  -- 1: the log is invalid now; the row is its last good state
+  log_mtime INTEGER, log_size INTEGER,
+  dir_sig                    -- folder mtime (integer), or text with sub-folder mtimes
+);
+CREATE INDEX IF NOT EXISTS records_pkey ON records(pkey);
+CREATE INDEX IF NOT EXISTS records_lead ON records(lead);
+CREATE INDEX IF NOT EXISTS records_case ON records("case") WHERE "case" IS NOT NULL;
+CREATE INDEX IF NOT EXISTS records_next ON records(next_ts) WHERE next_ts IS NOT NULL;
+CREATE TABLE IF NOT EXISTS numbers(      -- contract and invoice numbers, tax IDs: exact look-ups
+  number TEXT NOT NULL, kind TEXT NOT NULL, rid INTEGER NOT NULL,
+  PRIMARY KEY(number, rid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS numbers_rid ON numbers(rid);
+CREATE TABLE IF NOT EXISTS vocab(        -- deletion neighbourhood of name words: typo tolerance
+  key TEXT NOT NULL, word TEXT NOT NULL, PRIMARY KEY(key, word)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS violations(
+  folder TEXT NOT NULL, rule TEXT NOT NULL, path TEXT NOT NULL, message TEXT NOT NULL,
+  fixable INTEGER NOT NULL, fix_to TEXT, code TEXT
+);
+CREATE INDEX IF NOT EXISTS violations_folder ON violations(folder);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts_ids USING fts5(t, content='', columnsize=0, detail=none);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts_names USING fts5(t, content='', columnsize=0, detail=none);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts_notes USING fts5(t, content='', columnsize=0, detail=none);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts_files USING fts5(t, content='', columnsize=0, detail=none);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts_company USING fts5(key, content='', columnsize=0, tokenize='trigram');
+"""
+
+
+def connect(path: Path, *, bulk: bool = False) -> sqlite3.Connection:
+    """A connection in WAL mode (one writer, many readers); `bulk` trades safety for a cold build."""
+    db = sqlite3.connect(str(path), timeout=10.0, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA busy_timeout = 10000")
+    if bulk:
+        db.execute("PRAGMA journal_mode = OFF")
+        db.execute("PRAGMA synchronous = OFF")
+    else:
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA cache_size = -32000")
+    db.execute("PRAGMA temp_store = MEMORY")
+    return db
+
+
+def create(db: sqlite3.Connection) -> None:
+    db.executescript(DDL)
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+
+def version_ok(db: sqlite3.Connection) -> bool:
+    """True when the file is a readable index of this schema (else: rebuild it)."""
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if not row or row[0] != str(SCHEMA_VERSION):
+            return False
+        db.execute("SELECT count(*) FROM records WHERE id < 0").fetchone()
+        db.execute("SELECT rowid FROM fts_names WHERE fts_names MATCH 'x' LIMIT 1").fetchone()
+        return True
+    except sqlite3.DatabaseError:
+        return False
+
+
+def remove_files(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        try:
+            Path(str(path) + suffix).unlink()
+        except FileNotFoundError:
+            pass

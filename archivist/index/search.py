@@ -1,0 +1,274 @@
+"""Search (SPEC §7): codes, numbers, phones, company (partial and one-typo tolerant), everything else.
+
+A query runs through stages from most to least specific; each stage returns its best `limit`
+records and the union is ordered by (score, applicant code), so exact code hits come first, then
+company matches, then the rest, and the order never depends on how the index was built.
+
+| score | matched                         | how                                                  |
+|-------|---------------------------------|------------------------------------------------------|
+| 100   | lead / case                     | the query is a 5- or 4-digit code (any digit script)  |
+| 90    | contract / invoice / tax_id     | exact number (spaces and dashes ignored)             |
+| 88–76 | company                         | trigram substring of the folded name, ZWNJ-blind     |
+| 70    | phone                           | canonical phone form, any written form               |
+| 60    | company~ / name~                | each word within one edit of a name word             |
+| 55–35 | ids / name / note / file / text | FTS5 words (prefix for 3+ letters)                   |
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..config import Config
+from ..naming import ascii_digits, fold, normalize_code, normalize_phone
+from ..store import AREAS
+from .build import SPARSE, templates_of
+from .text import SEP, expected_name, number_key, split_contact, within_one_edit
+
+HIT_COLUMNS = 'r.id, r.lead, r."case", r.company, r.staff, r.status, r.next_ts, r.area, r.name, r.stale'
+CODE_ORDER = "coalesce(r.lead, '~'), coalesce(r.\"case\", ''), r.area, coalesce(r.name, '')"
+_PHONE_CHARS = re.compile(r"^[\s\d+()\-۰-۹٠-٩]+$")
+
+
+def _quote(token: str) -> str:
+    return '"' + token.replace('"', '""') + '"'
+
+
+def _filters(status: str | None, staff: str | None, archived: bool | None) -> tuple[str, list[Any]]:
+    sql, args = [], []
+    if status:
+        sql.append("r.status = ?")
+        args.append(status)
+    if staff:
+        sql.append("r.staff = ?")
+        args.append(normalize_code(staff).zfill(2))
+    if archived is True:
+        sql.append("r.area >= 2")  # store.AREAS: the two archive areas come last
+    elif archived is False:
+        sql.append("r.area < 2")
+    return "".join(f" AND {s}" for s in sql), args
+
+
+def rel_path(cfg: Config, row: sqlite3.Row) -> str:
+    """The record folder relative to the root (the name is stored only when the template's differs)."""
+    name = row["name"] or expected_name(templates_of(cfg), row["lead"], row["case"], row["staff"], row["company"])
+    return f"{AREAS[row['area']]}/{name}"
+
+
+def hit(cfg: Config, row: sqlite3.Row, score: int | None = None, matched: str | None = None) -> dict[str, Any]:
+    out = {
+        "lead": row["lead"], "case": row["case"], "company": row["company"], "staff": row["staff"],
+        "status": row["status"], "next_followup": iso_of(cfg, row["next_ts"]),
+        "path": f"{cfg.root}/{rel_path(cfg, row)}", "stale": bool(row["stale"]),
+    }
+    if score is not None:
+        out["score"] = score
+        out["matched"] = matched
+    return out
+
+
+def iso_of(cfg: Config, ts: int | None) -> str | None:
+    """Epoch seconds as ISO 8601 in the office's timezone (how the index hands dates back)."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, _zone(cfg.timezone)).isoformat()
+
+
+@lru_cache(maxsize=4)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+class _Hits:
+    def __init__(self) -> None:
+        self.best: dict[int, tuple[int, str, sqlite3.Row]] = {}
+
+    def add(self, rows: list[sqlite3.Row], score: int | None, matched: str) -> None:
+        for row in rows:
+            s = score if score is not None else row["score"]
+            prev = self.best.get(row["id"])
+            if prev is None or prev[0] < s:
+                self.best[row["id"]] = (s, matched, row)
+
+    def ranked(self, cfg: Config, limit: int) -> list[dict[str, Any]]:
+        items = sorted(self.best.values(), key=lambda t: (-t[0], _code_order(t[2])))
+        return [hit(cfg, row, score, matched) for score, matched, row in items[:limit]]
+
+
+FIELDS = (("ids", 55, "ids"), ("names", 50, "name"), ("notes", 40, "note"), ("files", 35, "file"))
+
+
+def search(db: sqlite3.Connection, cfg: Config, query: str, limit: int = 50, status: str | None = None,
+           staff: str | None = None, archived: bool | None = None) -> list[dict[str, Any]]:
+    folded = fold(query)
+    if not folded or limit <= 0:
+        return []
+    compact = folded.replace(" ", "")
+    where, args = _filters(status, staff, archived)
+    hits = _Hits()
+    tail = db.execute("SELECT EXISTS(SELECT 1 FROM records WHERE id >= ?)", (SPARSE,)).fetchone()[0]
+
+    def rows(sql: str, params: list[Any]) -> list[sqlite3.Row]:
+        return db.execute(sql, params).fetchall()
+
+    # 1. codes
+    if re.fullmatch(r"\d{5}", compact):
+        hits.add(rows(f"SELECT {HIT_COLUMNS} FROM records r WHERE r.lead = ?{where} LIMIT ?",
+                      [compact, *args, limit]), 100, "lead")
+    elif re.fullmatch(r"\d{4}", compact):
+        hits.add(rows(f'SELECT {HIT_COLUMNS} FROM records r WHERE r."case" = ?{where} LIMIT ?',
+                      [compact, *args, limit]), 100, "case")
+    # 2. contract and invoice numbers, tax IDs
+    key = number_key(query)
+    if len(key) >= 4 and any(ch.isdigit() for ch in key):
+        for row in rows(f"SELECT {HIT_COLUMNS}, n.kind FROM numbers n JOIN records r ON r.id = n.rid "
+                        f"WHERE n.number = ?{where} ORDER BY {CODE_ORDER} LIMIT ?", [key, *args, limit]):
+            hits.add([row], 90, row["kind"])
+    # 3. company: substring of the folded, space-free name (ZWNJ/space/nothing all alike)
+    words = folded.split()
+    long_words = [w for w in words if len(w) >= 3]
+    company_hits = 0
+    if long_words:
+        match = " AND ".join(_quote(w) for w in long_words)
+        short = [w for w in words if len(w) < 3]
+        extra = "".join(" AND instr(r.company_key, ?) > 0" for _ in short)
+        found = rows(
+            f"SELECT {HIT_COLUMNS}, CASE WHEN r.company_key = ? THEN 88 WHEN substr(r.company_key, 1, ?) = ? THEN 84 "
+            f"WHEN instr(r.company_key, ?) > 0 THEN 80 ELSE 76 END AS score "
+            f"FROM fts_company c JOIN records r ON r.id = c.rowid WHERE fts_company MATCH ?{extra}{where} "
+            f"ORDER BY score DESC, {CODE_ORDER} LIMIT ?",
+            [compact, len(compact), compact, compact, match, *short, *args, limit])
+        hits.add(found, None, "company")
+        company_hits = len(found)
+    # 4. phone in any written form
+    digits = re.sub(r"\D", "", ascii_digits(query))
+    phone = normalize_phone(query)
+    phone_like = len(digits) >= 7 and bool(_PHONE_CHARS.match(query.strip())) and phone.startswith("0")
+    if phone_like:
+        hits.add(_fts(db, "ids", f"{_quote(phone)}*", where, args, limit, tail), 70, "phone")
+    # 5. the words as typed in each field (ids, names, notes, file names), then across fields
+    if len(hits.best) < limit:
+        exact, prefixed = " AND ".join(_quote(w) for w in words), _terms(words)
+        for table, score, label in FIELDS:
+            # whole words first: a short prefix of a common word would merge many long doclists
+            found = _fts(db, table, exact, where, args, limit, tail)
+            if len(found) < limit and prefixed != exact:
+                found = _fts(db, table, prefixed, where, args, limit, tail)
+            hits.add(found, score, label)
+        if not hits.best and len(words) > 1:  # a last resort: it has to union whole doclists
+            hits.add(_across(db, words, where, args, limit), 30, "text")
+    # 6. one wrong, missing or extra letter in a name word (only words no name has as typed)
+    if company_hits < limit and not phone_like and long_words:
+        known = _known_words(db, long_words)
+        if len(known) < len(long_words):
+            groups, every = [], set()
+            for w in words:
+                cands = {w} if w in known or len(w) < 3 else _neighbours(db, w)
+                every |= cands
+                groups.append("(" + " OR ".join(_quote(c) for c in sorted(cands)) + ")")
+            for row in _fts(db, "names", " AND ".join(groups), where, args, limit, tail):
+                if row["id"] in hits.best:
+                    continue  # found as typed: the earlier stages said where
+                in_company = bool(every & set(fold(row["company"] or "").split()))
+                hits.add([row], 60 if in_company else 58, "company~" if in_company else "name~")
+    return hits.ranked(cfg, limit)
+
+
+def _terms(words: list[str]) -> str:
+    """All words, as typed; a prefix match for words of 3+ letters (4+ digits)."""
+    return " AND ".join(_term(w) for w in words)
+
+
+def _term(w: str) -> str:
+    return _quote(w) + ("*" if len(w) >= (4 if w.isdigit() else 3) else "")
+
+
+def _fts(db: sqlite3.Connection, table: str, match: str, where: str, args: list[Any], limit: int,
+         tail: bool) -> list[sqlite3.Row]:
+    """The first `limit` matches in one field's FTS table, by applicant code, without sorting them all.
+
+    Rows from the last full build have their applicant code as id, so FTS5's rowid order is code
+    order and LIMIT stops early; rows re-read since then (ids from SPARSE up, few) are fetched
+    and merged, so the answer is the same as a fresh build would give.
+    """
+    sql = (f"SELECT {HIT_COLUMNS} FROM fts_{table} t JOIN records r ON r.id = t.rowid "
+           f"WHERE fts_{table} MATCH ? AND t.rowid {{}} ?{where}")
+    try:
+        dense = db.execute(sql.format("<") + " ORDER BY t.rowid LIMIT ?", [match, SPARSE, *args, limit]).fetchall()
+        if not tail:
+            return dense
+        sparse = db.execute(sql.format(">="), [match, SPARSE, *args]).fetchall()
+    except sqlite3.OperationalError:
+        return []  # a query FTS5 cannot parse finds nothing rather than failing the search
+    return sorted(dense + sparse, key=_code_order)[:limit]
+
+
+def _across(db: sqlite3.Connection, words: list[str], where: str, args: list[Any], limit: int) -> list[sqlite3.Row]:
+    """Records holding every word, each word in any field (a name word plus a note word, …)."""
+    per_word = []
+    params: list[Any] = []
+    for w in words:
+        per_word.append(" UNION ".join(f"SELECT rowid FROM fts_{t} WHERE fts_{t} MATCH ?" for t, _, _ in FIELDS))
+        params += [_term(w)] * len(FIELDS)
+    ids = " INTERSECT ".join(f"SELECT * FROM ({q})" for q in per_word)
+    try:
+        return db.execute(f"SELECT {HIT_COLUMNS} FROM records r WHERE r.id IN ({ids}){where} "
+                          f"ORDER BY {CODE_ORDER} LIMIT ?", [*params, *args, limit]).fetchall()
+    except sqlite3.OperationalError:
+        return []
+
+
+def _code_order(row: sqlite3.Row) -> tuple[str, str, int, str]:
+    return (row["lead"] or "~", row["case"] or "", row["area"], row["name"] or "")
+
+
+def _known_words(db: sqlite3.Connection, words: list[str]) -> set[str]:
+    marks = ",".join("?" * len(words))
+    return {r[0] for r in db.execute(f"SELECT key FROM vocab WHERE key IN ({marks}) AND key = word", words)}
+
+
+def _neighbours(db: sqlite3.Connection, word: str) -> set[str]:
+    """Name words within one edit of `word` (deletion-neighbourhood look-up, then verified)."""
+    keys = [word] + [word[:i] + word[i + 1:] for i in range(len(word))]
+    marks = ",".join("?" * len(keys))
+    found = {r[0] for r in db.execute(f"SELECT DISTINCT word FROM vocab WHERE key IN ({marks})", keys)}
+    return {w for w in found if within_one_edit(word, w)} | {word}
+
+
+def get(db: sqlite3.Connection, cfg: Config, code: str) -> dict[str, Any] | None:
+    c = normalize_code(code)
+    col = "lead" if len(c) == 5 else '"case"' if len(c) == 4 else None
+    if col is None or not c.isdigit():
+        return None
+    row = db.execute(f"SELECT * FROM records r WHERE {col} = ? ORDER BY stale, {CODE_ORDER} LIMIT 1", (c,)).fetchone()
+    return detail(cfg, row) if row else None
+
+
+def detail(cfg: Config, row: sqlite3.Row) -> dict[str, Any]:
+    """A hit plus everything else the index knows (what `get` returns and the export uses)."""
+    out = hit(cfg, row)
+    out.update({
+        "area": AREAS[row["area"]],
+        "archived": row["area"] >= 2,
+        "contact": split_contact(row["contact"]),
+        "services": row["services"].split(SEP) if row["services"] else [],
+        "contract": row["contract"],
+        "invoices": [dict(zip(("number", "tax_id", "date", "amount"), inv, strict=True))
+                     for inv in (json.loads(row["invoices"]) if row["invoices"] else [])],
+        "opened": iso_of(cfg, row["opened_ts"]),
+        "stage_since": iso_of(cfg, row["stage_ts"]),
+        "last_event": {"at": iso_of(cfg, row["last_ts"]), "kind": row["last_kind"]} if row["last_ts"] else None,
+        "files": row["files"],
+    })
+    return out
+
+
+def list_records(db: sqlite3.Connection, cfg: Config, status: str | None, staff: str | None) -> list[dict[str, Any]]:
+    where, args = _filters(status, staff, None)
+    cur = db.execute(f"SELECT {HIT_COLUMNS} FROM records r WHERE r.status IS NOT NULL{where} ORDER BY {CODE_ORDER}", args)
+    return [{k: v for k, v in hit(cfg, row).items() if k != "stale"} for row in cur]

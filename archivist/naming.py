@@ -1,0 +1,247 @@
+"""Pure naming rules (SPEC §6): text normalization, folder-name templates, name validation.
+
+Nothing here touches the filesystem, so the daemon, `doctor`, the index and the TUI can all share
+one definition of "a good name" and test it without fixtures.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# --- digits and letters ---------------------------------------------------------------------
+
+PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
+ARABIC_INDIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
+_DIGIT_TABLE = str.maketrans(PERSIAN_DIGITS + ARABIC_INDIC_DIGITS, "0123456789" * 2)
+ANY_DIGIT = "[0-9" + PERSIAN_DIGITS + ARABIC_INDIC_DIGITS + "]"
+
+# Arabic look-alikes that Persian keyboards and old documents produce; the procedure's names are
+# Persian, so these are folded to the Persian letter for storage comparisons and search.
+_ARABIC_TO_PERSIAN = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "أ": "ا", "إ": "ا", "ٱ": "ا", "ؤ": "و"})
+ZWNJ = "\u200c"
+TATWEEL = "\u0640"
+BIDI_MARKS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c")
+
+
+def ascii_digits(text: str) -> str:
+    """Persian and Arabic-Indic digits to ASCII; everything else unchanged."""
+    return text.translate(_DIGIT_TABLE)
+
+
+def persian_letters(text: str) -> str:
+    """Arabic ي/ك (and friends) to Persian ی/ک: the one fix the procedure's names always want."""
+    return text.replace("ي", "ی").replace("ك", "ک")
+
+
+def fold(text: str) -> str:
+    """Aggressive normalization for comparing and searching text, never for storing it.
+
+    Folds digit scripts, Arabic look-alike letters, diacritics, tatweel, ZWNJ/space differences,
+    case and punctuation, so "شركت  نمونه‌پارس" and "شرکت نمونه پارس" compare equal.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    return " ".join(text.translate(_FOLD_TABLE).split())
+
+
+class _FoldTable(dict):  # type: ignore[type-arg]
+    """Per-character folding rules, computed once per character (search and indexing fold a lot)."""
+
+    def __missing__(self, code: int) -> str | None:
+        ch = ascii_digits(chr(code)).translate(_ARABIC_TO_PERSIAN)
+        out: str | None
+        if ch in BIDI_MARKS or ch == TATWEEL:
+            out = None
+        elif ch == ZWNJ:
+            out = " "
+        else:
+            cat = unicodedata.category(ch)
+            if cat.startswith("M"):  # harakat, hamza above, etc.
+                out = None
+            elif cat.startswith(("P", "S", "Z", "C")):
+                out = " "
+            else:
+                out = ch.lower()
+        self[code] = out
+        return out
+
+
+_FOLD_TABLE = _FoldTable()
+
+
+def fold_compact(text: str) -> str:
+    """`fold` without spaces: ZWNJ vs space vs nothing all compare equal."""
+    return fold(text).replace(" ", "")
+
+
+def digits_only(text: str) -> str:
+    return re.sub(r"\D", "", ascii_digits(text))
+
+
+def normalize_phone(text: str) -> str:
+    """Canonical Iranian phone form for matching: 0912…, +98 912…, 0098912… → 09121234567."""
+    d = digits_only(text)
+    if d.startswith("0098"):
+        d = "0" + d[4:]
+    elif d.startswith("98") and len(d) == 12:
+        d = "0" + d[2:]
+    elif len(d) == 10 and d.startswith("9"):
+        d = "0" + d
+    return d
+
+
+def normalize_code(text: str) -> str:
+    """A code as typed (any digit script, stray spaces) to ASCII digits."""
+    return ascii_digits(str(text)).strip()
+
+
+# --- folder templates ---------------------------------------------------------------------------
+
+_FIELD_PATTERNS = {
+    "company": r"(?P<company>.+?)",
+    "staff": rf"(?P<staff>{ANY_DIGIT}{{2}})",
+    "lead": rf"(?P<lead>{ANY_DIGIT}{{5}})",
+    "case": rf"(?P<case>{ANY_DIGIT}{{4}})",
+}
+_DASHES = "-–—"
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class FolderTemplate:
+    """A config template such as "{company} - {staff} - {lead}", both ways.
+
+    Parsing is forgiving (any dash, any spacing, any digit script) because staff create folders by
+    hand; formatting always writes the template's own form.
+    """
+
+    template: str
+
+    def fields(self) -> list[str]:
+        return _PLACEHOLDER.findall(self.template)
+
+    def regex(self) -> re.Pattern[str]:
+        parts = []
+        pos = 0
+        for m in _PLACEHOLDER.finditer(self.template):
+            parts.append(_literal_pattern(self.template[pos : m.start()]))
+            name = m.group(1)
+            if name not in _FIELD_PATTERNS:
+                raise ValueError(f"unknown field {{{name}}} in folder template {self.template!r}")
+            parts.append(_FIELD_PATTERNS[name])
+            pos = m.end()
+        parts.append(_literal_pattern(self.template[pos:]))
+        return re.compile("^" + "".join(parts) + "$")
+
+    def parse(self, name: str) -> dict[str, str] | None:
+        m = self.regex().match(name.strip())
+        if not m:
+            return None
+        out = {k: v for k, v in m.groupdict().items()}
+        for key in ("staff", "lead", "case"):
+            if key in out:
+                out[key] = ascii_digits(out[key])
+        if "company" in out:
+            out["company"] = out["company"].strip()
+        return out
+
+    def format(self, **values: str) -> str:
+        values = dict(values)
+        if "company" in values:
+            values["company"] = safe_component(values["company"])
+        return self.template.format(**values)
+
+
+def _literal_pattern(literal: str) -> str:
+    out = []
+    for ch in literal:
+        if ch in _DASHES:
+            out.append(f"[{_DASHES}]")
+        elif ch.isspace():
+            out.append(r"\s*")
+        else:
+            out.append(re.escape(ch))
+    # collapse runs of \s* produced by several spaces
+    return re.sub(r"(\\s\*)+", r"\\s*", "".join(out))
+
+
+# --- name validation ------------------------------------------------------------------------------
+
+FORBIDDEN_CHARS = set('<>:"|?*/\\')
+WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"COM{i}" for i in range(1, 10)} | {f"LPT{i}" for i in range(1, 10)}
+MAX_NAME_BYTES = 240
+# SPEC §6 says 255 bytes, but Linux itself refuses longer names, so that rule could never fire on
+# this machine; a name near 255 is what breaks in practice (no room for the " (2)" that filing adds
+# on a clash, nor for copies made by other tools). 240 leaves that room. See docs/decisions.md.
+
+
+@dataclass(frozen=True)
+class NameProblem:
+    """One thing wrong with one name; `fixable` means `safe_component` can repair it losslessly enough."""
+
+    rule: str
+    message: str
+    fixable: bool
+
+
+def name_problems(name: str) -> list[NameProblem]:
+    """Every rule of SPEC §6 that this single file or folder name breaks."""
+    problems: list[NameProblem] = []
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        problems.append(NameProblem("control-char", "contains a control character", True))
+    if any(ch in BIDI_MARKS for ch in name):
+        problems.append(NameProblem("bidi-mark", "contains an invisible bidi control mark", True))
+    bad = sorted({ch for ch in name if ch in FORBIDDEN_CHARS})
+    if bad:
+        problems.append(NameProblem("forbidden-char", f"contains {' '.join(bad)}", True))
+    if name != name.strip(" ."):
+        problems.append(NameProblem("edge-space-dot", "starts or ends with a space or dot", True))
+    stem = name.split(".")[0].strip().upper()
+    if stem in WINDOWS_RESERVED:
+        problems.append(NameProblem("reserved-name", f"{stem} is a reserved name on Windows", True))
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        problems.append(NameProblem("too-long", f"is {len(name.encode('utf-8'))} bytes; keep names under {MAX_NAME_BYTES} bytes", True))
+    if name != persian_letters(name):
+        problems.append(NameProblem("arabic-letters", "uses Arabic ي/ك instead of Persian ی/ک", True))
+    return problems
+
+
+# control characters and bidi marks dropped, forbidden characters replaced by "-"
+_SAFE_TABLE: dict[int, str | None] = {
+    **{i: None for i in (*range(32), 127)}, **{ord(c): None for c in BIDI_MARKS}, **{ord(c): "-" for c in FORBIDDEN_CHARS},
+}
+
+
+def safe_component(name: str) -> str:
+    """The nearest name that passes `name_problems`: the single place that repairs names."""
+    name = unicodedata.normalize("NFC", persian_letters(name)).translate(_SAFE_TABLE)
+    name = name.strip(" .")
+    name = re.sub(r" {2,}", " ", name)
+    stem, dot, rest = name.partition(".")
+    if stem.strip().upper() in WINDOWS_RESERVED:
+        name = f"{stem}_{dot}{rest}"
+    name = _truncate_utf8(name, MAX_NAME_BYTES)
+    return name or "_"
+
+
+def _truncate_utf8(name: str, limit: int) -> str:
+    """Cut a name to `limit` UTF-8 bytes keeping the extension, never splitting a character."""
+    if len(name.encode("utf-8")) <= limit:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or len(ext) > 16:
+        stem, ext, dot = name, "", ""
+    budget = limit - len((dot + ext).encode("utf-8"))
+    cut = stem.encode("utf-8")[:budget].decode("utf-8", errors="ignore").rstrip(" .")
+    return cut + dot + ext
+
+
+def leading_code(filename: str) -> str | None:
+    """The code a dropped file's name starts with (`2031 contract.pdf`, `۰۰۴۱۷_quote.pdf`), if any.
+
+    Only 4- or 5-digit runs followed by a separator, a dot or the end count, so `20310.pdf` is not
+    read as case 2031.
+    """
+    m = re.match(rf"^\s*({ANY_DIGIT}{{4,5}})(?=$|[\s_\-.–—])", filename)
+    return ascii_digits(m.group(1)) if m else None

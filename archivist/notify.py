@@ -1,0 +1,300 @@
+"""Telegram announcements (SPEC §10): every message goes to an outbox first, then is sent.
+
+The outbox lives under `<root>/.archivist/outbox/`:
+
+    outbox/<ns>-<case>.json           waiting: the text, plus attempts / next_try / last_error
+    outbox/<ns>-<case>.sending        written (fsynced) just before the HTTP request is made
+    outbox/sent/<ns>-<case>.json      sent: the same payload plus Telegram's message_id and sent_at
+
+Sending one message: write the `.sending` marker, POST `sendMessage`, write `sent/<name>.json`
+atomically with the message id, then delete the waiting file and the marker. Each step is a
+rename or an unlink, so a crash leaves one of these states, and the next `flush` resolves it:
+
+* marker present, no `sent/` file: the process died during or right after the request, so the
+  group may or may not have the message. Telegram's Bot API has no idempotency key and a bot cannot
+  read back its own group messages, so we cannot know. We resend (nothing may be lost: the
+  procedure wants every conversion announced) and log a warning that it may be a duplicate; the
+  `sent/` file records `resent_after_crash: true`. The window is one HTTP round trip.
+* `sent/` file present, waiting file still there: sent and recorded; the leftover is deleted
+  without sending again. This is why the message id is written before the waiting file goes.
+* a request that reached Telegram but whose answer was lost (timeout while reading) looks like
+  a network failure and is retried: delivery is at-least-once, never at-most-once.
+
+The token is read from the environment variable named by `telegram.token_env` at send time and
+is never written anywhere: not in the outbox, not in `sent/`, not in logs, not in error messages
+(every text that could carry the request URL goes through `_scrub`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import logging
+import os
+import random
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .errors import ArchivistError
+from .record import Record
+from .store import atomic_write, fsync_dir, layout_of, lock
+
+log = logging.getLogger(__name__)
+
+REQUEST_TIMEOUT = 10.0        # seconds for one HTTP request
+MAX_INLINE_WAIT = 60.0        # a 429's retry_after up to this is waited out inside flush
+MAX_BACKOFF = 30 * 60.0       # between flushes, failed messages wait at most this long
+
+
+def outbox_dir(cfg: Config) -> Path:
+    return layout_of(cfg).state / "outbox"
+
+
+def sent_dir(cfg: Config) -> Path:
+    return outbox_dir(cfg) / "sent"
+
+
+def announce_conversion(cfg: Config, record: Record) -> None:
+    """Queue `<company> — <case code>` for the group; a no-op when Telegram is not configured."""
+    if not cfg.telegram.enabled:
+        return
+    text = cfg.telegram.template.format(company=record.company, case=record.case, lead=record.lead)
+    box = outbox_dir(cfg)
+    box.mkdir(parents=True, exist_ok=True)
+    name = f"{time.time_ns()}-{record.case}.json"
+    payload = {"chat_id": cfg.telegram.chat_id, "text": text, "case": record.case, "lead": record.lead}
+    atomic_write(box / name, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+
+
+# -- configuration state ------------------------------------------------------------------------
+
+def disabled_reason(cfg: Config) -> str | None:
+    """Why nothing can be sent right now, in words the user can act on; None when ready."""
+    if not cfg.telegram.enabled:
+        return "Telegram is off: set telegram.chat_id in config.yaml to the group's chat id"
+    if not os.environ.get(cfg.telegram.token_env, "").strip():
+        return f"Telegram token missing: export {cfg.telegram.token_env}=<bot token> (never put it in config.yaml)"
+    return None
+
+
+def pending(cfg: Config) -> list[Path]:
+    box = outbox_dir(cfg)
+    try:
+        return sorted(p for p in box.iterdir() if p.suffix == ".json" and not p.name.startswith("."))
+    except FileNotFoundError:
+        return []
+
+
+def outbox_state(cfg: Config) -> dict[str, Any]:
+    """What `notify flush` and `status` report: waiting and sent counts, the last error, why off."""
+    waiting = pending(cfg)
+    last_error = None
+    for p in waiting:
+        data = _read(p)
+        if data and data.get("last_error"):
+            last_error = data["last_error"]
+    sd = sent_dir(cfg)
+    sent = sum(1 for p in sd.iterdir() if p.suffix == ".json") if sd.is_dir() else 0
+    return {"waiting": len(waiting), "sent": sent, "last_error": last_error, "disabled": disabled_reason(cfg)}
+
+
+# -- sending ------------------------------------------------------------------------------------
+
+class _RetryAfter(Exception):
+    def __init__(self, seconds: float, text: str) -> None:
+        super().__init__(text)
+        self.seconds = seconds
+
+
+class _Transient(Exception):
+    """Network down, timeout, 5xx: try again later."""
+
+
+class _Refused(Exception):
+    """Telegram answered with a 4xx that waiting will not fix (bad chat id, bot removed, bad token)."""
+
+
+def _scrub(text: str, token: str) -> str:
+    return text.replace(token, "<token>") if token else text
+
+
+def _send(api_base: str, token: str, chat_id: str, text: str) -> int:
+    """POST sendMessage once; the message id, or one of the exceptions above (token scrubbed)."""
+    url = f"{api_base.rstrip('/')}/bot{token}/sendMessage"
+    body = json.dumps({"chat_id": chat_id, "text": text}, ensure_ascii=False).encode("utf-8")
+    req = urllib.request.Request(url, data=body, method="POST",
+                                 headers={"Content-Type": "application/json; charset=utf-8"})
+    try:
+        with urllib.request.urlopen(req, timeout=REQUEST_TIMEOUT) as resp:
+            answer = json.loads(resp.read().decode("utf-8") or "{}")
+    except urllib.error.HTTPError as e:
+        try:
+            answer = json.loads(e.read().decode("utf-8") or "{}")
+        except (ValueError, OSError, http.client.HTTPException):
+            answer = {}
+        desc = _scrub(str(answer.get("description") or e.reason or ""), token)
+        params = answer.get("parameters") or {}
+        if e.code == 429:
+            wait = params.get("retry_after")
+            raise _RetryAfter(float(wait) if isinstance(wait, (int, float)) else 5.0, f"HTTP 429 {desc}") from None
+        if e.code >= 500:
+            raise _Transient(f"HTTP {e.code} {desc}") from None
+        hint = ""
+        if params.get("migrate_to_chat_id"):
+            hint = f"; the group became a supergroup: set telegram.chat_id to {params['migrate_to_chat_id']}"
+        elif e.code == 401:
+            hint = "; the bot token was not accepted, check the token variable"
+        raise _Refused(f"HTTP {e.code} {desc}{hint}") from None
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
+        reason = getattr(e, "reason", e)
+        raise _Transient(_scrub(f"{type(e).__name__}: {reason}", token)) from None
+    if not answer.get("ok") or not isinstance(answer.get("result"), dict):
+        raise _Transient(_scrub(f"unexpected answer from Telegram: {str(answer)[:200]}", token))
+    return int(answer["result"].get("message_id", 0))
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    atomic_write(path, json.dumps(data, ensure_ascii=False).encode("utf-8"))
+
+
+def _backoff(attempts: int) -> float:
+    """Seconds before the next flush retries a message that failed `attempts` times (with jitter)."""
+    return min(MAX_BACKOFF, 30.0 * 2 ** max(0, attempts - 1)) * random.uniform(0.8, 1.0)
+
+
+def flush(cfg: Config, *, force: bool = False, tries: int = 3, delay: float = 0.5,
+          sleep: Callable[[float], None] = time.sleep) -> int:
+    """Send what waits in the outbox; returns how many messages went out. Safe to call often.
+
+    A no-op when Telegram is not configured (see `disabled_reason`). Within one call a failed
+    request is retried `tries` times with doubling delays from `delay`, and a 429's `retry_after`
+    is waited out (up to MAX_INLINE_WAIT); after that the message stays in the outbox with a
+    `next_try` time that later calls respect unless `force` (what `notify flush` does).
+    Only one process flushes at a time; a concurrent call returns 0 at once.
+    """
+    if disabled_reason(cfg):
+        return 0
+    token = os.environ[cfg.telegram.token_env].strip()
+    layout = layout_of(cfg)
+    if not outbox_dir(cfg).is_dir():
+        return 0
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(lock(layout, "outbox", timeout=0.2))
+        except ArchivistError:
+            return 0  # another process (the daemon) is flushing right now
+        return _flush_locked(cfg, token, force, max(1, tries), delay, sleep)
+    return 0
+
+
+def _paused_file(cfg: Config) -> Path:
+    # A 429 limits the whole bot, not one message: remember it for every message and every process.
+    return outbox_dir(cfg) / ".paused-until"
+
+
+def _flush_locked(cfg: Config, token: str, force: bool, tries: int, delay: float,
+                  sleep: Callable[[float], None]) -> int:
+    sent_dir(cfg).mkdir(parents=True, exist_ok=True)
+    if not force:
+        try:
+            if float(_paused_file(cfg).read_text(encoding="utf-8")) > time.time():
+                return 0
+        except (OSError, ValueError):
+            pass
+    count = 0
+    for path in pending(cfg):
+        done = sent_dir(cfg) / path.name
+        marker = path.with_suffix(".sending")
+        if done.exists():  # sent and recorded before a crash: only the cleanup was missing
+            _finish(path, marker)
+            continue
+        data = _read(path)
+        if data is None:
+            log.warning("outbox: %s is not readable JSON; left in place", path.name)
+            continue
+        if not force and float(data.get("next_try") or 0) > time.time():
+            continue
+        crashed = marker.exists()
+        if crashed:
+            log.warning("outbox: %s was being sent when archivist stopped; sending again (may be a duplicate)", path.name)
+        outcome = _deliver(cfg, token, path, marker, data, tries, delay, sleep)
+        if outcome is None:
+            break  # offline or rate-limited: the rest would fail the same way
+        if outcome is False:
+            continue
+        data.update({"message_id": outcome, "sent_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "chat_id": cfg.telegram.chat_id})
+        for key in ("next_try", "last_error"):
+            data.pop(key, None)
+        if crashed:
+            data["resent_after_crash"] = True
+        _write(done, data)
+        _finish(path, marker)
+        log.info("telegram: sent %s (message %s)", path.name, outcome)
+        count += 1
+    return count
+
+
+def _deliver(cfg: Config, token: str, path: Path, marker: Path, data: dict[str, Any], tries: int, delay: float,
+             sleep: Callable[[float], None]) -> int | bool | None:
+    """The message id once sent; False if Telegram refused it; None if we should stop for now."""
+    attempt = 0
+    while True:
+        attempt += 1
+        _write(marker, {"started": time.time(), "attempt": attempt})
+        try:
+            return _send(cfg.telegram.api_base, token, str(cfg.telegram.chat_id), str(data.get("text", "")))
+        except _RetryAfter as e:
+            _unlink(marker)
+            if e.seconds <= MAX_INLINE_WAIT and attempt < tries + 1:
+                log.info("telegram: rate limited, waiting %.0f s as asked", e.seconds)
+                sleep(e.seconds)
+                continue
+            _postpone(path, data, str(e), e.seconds)
+            atomic_write(_paused_file(cfg), str(time.time() + e.seconds).encode())
+            return None
+        except _Transient as e:
+            _unlink(marker)
+            if attempt < tries:
+                sleep(delay * 2 ** (attempt - 1))
+                continue
+            _postpone(path, data, str(e), None)
+            log.warning("telegram: %s stays in the outbox: %s", path.name, e)
+            return None
+        except _Refused as e:
+            _unlink(marker)
+            error = str(e).replace("the token variable", f"${cfg.telegram.token_env}")
+            _postpone(path, data, error, None)
+            log.error("telegram: %s refused: %s", path.name, e)
+            return False
+
+
+def _postpone(path: Path, data: dict[str, Any], error: str, wait: float | None) -> None:
+    attempts = int(data.get("attempts") or 0) + 1
+    data.update({"attempts": attempts, "last_error": error,
+                 "next_try": time.time() + (wait if wait is not None else _backoff(attempts))})
+    _write(path, data)
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def _finish(path: Path, marker: Path) -> None:
+    _unlink(path)
+    _unlink(marker)
+    fsync_dir(path.parent)

@@ -1,0 +1,277 @@
+"""The only code that writes into the archive: layout paths, atomic writes, locks and moves.
+
+Every write is maildir-style: a temp file in the same folder, flushed and fsynced, renamed over
+the target, then the folder fsynced, so a reader (or a crash) only ever sees the old or the new
+file. Moves never land on an existing name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from .config import Config
+from .errors import ArchivistError, NameClash, RecordNotFound
+from .naming import normalize_code
+from .record import LOG_NAME, Record, load_record
+
+AREAS = ("applicants", "customers", "archive/applicants", "archive/customers")
+STATE_DIR = ".archivist"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where things live under the root (SPEC §2)."""
+
+    root: Path
+
+    def area(self, name: str) -> Path:
+        return self.root / name
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def registry(self) -> Path:
+        return self.root / "registry.yaml"
+
+    @property
+    def state(self) -> Path:
+        return self.root / STATE_DIR
+
+    @property
+    def locks(self) -> Path:
+        return self.state / "locks"
+
+    def area_of(self, folder: Path) -> str | None:
+        """Which area a record folder sits in ("customers", "archive/applicants", …)."""
+        try:
+            rel = folder.resolve().relative_to(self.root.resolve())
+        except ValueError:
+            return None
+        parent = rel.parent.as_posix()
+        return parent if parent in AREAS else None
+
+    def ensure(self) -> None:
+        for name in (*AREAS, "inbox", STATE_DIR):
+            (self.root / name).mkdir(parents=True, exist_ok=True)
+
+
+def layout_of(cfg: Config) -> Layout:
+    return Layout(cfg.root)
+
+
+def folder_name(cfg: Config, record: Record) -> str:
+    """The folder name the templates give a record: by case code once converted."""
+    if record.case:
+        return cfg.naming.case.format(case=record.case, lead=record.lead, staff=record.staff, company=record.company)
+    return cfg.naming.applicant.format(company=record.company, staff=record.staff, lead=record.lead)
+
+
+def home_of(cfg: Config, record: Record) -> Path:
+    """Where a record belongs given its code and stage."""
+    archived = record.status == "archived"
+    area = ("archive/" if archived else "") + ("customers" if record.case else "applicants")
+    return cfg.root / area / folder_name(cfg, record)
+
+
+# -- atomic writes -------------------------------------------------------------------------------
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so that a crash leaves either the old or the new bytes."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+
+
+def write_record(record: Record) -> None:
+    assert record.folder is not None
+    path = record.folder / LOG_NAME
+    atomic_write(path, record.dump())
+    record.mtime_ns = path.stat().st_mtime_ns
+
+
+# -- locks ---------------------------------------------------------------------------------------
+
+LOCK_TIMEOUT = 30.0
+
+
+@contextlib.contextmanager
+def lock(layout: Layout, name: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """An inter-process lock (fcntl via filelock) under .archivist/locks/; recreated if deleted."""
+    layout.locks.mkdir(parents=True, exist_ok=True)
+    fl = FileLock(str(layout.locks / f"{name}.lock"), timeout=timeout)
+    try:
+        fl.acquire()
+    except Timeout:
+        raise ArchivistError(f"{name} is busy (another archivist process holds it); try again in a moment") from None
+    try:
+        yield
+    finally:
+        fl.release()
+
+
+def record_lock(layout: Layout, lead: str) -> contextlib.AbstractContextManager[None]:
+    # Keyed by the applicant code, which never changes, so a lock survives the folder's moves.
+    return lock(layout, f"record-{lead}")
+
+
+# -- moves and folders -----------------------------------------------------------------------------
+
+_libc = None
+_RENAME_NOREPLACE = 1
+
+
+def _renameat2(src: Path, dst: Path) -> bool:
+    """rename(2) with RENAME_NOREPLACE where the kernel and libc have it; False if unsupported."""
+    global _libc
+    if _libc is None:
+        name = ctypes.util.find_library("c")
+        _libc = ctypes.CDLL(name, use_errno=True) if name else False
+    if not _libc or not hasattr(_libc, "renameat2"):
+        return False
+    AT_FDCWD = -100
+    res = _libc.renameat2(AT_FDCWD, os.fsencode(src), AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
+    if res == 0:
+        return True
+    err = ctypes.get_errno()
+    if err == errno.EEXIST:
+        raise NameClash(f"cannot move {src.name} to {dst}: that name already exists; resolve it by hand")
+    if err in (errno.EINVAL, errno.ENOSYS):
+        return False
+    raise OSError(err, os.strerror(err), str(src))
+
+
+def move(src: Path, dst: Path, sync: bool = True) -> None:
+    """Move a file or folder on the same filesystem, never onto an existing name.
+
+    `sync=False` leaves fsyncing both folders to the caller: the daemon filing a batch of inbox
+    files syncs each folder once instead of twice per file.
+    """
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if not _renameat2(src, dst):
+        if os.path.lexists(dst):
+            raise NameClash(f"cannot move {src.name} to {dst}: that name already exists; resolve it by hand")
+        os.rename(src, dst)
+    if not sync:
+        return
+    fsync_dir(dst.parent)
+    if src.parent != dst.parent:
+        fsync_dir(src.parent)
+
+
+def free_name(folder: Path, name: str) -> Path:
+    """`name` in `folder`, or `name (2)`, `name (3)`… if taken: how filing avoids overwriting."""
+    candidate = folder / name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        stem, ext, dot = name, "", ""
+    n = 2
+    while os.path.lexists(candidate):
+        candidate = folder / f"{stem} ({n}){dot}{ext}"
+        n += 1
+    return candidate
+
+
+def make_folder(path: Path) -> None:
+    """Exclusive mkdir: two processes can never both believe they created the same record."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        raise NameClash(f"{path} already exists; resolve it by hand") from None
+    fsync_dir(path.parent)
+
+
+# -- finding records ----------------------------------------------------------------------------
+
+def iter_record_folders(layout: Layout) -> Iterator[tuple[str, Path]]:
+    """(area, folder) for every folder in the four record areas; hidden names are skipped."""
+    for area in AREAS:
+        base = layout.area(area)
+        try:
+            entries = os.scandir(base)
+        except FileNotFoundError:
+            continue
+        with entries:
+            for e in entries:
+                if e.name.startswith(".") or not e.is_dir(follow_symlinks=False):
+                    continue
+                yield area, Path(e.path)
+
+
+def locate(cfg: Config, code: str) -> Path:
+    """The folder of the record a code names (case or applicant code, any digit script).
+
+    Fast paths read only folder names; a converted applicant code needs a look inside the case
+    logs, done as a cheap byte search before any YAML is parsed.
+    """
+    code = normalize_code(code)
+    if not re.fullmatch(r"\d{4}|\d{5}", code):
+        raise RecordNotFound(f"{code!r} is not a code: an applicant code has 5 digits, a case code 4")
+    layout = layout_of(cfg)
+    if len(code) == 4:
+        name = cfg.naming.case.format(case=code, lead="", staff="", company="")
+        for area in ("customers", "archive/customers"):
+            p = layout.area(area) / name
+            if (p / LOG_NAME).exists():
+                return p
+    else:
+        for area in ("applicants", "archive/applicants"):
+            base = layout.area(area)
+            if not base.is_dir():
+                continue
+            for e in os.scandir(base):
+                parsed = cfg.naming.applicant.parse(e.name)
+                if parsed and parsed.get("lead") == code and e.is_dir():
+                    return Path(e.path)
+    found = _scan_logs_for(layout, code)
+    if found:
+        return found
+    raise RecordNotFound(f"no record has the code {code}; search by company name with `archivist search`")
+
+
+def _scan_logs_for(layout: Layout, code: str) -> Path | None:
+    key = "case" if len(code) == 4 else "lead"
+    needle = re.compile(rf"^{key}:\s*['\"]?{code}['\"]?\s*$".encode(), re.M)
+    for _area, folder in iter_record_folders(layout):
+        try:
+            raw = (folder / LOG_NAME).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        if needle.search(raw):
+            return folder
+    return None
+
+
+def load(cfg: Config, code: str) -> Record:
+    return load_record(locate(cfg, code))

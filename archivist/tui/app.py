@@ -1,0 +1,169 @@
+"""The archivist TUI: search first, then a record, my day and the register form.
+
+Screens live in `screens/`, styles in `archivist.tcss`. The app owns the config, who is acting
+(`--by` / $ARCHIVIST_STAFF) and the RecordSource through which every read and write runs off the
+UI thread.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from functools import partial
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
+
+from ..config import Config
+from .bidi import shape
+from .source import RecordSource, optional_module
+
+
+class RecordsProvider(Provider):
+    """Command palette: records by company, code, phone… (through the same search as the first screen)."""
+
+    async def search(self, query: str) -> Hits:
+        app = self.app
+        if not isinstance(app, ArchivistApp) or len(query.strip()) < 2:
+            return
+        try:
+            hits = await app.source.call(app.source.search, query, limit=8)
+        except Exception as e:  # the palette must stay usable while the index is rebuilt
+            app.log.warning(f"palette search failed: {e}")
+            return
+        mode = app.cfg.display.bidi
+        for i, h in enumerate(hits or []):
+            code = h.get("case") or h.get("lead")
+            label = f"{code}  {shape(str(h.get('company') or ''), mode)}"
+            yield Hit(0.9 - i * 0.01, label, partial(app.open_record, h.get("path"), code), text=label,
+                      help=f"open record · {h.get('status')} · staff {h.get('staff')}")
+
+
+class RecordActionsProvider(Provider):
+    """Command palette: the actions the open record's stage allows (nothing else is offered)."""
+
+    def _commands(self) -> list[tuple[str, str, Any]]:
+        from .screens.record import RecordScreen
+
+        screen = self.screen
+        if not isinstance(screen, RecordScreen) or screen.record is None:
+            return []
+        return screen.palette_commands()
+
+    async def discover(self) -> Hits:
+        for title, help_, cb in self._commands():
+            yield DiscoveryHit(title, cb, help=help_)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_, cb in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), cb, text=title, help=help_)
+
+
+class ArchivistApp(App[None]):
+    CSS_PATH = "archivist.tcss"
+    TITLE = "archivist"
+    COMMANDS = App.COMMANDS | {RecordsProvider, RecordActionsProvider}
+    BINDINGS = [
+        Binding("f2", "search", "search"),
+        Binding("f3", "my_day", "my day"),
+        Binding("f4", "register", "register"),
+        Binding("ctrl+t", "toggle_dark", "theme", show=False),
+    ]
+
+    def __init__(self, cfg: Config, *, by: str | None = None, source: RecordSource | None = None,
+                 theme: str | None = None) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.by = by if by is not None else os.environ.get("ARCHIVIST_STAFF")
+        self.source = source or RecordSource(cfg)
+        self._theme_name = theme or os.environ.get("ARCHIVIST_THEME") or "textual-dark"
+        self.sub_title = f"{cfg.root.name}" + (f" · acting as {self.by}" if self.by else " · set ARCHIVIST_STAFF to act")
+
+    def on_mount(self) -> None:
+        from .screens.search import SearchScreen
+
+        self.theme = self._theme_name
+        ensure_index_listener(self)
+        self.push_screen(SearchScreen())
+
+    def on_unmount(self) -> None:
+        self.source.close()
+
+    # -- navigation ----------------------------------------------------------------------------------
+    def _top_of(self, kind: type[Screen]) -> bool:
+        """Pop back to an open screen of this kind; False when none is on the stack."""
+        if not any(isinstance(s, kind) for s in self.screen_stack):
+            return False
+        while not isinstance(self.screen, kind):
+            self.pop_screen()
+        return True
+
+    def action_search(self) -> None:
+        from .screens.search import SearchScreen
+
+        if self._top_of(SearchScreen):
+            self.screen.query_one("#query").focus()
+
+    def action_my_day(self) -> None:
+        from .screens.my_day import MyDayScreen
+
+        if isinstance(self.screen, MyDayScreen):
+            self.screen.reload()
+        else:
+            self.push_screen(MyDayScreen())
+
+    def action_register(self) -> None:
+        from .screens.register import RegisterScreen
+
+        if not isinstance(self.screen, RegisterScreen):
+            self.push_screen(RegisterScreen())
+
+    def action_toggle_dark(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+    def open_record(self, path: str | None, code: str | None = None) -> None:
+        from .screens.record import RecordScreen
+
+        self.push_screen(RecordScreen(path=path, code=code))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Search records", "the first screen (F2)", self.action_search)
+        yield SystemCommand("My day", "overdue, due today, stuck; naming, inbox, backup, daemon (F3)", self.action_my_day)
+        yield SystemCommand("Register an applicant", "the new-applicant form (F4)", self.action_register)
+        yield SystemCommand("Toggle light/dark", "switch between the light and dark theme (ctrl+t)", self.action_toggle_dark)
+        for number, name in self.cfg.staff.items():
+            yield SystemCommand(f"Act as {number} {name}", "who is recorded as acting in new events",
+                                partial(self.act_as, number), discover=False)
+
+    def act_as(self, staff: str) -> None:
+        self.by = staff
+        self.sub_title = f"{self.cfg.root.name} · acting as {staff}"
+        self.notify(f"acting as {staff} {self.cfg.staff.get(staff, '')}")
+
+
+def ensure_index_listener(app: ArchivistApp) -> None:
+    """Keep the index fresh for what the TUI changes itself when no daemon is running.
+
+    The index package provides a `workflow.on_change` listener (`archivist.index.hook.install`);
+    actions run on the source's single I/O thread, so the listener's connection stays on it too.
+    Without the hook, the screens refresh the index themselves after each action.
+    """
+
+    hook = optional_module("archivist.index.hook")
+    install = getattr(hook, "install", None) if hook else None
+    if install is not None:
+        install()
+    app.index_listener_active = install is not None
+
+
+def run(cfg: Config, by: str | None = None) -> int:
+    """Open the TUI (the `archivist tui` command)."""
+    ArchivistApp(cfg, by=by).run()
+    return 0

@@ -1,0 +1,1 @@
+"""The TUI's screens: search (first), record, register, my day, and the action dialogs."""

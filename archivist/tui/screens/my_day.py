@@ -1,0 +1,207 @@
+"""My day: a staff member's overdue, due-today and stuck records, and the office's health —
+naming violations, unfiled inbox files, the last backup and whether the daemon runs.
+
+The health parts come from other modules (daemon, backup, index); each is asked lazily and a
+missing one reads "not available" instead of breaking the screen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label, Select, Static
+
+from ...dates import as_datetime, fmt, now
+from ..bidi import shape
+from ..source import optional_module
+from ..widgets.results import ResultsTable
+
+NOT_AVAILABLE = "not available in this installation"
+
+
+def office_health(cfg: Any) -> dict[str, Any]:
+    """Daemon, backup and inbox state, each as text; runs on the I/O thread."""
+    out: dict[str, Any] = {}
+    daemon = optional_module("archivist.daemon")
+    running = getattr(daemon, "running", None) if daemon else None
+    if running is None:
+        out["daemon"] = (f"daemon: {NOT_AVAILABLE}", "warning")
+    else:
+        try:
+            pid = running(cfg)
+        except Exception as e:
+            out["daemon"] = (f"daemon: cannot tell ({e})", "warning")
+        else:
+            out["daemon"] = (f"daemon running (pid {pid})", "ok") if pid else (
+                "daemon NOT running: files are not filed or checked; start it with `archivist start`", "error")
+    backup = optional_module("archivist.backup")
+    state_fn = getattr(backup, "schedule_state", None) if backup else None
+    if state_fn is None:
+        out["backup"] = (f"backup: {NOT_AVAILABLE}", "warning")
+    else:
+        try:
+            st = state_fn(cfg)
+        except Exception as e:
+            out["backup"] = (f"backup: cannot tell ({e})", "warning")
+        else:
+            def when(iso: str | None) -> str:
+                return fmt(as_datetime(iso, cfg.timezone), cfg.calendar, cfg.timezone) if iso else "never"
+
+            text = f"last backup {when(st.get('last_ok'))}"
+            if st.get("next_due"):
+                text += f" · next due {when(st.get('next_due'))}"
+            if not st.get("target_ready", True):
+                text += " · backup drive not connected"
+            if st.get("overdue"):
+                out["backup"] = (f"BACKUP OVERDUE: {text}; plug in the drive", "error")
+            else:
+                out["backup"] = (text, "ok")
+    inbox = optional_module("archivist.daemon.inbox")
+    unfiled_fn = getattr(inbox, "unfiled", None) if inbox else None
+    if unfiled_fn is None:
+        out["unfiled"] = None
+    else:
+        try:
+            out["unfiled"] = [Path(p) for p in unfiled_fn(cfg)]
+        except Exception:
+            out["unfiled"] = None
+    return out
+
+
+class MyDayScreen(Screen):
+    BINDINGS = [Binding("escape", "back", "back"), Binding("ctrl+r", "reload", "refresh")]
+
+    @property
+    def cfg(self) -> Any:
+        return self.app.cfg  # type: ignore[attr-defined]
+
+    def compose(self) -> ComposeResult:
+        cfg = self.cfg
+        mode = cfg.display.bidi
+        by = self.app.by  # type: ignore[attr-defined]
+        yield Header()
+        with Horizontal(id="day-bar"):
+            yield Label("my day for ")
+            yield Select([(f"{k} {shape(v, mode)}", k) for k, v in cfg.staff.items()], id="day-staff", compact=True,
+                         value=by if by in cfg.staff else Select.NULL, prompt="everyone")
+            yield Static("", id="day-counts")
+        yield Static("", id="health")
+        yield ResultsTable(cfg, extra="list", id="due")
+        yield DataTable(id="problems", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+        self.query_one("#due").focus()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    @on(Select.Changed, "#day-staff")
+    def _staff_changed(self) -> None:
+        self.reload()
+
+    def staff(self) -> str | None:
+        v = self.query_one("#day-staff", Select).value
+        return None if v is Select.NULL else str(v)
+
+    @work(exclusive=True, group="day")
+    async def reload(self) -> None:
+        source = self.app.source  # type: ignore[attr-defined]
+        cfg = self.cfg
+        staff = self.staff()
+        try:
+            due = await source.call(source.due, staff, now(cfg.timezone))
+        except Exception as e:
+            due, due_error = None, str(e)
+        else:
+            due_error = ""
+        try:
+            violations = await source.call(source.violations)
+        except Exception:
+            violations = None
+        health = await source.call(office_health, cfg)
+        self.show(staff, due, due_error, violations, health)
+
+    def show(self, staff: str | None, due: dict[str, list[dict[str, Any]]] | None, due_error: str,
+             violations: list[dict[str, Any]] | None, health: dict[str, Any]) -> None:
+        rows: list[dict[str, Any]] = []
+        counts = []
+        for key, label in (("overdue", "overdue"), ("today", "today"), ("stuck", "stuck")):
+            items = (due or {}).get(key) or []
+            counts.append(f"{len(items)} {label}")
+            for item in items:
+                row = dict(item)
+                row["_list"] = label
+                row["_key"] = f"{key}:{item.get('path')}"  # a record can be overdue and stuck: one row each
+                rows.append(row)
+        order = {"overdue": 0, "today": 1}
+        rows.sort(key=lambda r: (order.get(r["_list"], 2), r["_list"], r.get("next_followup") or ""))
+        self.query_one("#due", ResultsTable).set_hits(rows)
+        who = f"{staff}" if staff else "everyone"
+        if due is None:
+            counts_text = f"{who}: due lists {NOT_AVAILABLE if not due_error else 'failed: ' + due_error} (needs the index)"
+        else:
+            counts_text = f"{who}: " + " · ".join(counts)
+        self.query_one("#day-counts", Static).update(counts_text)
+
+        unfiled = health.get("unfiled")
+        lines = []
+        for key in ("daemon", "backup"):
+            text, level = health[key]
+            lines.append(f"[{_STYLE[level]}]{_esc(text)}[/]")
+        if violations is None:
+            lines.append(f"naming: {NOT_AVAILABLE} (needs the index)")
+        else:
+            lines.append(f"[{_STYLE['error' if violations else 'ok']}]naming violations: {len(violations)}[/]")
+        if unfiled is None:
+            lines.append(f"inbox: {NOT_AVAILABLE}")
+        else:
+            lines.append(f"[{_STYLE['warning' if unfiled else 'ok']}]unfiled inbox files: {len(unfiled)}[/]")
+        self.query_one("#health", Static).update("\n".join(lines))
+
+        problems = self.query_one("#problems", DataTable)
+        problems.clear(columns=True)
+        problems.add_column("problem", width=16)
+        problems.add_column("where")
+        mode = self.cfg.display.bidi
+        for v in violations or []:
+            problems.add_row(str(v.get("rule", "naming")), shape(f"{self._rel(v.get('path'))}: {v.get('message', '')}", mode))
+        for p in unfiled or []:
+            problems.add_row("unfiled", shape(self._rel(p), mode))
+        problems.display = bool(problems.row_count)
+
+    def _rel(self, path: Any) -> str:
+        if not path:
+            return ""
+        try:
+            return str(Path(path).relative_to(self.cfg.root))
+        except ValueError:
+            return str(path)
+
+    @on(DataTable.RowSelected, "#due")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        hit = self.query_one("#due", ResultsTable).hits.get(str(event.row_key.value))
+        if hit:
+            self.app.open_record(hit.get("path"), hit.get("case") or hit.get("lead"))  # type: ignore[attr-defined]
+
+
+_STYLE = {"ok": "$success", "warning": "$warning", "error": "bold $error"}
+
+
+def _esc(text: str) -> str:
+    from textual.markup import escape
+
+    return escape(text)

@@ -1,0 +1,361 @@
+"""One record: header, numbers, timeline, files, and exactly the actions its stage allows.
+
+Keys and the menu offer only `workflow.allowed_actions(record)`. A key of an action the stage
+does not allow still reaches the domain layer, whose refusal (what to do instead) is shown on
+screen: that teaches the procedure instead of ignoring the key.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import traceback
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.markup import escape
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+
+from ... import workflow
+from ...dates import as_datetime, fmt
+from ...errors import ArchivistError
+from ...record import LOG_NAME, Record
+from ..actions import SPECS, perform
+from ..bidi import shape
+from .dialogs import ActionDialog, MenuDialog
+
+MAX_FILES = 500
+DISK_CHECK_S = 2.0
+
+
+def _action_bindings() -> list[Binding]:
+    out = []
+    for spec in SPECS.values():
+        out.append(Binding(spec.key, f"act('{spec.name}')", spec.label))
+        out.append(Binding(spec.key, f"refused('{spec.name}')", spec.label, show=False))
+    return out
+
+
+def list_files(folder: Path, limit: int = MAX_FILES) -> list[tuple[str, int, float]]:
+    """(path relative to the folder, size, mtime) of the record's files, the log excluded."""
+    out: list[tuple[str, int, float]] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            p = Path(dirpath) / name
+            if p.parent == folder and name == LOG_NAME:
+                continue
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            out.append((str(p.relative_to(folder)), st.st_size, st.st_mtime))
+            if len(out) >= limit:
+                return out
+    return out
+
+
+def system_open(path: Path) -> str | None:
+    """Open a file or folder with the desktop's opener; the reason when there is none."""
+    opener = shutil.which("xdg-open") or shutil.which("open")
+    if not opener:
+        return f"no system opener (xdg-open) on this machine; the path is {path}"
+    subprocess.Popen([opener, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True)
+    return None
+
+
+class RecordScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "back", "back"),
+        Binding("m", "menu", "menu"),
+        Binding("o", "open_folder", "folder"),
+        Binding("y", "copy('phone')", "copy phone", show=False),
+        Binding("Y", "copy('email')", "copy email", show=False),
+        *_action_bindings(),
+    ]
+
+    def __init__(self, path: str | None = None, code: str | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self.code = code
+        self.record: Record | None = None
+        self.allowed: list[str] = []
+
+    @property
+    def cfg(self) -> Any:
+        return self.app.cfg  # type: ignore[attr-defined]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("loading…", id="record-head")
+        yield Static("", id="message", markup=False)
+        with TabbedContent(id="tabs"):
+            with TabPane("timeline", id="tab-timeline"):
+                yield DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
+            with TabPane("numbers", id="tab-numbers"):
+                yield Static("", id="numbers")
+            with TabPane("files", id="tab-files"):
+                yield DataTable(id="files", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+        self.set_interval(DISK_CHECK_S, self._check_disk)
+
+    def _check_disk(self) -> None:
+        if self.record is not None and self.app.screen is self:
+            self._reload_if_changed()
+
+    @work(exclusive=True, group="disk")
+    async def _reload_if_changed(self) -> None:
+        """A hand edit, the daemon or a colleague's CLI changed the log: show what is on disk now."""
+        rec = self.record
+        if rec is None or rec.folder is None:
+            return
+        source = self.app.source  # type: ignore[attr-defined]
+        try:
+            mtime = await source.call(lambda: (rec.folder / LOG_NAME).stat().st_mtime_ns)  # type: ignore[operator]
+        except OSError:
+            mtime = -1  # moved or deleted: reload finds it by code
+        if mtime != rec.mtime_ns:
+            self.reload()
+
+    # -- loading and showing ------------------------------------------------------------------------
+    @work(exclusive=True, group="load")
+    async def reload(self) -> None:
+        source = self.app.source  # type: ignore[attr-defined]
+        try:
+            rec = await source.call(source.load, self.path, self.code)
+            files = await source.call(list_files, rec.folder)
+        except (ArchivistError, OSError) as e:
+            self.show_message(str(e), error=True)
+            return
+        self.show_record(rec, files)
+
+    def show_record(self, rec: Record, files: list[tuple[str, int, float]]) -> None:
+        self.record = rec
+        self.path = str(rec.folder)
+        self.code = rec.code
+        self.allowed = workflow.allowed_actions(rec)
+        self.query_one("#record-head", Static).update(self.header_markup(rec))
+        self.query_one("#numbers", Static).update(self.numbers_markup(rec))
+        self._fill_timeline(rec)
+        self._fill_files(files)
+        self.refresh_bindings()
+
+    def header_markup(self, rec: Record) -> str:
+        cfg, mode = self.cfg, self.cfg.display.bidi
+        e = lambda s: escape(shape(str(s), mode))  # noqa: E731
+        since = rec.stage_since()
+        codes = f"applicant [b]{rec.lead}[/b]" + (f" · case [b]{rec.case}[/b]" if rec.case else "")
+        staff = f"staff {rec.staff} {e(cfg.staff.get(rec.staff, '?'))}"
+        lines = [
+            f"[b]{e(rec.company)}[/b] · {staff}",
+            f"{codes} · stage [b]{rec.status}[/b]"
+            + (f" since {fmt(since, cfg.calendar, cfg.timezone, time=False)}" if since else ""),
+        ]
+        c = rec.contact
+        parts = []
+        if c.get("person"):
+            parts.append(e(c["person"]))
+        phone = c.get("mobile") or c.get("phone")
+        if phone:
+            parts.append(f"[@click=screen.copy('phone')]☎ {escape(str(phone))}[/]")
+        if c.get("email"):
+            parts.append(f"[@click=screen.copy('email')]✉ {escape(str(c['email']))}[/]")
+        if parts:
+            lines.append(" · ".join(parts) + "  [dim](y/Y copy)[/dim]")
+        nf = rec.next_followup
+        folder = self.relative(rec.folder)
+        lines.append(f"next follow-up {fmt(nf, cfg.calendar, cfg.timezone) or '—'} · {e(folder)}")
+        return "\n".join(lines)
+
+    def numbers_markup(self, rec: Record) -> str:
+        cfg, mode = self.cfg, self.cfg.display.bidi
+        e = lambda s: escape(shape(str(s), mode))  # noqa: E731
+        lines = [f"contract: {escape(rec.contract) if rec.contract else '—'}"]
+        if rec.invoices:
+            lines.append("invoices:")
+            for inv in rec.invoices:
+                date = inv.get("date")
+                when = fmt(as_datetime(date, cfg.timezone), cfg.calendar, cfg.timezone, time=False) if date else ""
+                bits = [f"  {escape(str(inv.get('number')))}", when]
+                if inv.get("amount") is not None:
+                    bits.append(f"amount {inv['amount']:,}" if isinstance(inv["amount"], int) else f"amount {inv['amount']}")
+                if inv.get("tax_id"):
+                    bits.append(f"tax ID {escape(str(inv['tax_id']))}")
+                if inv.get("note"):
+                    bits.append(e(inv["note"]))
+                lines.append("  ".join(b for b in bits if b))
+        else:
+            lines.append("invoices: —")
+        lines.append(f"services: {', '.join(e(s) for s in rec.services) or '—'}")
+        lines.append(f"requests: {', '.join(e(s) for s in rec.requests) or '—'}")
+        if rec.related:
+            lines.append(f"related: {', '.join(rec.related)}")
+        contact = " · ".join(f"{k}: {e(v)}" for k, v in rec.contact.items() if v)
+        lines.append(f"contact: {contact or '—'}")
+        return "\n".join(lines)
+
+    def _fill_timeline(self, rec: Record) -> None:
+        cfg, mode = self.cfg, self.cfg.display.bidi
+        table = self.query_one("#timeline", DataTable)
+        table.clear(columns=True)
+        table.add_column("when", width=16)
+        table.add_column("by", width=2)
+        table.add_column("event", width=22)
+        table.add_column("note")
+        events = sorted(enumerate(rec.events), key=lambda ie: (as_datetime(ie[1]["at"], cfg.timezone) or datetime.min, ie[0]))
+        for _, ev in events:
+            kind = ev["kind"] + (f" → {ev['to']}" if ev.get("to") and ev["kind"] != ev.get("to") else "")
+            extra = " ".join(str(ev[k]) for k in ("case", "number") if ev.get(k))
+            note = " · ".join(x for x in (extra, shape(str(ev.get("note") or ""), mode)) if x)
+            table.add_row(fmt(as_datetime(ev["at"], cfg.timezone), cfg.calendar, cfg.timezone), str(ev["by"]), kind, note)
+        if table.row_count:
+            table.move_cursor(row=table.row_count - 1)
+
+    def _fill_files(self, files: list[tuple[str, int, float]]) -> None:
+        table = self.query_one("#files", DataTable)
+        table.clear(columns=True)
+        table.add_column("file")
+        table.add_column("size", width=9)
+        mode = self.cfg.display.bidi
+        for rel, size, _mtime in files:
+            table.add_row(shape(rel, mode), _size(size), key=rel)
+        tabs = self.query_one(TabbedContent)
+        tabs.get_tab("tab-files").label = f"files ({len(files)}{'+' if len(files) >= MAX_FILES else ''})"
+
+    def relative(self, folder: Path | None) -> str:
+        if folder is None:
+            return ""
+        try:
+            return str(folder.relative_to(self.cfg.root))
+        except ValueError:
+            return str(folder)
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        msg = self.query_one("#message", Static)
+        msg.update(text)
+        msg.set_class(error, "error")
+        msg.set_class(bool(text), "shown")
+
+    # -- actions ------------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("act", "refused"):
+            if self.record is None:
+                return False
+            allowed = parameters[0] in self.allowed
+            return allowed if action == "act" else not allowed
+        if action == "copy" and self.record is not None:
+            c = self.record.contact
+            return bool(c.get("email") if parameters[0] == "email" else (c.get("mobile") or c.get("phone")))
+        return True
+
+    def action_act(self, name: str) -> None:
+        assert self.record is not None
+        spec = SPECS[name]
+        rec = self.record
+        title = f"{spec.label} · {rec.code} {shape(rec.company, self.cfg.display.bidi)} ({rec.status})"
+        self.app.push_screen(ActionDialog(spec, title, self.cfg, partial(self.submit_action, name)))
+
+    def action_refused(self, name: str) -> None:
+        """A key for an action the stage does not allow: ask the domain, which says why not."""
+        self._run_direct(name)
+
+    @work(exclusive=True, group="action")
+    async def _run_direct(self, name: str) -> None:
+        error = await self.submit_action(name, {})
+        if error is None and not self.query_one("#message").has_class("error"):
+            # the record on disk had moved on: the domain accepted it
+            self.show_message(f"{SPECS[name].label}: done")
+
+    async def submit_action(self, name: str, values: dict[str, Any]) -> str | None:
+        """Run the action through workflow; returns the refusal text, or None once it is on disk."""
+        assert self.code is not None
+        source = self.app.source  # type: ignore[attr-defined]
+        old = self.record.folder if self.record else None
+        try:
+            rec = await source.call(perform, self.cfg, self.code, name, values, self.app.by)  # type: ignore[attr-defined]
+        except (ArchivistError, OSError) as e:
+            self.show_message(str(e), error=True)
+            return str(e)
+        except Exception as e:  # a bug below us: say so, keep the screen, re-read what is on disk
+            self.log.error(traceback.format_exc())
+            text = f"unexpected error ({type(e).__name__}: {e}); the log on disk is the truth, reloaded"
+            self.show_message(text, error=True)
+            self.reload()
+            return None  # close the dialog: the action may have been saved, a second OK could repeat it
+        if not getattr(self.app, "index_listener_active", False):
+            await source.call(source.refresh, [p for p in (rec.folder, old) if p])
+        done = f"{SPECS[name].label}: saved"
+        if name == "convert":
+            done = f"converted: case {rec.case} · folder {self.relative(rec.folder)}"
+        elif name in ("contract", "invoice"):
+            done = f"{SPECS[name].label} {rec.contract if name == 'contract' else rec.invoices[-1]['number']}"
+        self.show_message(done)
+        files = await source.call(list_files, rec.folder)
+        self.show_record(rec, files)
+        return None
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        out = [(f"{SPECS[a].label} ({SPECS[a].key})", workflow.ACTION_HELP.get(a, a), partial(self.action_act, a))
+               for a in self.allowed if a in SPECS]
+        out.append(("open folder (o)", "open the record's folder with the system opener", self.action_open_folder))
+        return out
+
+    def action_menu(self) -> None:
+        if self.record is None:
+            return
+        entries = [(a, f"{SPECS[a].key}  {SPECS[a].label} — {workflow.ACTION_HELP.get(a, '')}") for a in self.allowed if a in SPECS]
+        entries += [("@open", "o  open folder"), ("@phone", "y  copy phone"), ("@email", "Y  copy email")]
+
+        def chosen(choice: str | None) -> None:
+            if choice == "@open":
+                self.action_open_folder()
+            elif choice in ("@phone", "@email"):
+                self.action_copy(choice[1:])
+            elif choice:
+                self.action_act(choice)
+
+        self.app.push_screen(MenuDialog(f"{self.record.code} · {self.record.status}", entries), chosen)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_copy(self, what: str) -> None:
+        if self.record is None:
+            return
+        c = self.record.contact
+        value = c.get("email") if what == "email" else (c.get("mobile") or c.get("phone"))
+        if value:
+            self.app.copy_to_clipboard(str(value))
+            self.notify(f"copied {value}")
+
+    def action_open_folder(self) -> None:
+        if self.record and self.record.folder:
+            problem = system_open(self.record.folder)
+            if problem:
+                self.show_message(problem)
+
+    @on(DataTable.RowSelected, "#files")
+    def _open_file(self, event: DataTable.RowSelected) -> None:
+        if self.record and self.record.folder:
+            problem = system_open(self.record.folder / str(event.row_key.value))
+            if problem:
+                self.show_message(problem)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)

@@ -1,0 +1,221 @@
+"""Register a new applicant: the form checks each field as it is typed (with the domain's own
+checks), shows a likely returning company before anything is saved, then calls
+`workflow.register` — the same call as `archivist register`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label, Select, SelectionList, Static
+from textual.worker import WorkerCancelled, WorkerFailed
+
+from ... import workflow
+from ...errors import ArchivistError
+from ..bidi import shape
+from ..source import optional_module
+from ..widgets.inputs import TextInput
+
+CONTACT_FIELDS = ("person", "consultant", "mobile", "phone", "messenger", "email")
+CHECKED = ("mobile", "phone", "email")
+
+
+def find_similar(cfg: Any, company: str, phone: str | None, email: str | None) -> list[dict[str, Any]] | None:
+    """Earlier records that look like this company (issue 8's matcher); None while it does not exist."""
+    returning = optional_module("archivist.returning")
+    fn = getattr(returning, "find_similar", None) if returning else None
+    if fn is None or not company.strip():
+        return None
+    return list(fn(cfg, company, phone=phone or None, email=email or None))
+
+
+class RegisterScreen(Screen):
+    BINDINGS = [Binding("escape", "back", "back"), Binding("ctrl+s", "save", "save")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.similar: list[dict[str, Any]] = []
+        self.confirmed_for: tuple[str, str, str] | None = None  # what the user chose to register anyway
+        self._checked_key: tuple[str, str, str] | None = None  # what `similar` was found for
+
+    @property
+    def cfg(self) -> Any:
+        return self.app.cfg  # type: ignore[attr-defined]
+
+    def compose(self) -> ComposeResult:
+        cfg = self.cfg
+        mode = cfg.display.bidi
+        by = self.app.by  # type: ignore[attr-defined]
+        yield Header()
+        with VerticalScroll(id="form"):
+            yield Label("company *")
+            yield TextInput(id="company", placeholder="the applicant's company name", compact=True)
+            yield Static("", id="similar", classes="hint")
+            yield Label("staff *")
+            staff = [(f"{k} {shape(v, mode)}", k) for k, v in cfg.staff.items()]
+            yield Select(staff, id="staff", value=by if by in cfg.staff else Select.NULL, prompt="executing staff member",
+                         compact=True)
+            for key in CONTACT_FIELDS:
+                yield Label(key)
+                yield TextInput(id=key, placeholder="0912 123 4567" if key in ("mobile", "phone") else "", compact=True)
+                if key in CHECKED:
+                    yield Static("", id=f"{key}-error", classes="field-error")
+            yield Label("services")
+            yield SelectionList[str](*((f"{p} {shape(n, mode)}", p) for p, n in cfg.services.items()), id="services")
+            yield Label("request")
+            yield TextInput(id="request", placeholder="price quote, samples…", compact=True)
+            yield Label("note")
+            yield TextInput(id="note", compact=True)
+        yield Static("", id="form-error", markup=False)
+        with Horizontal(id="form-buttons"):
+            yield Button("register", variant="primary", id="save")
+            yield Button("cancel", id="cancel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#company", Input).focus()
+
+    # -- field checks -------------------------------------------------------------------------------
+    def field_error(self, key: str) -> str | None:
+        """The domain's verdict on one contact field as it stands (None when fine)."""
+        value = self.query_one(f"#{key}", Input).value
+        try:
+            workflow.validate_contact({key: value})
+        except ArchivistError as e:
+            return str(e)
+        return None
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        key = event.input.id or ""
+        if key in CHECKED:
+            problem = self.field_error(key) if event.value.strip() else None
+            err = self.query_one(f"#{key}-error", Static)
+            err.update(problem or "")
+            err.set_class(bool(problem), "shown")
+            event.input.set_class(bool(problem), "invalid")
+
+    @on(Input.Blurred)
+    def _left_field(self, event: Input.Blurred) -> None:
+        # the check reads every log (seconds on a big archive), so it runs when a field is left,
+        # not on every key, and on its own thread so searches are not held up
+        if event.input.id in ("company", "mobile", "phone", "email"):
+            self.look_for_returning()
+
+    def values(self) -> dict[str, Any]:
+        staff = self.query_one("#staff", Select).value
+        return {
+            "company": self.query_one("#company", Input).value,
+            "staff": None if staff is Select.NULL else staff,
+            "contact": {k: self.query_one(f"#{k}", Input).value for k in CONTACT_FIELDS},
+            "services": list(self.query_one("#services", SelectionList).selected),
+            "requests": [r for r in [self.query_one("#request", Input).value.strip()] if r],
+            "note": self.query_one("#note", Input).value.strip(),
+        }
+
+    # -- returning companies ------------------------------------------------------------------------
+    def similar_key(self, v: dict[str, Any]) -> tuple[str, str, str]:
+        c = v["contact"]
+        return (v["company"].strip(), (c["mobile"] or c["phone"]).strip(), c["email"].strip())
+
+    def look_for_returning(self) -> None:
+        key = self.similar_key(self.values())
+        if key[0] and key != self._checked_key:
+            self._look(key)
+
+    @work(exclusive=True, group="similar")
+    async def _look(self, key: tuple[str, str, str]) -> list[dict[str, Any]] | None:
+        source = self.app.source  # type: ignore[attr-defined]
+        hint = self.query_one("#similar", Static)
+        hint.update("checking for an earlier record of this company…")
+        try:
+            found = await source.call_slow(find_similar, self.cfg, *key)
+        except Exception as e:  # a matcher problem must not block registering
+            hint.update(f"returning-company check failed: {e}")
+            return None
+        # shown even if a field changed meanwhile: it is about what was checked, and leaving the
+        # changed field (or saving) checks again
+        self._checked_key = key
+        self.show_similar(found)
+        return found
+
+    def show_similar(self, found: list[dict[str, Any]] | None) -> None:
+        mode = self.cfg.display.bidi
+        self.similar = found or []
+        hint = self.query_one("#similar", Static)
+        if found is None:
+            hint.update("")
+        elif not found:
+            hint.update("no earlier record looks like this company")
+        else:
+            items = [f"{r.get('code') or r.get('case') or r.get('lead')} {shape(str(r.get('company', '')), mode)} "
+                     f"({r.get('status', '?')}{', ' + str(r['why']) if r.get('why') else ''})" for r in found[:3]]
+            hint.update("likely returning company: " + " · ".join(items))
+        hint.set_class(bool(found), "warning")
+
+    # -- saving -------------------------------------------------------------------------------------
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
+        self._save(self.values())
+
+    @on(Button.Pressed, "#cancel")
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    @work(exclusive=True, group="save")
+    async def _save(self, v: dict[str, Any]) -> None:
+        source = self.app.source  # type: ignore[attr-defined]
+        error = self.query_one("#form-error", Static)
+        bad = [k for k in CHECKED if v["contact"][k].strip() and self.field_error(k)]
+        if bad:
+            self.show_error(self.field_error(bad[0]) or "", bad[0])
+            return
+        key = self.similar_key(v)
+        if key[0] and key != self._checked_key:
+            try:
+                await self._look(key).wait()
+            except (WorkerCancelled, WorkerFailed):
+                pass
+        if self.similar and self.confirmed_for != key:
+            self.confirmed_for = key
+            self.show_error("this company looks like an earlier record (above); check it, then press register again "
+                            "to register anyway", "company")
+            return
+        try:
+            rec = await source.call(
+                workflow.register, self.cfg, company=v["company"], staff=v["staff"] or "", by=self.app.by,  # type: ignore[attr-defined]
+                contact=v["contact"], services=v["services"], requests=v["requests"], note=v["note"])
+        except ArchivistError as e:
+            self.show_error(str(e), _field_of(str(e)))
+            return
+        if not getattr(self.app, "index_listener_active", False):
+            await source.call(source.refresh, [rec.folder])
+        error.update("")
+        self.app.pop_screen()
+        self.app.notify(f"registered {rec.lead} {rec.company}")
+        self.app.open_record(str(rec.folder), rec.lead)  # type: ignore[attr-defined]
+
+    def show_error(self, text: str, field: str | None) -> None:
+        error = self.query_one("#form-error", Static)
+        error.update(text)
+        error.set_class(bool(text), "shown")
+        for w in self.query(Input):
+            if w.id == field:
+                w.add_class("invalid")
+                w.focus()
+        if field == "staff":
+            self.query_one("#staff", Select).focus()
+
+
+def _field_of(message: str) -> str | None:
+    """Which form field a domain message is about (`--company …`, `--staff …`, `--email …`)."""
+    for key in ("company", "staff", *CONTACT_FIELDS):
+        if message.startswith(f"--{key}"):
+            return key
+    if message.startswith("say who is acting"):
+        return "staff"
+    return None

@@ -1,0 +1,144 @@
+"""The first screen: one input, results as you type, filters, Enter opens the record."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+
+from ...config import STAGES
+from ..bidi import shape
+from ..widgets.inputs import TextInput
+from ..widgets.results import ResultsTable
+
+RESULT_ROWS = 100  # a screenful or three; more typing narrows it
+DEBOUNCE_S = 0.015  # coalesces a burst (pasted text, key repeat); typing stays immediate
+
+
+class SearchScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "clear_query", "clear"),
+        Binding("down", "focus_results", "results", show=False),
+        Binding("ctrl+r", "refresh", "refresh", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._timer: Timer | None = None
+        self.shown_query: str | None = None  # the query whose results the table shows (tests, bench)
+        self.shown_at = 0.0
+
+    def compose(self) -> ComposeResult:
+        cfg = self.app.cfg  # type: ignore[attr-defined]
+        mode = cfg.display.bidi
+        yield Header()
+        yield TextInput(placeholder="company, code, phone, email, contract, invoice, file…", id="query")
+        with Horizontal(id="filters"):
+            yield Select([(s, s) for s in STAGES], prompt="any stage", id="stage", compact=True)
+            yield Select([(f"{k} {shape(v, mode)}", k) for k, v in cfg.staff.items()], prompt="any staff",
+                         id="staff", compact=True)
+            yield Select([("open only", "open"), ("archived only", "archived")], prompt="open + archived",
+                         id="scope", compact=True)
+        yield ResultsTable(cfg, id="results")
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#query", Input).focus()
+        self.run_search()
+
+    def on_screen_resume(self) -> None:
+        # back from a record: its stage or folder may have changed
+        if self.shown_query is not None:
+            self.run_search()
+
+    # -- searching ----------------------------------------------------------------------------------
+    @on(Input.Changed, "#query")
+    def _typed(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(DEBOUNCE_S, self.run_search)
+
+    @on(Select.Changed)
+    def _filtered(self) -> None:
+        self.run_search()
+
+    def filters(self) -> dict[str, Any]:
+        def value(sel_id: str) -> Any:
+            v = self.query_one(sel_id, Select).value
+            return None if v is Select.NULL else v
+
+        scope = value("#scope")
+        return {"status": value("#stage"), "staff": value("#staff"),
+                "archived": None if scope is None else scope == "archived"}
+
+    def run_search(self) -> None:
+        source = self.app.source  # type: ignore[attr-defined]
+        source.generation += 1
+        self._search(self.query_one("#query", Input).value, self.filters(), source.generation)
+
+    @work(exclusive=True, group="search")
+    async def _search(self, query: str, filters: dict[str, Any], generation: int) -> None:
+        source = self.app.source  # type: ignore[attr-defined]
+        status = self.query_one("#status", Static)
+        progress = None
+        if not source.opened:
+            opening = "opening the index (the first start builds it from the folders: minutes on a big archive)"
+            status.update(opening + "…")
+            progress = self.set_interval(0.5, lambda: status.update(f"{opening}: {source.building or '…'}"))
+        try:
+            hits = await source.call(source.search, query, generation=generation, limit=RESULT_ROWS, **filters)
+        except Exception as e:  # show it; the next keystroke tries again
+            status.update(f"search failed: {e}")
+            status.add_class("error")
+            return
+        finally:
+            if progress is not None:
+                progress.stop()
+        if hits is None or generation != source.generation:
+            return  # a newer search is on its way
+        self.query_one(ResultsTable).set_hits(hits)
+        self.shown_query = query
+        self.shown_at = time.perf_counter()
+        status.remove_class("error")
+        n = len(hits)
+        more = "+" if n >= RESULT_ROWS else ""
+        msg = f"{n}{more} record{'s' if n != 1 else ''}" if query or any(v is not None for v in filters.values()) else "type to search"
+        if source.notice:
+            msg += f" · {source.notice}"
+        status.update(msg + " · Enter opens · F3 my day · F4 register")
+
+    # -- moving around ------------------------------------------------------------------------------
+    def action_clear_query(self) -> None:
+        q = self.query_one("#query", Input)
+        q.value = ""
+        q.focus()
+
+    def action_focus_results(self) -> None:
+        self.query_one(ResultsTable).focus()
+
+    def action_refresh(self) -> None:
+        self.run_search()
+
+    @on(Input.Submitted, "#query")
+    def _open_first(self) -> None:
+        table = self.query_one(ResultsTable)
+        hit = table.current_hit()
+        if hit:
+            self._open(hit)
+
+    @on(DataTable.RowSelected, "#results")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        hit = self.query_one(ResultsTable).hits.get(str(event.row_key.value))
+        if hit:
+            self._open(hit)
+
+    def _open(self, hit: dict[str, Any]) -> None:
+        self.app.open_record(hit.get("path"), hit.get("case") or hit.get("lead"))  # type: ignore[attr-defined]

@@ -1,0 +1,354 @@
+"""The stages of SPEC §5 and the actions that move records through them.
+
+One transition table decides what each stage allows; the CLI, the TUI and the daemon all call the
+functions below, so a rule changes in one place. Every action appends a dated event naming who
+acted, writes the log atomically under the record's lock, and moves the folder only after the log
+says where it belongs (a crash in between leaves a "misplaced" record that `doctor --fix` finishes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from . import codes, store
+from .config import Config
+from .dates import now as _now
+from .errors import ArchivistError, TransitionError
+from .naming import ascii_digits, normalize_phone, persian_letters
+from .record import LOG_NAME, Record, load_record, new_log
+
+ACTIVE_CASE = ("open", "contracted", "in-service", "cleared")
+
+# action → {stage it is allowed in: stage it leads to (None: unchanged)}
+TRANSITIONS: dict[str, dict[str, str | None]] = {
+    "log": {s: None for s in ("new", "following", "declined", "crm-done", *ACTIVE_CASE)},
+    "followup": {s: None for s in ("new", "following", *ACTIVE_CASE)},
+    "convert": {"new": "open", "following": "open"},
+    "decline": {"new": "declined", "following": "declined"},
+    "contract": {"open": "contracted", "in-service": None, "cleared": None},
+    "invoice": {s: None for s in (*ACTIVE_CASE, "crm-done")},
+    "service": {"open": "in-service", "contracted": "in-service", "in-service": None},
+    "qc": {"in-service": None, "cleared": None},
+    "clear": {"in-service": "cleared"},
+    "crm": {"declined": "crm-done", "cleared": "crm-done"},
+    "archive": {"crm-done": "archived"},
+    "reopen": {"archived": None},  # target depends on the record: see reopen()
+}
+LOG_KINDS = ("call", "note", "request", "quote", "service", "qc")
+ACTION_HELP = {
+    "log": "log a call, note, request or quote", "followup": "set the next follow-up",
+    "convert": "convert to a customer case", "decline": "record that the applicant declined",
+    "contract": "record the signed contract", "invoice": "add an invoice", "service": "log service work",
+    "qc": "log a quality check", "clear": "clear the service", "crm": "record the CRM step",
+    "archive": "archive the record", "reopen": "reopen the archived record",
+}
+
+
+def allowed_actions(record: Record) -> list[str]:
+    """What the record's stage allows, in the order the procedure does them (the TUI's menu)."""
+    out = []
+    for action, table in TRANSITIONS.items():
+        if record.status in table:
+            if action == "contract" and record.contract:
+                continue
+            out.append(action)
+    return out
+
+
+def check_transition(record: Record, action: str) -> str | None:
+    """The stage `action` leads to, or a TransitionError saying what to do instead."""
+    table = TRANSITIONS[action]
+    if record.status in table:
+        return table[record.status]
+    if action == "archive" and record.status != "archived":
+        raise TransitionError(
+            f"cannot archive {record.code}: archive is refused before CRM (stage is {record.status}); "
+            f"{'clear the service, then ' if record.status in ('open', 'contracted', 'in-service') else ''}"
+            f"record CRM first with `archivist crm {record.code}`"
+        )
+    allowed = ", ".join(allowed_actions(record)) or "nothing"
+    if record.status == "archived":
+        hint = f"; reopen it first with `archivist reopen {record.code}`"
+    else:
+        hint = f"; allowed now: {allowed}"
+    raise TransitionError(f"cannot {action} {record.code}: it is {record.status}{hint}")
+
+
+# -- plumbing --------------------------------------------------------------------------------------
+
+def _staff(cfg: Config, by: str | None, what: str = "--by") -> str:
+    if not by:
+        raise ArchivistError("say who is acting: pass --by SS or set ARCHIVIST_STAFF=SS")
+    s = ascii_digits(str(by)).strip().zfill(2)
+    if s not in cfg.staff:
+        known = ", ".join(f"{k} ({v})" for k, v in cfg.staff.items())
+        raise ArchivistError(f"{what} {by}: unknown staff number; known: {known} (staff: in config.yaml)")
+    return s
+
+
+@contextlib.contextmanager
+def editing(cfg: Config, code: str) -> Iterator[Record]:
+    """Load a record under its lock; the caller mutates and saves it before the lock is released."""
+    folder = store.locate(cfg, code)
+    lead = load_record(folder).lead
+    layout = store.layout_of(cfg)
+    with store.record_lock(layout, lead):
+        if not (folder / LOG_NAME).exists():  # moved by another process while we waited
+            folder = store.locate(cfg, code)
+        yield load_record(folder)
+
+
+def _save(cfg: Config, record: Record) -> None:
+    store.write_record(record)
+    _after_change(cfg, record)
+
+
+def _settle_home(cfg: Config, record: Record) -> None:
+    """Move the folder to where the log says it belongs (after the log was written)."""
+    assert record.folder is not None
+    home = store.home_of(cfg, record)
+    if record.folder.resolve() != home.resolve():
+        old = record.folder
+        store.move(old, home)
+        record.folder = home
+        _after_move(cfg, old, home)
+
+
+# Hooks the index plugs into so the CLI and TUI keep it fresh when no daemon runs; the domain does
+# not depend on the index being there.
+_change_listeners: list[Callable[[Config, Path, Path | None], None]] = []
+
+
+def on_change(fn: Callable[[Config, Path, Path | None], None]) -> None:
+    _change_listeners.append(fn)
+
+
+def off_change(fn: Callable[[Config, Path, Path | None], None]) -> None:
+    """Unregister a listener (the daemon feeds the index itself, off the thread that writes)."""
+    with contextlib.suppress(ValueError):
+        _change_listeners.remove(fn)
+
+
+def _after_change(cfg: Config, record: Record) -> None:
+    for fn in _change_listeners:
+        assert record.folder is not None
+        fn(cfg, record.folder, None)
+
+
+def _after_move(cfg: Config, old: Path, new: Path) -> None:
+    for fn in _change_listeners:
+        fn(cfg, new, old)
+
+
+def _act(cfg: Config, code: str, action: str, by: str | None, note: str = "", kind: str | None = None,
+         at: datetime | None = None, mutate: Callable[[Record, datetime], dict[str, Any] | None] | None = None) -> Record:
+    """The common shape of every action: check stage, mutate, append the event, save, move."""
+    who = _staff(cfg, by)
+    with editing(cfg, code) as rec:
+        target = check_transition(rec, action)
+        when = at or _now(cfg.timezone)
+        extra = (mutate(rec, when) if mutate else None) or {}
+        if target:
+            rec.set("status", target)
+            extra["to"] = target
+        rec.add_event(when, who, kind or action, note, **extra)
+        _save(cfg, rec)
+        _settle_home(cfg, rec)
+        return rec
+
+
+# -- actions -----------------------------------------------------------------------------------------
+
+def validate_contact(contact: dict[str, str]) -> dict[str, str]:
+    """Check phone and email as typed; return them unchanged except for stray spaces."""
+    out = {k: (v or "").strip() for k, v in contact.items()}
+    for key in ("mobile", "phone"):
+        v = out.get(key)
+        if v:
+            digits = normalize_phone(v)
+            if not 7 <= len(digits) <= 13 or re.search(r"[^\d\s+()\-۰-۹٠-٩]", v):
+                raise ArchivistError(f"--{key} {v!r} does not look like a phone number (e.g. 0912 123 4567)")
+    email = out.get("email")
+    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        raise ArchivistError(f"--email {email!r} does not look like an email address")
+    return out
+
+
+def register(cfg: Config, *, company: str, staff: str, by: str | None = None, contact: dict[str, str] | None = None,
+             services: list[str] | None = None, requests: list[str] | None = None, note: str = "",
+             related: list[str] | None = None, at: datetime | None = None) -> Record:
+    """A new applicant: a fresh 5-digit code, its folder and F-31-08-01, first call due in 24 h."""
+    company = persian_letters(" ".join((company or "").split()))
+    if not company:
+        raise ArchivistError("--company is empty; give the applicant's company name")
+    staff = _staff(cfg, staff, "--staff")
+    who = _staff(cfg, by or staff)
+    contact = validate_contact(contact or {})
+    service_names = [cfg.services[cfg.service_prefix(s)] for s in services or []]
+    store.layout_of(cfg).ensure()
+    when = at or _now(cfg.timezone)
+    lead = codes.allocate_applicant_code(cfg)
+    data = new_log(lead, staff, company, contact, service_names, [r.strip() for r in requests or [] if r.strip()])
+    if related:
+        data["related"] = list(related)
+    rec = Record(data=data)
+    rec.set("next_followup", when + timedelta(hours=cfg.followup.first_call_hours))
+    rec.add_event(when, who, "registered", note, to="new")
+    folder = store.home_of(cfg, rec)
+    store.make_folder(folder)
+    rec.folder = folder
+    _save(cfg, rec)
+    return rec
+
+
+def log_event(cfg: Config, code: str, *, kind: str, note: str, by: str | None, at: datetime | None = None) -> Record:
+    """Log a call, note, request, quote, service or QC entry. A first call moves `new` to `following`."""
+    if kind not in LOG_KINDS:
+        raise ArchivistError(f"--kind {kind}: use one of {', '.join(LOG_KINDS)}")
+    if kind == "service":
+        return record_service(cfg, code, note=note, by=by, at=at)
+    if kind == "qc":
+        return _act(cfg, code, "qc", by, note, at=at)
+
+    def mutate(rec: Record, when: datetime) -> dict[str, Any] | None:
+        if kind == "request" and note:
+            rec.set("requests", rec.requests + [note])
+        if kind == "call" and rec.status == "new":
+            rec.set("status", "following")
+            return {"to": "following"}
+        return None
+
+    return _act(cfg, code, "log", by, note, kind=kind, at=at, mutate=mutate)
+
+
+def set_followup(cfg: Config, code: str, *, when: datetime, by: str | None, note: str = "") -> Record:
+    def mutate(rec: Record, at: datetime) -> dict[str, Any]:
+        rec.set("next_followup", when)
+        return {"due": when}
+
+    return _act(cfg, code, "followup", by, note, mutate=mutate)
+
+
+def convert(cfg: Config, code: str, *, service: str, by: str | None, note: str = "") -> Record:
+    """Applicant → customer: a case code of the service's type; the folder moves to customers/<case>."""
+    prefix = cfg.service_prefix(service)
+
+    def mutate(rec: Record, when: datetime) -> dict[str, Any]:
+        case = codes.allocate_case_code(cfg, prefix)
+        rec.set("case", case)
+        name = cfg.services[prefix]
+        if name not in rec.services:
+            rec.set("services", rec.services + [name])
+        return {"case": case, "service": name}
+
+    rec = _act(cfg, code, "convert", by, note, kind="converted", mutate=mutate)
+    from . import notify
+
+    notify.announce_conversion(cfg, rec)
+    return rec
+
+
+def decline(cfg: Config, code: str, *, by: str | None, note: str = "") -> Record:
+    def mutate(rec: Record, when: datetime) -> None:
+        rec.set("next_followup", None)
+
+    return _act(cfg, code, "decline", by, note, kind="declined", mutate=mutate)
+
+
+def sign_contract(cfg: Config, code: str, *, by: str | None, number: str | None = None, note: str = "",
+                  in_use: set[str] | None = None) -> Record:
+    def mutate(rec: Record, when: datetime) -> dict[str, Any]:
+        if rec.contract:
+            raise TransitionError(f"{rec.code} already has contract {rec.contract}")
+        n = codes.allocate_number(cfg, "contract", when, number, in_use)
+        rec.set("contract", n)
+        return {"number": n}
+
+    return _act(cfg, code, "contract", by, note, mutate=mutate)
+
+
+def add_invoice(cfg: Config, code: str, *, by: str | None, number: str | None = None, tax_id: str | None = None,
+                amount: str | None = None, date: datetime | None = None, note: str = "",
+                in_use: set[str] | None = None) -> Record:
+    from .invoices import check_tax_id
+
+    tax = check_tax_id(tax_id) if tax_id else None
+    if amount is not None:
+        amount_s = ascii_digits(str(amount)).replace(",", "").replace("٬", "").strip()
+        if not re.fullmatch(r"\d+(\.\d+)?", amount_s):
+            raise ArchivistError(f"--amount {amount!r} is not a number")
+        amount_v: Any = int(amount_s) if amount_s.isdigit() else float(amount_s)
+    else:
+        amount_v = None
+
+    def mutate(rec: Record, when: datetime) -> dict[str, Any]:
+        n = codes.allocate_number(cfg, "invoice", when, number, in_use)
+        inv = {"number": n, "tax_id": tax, "date": date or when, "amount": amount_v, "note": note}
+        rec.set("invoices", rec.invoices + [inv])
+        return {"number": n}
+
+    return _act(cfg, code, "invoice", by, note, mutate=mutate)
+
+
+def record_service(cfg: Config, code: str, *, note: str, by: str | None, at: datetime | None = None) -> Record:
+    return _act(cfg, code, "service", by, note, at=at)
+
+
+def clear(cfg: Config, code: str, *, by: str | None, note: str = "") -> Record:
+    return _act(cfg, code, "clear", by, note, kind="cleared")
+
+
+def crm(cfg: Config, code: str, *, by: str | None, note: str = "") -> Record:
+    def mutate(rec: Record, when: datetime) -> None:
+        rec.set("next_followup", None)
+
+    return _act(cfg, code, "crm", by, note, mutate=mutate)
+
+
+def archive(cfg: Config, code: str, *, by: str | None, note: str = "") -> Record:
+    """Move a record into the archive; refused before CRM (procedure 4-4)."""
+    def mutate(rec: Record, when: datetime) -> None:
+        rec.set("next_followup", None)
+
+    return _act(cfg, code, "archive", by, note, kind="archived", mutate=mutate)
+
+
+def reopen(cfg: Config, code: str, *, by: str | None, note: str = "") -> Record:
+    """Bring an archived record back: a case resumes in service, an applicant in follow-up."""
+    def mutate(rec: Record, when: datetime) -> dict[str, Any]:
+        target = "in-service" if rec.case else "following"
+        rec.set("status", target)
+        return {"to": target}
+
+    return _act(cfg, code, "reopen", by, note, kind="reopened", mutate=mutate)
+
+
+def append_event(cfg: Config, folder: Path, kind: str, by: str, note: str = "", **extra: Any) -> Record:
+    """Append an event to the record in `folder` without a stage change (daemon: filed, renamed, edited)."""
+    rec = load_record(folder)
+    with store.record_lock(store.layout_of(cfg), rec.lead):
+        rec = load_record(folder)
+        rec.add_event(_now(cfg.timezone), by, kind, note, **extra)
+        _save(cfg, rec)
+    return rec
+
+
+def append_events(cfg: Config, folder: Path, by: str, events: list[tuple[str, str, dict[str, Any]]]) -> Record:
+    """Append several (kind, note, extra) events in one write: the daemon filing a batch of files."""
+    rec = load_record(folder)
+    with store.record_lock(store.layout_of(cfg), rec.lead):
+        rec = load_record(folder)
+        when = _now(cfg.timezone)
+        for kind, note, extra in events:
+            rec.add_event(when, by, kind, note, **extra)
+        _save(cfg, rec)
+    return rec
+
+
+def show(cfg: Config, code: str) -> Record:
+    return store.load(cfg, code)

@@ -1,0 +1,78 @@
+"""Fixtures that build real archives on a real filesystem (tmp_path), with real config files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from archivist.cli import main as cli_main
+from archivist.config import Config, load_config
+
+CONFIG_TEXT = """\
+root: ./archive
+staff:
+  "01": "مریم احمدی"
+  "02": "Reza Karimi"
+  "07": "سارا"
+services:
+  "1": ISO certification
+  "2": Product certification
+  "3": Training
+  "4": Consulting
+calendar: jalali
+timezone: Asia/Tehran
+"""
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("ARCHIVIST_CONFIG", "ARCHIVIST_ROOT", "ARCHIVIST_NOW", "ARCHIVIST_STAFF"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("ARCHIVIST_STAFF", "01")
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(CONFIG_TEXT, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def cfg(config_file: Path) -> Config:
+    c = load_config(config_file)
+    (c.root).mkdir(parents=True, exist_ok=True)
+    return c
+
+
+@pytest.fixture
+def cli(config_file: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """Run `archivist --config <tmp config> ARGS…` in-process: (exit code, stdout, stderr)."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            code = cli_main(["--config", str(config_file), *args])
+        except SystemExit as e:  # argparse usage errors
+            code = int(e.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Every file under root (except derived state) → sha256: proves 'nothing changed'."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != ".archivist"]
+        for name in filenames:
+            p = Path(dirpath) / name
+            out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
+        for d in dirnames:
+            out[str((Path(dirpath) / d).relative_to(root)) + "/"] = "dir"
+    return out

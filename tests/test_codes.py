@@ -1,0 +1,125 @@
+"""Numbers are serial, unique and never reissued (SPEC §4), even under concurrency and lost state."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from archivist import codes, workflow
+from archivist.config import Config, load_config
+from archivist.errors import CodeExhausted, DuplicateNumber
+from archivist.record import LOG_NAME
+
+_fork = mp.get_context("fork")
+
+
+def _register_one(config_path: str, i: int, q) -> None:
+    cfg = load_config(config_path)
+    rec = workflow.register(cfg, company=f"شرکت همزمان {i}", staff="01")
+    q.put(rec.lead)
+
+
+def _append_one(config_path: str, code: str, i: int) -> None:
+    cfg = load_config(config_path)
+    workflow.log_event(cfg, code, kind="note", note=f"یادداشت {i}", by="01")
+
+
+def test_sixteen_processes_get_sixteen_distinct_codes(cfg: Config, config_file: Path) -> None:
+    q = _fork.Queue()
+    procs = [_fork.Process(target=_register_one, args=(str(config_file), i, q)) for i in range(16)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    leads = sorted(q.get(timeout=5) for _ in range(16))
+    assert leads == [f"{n:05d}" for n in range(1, 17)]
+    assert len(list((cfg.root / "applicants").iterdir())) == 16
+
+
+def test_eight_writers_on_one_record_keep_all_events(cfg: Config, config_file: Path) -> None:
+    rec = workflow.register(cfg, company="Concurrent Notes Co", staff="01")
+    procs = [_fork.Process(target=_append_one, args=(str(config_file), rec.lead, i)) for i in range(8)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    data = yaml.safe_load((rec.folder / LOG_NAME).read_text(encoding="utf-8"))
+    notes = sorted(e["note"] for e in data["events"] if e["kind"] == "note")
+    assert notes == sorted(f"یادداشت {i}" for i in range(8))
+
+
+def test_code_never_reissued_after_folder_deleted(cfg: Config) -> None:
+    first = workflow.register(cfg, company="Gone Co", staff="01")
+    shutil.rmtree(first.folder)
+    second = workflow.register(cfg, company="Next Co", staff="01")
+    assert second.lead == "00002"
+    case1 = workflow.convert(cfg, second.lead, service="3", by="01")
+    shutil.rmtree(case1.folder)
+    third = workflow.register(cfg, company="Third Co", staff="01")
+    case2 = workflow.convert(cfg, third.lead, service="3", by="01")
+    assert (case1.case, case2.case) == ("3001", "3002")
+
+
+def test_lost_registry_does_not_reuse_codes_on_disk(cfg: Config) -> None:
+    a = workflow.register(cfg, company="Open Applicant", staff="01")
+    b = workflow.register(cfg, company="Converted One", staff="01")
+    workflow.convert(cfg, b.lead, service="1", by="01")  # its lead now lives only inside customers/1001
+    c = workflow.register(cfg, company="Declined One", staff="01")
+    workflow.decline(cfg, c.lead, by="01")
+    workflow.crm(cfg, c.lead, by="01")
+    workflow.archive(cfg, c.lead, by="01")
+    contract = workflow.sign_contract(cfg, "1001", by="01").contract
+    # the lead with the highest code is the converted one: make sure it is the newest
+    d = workflow.register(cfg, company="Newest", staff="01")
+    workflow.convert(cfg, d.lead, service="1", by="01")
+    (cfg.root / "registry.yaml").unlink()
+
+    e = workflow.register(cfg, company="After Loss", staff="01")
+    assert e.lead == "00005", "the converted applicant 00004 is only visible inside its case log"
+    f = workflow.convert(cfg, e.lead, service="1", by="01")
+    assert f.case == "1003"
+    g = workflow.sign_contract(cfg, f.case, by="01")
+    assert g.contract != contract
+    assert {a.lead, b.lead, c.lead, d.lead, e.lead} == {f"{n:05d}" for n in range(1, 6)}
+
+
+def test_exhausted_case_range_is_a_clear_error(cfg: Config) -> None:
+    reg = codes.read_registry(codes.layout_of(cfg))
+    reg.case["4"] = 4999
+    codes.write_registry(codes.layout_of(cfg), reg)
+    rec = workflow.register(cfg, company="Too Many", staff="01")
+    with pytest.raises(CodeExhausted, match="4001..4999"):
+        workflow.convert(cfg, rec.lead, service="Consulting", by="01")
+    # nothing half-done: still an applicant, still in applicants/
+    assert yaml.safe_load((rec.folder / LOG_NAME).read_text(encoding="utf-8"))["case"] is None
+
+
+def test_exhausted_applicant_codes_error(cfg: Config) -> None:
+    reg = codes.read_registry(codes.layout_of(cfg))
+    reg.applicant = 99999
+    codes.write_registry(codes.layout_of(cfg), reg)
+    with pytest.raises(CodeExhausted):
+        workflow.register(cfg, company="One Too Many", staff="01")
+
+
+def test_contract_and_invoice_numbers_serial_and_unique(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-23T10:00:00+03:30")  # Jalali 1405
+    cases = []
+    for name in ("Serial A", "Serial B"):
+        rec = workflow.register(cfg, company=name, staff="01")
+        cases.append(workflow.convert(cfg, rec.lead, service="1", by="01").case)
+    assert workflow.sign_contract(cfg, cases[0], by="01").contract == "1405-0001"
+    assert workflow.sign_contract(cfg, cases[1], by="01").contract == "1405-0002"
+    inv = [workflow.add_invoice(cfg, cases[0], by="01").invoices[-1]["number"] for _ in range(3)]
+    assert inv == ["140500001", "140500002", "140500003"]
+    with pytest.raises(DuplicateNumber):
+        workflow.add_invoice(cfg, cases[1], by="01", number="۱۴۰۵۰۰۰۰۲")
+    # a hand-typed number ahead of the series moves the series past it
+    workflow.add_invoice(cfg, cases[1], by="01", number="140500010")
+    assert workflow.add_invoice(cfg, cases[1], by="01").invoices[-1]["number"] == "140500011"

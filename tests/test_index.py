@@ -1,0 +1,287 @@
+"""The index is derived and disposable: rebuilt from the folders it answers exactly as before.
+
+Real archives in tmp_path (generated records plus workflow actions through the CLI), real SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from archivist.config import Config
+from archivist.index import open_index, schema
+from archivist.index.hook import close_all
+from archivist.record import LOG_NAME, dump_yaml
+from bench.generate import generate
+
+NOW = "2026-11-23T10:00:00+03:30"
+
+
+@pytest.fixture
+def archive(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> Config:
+    monkeypatch.setenv("ARCHIVIST_NOW", NOW)
+    generate(cfg, 80, seed=11, now=datetime.fromisoformat(NOW))
+    yield cfg
+    close_all()
+
+
+def _outputs(cli, tmp_path: Path, name: str) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for q in ("پارس", "شركت", "کیمیا", "0912", "تماس", "1001", "۰۰۰۰۷", "certificate", "Pars"):
+        code, text, _ = cli("search", q, "--json", "--limit", "20")
+        assert code == 0
+        out[f"search {q}"] = text.encode()
+    code, text, _ = cli("due", "--json")
+    assert code == 0
+    out["due"] = text.encode()
+    for staff in ("01", "07"):
+        out[f"due {staff}"] = cli("due", "--staff", staff, "--json")[1].encode()
+    out["list"] = cli("list", "--json")[1].encode()
+    csv_path = tmp_path / f"{name}.csv"
+    assert cli("export", "--format", "csv", "-o", str(csv_path))[0] == 0
+    out["csv"] = csv_path.read_bytes()
+    return out
+
+
+def test_reindex_after_deleting_state_gives_identical_output(archive: Config, cli, tmp_path: Path) -> None:
+    # build the index, then change records through the CLI so the index is updated incrementally
+    assert cli("reindex")[0] == 0
+    lead = json.loads(cli("search", "00005", "--json")[1])[0]["lead"]
+    assert cli("register", "--company", "شرکت آوای فرادید", "--staff", "07", "--mobile", "۰۹۱۲۰۰۰۱۱۲۲")[0] == 0
+    assert cli("log", "00081", "--kind", "call", "--note", "تماس اول")[0] == 0
+    assert cli("convert", "00081", "--service", "2")[0] == 0
+    status = json.loads(cli("search", lead, "--json")[1])[0]["status"]
+    if status in ("new", "following"):
+        assert cli("decline", lead)[0] == 0
+    before = _outputs(cli, tmp_path, "before")
+    assert json.loads(before["search 0912"])  # the outputs are not trivially empty
+    assert json.loads(before["due"])["overdue"]
+
+    shutil.rmtree(archive.root / ".archivist")
+    code, out, _ = cli("reindex")
+    assert code == 0 and "indexed 81 records" in out
+    after = _outputs(cli, tmp_path, "after")
+    assert after == before
+
+
+def test_every_command_rebuilds_a_missing_index_with_a_message(archive: Config, cli, tmp_path: Path) -> None:
+    for args in (("search", "پارس"), ("due",), ("export", "--format", "csv", "-o", str(tmp_path / "x.csv"))):
+        shutil.rmtree(archive.root / ".archivist", ignore_errors=True)
+        code, _out, err = cli(*args)
+        assert code == 0
+        assert "no index yet; building it" in err
+        assert archive.index_file.exists()
+
+
+def test_old_schema_or_corrupt_index_is_rebuilt_not_trusted(archive: Config, capsys: pytest.CaptureFixture[str]) -> None:
+    open_index(archive).close()
+    db = sqlite3.connect(archive.index_file)
+    db.execute("UPDATE meta SET value = '0' WHERE key = 'schema_version'")
+    db.execute("DELETE FROM records")
+    db.commit()
+    db.close()
+    with open_index(archive) as idx:
+        assert idx.stats()["records"] == 80
+    assert "another version" in capsys.readouterr().err
+
+    schema.remove_files(archive.index_file)
+    archive.index_file.write_bytes(b"this is not a database" * 100)
+    with open_index(archive) as idx:
+        assert idx.search("پارس")
+    assert "unreadable" in capsys.readouterr().err
+
+
+def test_hand_edit_then_refresh_updates_search(archive: Config) -> None:
+    with open_index(archive) as idx:
+        hit = idx.search("00012")[0]
+        folder = Path(hit["path"])
+        log = folder / LOG_NAME
+        text = log.read_text(encoding="utf-8")
+        old_company = hit["company"]
+        log.write_text(text.replace(f"company: {old_company}", "company: شرکت هامون‌سازان کویر", 1), encoding="utf-8")
+        assert idx.search("هامونسازان") == []  # not yet: nothing told the index
+        assert idx.refresh([folder]) == 1
+        found = idx.search("هامونسازان")
+        assert [h["lead"] for h in found] == ["00012"] and found[0]["matched"] == "company"
+        assert "00012" not in [h["lead"] for h in idx.search(old_company, limit=200) if h["matched"] == "company"
+                               and h["company"] == old_company]
+        assert idx.refresh([folder]) == 0  # unchanged now: not read again
+
+
+def test_malformed_log_is_a_violation_and_last_good_entry_stays_findable(archive: Config) -> None:
+    with open_index(archive) as idx:
+        hit = idx.search("00020")[0]
+        folder = Path(hit["path"])
+        log = folder / LOG_NAME
+        good = log.read_text(encoding="utf-8")
+        log.write_text(good.replace("\nstaff:", "\n  staff:", 1), encoding="utf-8")
+        idx.refresh([folder])
+        found = idx.search(hit["company"], limit=200)
+        mine = [h for h in found if h["lead"] == "00020"]
+        assert mine and mine[0]["stale"] is True and mine[0]["status"] == hit["status"]
+        assert idx.search("00020")[0]["stale"] is True
+        bad = [v for v in idx.violations() if v["rule"] == "invalid-log"]
+        assert len(bad) == 1 and bad[0]["path"] == str(log) and "line" in bad[0]["message"]
+        assert idx.stats()["stale"] == 1
+        assert log.read_text(encoding="utf-8") != good  # never "repaired" behind the user's back
+
+        log.write_text(good, encoding="utf-8")
+        idx.refresh([folder])
+        assert idx.search("00020")[0]["stale"] is False
+        assert not [v for v in idx.violations() if v["rule"] == "invalid-log"]
+
+
+def test_a_log_broken_before_it_was_ever_indexed_is_found_by_its_folder_name(archive: Config) -> None:
+    folder = archive.root / "applicants" / "شرکت ناپیدا - 01 - 00090"
+    folder.mkdir()
+    (folder / LOG_NAME).write_text("form: F-31-08-01\nlead: [unclosed\n", encoding="utf-8")
+    with open_index(archive) as idx:
+        hits = idx.search("ناپیدا")
+        assert hits[0]["lead"] == "00090" and hits[0]["stale"] is True and hits[0]["status"] is None
+        assert any(v["rule"] == "invalid-log" and v["path"] == str(folder / LOG_NAME) for v in idx.violations())
+        assert "00090" not in [r["lead"] for r in idx.records()]  # `list` shows readable records only
+
+
+def test_cli_actions_keep_an_existing_index_fresh_through_the_hook(archive: Config, cli) -> None:
+    assert cli("reindex")[0] == 0
+    code, out, _ = cli("register", "--company", "صنایع آیینه‌کاران", "--staff", "02")
+    lead = out.strip()
+    hits = json.loads(cli("search", "آیینه کاران", "--json")[1])
+    assert hits[0]["lead"] == lead and hits[0]["status"] == "new"
+    cli("log", lead, "--kind", "call", "--note", "درخواست کاتالوگ جدید")
+    case = cli("convert", lead, "--service", "3")[1].strip()
+    hits = json.loads(cli("search", "آیینه کاران", "--json")[1])
+    assert [(h["lead"], h["case"], h["status"]) for h in hits] == [(lead, case, "open")]
+    assert hits[0]["path"] == str(archive.root / "customers" / case)
+    assert json.loads(cli("search", case, "--json")[1])[0]["matched"] == "case"
+    assert json.loads(cli("search", "کاتالوگ جدید", "--json")[1])[0]["lead"] == lead
+
+
+def test_reconcile_finds_new_changed_and_removed_folders(archive: Config) -> None:
+    with open_index(archive) as idx:
+        assert idx.reconcile() == {"added": 0, "updated": 0, "removed": 0, "records": 80}
+        gone = Path(idx.search("00003")[0]["path"])
+        shutil.rmtree(gone)
+        moved_file_folder = Path(idx.search("00004")[0]["path"])
+        (moved_file_folder / "نامه تقدیر.pdf").write_bytes(b"pdf")
+        # a folder made by hand (copied from another record and edited), as staff do
+        src = Path(idx.search("00006")[0]["path"])
+        data = yaml.safe_load((src / LOG_NAME).read_text(encoding="utf-8"))
+        data.update(lead="00099", case=None, company="پخش سپیدار", status="following")
+        new = archive.root / "applicants" / f"پخش سپیدار - {data['staff']} - 00099"
+        new.mkdir()
+        (new / LOG_NAME).write_bytes(dump_yaml(data))
+        result = idx.reconcile()
+        assert result == {"added": 1, "updated": 1, "removed": 1, "records": 80}
+        assert idx.search("00003") == []
+        assert idx.search("نامه تقدیر")[0]["lead"] == "00004"
+        assert idx.search("سپیدار")[0]["lead"] == "00099"
+        assert idx.reconcile() == {"added": 0, "updated": 0, "removed": 0, "records": 80}
+
+
+def test_list_reads_through_the_index_with_the_same_shape(archive: Config, cli) -> None:
+    rows = json.loads(cli("list", "--json")[1])
+    assert len(rows) == 80 and [r["lead"] for r in rows] == sorted(r["lead"] for r in rows)
+    assert set(rows[0]) == {"lead", "case", "company", "staff", "status", "next_followup", "path"}
+    following = json.loads(cli("list", "--status", "following", "--staff", "۰۱", "--json")[1])
+    assert following and all(r["status"] == "following" and r["staff"] == "01" for r in following)
+
+
+def test_due_lists_overdue_today_and_stuck_per_staff(archive: Config, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    soon = cli("register", "--company", "شرکت پیگیری عصر", "--staff", "07")[1].strip()
+    assert cli("followup", soon, "--at", "2026-11-23T16:00")[0] == 0
+    late = cli("register", "--company", "شرکت پیگیری صبح", "--staff", "07")[1].strip()
+    assert cli("followup", late, "--at", "2026-11-23T10:30")[0] == 0
+    monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-23T12:00:00+03:30")  # noon: the morning call is late
+    lists = json.loads(cli("due", "--staff", "07", "--json")[1])
+    assert set(lists) == {"overdue", "today", "stuck"}
+    assert soon in [h["lead"] for h in lists["today"]]
+    assert late in [h["lead"] for h in lists["overdue"]]
+    assert all(h["staff"] == "07" for key in lists for h in lists[key])
+    now = datetime.fromisoformat("2026-11-23T12:00:00+03:30")
+    for h in lists["overdue"]:
+        assert datetime.fromisoformat(h["next_followup"]) < now
+    for h in lists["today"]:
+        assert now <= datetime.fromisoformat(h["next_followup"]) and datetime.fromisoformat(h["next_followup"]).date() == now.date()
+    stuck = json.loads(cli("due", "--json")[1])["stuck"]
+    assert stuck and all(h["days"] >= h["limit"] and h["status"] != "archived" for h in stuck)
+    assert all(h["limit"] == archive.followup.stuck_days[h["status"]] for h in stuck)
+    assert soon not in [h["lead"] for h in stuck]  # registered today: not stuck yet
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal values of equal types all the way down (True is not 1, offsets must match)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)  # type: ignore[index]
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))  # type: ignore[arg-type]
+    if isinstance(a, datetime):
+        return a == b and a.utcoffset() == b.utcoffset()  # type: ignore[union-attr]
+    return a == b
+
+
+def test_fast_log_reader_builds_exactly_what_safe_load_builds(archive: Config, cli) -> None:
+    from archivist.index import fastlog
+
+    lead = cli("register", "--company", "شرکت 'آزمون' O'Neil: تست", "--staff", "01", "--email", "a@b.ir")[1].strip()
+    cli("log", lead, "--kind", "call", "--note", "yes")
+    cli("log", lead, "--kind", "note", "--note", "null")
+    cli("log", lead, "--kind", "note", "--note", "- dash and # hash: colon")
+    case = cli("convert", lead, "--service", "1")[1].strip()
+    cli("invoice", case, "--amount", "120000000")
+    logs = sorted(archive.root.glob("**/" + LOG_NAME))
+    assert len(logs) == 81
+    understood = 0
+    for path in logs:
+        text = path.read_text(encoding="utf-8")
+        fast = fastlog.load(text)
+        if fast is not None:
+            understood += 1
+            assert _same(fast, yaml.safe_load(text)), path
+    assert understood >= 80  # every log archivist wrote itself
+
+
+@pytest.mark.parametrize("text", [
+    "form: F-31-08-01\n# a comment\nlead: '00001'\n",
+    "form: F-31-08-01\nservices: [ISO, Training]\n",
+    "form: F-31-08-01\nnote: |\n  two\n  lines\n",
+    "form: F-31-08-01\ncontact:\n    person: deep\n",
+    "form: F-31-08-01\nnote: \"escaped \\\" quote\"\n",
+    "form: F-31-08-01\nnote: a long\n  continued plain scalar\n",
+    "form: F-31-08-01\r\nlead: '00001'\r\n",
+    "form: F-31-08-01\nlead: *undefined\n",
+    "",
+])
+def test_fast_log_reader_declines_anything_outside_dump_yaml_shape(text: str) -> None:
+    from archivist.index import fastlog
+
+    assert fastlog.load(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "form: F-31-08-01\nschema: 1\nlead: 00417\nstatus: no\nnext_followup: 2026-11-24\nx: 0x1F\ny: 1_000\nz: ~\n",
+    "form: F-31-08-01\nevents:\n- at: &id001 2026-11-23T09:12:00+03:30\n  by: '07'\n  due: *id001\n",
+    "a: 'it''s'\nb: -5\nc: 1.5e3\nd: .inf\ne: True\nf: ''\ng: []\nh: {}\n",
+])
+def test_fast_log_reader_resolves_plain_scalars_like_yaml(text: str) -> None:
+    from archivist.index import fastlog
+
+    fast = fastlog.load(text)
+    assert fast is not None and _same(fast, yaml.safe_load(text))
+
+
+def test_parallel_read_gives_the_same_index_as_a_sequential_one(archive: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    from archivist.index import build
+
+    sequential = [(s.rel, s.entry) for s in build.scan_all(archive, workers=1)]
+    monkeypatch.setattr(build, "PARALLEL_FROM", 10)
+    parallel = [(s.rel, s.entry) for s in build.scan_all(archive, workers=2)]
+    assert parallel == sequential and len(parallel) == 80

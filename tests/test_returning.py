@@ -1,0 +1,150 @@
+"""Returning companies: a new registration is compared with every earlier record, open and
+archived, with Persian normalization and room for a typo; matches are linked under `related:`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from archivist import workflow
+from archivist.config import Config
+from archivist.record import LOG_NAME
+from archivist.returning import edit_distance, find_similar, name_match
+
+ARCHIVED = "شرکت نمونه"
+
+
+@pytest.fixture
+def archived(cfg: Config) -> str:
+    """The archived "شرکت نمونه": registered, declined, CRM done, archived."""
+    rec = workflow.register(cfg, company=ARCHIVED, staff="07", by="07", contact={"mobile": "0912 123 4567",
+                                                                                "email": "info@nemooneh.ir"})
+    for step in (workflow.decline, workflow.crm, workflow.archive):
+        rec = step(cfg, rec.lead, by="07")
+    assert rec.status == "archived" and rec.folder and "archive/applicants" in rec.folder.as_posix()
+    return rec.lead
+
+
+def records(cfg: Config) -> list[Path]:
+    return sorted(cfg.root.glob("*/*/" + LOG_NAME)) + sorted(cfg.root.glob("archive/*/*/" + LOG_NAME))
+
+
+@pytest.mark.parametrize("typed", [
+    "شركت نمونه",          # Arabic kaf
+    "شرکت نمونع",          # one typo (ه → ع)
+    "شرکت نمنه",           # one letter missing
+    "شرکت‌نمونه",           # ZWNJ instead of a space
+    "  شرکت   نمونه ",     # stray spaces
+    "نمونه",               # without the generic word
+])
+def test_registering_a_variant_finds_the_archived_record(cfg: Config, archived: str, typed: str) -> None:
+    [match] = find_similar(cfg, typed)
+    assert match["code"] == archived and match["company"] == ARCHIVED
+    assert match["archived"] is True and match["status"] == "archived"
+    assert match["last_event"]["kind"] == "archived"
+
+
+def test_unrelated_companies_are_not_matched(cfg: Config, archived: str) -> None:
+    for other in ("شرکت آریا سپهر", "Acme Trading", "شرکت نگین", "نو"):
+        assert find_similar(cfg, other) == [], other
+
+
+def test_same_phone_or_email_matches_under_another_name(cfg: Config, archived: str) -> None:
+    [by_phone] = find_similar(cfg, "گروه صنعتی دیگر", phone="+98 ۹۱۲ ۱۲۳ ۴۵۶۷")
+    assert by_phone["code"] == archived and by_phone["why"] == "same phone"
+    [by_email] = find_similar(cfg, "Other Name", email="INFO@nemooneh.ir")
+    assert by_email["code"] == archived and by_email["why"] == "same email"
+
+
+def test_open_records_and_cases_are_compared_too(cfg: Config, archived: str) -> None:
+    rec = workflow.register(cfg, company="شرکت نمونه", staff="01", by="01", related=[archived])
+    case = workflow.convert(cfg, rec.lead, service="2", by="01").case
+    matches = find_similar(cfg, "شركت نمونه")
+    assert {m["code"] for m in matches} == {archived, case}
+    opened = next(m for m in matches if m["code"] == case)
+    assert opened["status"] == "open" and opened["archived"] is False and opened["last_event"]["kind"] == "converted"
+
+
+def test_register_refuses_without_yes_when_not_on_a_terminal(cli, cfg: Config, archived: str) -> None:
+    before = records(cfg)
+    code, out, err = cli("register", "--company", "شركت نمونه", "--staff", "01")
+    assert code == 1
+    assert archived in err and "archived" in err and "--yes" in err
+    assert records(cfg) == before  # nothing registered
+
+
+def test_register_with_yes_links_the_earlier_record(cli, cfg: Config, archived: str) -> None:
+    code, out, err = cli("register", "--company", "شرکت نمونع", "--staff", "01", "--yes")
+    assert code == 0
+    lead = out.strip()
+    log = yaml.safe_load((workflow.show(cfg, lead).folder / LOG_NAME).read_text(encoding="utf-8"))
+    assert log["related"] == [archived]
+    assert log["company"] == "شرکت نمونع"
+
+
+def test_register_json_reports_matches(cli, cfg: Config, archived: str) -> None:
+    code, out, _ = cli("register", "--company", "شركت نمونه", "--staff", "01", "--json")
+    assert code == 1
+    refused = json.loads(out)
+    assert refused["registered"] is False and [m["code"] for m in refused["matches"]] == [archived]
+
+    code, out, _ = cli("register", "--company", "شركت نمونه", "--staff", "01", "--json", "--yes")
+    assert code == 0
+    rec = json.loads(out)
+    assert rec["company"] == "شرکت نمونه" and rec["related"] == [archived]
+    assert [m["code"] for m in rec["matches"]] == [archived]
+
+
+def test_register_of_a_new_company_asks_nothing(cli, cfg: Config, archived: str) -> None:
+    code, out, err = cli("register", "--company", "شرکت آریا سپهر", "--staff", "01")
+    assert code == 0 and err == ""
+    log = yaml.safe_load((workflow.show(cfg, out.strip()).folder / LOG_NAME).read_text(encoding="utf-8"))
+    assert "related" not in log
+
+
+def test_register_asks_on_a_terminal(config_file: Path, cfg: Config, archived: str) -> None:
+    """On a real pseudo-terminal the earlier records are shown and `y` registers anyway."""
+    env = {**os.environ, "ARCHIVIST_STAFF": "01"}
+    results = {}
+    for answer in ("n", "y"):
+        master, slave = os.openpty()
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "archivist", "--config", str(config_file), "register",
+                 "--company", "شركت نمونه", "--staff", "01"],
+                stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+            os.write(master, f"{answer}\n".encode())
+            out, err = proc.communicate(timeout=60)
+        finally:
+            os.close(master)
+            os.close(slave)
+        results[answer] = (proc.returncode, out.decode(), err.decode())
+    code, out, err = results["n"]
+    assert code == 1 and archived in err and "not registered" in err
+    code, out, err = results["y"]
+    assert code == 0 and archived in err
+    log = yaml.safe_load((workflow.show(cfg, out.strip()).folder / LOG_NAME).read_text(encoding="utf-8"))
+    assert log["related"] == [archived]
+
+
+def test_name_rules() -> None:
+    assert name_match("شرکت نمونه", "شركت  نمونه")[1] == "same name"
+    assert name_match("Pars Co.", "pars company")[1] == "same name apart from generic words"
+    assert name_match("آسا", "آسیا") is None  # too short to allow a typo
+    assert name_match("صنایع فولاد مبارکه", "فولاد مبارکه اصفهان")[1] == "one name contains the other"
+    assert edit_distance("نمونه", "نمونع", 1) == 1
+    assert edit_distance("نمونه", "آریا", 2) == 3  # stops early past the limit
+
+
+def test_one_shared_word_does_not_link_companies(cfg: Config) -> None:
+    for name in ("Trading Co", "شرکت پارس خودرو", "گروه صنعتی نمونه آریا سپهر"):
+        workflow.register(cfg, company=name, staff="01", by="01")
+    assert find_similar(cfg, "Acme Trading Zeta") == []
+    assert find_similar(cfg, "شرکت پارس") == []
+    assert find_similar(cfg, "شرکت نمونه") == []
