@@ -12,7 +12,7 @@ import yaml
 from archivist import workflow
 from archivist.config import Config
 from archivist.daemon import inbox, running, status
-from archivist.daemon.edits import baseline_of, changed_fields, hand_edits
+from archivist.daemon.edits import baseline_of, changed_fields, describe, hand_edits
 from archivist.daemon.schedule import load_schedule, render_review, review_due
 from archivist.daemon.service import Daemon, Scheduler
 from archivist.daemon.settle import Settler
@@ -99,6 +99,17 @@ def test_field_changed_by_hand_is_named_one_level_deep(cfg: Config) -> None:
     data["contact"]["email"] = "info@pars.ir"
     (folder / LOG_NAME).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     assert hand_edits(before, load_record(folder)) == ["company", "contact.email"]
+
+
+def test_the_edited_note_shows_persian_text_as_typed(cfg: Config) -> None:
+    folder = _applicant(cfg)
+    before = baseline_of(load_record(folder))
+    data = yaml.safe_load((folder / LOG_NAME).read_text(encoding="utf-8"))
+    data["company"] = "شرکت نمونه\u200cپارس"  # a zero-width non-joiner, as Persian keyboards type
+    (folder / LOG_NAME).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    note = describe(before, load_record(folder), ["company"])
+    assert "نمونه\u200cپارس" in note and "\\u200c" not in note
+    assert note.startswith("changed by hand: company: “شرکت نمونه پارس” → ")
 
 
 def test_changes_that_come_with_appended_events_are_actions_not_hand_edits(cfg: Config) -> None:

@@ -78,7 +78,17 @@ def describe(before: Baseline, record: Record, fields: list[str]) -> str:
             a = a.get(sub) if isinstance(a, dict) else None
             b = b.get(sub) if isinstance(b, dict) else None
         if isinstance(a, (str, int, float, type(None))) and isinstance(b, (str, int, float, type(None))):
-            parts.append(f"{name}: {a!r} → {b!r}" if len(str(a)) + len(str(b)) < 120 else name)
+            parts.append(f"{name}: {_shown(a)} → {_shown(b)}" if len(str(a)) + len(str(b)) < 120 else name)
         else:
             parts.append(name)
     return "changed by hand: " + "; ".join(parts)
+
+
+def _shown(value: str | int | float | None) -> str:
+    """A value as a person reads it in the timeline: quoted text as typed (repr would turn a
+    Persian zero-width non-joiner into `\\u200c`), bare numbers, `—` for nothing."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return f"“{value}”"
+    return str(value)

@@ -104,12 +104,24 @@ def setup_logging(cfg: Config, stderr: bool = True) -> list[logging.Handler]:
     handlers: list[logging.Handler] = [logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")]
     if stderr:
         handlers.append(logging.StreamHandler(sys.stderr))
+    # on the package logger, so warnings from shared modules (notify, backup, index) reach the
+    # daemon's log too, not only the daemon's own lines
+    pkg = logging.getLogger("archivist")
     for h in handlers:
         h.setFormatter(fmt)
-        log.addHandler(h)
-    log.setLevel(logging.INFO)
-    log.propagate = False
+        pkg.addHandler(h)
+    pkg.setLevel(logging.INFO)
+    pkg.propagate = False
     return handlers
+
+
+def teardown_logging(handlers: list[logging.Handler]) -> None:
+    """Undo `setup_logging`, so a daemon run in-process (tests, `--once`) leaves logging as it was."""
+    pkg = logging.getLogger("archivist")
+    for h in handlers:
+        pkg.removeHandler(h)
+        h.close()
+    pkg.propagate = True
 
 
 # -- the index, kept at arm's length -----------------------------------------------------------------
@@ -424,9 +436,7 @@ class Daemon:
         try:
             lock_fd = acquire_lock(self.cfg)
         except BaseException:
-            for h in handlers:
-                log.removeHandler(h)
-                h.close()
+            teardown_logging(handlers)
             raise
         alarm = WatchdogAlarm(self._on_watchdog_alarm)
         logging.getLogger("watchdog").addHandler(alarm)
@@ -455,9 +465,7 @@ class Daemon:
                 signal.signal(s, h)
             logging.getLogger("watchdog").removeHandler(alarm)
             workflow.off_change(self._on_saved)
-            for h in handlers:
-                log.removeHandler(h)
-                h.close()
+            teardown_logging(handlers)
 
     def _route_index_hook(self) -> None:
         """Saves made in this process (filed, renamed, edited events) reach the index through the
