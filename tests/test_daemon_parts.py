@@ -141,7 +141,20 @@ def test_events_rewritten_by_hand_do_not_hide_a_field_edit(cfg: Config) -> None:
     data["events"].append(dict(data["events"][0]))
     data["status"] = "following"
     (folder / LOG_NAME).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    assert hand_edits(before, load_record(folder)) == ["status"]
+    assert hand_edits(before, load_record(folder)) == ["status", "events"]
+
+
+def test_an_event_deleted_by_hand_is_named_in_the_edited_note(cfg: Config) -> None:
+    folder = _applicant(cfg)
+    workflow.log_event(cfg, load_record(folder).lead, kind="call", note="تماس اول", by="01")
+    rec = load_record(folder)
+    before = baseline_of(rec)
+    data = yaml.safe_load((folder / LOG_NAME).read_text(encoding="utf-8"))
+    del data["events"][-1]
+    (folder / LOG_NAME).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    after = load_record(folder)
+    assert hand_edits(before, after) == ["events"]
+    assert f"({len(rec.events)} before, {len(rec.events) - 1} now)" in describe(before, after, ["events"])
 
 
 def test_changed_fields_lists_added_and_removed_keys() -> None:

@@ -58,13 +58,19 @@ def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 def hand_edits(before: Baseline | None, record: Record) -> list[str]:
-    """Fields changed by hand since `before` (empty when unknown or explained by new events)."""
+    """Fields changed by hand since `before` (empty when unknown or explained by new events).
+
+    Earlier events removed or rewritten by hand are named as `events`: the audit trail promises
+    nothing ever removes an event, so the daemon must at least say when someone did.
+    """
     if before is None:
         return []
     evs = record.events
-    if len(evs) > before.events_count and events_hash(evs[: before.events_count]) == before.events_hash:
+    history_kept = len(evs) >= before.events_count and events_hash(evs[: before.events_count]) == before.events_hash
+    if history_kept and len(evs) > before.events_count:
         return []
-    return changed_fields(before.fields, fields_of(record))
+    changed = changed_fields(before.fields, fields_of(record))
+    return changed if history_kept else changed + ["events"]
 
 
 def describe(before: Baseline, record: Record, fields: list[str]) -> str:
@@ -72,6 +78,10 @@ def describe(before: Baseline, record: Record, fields: list[str]) -> str:
     new = fields_of(record)
     parts = []
     for name in fields:
+        if name == "events":
+            kept = len(record.events)
+            parts.append(f"earlier events removed or rewritten ({before.events_count} before, {kept} now)")
+            continue
         key, _, sub = name.partition(".")
         a, b = before.fields.get(key), new.get(key)
         if sub:
