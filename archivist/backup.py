@@ -275,22 +275,6 @@ def check_source(cfg: Config, previous: Snapshot | None, force: bool = False) ->
     return records
 
 
-def _alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # a zombie (killed child not yet reaped) writes nothing any more
-    with contextlib.suppress(OSError):
-        if Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z"):
-            return False
-    return True
-
-
 def _check_no_live_writer(target: Path) -> None:
     """An in-progress marker whose rsync (or archivist) is still alive on this host: refuse."""
     host = socket.gethostname()
@@ -300,7 +284,7 @@ def _check_no_live_writer(target: Path) -> None:
             continue
         for key in ("rsync_pid", "pid"):
             pid = info.get(key)
-            if pid != os.getpid() and _alive(pid):
+            if pid != os.getpid() and store.pid_alive(pid):
                 raise BackupRefused(f"another backup is still writing {marker.name[:-len(IN_PROGRESS)]} on "
                                     f"{target} (pid {pid}); wait for it to finish")
 

@@ -145,6 +145,26 @@ def record_lock(layout: Layout, lead: str) -> contextlib.AbstractContextManager[
     return lock(layout, f"record-{lead}")
 
 
+def pid_alive(pid: object) -> bool:
+    """Whether a process that wrote a pid into a marker or temp name can still write anything.
+
+    Used to tell a live writer's leftovers (leave alone) from a dead one's (safe to clean up).
+    """
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie (killed child not yet reaped) writes nothing any more
+    with contextlib.suppress(OSError):
+        if Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z"):
+            return False
+    return True
+
+
 # -- moves and folders -----------------------------------------------------------------------------
 
 _libc = None

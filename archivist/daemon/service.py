@@ -339,16 +339,6 @@ class Scheduler(threading.Thread):
 _TMP_WRITE = re.compile(rf"^\.{re.escape(LOG_NAME)}\.(\d+)\.[0-9a-f]+\.tmp$")
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _limit_malloc_arenas() -> None:
     """One malloc arena for all threads (glibc's default is up to 8 per core): the daemon's
     threads mostly wait, and per-thread arenas keep freed memory that inflates RSS."""
@@ -769,7 +759,7 @@ class Daemon:
             return
         for name in names:
             m = _TMP_WRITE.match(name)
-            if not m or _pid_alive(int(m.group(1))):
+            if not m or store.pid_alive(int(m.group(1))):
                 continue
             try:
                 os.unlink(folder / name)
