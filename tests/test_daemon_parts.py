@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from archivist import workflow
+from archivist import store, workflow
 from archivist.config import Config
 from archivist.daemon import inbox, running, status
 from archivist.daemon.edits import baseline_of, changed_fields, describe, hand_edits
@@ -86,8 +86,6 @@ def test_a_file_removed_before_settling_is_forgotten(tmp_path: Path) -> None:
 
 def _applicant(cfg: Config) -> Path:
     lead = workflow.register(cfg, company="شرکت نمونه پارس", staff="01", by="01").lead
-    from archivist import store
-
     return store.locate(cfg, lead)
 
 
@@ -119,6 +117,39 @@ def test_changes_that_come_with_appended_events_are_actions_not_hand_edits(cfg: 
     workflow.log_event(cfg, rec.lead, kind="call", note="تماس اول", by="01")
     workflow.decline(cfg, rec.lead, by="01")
     assert hand_edits(before, load_record(folder)) == []
+
+
+def test_no_action_of_the_whole_procedure_looks_like_a_hand_edit(cfg: Config) -> None:
+    folder = _applicant(cfg)
+    lead = load_record(folder).lead
+    steps = [
+        lambda: workflow.log_event(cfg, lead, kind="call", note="تماس", by="01"),
+        lambda: workflow.log_event(cfg, lead, kind="request", note="ISO 9001", by="01"),
+        lambda: workflow.set_followup(cfg, lead, when=datetime(2026, 12, 1, 10, tzinfo=ZoneInfo("Asia/Tehran")), by="01"),
+        lambda: workflow.convert(cfg, lead, service="ISO certification", by="01"),
+        lambda: workflow.sign_contract(cfg, lead, by="01"),
+        lambda: workflow.add_invoice(cfg, lead, by="01", amount=1000),
+        lambda: workflow.record_service(cfg, lead, note="audit", by="01"),
+        lambda: workflow.log_event(cfg, lead, kind="qc", note="ok", by="01"),
+        lambda: workflow.clear(cfg, lead, by="01"),
+        lambda: workflow.crm(cfg, lead, by="01"),
+        lambda: workflow.archive(cfg, lead, by="01"),
+        lambda: workflow.reopen(cfg, lead, by="01"),
+    ]
+    for step in steps:
+        rec = load_record(store.locate(cfg, lead))
+        before = baseline_of(rec)
+        after = step()
+        assert hand_edits(before, load_record(after.folder)) == [], after.events[-1]["kind"]
+
+
+def test_a_hand_edit_followed_by_an_action_before_the_daemon_looked_is_still_caught(cfg: Config) -> None:
+    folder = _applicant(cfg)
+    before = baseline_of(load_record(folder))
+    text = (folder / LOG_NAME).read_text(encoding="utf-8").replace("staff: '01'", "staff: '02'")
+    (folder / LOG_NAME).write_text(text, encoding="utf-8")
+    rec = workflow.log_event(cfg, before.fields["lead"], kind="call", note="تماس", by="01")
+    assert hand_edits(before, load_record(rec.folder)) == ["staff"]
 
 
 def test_the_daemons_own_edited_event_does_not_look_like_another_edit(cfg: Config) -> None:
