@@ -36,7 +36,7 @@ tmux send-keys -t "$session" -l "پارس"
 wait_for "$out/2-search.txt" "records ·"
 echo "results for 'پارس' after $(python3 -c "print(round(($(date +%s.%N) - $start) * 1000))") ms (includes polling)"
 tmux send-keys -t "$session" Enter
-wait_for "$out/3-record.txt" "timeline"
+wait_for "$out/3-record.txt" "registered"  # the first event: the timeline has loaded
 tmux send-keys -t "$session" F3
 wait_for "$out/4-my-day.txt" "daemon"
 tmux send-keys -t "$session" C-q
