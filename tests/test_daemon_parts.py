@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -328,3 +329,11 @@ def test_inotify_overflow_reported_by_watchdog_asks_for_a_reconcile(cfg: Config)
         logging.getLogger("watchdog").removeHandler(alarm)
     assert d.reconcile_reason and "overflow" in d.reconcile_reason
     assert d.degraded is False
+
+
+def test_status_text_shows_jalali_dates_and_says_how_to_ready_the_drive(cli, cfg: Config) -> None:
+    _applicant(cfg)
+    code, out, _ = cli("status")
+    assert code == 0 and "daemon: not running" in out
+    assert re.search(r"^next backup: 1[34]\d\d-\d\d-\d\d \d\d:\d\d$", out, re.M), out  # Jalali, not ISO
+    assert "OVERDUE" in out and "archivist backup init-target PATH" in out

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..config import Config
+from ..dates import as_datetime, fmt
 from . import Context, json_flag
 
 
@@ -31,27 +33,37 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
     if args.json:
         ctx.json(st)
         return 0
-    ctx.out(_render(st))
+    ctx.out(_render(st, ctx.cfg))
     return 0
 
 
-def _render(st: dict[str, Any]) -> str:
+def _render(st: dict[str, Any], cfg: Config) -> str:
+    def when(value: Any, never: str = "never") -> str:
+        t = as_datetime(value, cfg.timezone) if value and value != "unknown" else None
+        return fmt(t, cfg.calendar, cfg.timezone) if t else (value or never)
+
     if st["running"]:
         up = st.get("uptime_seconds") or 0
         head = f"daemon: running (pid {st['pid']}, up {up // 3600}h {up % 3600 // 60}m {up % 60}s)"
     else:
         head = "daemon: not running (start it with `archivist daemon` or `systemctl --user start archivist`)"
+    backup_note = ""
+    if st.get("backup_overdue") is True:
+        backup_note = "  (OVERDUE)"
+        if st.get("backup_target_ready") is False:
+            backup_note += ("  the drive is not ready: plug it in, or prepare it once with "
+                            "`archivist backup init-target PATH` and set backup.target in config.yaml")
     lines = [
         head,
         f"root: {st['root']}",
         f"records: {st['records']}",
-        f"last reconcile: {st['last_reconcile'] or 'never'}",
+        f"last reconcile: {when(st['last_reconcile'])}",
         f"pending events: {'-' if st['pending_events'] is None else st['pending_events']}",
         f"naming violations: {'unknown' if st['violations'] is None else st['violations']}"
         + (f" ({st['invalid_logs']} invalid log(s))" if st.get("invalid_logs") else ""),
         f"unfiled in inbox: {st['unfiled']}" + (": " + ", ".join(st["unfiled_files"][:10]) if st["unfiled_files"] else ""),
         f"index: {st['index']}",
-        f"last backup: {st['last_backup'] or 'never'}" + ("  (OVERDUE)" if st.get("backup_overdue") is True else ""),
-        f"next backup: {st['next_backup'] or '-'}",
+        f"last backup: {when(st['last_backup'])}" + backup_note,
+        f"next backup: {when(st['next_backup'], '-')}",
     ]
     return "\n".join(lines)
