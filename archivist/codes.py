@@ -1,16 +1,22 @@
 """Allocation of applicant, case, contract and invoice numbers (SPEC §4).
 
-`registry.yaml` remembers the last number issued so a deleted folder's code is never reissued;
-the folders are checked too, so a lost or stale registry never causes reuse of a code on disk.
+`registry.yaml` remembers the last number issued so a deleted folder's code is never reissued.
+What is on disk is checked too, every time, so a lost, emptied or stale registry (one restored
+from an old backup) never causes reuse of a number on disk: applicant codes from the folder names
+and the `lead:` lines of the case logs (a converted applicant's code lives only there), case codes
+from the folder names, contract and invoice numbers from the case logs (only cases have them).
 Both reads and the registry write happen under one inter-process lock.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -19,8 +25,12 @@ from .config import Config
 from .dates import year_of
 from .errors import ArchivistError, CodeExhausted, DuplicateNumber
 from .naming import ascii_digits
-from .record import LOG_NAME, dump_yaml
+from .record import LOG_NAME, Record, dump_yaml
 from .store import Layout, atomic_write, iter_record_folders, layout_of, lock
+
+log = logging.getLogger(__name__)
+
+CASE_AREAS = ("customers", "archive/customers")
 
 
 @dataclass
@@ -30,6 +40,8 @@ class Registry:
     contract: dict[str, int] = field(default_factory=dict)
     invoice: dict[str, int] = field(default_factory=dict)
     present: bool = True
+    # the bytes of a registry.yaml that YAML could not read: kept aside before it is replaced
+    unreadable: bytes | None = None
 
     def to_yaml(self) -> bytes:
         head = b"# archivist registry: the last numbers issued. Never lower them by hand: codes are never reissued.\n"
@@ -39,23 +51,52 @@ class Registry:
 
 
 def read_registry(layout: Layout) -> Registry:
+    """The registry as stored; `present=False` when there is nothing usable to read.
+
+    A missing or empty file (a truncated copy, a failed sync) and a file YAML cannot read at all
+    count as missing: every counter is then rebuilt from disk. A readable mapping with a wrong
+    value (`applicant: abc`) is a hand edit whose other numbers are still worth more than a
+    rebuild, so it is refused with the key named.
+    """
+    path = layout.registry
     try:
-        raw = layout.registry.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return Registry(present=False)
     try:
-        data = yaml.safe_load(raw) or {}
-    except yaml.YAMLError as e:
-        raise ArchivistError(f"{layout.registry} is not valid YAML ({e}); restore it from backup or fix it by hand") from None
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError):
+        return Registry(present=False, unreadable=raw)
+    if data is None:
+        return Registry(present=False)
     if not isinstance(data, dict):
-        raise ArchivistError(f"{layout.registry} must be a mapping; restore it from backup")
+        return Registry(present=False, unreadable=raw)
+
+    def bad(key: str, value: Any, what: str) -> ArchivistError:
+        return ArchivistError(
+            f"{path}: key '{key}' must be {what}, got {value!r}; fix it by hand (the last number issued) "
+            "or restore registry.yaml from a backup"
+        )
+
+    def number(key: str, value: Any) -> int:
+        if value is None:
+            return 0
+        if isinstance(value, str) and ascii_digits(value.strip()).isdigit():
+            return int(ascii_digits(value.strip()))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise bad(key, value, "a whole number")
+        return value
 
     def counters(key: str) -> dict[str, int]:
-        v = data.get(key) or {}
-        return {str(k): int(n) for k, n in v.items()} if isinstance(v, dict) else {}
+        v = data.get(key)
+        if v is None:
+            return {}
+        if not isinstance(v, dict):
+            raise bad(key, v, "a mapping (year or service prefix: last number)")
+        return {str(k): number(f"{key}.{k}", n) for k, n in v.items()}
 
     return Registry(
-        applicant=int(data.get("applicant") or 0),
+        applicant=number("applicant", data.get("applicant")),
         case=counters("case"),
         contract=counters("contract"),
         invoice=counters("invoice"),
@@ -64,7 +105,24 @@ def read_registry(layout: Layout) -> Registry:
 
 def write_registry(layout: Layout, reg: Registry) -> None:
     layout.root.mkdir(parents=True, exist_ok=True)
+    if reg.unreadable is not None:
+        kept = _set_aside(layout.registry, reg.unreadable)
+        log.warning("%s could not be read; it was kept as %s and the numbers were rebuilt from the records on disk",
+                    layout.registry, kept.name)
+        reg.unreadable = None
     atomic_write(layout.registry, reg.to_yaml())
+
+
+def _set_aside(path: Path, data: bytes) -> Path:
+    """Keep the bytes of an unreadable registry beside it (`registry.yaml.unreadable-<time>`)."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    kept = path.with_name(f"{path.name}.unreadable-{stamp}")
+    n = 2
+    while kept.exists():
+        kept = path.with_name(f"{path.name}.unreadable-{stamp}-{n}")
+        n += 1
+    atomic_write(kept, data)
+    return kept
 
 
 # -- what is on disk -----------------------------------------------------------------------------
@@ -80,17 +138,32 @@ def _names(cfg: Config, layout: Layout) -> Iterator[tuple[str, dict[str, str]]]:
             yield area, parsed
 
 
-def disk_high_applicant(cfg: Config, layout: Layout, deep: bool) -> int:
-    """Highest applicant code on disk: from folder names, and from inside case logs when `deep`."""
+def _case_logs(layout: Layout) -> Iterator[tuple[Path, bytes]]:
+    """(folder, log bytes) of every case: a few thousand of the archive's logs."""
+    for _area, folder in iter_record_folders(layout, CASE_AREAS):
+        raw = _read(folder)
+        if raw:
+            yield folder, raw
+
+
+def _parse(folder: Path, raw: bytes) -> Record | None:
+    from .record import parse_record
+
+    try:
+        return parse_record(raw, folder / LOG_NAME, folder)
+    except ArchivistError:
+        return None
+
+
+def disk_high_applicant(cfg: Config, layout: Layout) -> int:
+    """Highest applicant code on disk: from folder names and from the `lead:` lines of case logs."""
     high = 0
     for _area, parsed in _names(cfg, layout):
         if "lead" in parsed:
             high = max(high, int(parsed["lead"]))
-    if deep:
-        for area, folder in iter_record_folders(layout):
-            if area.endswith("customers"):
-                for m in _LEAD_LINE.finditer(_read(folder)):
-                    high = max(high, int(m.group(1)))
+    for _folder, raw in _case_logs(layout):
+        for m in _LEAD_LINE.finditer(raw):
+            high = max(high, int(m.group(1)))
     return high
 
 
@@ -110,40 +183,122 @@ def _read(folder: Any) -> bytes:
         return b""
 
 
-def numbers_on_disk(layout: Layout) -> tuple[set[str], set[str]]:
-    """(contract numbers, invoice numbers) in every log; the slow path, used when the registry is
-    lost or a number is typed by hand."""
-    from .record import parse_record
+def numbers_of(record: Record, kind: str) -> list[str]:
+    """The contract number or the invoice numbers of a record, digits in ASCII."""
+    if kind == "contract":
+        return [ascii_digits(record.contract).strip()] if record.contract else []
+    return [ascii_digits(str(inv["number"])).strip() for inv in record.invoices]
 
+
+_CONTRACT_SET = re.compile(rb"^contract:[ \t]*(?!null\b|~|#|$)\S", re.M)
+
+
+def numbers_on_disk(layout: Layout) -> tuple[set[str], set[str]]:
+    """(contract numbers, invoice numbers) in every case log (only cases have them)."""
     contracts: set[str] = set()
     invoices: set[str] = set()
-    for _area, folder in iter_record_folders(layout):
-        raw = _read(folder)
-        if b"contract:" not in raw and b"number" not in raw:
+    for folder, raw in _case_logs(layout):
+        if b"number" not in raw and not _CONTRACT_SET.search(raw):
             continue
-        try:
-            rec = parse_record(raw, folder / LOG_NAME, folder)
-        except ArchivistError:
-            continue
-        if rec.contract:
-            contracts.add(rec.contract)
-        invoices.update(str(inv["number"]) for inv in rec.invoices)
+        rec = _parse(folder, raw)
+        if rec:
+            contracts.update(numbers_of(rec, "contract"))
+            invoices.update(numbers_of(rec, "invoice"))
     return contracts, invoices
+
+
+def disk_high_serial(cfg: Config, layout: Layout, kind: str, year: str | None, above: int) -> int:
+    """The highest serial of a `kind` number of `year` in the case logs, if above `above`; else `above`.
+
+    A text search picks the few logs worth parsing (those with something that looks like such a
+    number with a higher serial); the parsed log then decides, so a date or a tax ID that merely
+    looks like a number does not count. With the registry up to date no log is parsed at all.
+    """
+    fmt = getattr(cfg.numbers, kind)
+    exact, loose = number_pattern(fmt), number_pattern(fmt, anchored=False)
+    # the common case, in bytes and with the year written in: archivist writes ASCII digits
+    fast = loose.pattern.replace(r"\d", "[0-9]").replace(r"\w", "[0-9A-Za-z_]")
+    if year:
+        fast = fast.replace("(?P<year>[0-9]{4})", year)
+    fast_re = re.compile(fast.encode())
+    year_bytes = year.encode() if year else b""
+
+    def wanted(m: re.Match[str], floor: int) -> bool:
+        y = m.groupdict().get("year")
+        return (year is None or y is None or ascii_digits(y) == year) and int(ascii_digits(m.group("seq"))) > floor
+
+    high = above
+    for folder, raw in _case_logs(layout):
+        if _OTHER_DIGITS.search(raw):  # a hand edit with Persian digits: read it as text
+            if not any(wanted(m, high) for m in loose.finditer(raw.decode("utf-8", "replace"))):
+                continue
+        elif year_bytes not in raw or max(map(int, fast_re.findall(raw)), default=0) <= high:
+            continue
+        rec = _parse(folder, raw)
+        for number in numbers_of(rec, kind) if rec else ():
+            m = exact.match(number)
+            if m and wanted(m, high):
+                high = int(m.group("seq"))
+    return high
+
+
+_OTHER_DIGITS = re.compile(rb"\xdb[\xb0-\xb9]|\xd9[\xa0-\xa9]")  # Persian or Arabic-Indic digits in UTF-8
+
+
+def number_in_case_logs(layout: Layout, kind: str, number: str) -> Path | None:
+    """The folder of a case whose log holds `number` as its contract or one of its invoices."""
+    needles = _digit_variants(number)
+    for folder, raw in _case_logs(layout):
+        if any(n in raw for n in needles):
+            rec = _parse(folder, raw)
+            if rec and number in numbers_of(rec, kind):
+                return folder
+    return None
+
+
+def _digit_variants(text: str) -> list[bytes]:
+    """`text` with its digits in ASCII, Persian and Arabic-Indic (hand edits may use any of them)."""
+    return ["".join(chr(ord(zero) + int(ch)) if ch.isdigit() else ch for ch in text).encode()
+            for zero in ("0", "۰", "٠")]
+
+
+def _recover_numbers(cfg: Config, layout: Layout, reg: Registry) -> None:
+    """With the registry lost, rebuild every counter from what is on disk."""
+    reg.applicant = max(reg.applicant, disk_high_applicant(cfg, layout))
+    for prefix in cfg.services:
+        high = disk_high_case(cfg, layout, prefix)
+        if high:
+            reg.case[prefix] = max(reg.case.get(prefix, 0), high)
+    contracts, invoices = numbers_on_disk(layout)
+    for kind, found in (("contract", contracts), ("invoice", invoices)):
+        pat = number_pattern(getattr(cfg.numbers, kind))
+        counters = getattr(reg, kind)
+        for number in found:
+            m = pat.match(number)
+            if m and m.groupdict().get("year"):
+                year = m.group("year")
+                counters[year] = max(counters.get(year, 0), int(m.group("seq")))
 
 
 # -- allocation ------------------------------------------------------------------------------------
 
+def _open_registry(cfg: Config, layout: Layout) -> Registry:
+    """The registry under its lock; rebuilt from disk first when it was missing or unreadable."""
+    reg = read_registry(layout)
+    if not reg.present:
+        _recover_numbers(cfg, layout, reg)
+    return reg
+
+
 def allocate_applicant_code(cfg: Config) -> str:
     layout = layout_of(cfg)
     with lock(layout, "registry"):
-        reg = read_registry(layout)
-        high = max(reg.applicant, disk_high_applicant(cfg, layout, deep=not reg.present))
+        reg = _open_registry(cfg, layout)
+        high = max(reg.applicant, disk_high_applicant(cfg, layout))
         n = high + 1
         if n > 99999:
             raise CodeExhausted("all 5-digit applicant codes are used (99999 reached); the procedure needs a new code scheme")
         reg.applicant = n
-        if not reg.present:
-            _recover_numbers(cfg, layout, reg)
         write_registry(layout, reg)
     return f"{n:05d}"
 
@@ -159,7 +314,7 @@ def allocate_case_code(cfg: Config, prefix: str) -> str:
     layout = layout_of(cfg)
     first, last = case_range(prefix)
     with lock(layout, "registry"):
-        reg = read_registry(layout)
+        reg = _open_registry(cfg, layout)
         high = max(reg.case.get(prefix, 0), disk_high_case(cfg, layout, prefix), first - 1)
         n = high + 1
         if n > last:
@@ -168,15 +323,15 @@ def allocate_case_code(cfg: Config, prefix: str) -> str:
                 "add a new service prefix in config.yaml"
             )
         reg.case[prefix] = n
-        if not reg.present:
-            reg.applicant = max(reg.applicant, disk_high_applicant(cfg, layout, deep=True))
-            _recover_numbers(cfg, layout, reg)
         write_registry(layout, reg)
     return f"{n:04d}"
 
 
-def number_pattern(fmt: str) -> re.Pattern[str]:
-    """A regex that reads year and serial back out of a configured number format."""
+def number_pattern(fmt: str, anchored: bool = True) -> re.Pattern[str]:
+    """A regex that reads year and serial back out of a configured number format.
+
+    Unanchored, it finds such numbers inside a log's text (not glued to other letters or digits).
+    """
     out, pos = [], 0
     for m in re.finditer(r"\{(year|seq)(?::0?(\d+)d)?\}", fmt):
         out.append(re.escape(fmt[pos : m.start()]))
@@ -186,53 +341,40 @@ def number_pattern(fmt: str) -> re.Pattern[str]:
             out.append(r"(?P<seq>\d{%s,})" % (m.group(2) or "1"))
         pos = m.end()
     out.append(re.escape(fmt[pos:]))
-    return re.compile("^" + "".join(out) + "$")
-
-
-def _recover_numbers(cfg: Config, layout: Layout, reg: Registry) -> None:
-    """With the registry lost, rebuild the contract/invoice counters from every log on disk."""
-    contracts, invoices = numbers_on_disk(layout)
-    for kind, found in (("contract", contracts), ("invoice", invoices)):
-        pat = number_pattern(getattr(cfg.numbers, kind))
-        counters = getattr(reg, kind)
-        for number in found:
-            m = pat.match(number)
-            if m:
-                year = m.group("year")
-                counters[year] = max(counters.get(year, 0), int(m.group("seq")))
+    body = "".join(out)
+    return re.compile(f"^{body}$" if anchored else rf"(?<!\w){body}(?!\w)")
 
 
 def allocate_number(cfg: Config, kind: str, at: datetime, manual: str | None = None,
                     in_use: set[str] | None = None) -> str:
     """Next contract or invoice number, or register a hand-typed one after checking it is unused.
 
-    `in_use` lets callers that already know every issued number (the index) skip the disk scan.
+    A serial number is also checked against the case logs, so a stale registry (restored from an
+    old backup, or reset by hand) never reissues a number already written in a log.
+    `in_use` lets callers that already know every issued number (the index) skip the disk search
+    for a hand-typed one.
     """
     assert kind in ("contract", "invoice")
     layout = layout_of(cfg)
     fmt = getattr(cfg.numbers, kind)
     with lock(layout, "registry"):
-        reg = read_registry(layout)
-        if not reg.present:
-            _recover_numbers(cfg, layout, reg)
-            reg.applicant = max(reg.applicant, disk_high_applicant(cfg, layout, deep=True))
+        reg = _open_registry(cfg, layout)
         counters = getattr(reg, kind)
         if manual is not None:
             number = ascii_digits(manual).strip()
             if not number:
                 raise ArchivistError(f"the {kind} number is empty")
-            if in_use is None:
-                contracts, invoices = numbers_on_disk(layout)
-                in_use = contracts if kind == "contract" else invoices
-            if number in in_use:
+            used = number in in_use if in_use is not None else number_in_case_logs(layout, kind, number) is not None
+            if used:
                 raise DuplicateNumber(f"{kind} number {number} is already used; check it with `archivist trace {number}`")
             m = number_pattern(fmt).match(number)
-            if m:
+            if m and m.groupdict().get("year"):
                 year = m.group("year")
                 counters[year] = max(counters.get(year, 0), int(m.group("seq")))
         else:
             year = str(year_of(at, cfg.calendar))
-            seq = counters.get(year, 0) + 1
+            has_year = "year" in number_pattern(fmt).groupindex
+            seq = disk_high_serial(cfg, layout, kind, year if has_year else None, counters.get(year, 0)) + 1
             number = fmt.format(year=int(year), seq=seq)
             counters[year] = seq
         write_registry(layout, reg)

@@ -123,3 +123,100 @@ def test_contract_and_invoice_numbers_serial_and_unique(cfg: Config, monkeypatch
     # a hand-typed number ahead of the series moves the series past it
     workflow.add_invoice(cfg, cases[1], by="01", number="140500010")
     assert workflow.add_invoice(cfg, cases[1], by="01").invoices[-1]["number"] == "140500011"
+
+
+def _case_with_numbers(cfg: Config, company: str) -> tuple[str, str, str, str]:
+    """A registered, converted, contracted and invoiced case: (lead, case, contract, invoice)."""
+    rec = workflow.register(cfg, company=company, staff="01")
+    case = workflow.convert(cfg, rec.lead, service="1", by="01").case
+    contract = workflow.sign_contract(cfg, case, by="01").contract
+    invoice = workflow.add_invoice(cfg, case, by="01").invoices[-1]["number"]
+    return rec.lead, case, contract, invoice
+
+
+def _all_numbers(cfg: Config) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Every lead, case, contract and invoice number written in a log under the root."""
+    leads, cases, contracts, invoices = [], [], [], []
+    for log in cfg.root.glob("**/" + LOG_NAME):
+        data = yaml.safe_load(log.read_text(encoding="utf-8"))
+        leads.append(data["lead"])
+        cases += [data["case"]] if data["case"] else []
+        contracts += [data["contract"]] if data["contract"] else []
+        invoices += [inv["number"] for inv in data["invoices"]]
+    return leads, cases, contracts, invoices
+
+
+def _assert_nothing_reissued(cfg: Config) -> None:
+    for kind, found in zip(("lead", "case", "contract", "invoice"), _all_numbers(cfg), strict=True):
+        assert len(found) == len(set(found)), f"a {kind} number was issued twice: {sorted(found)}"
+
+
+def test_empty_registry_reissues_nothing(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-23T10:00:00+03:30")  # Jalali 1405
+    workflow.register(cfg, company="شرکت الف", staff="01")
+    lead_b, case_b, contract_b, invoice_b = _case_with_numbers(cfg, "شرکت ب")  # 00002 lives only in its case log
+    (cfg.root / "registry.yaml").write_bytes(b"")  # a failed sync or a truncated copy
+
+    c = workflow.register(cfg, company="شرکت ج", staff="01")
+    assert c.lead == "00003"
+    case_c = workflow.convert(cfg, c.lead, service="1", by="01").case
+    assert case_c == "1002"
+    assert workflow.sign_contract(cfg, case_c, by="01").contract == "1405-0002" != contract_b
+    assert workflow.add_invoice(cfg, case_c, by="01").invoices[-1]["number"] == "140500002" != invoice_b
+    _assert_nothing_reissued(cfg)
+    assert codes.read_registry(codes.layout_of(cfg)).applicant == 3  # rebuilt, then moved on
+
+
+def test_stale_registry_restored_from_an_old_backup_reissues_nothing(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-23T10:00:00+03:30")
+    _case_with_numbers(cfg, "Early Co")
+    old_backup = (cfg.root / "registry.yaml").read_bytes()
+    # work done after the backup: the newest applicant is converted (its code only in a case log),
+    # and the second case has two invoices and a contract
+    workflow.register(cfg, company="Later Applicant", staff="01")
+    _lead, case, _contract, _invoice = _case_with_numbers(cfg, "Later Case")
+    workflow.add_invoice(cfg, case, by="01")
+    (cfg.root / "registry.yaml").write_bytes(old_backup)  # "restored" over the newer registry
+
+    rec = workflow.register(cfg, company="After Restore", staff="01")
+    assert rec.lead == "00004"
+    new_case = workflow.convert(cfg, rec.lead, service="1", by="01").case
+    assert new_case == "1003"
+    assert workflow.sign_contract(cfg, new_case, by="01").contract == "1405-0003"
+    assert workflow.add_invoice(cfg, new_case, by="01").invoices[-1]["number"] == "140500004"
+    _assert_nothing_reissued(cfg)
+
+
+def test_serial_skips_a_number_typed_by_hand_into_a_log(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-23T10:00:00+03:30")
+    _lead, case, _contract, _invoice = _case_with_numbers(cfg, "Hand Edit Co")
+    log = next((cfg.root / "customers").iterdir()) / LOG_NAME
+    # someone adds the paper invoice ۱۴۰۵۰۰۰۰۷ to the log by hand, in Persian digits
+    text = log.read_text(encoding="utf-8").replace("invoices:\n", "invoices:\n- number: '۱۴۰۵۰۰۰۰۷'\n  tax_id: null\n", 1)
+    log.write_text(text, encoding="utf-8")
+    assert workflow.add_invoice(cfg, case, by="01").invoices[-1]["number"] == "140500008"
+
+
+def test_unreadable_registry_is_kept_aside_and_rebuilt(cfg: Config) -> None:
+    workflow.register(cfg, company="One", staff="01")
+    two = workflow.register(cfg, company="Two", staff="01")
+    workflow.convert(cfg, two.lead, service="2", by="01")
+    garbage = b"applicant: [2\ncase: {\x00"
+    (cfg.root / "registry.yaml").write_bytes(garbage)
+
+    assert workflow.register(cfg, company="Three", staff="01").lead == "00003"
+    [kept] = cfg.root.glob("registry.yaml.unreadable-*")
+    assert kept.read_bytes() == garbage  # never overwritten without a copy
+    reg = codes.read_registry(codes.layout_of(cfg))
+    assert reg.present and reg.applicant == 3 and reg.case == {"2": 2001}
+
+
+def test_registry_with_a_wrong_value_names_key_and_file(cfg: Config, cli) -> None:
+    workflow.register(cfg, company="One", staff="01")
+    path = cfg.root / "registry.yaml"
+    path.write_text("applicant: abc\ncase: {}\n", encoding="utf-8")
+    code, _out, err = cli("register", "--company", "Two", "--staff", "01", "--yes")
+    assert code == 1 and "Traceback" not in err
+    assert "'applicant'" in err and str(path) in err and "whole number" in err
+    assert path.read_text(encoding="utf-8") == "applicant: abc\ncase: {}\n"
+    assert len(list((cfg.root / "applicants").iterdir())) == 1
