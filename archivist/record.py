@@ -35,7 +35,12 @@ _BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class LogDumper(_BaseDumper):  # type: ignore[misc,valid-type]
-    """safe_dump, but datetimes as ISO 8601 with a `T` (PyYAML's default writes a space)."""
+    """safe_dump, but datetimes as ISO 8601 with a `T` (PyYAML's default writes a space), and
+    never an alias: a value used twice (an invoice's date is also its event's `at`) is written
+    out twice, because `&id001`/`*id001` puzzle the people who read and edit these files."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _represent_datetime(dumper: yaml.SafeDumper, value: datetime) -> yaml.Node:

@@ -74,3 +74,15 @@ def test_hand_written_log_with_quoted_dates_is_accepted(tmp_path: Path) -> None:
     )
     rec = load_record(folder)
     assert rec.code == "2031" and rec.next_followup is not None and rec.next_followup.hour == 10
+
+
+def test_log_never_holds_yaml_aliases(cfg: Config) -> None:
+    """An invoice's date and its event's `at` are the same moment: written out twice, not `&id001`."""
+    rec = workflow.register(cfg, company="شرکت بی‌نام", staff="01")
+    case = workflow.convert(cfg, rec.lead, service="1", by="01").case
+    workflow.sign_contract(cfg, case, by="01")
+    done = workflow.add_invoice(cfg, case, by="01", amount="1000")
+    text = (done.folder / LOG_NAME).read_text(encoding="utf-8")
+    assert "&id" not in text and "*id" not in text
+    inv_date = load_record(done.folder).invoices[-1]["date"]
+    assert load_record(done.folder).events[-1]["at"] == inv_date
