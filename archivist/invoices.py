@@ -113,6 +113,30 @@ def decode_tax_id(tax_id: str) -> dict[str, Any]:
             "serial": int(value[11:21], 16), "check": int(value[21])}
 
 
+def tax_id_in_use(cfg: Config, tax_id: str) -> tuple[Record, dict[str, Any]] | None:
+    """The record and invoice that already carry this tax ID (stored form), if any.
+
+    Only case logs are read (only cases have invoices), with a byte search before any YAML.
+    """
+    needles = _digit_variants(tax_id)
+    for _area, folder in iter_record_folders(layout_of(cfg), ("customers", "archive/customers")):
+        try:
+            raw = (folder / LOG_NAME).read_bytes()
+        except OSError:
+            continue
+        upper = raw.upper()
+        if not any(n in upper for n in needles):
+            continue
+        try:
+            rec = load_record(folder)
+        except (InvalidLogError, OSError):
+            continue
+        for inv in rec.invoices:
+            if inv.get("tax_id") and normalize_tax_id(inv["tax_id"]) == tax_id:
+                return rec, inv
+    return None
+
+
 # -- tracing a number to its case ----------------------------------------------------------------
 
 def _plain(value: Any) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from . import codes, store
 from .config import Config
 from .dates import now as _now
-from .errors import ArchivistError, TransitionError
+from .errors import ArchivistError, DuplicateNumber, TransitionError
 from .naming import ascii_digits, normalize_phone, persian_letters
 from .record import LOG_NAME, Record, load_record, new_log
 
@@ -269,13 +269,14 @@ def sign_contract(cfg: Config, code: str, *, by: str | None, number: str | None 
         rec.set("contract", n)
         return {"number": n}
 
-    return _act(cfg, code, "contract", by, note, mutate=mutate)
+    with _typed_numbers_lock(cfg, number is not None):
+        return _act(cfg, code, "contract", by, note, mutate=mutate)
 
 
 def add_invoice(cfg: Config, code: str, *, by: str | None, number: str | None = None, tax_id: str | None = None,
                 amount: str | None = None, date: datetime | None = None, note: str = "",
                 in_use: set[str] | None = None) -> Record:
-    from .invoices import check_tax_id
+    from .invoices import check_tax_id, tax_id_in_use
 
     tax = check_tax_id(tax_id) if tax_id else None
     if amount is not None:
@@ -287,12 +288,32 @@ def add_invoice(cfg: Config, code: str, *, by: str | None, number: str | None = 
         amount_v = None
 
     def mutate(rec: Record, when: datetime) -> dict[str, Any]:
+        if tax:
+            used = tax_id_in_use(cfg, tax)
+            if used:
+                other, inv = used
+                raise DuplicateNumber(
+                    f"--tax-id {tax} is already on invoice {inv.get('number')} of case {other.code} ({other.company}); "
+                    f"a tax ID belongs to one invoice, check it with `archivist trace {tax}`"
+                )
         n = codes.allocate_number(cfg, "invoice", when, number, in_use)
         inv = {"number": n, "tax_id": tax, "date": date or when, "amount": amount_v, "note": note}
         rec.set("invoices", rec.invoices + [inv])
         return {"number": n}
 
-    return _act(cfg, code, "invoice", by, note, mutate=mutate)
+    with _typed_numbers_lock(cfg, bool(tax or number)):
+        return _act(cfg, code, "invoice", by, note, mutate=mutate)
+
+
+@contextlib.contextmanager
+def _typed_numbers_lock(cfg: Config, needed: bool) -> Iterator[None]:
+    """Held from the check of a typed number or tax ID until its log is saved, so two people typing
+    the same one at once cannot both pass the check. Taken before the record lock, never after."""
+    if not needed:
+        yield
+        return
+    with store.lock(store.layout_of(cfg), "typed-numbers"):
+        yield
 
 
 def record_service(cfg: Config, code: str, *, note: str, by: str | None, at: datetime | None = None) -> Record:

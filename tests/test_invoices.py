@@ -168,3 +168,20 @@ def test_trace_never_answers_from_a_stale_index(cli, cfg: Config, case: str) -> 
     log.write_text(log.read_text(encoding="utf-8").replace(number, "140500777"), encoding="utf-8")
     assert invoices.trace(cfg, number) == []
     assert [h["code"] for h in invoices.trace(cfg, "140500777")] == [case]
+
+
+def test_tax_id_used_on_another_invoice_refused(cli, cfg: Config, case: str) -> None:
+    tax = invoices.make_tax_id("A11ZRA", date(2026, 11, 23), 0x2A)
+    first = cli("invoice", case, "--tax-id", tax)[1].strip()
+    other = cli("convert", cli("register", "--company", "Acme Trading", "--staff", "01")[1].strip(), "--service", "2")[1].strip()
+    logs = {c: (cfg.root / "customers" / c / LOG_NAME).read_bytes() for c in (case, other)}
+    typed = to_persian_digits(tax.lower())  # as a person retypes it from the receipt
+    for target in (other, case):
+        code, _, err = cli("invoice", target, "--tax-id", typed)
+        assert code == 1 and "Traceback" not in err
+        line = err.strip()
+        assert "\n" not in line
+        assert f"--tax-id {tax} is already on invoice {first} of case {case} ({COMPANY})" in line
+    assert {c: (cfg.root / "customers" / c / LOG_NAME).read_bytes() for c in (case, other)} == logs
+    # a refused tax ID consumes no invoice number
+    assert cli("invoice", other)[1].strip() == "140500002"
