@@ -217,12 +217,14 @@ def _build(raw: dict[str, Any], cfg_path: Path | None, root_override: Any) -> Co
             raise err(key, f"must contain {{{need}}}")
 
     followup = _section(raw, "followup", FollowupConfig, err)
+    if not isinstance(followup.stuck_days, Mapping):
+        raise err("followup.stuck_days", f"must be a mapping of stage: days (e.g. following: 7), got {followup.stuck_days!r}")
     stuck = dict(FollowupConfig().stuck_days)
     for k, v in dict(followup.stuck_days).items():
         if k not in STAGES:
             raise err(f"followup.stuck_days.{k}", f"unknown stage (stages: {', '.join(STAGES)})")
-        if not isinstance(v, int) or v < 0:
-            raise err(f"followup.stuck_days.{k}", "must be a whole number of days")
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise err(f"followup.stuck_days.{k}", f"must be a whole number of days, got {v!r}")
         stuck[k] = v
     followup = FollowupConfig(first_call_hours=followup.first_call_hours, stuck_days=stuck)
 
@@ -233,6 +235,9 @@ def _build(raw: dict[str, Any], cfg_path: Path | None, root_override: Any) -> Co
             fmt.format(year=1405, seq=1)
         except (KeyError, ValueError, IndexError) as e:
             raise err(f"numbers.{key}", f"bad format ({e}); use {{year}} and {{seq}}") from None
+        # numbers are read back (to check them against the logs), so only these placeholders
+        if "{seq" not in fmt or re.search(r"[{}]", re.sub(r"\{(year|seq)(:0?\d+d)?\}", "", fmt)):
+            raise err(f"numbers.{key}", f"must contain {{seq}} (or {{seq:04d}}) and may contain {{year}}, got {fmt!r}")
 
     calendar = raw.get("calendar", "jalali")
     if calendar not in ("jalali", "gregorian"):
@@ -248,13 +253,17 @@ def _build(raw: dict[str, Any], cfg_path: Path | None, root_override: Any) -> Co
     index_raw = raw.get("index") or {}
     if not isinstance(index_raw, dict) or set(index_raw) - {"path"}:
         raise err("index", "only index.path is allowed")
+    if index_raw.get("path") is not None and not isinstance(index_raw["path"], str):
+        raise err("index.path", f"must be a path (text), got {index_raw['path']!r}")
     index_path = (root / index_raw["path"]).resolve() if index_raw.get("path") else None
 
     daemon = _section(raw, "daemon", DaemonConfig, err)
     if daemon.polling not in ("auto", "on", "off"):
         raise err("daemon.polling", "must be auto, on or off")
 
-    backup_raw = dict(raw.get("backup") or {})
+    backup_raw = _raw_section(raw, "backup", err)
+    if backup_raw.get("target") is not None and not isinstance(backup_raw["target"], str):
+        raise err("backup.target", f"must be a path (text), got {backup_raw['target']!r}")
     if backup_raw.get("target"):
         backup_raw["target"] = (base / Path(str(backup_raw["target"])).expanduser()).resolve()
     if "rsync_options" in backup_raw:
@@ -268,16 +277,22 @@ def _build(raw: dict[str, Any], cfg_path: Path | None, root_override: Any) -> Co
     if not isinstance(backup.keep, int) or backup.keep < 1:
         raise err("backup.keep", "must be a whole number ≥ 1")
 
-    telegram_raw = dict(raw.get("telegram") or {})
+    telegram_raw = _raw_section(raw, "telegram", err)
     if "token" in telegram_raw:
         raise err("telegram.token", "never put the token in config; set token_env and export that variable")
     if telegram_raw.get("chat_id") is not None:
         telegram_raw["chat_id"] = str(telegram_raw["chat_id"])
     telegram = _section({"telegram": telegram_raw}, "telegram", TelegramConfig, err)
+    _check_template(telegram.template, err)
 
-    display_raw = dict(raw.get("display") or {})
+    display_raw = _raw_section(raw, "display", err)
     if "header_languages" in display_raw:
-        display_raw["header_languages"] = tuple(display_raw["header_languages"] or ())
+        langs = display_raw["header_languages"] or []
+        if isinstance(langs, str):
+            langs = [langs]
+        if not isinstance(langs, list) or not all(isinstance(x, str) for x in langs):
+            raise err("display.header_languages", f"must be a list of languages like [fa, en], got {langs!r}")
+        display_raw["header_languages"] = tuple(langs)
     display = _section({"display": display_raw}, "display", DisplayConfig, err)
     if display.bidi not in ("terminal", "reshape"):
         raise err("display.bidi", "must be terminal or reshape")
@@ -311,10 +326,40 @@ def _mapping(value: Any, key: str, err: Any) -> dict[str, str]:
     return out
 
 
-def _section(raw: dict[str, Any], key: str, cls: type, err: Any) -> Any:
+TELEGRAM_PLACEHOLDERS = ("company", "case", "lead")
+
+
+def _check_template(template: str, err: Any) -> None:
+    """The announcement template may use only {company}, {case} and {lead}: checked here, at load,
+    because a bad one would otherwise fail at the first conversion."""
+    import string
+
+    allowed = ", ".join(f"{{{p}}}" for p in TELEGRAM_PLACEHOLDERS)
+    try:
+        fields = [f for _lit, f, _spec, _conv in string.Formatter().parse(template) if f is not None]
+    except ValueError as e:
+        raise err("telegram.template", f"bad template ({e}); write {{{{ and }}}} for literal braces; allowed placeholders: {allowed}") from None
+    for f in fields:
+        if f not in TELEGRAM_PLACEHOLDERS:
+            raise err("telegram.template", f"unknown placeholder {{{f}}}; allowed placeholders: {allowed}")
+    try:
+        template.format(company="x", case="1001", lead="00001")
+    except (ValueError, KeyError, IndexError) as e:
+        raise err("telegram.template", f"bad template ({e}); allowed placeholders: {allowed}") from None
+
+
+def _raw_section(raw: dict[str, Any], key: str, err: Any) -> dict[str, Any]:
     value = raw.get(key) or {}
     if not isinstance(value, dict):
-        raise err(key, "must be a mapping")
+        raise err(key, f"must be a mapping (indented key: value lines), got {value!r}")
+    return dict(value)
+
+
+_TYPE_WORDS = {int: "an integer", float: "a number", str: "text", bool: "true or false"}
+
+
+def _section(raw: dict[str, Any], key: str, cls: type, err: Any) -> Any:
+    value = _raw_section(raw, key, err)
     known = set(cls.__dataclass_fields__)
     for k in value:
         if k not in known:
@@ -324,8 +369,8 @@ def _section(raw: dict[str, Any], key: str, cls: type, err: Any) -> Any:
         want = type(getattr(defaults, k))
         if v is None or want in (type(None),) or isinstance(getattr(defaults, k), (dict, tuple, Path)) or getattr(defaults, k) is None:
             continue
-        if want is float and isinstance(v, int):
+        if want is float and isinstance(v, int) and not isinstance(v, bool):
             continue
-        if not isinstance(v, want) or (want is int and isinstance(v, bool)):
-            raise err(f"{key}.{k}", f"must be a {want.__name__}, got {v!r}")
+        if not isinstance(v, want) or (want is not bool and isinstance(v, bool)):
+            raise err(f"{key}.{k}", f"must be {_TYPE_WORDS.get(want, want.__name__)}, got {v!r}")
     return cls(**value)

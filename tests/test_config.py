@@ -34,6 +34,16 @@ def test_repo_default_config_loads() -> None:
     ("telegram: {token: '123:abc'}\n", "telegram.token"),
     ("backup: {keep: 0}\n", "backup.keep"),
     ("naming: {case_folder: 'case-{lead}'}\n", "naming.case_folder"),
+    ("followup: {stuck_days: 5}\n", "followup.stuck_days"),
+    ("followup: {stuck_days: {new: true}}\n", "followup.stuck_days.new"),
+    ("index: {path: 5}\n", "index.path"),
+    ("display: {header_languages: 5}\n", "display.header_languages"),
+    ("display: 5\n", "display"),
+    ("telegram: [chat]\n", "telegram"),
+    ("backup: {target: 5}\n", "backup.target"),
+    ("telegram: {template: '{company} — {case_code}'}\n", "telegram.template"),
+    ("telegram: {template: '{company} — {case'}\n", "telegram.template"),
+    ("numbers: {invoice: 'INV-{year}'}\n", "numbers.invoice"),
 ])
 def test_bad_key_is_named_with_the_file(tmp_path: Path, text: str, key: str) -> None:
     path = write(tmp_path, text)
@@ -60,3 +70,15 @@ def test_jalali_round_trip_and_persian_digits() -> None:
     assert fmt(when) == "1405-09-02 10:00"
     assert fmt(when, "gregorian") == "2026-11-23 10:00"
     assert parse_when("2026-11-23T10:00", "Asia/Tehran") == when
+
+
+def test_type_errors_read_as_english(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"'followup.first_call_hours': must be an integer, got 'soon'"):
+        load_config(write(tmp_path, "followup: {first_call_hours: soon}\n"))
+    with pytest.raises(ConfigError, match=r"'daemon.settle_seconds': must be a number, got True"):
+        load_config(write(tmp_path, "daemon: {settle_seconds: true}\n"))
+
+
+def test_telegram_template_with_every_allowed_placeholder_loads(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, "telegram: {template: '{company} — {case} ({lead}) {{new}}'}\n"))
+    assert cfg.telegram.template.format(company="c", case="1001", lead="00001") == "c — 1001 (00001) {new}"
