@@ -20,6 +20,15 @@ rename or an unlink, so a crash leaves one of these states, and the next `flush`
 * a request that reached Telegram but whose answer was lost (timeout while reading) looks like
   a network failure and is retried: delivery is at-least-once, never at-most-once.
 
+A conversion is queued *before* its log is saved (write-ahead, inside the record's lock), so no
+crash can leave a saved conversion without its announcement. The price is the opposite case: a
+crash after queueing but before the save leaves a message for a conversion that never happened.
+So before sending, `flush` confirms the conversion on disk (the case's log says that case and
+that lead). A message not yet confirmed waits `CONFIRM_GRACE` seconds (the conversion may be
+being saved right now); after that it is looked for across the whole archive once (a crash after
+the save but before the folder moved leaves it in applicants/), and if still absent it is moved
+to `outbox/unconfirmed/` with a warning instead of being sent.
+
 The token is read from the environment variable named by `telegram.token_env` at send time and
 is never written anywhere: not in the outbox, not in `sent/`, not in logs, not in error messages
 (every text that could carry the request URL goes through `_scrub`).
@@ -33,6 +42,7 @@ import json
 import logging
 import os
 import random
+import re
 import time
 import urllib.error
 import urllib.request
@@ -40,16 +50,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .config import Config
-from .errors import ArchivistError
-from .record import Record
-from .store import atomic_write, fsync_dir, layout_of, lock
+from .config import TELEGRAM_PLACEHOLDERS, Config
+from .errors import ArchivistError, ConfigError, RecordNotFound
+from .record import LOG_NAME, Record
+from .store import atomic_write, fsync_dir, layout_of, locate, lock
 
 log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT = 10.0        # seconds for one HTTP request
 MAX_INLINE_WAIT = 60.0        # a 429's retry_after up to this is waited out inside flush
 MAX_BACKOFF = 30 * 60.0       # between flushes, failed messages wait at most this long
+CONFIRM_GRACE = 120.0         # a queued announcement may wait this long for its conversion's log
 
 
 def outbox_dir(cfg: Config) -> Path:
@@ -60,16 +71,73 @@ def sent_dir(cfg: Config) -> Path:
     return outbox_dir(cfg) / "sent"
 
 
-def announce_conversion(cfg: Config, record: Record) -> None:
-    """Queue `<company> — <case code>` for the group; a no-op when Telegram is not configured."""
+def unconfirmed_dir(cfg: Config) -> Path:
+    return outbox_dir(cfg) / "unconfirmed"
+
+
+def announcement_text(cfg: Config, record: Record) -> str:
+    """The template filled in; config loading already refused unknown placeholders."""
+    try:
+        return cfg.telegram.template.format(company=record.company, case=record.case, lead=record.lead)
+    except (KeyError, IndexError, ValueError, AttributeError) as e:
+        allowed = ", ".join(f"{{{p}}}" for p in TELEGRAM_PLACEHOLDERS)
+        raise ConfigError(f"telegram.template {cfg.telegram.template!r} cannot be filled in ({e!r}); "
+                          f"allowed placeholders: {allowed}") from None
+
+
+def announce_conversion(cfg: Config, record: Record) -> Path | None:
+    """Queue `<company> — <case code>` for the group; a no-op when Telegram is not configured.
+
+    Called while converting, before the log is saved (see the module notes); returns the file.
+    """
     if not cfg.telegram.enabled:
-        return
-    text = cfg.telegram.template.format(company=record.company, case=record.case, lead=record.lead)
+        return None
+    text = announcement_text(cfg, record)
     box = outbox_dir(cfg)
     box.mkdir(parents=True, exist_ok=True)
     name = f"{time.time_ns()}-{record.case}.json"
-    payload = {"chat_id": cfg.telegram.chat_id, "text": text, "case": record.case, "lead": record.lead}
+    payload = {"chat_id": cfg.telegram.chat_id, "text": text, "case": record.case, "lead": record.lead,
+               "queued": time.time()}
     atomic_write(box / name, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+    return box / name
+
+
+def _says(raw: bytes, key: str, code: str) -> bool:
+    return re.search(rf"^{key}:\s*['\"]?{re.escape(code)}['\"]?\s*$".encode(), raw, re.M) is not None
+
+
+def conversion_saved(cfg: Config, data: dict[str, Any], queued: float) -> bool | None:
+    """Whether the conversion a message announces is on disk; None while it may still be saved."""
+    case, lead = data.get("case"), data.get("lead")
+    if not case or not lead:
+        return True  # not a conversion announcement: nothing to confirm
+    case, lead = str(case), str(lead)
+    young = time.time() - queued < CONFIRM_GRACE
+    layout = layout_of(cfg)
+    name = cfg.naming.case.format(case=case, lead=lead, staff="", company="")
+    folders = [layout.area(area) / name for area in ("customers", "archive/customers")]
+    if not young:
+        try:
+            folders.append(locate(cfg, case))  # the slow path, once: every log is searched
+        except RecordNotFound:
+            pass
+    for folder in folders:
+        try:
+            raw = (folder / LOG_NAME).read_bytes()
+        except OSError:
+            continue
+        if _says(raw, "case", case) and _says(raw, "lead", lead):
+            return True
+    return None if young else False
+
+
+def _set_aside_unconfirmed(cfg: Config, path: Path, marker: Path, data: dict[str, Any]) -> None:
+    unconfirmed_dir(cfg).mkdir(parents=True, exist_ok=True)
+    _write(unconfirmed_dir(cfg) / path.name, data)
+    _finish(path, marker)
+    log.warning("outbox: %s not sent: no record has case %s with applicant code %s (archivist stopped before the "
+                "conversion was saved?); kept in %s", path.name, data.get("case"), data.get("lead"),
+                unconfirmed_dir(cfg))
 
 
 # -- configuration state ------------------------------------------------------------------------
@@ -101,7 +169,10 @@ def outbox_state(cfg: Config) -> dict[str, Any]:
             last_error = data["last_error"]
     sd = sent_dir(cfg)
     sent = sum(1 for p in sd.iterdir() if p.suffix == ".json") if sd.is_dir() else 0
-    return {"waiting": len(waiting), "sent": sent, "last_error": last_error, "disabled": disabled_reason(cfg)}
+    ud = unconfirmed_dir(cfg)
+    unconfirmed = sum(1 for p in ud.iterdir() if p.suffix == ".json") if ud.is_dir() else 0
+    return {"waiting": len(waiting), "sent": sent, "unconfirmed": unconfirmed, "last_error": last_error,
+            "disabled": disabled_reason(cfg)}
 
 
 # -- sending ------------------------------------------------------------------------------------
@@ -228,6 +299,13 @@ def _flush_locked(cfg: Config, token: str, force: bool, tries: int, delay: float
             continue
         if not force and float(data.get("next_try") or 0) > time.time():
             continue
+        queued = float(data.get("queued") or _mtime(path))
+        saved = conversion_saved(cfg, data, queued)
+        if saved is None:
+            continue  # the conversion may be being saved right now: look again at the next flush
+        if saved is False:
+            _set_aside_unconfirmed(cfg, path, marker, data)
+            continue
         crashed = marker.exists()
         if crashed:
             log.warning("outbox: %s was being sent when archivist stopped; sending again (may be a duplicate)", path.name)
@@ -287,6 +365,13 @@ def _postpone(path: Path, data: dict[str, Any], error: str, wait: float | None) 
     data.update({"attempts": attempts, "last_error": error,
                  "next_try": time.time() + (wait if wait is not None else _backoff(attempts))})
     _write(path, data)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return time.time()
 
 
 def _unlink(path: Path) -> None:

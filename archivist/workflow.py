@@ -236,6 +236,8 @@ def set_followup(cfg: Config, code: str, *, when: datetime, by: str | None, note
 
 def convert(cfg: Config, code: str, *, service: str, by: str | None, note: str = "") -> Record:
     """Applicant → customer: a case code of the service's type; the folder moves to customers/<case>."""
+    from . import notify
+
     prefix = cfg.service_prefix(service)
 
     def mutate(rec: Record, when: datetime) -> dict[str, Any]:
@@ -244,13 +246,12 @@ def convert(cfg: Config, code: str, *, service: str, by: str | None, note: str =
         name = cfg.services[prefix]
         if name not in rec.services:
             rec.set("services", rec.services + [name])
+        # queued before the log is saved, so a crash cannot leave a conversion unannounced;
+        # `notify.flush` sends it only once the conversion is on disk
+        notify.announce_conversion(cfg, rec)
         return {"case": case, "service": name}
 
-    rec = _act(cfg, code, "convert", by, note, kind="converted", mutate=mutate)
-    from . import notify
-
-    notify.announce_conversion(cfg, rec)
-    return rec
+    return _act(cfg, code, "convert", by, note, kind="converted", mutate=mutate)
 
 
 def decline(cfg: Config, code: str, *, by: str | None, note: str = "") -> Record:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from archivist import notify, workflow
+from archivist import notify, store, workflow
 from archivist.config import Config, load_config
 
 from .conftest import CONFIG_TEXT
@@ -255,6 +255,69 @@ def test_token_in_config_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as e:
         load_config(path)
     assert TOKEN not in str(e.value)
+
+
+def test_template_with_an_unknown_placeholder_refused_at_load(tmp_path: Path, cli_factory) -> None:
+    from archivist.errors import ConfigError
+
+    path = telegram_config(tmp_path, free_port())
+    path.write_text(path.read_text(encoding="utf-8") + "  template: '{company} — {case_code}'\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    message = str(e.value)
+    assert "'telegram.template'" in message and str(path) in message
+    assert "{case_code}" in message and "{company}, {case}, {lead}" in message
+    code, _out, err = cli_factory(path)("register", "--company", COMPANY, "--staff", "07", "--yes")
+    assert code == 1 and "Traceback" not in err and "telegram.template" in err
+    assert not (tmp_path / "archive" / "applicants").exists()
+
+
+class Crash(BaseException):
+    """The process dying at this point (power cut, kill -9)."""
+
+
+def _die(*_args: object) -> None:
+    raise Crash
+
+
+def test_crash_before_the_conversion_is_saved_announces_nothing(tmp_path: Path, api: BotAPI,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = load_config(telegram_config(tmp_path, api.port))
+    rec = workflow.register(cfg, company=COMPANY, staff="07", by="07")
+    with monkeypatch.context() as m:
+        m.setattr(store, "write_record", _die)
+        with pytest.raises(Crash):
+            workflow.convert(cfg, rec.lead, service="1", by="07")
+    [item] = waiting(cfg)  # queued ahead of the save
+    assert workflow.show(cfg, rec.lead).case is None  # but the conversion never reached the disk
+
+    assert notify.flush(cfg, force=True) == 0 and api.requests == []  # it may be being saved: wait
+    assert waiting(cfg) == [item]
+    monkeypatch.setattr(notify, "CONFIRM_GRACE", 0.0)
+    assert notify.flush(cfg, force=True) == 0 and api.requests == []
+    assert waiting(cfg) == [] and [p.name for p in notify.unconfirmed_dir(cfg).iterdir()] == [item.name]
+    assert notify.outbox_state(cfg)["unconfirmed"] == 1
+
+    case = workflow.convert(cfg, rec.lead, service="1", by="07").case  # done again, for real
+    assert notify.flush(cfg) == 1
+    assert [r["body"]["text"] for r in api.requests] == [f"{COMPANY} — {case}"]
+
+
+def test_crash_after_the_conversion_is_saved_still_announces_it(tmp_path: Path, api: BotAPI,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = load_config(telegram_config(tmp_path, api.port))
+    rec = workflow.register(cfg, company=COMPANY, staff="07", by="07")
+    with monkeypatch.context() as m:
+        m.setattr(store, "move", _die)  # the log says case 1001, the folder is still in applicants/
+        with pytest.raises(Crash):
+            workflow.convert(cfg, rec.lead, service="1", by="07")
+    assert workflow.show(cfg, rec.lead).case == "1001"
+    assert len(waiting(cfg)) == 1
+
+    monkeypatch.setattr(notify, "CONFIRM_GRACE", 0.0)
+    assert notify.flush(cfg) == 1
+    assert [r["body"]["text"] for r in api.requests] == [f"{COMPANY} — 1001"]
+    assert waiting(cfg) == [] and not notify.unconfirmed_dir(cfg).exists()
 
 
 @pytest.fixture
