@@ -16,7 +16,7 @@ from pathlib import Path
 from . import store
 from .config import Config
 from .errors import ArchivistError, InvalidLogError
-from .naming import ascii_digits, fold_compact, name_problems, safe_component
+from .naming import MAX_NAME_BYTES, ascii_digits, fold_compact, name_problems, safe_component
 from .record import LOG_NAME, Record, load_record
 
 LOG_GLOB_PREFIX = "f-31-08-01"
@@ -88,7 +88,11 @@ def check_folder(cfg: Config, area: str, folder: Path) -> tuple[Record | None, l
         if rec is None:
             out.append(Violation("wrong-pattern", str(folder), f"{folder.name!r} does not match {tmpl.template!r}"))
         # with a readable log the name can be rebuilt from it: handled below as a mismatch
+    too_long = len(folder.name.encode("utf-8")) > MAX_NAME_BYTES
+    long_message = f"{folder.name!r} is {len(folder.name.encode('utf-8'))} bytes; keep names under {MAX_NAME_BYTES} bytes"
     if rec is None:
+        if too_long:
+            out.append(Violation("too-long", str(folder), long_message, False, None, code))
         return rec, out
     expected = store.home_of(cfg, rec)
     if parsed is not None:
@@ -96,22 +100,35 @@ def check_folder(cfg: Config, area: str, folder: Path) -> tuple[Record | None, l
         for key in ("lead", "case", "staff"):
             if key in parsed and parsed[key] != (getattr(rec, key) or ""):
                 mismatch.append(f"{key} {parsed[key]} in the name but {getattr(rec, key)} in the log")
-        if "company" in parsed and fold_compact(parsed["company"]) != fold_compact(safe_component(rec.company)):
-            mismatch.append(f"company {parsed['company']!r} in the name but {rec.company!r} in the log")
+        if "company" in parsed:
+            # the company as the template writes it (cut when the name would be too long) or whole
+            shortened = (tmpl.parse(expected.name) or {}).get("company", "")
+            accepted = {fold_compact(rec.company), fold_compact(safe_component(rec.company)), fold_compact(shortened)}
+            if fold_compact(parsed["company"]) not in accepted:
+                mismatch.append(f"company {parsed['company']!r} in the name but {rec.company!r} in the log")
         if mismatch:
             out.append(Violation("code-mismatch", str(folder), "; ".join(mismatch), False, None, rec.code))
+            if too_long:
+                out.append(Violation("too-long", str(folder), long_message, False, None, rec.code))
             return rec, out
     if expected.name != folder.name:
         rule = "wrong-pattern"
-        if parsed is not None and ascii_digits(folder.name) != folder.name:
+        if too_long:
+            rule = "too-long"
+        elif parsed is not None and ascii_digits(folder.name) != folder.name:
             rule = "persian-digits"
         # Renaming is safe when only the form differs: the name parses to the log's codes, or at
         # least carries the log's code among its digits (e.g. "Pars_07_00417").
         carries_code = parsed is not None or rec.code in ascii_digits(folder.name)
         safe = carries_code and not os.path.lexists(folder.with_name(expected.name))
-        out.append(Violation(rule, str(folder), f"{folder.name!r} should be named {expected.name!r}",
-                             safe, str(folder.with_name(expected.name)) if safe else None, rec.code))
-    elif expected.parent.resolve() != folder.parent.resolve():
+        message = f"{folder.name!r} should be named {expected.name!r}"
+        if too_long:
+            message = f"{long_message}; it should be named {expected.name!r}"
+        out.append(Violation(rule, str(folder), message, safe, str(folder.with_name(expected.name)) if safe else None,
+                             rec.code))
+    elif too_long:  # a template whose fixed parts alone are too long: only a person can choose
+        out.append(Violation("too-long", str(folder), long_message, False, None, rec.code))
+    if expected.name == folder.name and expected.parent.resolve() != folder.parent.resolve():
         safe = not os.path.lexists(expected)
         out.append(Violation("misplaced", str(folder), f"stage {rec.status} belongs in {expected.parent.relative_to(cfg.root)}/",
                              safe, str(expected) if safe else None, rec.code))
@@ -123,6 +140,7 @@ def check_tree(cfg: Config, progress: object = None) -> list[Violation]:
     layout = store.layout_of(cfg)
     out: list[Violation] = []
     seen: dict[str, list[str]] = defaultdict(list)
+    numbers: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for area, folder in store.iter_record_folders(layout):
         rec, found = check_folder(cfg, area, folder)
         out.extend(found)
@@ -130,13 +148,41 @@ def check_tree(cfg: Config, progress: object = None) -> list[Violation]:
             seen[rec.lead].append(str(folder))
             if rec.case:
                 seen[rec.case].append(str(folder))
+            for kind, number in _numbers(rec):
+                numbers[(kind, number)].append(rec)
     for code, places in sorted(seen.items()):
         if len(places) > 1:
             for p in places:
                 out.append(Violation("duplicate-code", p, f"code {code} is used by {len(places)} folders: {', '.join(places)}", False, None, code))
+    for (kind, number), recs in sorted(numbers.items()):
+        if len(recs) > 1:
+            where = ", ".join(f"{r.code} ({_rel(cfg, r.folder)})" for r in recs)
+            for r in {str(r.folder): r for r in recs}.values():  # twice in one log: reported once there
+                out.append(Violation(f"duplicate-{kind}", str(r.folder / LOG_NAME),
+                                     f"{kind.replace('-', ' ')} {number} appears {len(recs)} times: {where}; "
+                                     "it belongs to one record only, correct the wrong log by hand", False, None, r.code))
     if layout.inbox.is_dir():
         out.extend(check_names(sorted(layout.inbox.iterdir())))
     return out
+
+
+def _numbers(rec: Record) -> Iterator[tuple[str, str]]:
+    """(kind, number) for the contract, invoice numbers and tax IDs in a log, as compared."""
+    from .invoices import normalize_tax_id
+
+    if rec.contract:
+        yield "contract", ascii_digits(rec.contract).strip()
+    for inv in rec.invoices:
+        yield "invoice", ascii_digits(str(inv["number"])).strip()
+        if inv.get("tax_id"):
+            yield "tax-id", normalize_tax_id(str(inv["tax_id"]))
+
+
+def _rel(cfg: Config, folder: Path | None) -> str:
+    try:
+        return str(Path(folder or "").relative_to(cfg.root))
+    except ValueError:
+        return str(folder)
 
 
 def apply_fixes(cfg: Config, violations: list[Violation], by: str = "archivist") -> tuple[list[Violation], list[str]]:

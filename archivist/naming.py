@@ -150,7 +150,18 @@ class FolderTemplate:
         values = dict(values)
         if "company" in values:
             values["company"] = safe_component(values["company"])
-        return self.template.format(**values)
+        name = self.template.format(**values)
+        uses = self.fields().count("company")
+        size = len(name.encode("utf-8"))
+        if uses and size > MAX_NAME_BYTES:
+            # a long company name is cut in the folder name only (the log keeps it whole), so the
+            # name stays under the limit and its codes are never the part that is lost
+            own = len(values["company"].encode("utf-8"))
+            budget = (MAX_NAME_BYTES - (size - uses * own)) // uses
+            cut = values["company"].encode("utf-8")[: max(budget, 0)].decode("utf-8", errors="ignore")
+            values["company"] = cut.rstrip(" ." + ZWNJ) or "_"
+            name = self.template.format(**values)
+        return name
 
 
 def _literal_pattern(literal: str) -> str:

@@ -119,3 +119,69 @@ def test_clean_tree_reports_nothing(cfg: Config, cli) -> None:
     workflow.register(cfg, company="شرکت تمیز", staff="01")
     code, out, _ = cli("doctor")
     assert code == 0 and "no naming problems" in out
+
+
+LONG_COMPANY = "شرکت مهندسی و بازرگانی " + "نوآوران صنعت پارس " * 5 + "سهامی خاص ایرانیان"  # 241 bytes alone
+
+
+def test_register_keeps_a_long_company_folder_name_under_the_limit(cfg: Config, cli) -> None:
+    rec = workflow.register(cfg, company=LONG_COMPANY, staff="01")
+    name = rec.folder.name
+    assert len(name.encode("utf-8")) <= 240 and name.endswith(" - 01 - 00001")
+    assert LONG_COMPANY.startswith(name.split(" - 01 - ")[0])  # the company is cut, never the codes
+    assert yaml.safe_load((rec.folder / LOG_NAME).read_text(encoding="utf-8"))["company"] == LONG_COMPANY
+    code, out, _ = cli("doctor")
+    assert code == 0 and "no naming problems" in out
+
+
+def test_doctor_reports_an_overlong_record_folder_and_fixes_it(cfg: Config, cli) -> None:
+    rec = workflow.register(cfg, company=LONG_COMPANY, staff="01")
+    legacy = rec.folder.with_name(f"{LONG_COMPANY} - 01 - {rec.lead}")  # made by an older archivist
+    assert len(legacy.name.encode("utf-8")) == 254
+    rec.folder.rename(legacy)
+    code, out, _ = cli("doctor", "--json")
+    [v] = json.loads(out)["violations"]
+    assert code == 1 and v["rule"] == "too-long" and v["path"] == str(legacy) and v["fixable"]
+    assert v["fix_to"] == str(rec.folder)
+    code, out, _ = cli("doctor", "--fix")
+    assert code == 0 and rec.folder.is_dir() and not legacy.exists()
+
+
+def test_doctor_reports_an_overlong_folder_it_cannot_rename(cfg: Config, cli) -> None:
+    rec = workflow.register(cfg, company="Broken Log Co", staff="01")
+    long_name = rec.folder.with_name("بایگانی قدیمی " * 9 + "- 01 - 00001")
+    rec.folder.rename(long_name)
+    (long_name / LOG_NAME).write_text("form: [", encoding="utf-8")
+    found = json.loads(cli("doctor", "--json")[1])["violations"]
+    assert ("too-long", str(long_name), False) in {(v["rule"], v["path"], v["fixable"]) for v in found}
+
+
+def test_doctor_reports_contract_invoice_and_tax_numbers_used_twice(cfg: Config, cli) -> None:
+    from datetime import date
+
+    from archivist.invoices import make_tax_id
+
+    tax = make_tax_id("A11ZRA", date(2026, 11, 23), 7)
+    cases = []
+    for company in ("شرکت اول", "شرکت دوم"):
+        lead = workflow.register(cfg, company=company, staff="01").lead
+        case = workflow.convert(cfg, lead, service="1", by="01").case
+        workflow.sign_contract(cfg, case, by="01")
+        cases.append(workflow.add_invoice(cfg, case, by="01", tax_id=tax if not cases else None))
+    first, second = cases
+    # a hand edit (or a copy of a log) gives the second case the first one's numbers
+    log = second.folder / LOG_NAME
+    text = log.read_text(encoding="utf-8")
+    text = text.replace(f"contract: {second.contract}", f"contract: {first.contract}")
+    text = text.replace(f"number: '{second.invoices[0]['number']}'\n  tax_id: null",
+                        f"number: '{first.invoices[0]['number']}'\n  tax_id: {tax}")
+    log.write_text(text, encoding="utf-8")
+
+    code, out, _ = cli("doctor", "--json")
+    assert code == 1
+    found = {(v["rule"], v["path"]): v for v in json.loads(out)["violations"]}
+    for rule in ("duplicate-contract", "duplicate-invoice", "duplicate-tax-id"):
+        for rec in (first, second):
+            v = found[(rule, str(rec.folder / LOG_NAME))]
+            assert not v["fixable"] and first.case in v["message"] and second.case in v["message"]
+    assert first.contract in found[("duplicate-contract", str(log))]["message"]

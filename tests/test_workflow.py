@@ -180,3 +180,24 @@ def test_python_dash_m_entry_point(config_file: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "archivist", "--config", str(config_file), "show", "99999"],
                          capture_output=True, text=True, env=env)
     assert bad.returncode == 1 and "no record has the code 99999" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_list_refuses_an_unknown_stage(cli) -> None:
+    cli("register", "--company", "Listed Co", "--staff", "01")
+    code, out, err = cli("list", "--status", "nonsense")
+    assert code == 1 and out == ""
+    assert "nonsense" in err and "new, following, declined, open" in err and "archived" in err
+    code, out, _ = cli("list", "--status", "new")
+    assert code == 0 and "Listed Co" in out
+
+
+def test_show_gives_invoice_dates_in_jalali(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-23T10:00:00+03:30")  # 1405-09-02
+    lead = cli("register", "--company", COMPANY, "--staff", "07")[1].strip()
+    case = cli("convert", lead, "--service", "1")[1].strip()
+    first = cli("invoice", case, "--date", "۱۴۰۵/۰۹/۰۵")[1].strip()
+    second = cli("invoice", case, "--amount", "500")[1].strip()
+    code, out, _ = cli("show", case)
+    assert code == 0
+    assert f"invoice {first} dated 1405-09-05" in out
+    assert f"invoice {second} amount 500 dated 1405-09-02" in out

@@ -6,7 +6,9 @@ import argparse
 from typing import Any
 
 from .. import codes, doctor, store, workflow
-from ..dates import fmt, parse_when
+from ..config import STAGES
+from ..dates import as_datetime, fmt, parse_when
+from ..errors import ArchivistError
 from ..naming import normalize_code
 from ..record import Record
 from . import Context, json_flag
@@ -193,18 +195,27 @@ def describe(ctx: Context, rec: Record) -> list[str]:
     if rec.contract:
         lines.append(f"  contract {rec.contract}")
     for inv in rec.invoices:
+        day = _invoice_date(inv, cal, tz)
         extra = " ".join(x for x in (f"tax id {inv.get('tax_id')}" if inv.get("tax_id") else "",
-                                     f"amount {inv.get('amount')}" if inv.get("amount") is not None else "") if x)
+                                     f"amount {inv.get('amount')}" if inv.get("amount") is not None else "",
+                                     f"dated {day}" if day else "") if x)
         lines.append(f"  invoice {inv['number']} {extra}".rstrip())
     lines.append(f"  folder {rec.folder}")
     lines.append("timeline:")
-    from ..dates import as_datetime
-
     for ev in rec.events:
         to = f" → {ev['to']}" if ev.get("to") else ""
         note = f"  {ev.get('note')}" if ev.get("note") else ""
         lines.append(f"  {fmt(as_datetime(ev['at']), cal, tz)}  {ev['by']}  {ev['kind']}{to}{note}")
     return lines
+
+
+def _invoice_date(inv: dict[str, Any], cal: str, tz: str) -> str:
+    """The invoice's date as other dates are shown (Jalali by default), day only; a hand-edited
+    date that cannot be read is shown as written."""
+    try:
+        return fmt(as_datetime(inv.get("date"), tz), cal, tz, time=False)
+    except (ValueError, TypeError):
+        return str(inv.get("date"))
 
 
 def cmd_show(ctx: Context, args: argparse.Namespace) -> int:
@@ -225,6 +236,8 @@ def list_rows(ctx: Context, status: str | None, staff: str | None) -> list[dict[
 
 
 def cmd_list(ctx: Context, args: argparse.Namespace) -> int:
+    if args.status is not None and args.status not in STAGES:
+        raise ArchivistError(f"--status {args.status!r} is not a stage; use one of {', '.join(STAGES)}")
     rows = list_rows(ctx, args.status, args.staff)
     if args.json:
         ctx.json(rows)
