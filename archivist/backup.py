@@ -492,6 +492,7 @@ def _snapshot(cfg: Config, tgt: Path, previous: Snapshot | None, records: int,
     dest = tgt / name
     marker = tgt / (name + IN_PROGRESS)
     started = dates.now(cfg.timezone)
+    started_ts = _time.time()  # the real clock, to the microsecond: verify compares file times with it
     info: dict[str, Any] = {"started": started.isoformat(), "host": socket.gethostname(), "pid": os.getpid(),
                             "source": str(cfg.root)}
     partial = [s for s in snaps if not s.complete]
@@ -556,7 +557,7 @@ def _snapshot(cfg: Config, tgt: Path, previous: Snapshot | None, records: int,
         "resumed_from": info.get("resumed_from"),
         "passes": passes,
     }
-    snap_record = {**summary, "complete": True, "source": str(cfg.root), "host": info["host"],
+    snap_record = {**summary, "started_ts": started_ts, "complete": True, "source": str(cfg.root), "host": info["host"],
                    "rsync_options": list(cfg.backup.rsync_options), "verified": None}
     _write_yaml(dest / RECORD_IN_SNAPSHOT, snap_record)
     marker.unlink()
@@ -635,8 +636,16 @@ def _differences(itemized: str) -> list[dict[str, str]]:
 def verify(cfg: Config, snapshot: str | None = None, target: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Compare a snapshot with the live archive by checksum; every differing, missing or extra file.
 
-    The comparison is with the archive as it is now, so work done since the snapshot shows up too;
-    such files are flagged `newer_in_source` to tell them from damage on the drive.
+    The comparison is with the archive as it is now, so work done since the snapshot shows up too.
+    Each difference says whether the live archive explains it (`changed_since`: the live side
+    changed after the snapshot started) or not; only the others are damage, and `ok` is about
+    damage alone. Rules, with "touched" = mtime or ctime after the snapshot started (ctime moves
+    on every write, rename and move, and nobody can set it back):
+    - `differs`: the live file was touched. Untouched live file, different content: damage.
+    - `missing` (in the archive, not in the snapshot): the live file, or the folder it came with
+      (the highest one the snapshot lacks), was touched: created, filed or moved in since.
+    - `extra` (in the snapshot, gone from the archive): the nearest live folder that still
+      exists on its path was touched: an entry was removed or moved away there since.
     """
     tgt = resolve_target(cfg, target)
     check_target(cfg, tgt)
@@ -645,21 +654,65 @@ def verify(cfg: Config, snapshot: str | None = None, target: str | os.PathLike[s
     res = run_rsync(rsync_command(cfg.root, snap.path, options))
     if res.returncode not in (0, 24):
         raise ArchivistError(f"verify of {snap.name} failed: {res.stderr or res.returncode}")
-    # a file last written after the run finished (times are whole seconds) changed in the archive
-    taken = stamp_time(snap.name, cfg.timezone).timestamp()
-    with contextlib.suppress(KeyError, TypeError, ValueError):
-        taken = datetime.fromisoformat(str(snap.meta["finished"])).timestamp()
     diffs = _differences(res.stdout)
+    since = _snapshot_start(cfg, snap)
+    missing_dirs: dict[str, bool] = {}  # folder missing from the snapshot → explained
     for d in diffs:
-        src = cfg.root / d["path"]
-        with contextlib.suppress(OSError):
-            d["newer_in_source"] = src.lstat().st_mtime > taken + 1  # type: ignore[assignment]
-    result = {"snapshot": snap.name, "path": str(snap.path), "ok": not diffs, "complete": snap.complete,
-              "at": dates.now(cfg.timezone).isoformat(), "differences": diffs}
+        d["changed_since"] = _explained(cfg.root, d, since, missing_dirs)  # type: ignore[assignment]
+    damage = [d for d in diffs if not d["changed_since"]]
+    result = {"snapshot": snap.name, "path": str(snap.path), "ok": not damage, "complete": snap.complete,
+              "at": dates.now(cfg.timezone).isoformat(), "damaged": len(damage),
+              "changed_since": len(diffs) - len(damage), "differences": diffs}
     if snap.meta:
-        snap.meta["verified"] = {"at": result["at"], "ok": result["ok"], "differences": len(diffs)}
+        snap.meta["verified"] = {"at": result["at"], "ok": result["ok"], "differences": len(damage),
+                                 "changed_since": len(diffs) - len(damage)}
         _write_yaml(snap.path / RECORD_IN_SNAPSHOT, snap.meta)
     return result
+
+
+def _snapshot_start(cfg: Config, snap: Snapshot) -> float:
+    """When the run that made the snapshot started (a file touched later may differ for good reason).
+
+    Older records have only `started`, in whole seconds (and pinned by ARCHIVIST_NOW in tests), or
+    nothing but the name; those are used as they are, which counts a file touched in the same
+    second as changed since: lenient, never a false alarm.
+    """
+    with contextlib.suppress(KeyError, TypeError, ValueError):
+        # file times come from the kernel's coarse clock, never ahead of the real one: a file
+        # stamped after this was written after the run began
+        return float(snap.meta["started_ts"])
+    with contextlib.suppress(KeyError, TypeError, ValueError):
+        return datetime.fromisoformat(str(snap.meta["started"])).timestamp()
+    return stamp_time(snap.name, cfg.timezone).timestamp()
+
+
+def _touched(path: Path, since: float) -> bool:
+    try:
+        st = path.lstat()
+    except OSError:
+        return False
+    return max(st.st_mtime, st.st_ctime) > since
+
+
+def _explained(root: Path, d: dict[str, Any], since: float, missing_dirs: dict[str, bool]) -> bool:
+    rel = d["path"].rstrip("/")
+    if d["kind"] == "differs":
+        return _touched(root / rel, since)
+    if d["kind"] == "missing":
+        parents = [str(p) for p in reversed(Path(rel).parents) if str(p) != "."]
+        for parent in parents:  # a folder the snapshot lacks explains everything inside it
+            if parent in missing_dirs:
+                return missing_dirs[parent]
+        explained = _touched(root / rel, since)
+        if d["path"].endswith("/") or (root / rel).is_dir():
+            missing_dirs[rel] = explained
+        return explained
+    # extra: gone from the archive; the folder it was removed from changed then
+    for parent in Path(rel).parents:
+        folder = root / parent
+        if folder.is_dir():
+            return _touched(folder, since)
+    return False
 
 
 def restore(cfg: Config, snapshot: str, to: str | os.PathLike[str] | None, record: str | None = None,

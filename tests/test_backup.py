@@ -300,11 +300,56 @@ def test_verify_catches_a_flipped_byte_and_a_deleted_file(cli, cfg: Config, arch
     result = yaml.safe_load(out)
     found = sorted((d["path"], d["kind"]) for d in result["differences"])
     assert found == sorted([(str(contract), "differs"), (str(deleted), "missing")])
-    assert not any(d["newer_in_source"] for d in result["differences"])
+    assert not any(d["changed_since"] for d in result["differences"])
     listed = backup.list_snapshots(cfg, drive)[-1]
     assert listed["verified"]["ok"] is False and listed["verified"]["differences"] == 2
     code, out, _ = cli("backup", "verify", "--target", str(drive))
     assert code == 1 and "قرارداد ۱۴۰۵.pdf" in out and "2 difference(s)" in out
+
+
+def test_verify_of_an_intact_older_snapshot_reports_later_work_but_passes(
+        cli, cfg: Config, archive: dict, drive: Path) -> None:
+    first = backup.run_backup(cfg, drive)["snapshot"]
+    time.sleep(0.05)
+    # ordinary work after the snapshot: a call logged, a convert (folder moves), a file filed, one deleted
+    workflow.log_event(cfg, archive["lead"], kind="call", note="تماس پس از پشتیبان", by="07")
+    other = workflow.log_event(cfg, "00003", kind="call", note="اولین تماس", by="02")
+    case = workflow.convert(cfg, other.lead, service="2", by="02")
+    (case.folder / "پیش‌فاکتور.pdf").write_bytes(b"%PDF new")
+    (archive["case"] / "photo.jpg").unlink()
+
+    code, out, _ = cli("backup", "verify", first, "--json", "--target", str(drive))
+    result = yaml.safe_load(out)
+    assert code == 0 and result["ok"] and result["damaged"] == 0
+    kinds = {d["kind"] for d in result["differences"]}
+    assert {"differs", "missing", "extra"} <= kinds and all(d["changed_since"] for d in result["differences"])
+    code, out, _ = cli("backup", "verify", first, "--target", str(drive))
+    assert code == 0 and "intact" in out and "changed in the archive since" in out
+    listed = backup.list_snapshots(cfg, drive)[-1]
+    assert listed["verified"]["ok"] is True and listed["verified"]["changed_since"] == result["changed_since"]
+    assert "verified ok" in cli("backup", "list", "--target", str(drive))[1]
+
+    # damage on the drive is still damage when the archive has moved on too
+    snap = drive / first
+    quote = archive["applicant"].relative_to(cfg.root) / "00001 quote.pdf"
+    (snap / quote).write_bytes(b"%PDF quotf")
+    contract = archive["case"].relative_to(cfg.root) / "قرارداد ۱۴۰۵.pdf"  # its folder changed, it did not
+    (snap / contract).unlink()
+    code, out, _ = cli("backup", "verify", first, "--json", "--target", str(drive))
+    result = yaml.safe_load(out)
+    damaged = sorted((d["path"], d["kind"]) for d in result["differences"] if not d["changed_since"])
+    assert code == 1 and result["damaged"] == 2
+    assert damaged == sorted([(str(quote), "differs"), (str(contract), "missing")])
+
+
+def test_verify_reports_a_file_added_to_the_snapshot_as_damage(cli, cfg: Config, archive: dict, drive: Path) -> None:
+    backup.run_backup(cfg, drive)
+    planted = archive["case"].relative_to(cfg.root) / "not ours.exe"
+    (drive / "latest" / planted).write_bytes(b"MZ")
+    code, out, _ = cli("backup", "verify", "--json", "--target", str(drive))
+    result = yaml.safe_load(out)
+    assert code == 1 and [(d["path"], d["kind"], d["changed_since"]) for d in result["differences"]] == [
+        (str(planted), "extra", False)]
 
 
 def test_retention_keeps_exactly_keep_snapshots(cfg: Config, archive: dict, drive: Path,

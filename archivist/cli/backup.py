@@ -82,7 +82,9 @@ def cmd_list(ctx: Context, args: argparse.Namespace) -> int:
     for s in snaps:
         state = "latest" if s["latest"] else ("complete" if s["complete"] else "INCOMPLETE")
         v = s["verified"]
-        checked = "never verified" if not v else ("verified ok" if v.get("ok") else f"verify found {v.get('differences')}")
+        since = f" ({v['changed_since']} changed in the archive since)" if v and v.get("changed_since") else ""
+        checked = ("never verified" if not v else
+                   f"verified ok{since}" if v.get("ok") else f"verify found {v.get('differences')} damaged{since}")
         files = f"{s['files']:,} files" if s["files"] is not None else "? files"
         ctx.out(f"{s['snapshot']}  {s['date']}  {files}  {backup.human(s['size'])}  {state}  {checked}")
     return 0
@@ -94,10 +96,19 @@ def cmd_verify(ctx: Context, args: argparse.Namespace) -> int:
         ctx.json(result)
     else:
         for d in result["differences"]:
-            note = "  (changed in the archive since the snapshot)" if d.get("newer_in_source") else ""
+            note = "  (changed in the archive since the snapshot: not damage)" if d.get("changed_since") else ""
             ctx.out(f"{d['kind']:8} {d['path']}{note}")
-        n = len(result["differences"])
-        ctx.out(f"{result['snapshot']}: " + ("matches the archive" if not n else f"{n} difference(s)"))
+        damaged, since = result["damaged"], result["changed_since"]
+        if damaged:
+            line = (f"{damaged} difference(s) the archive does not explain: the snapshot is damaged; "
+                    "make a new one with `archivist backup run`")
+        elif since:
+            line = "intact"
+        else:
+            line = "matches the archive"
+        if since:
+            line += f" ({since} file(s) changed in the archive since it was taken)"
+        ctx.out(f"{result['snapshot']}: {line}")
     return 0 if result["ok"] else 1
 
 
