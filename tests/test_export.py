@@ -46,8 +46,12 @@ def test_xlsx_opens_with_one_row_per_record_and_the_right_codes(archive: Config,
     got = [(r[0], r[1] or "") for r in body]
     assert got == _codes(cli)
     mine = next(r for r in body if r[0] == formula)
-    assert mine[2] == "'=HYPERLINK(\"http://x\")" and mine[3] == "'@admin" and mine[4] == "'+98 912 555 0000"
+    # text cells with the quote-prefix style: the value as typed, no apostrophe, never a formula
+    assert mine[2] == "=HYPERLINK(\"http://x\")" and mine[3] == "@admin" and mine[4] == "+98 912 555 0000"
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)  # no cell is a formula
+    cells = next(row for row in ws.iter_rows(min_row=3) if row[0].value == formula)
+    assert all(c.data_type == "s" and c.quotePrefix for c in cells[2:5])
+    assert not cells[0].quotePrefix  # ordinary cells keep the default style
 
 
 def test_csv_has_both_header_rows_jalali_dates_and_neutralized_cells(archive: Config, cli, tmp_path: Path) -> None:
@@ -90,3 +94,24 @@ def test_export_in_gregorian_when_configured(archive: Config, cli, config_file: 
 ])
 def test_neutralize_formula_like_cells(value: object, expected: object) -> None:
     assert neutralize(value) == expected
+
+
+def test_export_to_a_missing_folder_or_onto_a_folder_is_one_line_error(archive: Config, cli, tmp_path: Path) -> None:
+    for target, words in ((tmp_path / "nowhere" / "x.csv", "does not exist"), (tmp_path, "is a folder")):
+        code, out, err = cli("export", "--format", "csv", "-o", str(target))
+        assert code == 1 and words in err and "Traceback" not in err
+        assert err.count("\n") == 1 and not out
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_export_replaces_the_file_atomically_and_leaves_no_temp(archive: Config, cli, tmp_path: Path) -> None:
+    out = tmp_path / "lists" / "F-31-08-02.xlsx"
+    out.parent.mkdir()
+    out.write_bytes(b"last month's list")
+    inode = out.stat().st_ino
+    assert cli("export", "-o", str(out))[0] == 0
+    assert out.stat().st_ino != inode  # a new file renamed over the old one, not rewritten in place
+    assert openpyxl.load_workbook(out).active.max_row == 2 + 40
+    assert sorted(p.name for p in out.parent.iterdir()) == ["F-31-08-02.xlsx"]
+    assert cli("export", "--format", "csv", "-o", str(out.with_suffix(".csv")))[0] == 0
+    assert sorted(p.name for p in out.parent.iterdir()) == ["F-31-08-02.csv", "F-31-08-02.xlsx"]

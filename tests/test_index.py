@@ -285,3 +285,88 @@ def test_parallel_read_gives_the_same_index_as_a_sequential_one(archive: Config,
     monkeypatch.setattr(build, "PARALLEL_FROM", 10)
     parallel = [(s.rel, s.entry) for s in build.scan_all(archive, workers=2)]
     assert parallel == sequential and len(parallel) == 80
+
+
+# -- a root that is not an archive, hand edits without a daemon, reindex, staff filters ----------------
+
+@pytest.mark.parametrize("mounted", [False, True], ids=["no-folder", "empty-mount-point"])
+def test_read_commands_refuse_a_root_that_holds_no_archive(cli, tmp_path: Path, mounted: bool) -> None:
+    root = tmp_path / "drive"
+    if mounted:
+        root.mkdir()  # what an unmounted drive leaves: its empty mount point
+    for args in (("search", "پارس"), ("due",), ("reindex",), ("list",),
+                 ("export", "--format", "csv", "-o", str(tmp_path / "x.csv"))):
+        code, out, err = cli("--root", str(root), *args)
+        assert code == 1, args
+        assert err.startswith(f"archivist: no archive at {root}") and "archivist init" in err
+        assert err.count("\n") == 1 and not out
+    assert not (root / ".archivist").exists() and not (tmp_path / "x.csv").exists()
+    assert root.exists() == mounted
+
+
+def test_hand_edit_is_seen_by_search_due_and_export_without_a_daemon(archive: Config, cli, tmp_path: Path) -> None:
+    assert cli("reindex")[0] == 0
+    hit = json.loads(cli("search", "00012", "--json")[1])[0]
+    log = Path(hit["path"]) / LOG_NAME
+    data = yaml.safe_load(log.read_text(encoding="utf-8"))
+    data["company"] = "شرکت هامون‌سازان کویر"
+    data["staff"] = "07"
+    log.write_bytes(dump_yaml(data))  # by hand, in an editor: nothing tells the index
+
+    hits = json.loads(cli("search", "هامونسازان", "--json")[1])
+    assert [h["lead"] for h in hits] == ["00012"]
+    assert cli("export", "--format", "csv", "-o", str(tmp_path / "m.csv"))[0] == 0
+    assert "شرکت هامون‌سازان کویر" in (tmp_path / "m.csv").read_text(encoding="utf-8-sig")
+    lists = json.loads(cli("due", "--staff", "07", "--json")[1])
+    mine = [h for key in lists for h in lists[key] if h["lead"] == "00012"]
+    assert all(h["staff"] == "07" for h in mine)
+
+
+def test_with_a_daemon_running_reads_do_not_reconcile(archive: Config, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    import archivist.index as index_mod
+
+    assert cli("reindex")[0] == 0
+    calls: list[int] = []
+    real = index_mod.Index.reconcile
+    monkeypatch.setattr(index_mod.Index, "reconcile", lambda self, progress=None: calls.append(1) or real(self))
+    monkeypatch.setattr(index_mod, "daemon_running", lambda cfg: True)
+    assert cli("search", "پارس")[0] == 0 and calls == []  # the daemon keeps the index live
+    monkeypatch.setattr(index_mod, "daemon_running", lambda cfg: False)
+    assert cli("search", "پارس")[0] == 0 and calls == [1]
+    monkeypatch.setattr(index_mod, "SLOW_RECONCILE_S", 0.0)  # a big archive: the wait is explained
+    code, _out, err = cli("due")
+    assert code == 0 and "no daemon running, so 80 record folders were checked" in err and "archivist start" in err
+
+
+def test_reindex_keeps_the_daemons_naming_violations(archive: Config, cli) -> None:
+    from archivist.doctor import Violation
+
+    assert cli("reindex")[0] == 0
+    folders = [Path(json.loads(cli("search", code, "--json")[1])[0]["path"]) for code in ("00005", "00006")]
+    with open_index(archive) as idx:
+        for folder in folders:
+            idx.set_violations(folder, [Violation("bidi-mark", str(folder / "نامه\u200f.pdf"), "bidi control mark in name")])
+    shutil.rmtree(folders[1])  # gone: its violation goes with it
+    code, out, _ = cli("reindex")
+    assert code == 0 and "indexed 79 records" in out
+    with open_index(archive) as idx:
+        kept = [(v["rule"], v["path"]) for v in idx.violations()]
+    assert kept == [("bidi-mark", str(folders[0] / "نامه\u200f.pdf"))]
+
+
+def test_staff_filters_must_name_configured_staff(archive: Config, cli) -> None:
+    assert cli("reindex")[0] == 0
+    for args in (("due", "--staff", "abc"), ("search", "پارس", "--staff", "99"), ("list", "--staff", "05")):
+        code, out, err = cli(*args)
+        assert code == 1 and not out, args
+        assert "01 (مریم احمدی)" in err and "07 (سارا)" in err and err.count("\n") == 1
+    assert cli("due", "--staff", "۷")[0] == 0  # Persian digits and a missing zero are fine
+
+
+def test_an_empty_archive_prints_no_progress_noise(cli, cfg: Config) -> None:
+    assert cli("init")[0] == 0
+    code, out, err = cli("search", "پارس")
+    assert code == 0 and not out
+    assert err.splitlines() == ["archivist: no index yet; building it from the folders", "nothing found"]
+    code, _out, err = cli("reindex")
+    assert code == 0 and "reading logs" not in err

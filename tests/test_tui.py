@@ -415,3 +415,66 @@ def test_terminal_mode_keeps_table_columns_in_a_bidi_terminal() -> None:
     fenced = screen_line("terminal")
     assert order(fenced) == sorted(order(fenced))
     assert shape(cells[1], "terminal").strip(LRM) == cells[1]  # ZWNJ kept for the terminal to join
+
+
+@pilot_test
+async def test_scope_filter_with_an_empty_query_follows_the_folders_area(archive: Config) -> None:
+    assert archive.root.name == "archive"  # the default `root: ./archive`: every path holds /archive/
+    for step in (workflow.decline, workflow.crm, workflow.archive):
+        step(archive, "00003", by="02")
+    app = ArchivistApp(archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, SearchScreen) and screen.query_one("#query", Input).value == ""
+        table = screen.query_one(ResultsTable)
+        screen.query_one("#scope", Select).value = "open"
+        await settle(pilot, app)
+        assert sorted(h["lead"] for h in table.hits.values()) == ["00001", "00002"]
+        screen.query_one("#scope", Select).value = "archived"
+        await settle(pilot, app)
+        assert [h["lead"] for h in table.hits.values()] == ["00003"]
+        screen.query_one("#staff", Select).value = "01"  # filters combine
+        await settle(pilot, app)
+        assert list(table.hits.values()) == []
+
+
+@pilot_test
+async def test_a_key_the_screen_thinks_refused_opens_the_dialog_when_the_disk_moved_on(
+        archive: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    from archivist.tui.screens import record as record_screen
+
+    monkeypatch.setattr(record_screen, "DISK_CHECK_S", 3600.0)  # the screen must not notice by itself
+    app = ArchivistApp(archive)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_by_typing(pilot, app, "Kish")
+        assert screen.record.status == "new" and "archive" not in screen.allowed
+        workflow.decline(archive, "00003", by="02", note="بودجه ندارد")  # a colleague, from the CLI
+        workflow.crm(archive, "00003", by="02")
+        before = (folder_of(archive, "00003") / LOG_NAME).read_bytes()
+        await pilot.press("a")
+        await settle(pilot, app)
+        # nothing was written behind the user's back: the archive dialog asks first, as for any allowed key
+        assert isinstance(app.screen, ActionDialog) and app.screen.spec.name == "archive"
+        assert (folder_of(archive, "00003") / LOG_NAME).read_bytes() == before
+        assert screen.record.status == "crm-done" and "archive" in screen.allowed
+        await pilot.press("escape")
+        await settle(pilot, app)
+        assert isinstance(app.screen, RecordScreen)
+    assert yaml.safe_load((folder_of(archive, "00003") / LOG_NAME).read_text(encoding="utf-8"))["status"] == "crm-done"
+
+
+@pilot_test
+async def test_tui_start_catches_up_with_a_hand_edit_when_no_daemon_runs(archive: Config) -> None:
+    from archivist.index import open_index
+    from archivist.record import dump_yaml
+
+    open_index(archive).close()  # an index from an earlier session
+    log = folder_of(archive, "00002") / LOG_NAME
+    data = yaml.safe_load(log.read_text(encoding="utf-8"))
+    data["company"] = "کاشی هامون‌سازان"
+    log.write_bytes(dump_yaml(data))  # edited by hand while nothing watched
+    app = ArchivistApp(archive)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_by_typing(pilot, app, "هامون سازان")
+        assert screen.record.lead == "00002"

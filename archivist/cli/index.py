@@ -1,7 +1,8 @@
 """Index commands: search, due, reindex, export (the master list F-31-08-02).
 
-Each opens the index through `open_index`, which rebuilds a missing one first and says so.
-Building the parser also hooks the index into workflow, so CLI actions keep it fresh.
+Each opens the index through `open_current`, which refuses a root that holds no archive (an
+unmounted drive), rebuilds a missing index first and says so, and catches up with hand edits when
+no daemon runs. Building the parser also hooks the index into workflow, so CLI actions keep it fresh.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from ..config import STAGES
 from ..dates import as_datetime, fmt
-from ..index import Index, cold_build, index_exists, open_index
+from ..index import Index, check_staff, open_current, reindex
 from ..index import export as export_mod
 from ..index.hook import install as install_hook
 from . import Context, json_flag
@@ -68,10 +69,11 @@ class TtyProgress:
 
 
 def _index(ctx: Context) -> Index:
-    return open_index(ctx.cfg, progress=TtyProgress())
+    return open_current(ctx.cfg, progress=TtyProgress())
 
 
 def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
+    check_staff(ctx.cfg, args.staff)  # before the index is opened (building it can take minutes)
     with _index(ctx) as idx:
         hits = idx.search(args.query, limit=args.limit, status=args.status, staff=args.staff)
     if args.json:
@@ -87,6 +89,7 @@ def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_due(ctx: Context, args: argparse.Namespace) -> int:
+    check_staff(ctx.cfg, args.staff)
     with _index(ctx) as idx:
         lists = idx.due(staff=args.staff)
     if args.json:
@@ -106,11 +109,7 @@ def cmd_due(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_reindex(ctx: Context, args: argparse.Namespace) -> int:
     progress = TtyProgress()
     started = time.monotonic()
-    if index_exists(ctx.cfg):
-        with open_index(ctx.cfg, progress=progress) as idx:
-            n = idx.rebuild(progress)["records"]
-    else:
-        n = cold_build(ctx.cfg, progress)
+    n = reindex(ctx.cfg, progress)
     seconds = round(time.monotonic() - started, 2)
     if args.json:
         ctx.json({"records": n, "seconds": seconds, "path": str(ctx.cfg.index_file)})
@@ -121,11 +120,9 @@ def cmd_reindex(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_export(ctx: Context, args: argparse.Namespace) -> int:
     out = Path(args.output or f"F-31-08-02.{args.format}")
+    export_mod.check_output(out)  # before the index is opened: a wrong -o costs nothing
     with _index(ctx) as idx:
         rows = idx.export_rows()
-    if args.format == "csv":
-        out.write_bytes(export_mod.to_csv(ctx.cfg, rows))
-    else:
-        export_mod.write_xlsx(ctx.cfg, rows, out)
+    export_mod.write(ctx.cfg, rows, out, args.format)
     ctx.out(f"wrote {len(rows)} records to {out}")
     return 0

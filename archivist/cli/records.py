@@ -228,10 +228,11 @@ def cmd_show(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def list_rows(ctx: Context, status: str | None, staff: str | None) -> list[dict[str, Any]]:
-    """Readable records by applicant code, read through the index (rebuilt first if missing)."""
-    from ..index import open_index
+    """Readable records by applicant code, read through the index (rebuilt first if missing, caught
+    up with hand edits when no daemon runs)."""
+    from ..index import open_current
 
-    with open_index(ctx.cfg) as idx:
+    with open_current(ctx.cfg) as idx:
         return idx.records(status=status, staff=normalize_code(staff) if staff else None)
 
 

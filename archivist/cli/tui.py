@@ -18,12 +18,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_tui(ctx: Context, args: argparse.Namespace) -> int:
-    from ..errors import ArchivistError
+    from ..index import require_archive
     from ..tui.app import run
 
-    if not ctx.cfg.root.is_dir():
-        raise ArchivistError(f"no archive at {ctx.cfg.root}; create it with `archivist init` (or open it with "
-                             "`archivist start`, which creates it), or point --root/root: at the archive")
+    require_archive(ctx.cfg)  # `archivist start` creates the archive first
     return run(ctx.cfg, by=ctx.by)
 
 

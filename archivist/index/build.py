@@ -156,7 +156,7 @@ def scan_all(cfg: Config, progress: Progress | None = None, workers: int | None 
             done += len(scans)
             if progress:
                 progress("reading logs", done, total)
-    if progress:
+    if progress and total:  # (…, 0, 0) is how a plain message is passed: an empty archive has none
         progress("reading logs", total, total)
 
 

@@ -2,22 +2,31 @@
 
 Dates are shown in the configured calendar (Jalali by default); the header is one row per
 language in `display.header_languages`. A cell that starts with = + - @ (or a tab or carriage
-return) gets a leading apostrophe so a spreadsheet never runs it as a formula.
+return) is never run as a formula: in CSV it gets a leading apostrophe (CSV has no cell types);
+in XLSX it is stored as a text cell with the "quote prefix" style, so the cell shows exactly the
+value (`+98 912…`) and the spreadsheet still treats it as text when someone edits it.
+
+`write` replaces the output file atomically (temp file in the same folder, then rename), so an
+interrupted export never leaves half a master list where the last good one was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import os
+import secrets
 import sqlite3
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from ..config import Config
 from ..dates import fmt
+from ..errors import ArchivistError
 
 # (key, Persian header, English header)
 COLUMNS = (
@@ -41,9 +50,13 @@ HEADERS = {"fa": [c[1] for c in COLUMNS], "en": [c[2] for c in COLUMNS]}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def formula_like(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(_FORMULA_START)
+
+
 def neutralize(value: Any) -> Any:
-    """A cell value that no spreadsheet will evaluate as a formula."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    """A CSV cell value that no spreadsheet will evaluate as a formula."""
+    if formula_like(value):
         return "'" + value
     return value
 
@@ -98,9 +111,11 @@ def header_rows(cfg: Config) -> list[list[str]]:
     return [HEADERS[lang] for lang in langs]
 
 
-def table(cfg: Config, records: list[dict[str, Any]]) -> list[list[Any]]:
+def table(cfg: Config, records: list[dict[str, Any]], safe: bool = True) -> list[list[Any]]:
+    """Header rows plus one row per record; `safe`: formula-like cells neutralized for CSV."""
     keys = [c[0] for c in COLUMNS]
-    return header_rows(cfg) + [[neutralize(r[k]) for k in keys] for r in records]
+    cell = neutralize if safe else (lambda v: v)
+    return header_rows(cfg) + [[cell(r[k]) for k in keys] for r in records]
 
 
 def to_csv(cfg: Config, records: list[dict[str, Any]]) -> bytes:
@@ -111,7 +126,7 @@ def to_csv(cfg: Config, records: list[dict[str, Any]]) -> bytes:
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def write_xlsx(cfg: Config, records: list[dict[str, Any]], path: Path) -> None:
+def write_xlsx(cfg: Config, records: list[dict[str, Any]], path: Path | BinaryIO) -> None:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -121,7 +136,7 @@ def write_xlsx(cfg: Config, records: list[dict[str, Any]], path: Path) -> None:
     if cfg.display.header_languages and cfg.display.header_languages[0] == "fa":
         ws.sheet_view.rightToLeft = True
     bold = Font(bold=True)
-    rows_ = table(cfg, records)
+    rows_ = table(cfg, records, safe=False)
     n_head = len(header_rows(cfg))
     for i, r in enumerate(rows_):
         if i < n_head:
@@ -132,5 +147,50 @@ def write_xlsx(cfg: Config, records: list[dict[str, Any]], path: Path) -> None:
                 cells.append(cell)
             ws.append(cells)
         else:
-            ws.append(r)
-    wb.save(str(path))
+            ws.append([_text_cell(ws, v) if formula_like(v) else v for v in r])
+    wb.save(path if not isinstance(path, Path) else str(path))
+
+
+def _text_cell(ws: Any, value: str) -> Any:
+    """A cell holding `value` as text: openpyxl would make `=…` a formula, so the type is forced."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=value)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell
+
+
+def check_output(path: Path) -> None:
+    """Refuse an output path that cannot become the export file, before any work is done."""
+    parent = path.parent
+    if path.is_dir():
+        raise ArchivistError(f"{path} is a folder; give a file name, e.g. -o {path / ('F-31-08-02' + (path.suffix or '.xlsx'))}")
+    if not parent.is_dir():
+        raise ArchivistError(f"cannot write {path}: the folder {parent} does not exist; create it or choose another -o")
+    if not os.access(parent, os.W_OK):
+        raise ArchivistError(f"cannot write {path}: the folder {parent} is not writable; choose another -o")
+
+
+def write(cfg: Config, records: list[dict[str, Any]], path: Path, fmt_: str) -> None:
+    """Write the master list as `fmt_` (xlsx | csv) to `path`, replacing it atomically."""
+    check_output(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(fd, "wb") as f:
+            if fmt_ == "csv":
+                f.write(to_csv(cfg, records))
+            else:
+                write_xlsx(cfg, records, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise ArchivistError(f"cannot write {path}: {e.strerror or e}; choose another -o") from e
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise

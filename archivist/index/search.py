@@ -268,7 +268,8 @@ def detail(cfg: Config, row: sqlite3.Row) -> dict[str, Any]:
     return out
 
 
-def list_records(db: sqlite3.Connection, cfg: Config, status: str | None, staff: str | None) -> list[dict[str, Any]]:
-    where, args = _filters(status, staff, None)
+def list_records(db: sqlite3.Connection, cfg: Config, status: str | None, staff: str | None,
+                 archived: bool | None = None) -> list[dict[str, Any]]:
+    where, args = _filters(status, staff, archived)
     cur = db.execute(f"SELECT {HIT_COLUMNS} FROM records r WHERE r.status IS NOT NULL{where} ORDER BY {CODE_ORDER}", args)
     return [{k: v for k, v in hit(cfg, row).items() if k != "stale"} for row in cur]

@@ -10,6 +10,7 @@ from typing import Any
 from .. import workflow
 from ..config import Config
 from ..dates import parse_when
+from ..errors import ArchivistError
 from ..record import Record
 
 
@@ -52,6 +53,19 @@ SPECS: dict[str, ActionSpec] = {s.name: s for s in (
     ActionSpec("reopen", "R", "reopen", (NOTE,)),
 )}
 LOG_CHOICES = ("call", "note", "request", "quote")
+
+
+def refusal(record: Record, action: str) -> str | None:
+    """Why `action` is not offered for the record in its stage (the domain's words), or None if it is."""
+    if action in workflow.allowed_actions(record):
+        return None
+    try:
+        workflow.check_transition(record, action)
+    except ArchivistError as e:
+        return str(e)
+    if action == "contract" and record.contract:  # the one action allowed_actions narrows further
+        return f"{record.code} already has contract {record.contract}"
+    return f"{action} is not offered for {record.code} at stage {record.status}"
 
 
 def perform(cfg: Config, code: str, action: str, values: dict[str, Any], by: str | None) -> Record:

@@ -5,9 +5,10 @@ executor): SQLite connections belong to the thread that opened them, the workflo
 hook refreshes the index from the thread that saved, and the UI thread never waits on a disk.
 Screens `await source.call(fn, ...)` from their `@work` workers.
 
-The index is the fast path. When `archivist.index` is not importable (or fails to open), search
-falls back to reading the folders once into memory, so the TUI still works on a small archive;
-the status line says so.
+The index is the fast path. It is opened with `open_current`, which (when no daemon runs) first
+reconciles it with the folders, so hand edits made while nothing watched show at start. When
+`archivist.index` is not importable (or fails to open), search falls back to reading the folders
+once into memory, so the TUI still works on a small archive; the status line says so.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from ..record import Record, load_record
 
 T = TypeVar("T")
 
-ARCHIVED_STAGES = ("archived",)
 ENRICH_ROWS = 60  # more than a 120×40 terminal shows
 
 
@@ -99,12 +99,12 @@ class RecordSource:
         if self._opened.is_set():
             return self.notice
         index_mod = optional_module("archivist.index")
-        open_index = getattr(index_mod, "open_index", None) if index_mod else None
-        if open_index is None:
+        open_current = getattr(index_mod, "open_current", None) if index_mod else None
+        if open_current is None:
             self.notice = "index not available yet: searching by reading the folders"
         else:
             try:
-                self._index = open_index(self.cfg, build_if_missing=True, progress=self._progress)
+                self._index = open_current(self.cfg, progress=self._progress)
             except Exception as e:  # a broken cache must not keep staff out of their records
                 self.notice = f"index could not be opened ({e}); searching by reading the folders"
                 self._index = None
@@ -135,10 +135,9 @@ class RecordSource:
         if fold(query):
             hits = list(idx.search(query, limit=limit, status=status, staff=staff, archived=archived))
         elif status or staff or archived is not None:
-            # filters alone list what they select (the index's `list`), newest codes first
-            rows = idx.records(status=status, staff=staff)
-            if archived is not None:
-                rows = [r for r in rows if (r["status"] in ARCHIVED_STAGES or "/archive/" in r["path"]) == archived]
+            # filters alone list what they select (the index's `list`), newest codes first; archived
+            # means the folder's area (archive/…), as in search, never a guess from the path text
+            rows = idx.records(status=status, staff=staff, archived=archived)
             hits = rows[::-1][:limit]
         else:
             return []
@@ -196,12 +195,12 @@ class RecordSource:
     def _memory_rows(self) -> list[dict[str, Any]]:
         if self._memory is None:
             rows = []
-            for _area, folder in store.iter_record_folders(store.layout_of(self.cfg)):
+            for area, folder in store.iter_record_folders(store.layout_of(self.cfg)):
                 try:
                     rec = load_record(folder)
                 except InvalidLogError:
                     continue
-                rows.append(hit_of(rec))
+                rows.append({**hit_of(rec), "_archived": area.startswith("archive/")})
             rows.sort(key=lambda r: (r["case"] or "", r["lead"]), reverse=True)
             self._memory = rows
         return self._memory
@@ -214,7 +213,7 @@ class RecordSource:
         for row in self._memory_rows():
             if status and row["status"] != status or staff and row["staff"] != staff:
                 continue
-            if archived is not None and (row["status"] in ARCHIVED_STAGES) != archived:
+            if archived is not None and row["_archived"] != archived:
                 continue
             if q and q not in row["_folded"] and not (qd and qd in row["_digits"]):
                 continue

@@ -1,8 +1,10 @@
 """One record: header, numbers, timeline, files, and exactly the actions its stage allows.
 
 Keys and the menu offer only `workflow.allowed_actions(record)`. A key of an action the stage
-does not allow still reaches the domain layer, whose refusal (what to do instead) is shown on
-screen: that teaches the procedure instead of ignoring the key.
+does not allow still asks the domain layer, whose refusal (what to do instead) is shown on
+screen: that teaches the procedure instead of ignoring the key. Nothing is written from that
+path: the log is re-read first, and if it has moved on so that the action is now allowed, the
+action's dialog opens as for any allowed key, so every change goes through the same dialog.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from ... import workflow
 from ...dates import as_datetime, fmt
 from ...errors import ArchivistError
 from ...record import LOG_NAME, Record
-from ..actions import SPECS, perform
+from ..actions import SPECS, perform, refusal
 from ..bidi import shape
 from .dialogs import ActionDialog, MenuDialog
 
@@ -268,14 +270,26 @@ class RecordScreen(Screen):
 
     def action_refused(self, name: str) -> None:
         """A key for an action the stage does not allow: ask the domain, which says why not."""
-        self._run_direct(name)
+        self._explain_refusal(name)
 
     @work(exclusive=True, group="action")
-    async def _run_direct(self, name: str) -> None:
-        error = await self.submit_action(name, {})
-        if error is None and not self.query_one("#message").has_class("error"):
-            # the record on disk had moved on: the domain accepted it
-            self.show_message(f"{SPECS[name].label}: done")
+    async def _explain_refusal(self, name: str) -> None:
+        source = self.app.source  # type: ignore[attr-defined]
+        try:  # the screen may be behind the disk (a colleague, the daemon, a hand edit)
+            rec = await source.call(source.load, self.path, self.code)
+            files = await source.call(list_files, rec.folder)
+        except (ArchivistError, OSError) as e:
+            self.show_message(str(e), error=True)
+            return
+        moved_on = self.record is None or rec.mtime_ns != self.record.mtime_ns or rec.folder != self.record.folder
+        if moved_on:
+            self.show_record(rec, files)
+        why = refusal(rec, name)
+        if why is None:  # it has moved on and now allows the action: ask as for any allowed key
+            self.show_message(f"{rec.code} is {rec.status} now")
+            self.action_act(name)
+        else:
+            self.show_message(why, error=True)
 
     async def submit_action(self, name: str, values: dict[str, Any]) -> str | None:
         """Run the action through workflow; returns the refusal text, or None once it is on disk."""
