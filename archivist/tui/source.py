@@ -5,8 +5,9 @@ executor): SQLite connections belong to the thread that opened them, the workflo
 hook refreshes the index from the thread that saved, and the UI thread never waits on a disk.
 Screens `await source.call(fn, ...)` from their `@work` workers.
 
-The index is the fast path. It is opened with `open_current`, which (when no daemon runs) first
-reconciles it with the folders, so hand edits made while nothing watched show at start. When
+The index is the fast path. When no daemon runs it is reconciled with the folders in the
+background after the first results (`catch_up`), so hand edits made while nothing watched show
+within a second or two of start without delaying the first screen. When
 `archivist.index` is not importable (or fails to open), search falls back to reading the folders
 once into memory, so the TUI still works on a small archive; the status line says so.
 """
@@ -55,6 +56,7 @@ class RecordSource:
         self.notice = ""
         self.building = ""
         self.generation = 0  # the newest search asked for; older ones are skipped, not run
+        self.catch_up_due = False
 
     # -- threading ---------------------------------------------------------------------------------
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -99,17 +101,36 @@ class RecordSource:
         if self._opened.is_set():
             return self.notice
         index_mod = optional_module("archivist.index")
-        open_current = getattr(index_mod, "open_current", None) if index_mod else None
-        if open_current is None:
+        if index_mod is None:
             self.notice = "index not available yet: searching by reading the folders"
         else:
             try:
-                self._index = open_current(self.cfg, progress=self._progress)
+                index_mod.require_archive(self.cfg)
+                built_now = not index_mod.index_exists(self.cfg)
+                self._index = index_mod.open_index(self.cfg, progress=self._progress)
+                # without a daemon, hand edits made while nothing watched must still show; the
+                # screen asks for `catch_up` after its first results, so start-up never waits on it
+                self.catch_up_due = not built_now and not index_mod.daemon_running(self.cfg)
             except Exception as e:  # a broken cache must not keep staff out of their records
                 self.notice = f"index could not be opened ({e}); searching by reading the folders"
                 self._index = None
         self._opened.set()
         return self.notice
+
+    def catch_up(self) -> bool:
+        """Reconcile the index with the folders (no daemon runs); True when anything changed.
+
+        Runs on the slow thread with a connection of its own: a stat of every record folder takes
+        about a second per 100,000 records, and searches must go on meanwhile (SQLite's WAL lets
+        this connection write while the I/O thread's reads).
+        """
+        self.catch_up_due = False
+        index_mod = optional_module("archivist.index")
+        if index_mod is None or self._index is None:
+            return False
+        with index_mod.open_index(self.cfg, build_if_missing=False) as idx:
+            done = idx.reconcile()
+        return bool(done["added"] or done["updated"] or done["removed"])
 
     @property
     def opened(self) -> bool:

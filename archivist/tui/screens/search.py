@@ -114,6 +114,20 @@ class SearchScreen(Screen):
         if source.notice:
             msg += f" · {source.notice}"
         status.update(msg + " · Enter opens · F3 my day · F4 register")
+        if source.catch_up_due:
+            self._catch_up()
+
+    @work(group="catch-up")
+    async def _catch_up(self) -> None:
+        """No daemon runs: bring the index up to date with the folders, then search again."""
+        source = self.app.source  # type: ignore[attr-defined]
+        try:
+            changed = await source.call_slow(source.catch_up)
+        except Exception as e:  # the results shown stay usable; say why they may be behind
+            self.query_one("#status", Static).update(f"could not check the folders for changes: {e}")
+            return
+        if changed:
+            self.run_search()
 
     # -- moving around ------------------------------------------------------------------------------
     def action_clear_query(self) -> None:
