@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -591,15 +591,7 @@ class Daemon:
             self._file(ready)
         if self._backlog_pending():
             deadline = time.monotonic() + BACKLOG_SLICE
-            self.state.begin()  # one commit per slice: a first start over 100,000 folders
-            try:
-                while time.monotonic() < deadline and not self.debouncer.next_due_passed() and not self.stop_event.is_set():
-                    folder = self._next_backlog()
-                    if folder is None:
-                        break
-                    self._safe_process(folder, live=False)
-            finally:
-                self.state.commit()
+            self._backlog_slice(lambda: time.monotonic() < deadline and not self.debouncer.next_due_passed())
 
     def _run_once(self) -> int:
         self.reconcile("daemon --once")
@@ -624,15 +616,21 @@ class Daemon:
 
     def _drain_backlog(self) -> None:
         while self._backlog_pending() and not self.stop_event.is_set():
-            self.state.begin()
-            try:
-                for _ in range(500):
-                    folder = self._next_backlog()
-                    if folder is None:
-                        break
-                    self._safe_process(folder, live=False)
-            finally:
-                self.state.commit()
+            budget = iter(range(500))  # folders per commit
+            self._backlog_slice(lambda budget=budget: next(budget, None) is not None)
+
+    def _backlog_slice(self, more: Callable[[], bool]) -> None:
+        """Look at queued folders while `more()` allows, in one state transaction: one commit per
+        slice, not per folder, is what keeps a first start over 100,000 folders to minutes."""
+        self.state.begin()
+        try:
+            while more() and not self.stop_event.is_set():
+                folder = self._next_backlog()
+                if folder is None:
+                    break
+                self._safe_process(folder, live=False)
+        finally:
+            self.state.commit()
 
     # -- reconcile --
     def reconcile(self, reason: str) -> None:
