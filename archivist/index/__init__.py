@@ -113,11 +113,16 @@ class Index:
         """
         root = str(self.cfg.root)
         templates = build.templates_of(self.cfg)
+
+        def lookup(keys: list[int]) -> dict[int, tuple]:
+            marks = ",".join("?" * len(keys))
+            with self._lock:
+                return {r[0]: r[1:] for r in self.db.execute(
+                    f"SELECT pkey, id, log_mtime, log_size, dir_sig FROM records WHERE pkey IN ({marks})", keys)}
+
+        seen, changed = build.probe(root, lookup)
         with self._lock:
-            known = {r[0]: r[1:] for r in self.db.execute(
-                "SELECT pkey, id, log_mtime, log_size, dir_sig, status FROM records")}
-        seen, changed = build.probe(root, known)
-        vanished = [known[k][0] for k in set(known) - seen]
+            vanished = [rid for key, rid in self.db.execute("SELECT pkey, id FROM records") if key not in seen]
         added = sum(1 for c in changed if c[2] is None)
         with self._lock:
             if changed or vanished:

@@ -314,11 +314,15 @@ def unchanged(folder: str, previous: sqlite3.Row | tuple) -> bool:
     return dir_signature(folder, previous[3]) == previous[3]
 
 
-def probe(root: str, known: dict[int, tuple]) -> tuple[set[int], list[tuple[str, str, tuple | None]]]:
+def probe(root: str, lookup: Callable[[list[int]], dict[int, tuple]],
+          batch: int = 500) -> tuple[set[int], list[tuple[str, str, tuple | None]]]:
     """(path keys of every record folder, [(area, name, indexed row or None) that changed or are new]).
 
     Two stats per folder (log, folder) plus one per sub-folder, relative to each area's open
-    directory so the kernel does not walk the whole path 200,000 times.
+    directory so the kernel does not walk the whole path 200,000 times. The indexed rows are
+    asked for `batch` folders at a time (`lookup`: path keys → (id, log mtime, log size, dir
+    signature)), not loaded whole: at 100,000 records a dict of every row cost the daemon ~60 MB
+    at each start.
     """
     seen: set[int] = set()
     changed: list[tuple[str, str, tuple | None]] = []
@@ -332,28 +336,33 @@ def probe(root: str, known: dict[int, tuple]) -> tuple[set[int], list[tuple[str,
         try:
             with os.scandir(fd) as it:
                 names = [e.name for e in it if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)]
-            for name in names:
-                key = path_key(area + "/" + name)
-                seen.add(key)
-                prev = known.get(key)
-                if prev is not None:
-                    try:
-                        st = os.stat(name + log_suffix, dir_fd=fd)
-                        same = st.st_mtime_ns == prev[1] and st.st_size == prev[2]
-                    except (FileNotFoundError, NotADirectoryError):
-                        same = prev[1] is None
-                    if same:
-                        sig = prev[3]
-                        if isinstance(sig, str):
-                            same = dir_signature(base + "/" + name, sig) == sig
-                        else:
-                            try:
-                                same = os.stat(name, dir_fd=fd).st_mtime_ns == sig
-                            except (FileNotFoundError, NotADirectoryError):
-                                same = False
-                    if same:
+            for start in range(0, len(names), batch):
+                chunk = names[start:start + batch]
+                keys = [path_key(area + "/" + name) for name in chunk]
+                known = lookup(keys)
+                for name, key in zip(chunk, keys, strict=True):
+                    seen.add(key)
+                    prev = known.get(key)
+                    if prev is not None and _same_as_indexed(fd, base, name + log_suffix, name, prev):
                         continue
-                changed.append((area, name, prev))
+                    changed.append((area, name, prev))
         finally:
             os.close(fd)
     return seen, changed
+
+
+def _same_as_indexed(fd: int, base: str, log_rel: str, name: str, prev: tuple) -> bool:
+    try:
+        st = os.stat(log_rel, dir_fd=fd)
+        same = st.st_mtime_ns == prev[1] and st.st_size == prev[2]
+    except (FileNotFoundError, NotADirectoryError):
+        same = prev[1] is None
+    if not same:
+        return False
+    sig = prev[3]
+    if isinstance(sig, str):
+        return dir_signature(base + "/" + name, sig) == sig
+    try:
+        return os.stat(name, dir_fd=fd).st_mtime_ns == sig
+    except (FileNotFoundError, NotADirectoryError):
+        return False
