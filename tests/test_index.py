@@ -185,6 +185,26 @@ def test_reconcile_finds_new_changed_and_removed_folders(archive: Config) -> Non
         assert idx.reconcile() == {"added": 0, "updated": 0, "removed": 0, "records": 80}
 
 
+def test_a_record_registered_while_a_reconcile_walks_is_not_dropped(archive: Config,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from archivist import workflow
+    from archivist.index import build
+
+    walk = build.probe
+
+    def probe_while_someone_registers(root, lookup, *a, **kw):  # type: ignore[no-untyped-def]
+        seen = walk(root, lookup, *a, **kw)  # the walk has passed every folder there was …
+        lead = workflow.register(archive, company="کاشی همزمان", staff="01", by="01").lead
+        with open_index(archive) as other:  # … when another process registers and indexes one
+            other.refresh([next((archive.root / "applicants").glob(f"* - {lead}"))])
+        return seen
+
+    monkeypatch.setattr(build, "probe", probe_while_someone_registers)
+    with open_index(archive) as idx:
+        assert idx.reconcile()["removed"] == 0
+        assert [h["company"] for h in idx.search("همزمان")] == ["کاشی همزمان"]
+
+
 def test_list_reads_through_the_index_with_the_same_shape(archive: Config, cli) -> None:
     rows = json.loads(cli("list", "--json")[1])
     assert len(rows) == 80 and [r["lead"] for r in rows] == sorted(r["lead"] for r in rows)

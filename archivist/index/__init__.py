@@ -120,9 +120,11 @@ class Index:
                 return {r[0]: r[1:] for r in self.db.execute(
                     f"SELECT pkey, id, log_mtime, log_size, dir_sig FROM records WHERE pkey IN ({marks})", keys)}
 
+        with self._lock:  # before the walk: a record added meanwhile must not look vanished
+            before = dict(self.db.execute("SELECT pkey, id FROM records"))
         seen, changed = build.probe(root, lookup)
-        with self._lock:
-            vanished = [rid for key, rid in self.db.execute("SELECT pkey, id FROM records") if key not in seen]
+        vanished = [rid for key, rid in before.items() if key not in seen]
+        del before
         added = sum(1 for c in changed if c[2] is None)
         with self._lock:
             if changed or vanished:
