@@ -36,11 +36,13 @@ def test_sigkill_never_corrupts_or_loses_events(cfg: Config) -> None:
             finally:
                 os._exit(0)
         os.close(wfd)
-        time.sleep(rng.uniform(0.0, 0.03))
+        r = os.fdopen(rfd, "rb")
+        first = r.readline()  # the child is up and writing (a loaded machine may take a while)
+        time.sleep(rng.uniform(0.0, 0.03))  # then a kill at a random point of a later write
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        with os.fdopen(rfd, "rb") as r:
-            done = r.read().decode().split()
+        with r:
+            done = (first + r.read()).decode().split()
         returned.extend(done)
         counter += len(done) + 1000  # fresh note names for the next child
         # the log must parse, and every event whose call returned must be in it
@@ -48,4 +50,4 @@ def test_sigkill_never_corrupts_or_loses_events(cfg: Config) -> None:
         notes = {e["note"] for e in events}
         missing = [n for n in returned if n not in notes]
         assert not missing, f"events lost after SIGKILL: {missing[:5]}"
-    assert len(returned) > 50, "the writer should have completed many events across 100 runs"
+    assert len(returned) >= 100, "every child reported at least one event before its kill"
