@@ -24,13 +24,12 @@ import yaml
 from .config import Config
 from .dates import year_of
 from .errors import ArchivistError, CodeExhausted, DuplicateNumber
-from .naming import ascii_digits
+from .naming import ascii_digits, digit_variants
 from .record import LOG_NAME, Record, dump_yaml
-from .store import AREAS, Layout, atomic_write, iter_record_folders, iter_record_names, layout_of, lock
+from .store import AREAS, CASE_AREAS, Layout, atomic_write, iter_record_folders, iter_record_names, layout_of, lock
 
 log = logging.getLogger(__name__)
 
-CASE_AREAS = ("customers", "archive/customers")
 
 
 @dataclass
@@ -262,19 +261,13 @@ _OTHER_DIGITS = re.compile(rb"\xdb[\xb0-\xb9]|\xd9[\xa0-\xa9]")  # Persian or Ar
 
 def number_in_case_logs(layout: Layout, kind: str, number: str) -> Path | None:
     """The folder of a case whose log holds `number` as its contract or one of its invoices."""
-    needles = _digit_variants(number)
+    needles = digit_variants(number)
     for folder, raw in _case_logs(layout):
         if any(n in raw for n in needles):
             rec = _parse(folder, raw)
             if rec and number in numbers_of(rec, kind):
                 return folder
     return None
-
-
-def _digit_variants(text: str) -> list[bytes]:
-    """`text` with its digits in ASCII, Persian and Arabic-Indic (hand edits may use any of them)."""
-    return ["".join(chr(ord(zero) + int(ch)) if ch.isdigit() else ch for ch in text).encode()
-            for zero in ("0", "۰", "٠")]
 
 
 def _recover_numbers(cfg: Config, layout: Layout, reg: Registry) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ArchivistError, ConfigError
 from .naming import FolderTemplate
 
 STAGES = ("new", "following", "declined", "open", "contracted", "in-service", "cleared", "crm-done", "archived")
@@ -125,6 +125,16 @@ class Config:
                 return prefix
         choices = ", ".join(f"{p}={n}" for p, n in self.services.items())
         raise ConfigError(f"unknown service {service!r}; use one of: {choices} (services: in config.yaml)")
+
+    def staff_number(self, value: str, what: str = "--by") -> str:
+        """A staff member as stored (`7`, `۰۷` → `07`); the error lists who is configured."""
+        from .naming import ascii_digits
+
+        s = ascii_digits(str(value)).strip().zfill(2)
+        if s not in self.staff:
+            known = ", ".join(f"{k} ({v})" for k, v in self.staff.items())
+            raise ArchivistError(f"{what} {value}: unknown staff number; configured: {known} (staff: in config.yaml)")
+        return s
 
     def with_root(self, root: Path) -> Config:
         from dataclasses import replace

@@ -26,9 +26,9 @@ from typing import Any
 from .config import Config
 from .dates import as_datetime, fmt
 from .errors import ArchivistError, InvalidLogError
-from .naming import ascii_digits
+from .naming import ascii_digits, digit_variants
 from .record import LOG_NAME, Record, load_record
-from .store import iter_record_folders, layout_of
+from .store import CASE_AREAS, iter_record_folders, layout_of
 
 TAX_ID_LENGTH = 22
 _EPOCH = date(1970, 1, 1)
@@ -118,8 +118,8 @@ def tax_id_in_use(cfg: Config, tax_id: str) -> tuple[Record, dict[str, Any]] | N
 
     Only case logs are read (only cases have invoices), with a byte search before any YAML.
     """
-    needles = _digit_variants(tax_id)
-    for _area, folder in iter_record_folders(layout_of(cfg), ("customers", "archive/customers")):
+    needles = digit_variants(tax_id)
+    for _area, folder in iter_record_folders(layout_of(cfg), CASE_AREAS):
         try:
             raw = (folder / LOG_NAME).read_bytes()
         except OSError:
@@ -191,14 +191,6 @@ def _json_invoice(inv: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, (date, datetime)) else v) for k, v in inv.items()}
 
 
-def _digit_variants(text: str) -> list[bytes]:
-    """The needle in ASCII, Persian and Arabic-Indic digits (hand edits may use any of them)."""
-    out = []
-    for zero in ("0", "۰", "٠"):
-        out.append("".join(chr(ord(zero) + int(ch)) if ch.isdigit() else ch for ch in text).encode())
-    return out
-
-
 def trace(cfg: Config, number: str) -> list[dict[str, Any]]:
     """The case(s) holding an invoice number, tax ID or contract number, typed in any digit script.
 
@@ -223,7 +215,7 @@ def trace(cfg: Config, number: str) -> list[dict[str, Any]]:
         if hit.get("path"):
             consider(Path(hit["path"]))
     if not found:
-        needles = _digit_variants(plain) + [normalize_tax_id(number).encode()]
+        needles = digit_variants(plain) + [normalize_tax_id(number).encode()]
         for _area, folder in iter_record_folders(layout_of(cfg)):
             try:
                 raw = (folder / LOG_NAME).read_bytes()

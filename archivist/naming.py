@@ -30,6 +30,14 @@ def ascii_digits(text: str) -> str:
     return text.translate(_DIGIT_TABLE)
 
 
+def digit_variants(text: str) -> list[bytes]:
+    """`text` with its digits written in ASCII, Persian and Arabic-Indic, as UTF-8 needles for a
+    byte search of logs (a hand edit may use any of the three)."""
+    plain = ascii_digits(text)
+    return [plain.translate(str.maketrans("0123456789", digits)).encode()
+            for digits in ("0123456789", PERSIAN_DIGITS, ARABIC_INDIC_DIGITS)]
+
+
 def persian_letters(text: str) -> str:
     """Arabic ي/ك (and friends) to Persian ی/ک: the one fix the procedure's names always want."""
     return text.replace("ي", "ی").replace("ك", "ک")

@@ -53,7 +53,7 @@ from typing import Any
 from .config import TELEGRAM_PLACEHOLDERS, Config
 from .errors import ArchivistError, ConfigError, RecordNotFound
 from .record import LOG_NAME, Record
-from .store import atomic_write, fsync_dir, layout_of, locate, lock
+from .store import CASE_AREAS, atomic_write, fsync_dir, layout_of, locate, lock
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ def conversion_saved(cfg: Config, data: dict[str, Any], queued: float) -> bool |
     young = time.time() - queued < CONFIRM_GRACE
     layout = layout_of(cfg)
     name = cfg.naming.case.format(case=case, lead=lead, staff="", company="")
-    folders = [layout.area(area) / name for area in ("customers", "archive/customers")]
+    folders = [layout.area(area) / name for area in CASE_AREAS]
     if not young:
         try:
             folders.append(locate(cfg, case))  # the slow path, once: every log is searched

@@ -26,6 +26,7 @@ from .naming import normalize_code
 from .record import LOG_NAME, Record, load_record
 
 AREAS = ("applicants", "customers", "archive/applicants", "archive/customers")
+CASE_AREAS = ("customers", "archive/customers")  # only cases have case codes, contracts, invoices
 STATE_DIR = ".archivist"
 
 
@@ -267,7 +268,7 @@ def locate(cfg: Config, code: str) -> Path:
     layout = layout_of(cfg)
     if len(code) == 4:
         name = cfg.naming.case.format(case=code, lead="", staff="", company="")
-        for area in ("customers", "archive/customers"):
+        for area in CASE_AREAS:
             p = layout.area(area) / name
             if (p / LOG_NAME).exists():
                 return p
@@ -291,8 +292,7 @@ def _scan_logs_for(layout: Layout, code: str) -> Path | None:
     needle = re.compile(rf"^{key}:\s*['\"]?{code}['\"]?\s*$".encode(), re.M)
     # a converted applicant code lives in a case log: the case areas hold a few thousand logs
     # where the applicant areas hold the other ~95%, so look there first
-    case_areas = ("customers", "archive/customers")
-    order = (*case_areas, *(a for a in AREAS if a not in case_areas))
+    order = (*CASE_AREAS, *(a for a in AREAS if a not in CASE_AREAS))
     for _area, folder in iter_record_folders(layout, order):
         try:
             raw = (folder / LOG_NAME).read_bytes()

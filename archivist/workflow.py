@@ -84,11 +84,7 @@ def check_transition(record: Record, action: str) -> str | None:
 def _staff(cfg: Config, by: str | None, what: str = "--by") -> str:
     if not by:
         raise ArchivistError("say who is acting: pass --by SS or set ARCHIVIST_STAFF=SS")
-    s = ascii_digits(str(by)).strip().zfill(2)
-    if s not in cfg.staff:
-        known = ", ".join(f"{k} ({v})" for k, v in cfg.staff.items())
-        raise ArchivistError(f"{what} {by}: unknown staff number; known: {known} (staff: in config.yaml)")
-    return s
+    return cfg.staff_number(by, what)
 
 
 @contextlib.contextmanager

@@ -28,7 +28,6 @@ from typing import Any
 from ..config import Config
 from ..doctor import Violation
 from ..errors import ArchivistError
-from ..naming import normalize_code
 from ..store import AREAS
 from . import build, schema
 from .build import Progress
@@ -303,11 +302,7 @@ def check_staff(cfg: Config, staff: str | None) -> str | None:
     """A staff filter as the index stores it (`7` → `07`), refused when it is not in config."""
     if staff is None or staff == "":
         return None
-    s = normalize_code(str(staff)).strip().zfill(2)
-    if s not in cfg.staff:
-        known = ", ".join(f"{k} ({v})" for k, v in cfg.staff.items())
-        raise ArchivistError(f"--staff {staff}: no such staff number; configured: {known} (staff: in config.yaml)")
-    return s
+    return cfg.staff_number(staff, "--staff")
 
 
 SLOW_RECONCILE_S = 1.0  # about 90,000 record folders with warm metadata: say why a read was slow

@@ -12,11 +12,9 @@ interrupted export never leaves half a master list where the last good one was.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import os
-import secrets
 import sqlite3
 from datetime import date, datetime
 from functools import lru_cache
@@ -24,6 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
+from .. import store
 from ..config import Config
 from ..dates import fmt
 from ..errors import ArchivistError
@@ -175,22 +174,13 @@ def check_output(path: Path) -> None:
 def write(cfg: Config, records: list[dict[str, Any]], path: Path, fmt_: str) -> None:
     """Write the master list as `fmt_` (xlsx | csv) to `path`, replacing it atomically."""
     check_output(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    if fmt_ == "csv":
+        data = to_csv(cfg, records)
+    else:
+        buf = io.BytesIO()
+        write_xlsx(cfg, records, buf)
+        data = buf.getvalue()
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        with os.fdopen(fd, "wb") as f:
-            if fmt_ == "csv":
-                f.write(to_csv(cfg, records))
-            else:
-                write_xlsx(cfg, records, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        store.atomic_write(path, data)
     except OSError as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise ArchivistError(f"cannot write {path}: {e.strerror or e}; choose another -o") from e
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
