@@ -49,21 +49,25 @@ ACTION_HELP = {
 }
 
 
+def _done_already(record: Record, action: str) -> str | None:
+    """Why an action the stage allows is still refused: it was done once and happens once."""
+    if action == "contract" and record.contract:
+        return f"{record.code} already has contract {record.contract}"
+    return None
+
+
 def allowed_actions(record: Record) -> list[str]:
     """What the record's stage allows, in the order the procedure does them (the TUI's menu)."""
-    out = []
-    for action, table in TRANSITIONS.items():
-        if record.status in table:
-            if action == "contract" and record.contract:
-                continue
-            out.append(action)
-    return out
+    return [a for a, table in TRANSITIONS.items() if record.status in table and not _done_already(record, a)]
 
 
 def check_transition(record: Record, action: str) -> str | None:
     """The stage `action` leads to, or a TransitionError saying what to do instead."""
     table = TRANSITIONS[action]
     if record.status in table:
+        done = _done_already(record, action)
+        if done:
+            raise TransitionError(done)
         return table[record.status]
     if action == "archive" and record.status != "archived":
         raise TransitionError(
@@ -260,8 +264,6 @@ def decline(cfg: Config, code: str, *, by: str | None, note: str = "") -> Record
 def sign_contract(cfg: Config, code: str, *, by: str | None, number: str | None = None, note: str = "",
                   in_use: set[str] | None = None) -> Record:
     def mutate(rec: Record, when: datetime) -> dict[str, Any]:
-        if rec.contract:
-            raise TransitionError(f"{rec.code} already has contract {rec.contract}")
         n = codes.allocate_number(cfg, "contract", when, number, in_use)
         rec.set("contract", n)
         return {"number": n}

@@ -96,6 +96,17 @@ def test_archive_refused_before_crm(cli, cfg: Config) -> None:
     assert tree_digest(cfg.root) == before
 
 
+def test_a_second_contract_is_refused_and_not_offered(cli, cfg: Config) -> None:
+    lead = cli("register", "--company", "Pars Test", "--staff", "01")[1].strip()
+    case = cli("convert", lead, "--service", "2")[1].strip()
+    contract = cli("contract", case)[1].strip()
+    before = tree_digest(cfg.root)
+    code, _, err = cli("contract", case)
+    assert code == 1 and f"already has contract {contract}" in err
+    assert tree_digest(cfg.root) == before
+    assert "contract" not in workflow.allowed_actions(workflow.show(cfg, case))
+
+
 def test_declined_applicant_archived_only_after_crm(cfg: Config) -> None:
     rec = workflow.register(cfg, company="تولیدی کاشی یزد", staff="02")
     workflow.decline(cfg, rec.lead, by="02", note="فعلاً تمایلی ندارد")
