@@ -100,6 +100,7 @@ def test_a_second_contract_is_refused_and_not_offered(cli, cfg: Config) -> None:
     lead = cli("register", "--company", "Pars Test", "--staff", "01")[1].strip()
     case = cli("convert", lead, "--service", "2")[1].strip()
     contract = cli("contract", case)[1].strip()
+    assert cli("service", case, "--note", "audit")[0] == 0  # in service: a stage that allows contract
     before = tree_digest(cfg.root)
     code, _, err = cli("contract", case)
     assert code == 1 and f"already has contract {contract}" in err
