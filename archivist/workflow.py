@@ -40,6 +40,16 @@ TRANSITIONS: dict[str, dict[str, str | None]] = {
     "reopen": {"archived": None},  # target depends on the record: see reopen()
 }
 LOG_KINDS = ("call", "note", "request", "quote", "service", "qc")
+# event kind → the log fields the action appending it may change. The daemon reads this to tell
+# an action from a hand edit (a field outside these that changed along with new events was
+# changed by hand); keep it in step with the actions below (test_daemon_parts runs them all)
+FIELDS_WRITTEN: dict[str, tuple[str, ...]] = {
+    "call": ("status",), "note": (), "quote": (), "request": ("requests",), "service": ("status",), "qc": (),
+    "followup": ("next_followup",), "converted": ("case", "services", "status"),
+    "declined": ("status", "next_followup"), "contract": ("contract", "status"), "invoice": ("invoices",),
+    "cleared": ("status",), "crm": ("status", "next_followup"), "archived": ("status", "next_followup"),
+    "reopened": ("status",), "filed": (), "renamed": (), "edited": (),
+}
 ACTION_HELP = {
     "log": "log a call, note, request or quote", "followup": "set the next follow-up",
     "convert": "convert to a customer case", "decline": "record that the applicant declined",

@@ -17,18 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..record import Record, _jsonable
+from ..workflow import FIELDS_WRITTEN
 
 SKIP = ("events",)
 
-# event kind → the log fields the workflow action that appends it may change (workflow.py); a
-# field outside these that changed along with new events was still changed by hand
-ACTION_WRITES: dict[str, tuple[str, ...]] = {
-    "call": ("status",), "note": (), "quote": (), "request": ("requests",), "service": ("status",), "qc": (),
-    "followup": ("next_followup",), "converted": ("case", "services", "status"),
-    "declined": ("status", "next_followup"), "contract": ("contract", "status"), "invoice": ("invoices",),
-    "cleared": ("status",), "crm": ("status", "next_followup"), "archived": ("status", "next_followup"),
-    "reopened": ("status",), "filed": (), "renamed": (), "edited": (),
-}
 
 
 @dataclass(frozen=True)
@@ -81,7 +73,7 @@ def hand_edits(before: Baseline | None, record: Record) -> list[str]:
     if history_kept:
         # a hand edit followed by an action before the daemon looked: the new events explain
         # only the fields their actions write, never e.g. `company` or `staff`
-        explained = set().union(*(ACTION_WRITES.get(str(ev.get("kind")), ()) for ev in evs[before.events_count:]
+        explained = set().union(*(FIELDS_WRITTEN.get(str(ev.get("kind")), ()) for ev in evs[before.events_count:]
                                   if isinstance(ev, dict)))
         return [f for f in changed if f.partition(".")[0] not in explained]
     return changed + ["events"]
