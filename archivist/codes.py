@@ -353,14 +353,11 @@ def number_pattern(fmt: str, anchored: bool = True) -> re.Pattern[str]:
     return re.compile(f"^{body}$" if anchored else rf"(?<!\w){body}(?!\w)")
 
 
-def allocate_number(cfg: Config, kind: str, at: datetime, manual: str | None = None,
-                    in_use: set[str] | None = None) -> str:
+def allocate_number(cfg: Config, kind: str, at: datetime, manual: str | None = None) -> str:
     """Next contract or invoice number, or register a hand-typed one after checking it is unused.
 
     A serial number is also checked against the case logs, so a stale registry (restored from an
     old backup, or reset by hand) never reissues a number already written in a log.
-    `in_use` lets callers that already know every issued number (the index) skip the disk search
-    for a hand-typed one.
     """
     assert kind in ("contract", "invoice")
     layout = layout_of(cfg)
@@ -372,8 +369,7 @@ def allocate_number(cfg: Config, kind: str, at: datetime, manual: str | None = N
             number = ascii_digits(manual).strip()
             if not number:
                 raise ArchivistError(f"the {kind} number is empty")
-            used = number in in_use if in_use is not None else number_in_case_logs(layout, kind, number) is not None
-            if used:
+            if number_in_case_logs(layout, kind, number) is not None:
                 raise DuplicateNumber(f"{kind} number {number} is already used; check it with `archivist trace {number}`")
             m = number_pattern(fmt).match(number)
             if m and m.groupdict().get("year"):

@@ -271,10 +271,9 @@ def decline(cfg: Config, code: str, *, by: str | None, note: str = "") -> Record
     return _act(cfg, code, "decline", by, note, kind="declined", mutate=mutate)
 
 
-def sign_contract(cfg: Config, code: str, *, by: str | None, number: str | None = None, note: str = "",
-                  in_use: set[str] | None = None) -> Record:
+def sign_contract(cfg: Config, code: str, *, by: str | None, number: str | None = None, note: str = "") -> Record:
     def mutate(rec: Record, when: datetime) -> dict[str, Any]:
-        n = codes.allocate_number(cfg, "contract", when, number, in_use)
+        n = codes.allocate_number(cfg, "contract", when, number)
         rec.set("contract", n)
         return {"number": n}
 
@@ -283,8 +282,7 @@ def sign_contract(cfg: Config, code: str, *, by: str | None, number: str | None 
 
 
 def add_invoice(cfg: Config, code: str, *, by: str | None, number: str | None = None, tax_id: str | None = None,
-                amount: str | None = None, date: datetime | None = None, note: str = "",
-                in_use: set[str] | None = None) -> Record:
+                amount: str | None = None, date: datetime | None = None, note: str = "") -> Record:
     from .invoices import check_tax_id, tax_id_in_use
 
     tax = check_tax_id(tax_id) if tax_id else None
@@ -305,7 +303,7 @@ def add_invoice(cfg: Config, code: str, *, by: str | None, number: str | None = 
                     f"--tax-id {tax} is already on invoice {inv.get('number')} of case {other.code} ({other.company}); "
                     f"a tax ID belongs to one invoice, check it with `archivist trace {tax}`"
                 )
-        n = codes.allocate_number(cfg, "invoice", when, number, in_use)
+        n = codes.allocate_number(cfg, "invoice", when, number)
         inv = {"number": n, "tax_id": tax, "date": date or when, "amount": amount_v, "note": note}
         rec.set("invoices", rec.invoices + [inv])
         return {"number": n}

@@ -22,7 +22,6 @@ from ..workflow import FIELDS_WRITTEN
 SKIP = ("events",)
 
 
-
 @dataclass(frozen=True)
 class Baseline:
     events_count: int

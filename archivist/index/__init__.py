@@ -314,6 +314,15 @@ def daemon_running(cfg: Config) -> bool:
     return bool(running(cfg))
 
 
+def open_for_reading(cfg: Config, progress: Progress | None = None) -> tuple[Index, bool]:
+    """The index of an archive, and whether it may be behind the folders: it was not built just
+    now and no daemon keeps it live, so hand edits made meanwhile need a `reconcile`."""
+    require_archive(cfg)
+    built_now = not index_exists(cfg)
+    idx = open_index(cfg, progress=progress)
+    return idx, not built_now and not daemon_running(cfg)
+
+
 def open_current(cfg: Config, progress: Progress | None = None) -> Index:
     """The index for a read command: the archive must exist, and the index must show what is on disk.
 
@@ -322,10 +331,8 @@ def open_current(cfg: Config, progress: Progress | None = None) -> Index:
     the index is first reconciled: a stat of each record folder and its log, about 0.1 s per
     10,000 records with the metadata cached (see docs/decisions.md), re-reading only what changed.
     """
-    require_archive(cfg)
-    built_now = not index_exists(cfg)
-    idx = open_index(cfg, progress=progress)
-    if not built_now and not daemon_running(cfg):
+    idx, behind = open_for_reading(cfg, progress)
+    if behind:
         started = time.monotonic()
         try:
             done = idx.reconcile(progress)

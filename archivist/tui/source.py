@@ -105,12 +105,9 @@ class RecordSource:
             self.notice = "index not available yet: searching by reading the folders"
         else:
             try:
-                index_mod.require_archive(self.cfg)
-                built_now = not index_mod.index_exists(self.cfg)
-                self._index = index_mod.open_index(self.cfg, progress=self._progress)
-                # without a daemon, hand edits made while nothing watched must still show; the
-                # screen asks for `catch_up` after its first results, so start-up never waits on it
-                self.catch_up_due = not built_now and not index_mod.daemon_running(self.cfg)
+                # when the index may be behind (no daemon), the screen asks for `catch_up` after
+                # its first results, so start-up never waits on a walk of every folder
+                self._index, self.catch_up_due = index_mod.open_for_reading(self.cfg, progress=self._progress)
             except Exception as e:  # a broken cache must not keep staff out of their records
                 self.notice = f"index could not be opened ({e}); searching by reading the folders"
                 self._index = None
