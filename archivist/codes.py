@@ -295,6 +295,10 @@ def _open_registry(cfg: Config, layout: Layout) -> Registry:
     reg = read_registry(layout)
     if not reg.present:
         _recover_numbers(cfg, layout, reg)
+        if reg.applicant:  # records exist, so this is not a new archive: the registry was lost
+            log.warning("%s was missing, empty or unreadable; its counters were rebuilt from the folders. "
+                        "Codes of folders deleted since can no longer be known: if a backup holds "
+                        "registry.yaml, compare it (`archivist backup list`)", layout.registry)
     return reg
 
 
