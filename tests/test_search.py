@@ -242,3 +242,9 @@ def test_cli_search_json_matches_python(archive, capsys: pytest.CaptureFixture[s
     code = main(["--config", str(cfg.path), "search", "کیمیاگران", "--json", "--limit", "5"])
     assert code == 0
     assert json.loads(capsys.readouterr().out) == idx.search("کیمیاگران", limit=5)
+
+
+def test_words_found_only_in_different_fields_still_find_the_record(archive) -> None:
+    cfg, rec, idx = archive
+    hits = idx.search("آبگینه لعاب‌دار", limit=10)  # one word in the company, one in a note
+    assert hits and hits[0]["lead"] == rec["F"]["lead"] and hits[0]["matched"] == "text"
