@@ -24,6 +24,7 @@ import yaml
 from .config import Config
 from .dates import year_of
 from .errors import ArchivistError, CodeExhausted, DuplicateNumber
+from .invoices import normalize_tax_id
 from .naming import ascii_digits, digit_variants
 from .record import LOG_NAME, Record, dump_yaml
 from .store import AREAS, CASE_AREAS, Layout, atomic_write, iter_record_folders, iter_record_names, layout_of, lock
@@ -197,11 +198,20 @@ def _read(folder: Any) -> bytes:
         return b""
 
 
+def record_numbers(record: Record) -> Iterator[tuple[str, str]]:
+    """(kind, number) for a record's contract, invoice numbers and tax IDs, in the form compared:
+    digits in ASCII, tax IDs as stored (`normalize_tax_id`)."""
+    if record.contract:
+        yield "contract", ascii_digits(record.contract).strip()
+    for inv in record.invoices:
+        yield "invoice", ascii_digits(str(inv["number"])).strip()
+        if inv.get("tax_id"):
+            yield "tax-id", normalize_tax_id(str(inv["tax_id"]))
+
+
 def numbers_of(record: Record, kind: str) -> list[str]:
-    """The contract number or the invoice numbers of a record, digits in ASCII."""
-    if kind == "contract":
-        return [ascii_digits(record.contract).strip()] if record.contract else []
-    return [ascii_digits(str(inv["number"])).strip() for inv in record.invoices]
+    """The record's numbers of one kind (`contract`, `invoice`, `tax-id`)."""
+    return [n for k, n in record_numbers(record) if k == kind]
 
 
 _CONTRACT_SET = re.compile(rb"^contract:[ \t]*(?!null\b|~|#|$)\S", re.M)
@@ -259,14 +269,16 @@ def disk_high_serial(cfg: Config, layout: Layout, kind: str, year: str | None, a
 _OTHER_DIGITS = re.compile(rb"\xdb[\xb0-\xb9]|\xd9[\xa0-\xa9]")  # Persian or Arabic-Indic digits in UTF-8
 
 
-def number_in_case_logs(layout: Layout, kind: str, number: str) -> Path | None:
-    """The folder of a case whose log holds `number` as its contract or one of its invoices."""
+def number_in_case_logs(layout: Layout, kind: str, number: str) -> Record | None:
+    """The case whose log holds `number` (in its stored form) as its contract, one of its invoice
+    numbers or one of its tax IDs; a byte search before any YAML is parsed."""
     needles = digit_variants(number)
     for folder, raw in _case_logs(layout):
-        if any(n in raw for n in needles):
+        hay = raw.upper() if kind == "tax-id" else raw  # tax IDs may be typed in lower case
+        if any(n in hay for n in needles):
             rec = _parse(folder, raw)
             if rec and number in numbers_of(rec, kind):
-                return folder
+                return rec
     return None
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import store
+from . import codes, store
 from .config import Config
 from .errors import ArchivistError, InvalidLogError
 from .naming import MAX_NAME_BYTES, ascii_digits, fold_compact, name_problems, safe_component
@@ -148,7 +148,7 @@ def check_tree(cfg: Config, progress: object = None) -> list[Violation]:
             seen[rec.lead].append(str(folder))
             if rec.case:
                 seen[rec.case].append(str(folder))
-            for kind, number in _numbers(rec):
+            for kind, number in codes.record_numbers(rec):
                 numbers[(kind, number)].append(rec)
     for code, places in sorted(seen.items()):
         if len(places) > 1:
@@ -164,18 +164,6 @@ def check_tree(cfg: Config, progress: object = None) -> list[Violation]:
     if layout.inbox.is_dir():
         out.extend(check_names(sorted(layout.inbox.iterdir())))
     return out
-
-
-def _numbers(rec: Record) -> Iterator[tuple[str, str]]:
-    """(kind, number) for the contract, invoice numbers and tax IDs in a log, as compared."""
-    from .invoices import normalize_tax_id
-
-    if rec.contract:
-        yield "contract", ascii_digits(rec.contract).strip()
-    for inv in rec.invoices:
-        yield "invoice", ascii_digits(str(inv["number"])).strip()
-        if inv.get("tax_id"):
-            yield "tax-id", normalize_tax_id(str(inv["tax_id"]))
 
 
 def _rel(cfg: Config, folder: Path | None) -> str:

@@ -28,7 +28,7 @@ from .dates import as_datetime, fmt
 from .errors import ArchivistError, InvalidLogError
 from .naming import ascii_digits, digit_variants
 from .record import LOG_NAME, Record, load_record
-from .store import CASE_AREAS, iter_record_folders, layout_of
+from .store import iter_record_folders, layout_of
 
 TAX_ID_LENGTH = 22
 _EPOCH = date(1970, 1, 1)
@@ -114,27 +114,14 @@ def decode_tax_id(tax_id: str) -> dict[str, Any]:
 
 
 def tax_id_in_use(cfg: Config, tax_id: str) -> tuple[Record, dict[str, Any]] | None:
-    """The record and invoice that already carry this tax ID (stored form), if any.
+    """The record and invoice that already carry this tax ID (stored form), if any."""
+    from .codes import number_in_case_logs
 
-    Only case logs are read (only cases have invoices), with a byte search before any YAML.
-    """
-    needles = digit_variants(tax_id)
-    for _area, folder in iter_record_folders(layout_of(cfg), CASE_AREAS):
-        try:
-            raw = (folder / LOG_NAME).read_bytes()
-        except OSError:
-            continue
-        upper = raw.upper()
-        if not any(n in upper for n in needles):
-            continue
-        try:
-            rec = load_record(folder)
-        except (InvalidLogError, OSError):
-            continue
-        for inv in rec.invoices:
-            if inv.get("tax_id") and normalize_tax_id(inv["tax_id"]) == tax_id:
-                return rec, inv
-    return None
+    rec = number_in_case_logs(layout_of(cfg), "tax-id", tax_id)
+    if rec is None:
+        return None
+    inv = next(inv for inv in rec.invoices if inv.get("tax_id") and normalize_tax_id(str(inv["tax_id"])) == tax_id)
+    return rec, inv
 
 
 # -- tracing a number to its case ----------------------------------------------------------------

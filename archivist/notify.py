@@ -42,7 +42,6 @@ import json
 import logging
 import os
 import random
-import re
 import time
 import urllib.error
 import urllib.request
@@ -51,9 +50,9 @@ from pathlib import Path
 from typing import Any
 
 from .config import TELEGRAM_PLACEHOLDERS, Config
-from .errors import ArchivistError, ConfigError, RecordNotFound
-from .record import LOG_NAME, Record
-from .store import CASE_AREAS, atomic_write, fsync_dir, layout_of, locate, lock
+from .errors import ArchivistError, ConfigError
+from .record import Record, load_record
+from .store import atomic_write, fsync_dir, layout_of, locate, lock
 
 log = logging.getLogger(__name__)
 
@@ -102,32 +101,18 @@ def announce_conversion(cfg: Config, record: Record) -> Path | None:
     return box / name
 
 
-def _says(raw: bytes, key: str, code: str) -> bool:
-    return re.search(rf"^{key}:\s*['\"]?{re.escape(code)}['\"]?\s*$".encode(), raw, re.M) is not None
-
-
 def conversion_saved(cfg: Config, data: dict[str, Any], queued: float) -> bool | None:
     """Whether the conversion a message announces is on disk; None while it may still be saved."""
     case, lead = data.get("case"), data.get("lead")
     if not case or not lead:
         return True  # not a conversion announcement: nothing to confirm
-    case, lead = str(case), str(lead)
     young = time.time() - queued < CONFIRM_GRACE
-    layout = layout_of(cfg)
-    name = cfg.naming.case.format(case=case, lead=lead, staff="", company="")
-    folders = [layout.area(area) / name for area in CASE_AREAS]
-    if not young:
-        try:
-            folders.append(locate(cfg, case))  # the slow path, once: every log is searched
-        except RecordNotFound:
-            pass
-    for folder in folders:
-        try:
-            raw = (folder / LOG_NAME).read_bytes()
-        except OSError:
-            continue
-        if _says(raw, "case", case) and _says(raw, "lead", lead):
-            return True
+    try:  # while young, only the folder-name look-up; after that one search of every log
+        rec = load_record(locate(cfg, str(case), scan=not young))
+    except ArchivistError:
+        rec = None
+    if rec is not None and rec.case == str(case) and rec.lead == str(lead):
+        return True
     return None if young else False
 
 

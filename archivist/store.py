@@ -256,11 +256,12 @@ def iter_record_names(layout: Layout, areas: tuple[str, ...] = AREAS) -> Iterato
                     yield area, e.name
 
 
-def locate(cfg: Config, code: str) -> Path:
+def locate(cfg: Config, code: str, scan: bool = True) -> Path:
     """The folder of the record a code names (case or applicant code, any digit script).
 
-    Fast paths read only folder names; a converted applicant code needs a look inside the case
-    logs, done as a cheap byte search before any YAML is parsed.
+    Fast paths read only folder names; a converted applicant code (or a folder renamed by hand)
+    needs a look inside the logs, done as a cheap byte search before any YAML is parsed, and
+    skipped with `scan=False` by callers that will ask again.
     """
     code = normalize_code(code)
     if not re.fullmatch(r"\d{4}|\d{5}", code):
@@ -281,7 +282,7 @@ def locate(cfg: Config, code: str) -> Path:
                 parsed = cfg.naming.applicant.parse(e.name)
                 if parsed and parsed.get("lead") == code and e.is_dir():
                     return Path(e.path)
-    found = _scan_logs_for(layout, code)
+    found = _scan_logs_for(layout, code) if scan else None
     if found:
         return found
     raise RecordNotFound(f"no record has the code {code}; search by company name with `archivist search`")
