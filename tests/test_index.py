@@ -15,9 +15,10 @@ import pytest
 import yaml
 
 from archivist.config import Config
+from archivist.errors import InvalidLogError
 from archivist.index import open_index, schema
 from archivist.index.hook import close_all
-from archivist.record import LOG_NAME, dump_yaml
+from archivist.record import LOG_NAME, dump_yaml, load_record
 from bench.generate import generate
 
 NOW = "2026-11-23T10:00:00+03:30"
@@ -135,6 +136,19 @@ def test_malformed_log_is_a_violation_and_last_good_entry_stays_findable(archive
         idx.refresh([folder])
         assert idx.search("00020")[0]["stale"] is False
         assert not [v for v in idx.violations() if v["rule"] == "invalid-log"]
+
+
+def test_a_control_character_pasted_into_a_note_makes_the_log_invalid_in_the_index_too(archive: Config) -> None:
+    """yaml.safe_load refuses a bell or an NEL; the index's fast reader must not call that log valid."""
+    with open_index(archive) as idx:
+        folder = Path(idx.search("00021")[0]["path"])
+        log = folder / LOG_NAME
+        log.write_text(log.read_text(encoding="utf-8") + "extra: pasted\x07 from a terminal\n", encoding="utf-8")
+        with pytest.raises(InvalidLogError):
+            load_record(folder)  # what `show`, `log` and the TUI's record screen see
+        idx.refresh([folder])
+        assert idx.search("00021")[0]["stale"] is True
+        assert [v["path"] for v in idx.violations() if v["rule"] == "invalid-log"] == [str(log)]
 
 
 def test_a_log_broken_before_it_was_ever_indexed_is_found_by_its_folder_name(archive: Config) -> None:
@@ -279,6 +293,13 @@ def test_fast_log_reader_builds_exactly_what_safe_load_builds(archive: Config, c
     "form: F-31-08-01\r\nlead: '00001'\r\n",
     "form: F-31-08-01\nlead: *undefined\n",
     "",
+    # characters yaml.safe_load refuses or reads as line breaks: the slow path must see them
+    "form: F-31-08-01\nnote: bell\x07\n",
+    "form: F-31-08-01\nnote: c1\x9f control\n",
+    "form: F-31-08-01\nnote: next\x85line\n",
+    "form: F-31-08-01\nnote: line\u2028separator\n",
+    "form: F-31-08-01\nnote: lone \ud800 surrogate\n",
+    "\ufeffform: F-31-08-01\n",
 ])
 def test_fast_log_reader_declines_anything_outside_dump_yaml_shape(text: str) -> None:
     from archivist.index import fastlog
@@ -301,9 +322,9 @@ def test_fast_log_reader_resolves_plain_scalars_like_yaml(text: str) -> None:
 def test_parallel_read_gives_the_same_index_as_a_sequential_one(archive: Config, monkeypatch: pytest.MonkeyPatch) -> None:
     from archivist.index import build
 
-    sequential = [(s.rel, s.entry) for s in build.scan_all(archive, workers=1)]
+    sequential = list(build.prepared_all(archive, workers=1))
     monkeypatch.setattr(build, "PARALLEL_FROM", 10)
-    parallel = [(s.rel, s.entry) for s in build.scan_all(archive, workers=2)]
+    parallel = list(build.prepared_all(archive, workers=2))
     assert parallel == sequential and len(parallel) == 80
 
 

@@ -109,12 +109,14 @@ def cmd_due(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_reindex(ctx: Context, args: argparse.Namespace) -> int:
     progress = TtyProgress()
     started = time.monotonic()
-    n = reindex(ctx.cfg, progress)
+    done = reindex(ctx.cfg, progress)
     seconds = round(time.monotonic() - started, 2)
     if args.json:
-        ctx.json({"records": n, "seconds": seconds, "path": str(ctx.cfg.index_file)})
+        ctx.json({"records": done["records"], "seconds": seconds, "write_seconds": done["write_seconds"],
+                  "path": str(ctx.cfg.index_file)})
     else:
-        ctx.out(f"indexed {n} records in {seconds} s ({ctx.cfg.index_file})")
+        ctx.out(f"indexed {done['records']} records in {seconds} s, {done['write_seconds']} s of it writing "
+                f"the index ({ctx.cfg.index_file})")
     return 0
 
 

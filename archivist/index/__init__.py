@@ -70,14 +70,14 @@ class Index:
                 for table in FTS_TABLES:
                     db.execute(f"INSERT INTO {table}({table}) VALUES ('delete-all')")
                 build.forget_words(db)
-                n = _fill(db, self.cfg, progress)
+                n, writing = _fill(db, self.cfg, progress)
                 _drop_vanished(db, self.cfg)
                 optimize(db)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-            return {"records": n, "seconds": round(time.monotonic() - started, 2)}
+            return {"records": n, "seconds": round(time.monotonic() - started, 2), "write_seconds": round(writing, 2)}
 
     def refresh(self, paths: Iterable[Path | str]) -> int:
         """Re-read the given record folders if their log or file list changed; drop vanished ones."""
@@ -265,9 +265,10 @@ def _drop_vanished(db: sqlite3.Connection, cfg: Config, seen: set[int] | None = 
             db.execute("DELETE FROM violations WHERE folder = ?", (folder,))
 
 
-def _fill(db: sqlite3.Connection, cfg: Config, progress: Progress | None) -> int:
-    """Insert every folder's scan into empty tables (ids are applicant codes: see build.py)."""
-    return build.insert_fresh(db, build.scan_all(cfg, progress))
+def _fill(db: sqlite3.Connection, cfg: Config, progress: Progress | None) -> tuple[int, float]:
+    """Insert every folder's scan into empty tables (ids are applicant codes: see build.py);
+    (records, seconds the main process spent writing them)."""
+    return build.insert_fresh(db, build.prepared_all(cfg, progress))
 
 
 FTS_TABLES = ("fts_ids", "fts_names", "fts_notes", "fts_files", "fts_company")
@@ -351,8 +352,8 @@ def open_current(cfg: Config, progress: Progress | None = None) -> Index:
     return idx
 
 
-def reindex(cfg: Config, progress: Progress | None = None) -> int:
-    """Rebuild the whole index from the folders (`archivist reindex`); returns the record count.
+def reindex(cfg: Config, progress: Progress | None = None) -> dict[str, Any]:
+    """Rebuild the whole index from the folders (`archivist reindex`): {records, seconds, write_seconds}.
 
     An existing index is rebuilt in place, so a daemon that has it open sees the result and the
     naming violations the daemon reported stay; a missing one is built next to its final place.
@@ -360,7 +361,7 @@ def reindex(cfg: Config, progress: Progress | None = None) -> int:
     require_archive(cfg)
     if index_exists(cfg):
         with open_index(cfg, progress=progress) as idx:
-            return int(idx.rebuild(progress)["records"])
+            return idx.rebuild(progress)
     return cold_build(cfg, progress)
 
 
@@ -391,24 +392,27 @@ def open_index(cfg: Config, build_if_missing: bool = True, progress: Progress | 
     return Index(cfg, schema.connect(path))
 
 
-def cold_build(cfg: Config, progress: Progress | None = None) -> int:
+def cold_build(cfg: Config, progress: Progress | None = None) -> dict[str, Any]:
     """Build a fresh index file next to the final one and move it into place atomically."""
     require_archive(cfg)
     path = cfg.index_file
     path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.building")
     schema.remove_files(tmp)
     db = schema.connect(tmp, bulk=True)
     try:
         schema.create(db)
         db.execute("BEGIN")
-        n = _fill(db, cfg, progress)
+        n, writing = _fill(db, cfg, progress)
+        started_finish = time.monotonic()
         db.execute("COMMIT")
         optimize(db)
         db.execute("VACUUM")
         db.execute("PRAGMA journal_mode = WAL")
+        writing += time.monotonic() - started_finish
     finally:
         build.forget_words(db)
         db.close()
     os.replace(tmp, path)
-    return n
+    return {"records": n, "seconds": round(time.monotonic() - started, 2), "write_seconds": round(writing, 2)}

@@ -16,11 +16,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sqlite3
+import stat
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import Any
 
 from ..config import Config
 from ..errors import InvalidLogError
@@ -65,9 +68,7 @@ def scan_folder(root: str, area: str, name: str, templates: tuple[str, str]) -> 
     files, sig = list_files(folder)
     path = os.path.join(folder, LOG_NAME)
     try:
-        with open(path, "rb") as f:
-            st = os.fstat(f.fileno())
-            raw = f.read()
+        st, raw = _read_file(path)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         reason = f"has no {LOG_NAME}; every record folder needs its follow-up log"
         return Scan(rel, area, None, None, sig, None, (folder, reason), _placeholder(rel, area, name, files, templates))
@@ -82,12 +83,28 @@ def scan_folder(root: str, area: str, name: str, templates: tuple[str, str]) -> 
     return Scan(rel, area, st.st_mtime_ns, st.st_size, sig, entry, error, placeholder)
 
 
+def _read_file(path: str) -> tuple[os.stat_result, bytes]:
+    """(stat, content) in four system calls: `open().read()` makes about seven, and at 100,000
+    logs each one shows (this machine's virtual disk makes every call expensive)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(path)
+        data = os.read(fd, st.st_size + 1)
+        if len(data) != st.st_size:  # it grew or shrank while being read: read on to the end
+            parts = [data]
+            while chunk := os.read(fd, 1 << 16):
+                parts.append(chunk)
+            data = b"".join(parts)
+        return st, data
+    finally:
+        os.close(fd)
+
+
 def _read_record(raw: bytes, path: str, mtime_ns: int) -> Record:
     """parse_record, through the fast reader when the log is in dump_yaml's shape and valid."""
-    try:
-        data = fastlog.load(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        data = None
+    data = fastlog.load_bytes(raw)
     if data is not None and validate(data) is None:
         return Record(data=data, folder=None, mtime_ns=mtime_ns)
     return parse_record(raw, path, None, mtime_ns)  # the slow path says what is wrong, and where
@@ -98,9 +115,9 @@ def _placeholder(rel: str, area: str, name: str, files: list[str], templates: tu
     return placeholder_entry(rel, area, tmpl.parse(name), files, templates)
 
 
-def _scan_chunk(args: tuple[str, list[tuple[str, str]], tuple[str, str]]) -> list[Scan]:
+def _prepare_chunk(args: tuple[str, list[tuple[str, str]], tuple[str, str]]) -> list[Prepared]:
     root, items, templates = args
-    return [scan_folder(root, area, name, templates) for area, name in items]
+    return [prepare(scan_folder(root, area, name, templates)) for area, name in items]
 
 
 def templates_of(cfg: Config) -> tuple[str, str]:
@@ -120,8 +137,28 @@ def record_folders(root: str) -> Iterator[tuple[str, str]]:
                     yield area, e.name
 
 
-def scan_all(cfg: Config, progress: Progress | None = None, workers: int | None = None) -> Iterable[Scan]:
-    """Every record folder under the root, read in parallel when there are many."""
+# A scan as a full build inserts it: plain tuples, because sending Scan objects from the workers
+# cost more to unpickle (~50 µs each) than the main process spends inserting them.
+#   (row values in ROW_COLUMNS order with id None, lead,
+#    ((fts table, text), …), ((number, kind), …), (name words, …), violation row or None)
+Prepared = tuple[list[Any], "str | None", tuple[tuple[str, str], ...], tuple[tuple[str, str], ...],
+                 tuple[str, ...], "tuple[str, str, str, str, str | None] | None"]
+
+
+def prepare(scan: Scan) -> Prepared:
+    """What `insert_fresh` needs of one scan, computed where the scan was made."""
+    entry = scan.entry or scan.placeholder
+    assert entry is not None
+    row = dict(entry.row, id=None, log_mtime=scan.log_mtime, log_size=scan.log_size, dir_sig=scan.dir_sig)
+    texts = tuple((table, text) for table, text in (
+        ("ids", entry.ids), ("names", entry.names), ("notes", entry.notes), ("files", entry.files),
+        ("company", entry.company_key)) if text)
+    return ([row[c] for c in ROW_COLUMNS], entry.row["lead"], texts, tuple(entry.numbers),
+            tuple(entry.words), own_violation(scan))
+
+
+def prepared_all(cfg: Config, progress: Progress | None = None, workers: int | None = None) -> Iterable[Prepared]:
+    """Every record folder under the root, read and prepared in parallel when there are many."""
     root = str(cfg.root)
     folders = sorted(record_folders(root))
     total = len(folders)
@@ -132,7 +169,7 @@ def scan_all(cfg: Config, progress: Progress | None = None, workers: int | None 
     # watcher, the TUI's workers) can copy a held lock into the child, so those read in-process.
     if total < PARALLEL_FROM or workers <= 1 or threading.active_count() > 1:
         for area, name in folders:
-            yield scan_folder(root, area, name, templates)
+            yield prepare(scan_folder(root, area, name, templates))
             done += 1
             if progress and done % 1000 == 0:
                 progress("reading logs", done, total)
@@ -142,18 +179,18 @@ def scan_all(cfg: Config, progress: Progress | None = None, workers: int | None 
         next_chunk = 0
         try:
             with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                for scans in pool.map(_scan_chunk, chunks):
+                for items in pool.map(_prepare_chunk, chunks):
                     next_chunk += 1
-                    yield from scans
-                    done += len(scans)
+                    yield from items
+                    done += len(items)
                     if progress:
                         progress("reading logs", done, total)
         except (BrokenProcessPool, OSError):
             pass  # workers could not start or died (no /dev/shm, out of memory): read the rest here
         for chunk in chunks[next_chunk:]:
-            scans = _scan_chunk(chunk)
-            yield from scans
-            done += len(scans)
+            items = _prepare_chunk(chunk)
+            yield from items
+            done += len(items)
             if progress:
                 progress("reading logs", done, total)
     if progress and total:  # (…, 0, 0) is how a plain message is passed: an empty archive has none
@@ -213,47 +250,51 @@ def insert_scan(db: sqlite3.Connection, scan: Scan, previous: sqlite3.Row | tupl
     _set_own_violation(db, scan)
 
 
-def insert_fresh(db: sqlite3.Connection, scans: Iterable[Scan], batch: int = 1000) -> int:
-    """A full build into empty tables: ids are applicant codes, rows go in with executemany."""
+def insert_fresh(db: sqlite3.Connection, items: Iterable[Prepared], batch: int = 1000) -> tuple[int, float]:
+    """A full build into empty tables: ids are applicant codes, rows go in with executemany.
+
+    Returns (records, seconds spent writing): the writing is the part no worker can share.
+    """
     used: set[int] = set()
     count = 0
-    pending: list[Scan] = []
+    pending: list[Prepared] = []
+    writing = 0.0
 
     def flush() -> None:
-        records, numbers, words = [], [], set()
-        fts: dict[str, list[tuple[int, str]]] = {"ids": [], "names": [], "notes": [], "files": []}
-        for scan in pending:
-            entry = scan.entry or scan.placeholder
-            assert entry is not None
-            lead = entry.row["lead"]
+        nonlocal writing
+        started = time.perf_counter()
+        records, numbers, words, violations = [], [], set(), []
+        fts: dict[str, list[tuple[int, str]]] = {"ids": [], "names": [], "notes": [], "files": [], "company": []}
+        for values, lead, texts, nums, name_words, violation in pending:
             rid = int(lead) if lead and lead.isdigit() and int(lead) not in used else _new_id(db, None, False)
             used.add(rid)
-            row = dict(entry.row, id=rid, log_mtime=scan.log_mtime, log_size=scan.log_size, dir_sig=scan.dir_sig)
-            records.append([row[c] for c in ROW_COLUMNS])
-            for table, text in (("ids", entry.ids), ("names", entry.names), ("notes", entry.notes),
-                                ("files", entry.files), ("company", entry.company_key)):
-                if text:
-                    fts.setdefault(table, []).append((rid, text))
-            numbers.extend((n, k, rid) for n, k in entry.numbers)
-            words |= entry.words
-            if scan.error:
-                _set_own_violation(db, scan)
+            values[0] = rid
+            records.append(values)
+            for table, text in texts:
+                fts[table].append((rid, text))
+            numbers.extend((n, k, rid) for n, k in nums)
+            words.update(name_words)
+            if violation:
+                violations.append(violation)
         db.executemany(_INSERT, records)
         for table, values in fts.items():
             col = "key" if table == "company" else "t"
             db.executemany(f"INSERT INTO fts_{table}(rowid, {col}) VALUES (?, ?)", values)
         db.executemany("INSERT OR IGNORE INTO numbers VALUES (?, ?, ?)", numbers)
         add_words(db, words)
+        db.executemany(_OWN_RULES_DELETE, [(v[0],) for v in violations])
+        db.executemany(_VIOLATION_INSERT, violations)
         pending.clear()
+        writing += time.perf_counter() - started
 
-    for scan in scans:
-        pending.append(scan)
+    for item in items:
+        pending.append(item)
         count += 1
         if len(pending) >= batch:
             flush()
     if pending:
         flush()
-    return count
+    return count, writing
 
 
 _known_words: dict[int, set[str]] = {}
@@ -276,16 +317,26 @@ def forget_words(db: sqlite3.Connection) -> None:
     _known_words.pop(id(db), None)
 
 
-def _set_own_violation(db: sqlite3.Connection, scan: Scan) -> None:
-    """The index reports unreadable logs itself; other rules come from the daemon/doctor."""
+_OWN_RULES_DELETE = "DELETE FROM violations WHERE folder = ? AND rule IN ('invalid-log', 'no-log')"
+_VIOLATION_INSERT = "INSERT INTO violations VALUES (?, ?, ?, ?, 0, NULL, ?)"
+
+
+def own_violation(scan: Scan) -> tuple[str, str, str, str, str | None] | None:
+    """The index reports unreadable logs itself (other rules come from the daemon/doctor):
+    (folder, rule, path, message, code) for an invalid or missing log, else None."""
     if scan.error is None:
-        db.execute("DELETE FROM violations WHERE folder = ? AND rule IN ('invalid-log', 'no-log')", (scan.rel,))
-        return
-    db.execute("DELETE FROM violations WHERE folder = ? AND rule IN ('invalid-log', 'no-log')", (scan.rel,))
-    rule = "invalid-log" if scan.log_mtime is not None else "no-log"
+        return None
     source = scan.entry or scan.placeholder
     code = (source.row["case"] or source.row["lead"]) if source else None
-    db.execute("INSERT INTO violations VALUES (?, ?, ?, ?, 0, NULL, ?)", (scan.rel, rule, scan.error[0], scan.error[1], code))
+    rule = "invalid-log" if scan.log_mtime is not None else "no-log"
+    return scan.rel, rule, scan.error[0], scan.error[1], code
+
+
+def _set_own_violation(db: sqlite3.Connection, scan: Scan) -> None:
+    db.execute(_OWN_RULES_DELETE, (scan.rel,))
+    row = own_violation(scan)
+    if row:
+        db.execute(_VIOLATION_INSERT, row)
 
 
 def find_row(db: sqlite3.Connection, rel: str) -> sqlite3.Row | None:

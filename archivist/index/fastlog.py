@@ -141,10 +141,40 @@ def _split(line: str) -> tuple[str, str | None]:
     return _key(key), value
 
 
-def load(text: str) -> dict[str, Any] | None:
-    """The log's mapping, or None when it is not in dump_yaml's shape (use yaml.safe_load then)."""
-    if "\r" in text or "\t" in text or text.startswith("\ufeff"):
+# Bytes yaml.safe_load refuses (C0 controls and DEL: its Reader's NON_PRINTABLE) or that
+# dump_yaml never writes (tab, CR); C1 controls, NEL and the Unicode line and paragraph separators
+# are checked below. A log holding any of them goes to yaml.safe_load, so both agree on validity.
+_CONTROLS = bytes(range(0x0A)) + bytes(range(0x0B, 0x20)) + b"\x7f"
+_C1 = re.compile(rb"\xc2[\x80-\x9f]")
+
+
+def load_bytes(raw: bytes) -> dict[str, Any] | None:
+    """The log's mapping, or None when it is not in dump_yaml's shape (use yaml.safe_load then).
+
+    About 2 µs of checks on a 2 KB log, done on the bytes where they are cheapest.
+    """
+    if len(raw.translate(None, _CONTROLS)) != len(raw) or raw.startswith(b"\xef\xbb\xbf"):
         return None
+    if b"\xc2" in raw and _C1.search(raw):
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "\u2028" in text or "\u2029" in text or "\ufffe" in text or "\uffff" in text:
+        return None
+    return _parse(text)
+
+
+def load(text: str) -> dict[str, Any] | None:
+    """`load_bytes` for text already decoded."""
+    try:
+        return load_bytes(text.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate: not something YAML reads either
+        return None
+
+
+def _parse(text: str) -> dict[str, Any] | None:
     try:
         return _load(text.split("\n")) or None
     except (_Unsupported, ValueError, yaml.YAMLError):
