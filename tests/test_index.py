@@ -177,7 +177,16 @@ def test_cli_actions_keep_an_existing_index_fresh_through_the_hook(archive: Conf
     assert json.loads(cli("search", "کاتالوگ جدید", "--json")[1])[0]["lead"] == lead
 
 
-def test_reconcile_finds_new_changed_and_removed_folders(archive: Config) -> None:
+@pytest.mark.parametrize("disk", ["cached", "cold"])
+def test_reconcile_finds_new_changed_and_removed_folders(archive: Config, disk: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from functools import partial
+
+    from archivist.index import build
+
+    if disk == "cold":  # every batch looks slow: after the first, the walk runs in threads
+        monkeypatch.setattr(build, "COLD_BATCH_S", -1.0)
+        monkeypatch.setattr(build, "probe", partial(build.probe, batch=3))
     with open_index(archive) as idx:
         assert idx.reconcile() == {"added": 0, "updated": 0, "removed": 0, "records": 80}
         gone = Path(idx.search("00003")[0]["path"])

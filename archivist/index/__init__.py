@@ -107,8 +107,8 @@ class Index:
     def reconcile(self, progress: Progress | None = None) -> dict[str, int]:
         """Compare every folder on disk with the index by stats; re-read only what changed.
 
-        The stat walk runs outside any transaction (in threads: stat releases the GIL), so the
-        CLI and TUI are never blocked by it; only the changed folders are written, re-checked
+        The stat walk runs outside any transaction (in threads when the metadata has to come from
+        disk: see build.probe), so the CLI and TUI are never blocked by it; only the changed folders are written, re-checked
         under the write lock in case a refresh got there first.
         """
         root = str(self.cfg.root)

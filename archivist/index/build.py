@@ -20,7 +20,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
@@ -365,6 +365,10 @@ def unchanged(folder: str, previous: sqlite3.Row | tuple) -> bool:
     return dir_signature(folder, previous[3]) == previous[3]
 
 
+COLD_BATCH_S = 0.03  # 500 folders whose metadata is cached stat in ~8 ms; read from disk, ~80 ms
+STAT_THREADS = 4
+
+
 def probe(root: str, lookup: Callable[[list[int]], dict[int, tuple]],
           batch: int = 500) -> tuple[set[int], list[tuple[str, str, tuple | None]]]:
     """(path keys of every record folder, [(area, name, indexed row or None) that changed or are new]).
@@ -372,32 +376,55 @@ def probe(root: str, lookup: Callable[[list[int]], dict[int, tuple]],
     Two stats per folder (log, folder) plus one per sub-folder, relative to each area's open
     directory so the kernel does not walk the whole path 200,000 times. The indexed rows are
     asked for `batch` folders at a time (`lookup`: path keys → (id, log mtime, log size, dir
-    signature)), not loaded whole: at 100,000 records a dict of every row cost the daemon ~60 MB
-    at each start.
+    signature); called from several threads), not loaded whole: at 100,000 records a dict of
+    every row cost the daemon ~60 MB at each start.
+
+    Batches run one after another while the metadata is cached; once a batch shows it comes from
+    disk (after a reboot, or a page cache the system emptied), the rest run in STAT_THREADS
+    threads, whose stats wait for the disk together (a stat releases the GIL): at 100,000 records
+    16 s → 7 s here. With the metadata cached, threads would only add GIL hand-offs (~+20%).
     """
     seen: set[int] = set()
     changed: list[tuple[str, str, tuple | None]] = []
     log_suffix = "/" + LOG_NAME
-    for area in AREAS:
-        base = root + "/" + area
-        try:
-            fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        try:
+    fds: list[int] = []
+    jobs: list[tuple[str, int, str, list[str]]] = []
+
+    def run(job: tuple[str, int, str, list[str]]) -> tuple[list[int], list[tuple[str, str, tuple | None]]]:
+        area, fd, base, chunk = job
+        keys = [path_key(area + "/" + name) for name in chunk]
+        known = lookup(keys)
+        out = []
+        for name, key in zip(chunk, keys, strict=True):
+            prev = known.get(key)
+            if prev is None or not _same_as_indexed(fd, base, name + log_suffix, name, prev):
+                out.append((area, name, prev))
+        return keys, out
+
+    try:
+        for area in AREAS:
+            base = root + "/" + area
+            try:
+                fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            fds.append(fd)
             with os.scandir(fd) as it:
                 names = [e.name for e in it if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)]
-            for start in range(0, len(names), batch):
-                chunk = names[start:start + batch]
-                keys = [path_key(area + "/" + name) for name in chunk]
-                known = lookup(keys)
-                for name, key in zip(chunk, keys, strict=True):
-                    seen.add(key)
-                    prev = known.get(key)
-                    if prev is not None and _same_as_indexed(fd, base, name + log_suffix, name, prev):
-                        continue
-                    changed.append((area, name, prev))
-        finally:
+            jobs.extend((area, fd, base, names[i:i + batch]) for i in range(0, len(names), batch))
+        for i, job in enumerate(jobs):
+            started = time.perf_counter()
+            keys, out = run(job)
+            seen.update(keys)
+            changed.extend(out)
+            if time.perf_counter() - started > COLD_BATCH_S and i + 1 < len(jobs):
+                with ThreadPoolExecutor(STAT_THREADS) as pool:
+                    for keys, out in pool.map(run, jobs[i + 1:]):
+                        seen.update(keys)
+                        changed.extend(out)
+                break
+    finally:
+        for fd in fds:
             os.close(fd)
     return seen, changed
 
