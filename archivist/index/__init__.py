@@ -71,9 +71,11 @@ class Index:
                     db.execute(f"INSERT INTO {table}({table}) VALUES ('delete-all')")
                 build.forget_words(db)
                 n, writing = _fill(db, self.cfg, progress)
+                started_finish = time.monotonic()
                 _drop_vanished(db, self.cfg)
                 optimize(db)
                 db.execute("COMMIT")
+                writing += time.monotonic() - started_finish
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -108,8 +110,8 @@ class Index:
         """Compare every folder on disk with the index by stats; re-read only what changed.
 
         The stat walk runs outside any transaction (in threads when the metadata has to come from
-        disk: see build.probe), so the CLI and TUI are never blocked by it; only the changed folders are written, re-checked
-        under the write lock in case a refresh got there first.
+        disk: see build.probe), so the CLI and TUI are never blocked by it; only the changed
+        folders are written, re-checked under the write lock in case a refresh got there first.
         """
         root = str(self.cfg.root)
         templates = build.templates_of(self.cfg)
