@@ -72,7 +72,7 @@ class Index:
                 build.forget_words(db)
                 n, writing = _fill(db, self.cfg, progress)
                 started_finish = time.monotonic()
-                _drop_vanished(db, self.cfg)
+                _drop_vanished(db, {key for (key,) in db.execute("SELECT pkey FROM records")})
                 optimize(db)
                 db.execute("COMMIT")
                 writing += time.monotonic() - started_finish
@@ -142,7 +142,7 @@ class Index:
                         build.insert_scan(self.db, build.scan_folder(root, area, name, templates), prev)
                     for rid in vanished:
                         build._retire(self.db, rid)
-                    _drop_vanished(self.db, self.cfg, seen)
+                    _drop_vanished(self.db, seen)
                     self.db.execute("COMMIT")
                 except BaseException:
                     self.db.execute("ROLLBACK")
@@ -258,10 +258,9 @@ class Index:
         return 1
 
 
-def _drop_vanished(db: sqlite3.Connection, cfg: Config, seen: set[int] | None = None) -> None:
-    """Forget violations of record folders that are no longer there (`seen`: path keys on disk)."""
-    if seen is None:
-        seen = {path_key(f"{area}/{name}") for area, name in build.record_folders(str(cfg.root))}
+def _drop_vanished(db: sqlite3.Connection, seen: set[int]) -> None:
+    """Forget violations of record folders that are no longer there (`seen`: path keys on disk;
+    after a fill, the records table's: every folder found got a row, readable or not)."""
     for (folder,) in db.execute("SELECT DISTINCT folder FROM violations").fetchall():
         if path_key(folder) not in seen:
             db.execute("DELETE FROM violations WHERE folder = ?", (folder,))

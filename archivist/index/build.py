@@ -146,7 +146,7 @@ Prepared = tuple[list[Any], "str | None", tuple[tuple[str, str], ...], tuple[tup
 
 
 def prepare(scan: Scan) -> Prepared:
-    """What `insert_fresh` needs of one scan, computed where the scan was made."""
+    """The rows one scan gives (insert_fresh, insert_scan), computed where the scan was made."""
     entry = scan.entry or scan.placeholder
     assert entry is not None
     row = dict(entry.row, id=None, log_mtime=scan.log_mtime, log_size=scan.log_size, dir_sig=scan.dir_sig)
@@ -199,15 +199,16 @@ def prepared_all(cfg: Config, progress: Progress | None = None, workers: int | N
 
 # -- writing ------------------------------------------------------------------------------------------
 
-def _new_id(db: sqlite3.Connection, lead: str | None, dense: bool) -> int:
-    if dense and lead and lead.isdigit():
-        rid = int(lead)
-        if db.execute("SELECT 1 FROM records WHERE id = ?", (rid,)).fetchone() is None:
-            return rid
+def _new_id(db: sqlite3.Connection) -> int:
+    """A fresh row id from SPARSE upwards, never reused (see the module docstring)."""
     row = db.execute("SELECT value FROM meta WHERE key = 'next_sparse'").fetchone()
     rid = max(int(row[0]) if row else SPARSE, SPARSE)
     db.execute("INSERT OR REPLACE INTO meta VALUES ('next_sparse', ?)", (str(rid + 1),))
     return rid
+
+
+_FTS_INSERT = {table: f"INSERT INTO fts_{table}(rowid, {'key' if table == 'company' else 't'}) VALUES (?, ?)"
+               for table in ("ids", "names", "notes", "files", "company")}
 
 
 def _retire(db: sqlite3.Connection, rid: int) -> None:
@@ -216,37 +217,26 @@ def _retire(db: sqlite3.Connection, rid: int) -> None:
     db.execute("DELETE FROM numbers WHERE rid = ?", (rid,))
 
 
-def insert_scan(db: sqlite3.Connection, scan: Scan, previous: sqlite3.Row | tuple | None = None,
-                dense: bool = False) -> None:
-    """Store one folder's scan, replacing its previous row (`previous`: id first, status at [4]).
-
-    `dense`: a full build, where a record's id is its applicant code.
-    """
-    entry = scan.entry
-    if entry is None and previous is not None and previous[4] is not None:
+def insert_scan(db: sqlite3.Connection, scan: Scan, previous: sqlite3.Row | tuple | None = None) -> None:
+    """Store one folder's scan, replacing its previous row (`previous`: id first, status at [4])."""
+    if scan.entry is None and previous is not None and previous[4] is not None:
         # invalid now, valid before: keep the last good state, marked stale, stats updated so the
         # same broken file is not re-read on every refresh
         db.execute("UPDATE records SET stale = 1, log_mtime = ?, log_size = ?, dir_sig = ? WHERE id = ?",
                    (scan.log_mtime, scan.log_size, scan.dir_sig, previous[0]))
         _set_own_violation(db, scan)
         return
-    if entry is None:
-        entry = scan.placeholder
-    assert entry is not None
     if previous is not None:
         _retire(db, previous[0])
-    rid = _new_id(db, entry.row["lead"], dense)
-    row = dict(entry.row, id=rid, log_mtime=scan.log_mtime, log_size=scan.log_size, dir_sig=scan.dir_sig)
-    db.execute(_INSERT, [row[c] for c in ROW_COLUMNS])
-    for table, text in (("ids", entry.ids), ("names", entry.names), ("notes", entry.notes), ("files", entry.files)):
-        if text:
-            db.execute(f"INSERT INTO fts_{table}(rowid, t) VALUES (?, ?)", (rid, text))
-    if entry.company_key:
-        db.execute("INSERT INTO fts_company(rowid, key) VALUES (?, ?)", (rid, entry.company_key))
-    if entry.numbers:
-        db.executemany("INSERT OR IGNORE INTO numbers VALUES (?, ?, ?)", [(n, k, rid) for n, k in entry.numbers])
-    if entry.words:
-        add_words(db, entry.words)
+    values, _lead, texts, numbers, words, _violation = prepare(scan)
+    rid = values[0] = _new_id(db)
+    db.execute(_INSERT, values)
+    for table, text in texts:
+        db.execute(_FTS_INSERT[table], (rid, text))
+    if numbers:
+        db.executemany("INSERT OR IGNORE INTO numbers VALUES (?, ?, ?)", [(n, k, rid) for n, k in numbers])
+    if words:
+        add_words(db, words)
     _set_own_violation(db, scan)
 
 
@@ -266,7 +256,7 @@ def insert_fresh(db: sqlite3.Connection, items: Iterable[Prepared], batch: int =
         records, numbers, words, violations = [], [], set(), []
         fts: dict[str, list[tuple[int, str]]] = {"ids": [], "names": [], "notes": [], "files": [], "company": []}
         for values, lead, texts, nums, name_words, violation in pending:
-            rid = int(lead) if lead and lead.isdigit() and int(lead) not in used else _new_id(db, None, False)
+            rid = int(lead) if lead and lead.isdigit() and int(lead) not in used else _new_id(db)
             used.add(rid)
             values[0] = rid
             records.append(values)
@@ -278,8 +268,7 @@ def insert_fresh(db: sqlite3.Connection, items: Iterable[Prepared], batch: int =
                 violations.append(violation)
         db.executemany(_INSERT, records)
         for table, values in fts.items():
-            col = "key" if table == "company" else "t"
-            db.executemany(f"INSERT INTO fts_{table}(rowid, {col}) VALUES (?, ?)", values)
+            db.executemany(_FTS_INSERT[table], values)
         db.executemany("INSERT OR IGNORE INTO numbers VALUES (?, ?, ?)", numbers)
         add_words(db, words)
         db.executemany(_OWN_RULES_DELETE, [(v[0],) for v in violations])

@@ -163,18 +163,6 @@ def load_bytes(raw: bytes) -> dict[str, Any] | None:
         return None
     if "\u2028" in text or "\u2029" in text or "\ufffe" in text or "\uffff" in text:
         return None
-    return _parse(text)
-
-
-def load(text: str) -> dict[str, Any] | None:
-    """`load_bytes` for text already decoded."""
-    try:
-        return load_bytes(text.encode("utf-8"))
-    except UnicodeEncodeError:  # a lone surrogate: not something YAML reads either
-        return None
-
-
-def _parse(text: str) -> dict[str, Any] | None:
     try:
         return _load(text.split("\n")) or None
     except (_Unsupported, ValueError, yaml.YAMLError):

@@ -121,11 +121,11 @@ class RecordSource:
         about a second per 100,000 records, and searches must go on meanwhile (SQLite's WAL lets
         this connection write while the I/O thread's reads).
         """
-        self.catch_up_due = False
-        index_mod = optional_module("archivist.index")
-        if index_mod is None or self._index is None:
+        if self._index is None:
             return False
-        with index_mod.open_index(self.cfg, build_if_missing=False) as idx:
+        from ..index import open_index  # imported already: _index is one of its Index objects
+
+        with open_index(self.cfg, build_if_missing=False) as idx:
             done = idx.reconcile()
         return bool(done["added"] or done["updated"] or done["removed"])
 

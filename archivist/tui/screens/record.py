@@ -133,14 +133,24 @@ class RecordScreen(Screen):
     # -- loading and showing ------------------------------------------------------------------------
     @work(exclusive=True, group="load")
     async def reload(self) -> None:
+        loaded = await self._load()
+        if loaded is not None:
+            self.show_record(loaded[0], loaded[1] or [])
+
+    async def _load(self, unless_same_as: Record | None = None
+                    ) -> tuple[Record, list[tuple[str, int, float]] | None] | None:
+        """The record as it is on disk now, and its files: None when it is the same log in the same
+        folder as `unless_same_as` (no walk of the folder). None overall: the reason is shown."""
         source = self.app.source  # type: ignore[attr-defined]
         try:
             rec = await source.call(source.load, self.path, self.code)
-            files = await source.call(list_files, rec.folder)
+            same = (unless_same_as is not None and rec.mtime_ns == unless_same_as.mtime_ns
+                    and rec.folder == unless_same_as.folder)
+            files = None if same else await source.call(list_files, rec.folder)
         except (ArchivistError, OSError) as e:
             self.show_message(str(e), error=True)
-            return
-        self.show_record(rec, files)
+            return None
+        return rec, files
 
     def show_record(self, rec: Record, files: list[tuple[str, int, float]]) -> None:
         self.record = rec
@@ -274,15 +284,12 @@ class RecordScreen(Screen):
 
     @work(exclusive=True, group="action")
     async def _explain_refusal(self, name: str) -> None:
-        source = self.app.source  # type: ignore[attr-defined]
-        try:  # the screen may be behind the disk (a colleague, the daemon, a hand edit)
-            rec = await source.call(source.load, self.path, self.code)
-            files = await source.call(list_files, rec.folder)
-        except (ArchivistError, OSError) as e:
-            self.show_message(str(e), error=True)
+        # the screen may be behind the disk (a colleague, the daemon, a hand edit)
+        loaded = await self._load(unless_same_as=self.record)
+        if loaded is None:
             return
-        moved_on = self.record is None or rec.mtime_ns != self.record.mtime_ns or rec.folder != self.record.folder
-        if moved_on:
+        rec, files = loaded
+        if files is not None:  # it moved on: show it as it is now
             self.show_record(rec, files)
         why = refusal(rec, name)
         if why is None:  # it has moved on and now allows the action: ask as for any allowed key

@@ -115,7 +115,8 @@ class SearchScreen(Screen):
             msg += f" · {source.notice}"
         status.update(msg + " · Enter opens · F3 my day · F4 register")
         if source.catch_up_due:
-            self._catch_up()
+            source.catch_up_due = False  # here, not on the slow thread: a search finishing
+            self._catch_up()             # meanwhile must not start a second walk
 
     @work(group="catch-up")
     async def _catch_up(self) -> None:
