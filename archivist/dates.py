@@ -89,6 +89,17 @@ def fmt(value: datetime | None, calendar: str = "jalali", tz_name: str = "Asia/T
     return local.strftime("%Y-%m-%d %H:%M" if time else "%Y-%m-%d")
 
 
+def shown(value: object, calendar: str = "jalali", tz_name: str = "Asia/Tehran", time: bool = True,
+          none: str = "") -> str:
+    """A stored date (log field, index or state value) as `fmt` shows it; `none` when there is
+    none; a hand-edited value that is not a date is shown as written rather than failing."""
+    try:
+        value_dt = as_datetime(value, tz_name)
+    except (ValueError, TypeError):
+        return str(value)
+    return fmt(value_dt, calendar, tz_name, time) if value_dt else none
+
+
 def year_of(value: datetime, calendar: str = "jalali") -> int:
     """The year used in contract and invoice numbers."""
     if calendar == "jalali":

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ..config import Config
-from ..dates import as_datetime, fmt
+from ..dates import shown
 from . import Context, json_flag
 
 
@@ -39,8 +39,7 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
 
 def _render(st: dict[str, Any], cfg: Config) -> str:
     def when(value: Any, never: str = "never") -> str:
-        t = as_datetime(value, cfg.timezone) if value and value != "unknown" else None
-        return fmt(t, cfg.calendar, cfg.timezone) if t else (value or never)
+        return shown(value, cfg.calendar, cfg.timezone, none=never)
 
     if st["running"]:
         up = st.get("uptime_seconds") or 0

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from ..config import STAGES
-from ..dates import as_datetime, fmt
+from ..dates import shown
 from ..index import Index, check_staff, open_current, reindex
 from ..index import export as export_mod
 from ..index.hook import install as install_hook
@@ -100,7 +100,7 @@ def cmd_due(ctx: Context, args: argparse.Namespace) -> int:
     for key, title in titles.items():
         ctx.out(f"{title} ({len(lists[key])})")
         for h in lists[key]:
-            when = fmt(as_datetime(h["next_followup"]), cal, tz) if h["next_followup"] else ""
+            when = shown(h["next_followup"], cal, tz)
             extra = f"{h['status']} for {h['days']} days (limit {h['limit']})" if key == "stuck" else when
             ctx.out(f"  {h['lead']}  {h['case'] or '    '}  {h['staff']}  {extra:<28} {h['company']}")
     return 0

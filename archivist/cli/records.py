@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import codes, doctor, store, workflow
 from ..config import STAGES
-from ..dates import as_datetime, fmt, parse_when
+from ..dates import as_datetime, fmt, parse_when, shown
 from ..errors import ArchivistError
 from ..naming import normalize_code
 from ..record import Record
@@ -195,7 +195,7 @@ def describe(ctx: Context, rec: Record) -> list[str]:
     if rec.contract:
         lines.append(f"  contract {rec.contract}")
     for inv in rec.invoices:
-        day = _invoice_date(inv, cal, tz)
+        day = shown(inv.get("date"), cal, tz, time=False)
         extra = " ".join(x for x in (f"tax id {inv.get('tax_id')}" if inv.get("tax_id") else "",
                                      f"amount {inv.get('amount')}" if inv.get("amount") is not None else "",
                                      f"dated {day}" if day else "") if x)
@@ -207,15 +207,6 @@ def describe(ctx: Context, rec: Record) -> list[str]:
         note = f"  {ev.get('note')}" if ev.get("note") else ""
         lines.append(f"  {fmt(as_datetime(ev['at']), cal, tz)}  {ev['by']}  {ev['kind']}{to}{note}")
     return lines
-
-
-def _invoice_date(inv: dict[str, Any], cal: str, tz: str) -> str:
-    """The invoice's date as other dates are shown (Jalali by default), day only; a hand-edited
-    date that cannot be read is shown as written."""
-    try:
-        return fmt(as_datetime(inv.get("date"), tz), cal, tz, time=False)
-    except (ValueError, TypeError):
-        return str(inv.get("date"))
 
 
 def cmd_show(ctx: Context, args: argparse.Namespace) -> int:

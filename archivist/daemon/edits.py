@@ -58,8 +58,9 @@ def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return out
 
 
-def hand_edits(before: Baseline | None, record: Record) -> list[str]:
-    """Fields changed by hand since `before` (empty when unknown or explained by new events).
+def hand_edits(before: Baseline | None, record: Record, now: Baseline | None = None) -> list[str]:
+    """Fields changed by hand since `before` (empty when unknown or explained by new events);
+    `now`: the record's baseline when the caller has it already (its fields are not made again).
 
     Earlier events removed or rewritten by hand are named as `events`: the audit trail promises
     nothing ever removes an event, so the daemon must at least say when someone did.
@@ -68,7 +69,7 @@ def hand_edits(before: Baseline | None, record: Record) -> list[str]:
         return []
     evs = record.events
     history_kept = len(evs) >= before.events_count and events_hash(evs[: before.events_count]) == before.events_hash
-    changed = changed_fields(before.fields, fields_of(record))
+    changed = changed_fields(before.fields, now.fields if now is not None else fields_of(record))
     if history_kept:
         # a hand edit followed by an action before the daemon looked: the new events explain
         # only the fields their actions write, never e.g. `company` or `staff`
@@ -78,9 +79,9 @@ def hand_edits(before: Baseline | None, record: Record) -> list[str]:
     return changed + ["events"]
 
 
-def describe(before: Baseline, record: Record, fields: list[str]) -> str:
+def describe(before: Baseline, record: Record, fields: list[str], now: Baseline | None = None) -> str:
     """A short human line for the event note: `company: "old" → "new"` for plain values."""
-    new = fields_of(record)
+    new = now.fields if now is not None else fields_of(record)
     parts = []
     for name in fields:
         if name == "events":

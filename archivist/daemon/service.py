@@ -616,15 +616,16 @@ class Daemon:
 
     def _drain_backlog(self) -> None:
         while self._backlog_pending() and not self.stop_event.is_set():
-            budget = iter(range(500))  # folders per commit
-            self._backlog_slice(lambda budget=budget: next(budget, None) is not None)
+            self._backlog_slice(lambda: True, limit=500)
 
-    def _backlog_slice(self, more: Callable[[], bool]) -> None:
-        """Look at queued folders while `more()` allows, in one state transaction: one commit per
-        slice, not per folder, is what keeps a first start over 100,000 folders to minutes."""
+    def _backlog_slice(self, more: Callable[[], bool], limit: int | None = None) -> None:
+        """Look at up to `limit` queued folders while `more()` allows, in one state transaction: one
+        commit per slice, not per folder, is what keeps a first start over 100,000 folders to minutes."""
         self.state.begin()
+        done = 0
         try:
-            while more() and not self.stop_event.is_set():
+            while more() and (limit is None or done < limit) and not self.stop_event.is_set():
+                done += 1
                 folder = self._next_backlog()
                 if folder is None:
                     break
@@ -724,10 +725,11 @@ class Daemon:
             if prev and prev[1] != str(folder) and not Path(prev[1]).exists():
                 log.info("record %s moved: %s → %s", rec.code, self._rel(Path(prev[1])), self._rel(folder))
                 self.feeder.remove(Path(prev[1]))
-            changed = hand_edits(prev[0] if prev else None, rec)
-            self.state.put_baseline(rec.lead, baseline_of(rec), folder)
+            now = baseline_of(rec)
+            changed = hand_edits(prev[0] if prev else None, rec, now)
+            self.state.put_baseline(rec.lead, now, folder)
             if changed and prev:
-                note = describe(prev[0], rec, changed)
+                note = describe(prev[0], rec, changed, now)
                 try:
                     workflow.append_event(self.cfg, folder, "edited", EDITED_BY, note, fields=changed)
                     log.info("hand edit in %s: %s", self._rel(folder), note)

@@ -110,11 +110,14 @@ def header_rows(cfg: Config) -> list[list[str]]:
     return [HEADERS[lang] for lang in langs]
 
 
-def table(cfg: Config, records: list[dict[str, Any]], safe: bool = True) -> list[list[Any]]:
-    """Header rows plus one row per record; `safe`: formula-like cells neutralized for CSV."""
+def table(cfg: Config, records: list[dict[str, Any]]) -> list[list[Any]]:
+    """Header rows plus one row per record, formula-like cells neutralized (for CSV)."""
+    return header_rows(cfg) + [[neutralize(v) for v in row] for row in _rows(records)]
+
+
+def _rows(records: list[dict[str, Any]]) -> list[list[Any]]:
     keys = [c[0] for c in COLUMNS]
-    cell = neutralize if safe else (lambda v: v)
-    return header_rows(cfg) + [[cell(r[k]) for k in keys] for r in records]
+    return [[r[k] for k in keys] for r in records]
 
 
 def to_csv(cfg: Config, records: list[dict[str, Any]]) -> bytes:
@@ -125,7 +128,7 @@ def to_csv(cfg: Config, records: list[dict[str, Any]]) -> bytes:
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def write_xlsx(cfg: Config, records: list[dict[str, Any]], path: Path | BinaryIO) -> None:
+def write_xlsx(cfg: Config, records: list[dict[str, Any]], out: BinaryIO) -> None:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -135,19 +138,16 @@ def write_xlsx(cfg: Config, records: list[dict[str, Any]], path: Path | BinaryIO
     if cfg.display.header_languages and cfg.display.header_languages[0] == "fa":
         ws.sheet_view.rightToLeft = True
     bold = Font(bold=True)
-    rows_ = table(cfg, records, safe=False)
-    n_head = len(header_rows(cfg))
-    for i, r in enumerate(rows_):
-        if i < n_head:
-            cells = []
-            for v in r:
-                cell = WriteOnlyCell(ws, value=v)
-                cell.font = bold
-                cells.append(cell)
-            ws.append(cells)
-        else:
-            ws.append([_text_cell(ws, v) if formula_like(v) else v for v in r])
-    wb.save(path if not isinstance(path, Path) else str(path))
+    for head in header_rows(cfg):
+        cells = []
+        for v in head:
+            cell = WriteOnlyCell(ws, value=v)
+            cell.font = bold
+            cells.append(cell)
+        ws.append(cells)
+    for row in _rows(records):
+        ws.append([_text_cell(ws, v) if formula_like(v) else v for v in row])
+    wb.save(out)
 
 
 def _text_cell(ws: Any, value: str) -> Any:

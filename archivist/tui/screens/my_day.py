@@ -17,7 +17,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Select, Static
 
-from ...dates import as_datetime, fmt, now
+from ...dates import now, shown
 from ..bidi import shape
 from ..source import optional_module
 from ..widgets.results import ResultsTable
@@ -51,7 +51,7 @@ def office_health(cfg: Any) -> dict[str, Any]:
             out["backup"] = (f"backup: cannot tell ({e})", "warning")
         else:
             def when(iso: str | None) -> str:
-                return fmt(as_datetime(iso, cfg.timezone), cfg.calendar, cfg.timezone) if iso else "never"
+                return shown(iso, cfg.calendar, cfg.timezone, none="never")
 
             text = f"last backup {when(st.get('last_ok'))}"
             if st.get("next_due"):

@@ -8,19 +8,14 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from ...config import Config
-from ...dates import as_datetime, fmt
+from ...dates import shown
 from ..bidi import shape
 from ..source import contact_of
 
 
 def followup_text(cfg: Config, iso: str | None, with_time: bool = True) -> str:
     """A next follow-up as staff read it (Jalali by default); '' when there is none."""
-    if not iso:
-        return ""
-    try:
-        return fmt(as_datetime(iso, cfg.timezone), cfg.calendar, cfg.timezone, time=with_time)
-    except (ValueError, TypeError):
-        return str(iso)
+    return shown(iso, cfg.calendar, cfg.timezone, time=with_time)
 
 
 def clip(text: str, width: int) -> str:
