@@ -25,9 +25,9 @@ from .config import Config
 from .dates import year_of
 from .errors import ArchivistError, CodeExhausted, DuplicateNumber
 from .invoices import normalize_tax_id
-from .naming import ascii_digits, digit_variants
-from .record import LOG_NAME, Record, dump_yaml
-from .store import AREAS, CASE_AREAS, Layout, atomic_write, iter_record_folders, iter_record_names, layout_of, lock
+from .naming import ANY_DIGIT, ascii_digits, digit_variants
+from .record import LOG_NAME, Record, dump_yaml, parse_record
+from .store import AREAS, CASE_AREAS, Layout, atomic_write, free_name, iter_record_folders, iter_record_names, layout_of, lock
 
 log = logging.getLogger(__name__)
 
@@ -115,12 +115,7 @@ def write_registry(layout: Layout, reg: Registry) -> None:
 
 def _set_aside(path: Path, data: bytes) -> Path:
     """Keep the bytes of an unreadable registry beside it (`registry.yaml.unreadable-<time>`)."""
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    kept = path.with_name(f"{path.name}.unreadable-{stamp}")
-    n = 2
-    while kept.exists():
-        kept = path.with_name(f"{path.name}.unreadable-{stamp}-{n}")
-        n += 1
+    kept = free_name(path.parent, f"{path.name}.unreadable-{time.strftime('%Y%m%dT%H%M%S')}")
     atomic_write(kept, data)
     return kept
 
@@ -131,7 +126,7 @@ _LEAD_LINE = re.compile(rb"^lead:\s*['\"]?(\d{5})['\"]?\s*$", re.M)
 
 
 # a 4- or 5-digit run in any digit script: what a case or applicant code looks like in a name
-_CODE_RUN = re.compile(r"[0-9\u06f0-\u06f9\u0660-\u0669]{4,5}")
+_CODE_RUN = re.compile(rf"{ANY_DIGIT}{{4,5}}")
 
 
 def _names(cfg: Config, layout: Layout, above: int = 0,
@@ -160,8 +155,6 @@ def _case_logs(layout: Layout) -> Iterator[tuple[Path, bytes]]:
 
 
 def _parse(folder: Path, raw: bytes) -> Record | None:
-    from .record import parse_record
-
     try:
         return parse_record(raw, folder / LOG_NAME, folder)
     except ArchivistError:

@@ -16,7 +16,7 @@ from pathlib import Path
 from . import codes, store
 from .config import Config
 from .errors import ArchivistError, InvalidLogError
-from .naming import MAX_NAME_BYTES, ascii_digits, fold_compact, name_problems, safe_component
+from .naming import ascii_digits, fold_compact, name_problems, safe_component, too_long
 from .record import LOG_NAME, Record, load_record
 
 LOG_GLOB_PREFIX = "f-31-08-01"
@@ -88,11 +88,15 @@ def check_folder(cfg: Config, area: str, folder: Path) -> tuple[Record | None, l
         if rec is None:
             out.append(Violation("wrong-pattern", str(folder), f"{folder.name!r} does not match {tmpl.template!r}"))
         # with a readable log the name can be rebuilt from it: handled below as a mismatch
-    too_long = len(folder.name.encode("utf-8")) > MAX_NAME_BYTES
-    long_message = f"{folder.name!r} is {len(folder.name.encode('utf-8'))} bytes; keep names under {MAX_NAME_BYTES} bytes"
+    long = too_long(folder.name)
+    long_message = f"{folder.name!r} {long}"
+
+    def too_long_violation(code: str | None) -> Violation:  # a person must choose the shorter name
+        return Violation("too-long", str(folder), long_message, False, None, code)
+
     if rec is None:
-        if too_long:
-            out.append(Violation("too-long", str(folder), long_message, False, None, code))
+        if long:
+            out.append(too_long_violation(code))
         return rec, out
     expected = store.home_of(cfg, rec)
     if parsed is not None:
@@ -108,12 +112,12 @@ def check_folder(cfg: Config, area: str, folder: Path) -> tuple[Record | None, l
                 mismatch.append(f"company {parsed['company']!r} in the name but {rec.company!r} in the log")
         if mismatch:
             out.append(Violation("code-mismatch", str(folder), "; ".join(mismatch), False, None, rec.code))
-            if too_long:
-                out.append(Violation("too-long", str(folder), long_message, False, None, rec.code))
+            if long:
+                out.append(too_long_violation(rec.code))
             return rec, out
     if expected.name != folder.name:
         rule = "wrong-pattern"
-        if too_long:
+        if long:
             rule = "too-long"
         elif parsed is not None and ascii_digits(folder.name) != folder.name:
             rule = "persian-digits"
@@ -122,12 +126,12 @@ def check_folder(cfg: Config, area: str, folder: Path) -> tuple[Record | None, l
         carries_code = parsed is not None or rec.code in ascii_digits(folder.name)
         safe = carries_code and not os.path.lexists(folder.with_name(expected.name))
         message = f"{folder.name!r} should be named {expected.name!r}"
-        if too_long:
+        if long:
             message = f"{long_message}; it should be named {expected.name!r}"
         out.append(Violation(rule, str(folder), message, safe, str(folder.with_name(expected.name)) if safe else None,
                              rec.code))
-    elif too_long:  # a template whose fixed parts alone are too long: only a person can choose
-        out.append(Violation("too-long", str(folder), long_message, False, None, rec.code))
+    elif long:  # a template whose fixed parts alone are too long: only a person can choose
+        out.append(too_long_violation(rec.code))
     if expected.name == folder.name and expected.parent.resolve() != folder.parent.resolve():
         safe = not os.path.lexists(expected)
         out.append(Violation("misplaced", str(folder), f"stage {rec.status} belongs in {expected.parent.relative_to(cfg.root)}/",

@@ -204,6 +204,12 @@ class NameProblem:
     fixable: bool
 
 
+def too_long(name: str) -> str | None:
+    """Why a name is too long for every filesystem the archive may be copied to, or None."""
+    size = len(name.encode("utf-8"))
+    return f"is {size} bytes; keep names under {MAX_NAME_BYTES} bytes" if size > MAX_NAME_BYTES else None
+
+
 def name_problems(name: str) -> list[NameProblem]:
     """Every rule of SPEC §6 that this single file or folder name breaks."""
     problems: list[NameProblem] = []
@@ -219,8 +225,9 @@ def name_problems(name: str) -> list[NameProblem]:
     stem = name.split(".")[0].strip().upper()
     if stem in WINDOWS_RESERVED:
         problems.append(NameProblem("reserved-name", f"{stem} is a reserved name on Windows", True))
-    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        problems.append(NameProblem("too-long", f"is {len(name.encode('utf-8'))} bytes; keep names under {MAX_NAME_BYTES} bytes", True))
+    long = too_long(name)
+    if long:
+        problems.append(NameProblem("too-long", long, True))
     if name != persian_letters(name):
         problems.append(NameProblem("arabic-letters", "uses Arabic ي/ك instead of Persian ی/ک", True))
     return problems

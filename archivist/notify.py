@@ -49,8 +49,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .config import TELEGRAM_PLACEHOLDERS, Config
-from .errors import ArchivistError, ConfigError
+from .config import Config
+from .errors import ArchivistError
 from .record import Record, load_record
 from .store import atomic_write, fsync_dir, layout_of, locate, lock
 
@@ -75,22 +75,17 @@ def unconfirmed_dir(cfg: Config) -> Path:
 
 
 def announcement_text(cfg: Config, record: Record) -> str:
-    """The template filled in; config loading already refused unknown placeholders."""
-    try:
-        return cfg.telegram.template.format(company=record.company, case=record.case, lead=record.lead)
-    except (KeyError, IndexError, ValueError, AttributeError) as e:
-        allowed = ", ".join(f"{{{p}}}" for p in TELEGRAM_PLACEHOLDERS)
-        raise ConfigError(f"telegram.template {cfg.telegram.template!r} cannot be filled in ({e!r}); "
-                          f"allowed placeholders: {allowed}") from None
+    """The template filled in (config loading refuses a template with unknown placeholders)."""
+    return cfg.telegram.template.format(company=record.company, case=record.case, lead=record.lead)
 
 
-def announce_conversion(cfg: Config, record: Record) -> Path | None:
+def announce_conversion(cfg: Config, record: Record) -> None:
     """Queue `<company> — <case code>` for the group; a no-op when Telegram is not configured.
 
-    Called while converting, before the log is saved (see the module notes); returns the file.
+    Called while converting, before the log is saved (see the module notes).
     """
     if not cfg.telegram.enabled:
-        return None
+        return
     text = announcement_text(cfg, record)
     box = outbox_dir(cfg)
     box.mkdir(parents=True, exist_ok=True)
@@ -98,7 +93,6 @@ def announce_conversion(cfg: Config, record: Record) -> Path | None:
     payload = {"chat_id": cfg.telegram.chat_id, "text": text, "case": record.case, "lead": record.lead,
                "queued": time.time()}
     atomic_write(box / name, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
-    return box / name
 
 
 def conversion_saved(cfg: Config, data: dict[str, Any], queued: float) -> bool | None:

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from archivist import codes, invoices, store
+from archivist import codes, store
 from archivist.config import Config, load_config
 from archivist.dates import year_of
+from archivist.invoices import make_tax_id
 from archivist.record import LOG_NAME, Record, dump_yaml, new_log
 
 ZWNJ = "\u200c"
@@ -178,7 +179,7 @@ class Generator:
     def tax_id(self, at: datetime) -> str:
         """A valid tax ID (check digit and all), so traceability benchmarks take the real path."""
         self.tax_serial += 1
-        return invoices.make_tax_id(self.memory_id, at, self.tax_serial)
+        return make_tax_id(self.memory_id, at, self.tax_serial)
 
     # -- one record -------------------------------------------------------------------------------
     def final_status(self) -> tuple[str, bool]:

@@ -108,9 +108,8 @@ def cmd_due(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_reindex(ctx: Context, args: argparse.Namespace) -> int:
     progress = TtyProgress()
-    started = time.monotonic()
     done = reindex(ctx.cfg, progress)
-    seconds = round(time.monotonic() - started, 2)
+    seconds = done["seconds"]
     if args.json:
         ctx.json({"records": done["records"], "seconds": seconds, "write_seconds": done["write_seconds"],
                   "path": str(ctx.cfg.index_file)})

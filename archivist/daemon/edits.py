@@ -2,11 +2,12 @@
 
 The daemon keeps, per record (by applicant code, which survives moves), the fields as last seen
 and a fingerprint of the events. When a log changes:
-- events were appended and the old ones are untouched → an archivist action (CLI, TUI, or the
-  daemon's own `filed`/`renamed`/`edited` events) changed it: take the new fields, say nothing;
-- otherwise the changed fields were edited by hand → the caller appends an `edited` event.
-Comparing fields only (never `events`) is what keeps the daemon's own event from triggering
-another `edited` event.
+- the old events are untouched: each new event explains only the fields its action writes
+  (`workflow.FIELDS_WRITTEN`); any other changed field was edited by hand, even when an action
+  followed the edit before the daemon looked;
+- old events were removed or rewritten: the changed fields and `events` are named.
+The caller appends one `edited` event naming them. Appended events never count as a change
+themselves, which is what keeps the daemon's own `edited` event from triggering another.
 """
 
 from __future__ import annotations

@@ -29,12 +29,13 @@ from typing import Any
 from ..config import Config
 from ..doctor import Violation
 from ..errors import ArchivistError
+from ..record import STAGES
 from ..store import AREAS
 from . import build, schema
 from .build import Progress
 from .text import path_key
 
-__all__ = ["Index", "open_index", "open_current", "reindex", "require_archive", "check_staff", "Progress",
+__all__ = ["Index", "open_index", "open_current", "reindex", "require_archive", "check_staff", "check_status", "Progress",
            "index_exists"]
 
 
@@ -158,7 +159,7 @@ class Index:
                archived: bool | None = None) -> list[dict[str, Any]]:
         from .search import search
 
-        staff = check_staff(self.cfg, staff)
+        status, staff = check_status(status), check_staff(self.cfg, staff)
         with self._lock:
             return search(self.db, self.cfg, query, limit, status, staff, archived)
 
@@ -174,7 +175,7 @@ class Index:
         """Every readable record (what `list` prints), by applicant code."""
         from .search import list_records
 
-        staff = check_staff(self.cfg, staff)
+        status, staff = check_status(status), check_staff(self.cfg, staff)
         with self._lock:
             return list_records(self.db, self.cfg, status, staff, archived)
 
@@ -301,6 +302,13 @@ def require_archive(cfg: Config) -> None:
         why = "the folder holds no registry.yaml and no record folders (an unmounted drive?)"
     raise ArchivistError(f"no archive at {root}: {why}; create one with `archivist init`, mount the drive "
                          "that holds it, or point --root/root: at it")
+
+
+def check_status(status: str | None) -> str | None:
+    """A stage filter, refused when it is not a stage (one message for `list`, `search` and the TUI)."""
+    if status is not None and status not in STAGES:
+        raise ArchivistError(f"--status {status!r} is not a stage; use one of {', '.join(STAGES)}")
+    return status
 
 
 def check_staff(cfg: Config, staff: str | None) -> str | None:

@@ -151,7 +151,7 @@ def search(db: sqlite3.Connection, cfg: Config, query: str, limit: int = 50, sta
     phone_like = len(digits) >= 7 and bool(_PHONE_CHARS.match(query.strip())) and phone.startswith("0")
     if phone_like:
         hits.add(_fts(db, "ids", f"{_quote(phone)}*", where, args, limit, tail), 70, "phone")
-    # 5. the words as typed in each field (ids, names, notes, file names), then across fields
+    # 5. the words as typed in each field (ids, names, notes, file names)
     if len(hits.best) < limit:
         exact, prefixed = " AND ".join(_quote(w) for w in words), _terms(words)
         for table, score, label in FIELDS:
