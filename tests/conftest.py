@@ -12,6 +12,12 @@ import pytest
 from archivist.cli import main as cli_main
 from archivist.config import Config, load_config
 
+# Child processes (`python -m archivist …` from a temporary folder) must run this checkout's code,
+# not whatever copy an editable install points at (a second git worktree, for one).
+_PROJECT = str(Path(__file__).resolve().parent.parent)
+if os.environ.get("PYTHONPATH", "").split(os.pathsep)[0] != _PROJECT:
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_PROJECT, os.environ.get("PYTHONPATH", "")) if p)
+
 CONFIG_TEXT = """\
 root: ./archive
 staff:
