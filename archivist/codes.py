@@ -10,6 +10,7 @@ Both reads and the registry write happen under one inter-process lock.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -25,6 +26,7 @@ from .config import Config
 from .dates import year_of
 from .errors import ArchivistError, CodeExhausted, DuplicateNumber
 from .invoices import normalize_tax_id
+from .locking import posix_lock
 from .naming import ANY_DIGIT, ascii_digits, digit_variants
 from .record import LOG_NAME, Record, dump_yaml, parse_record
 from .store import AREAS, CASE_AREAS, Layout, atomic_write, free_name, iter_record_folders, iter_record_names, layout_of, lock
@@ -295,6 +297,19 @@ def _recover_numbers(cfg: Config, layout: Layout, reg: Registry) -> None:
 
 # -- allocation ------------------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def registry_locked(layout: Layout) -> Iterator[None]:
+    """Exclusive use of the registry: archivist's own lock, then a record lock on registry.yaml.
+
+    The second lock is the one a Samba (or NFS) client's lock on registry.yaml turns into on the
+    host, so a number is never issued while someone holds the file open for writing elsewhere.
+    """
+    with lock(layout, "registry"), contextlib.ExitStack() as held:
+        with contextlib.suppress(FileNotFoundError):  # a new archive has no registry.yaml yet
+            held.enter_context(posix_lock(layout.registry, what="registry.yaml", create=False))
+        yield
+
+
 def _open_registry(cfg: Config, layout: Layout) -> Registry:
     """The registry under its lock; rebuilt from disk first when it was missing or unreadable."""
     reg = read_registry(layout)
@@ -309,7 +324,7 @@ def _open_registry(cfg: Config, layout: Layout) -> Registry:
 
 def allocate_applicant_code(cfg: Config) -> str:
     layout = layout_of(cfg)
-    with lock(layout, "registry"):
+    with registry_locked(layout):
         reg = _open_registry(cfg, layout)
         high = disk_high_applicant(cfg, layout, above=reg.applicant)
         n = high + 1
@@ -330,7 +345,7 @@ def case_range(prefix: str) -> tuple[int, int]:
 def allocate_case_code(cfg: Config, prefix: str) -> str:
     layout = layout_of(cfg)
     first, last = case_range(prefix)
-    with lock(layout, "registry"):
+    with registry_locked(layout):
         reg = _open_registry(cfg, layout)
         high = max(disk_high_case(cfg, layout, prefix, above=reg.case.get(prefix, 0)), first - 1)
         n = high + 1
@@ -371,7 +386,7 @@ def allocate_number(cfg: Config, kind: str, at: datetime, manual: str | None = N
     assert kind in ("contract", "invoice")
     layout = layout_of(cfg)
     fmt = getattr(cfg.numbers, kind)
-    with lock(layout, "registry"):
+    with registry_locked(layout):
         reg = _open_registry(cfg, layout)
         counters = getattr(reg, kind)
         if manual is not None:

@@ -18,10 +18,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from .config import Config
-from .errors import ArchivistError, NameClash, RecordNotFound
+from .errors import NameClash, RecordNotFound
+from .locking import LOCK_TIMEOUT, posix_lock
 from .naming import normalize_code
 from .record import LOG_NAME, Record, load_record
 
@@ -123,22 +122,16 @@ def write_record(record: Record) -> None:
 
 # -- locks ---------------------------------------------------------------------------------------
 
-LOCK_TIMEOUT = 30.0
-
-
 @contextlib.contextmanager
 def lock(layout: Layout, name: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-    """An inter-process lock (fcntl via filelock) under .archivist/locks/; recreated if deleted."""
+    """An inter-process lock under the state dir's locks/; recreated if deleted.
+
+    A POSIX record lock (see `locking`), so it holds against every writer on the host, a second
+    account's processes and threads of this one included.
+    """
     layout.locks.mkdir(parents=True, exist_ok=True)
-    fl = FileLock(str(layout.locks / f"{name}.lock"), timeout=timeout)
-    try:
-        fl.acquire()
-    except Timeout:
-        raise ArchivistError(f"{name} is busy (another archivist process holds it); try again in a moment") from None
-    try:
+    with posix_lock(layout.locks / f"{name}.lock", timeout=timeout, what=name):
         yield
-    finally:
-        fl.release()
 
 
 def record_lock(layout: Layout, lead: str) -> contextlib.AbstractContextManager[None]:
