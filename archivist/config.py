@@ -93,6 +93,11 @@ class DisplayConfig:
 
 
 @dataclass(frozen=True)
+class UiConfig:
+    language: str = "fa"  # fa | en: the message catalog (archivist/i18n.py); $ARCHIVIST_LANGUAGE overrides
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     root: Path
@@ -108,6 +113,7 @@ class Config:
     backup: BackupConfig = BackupConfig()
     telegram: TelegramConfig = TelegramConfig()
     display: DisplayConfig = DisplayConfig()
+    ui: UiConfig = UiConfig()
 
     @property
     def index_file(self) -> Path:
@@ -147,7 +153,7 @@ DEFAULT_SERVICES = {"1": "ISO certification", "2": "Product certification", "3":
 
 _TOP_KEYS = {
     "root", "staff", "services", "naming", "followup", "numbers", "calendar", "timezone", "index",
-    "daemon", "backup", "telegram", "display",
+    "daemon", "backup", "telegram", "display", "ui",
 }
 
 
@@ -181,7 +187,11 @@ def load_config(path: str | os.PathLike[str] | None = None, root: str | os.PathL
         if not isinstance(loaded, dict):
             raise ConfigError(f"{cfg_path}: must be a mapping of keys (root:, staff:, …)")
         raw = loaded
-    return _build(raw, cfg_path, root)
+    cfg = _build(raw, cfg_path, root)
+    from . import i18n
+
+    i18n.set_language(cfg.ui.language)  # the process speaks the config's language from here on
+    return cfg
 
 
 def _build(raw: dict[str, Any], cfg_path: Path | None, root_override: Any) -> Config:
@@ -307,6 +317,14 @@ def _build(raw: dict[str, Any], cfg_path: Path | None, root_override: Any) -> Co
     if display.bidi not in ("terminal", "reshape"):
         raise err("display.bidi", "must be terminal or reshape")
 
+    ui = _section(raw, "ui", UiConfig, err)
+    from .i18n import check_language
+
+    try:
+        ui = UiConfig(language=check_language(ui.language))
+    except ValueError as e:
+        raise err("ui.language", str(e)) from None
+
     return Config(
         path=cfg_path.resolve() if cfg_path else None,
         root=root,
@@ -322,6 +340,7 @@ def _build(raw: dict[str, Any], cfg_path: Path | None, root_override: Any) -> Co
         backup=backup,
         telegram=telegram,
         display=display,
+        ui=ui,
     )
 
 

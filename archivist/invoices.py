@@ -236,4 +236,12 @@ def stamp_text(cfg: Config, record: Record, number: str | None = None) -> str:
             raise ArchivistError(f"{record.code} has no invoice {number}; `archivist show {record.code}` lists them")
     when = as_datetime(inv.get("date"), cfg.timezone)
     day = fmt(when, "jalali", cfg.timezone, time=False).replace("-", "/") if when else "—"
-    return f"case {record.case or record.lead} · invoice {inv['number']} · {day} · {record.company}"
+    from .i18n import _
+
+    # a stamp names a case; an applicant code is never called one (SPEC §5: invoices belong to cases)
+    if record.case:
+        who = _("case {code}").format(code=record.case)
+    else:
+        who = _("applicant {code}").format(code=record.lead)
+    return _("{who} · invoice {number} · {day} · {company}").format(
+        who=who, number=inv["number"], day=day, company=record.company)

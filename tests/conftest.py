@@ -39,6 +39,15 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("ARCHIVIST_CONFIG", "ARCHIVIST_ROOT", "ARCHIVIST_NOW", "ARCHIVIST_STAFF"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("ARCHIVIST_STAFF", "01")
+    # The product speaks Persian by default (ui.language: fa); tests that assert English messages
+    # run in English, tests of the Persian screens ask for fa themselves (`persian` fixture).
+    monkeypatch.setenv("ARCHIVIST_LANGUAGE", "en")
+
+
+@pytest.fixture
+def persian(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run the test as the office does: ui.language fa, no per-account override."""
+    monkeypatch.delenv("ARCHIVIST_LANGUAGE", raising=False)
 
 
 @pytest.fixture

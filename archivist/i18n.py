@@ -1,0 +1,165 @@
+"""One message catalog for every screen: gettext, Persian and English (SPEC §12 "Language").
+
+Source strings are English; `archivist/locale/<lang>/LC_MESSAGES/archivist.po` holds the
+translations and the compiled `.mo` beside it is what runs (both are committed, so a fresh
+checkout or `pip install -e .` needs no build step). The language is `ui.language` in config.yaml
+(default `fa`); `$ARCHIVIST_LANGUAGE` overrides it for one account or one shell.
+
+- `_("text")` translates into the current language; `pgettext(context, text)` when one English
+  word means two things (the stage "open" and the verb); `N_("text")` only marks a string for
+  extraction, to be passed through `_()` where it is shown.
+- `stage_label`, `kind_label`, `action_label` name the domain's words in the current language.
+- `translations(lang)` is a gettext translations object for any language, e.g. for the web app:
+  `env.install_gettext_translations(i18n.translations("fa"), newstyle=True)`.
+- `language(lang)` is a context manager for code that serves several languages at once (a web
+  request); it is a ContextVar, so threads and asyncio tasks each see their own.
+
+Updating the catalog (Babel; see README "Translations"):
+    pybabel extract -F babel.cfg -k pgettext:1c,2 -k N_ -o archivist/locale/archivist.pot .
+    pybabel update -i archivist/locale/archivist.pot -d archivist/locale -D archivist
+    (translate the new entries in archivist/locale/fa/LC_MESSAGES/archivist.po)
+    pybabel compile -d archivist/locale -D archivist
+tests/test_i18n.py fails when a marked string has no Persian translation or a .mo is stale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gettext
+import os
+from collections.abc import Iterator
+from contextvars import ContextVar
+from functools import lru_cache
+from pathlib import Path
+
+DOMAIN = "archivist"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+LANGUAGES = ("fa", "en")
+DEFAULT_LANGUAGE = "fa"
+ENV_VAR = "ARCHIVIST_LANGUAGE"
+
+_process_language: str | None = None
+_request_language: ContextVar[str | None] = ContextVar("archivist_language", default=None)
+
+
+def check_language(lang: str) -> str:
+    """`lang` if the catalog has it; ValueError naming the choices otherwise."""
+    value = str(lang).strip().lower()
+    if value not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}; use one of: {', '.join(LANGUAGES)}")
+    return value
+
+
+def set_language(lang: str | None) -> None:
+    """The process's language (from `ui.language`); `$ARCHIVIST_LANGUAGE` still wins when set."""
+    global _process_language
+    _process_language = check_language(lang) if lang else None
+
+
+def current_language() -> str:
+    """The language `_()` translates into now: `language()` block, then env, then config, then fa."""
+    explicit = _request_language.get()
+    if explicit:
+        return explicit
+    env = os.environ.get(ENV_VAR, "").strip().lower()
+    if env in LANGUAGES:
+        return env
+    return _process_language or DEFAULT_LANGUAGE
+
+
+@contextlib.contextmanager
+def language(lang: str) -> Iterator[None]:
+    """Translate into `lang` inside the block (this thread / task only)."""
+    token = _request_language.set(check_language(lang))
+    try:
+        yield
+    finally:
+        _request_language.reset(token)
+
+
+@lru_cache(maxsize=8)
+def translations(lang: str) -> gettext.NullTranslations:
+    """The gettext translations for `lang` (NullTranslations = English source strings if missing)."""
+    return gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[check_language(lang)], fallback=True)
+
+
+def _(message: str) -> str:
+    return translations(current_language()).gettext(message)
+
+
+gettext_ = _
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(current_language()).ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    return translations(current_language()).pgettext(context, message)
+
+
+def N_(message: str) -> str:
+    """Mark for extraction only; translate with `_()` where it is shown."""
+    return message
+
+
+def is_rtl() -> bool:
+    return current_language() == "fa"
+
+
+# -- the domain's words ------------------------------------------------------------------------------
+# Written as literal calls so that `pybabel extract` finds every one of them.
+
+def _stage_labels() -> dict[str, str]:
+    return {
+        "new": pgettext("stage", "new"), "following": pgettext("stage", "following"),
+        "converted": pgettext("stage", "converted"), "declined": pgettext("stage", "declined"),
+        "open": pgettext("stage", "open"), "contracted": pgettext("stage", "contracted"),
+        "in-service": pgettext("stage", "in-service"), "cleared": pgettext("stage", "cleared"),
+        "crm-done": pgettext("stage", "crm-done"), "archived": pgettext("stage", "archived"),
+    }
+
+
+def _kind_labels() -> dict[str, str]:
+    return {
+        "registered": pgettext("event", "registered"), "call": pgettext("event", "call"),
+        "note": pgettext("event", "note"), "request": pgettext("event", "request"),
+        "quote": pgettext("event", "quote"), "followup": pgettext("event", "follow-up"),
+        "converted": pgettext("event", "converted"), "declined": pgettext("event", "declined"),
+        "contract": pgettext("event", "contract"), "invoice": pgettext("event", "invoice"),
+        "service": pgettext("event", "service"), "qc": pgettext("event", "QC"),
+        "cleared": pgettext("event", "cleared"), "crm": pgettext("event", "CRM"),
+        "archived": pgettext("event", "archived"), "reopened": pgettext("event", "reopened"),
+        "renamed": pgettext("event", "renamed"), "filed": pgettext("event", "filed"),
+        "edited": pgettext("event", "edited"), "restored": pgettext("event", "restored"),
+    }
+
+
+def _action_labels() -> dict[str, str]:
+    return {
+        "log": pgettext("action", "log"), "followup": pgettext("action", "follow-up"),
+        "convert": pgettext("action", "convert"), "decline": pgettext("action", "decline"),
+        "contract": pgettext("action", "contract"), "invoice": pgettext("action", "invoice"),
+        "service": pgettext("action", "service"), "qc": pgettext("action", "QC"),
+        "clear": pgettext("action", "clear"), "crm": pgettext("action", "CRM"),
+        "archive": pgettext("action", "archive"), "reopen": pgettext("action", "reopen"),
+    }
+
+
+def stage_label(stage: str | None) -> str:
+    """A stage as staff read it (`following` → «در پیگیری»); unknown stages as stored."""
+    if not stage:
+        return ""
+    return _stage_labels().get(stage, stage)
+
+
+def kind_label(kind: str | None) -> str:
+    """An event kind as staff read it (`call` → «تماس»); unknown kinds as stored."""
+    if not kind:
+        return ""
+    return _kind_labels().get(kind, kind)
+
+
+def action_label(action: str) -> str:
+    """A workflow action (a TRANSITIONS key) as a menu or button reads it."""
+    return _action_labels().get(action, action)
