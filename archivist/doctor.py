@@ -16,7 +16,16 @@ from pathlib import Path
 from . import codes, store
 from .config import Config
 from .errors import ArchivistError, InvalidLogError
-from .naming import ascii_digits, fold_compact, name_problems, safe_component, too_long
+from .naming import (
+    DEFAULT_SHARE_PREFIX,
+    WINDOWS_MAX_PATH,
+    ascii_digits,
+    fold_compact,
+    name_problems,
+    safe_component,
+    too_long,
+    windows_path_length,
+)
 from .record import LOG_NAME, Record, load_record
 
 LOG_GLOB_PREFIX = "f-31-08-01"
@@ -53,6 +62,36 @@ def check_names(paths: Iterable[Path], code: str | None = None) -> Iterator[Viol
             yield Violation(pr.rule, str(p), f"{p.name!r} {pr.message}", safe, str(target) if safe else None, code)
 
 
+def case_clashes(paths: Iterable[Path], code: str | None = None) -> Iterator[Violation]:
+    """Names in one folder that differ only by case: one file to a Windows client of the share,
+    which opens either and overwrites one with the other on save."""
+    groups: dict[tuple[Path, str], list[Path]] = defaultdict(list)
+    for p in paths:
+        groups[(p.parent, p.name.casefold())].append(p)
+    for same in groups.values():
+        if len(same) > 1:
+            names = " and ".join(repr(p.name) for p in sorted(same))
+            for p in sorted(same):
+                yield Violation("case-clash", str(p), f"{names} differ only by case: Windows sees one of them; "
+                                "rename one", False, None, code)
+
+
+def windows_paths(cfg: Config, paths: Iterable[Path], code: str | None = None) -> Iterator[Violation]:
+    """Paths longer than a Windows client of the share can open (MAX_PATH, share prefix included)."""
+    prefix = getattr(cfg.naming, "windows_share", None) or DEFAULT_SHARE_PREFIX
+    for p in paths:
+        try:
+            rel = p.relative_to(cfg.root).as_posix()
+        except ValueError:
+            continue
+        if len(rel) + 40 < WINDOWS_MAX_PATH:  # cheap bound first: most paths are far shorter
+            continue
+        n = windows_path_length(rel, prefix)
+        if n > WINDOWS_MAX_PATH:
+            yield Violation("windows-path-too-long", str(p), f"is {n} characters as {prefix}\\…; Windows opens at most "
+                            f"{WINDOWS_MAX_PATH}: shorten the name or its folder", False, None, code)
+
+
 def walk_files(folder: Path) -> Iterator[Path]:
     """Every file and sub-folder inside a record folder, deepest first (so renames stay valid)."""
     for dirpath, dirnames, filenames in os.walk(folder, topdown=False):
@@ -83,7 +122,10 @@ def check_folder(cfg: Config, area: str, folder: Path) -> tuple[Record | None, l
     tmpl = cfg.naming.case if is_case_area else cfg.naming.applicant
     parsed = tmpl.parse(folder.name)
     code = rec.code if rec else (parsed or {}).get("case") or (parsed or {}).get("lead")
-    out.extend(check_names([p for p in walk_files(folder) if p.parent != folder or p.name != LOG_NAME], code))
+    inside = list(walk_files(folder))
+    out.extend(check_names([p for p in inside if p.parent != folder or p.name != LOG_NAME], code))
+    out.extend(case_clashes(inside, code))
+    out.extend(windows_paths(cfg, inside, code))
     if parsed is None:
         if rec is None:
             out.append(Violation("wrong-pattern", str(folder), f"{folder.name!r} does not match {tmpl.template!r}"))
@@ -165,8 +207,12 @@ def check_tree(cfg: Config, progress: object = None) -> list[Violation]:
                 out.append(Violation(f"duplicate-{kind}", str(r.folder / LOG_NAME),
                                      f"{kind.replace('-', ' ')} {number} appears {len(recs)} times: {where}; "
                                      "it belongs to one record only, correct the wrong log by hand", False, None, r.code))
+    for area in store.AREAS:  # record folders that differ only by case (`Pars - 01 - …` and `PARS - 01 - …`)
+        out.extend(case_clashes(folder for a, folder in store.iter_record_folders(layout, (area,))))
     if layout.inbox.is_dir():
-        out.extend(check_names(sorted(layout.inbox.iterdir())))
+        entries = sorted(layout.inbox.iterdir())
+        out.extend(check_names(entries))
+        out.extend(case_clashes(entries))
     return out
 
 

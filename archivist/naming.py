@@ -188,7 +188,15 @@ def _literal_pattern(literal: str) -> str:
 # --- name validation ------------------------------------------------------------------------------
 
 FORBIDDEN_CHARS = set('<>:"|?*/\\')
-WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"COM{i}" for i in range(1, 10)} | {f"LPT{i}" for i in range(1, 10)}
+# Windows refuses these as a name's stem (`CON.txt` too), including COM0/LPT0 and the superscript
+# digits Windows 10 also maps to ports: a file so named on the share is unreachable from Explorer.
+WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
+    f"{port}{d}" for port in ("COM", "LPT") for d in "0123456789\u00b9\u00b2\u00b3"
+}
+# What a Windows client without long-path support opens: the whole path, server and share
+# included, in UTF-16 code units, below MAX_PATH (260 with the terminating NUL).
+WINDOWS_MAX_PATH = 259
+DEFAULT_SHARE_PREFIX = "\\\\server\\archive"
 MAX_NAME_BYTES = 240
 # SPEC §6 says 255 bytes, but Linux itself refuses longer names, so that rule could never fire on
 # this machine; a name near 255 is what breaks in practice (no room for the " (2)" that filing adds
@@ -263,11 +271,52 @@ def _truncate_utf8(name: str, limit: int) -> str:
     return cut + dot + ext
 
 
+def windows_path_length(rel_path: str, share_prefix: str = DEFAULT_SHARE_PREFIX) -> int:
+    """How long `rel_path` (relative to the archive root) is for a Windows client of the share."""
+    full = share_prefix.rstrip("\\") + "\\" + rel_path.replace("/", "\\")
+    return len(full.encode("utf-16-le")) // 2
+
+
+# -- what Windows and Office leave behind ---------------------------------------------------------
+
+_NOISE_NAMES = {"desktop.ini", "thumbs.db", "ehthumbs.db", "ehthumbs_vista.db", ".ds_store"}
+
+
+def is_os_noise(name: str) -> bool:
+    """Files Explorer and Office make on their own: never filed, never counted as unfiled.
+
+    `desktop.ini`/`Thumbs.db` (folder view and thumbnails), `~$report.docx` (Office owner file),
+    `~WRL0001.tmp` (Word's save temp), `.~lock.x.odt#` (LibreOffice), any `*.tmp`.
+    """
+    low = name.lower()
+    return (
+        low in _NOISE_NAMES
+        or name.startswith(("~$", ".~lock."))
+        or low.endswith(".tmp")
+    )
+
+
+# a date (or year-month) starting with the leading 4 digits: `2025-11-30 scan.pdf`,
+# `1404_08_15.pdf`, `1404-08 report.pdf`, `2025 11 30 x.pdf`
+_DATE_TAIL = re.compile(
+    rf"[\-_./]{ANY_DIGIT}{{1,2}}(?:[\-_./\s]{ANY_DIGIT}{{1,2}})?(?!{ANY_DIGIT})"
+    rf"|\s{ANY_DIGIT}{{1,2}}\s{ANY_DIGIT}{{1,2}}(?!{ANY_DIGIT})"
+)
+# the digits go on as a bigger number: `1001.5`, `1001,250`, `1001٫5`
+_NUMBER_TAIL = re.compile(rf"[.,\u066b\u066c]{ANY_DIGIT}")
+
+
 def leading_code(filename: str) -> str | None:
     """The code a dropped file's name starts with (`2031 contract.pdf`, `۰۰۴۱۷_quote.pdf`), if any.
 
-    Only 4- or 5-digit runs followed by a separator, a dot or the end count, so `20310.pdf` is not
-    read as case 2031.
+    The code must stand alone at the start: a 4- or 5-digit run followed by a separator, a dot or
+    the end (`20310.pdf` is not case 2031), and not the start of a date (`2025-11-30 scan.pdf`,
+    `۱۴۰۴-۰۸-۱۵.pdf` are a scanner's names, not cases 2025 and 1404) or of a longer number.
     """
     m = re.match(rf"^\s*({ANY_DIGIT}{{4,5}})(?=$|[\s_\-.–—])", filename)
-    return ascii_digits(m.group(1)) if m else None
+    if not m:
+        return None
+    rest = filename[m.end():]
+    if (len(m.group(1)) == 4 and _DATE_TAIL.match(rest)) or _NUMBER_TAIL.match(rest):
+        return None
+    return ascii_digits(m.group(1))

@@ -204,13 +204,22 @@ def move(src: Path, dst: Path, sync: bool = True) -> None:
 
 
 def free_name(folder: Path, name: str) -> Path:
-    """`name` in `folder`, or `name (2)`, `name (3)`… if taken: how filing avoids overwriting."""
+    """`name` in `folder`, or `name (2)`, `name (3)`… if taken: how filing avoids overwriting.
+
+    Taken means taken for a Windows client too: the share is case-insensitive, so `1001 Scan.pdf`
+    beside `1001 scan.pdf` would be one file to Explorer, and a save through it would overwrite the
+    other.
+    """
+    try:
+        taken = {n.casefold() for n in os.listdir(folder)}
+    except FileNotFoundError:
+        taken = set()
     candidate = folder / name
     stem, dot, ext = name.rpartition(".")
     if not dot or not stem:
         stem, ext, dot = name, "", ""
     n = 2
-    while os.path.lexists(candidate):
+    while candidate.name.casefold() in taken or os.path.lexists(candidate):
         candidate = folder / f"{stem} ({n}){dot}{ext}"
         n += 1
     return candidate

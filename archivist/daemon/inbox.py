@@ -16,7 +16,7 @@ from pathlib import Path
 from .. import store, workflow
 from ..config import Config
 from ..errors import ArchivistError, InvalidLogError, RecordNotFound
-from ..naming import leading_code
+from ..naming import is_os_noise, leading_code
 from ..record import LOG_NAME, load_record
 from .settle import in_progress_name
 
@@ -45,18 +45,18 @@ class CodeFinder:
 
 
 def inbox_entries(cfg: Config) -> list[Path]:
-    """What sits in the inbox, hidden and temporary names excluded."""
+    """What sits in the inbox, hidden names and what Windows or Office make on their own excluded."""
     inbox = store.layout_of(cfg).inbox
     try:
         with os.scandir(inbox) as it:
-            return sorted(Path(e.path) for e in it if not e.name.startswith("."))
+            return sorted(Path(e.path) for e in it if not e.name.startswith(".") and not is_os_noise(e.name))
     except FileNotFoundError:
         return []
 
 
 def target_folder(cfg: Config, path: Path, finder: CodeFinder | None = None) -> Path | None:
     """The record folder a dropped file belongs in, or None when it must stay in the inbox."""
-    if in_progress_name(path.name) or not path.is_file() or path.is_symlink():
+    if in_progress_name(path.name) or is_os_noise(path.name) or not path.is_file() or path.is_symlink():
         return None
     code = leading_code(path.name)
     if code is None:
@@ -85,7 +85,7 @@ def file_paths(cfg: Config, paths: list[Path], finder: CodeFinder | None = None)
     for p in paths:
         folder = target_folder(cfg, p, finder)
         if folder is None:
-            if p.exists():
+            if p.exists() and not is_os_noise(p.name):
                 result.left.append(p)
             continue
         by_folder[folder].append(p)
