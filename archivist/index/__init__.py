@@ -36,7 +36,36 @@ from .build import Progress
 from .text import path_key
 
 __all__ = ["Index", "open_index", "open_current", "reindex", "require_archive", "check_staff", "check_status", "Progress",
-           "index_exists"]
+           "index_exists", "IndexUnavailable"]
+
+
+class IndexUnavailable(ArchivistError):
+    """The index is busy (another process writes it) or this account may not open it: the records
+    themselves are fine, only the derived answers must wait."""
+
+
+def unavailable(path: Path, e: sqlite3.Error) -> IndexUnavailable:
+    if schema.is_busy(e):
+        return IndexUnavailable(f"the index is busy (another process is writing {path.name}); "
+                                "the records are safe: try again in a moment")
+    return IndexUnavailable(f"this account cannot open the index {path} ({e}); give the archive's group read and "
+                            f"write access to {path.parent} (see README, An office on one host)")
+
+
+def _reading(method):  # type: ignore[no-untyped-def]
+    """A read that meets a busy or inaccessible index says so in one line instead of a traceback."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.OperationalError as e:
+            if schema.not_now(e):
+                raise unavailable(self.path, e) from None
+            raise
+
+    return wrapper
 
 
 def _stderr_progress(message: str, done: int, total: int) -> None:
@@ -47,9 +76,10 @@ def _stderr_progress(message: str, done: int, total: int) -> None:
 class Index:
     """One connection to the index; safe for one writer thread plus readers (a lock serializes)."""
 
-    def __init__(self, cfg: Config, db: sqlite3.Connection) -> None:
+    def __init__(self, cfg: Config, db: sqlite3.Connection, readonly: bool = False) -> None:
         self.cfg = cfg
         self.path = cfg.index_file
+        self.readonly = readonly  # this account may read the index but not write it
         self.db = db
         self.db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
@@ -154,7 +184,25 @@ class Index:
             self.rebuild(progress)  # many re-read records: old FTS rows pile up and searches merge more
         return {"added": added, "updated": len(changed) - added, "removed": len(vanished), "records": total}
 
+    def reconcile_if_free(self, progress: Progress | None = None, wait: float = 0.3) -> dict[str, int] | None:
+        """`reconcile`, unless another process holds the index for writing (or this account may
+        not write it): then None at once, for a read command that should answer rather than wait."""
+        if self.readonly:
+            return None
+        with self._lock:
+            self.db.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+        try:
+            return self.reconcile(progress)
+        except sqlite3.OperationalError as e:
+            if schema.not_now(e):
+                return None
+            raise
+        finally:
+            with self._lock:
+                self.db.execute("PRAGMA busy_timeout = 10000")
+
     # -- reading -------------------------------------------------------------------------------------
+    @_reading
     def search(self, query: str, limit: int = 50, status: str | None = None, staff: str | None = None,
                archived: bool | None = None) -> list[dict[str, Any]]:
         from .search import search
@@ -163,6 +211,7 @@ class Index:
         with self._lock:
             return search(self.db, self.cfg, query, limit, status, staff, archived)
 
+    @_reading
     def get(self, code: str) -> dict[str, Any] | None:
         """The indexed record for an applicant or case code (any digit script), or None."""
         from .search import get
@@ -170,6 +219,7 @@ class Index:
         with self._lock:
             return get(self.db, self.cfg, code)
 
+    @_reading
     def records(self, status: str | None = None, staff: str | None = None,
                 archived: bool | None = None) -> list[dict[str, Any]]:
         """Every readable record (what `list` prints), by applicant code."""
@@ -179,6 +229,7 @@ class Index:
         with self._lock:
             return list_records(self.db, self.cfg, status, staff, archived)
 
+    @_reading
     def due(self, staff: str | None = None, now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
         from .due import due
 
@@ -186,12 +237,14 @@ class Index:
         with self._lock:
             return due(self.db, self.cfg, staff, now)
 
+    @_reading
     def export_rows(self) -> list[dict[str, Any]]:
         from .export import rows
 
         with self._lock:
             return rows(self.db, self.cfg)
 
+    @_reading
     def violations(self) -> list[dict[str, Any]]:
         with self._lock:
             cur = self.db.execute(
@@ -210,6 +263,7 @@ class Index:
                 (rel, v.rule, v.path, v.message, int(v.fixable), v.fix_to, v.code) for v in violations])
             self.db.execute("COMMIT")
 
+    @_reading
     def stats(self) -> dict[str, Any]:
         with self._lock:
             by_status = {r[0] or "unreadable": r[1] for r in self.db.execute(
@@ -345,13 +399,20 @@ def open_current(cfg: Config, progress: Progress | None = None) -> Index:
     10,000 records with the metadata cached (see docs/decisions.md), re-reading only what changed.
     """
     idx, behind = open_for_reading(cfg, progress)
-    if behind:
+    if behind and idx.readonly:
+        (progress or _stderr_progress)("this account may only read the index: changes made since the last "
+                                       "update may be missing until the daemon or `archivist reindex` catches up", 0, 0)
+    elif behind:
         started = time.monotonic()
         try:
-            done = idx.reconcile(progress)
+            done = idx.reconcile_if_free(progress)
         except BaseException:
             idx.close()
             raise
+        if done is None:
+            (progress or _stderr_progress)("the index is busy (another process is writing it): answering from it "
+                                           "as it is; changes of the last moments may be missing", 0, 0)
+            return idx
         seconds = time.monotonic() - started
         if seconds >= SLOW_RECONCILE_S:
             (progress or _stderr_progress)(
@@ -380,25 +441,66 @@ def open_index(cfg: Config, build_if_missing: bool = True, progress: Progress | 
     say = progress or _stderr_progress
     if path.exists():
         try:
-            db = schema.connect(path)
-            if schema.version_ok(db):
-                return Index(cfg, db)
+            db, readonly = _connect_existing(path)
+        except sqlite3.DatabaseError as e:
+            if schema.not_now(e):
+                raise unavailable(path, e) from None
+            db, readonly, reason = None, not _may_write(path), "the index is unreadable"
+        if db is not None:
+            try:
+                if schema.version_ok(db):
+                    return Index(cfg, db, readonly=readonly)
+                reason = "the index is from another version of archivist"
+            except sqlite3.DatabaseError as e:  # only "not now" errors get here
+                db.close()
+                raise unavailable(path, e) from None
             db.close()
-            reason = "the index is from another version of archivist"
-        except sqlite3.DatabaseError:
-            reason = "the index is unreadable"
         if not build_if_missing:
             raise sqlite3.DatabaseError(f"{path}: {reason}")
         require_archive(cfg)
+        if readonly:  # never delete what this account could not open for writing
+            raise IndexUnavailable(f"{reason}, and this account may not rebuild it ({path.parent} is not writable "
+                                   "for it); run `archivist reindex` as the archive's service account")
         say(f"{reason}; rebuilding it from the folders", 0, 0)
         schema.remove_files(path)
     elif not build_if_missing:
         raise FileNotFoundError(f"{path} does not exist; run `archivist reindex`")
     else:
         require_archive(cfg)  # before saying "building": a missing archive gets one line
+        folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), path.parent)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise IndexUnavailable(f"there is no index yet and this account may not create one in {folder}; "
+                                   "run `archivist reindex` as the archive's service account")
         say("no index yet; building it from the folders", 0, 0)
     cold_build(cfg, progress)
     return Index(cfg, schema.connect(path))
+
+
+def _may_write(path: Path) -> bool:
+    """Whether this account may write the index: the file, its folder and any side files."""
+    side = [Path(f"{path}{s}") for s in ("-wal", "-shm")]
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK) and all(
+        os.access(p, os.W_OK) for p in side if p.exists())
+
+
+def _connect_existing(path: Path) -> tuple[sqlite3.Connection, bool]:
+    """(connection, read-only?) to an existing index: for writing when this account may, else
+    `mode=ro`, else `immutable` (no side files can be made in a read-only folder)."""
+    if _may_write(path):
+        try:
+            return schema.connect(path), False
+        except sqlite3.OperationalError as e:
+            if not schema.not_now(e) or schema.is_busy(e):
+                raise
+    try:
+        db = schema.connect(path, readonly=True)
+        db.execute("SELECT 1 FROM meta LIMIT 1").fetchone()
+        return db, True
+    except sqlite3.OperationalError as e:
+        if schema.is_busy(e) or not schema.not_now(e):
+            raise
+    db = schema.connect(path, immutable=True)
+    return db, True
 
 
 def cold_build(cfg: Config, progress: Progress | None = None) -> dict[str, Any]:

@@ -12,8 +12,10 @@ import threading
 from pathlib import Path
 
 from ..config import Config
+from ..errors import ArchivistError
 
 _open: dict[Path, object] = {}
+BUSY_WAIT = 0.2
 _lock = threading.Lock()
 
 
@@ -24,6 +26,9 @@ def _index_for(cfg: Config):  # type: ignore[no-untyped-def]
     idx = _open.get(path)
     if idx is None:
         idx = open_index(cfg, build_if_missing=False)
+        # never hold up the action: if another process is writing the index, skip this refresh
+        # (the daemon's watcher or the next read command's reconcile catches up)
+        idx.db.execute(f"PRAGMA busy_timeout = {int(BUSY_WAIT * 1000)}")
         _open[path] = idx
     return idx
 
@@ -38,7 +43,7 @@ def refresh_on_change(cfg: Config, folder: Path, old_folder: Path | None) -> Non
             if old_folder is not None:
                 idx.remove(old_folder)
             idx.refresh([folder])
-        except (sqlite3.Error, OSError):
+        except (sqlite3.Error, OSError, ArchivistError):
             stale = _open.pop(cfg.index_file, None)
             if stale is not None:
                 try:

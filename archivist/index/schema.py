@@ -59,8 +59,21 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts_company USING fts5(key, content='', colum
 """
 
 
-def connect(path: Path, *, bulk: bool = False) -> sqlite3.Connection:
-    """A connection in WAL mode (one writer, many readers); `bulk` trades safety for a cold build."""
+def connect(path: Path, *, bulk: bool = False, readonly: bool = False, immutable: bool = False) -> sqlite3.Connection:
+    """A connection in WAL mode (one writer, many readers); `bulk` trades safety for a cold build.
+
+    `readonly` opens with `mode=ro`, for an account that may read the index but not write its
+    folder or side files; `immutable` also skips the -shm/-wal files, the last resort when even
+    those cannot be opened (a read-only `.archivist/` whose index has no side files yet).
+    """
+    if readonly or immutable:
+        from urllib.parse import quote
+
+        uri = f"file:{quote(str(path))}?mode=ro" + ("&immutable=1" if immutable else "")
+        db = sqlite3.connect(uri, uri=True, timeout=1.0, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA busy_timeout = 1000")
+        db.execute("PRAGMA cache_size = -32000")
+        return db
     db = sqlite3.connect(str(path), timeout=10.0, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA busy_timeout = 10000")
     if bulk:
@@ -88,8 +101,30 @@ def version_ok(db: sqlite3.Connection) -> bool:
         db.execute("SELECT count(*) FROM records WHERE id < 0").fetchone()
         db.execute("SELECT rowid FROM fts_names WHERE fts_names MATCH 'x' LIMIT 1").fetchone()
         return True
-    except sqlite3.DatabaseError:
+    except sqlite3.DatabaseError as e:
+        if not_now(e):  # busy, or not ours to open: says nothing about the file, never rebuild for it
+            raise
         return False
+
+
+# SQLite's primary result codes that mean "not now" or "not for this account", never "broken":
+# PERM, BUSY, LOCKED, READONLY, IOERR (an -shm it may not map), CANTOPEN, AUTH
+_NOT_NOW = {3, 5, 6, 8, 10, 14, 23}
+BUSY_CODES = {5, 6}
+
+
+def not_now(e: sqlite3.Error) -> bool:
+    """Whether an error is about access (busy, permissions) rather than a broken index file."""
+    code = getattr(e, "sqlite_errorcode", None)
+    if code is None:
+        text = str(e).lower()
+        return any(w in text for w in ("locked", "busy", "readonly", "read-only", "unable to open", "permission"))
+    return code & 0xFF in _NOT_NOW
+
+
+def is_busy(e: sqlite3.Error) -> bool:
+    code = getattr(e, "sqlite_errorcode", None)
+    return (code & 0xFF in BUSY_CODES) if code is not None else "locked" in str(e).lower() or "busy" in str(e).lower()
 
 
 def remove_files(path: Path) -> None:
