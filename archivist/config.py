@@ -98,6 +98,17 @@ class UiConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """`archivist serve`: loopback by default (TLS comes from a reverse proxy, see README)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_upload_mb: int = 100
+    session_minutes: int = 60  # idle time after which a login must be repeated
+    start: bool = False  # `archivist start` also starts the web app
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     root: Path
@@ -114,6 +125,7 @@ class Config:
     telegram: TelegramConfig = TelegramConfig()
     display: DisplayConfig = DisplayConfig()
     ui: UiConfig = UiConfig()
+    web: WebConfig = WebConfig()
 
     @property
     def index_file(self) -> Path:
@@ -153,7 +165,7 @@ DEFAULT_SERVICES = {"1": "ISO certification", "2": "Product certification", "3":
 
 _TOP_KEYS = {
     "root", "staff", "services", "naming", "followup", "numbers", "calendar", "timezone", "index",
-    "daemon", "backup", "telegram", "display", "ui",
+    "daemon", "backup", "telegram", "display", "ui", "web",
 }
 
 
@@ -325,6 +337,12 @@ def _build(raw: dict[str, Any], cfg_path: Path | None, root_override: Any) -> Co
     except ValueError as e:
         raise err("ui.language", str(e)) from None
 
+    web = _section(raw, "web", WebConfig, err)
+    if not 0 < web.port < 65536:
+        raise err("web.port", f"must be a port number 1..65535, got {web.port}")
+    if web.max_upload_mb < 1 or web.session_minutes < 1:
+        raise err("web.max_upload_mb" if web.max_upload_mb < 1 else "web.session_minutes", "must be at least 1")
+
     return Config(
         path=cfg_path.resolve() if cfg_path else None,
         root=root,
@@ -341,6 +359,7 @@ def _build(raw: dict[str, Any], cfg_path: Path | None, root_override: Any) -> Co
         telegram=telegram,
         display=display,
         ui=ui,
+        web=web,
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from ..config import Config, load_config
 from ..errors import ArchivistError
 
-COMMAND_MODULES = ("records", "trace", "daemon", "backup", "tui", "index")
+COMMAND_MODULES = ("records", "trace", "daemon", "backup", "tui", "index", "web")
 
 
 @dataclass
