@@ -163,3 +163,31 @@ def kind_label(kind: str | None) -> str:
 def action_label(action: str) -> str:
     """A workflow action (a TRANSITIONS key) as a menu or button reads it."""
     return _action_labels().get(action, action)
+
+
+# -- where a message is read -----------------------------------------------------------------------
+# The CLI tells people which command or flag to use; a screen (TUI, web) names the action or the
+# field instead, because there is no command line to type into.
+_process_surface = "cli"
+
+
+def set_surface(surface: str) -> None:
+    """`cli` (default) or `screen` (the TUI and the web app call this once at start)."""
+    global _process_surface
+    if surface not in ("cli", "screen"):
+        raise ValueError(f"unknown surface {surface!r}")
+    _process_surface = surface
+
+
+def on_screen() -> bool:
+    return _process_surface == "screen"
+
+
+def how(cli: str, screen: str) -> str:
+    """`cli` (a command or flag, as typed) on the command line, `screen` (a label) elsewhere."""
+    return screen if on_screen() else cli
+
+
+def field(flag: str, label: str) -> str:
+    """A field named in an error: `--mobile` on the command line, «موبایل» on a screen."""
+    return how(flag, label)

@@ -19,6 +19,7 @@ from . import codes, store
 from .config import Config
 from .dates import now as _now
 from .errors import ArchivistError, DuplicateNumber, TransitionError
+from .i18n import _, action_label, field, how, stage_label
 from .naming import ascii_digits, normalize_phone, persian_letters
 from .record import LOG_NAME, Record, load_record, new_log
 
@@ -59,10 +60,22 @@ ACTION_HELP = {
 }
 
 
+CASE_ONLY = ("contract", "invoice")
+
+
 def _done_already(record: Record, action: str) -> str | None:
-    """Why an action the stage allows is still refused: it was done once and happens once."""
+    """Why an action the stage allows is still refused: it was done once and happens once, or it
+    belongs to customer cases and the record is an applicant (open or declined)."""
+    if action in CASE_ONLY and not record.case:
+        what = _("a contract") if action == "contract" else _("an invoice")
+        msg = _("{code} is an applicant ({stage}), not a case: {what} belongs to a customer case").format(
+            code=record.code, stage=stage_label(record.status), what=what)
+        if record.status in TRANSITIONS["convert"]:
+            msg += "; " + _("convert it first ({how})").format(
+                how=how(f"`archivist convert {record.code} --service …`", action_label("convert")))
+        return msg
     if action == "contract" and record.contract:
-        return f"{record.code} already has contract {record.contract}"
+        return _("{code} already has contract {number}").format(code=record.code, number=record.contract)
     return None
 
 
@@ -74,30 +87,34 @@ def allowed_actions(record: Record) -> list[str]:
 def check_transition(record: Record, action: str) -> str | None:
     """The stage `action` leads to, or a TransitionError saying what to do instead."""
     table = TRANSITIONS[action]
+    if action in CASE_ONLY and not record.case:
+        raise TransitionError(_done_already(record, action))
     if record.status in table:
         done = _done_already(record, action)
         if done:
             raise TransitionError(done)
         return table[record.status]
     if action == "archive" and record.status != "archived":
+        first = _("clear the service, then ") if record.status in ("open", "contracted", "in-service") else ""
         raise TransitionError(
-            f"cannot archive {record.code}: archive is refused before CRM (stage is {record.status}); "
-            f"{'clear the service, then ' if record.status in ('open', 'contracted', 'in-service') else ''}"
-            f"record CRM first with `archivist crm {record.code}`"
-        )
-    allowed = ", ".join(allowed_actions(record)) or "nothing"
+            _("cannot archive {code}: archive is refused before CRM (stage is {stage}); {first}record CRM first ({how})").format(
+                code=record.code, stage=stage_label(record.status), first=first,
+                how=how(f"`archivist crm {record.code}`", action_label("crm"))))
+    allowed = ", ".join(action_label(a) for a in allowed_actions(record)) or _("nothing")
     if record.status == "archived":
-        hint = f"; reopen it first with `archivist reopen {record.code}`"
+        hint = _("reopen it first ({how})").format(how=how(f"`archivist reopen {record.code}`", action_label("reopen")))
     else:
-        hint = f"; allowed now: {allowed}"
-    raise TransitionError(f"cannot {action} {record.code}: it is {record.status}{hint}")
+        hint = _("allowed now: {actions}").format(actions=allowed)
+    raise TransitionError(_("cannot {action} {code}: it is {stage}; {hint}").format(
+        action=action_label(action), code=record.code, stage=stage_label(record.status), hint=hint))
 
 
 # -- plumbing --------------------------------------------------------------------------------------
 
 def _staff(cfg: Config, by: str | None, what: str = "--by") -> str:
     if not by:
-        raise ArchivistError("say who is acting: pass --by SS or set ARCHIVIST_STAFF=SS")
+        raise ArchivistError(how(_("say who is acting: pass --by SS or set ARCHIVIST_STAFF=SS"),
+                                 _("say who is acting: choose your name under “who are you?”")))
     return cfg.staff_number(by, what)
 
 
@@ -182,10 +199,12 @@ def validate_contact(contact: dict[str, str]) -> dict[str, str]:
         if v:
             digits = normalize_phone(v)
             if not 7 <= len(digits) <= 13 or re.search(r"[^\d\s+()\-۰-۹٠-٩]", v):
-                raise ArchivistError(f"--{key} {v!r} does not look like a phone number (e.g. 0912 123 4567)")
+                raise ArchivistError(_("{field} {value} does not look like a phone number (e.g. 0912 123 4567)").format(
+                    field=field(f"--{key}", _("mobile") if key == "mobile" else _("phone")), value=repr(v)))
     email = out.get("email")
     if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-        raise ArchivistError(f"--email {email!r} does not look like an email address")
+        raise ArchivistError(_("{field} {value} does not look like an email address").format(
+            field=field("--email", _("email")), value=repr(email)))
     return out
 
 
@@ -195,7 +214,8 @@ def register(cfg: Config, *, company: str, staff: str, by: str | None = None, co
     """A new applicant: a fresh 5-digit code, its folder and F-31-08-01, first call due in 24 h."""
     company = persian_letters(" ".join((company or "").split()))
     if not company:
-        raise ArchivistError("--company is empty; give the applicant's company name")
+        raise ArchivistError(_("{field} is empty; give the applicant's company name").format(
+            field=field("--company", _("company"))))
     staff = _staff(cfg, staff, "--staff")
     who = _staff(cfg, by or staff)
     contact = validate_contact(contact or {})
@@ -219,7 +239,8 @@ def register(cfg: Config, *, company: str, staff: str, by: str | None = None, co
 def log_event(cfg: Config, code: str, *, kind: str, note: str, by: str | None, at: datetime | None = None) -> Record:
     """Log a call, note, request, quote, service or QC entry. A first call moves `new` to `following`."""
     if kind not in LOG_KINDS:
-        raise ArchivistError(f"--kind {kind}: use one of {', '.join(LOG_KINDS)}")
+        raise ArchivistError(_("{field} {kind}: use one of {kinds}").format(
+            field=field("--kind", _("kind")), kind=kind, kinds=", ".join(LOG_KINDS)))
     if kind == "service":
         return record_service(cfg, code, note=note, by=by, at=at)
     if kind == "qc":
@@ -289,7 +310,7 @@ def add_invoice(cfg: Config, code: str, *, by: str | None, number: str | None = 
     if amount is not None:
         amount_s = ascii_digits(str(amount)).replace(",", "").replace("٬", "").strip()
         if not re.fullmatch(r"\d+(\.\d+)?", amount_s):
-            raise ArchivistError(f"--amount {amount!r} is not a number")
+            raise ArchivistError(_("{field} {value} is not a number").format(field=field("--amount", _("amount")), value=repr(amount)))
         amount_v: Any = int(amount_s) if amount_s.isdigit() else float(amount_s)
     else:
         amount_v = None
@@ -300,9 +321,10 @@ def add_invoice(cfg: Config, code: str, *, by: str | None, number: str | None = 
             if used:
                 other, inv = used
                 raise DuplicateNumber(
-                    f"--tax-id {tax} is already on invoice {inv.get('number')} of case {other.code} ({other.company}); "
-                    f"a tax ID belongs to one invoice, check it with `archivist trace {tax}`"
-                )
+                    _("{field} {tax} is already on invoice {number} of case {code} ({company}); a tax ID belongs to one invoice").format(
+                        field=field("--tax-id", _("tax ID")), tax=tax, number=inv.get("number"), code=other.code,
+                        company=other.company)
+                    + how(f", check it with `archivist trace {tax}`", ""))
         n = codes.allocate_number(cfg, "invoice", when, number)
         inv = {"number": n, "tax_id": tax, "date": date or when, "amount": amount_v, "note": note}
         rec.set("invoices", rec.invoices + [inv])
