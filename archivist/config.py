@@ -39,6 +39,8 @@ class NamingConfig:
 @dataclass(frozen=True)
 class FollowupConfig:
     first_call_hours: int = 24
+    # a call (or any contact) moves the next follow-up this many days ahead unless one is given
+    interval_days: int = 3
     stuck_days: Mapping[str, int] = field(
         default_factory=lambda: {
             "new": 1, "following": 7, "declined": 14, "open": 14, "contracted": 30,
@@ -258,7 +260,10 @@ def _build(raw: dict[str, Any], cfg_path: Path | None, root_override: Any) -> Co
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:
             raise err(f"followup.stuck_days.{k}", f"must be a whole number of days, got {v!r}")
         stuck[k] = v
-    followup = FollowupConfig(first_call_hours=followup.first_call_hours, stuck_days=stuck)
+    if not isinstance(followup.interval_days, int) or isinstance(followup.interval_days, bool) or followup.interval_days < 1:
+        raise err("followup.interval_days", f"must be a whole number of days ≥ 1, got {followup.interval_days!r}")
+    followup = FollowupConfig(first_call_hours=followup.first_call_hours, interval_days=followup.interval_days,
+                              stuck_days=stuck)
 
     numbers = _section(raw, "numbers", NumbersConfig, err)
     for key in ("contract", "invoice"):

@@ -41,11 +41,14 @@ TRANSITIONS: dict[str, dict[str, str | None]] = {
     "reopen": {"archived": None},  # target depends on the record: see reopen()
 }
 LOG_KINDS = ("call", "note", "request", "quote", "service", "qc")
+# a contact with the applicant or customer: the next follow-up moves ahead (followup.interval_days)
+CONTACT_KINDS = ("call", "request", "quote")
 # event kind → the log fields the action appending it may change. The daemon reads this to tell
 # an action from a hand edit (a field outside these that changed along with new events was
 # changed by hand); keep it in step with the actions below (test_daemon_parts runs them all)
 FIELDS_WRITTEN: dict[str, tuple[str, ...]] = {
-    "call": ("status",), "note": (), "quote": (), "request": ("requests",), "service": ("status",), "qc": (),
+    "call": ("status", "next_followup"), "note": ("next_followup",), "quote": ("next_followup",),
+    "request": ("requests", "next_followup"), "service": ("status",), "qc": (),
     "followup": ("next_followup",), "converted": ("case", "services", "status"),
     "declined": ("status", "next_followup"), "contract": ("contract", "status"), "invoice": ("invoices",),
     "cleared": ("status",), "crm": ("status", "next_followup"), "archived": ("status", "next_followup"),
@@ -236,8 +239,31 @@ def register(cfg: Config, *, company: str, staff: str, by: str | None = None, co
     return rec
 
 
-def log_event(cfg: Config, code: str, *, kind: str, note: str, by: str | None, at: datetime | None = None) -> Record:
-    """Log a call, note, request, quote, service or QC entry. A first call moves `new` to `following`."""
+def next_after_contact(cfg: Config, record: Record, kind: str, when: datetime,
+                       given: datetime | None = None) -> datetime | None:
+    """The follow-up a logged event leaves: the one given, else — after a contact with an applicant,
+    or with a case that has a follow-up planned — `followup.interval_days` after it; None: unchanged."""
+    if given is not None:
+        if record.status not in TRANSITIONS["followup"]:
+            raise TransitionError(_("no follow-up is planned for {code} in stage {stage}").format(
+                code=record.code, stage=stage_label(record.status)))
+        return given
+    if kind not in CONTACT_KINDS or record.status not in TRANSITIONS["followup"]:
+        return None
+    if record.case and record.next_followup is None:
+        return None
+    return when + timedelta(days=cfg.followup.interval_days)
+
+
+def followup_in_past(cfg: Config, when: datetime | None) -> bool:
+    """A follow-up before now is accepted (staff may record a missed one) but reported: it is overdue at once."""
+    return when is not None and when < _now(cfg.timezone)
+
+
+def log_event(cfg: Config, code: str, *, kind: str, note: str, by: str | None, at: datetime | None = None,
+              next_at: datetime | None = None) -> Record:
+    """Log a call, note, request, quote, service or QC entry. A first call moves `new` to `following`;
+    a contact moves the next follow-up ahead (or to `next_at`), see `next_after_contact`."""
     if kind not in LOG_KINDS:
         raise ArchivistError(_("{field} {kind}: use one of {kinds}").format(
             field=field("--kind", _("kind")), kind=kind, kinds=", ".join(LOG_KINDS)))
@@ -247,12 +273,17 @@ def log_event(cfg: Config, code: str, *, kind: str, note: str, by: str | None, a
         return _act(cfg, code, "qc", by, note, at=at)
 
     def mutate(rec: Record, when: datetime) -> dict[str, Any] | None:
+        extra: dict[str, Any] = {}
         if kind == "request" and note:
             rec.set("requests", rec.requests + [note])
+        following = next_after_contact(cfg, rec, kind, when, next_at)
+        if following is not None:
+            rec.set("next_followup", following)
+            extra["due"] = following
         if kind == "call" and rec.status == "new":
             rec.set("status", "following")
-            return {"to": "following"}
-        return None
+            extra["to"] = "following"
+        return extra
 
     return _act(cfg, code, "log", by, note, kind=kind, at=at, mutate=mutate)
 

@@ -3,9 +3,7 @@ a call moves the follow-up, export formats, `--note=--`, names nobody could find
 
 from __future__ import annotations
 
-import csv
 import json
-from pathlib import Path
 
 import pytest
 import yaml
@@ -64,3 +62,47 @@ def test_case_stamp_in_persian(cli, cfg: Config, persian: None) -> None:
     code, out, err = cli("invoice", "3001", "--stamp")
     assert code == 0, err
     assert "پرونده 3001 · فاکتور" in out and "case" not in out
+
+
+# -- 3. a call moves the follow-up --------------------------------------------------------------------
+
+def test_call_moves_the_overdue_followup_and_says_when(cli, cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-20T09:00:00+03:30")
+    lead = register(cli)
+    monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-23T12:00:00+03:30")  # the 24-hour first call is late
+    overdue = json.loads(cli("due", "--json")[1])["overdue"]
+    assert lead in [h["lead"] for h in overdue]
+
+    code, out, err = cli("log", lead, "--kind", "call", "--note", "تماس گرفتم؛ پیش‌فاکتور می‌خواهند")
+    assert code == 0, err
+    log = yaml.safe_load((store.locate(cfg, lead) / LOG_NAME).read_text(encoding="utf-8"))
+    assert log["next_followup"].isoformat() == "2026-11-26T12:00:00+03:30"  # followup.interval_days: 3
+    assert "next follow-up of 00001: 1405-09-05 12:00" in out
+    due = json.loads(cli("due", "--json")[1])
+    assert lead not in [h["lead"] for h in due["overdue"]]
+
+
+def test_call_with_next_sets_that_followup(cli, cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-23T12:00:00+03:30")
+    lead = register(cli)
+    code, out, err = cli("log", lead, "--kind", "call", "--note", "x", "--next", "۱۴۰۵/۰۹/۱۰ ۱۰:۰۰")
+    assert code == 0, err
+    log = yaml.safe_load((store.locate(cfg, lead) / LOG_NAME).read_text(encoding="utf-8"))
+    assert log["next_followup"].isoformat() == "2026-12-01T10:00:00+03:30"
+    assert log["events"][-1]["due"] == log["next_followup"]
+
+
+def test_followup_in_the_past_is_warned(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-23T12:00:00+03:30")
+    lead = register(cli)
+    code, out, err = cli("followup", lead, "--at", "1405/09/01 10:00")
+    assert code == 0 and "in the past" in err and "overdue" in err
+    code, out, err = cli("followup", lead, "--at", "+2d")
+    assert code == 0 and err == ""
+
+
+def test_note_of_two_dashes_is_stored_as_text(cli, cfg: Config) -> None:
+    lead = register(cli)
+    assert cli("log", lead, "--kind", "note", "--note=--")[0] == 0
+    log = yaml.safe_load((store.locate(cfg, lead) / LOG_NAME).read_text(encoding="utf-8"))
+    assert log["events"][-1]["note"] == "--"

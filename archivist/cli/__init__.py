@@ -68,9 +68,27 @@ def json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON shaped like the Python return value")
 
 
+_DASHES = "\x00--"
+
+
+def _protect_dashes(argv: Sequence[str]) -> list[str]:
+    """`--note=--` must store the text "--": argparse (3.11/3.12) drops a bare "--" from an option's
+    value and stores [] instead, so the value is disguised before parsing and restored after."""
+    return [a[:-2] + _DASHES if a.startswith("--") and a.endswith("=--") else a for a in argv]
+
+
+def _restore_dashes(args: argparse.Namespace) -> None:
+    for key, value in vars(args).items():
+        if value == _DASHES:
+            setattr(args, key, "--")
+        elif isinstance(value, list) and _DASHES in value:
+            setattr(args, key, ["--" if v == _DASHES else v for v in value])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_protect_dashes(sys.argv[1:] if argv is None else argv))
+    _restore_dashes(args)
     ctx = Context(args)
     try:
         return int(args.func(ctx, args) or 0)

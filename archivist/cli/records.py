@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import codes, doctor, store, workflow
 from ..dates import as_datetime, fmt, parse_when, shown
+from ..i18n import _, kind_label, stage_label
 from ..record import Record
 from . import Context, json_flag
 
@@ -31,6 +32,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("code")
     p.add_argument("--kind", required=True, choices=workflow.LOG_KINDS)
     p.add_argument("--note", required=True)
+    p.add_argument("--next", help="the next follow-up (+3d, Jalali or ISO; default: a contact moves it "
+                                  "followup.interval_days ahead)")
     p.set_defaults(func=cmd_log)
 
     p = sub.add_parser("followup", help="set the next follow-up (+1d, +4h, Jalali or ISO date)")
@@ -123,15 +126,27 @@ def cmd_register(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_log(ctx: Context, args: argparse.Namespace) -> int:
-    rec = workflow.log_event(ctx.cfg, args.code, kind=args.kind, note=args.note, by=ctx.by)
-    ctx.out(f"{rec.code}: {args.kind} logged ({rec.status})")
+    given = parse_when(args.next, ctx.cfg.timezone) if args.next else None
+    before = workflow.show(ctx.cfg, args.code).next_followup
+    rec = workflow.log_event(ctx.cfg, args.code, kind=args.kind, note=args.note, by=ctx.by, next_at=given)
+    ctx.out(_("{code}: {kind} logged ({stage})").format(code=rec.code, kind=kind_label(args.kind),
+                                                          stage=stage_label(rec.status)))
+    if rec.next_followup is not None and rec.next_followup != before:
+        _say_next(ctx, rec)
     return 0
+
+
+def _say_next(ctx: Context, rec: Record) -> None:
+    when = rec.next_followup
+    ctx.out(_("next follow-up of {code}: {when}").format(code=rec.code, when=fmt(when, ctx.cfg.calendar, ctx.cfg.timezone)))
+    if workflow.followup_in_past(ctx.cfg, when):
+        ctx.err(_("warning: that follow-up is in the past, so {code} shows as overdue at once").format(code=rec.code))
 
 
 def cmd_followup(ctx: Context, args: argparse.Namespace) -> int:
     when = parse_when(args.at, ctx.cfg.timezone)
     rec = workflow.set_followup(ctx.cfg, args.code, when=when, by=ctx.by, note=args.note)
-    ctx.out(f"next follow-up of {rec.code}: {fmt(when, ctx.cfg.calendar, ctx.cfg.timezone)}")
+    _say_next(ctx, rec)
     return 0
 
 
