@@ -25,11 +25,11 @@ import yaml
 from .config import Config
 from .dates import year_of
 from .errors import ArchivistError, CodeExhausted, DuplicateNumber
-from .invoices import normalize_tax_id
 from .locking import posix_lock
 from .naming import ANY_DIGIT, ascii_digits, digit_variants
 from .record import LOG_NAME, Record, dump_yaml, parse_record
 from .store import AREAS, CASE_AREAS, Layout, atomic_write, free_name, iter_record_folders, iter_record_names, layout_of, lock
+from .taxid import normalize_tax_id
 
 log = logging.getLogger(__name__)
 

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import os
 import re
+import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 
 from .errors import ArchivistError, ConfigError
-from .naming import FolderTemplate
-
-STAGES = ("new", "following", "declined", "open", "contracted", "in-service", "cleared", "crm-done", "archived")
+from .i18n import check_language, set_language
+from .naming import FolderTemplate, ascii_digits, fold
+from .stages import STAGES as STAGES  # re-exported: the stage table lives in stages.py
 
 
 @dataclass(frozen=True)
@@ -135,8 +137,6 @@ class Config:
 
     def service_prefix(self, service: str) -> str:
         """The digit prefix for a service given by name or by its prefix; error lists the choices."""
-        from .naming import ascii_digits, fold
-
         s = ascii_digits(service.strip())
         if s in self.services:
             return s
@@ -148,8 +148,6 @@ class Config:
 
     def staff_number(self, value: str, what: str = "--by") -> str:
         """A staff member as stored (`7`, `۰۷` → `07`); the error lists who is configured."""
-        from .naming import ascii_digits
-
         s = ascii_digits(str(value)).strip().zfill(2)
         if s not in self.staff:
             known = ", ".join(f"{k} ({v})" for k, v in self.staff.items())
@@ -157,8 +155,6 @@ class Config:
         return s
 
     def with_root(self, root: Path) -> Config:
-        from dataclasses import replace
-
         return replace(self, root=root.resolve())
 
 
@@ -202,170 +198,220 @@ def load_config(path: str | os.PathLike[str] | None = None, root: str | os.PathL
             raise ConfigError(f"{cfg_path}: must be a mapping of keys (root:, staff:, …)")
         raw = loaded
     cfg = _build(raw, cfg_path, root)
-    from . import i18n
-
-    i18n.set_language(cfg.ui.language)  # the process speaks the config's language from here on
+    set_language(cfg.ui.language)  # the process speaks the config's language from here on
     return cfg
 
 
+@dataclass(frozen=True)
+class _Source:
+    """The parsed config.yaml being validated: where it came from (for messages) and what it holds."""
+
+    raw: dict[str, Any]
+    where: str
+    base: Path  # relative paths in the file are relative to the file's folder
+
+    def err(self, key: str, why: str) -> ConfigError:
+        return ConfigError(f"{self.where}: key '{key}': {why}")
+
+
 def _build(raw: dict[str, Any], cfg_path: Path | None, root_override: Any) -> Config:
-    where = str(cfg_path) if cfg_path else "built-in defaults"
+    """Validate every section, one function each (a new key goes into its section's validator).
 
-    def err(key: str, why: str) -> ConfigError:
-        return ConfigError(f"{where}: key '{key}': {why}")
-
+    Sections are validated in the order they appear in Config, so the first problem reported is
+    always the same one.
+    """
+    src = _Source(raw, str(cfg_path) if cfg_path else "built-in defaults",
+                  cfg_path.parent.resolve() if cfg_path else Path.cwd())
     unknown = set(raw) - _TOP_KEYS
     if unknown:
-        raise err(sorted(unknown)[0], f"unknown key (known keys: {', '.join(sorted(_TOP_KEYS))})")
+        raise src.err(sorted(unknown)[0], f"unknown key (known keys: {', '.join(sorted(_TOP_KEYS))})")
+    root = _root(src, root_override)
+    return Config(
+        path=cfg_path.resolve() if cfg_path else None,
+        root=root,
+        staff=_staff(src),
+        services=_services(src),
+        naming=_naming(src),
+        followup=_followup(src),
+        numbers=_numbers(src),
+        calendar=_calendar(src),
+        timezone=_timezone(src),
+        index_path=_index_path(src, root),
+        daemon=_daemon(src),
+        backup=_backup(src),
+        telegram=_telegram(src),
+        display=_display(src),
+        ui=_ui(src),
+        web=_web(src),
+    )
 
-    base = cfg_path.parent.resolve() if cfg_path else Path.cwd()
-    root_raw = root_override or os.environ.get("ARCHIVIST_ROOT") or raw.get("root", "./archive")
+
+def _root(src: _Source, root_override: Any) -> Path:
+    root_raw = root_override or os.environ.get("ARCHIVIST_ROOT") or src.raw.get("root", "./archive")
     if not isinstance(root_raw, (str, os.PathLike)):
-        raise err("root", "must be a path")
-    root = (base / Path(root_raw).expanduser()).resolve() if not root_override else Path(root_raw).resolve()
+        raise src.err("root", "must be a path")
+    return (src.base / Path(root_raw).expanduser()).resolve() if not root_override else Path(root_raw).resolve()
 
-    staff = _mapping(raw.get("staff", DEFAULT_STAFF), "staff", err)
+
+def _staff(src: _Source) -> dict[str, str]:
+    staff = _mapping(src.raw.get("staff", DEFAULT_STAFF), "staff", src.err)
     for k in staff:
         if not re.fullmatch(r"\d{2}", k) or k == "00":
-            raise err(f"staff.{k}", "staff numbers are two digits 01..99")
-    services = _mapping(raw.get("services", DEFAULT_SERVICES), "services", err)
+            raise src.err(f"staff.{k}", "staff numbers are two digits 01..99")
+    return staff
+
+
+def _services(src: _Source) -> dict[str, str]:
+    services = _mapping(src.raw.get("services", DEFAULT_SERVICES), "services", src.err)
     for k in services:
         if not re.fullmatch(r"[1-9]\d{0,2}", k):
-            raise err(f"services.{k}", "a service prefix is 1-3 digits not starting with 0")
+            raise src.err(f"services.{k}", "a service prefix is 1-3 digits not starting with 0")
     prefixes = sorted(services)
     for a in prefixes:
         for b in prefixes:
             if a != b and b.startswith(a):
-                raise err(f"services.{b}", f"prefix overlaps with {a}; case codes would be ambiguous")
+                raise src.err(f"services.{b}", f"prefix overlaps with {a}; case codes would be ambiguous")
+    return services
 
-    naming = _section(raw, "naming", NamingConfig, err)
+
+def _naming(src: _Source) -> NamingConfig:
+    naming: NamingConfig = _section(src.raw, "naming", NamingConfig, src.err)
     if naming.policy not in ("report", "fix"):
-        raise err("naming.policy", "must be report or fix")
+        raise src.err("naming.policy", "must be report or fix")
     for key, tmpl, need in (("naming.applicant_folder", naming.applicant_folder, "lead"), ("naming.case_folder", naming.case_folder, "case")):
         try:
             fields = FolderTemplate(tmpl).fields()
             FolderTemplate(tmpl).regex()
         except ValueError as e:
-            raise err(key, str(e)) from None
+            raise src.err(key, str(e)) from None
         if need not in fields:
-            raise err(key, f"must contain {{{need}}}")
+            raise src.err(key, f"must contain {{{need}}}")
+    return naming
 
-    followup = _section(raw, "followup", FollowupConfig, err)
+
+def _followup(src: _Source) -> FollowupConfig:
+    followup: FollowupConfig = _section(src.raw, "followup", FollowupConfig, src.err)
     if not isinstance(followup.stuck_days, Mapping):
-        raise err("followup.stuck_days", f"must be a mapping of stage: days (e.g. following: 7), got {followup.stuck_days!r}")
+        raise src.err("followup.stuck_days", f"must be a mapping of stage: days (e.g. following: 7), got {followup.stuck_days!r}")
     stuck = dict(FollowupConfig().stuck_days)
     for k, v in dict(followup.stuck_days).items():
         if k not in STAGES:
-            raise err(f"followup.stuck_days.{k}", f"unknown stage (stages: {', '.join(STAGES)})")
+            raise src.err(f"followup.stuck_days.{k}", f"unknown stage (stages: {', '.join(STAGES)})")
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-            raise err(f"followup.stuck_days.{k}", f"must be a whole number of days, got {v!r}")
+            raise src.err(f"followup.stuck_days.{k}", f"must be a whole number of days, got {v!r}")
         stuck[k] = v
     if not isinstance(followup.interval_days, int) or isinstance(followup.interval_days, bool) or followup.interval_days < 1:
-        raise err("followup.interval_days", f"must be a whole number of days ≥ 1, got {followup.interval_days!r}")
-    followup = FollowupConfig(first_call_hours=followup.first_call_hours, interval_days=followup.interval_days,
-                              stuck_days=stuck)
+        raise src.err("followup.interval_days", f"must be a whole number of days ≥ 1, got {followup.interval_days!r}")
+    return FollowupConfig(first_call_hours=followup.first_call_hours, interval_days=followup.interval_days,
+                          stuck_days=stuck)
 
-    numbers = _section(raw, "numbers", NumbersConfig, err)
+
+def _numbers(src: _Source) -> NumbersConfig:
+    numbers: NumbersConfig = _section(src.raw, "numbers", NumbersConfig, src.err)
     for key in ("contract", "invoice"):
         fmt = getattr(numbers, key)
         try:
             fmt.format(year=1405, seq=1)
         except (KeyError, ValueError, IndexError) as e:
-            raise err(f"numbers.{key}", f"bad format ({e}); use {{year}} and {{seq}}") from None
+            raise src.err(f"numbers.{key}", f"bad format ({e}); use {{year}} and {{seq}}") from None
         # numbers are read back (to check them against the logs), so only these placeholders
         if "{seq" not in fmt or re.search(r"[{}]", re.sub(r"\{(year|seq)(:0?\d+d)?\}", "", fmt)):
-            raise err(f"numbers.{key}", f"must contain {{seq}} (or {{seq:04d}}) and may contain {{year}}, got {fmt!r}")
+            raise src.err(f"numbers.{key}", f"must contain {{seq}} (or {{seq:04d}}) and may contain {{year}}, got {fmt!r}")
+    return numbers
 
-    calendar = raw.get("calendar", "jalali")
+
+def _calendar(src: _Source) -> str:
+    calendar = src.raw.get("calendar", "jalali")
     if calendar not in ("jalali", "gregorian"):
-        raise err("calendar", "must be jalali or gregorian")
-    tz = raw.get("timezone", "Asia/Tehran")
-    try:
-        from zoneinfo import ZoneInfo
+        raise src.err("calendar", "must be jalali or gregorian")
+    return str(calendar)
 
+
+def _timezone(src: _Source) -> str:
+    tz = src.raw.get("timezone", "Asia/Tehran")
+    try:
         ZoneInfo(str(tz))
     except Exception:
-        raise err("timezone", f"unknown time zone {tz!r} (e.g. Asia/Tehran)") from None
+        raise src.err("timezone", f"unknown time zone {tz!r} (e.g. Asia/Tehran)") from None
+    return str(tz)
 
-    index_raw = raw.get("index") or {}
+
+def _index_path(src: _Source, root: Path) -> Path | None:
+    index_raw = src.raw.get("index") or {}
     if not isinstance(index_raw, dict) or set(index_raw) - {"path"}:
-        raise err("index", "only index.path is allowed")
+        raise src.err("index", "only index.path is allowed")
     if index_raw.get("path") is not None and not isinstance(index_raw["path"], str):
-        raise err("index.path", f"must be a path (text), got {index_raw['path']!r}")
-    index_path = (root / index_raw["path"]).resolve() if index_raw.get("path") else None
+        raise src.err("index.path", f"must be a path (text), got {index_raw['path']!r}")
+    return (root / index_raw["path"]).resolve() if index_raw.get("path") else None
 
-    daemon = _section(raw, "daemon", DaemonConfig, err)
+
+def _daemon(src: _Source) -> DaemonConfig:
+    daemon: DaemonConfig = _section(src.raw, "daemon", DaemonConfig, src.err)
     if daemon.polling not in ("auto", "on", "off"):
-        raise err("daemon.polling", "must be auto, on or off")
+        raise src.err("daemon.polling", "must be auto, on or off")
+    return daemon
 
-    backup_raw = _raw_section(raw, "backup", err)
+
+def _backup(src: _Source) -> BackupConfig:
+    backup_raw = _raw_section(src.raw, "backup", src.err)
     if backup_raw.get("target") is not None and not isinstance(backup_raw["target"], str):
-        raise err("backup.target", f"must be a path (text), got {backup_raw['target']!r}")
+        raise src.err("backup.target", f"must be a path (text), got {backup_raw['target']!r}")
     if backup_raw.get("target"):
-        backup_raw["target"] = (base / Path(str(backup_raw["target"])).expanduser()).resolve()
+        backup_raw["target"] = (src.base / Path(str(backup_raw["target"])).expanduser()).resolve()
     if "rsync_options" in backup_raw:
         opts = backup_raw["rsync_options"] or []
         if not isinstance(opts, list) or not all(isinstance(o, str) for o in opts):
-            raise err("backup.rsync_options", "must be a list of strings")
+            raise src.err("backup.rsync_options", "must be a list of strings")
         backup_raw["rsync_options"] = tuple(opts)
-    backup = _section({"backup": backup_raw}, "backup", BackupConfig, err)
+    backup: BackupConfig = _section({"backup": backup_raw}, "backup", BackupConfig, src.err)
     if backup.schedule not in ("monthly", "weekly", "daily", "off"):
-        raise err("backup.schedule", "must be monthly, weekly, daily or off")
+        raise src.err("backup.schedule", "must be monthly, weekly, daily or off")
     if not isinstance(backup.keep, int) or backup.keep < 1:
-        raise err("backup.keep", "must be a whole number ≥ 1")
+        raise src.err("backup.keep", "must be a whole number ≥ 1")
+    return backup
 
-    telegram_raw = _raw_section(raw, "telegram", err)
+
+def _telegram(src: _Source) -> TelegramConfig:
+    telegram_raw = _raw_section(src.raw, "telegram", src.err)
     if "token" in telegram_raw:
-        raise err("telegram.token", "never put the token in config; set token_env and export that variable")
+        raise src.err("telegram.token", "never put the token in config; set token_env and export that variable")
     if telegram_raw.get("chat_id") is not None:
         telegram_raw["chat_id"] = str(telegram_raw["chat_id"])
-    telegram = _section({"telegram": telegram_raw}, "telegram", TelegramConfig, err)
-    _check_template(telegram.template, err)
+    telegram: TelegramConfig = _section({"telegram": telegram_raw}, "telegram", TelegramConfig, src.err)
+    _check_template(telegram.template, src.err)
+    return telegram
 
-    display_raw = _raw_section(raw, "display", err)
+
+def _display(src: _Source) -> DisplayConfig:
+    display_raw = _raw_section(src.raw, "display", src.err)
     if "header_languages" in display_raw:
         langs = display_raw["header_languages"] or []
         if isinstance(langs, str):
             langs = [langs]
         if not isinstance(langs, list) or not all(isinstance(x, str) for x in langs):
-            raise err("display.header_languages", f"must be a list of languages like [fa, en], got {langs!r}")
+            raise src.err("display.header_languages", f"must be a list of languages like [fa, en], got {langs!r}")
         display_raw["header_languages"] = tuple(langs)
-    display = _section({"display": display_raw}, "display", DisplayConfig, err)
+    display: DisplayConfig = _section({"display": display_raw}, "display", DisplayConfig, src.err)
     if display.bidi not in ("terminal", "reshape"):
-        raise err("display.bidi", "must be terminal or reshape")
+        raise src.err("display.bidi", "must be terminal or reshape")
+    return display
 
-    ui = _section(raw, "ui", UiConfig, err)
-    from .i18n import check_language
 
+def _ui(src: _Source) -> UiConfig:
+    ui: UiConfig = _section(src.raw, "ui", UiConfig, src.err)
     try:
-        ui = UiConfig(language=check_language(ui.language))
+        return UiConfig(language=check_language(ui.language))
     except ValueError as e:
-        raise err("ui.language", str(e)) from None
+        raise src.err("ui.language", str(e)) from None
 
-    web = _section(raw, "web", WebConfig, err)
+
+def _web(src: _Source) -> WebConfig:
+    web: WebConfig = _section(src.raw, "web", WebConfig, src.err)
     if not 0 < web.port < 65536:
-        raise err("web.port", f"must be a port number 1..65535, got {web.port}")
+        raise src.err("web.port", f"must be a port number 1..65535, got {web.port}")
     if web.max_upload_mb < 1 or web.session_minutes < 1:
-        raise err("web.max_upload_mb" if web.max_upload_mb < 1 else "web.session_minutes", "must be at least 1")
-
-    return Config(
-        path=cfg_path.resolve() if cfg_path else None,
-        root=root,
-        staff=staff,
-        services=services,
-        naming=naming,
-        followup=followup,
-        numbers=numbers,
-        calendar=calendar,
-        timezone=str(tz),
-        index_path=index_path,
-        daemon=daemon,
-        backup=backup,
-        telegram=telegram,
-        display=display,
-        ui=ui,
-        web=web,
-    )
+        raise src.err("web.max_upload_mb" if web.max_upload_mb < 1 else "web.session_minutes", "must be at least 1")
+    return web
 
 
 def _mapping(value: Any, key: str, err: Any) -> dict[str, str]:
@@ -385,8 +431,6 @@ TELEGRAM_PLACEHOLDERS = ("company", "case", "lead")
 def _check_template(template: str, err: Any) -> None:
     """The announcement template may use only {company}, {case} and {lead}: checked here, at load,
     because a bad one would otherwise fail at the first conversion."""
-    import string
-
     allowed = ", ".join(f"{{{p}}}" for p in TELEGRAM_PLACEHOLDERS)
     try:
         fields = [f for _lit, f, _spec, _conv in string.Formatter().parse(template) if f is not None]

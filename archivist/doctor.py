@@ -1,8 +1,9 @@
 """Naming-rule checks over the tree (SPEC §6): shared by `doctor`, the daemon and the index.
 
 `check_folder` looks at one record folder (what the daemon does on every change); `check_tree`
-adds what needs the whole tree (a code used twice, the inbox). `apply_fixes` performs only the
-fixes marked safe: renames whose target is free and that change form, never meaning.
+adds what needs the whole tree (a code used twice, the inbox). doctor only checks: the safe fixes
+are made by `workflow.apply_fixes` (renames whose target is free and that change form, never
+meaning), because they write `renamed` events.
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import codes, store
 from .config import Config
-from .errors import ArchivistError, InvalidLogError
+from .errors import InvalidLogError
 from .naming import (
     DEFAULT_SHARE_PREFIX,
     WINDOWS_MAX_PATH,
@@ -27,21 +27,9 @@ from .naming import (
     windows_path_length,
 )
 from .record import LOG_NAME, Record, load_record
+from .violations import Violation
 
 LOG_GLOB_PREFIX = "f-31-08-01"
-
-
-@dataclass(frozen=True)
-class Violation:
-    rule: str
-    path: str
-    message: str
-    fixable: bool = False
-    fix_to: str | None = None
-    code: str | None = None
-
-    def to_json(self) -> dict[str, object]:
-        return asdict(self)
 
 
 def _is_log_name(name: str) -> bool:
@@ -221,44 +209,3 @@ def _rel(cfg: Config, folder: Path | None) -> str:
         return str(Path(folder or "").relative_to(cfg.root))
     except ValueError:
         return str(folder)
-
-
-def apply_fixes(cfg: Config, violations: list[Violation], by: str = "archivist") -> tuple[list[Violation], list[str]]:
-    """Perform the safe fixes; returns (fixed, messages about fixes skipped). Logs `renamed` events."""
-    from .workflow import append_event
-
-    fixed: list[Violation] = []
-    skipped: list[str] = []
-    done_paths: set[str] = set()
-    # deepest paths first so a folder is renamed after the files inside it
-    for v in sorted((v for v in violations if v.fixable and v.fix_to), key=lambda v: -len(Path(v.path).parts)):
-        if v.path in done_paths:
-            continue
-        src, dst = Path(v.path), Path(v.fix_to or "")
-        try:
-            store.move(src, dst)
-        except (ArchivistError, OSError) as e:
-            skipped.append(f"{src}: {e}")
-            continue
-        done_paths.add(v.path)
-        fixed.append(v)
-        record_folder = _record_folder_of(cfg, dst)
-        if record_folder is not None:
-            try:
-                append_event(cfg, record_folder, "renamed", by, f"{src.name} → {dst.name}", **{"from": str(src.relative_to(cfg.root)), "into": str(dst.relative_to(cfg.root))})
-            except ArchivistError as e:
-                skipped.append(f"{dst}: renamed, but the event could not be logged: {e}")
-    return fixed, skipped
-
-
-def _record_folder_of(cfg: Config, path: Path) -> Path | None:
-    try:
-        rel = path.relative_to(cfg.root)
-    except ValueError:
-        return None
-    parts = rel.parts
-    depth = 3 if parts and parts[0] == "archive" else 2
-    if len(parts) < depth or parts[0] == "inbox":
-        return None
-    folder = cfg.root.joinpath(*parts[:depth])
-    return folder if (folder / LOG_NAME).exists() else None

@@ -15,16 +15,16 @@ from typing import Any
 
 import yaml
 
-from .config import STAGES
 from .dates import as_datetime
 from .errors import InvalidLogError
 from .naming import ascii_digits
+from .stages import APPLICANT_STAGES as APPLICANT_STAGES
+from .stages import CASE_STAGES as CASE_STAGES
+from .stages import STAGES as STAGES
 
 LOG_NAME = "F-31-08-01.yaml"
 FORM = "F-31-08-01"
 SCHEMA = 1
-APPLICANT_STAGES = ("new", "following", "declined", "crm-done", "archived")
-CASE_STAGES = ("open", "contracted", "in-service", "cleared", "crm-done", "archived")
 EVENT_KINDS = (
     "registered", "call", "note", "request", "quote", "followup", "converted", "declined", "contract",
     "invoice", "service", "qc", "cleared", "crm", "archived", "reopened", "renamed", "filed", "edited",

@@ -15,31 +15,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import codes, store
+from . import codes, notify, store
 from .config import Config
 from .dates import now as _now
 from .errors import ArchivistError, DuplicateNumber, TransitionError
 from .i18n import _, action_label, field, how, stage_label
+from .invoices import check_tax_id, tax_id_in_use
 from .naming import ascii_digits, normalize_phone, persian_letters
 from .record import LOG_NAME, Record, load_record, new_log
+from .stages import ACTIVE_CASE as ACTIVE_CASE
+from .stages import TRANSITIONS as TRANSITIONS
+from .violations import Violation
 
-ACTIVE_CASE = ("open", "contracted", "in-service", "cleared")
-
-# action → {stage it is allowed in: stage it leads to (None: unchanged)}
-TRANSITIONS: dict[str, dict[str, str | None]] = {
-    "log": {s: None for s in ("new", "following", "declined", "crm-done", *ACTIVE_CASE)},
-    "followup": {s: None for s in ("new", "following", *ACTIVE_CASE)},
-    "convert": {"new": "open", "following": "open"},
-    "decline": {"new": "declined", "following": "declined"},
-    "contract": {"open": "contracted", "in-service": None, "cleared": None},
-    "invoice": {s: None for s in (*ACTIVE_CASE, "crm-done")},
-    "service": {"open": "in-service", "contracted": "in-service", "in-service": None},
-    "qc": {"in-service": None, "cleared": None},
-    "clear": {"in-service": "cleared"},
-    "crm": {"declined": "crm-done", "cleared": "crm-done"},
-    "archive": {"crm-done": "archived"},
-    "reopen": {"archived": None},  # target depends on the record: see reopen()
-}
 LOG_KINDS = ("call", "note", "request", "quote", "service", "qc")
 # a contact with the applicant or customer: the next follow-up moves ahead (followup.interval_days)
 CONTACT_KINDS = ("call", "request", "quote")
@@ -298,8 +285,6 @@ def set_followup(cfg: Config, code: str, *, when: datetime, by: str | None, note
 
 def convert(cfg: Config, code: str, *, service: str, by: str | None, note: str = "") -> Record:
     """Applicant → customer: a case code of the service's type; the folder moves to customers/<case>."""
-    from . import notify
-
     prefix = cfg.service_prefix(service)
 
     def mutate(rec: Record, when: datetime) -> dict[str, Any]:
@@ -335,8 +320,6 @@ def sign_contract(cfg: Config, code: str, *, by: str | None, number: str | None 
 
 def add_invoice(cfg: Config, code: str, *, by: str | None, number: str | None = None, tax_id: str | None = None,
                 amount: str | None = None, date: datetime | None = None, note: str = "") -> Record:
-    from .invoices import check_tax_id, tax_id_in_use
-
     tax = check_tax_id(tax_id) if tax_id else None
     if amount is not None:
         amount_s = ascii_digits(str(amount)).replace(",", "").replace("٬", "").strip()
@@ -433,3 +416,44 @@ def append_events(cfg: Config, folder: Path, by: str, events: list[tuple[str, st
 
 def show(cfg: Config, code: str) -> Record:
     return store.load(cfg, code)
+
+
+# -- doctor --fix ------------------------------------------------------------------------------------
+
+def apply_fixes(cfg: Config, violations: list[Violation], by: str = "archivist") -> tuple[list[Violation], list[str]]:
+    """Perform the safe fixes; returns (fixed, messages about fixes skipped). Logs `renamed` events."""
+    fixed: list[Violation] = []
+    skipped: list[str] = []
+    done_paths: set[str] = set()
+    # deepest paths first so a folder is renamed after the files inside it
+    for v in sorted((v for v in violations if v.fixable and v.fix_to), key=lambda v: -len(Path(v.path).parts)):
+        if v.path in done_paths:
+            continue
+        src, dst = Path(v.path), Path(v.fix_to or "")
+        try:
+            store.move(src, dst)
+        except (ArchivistError, OSError) as e:
+            skipped.append(f"{src}: {e}")
+            continue
+        done_paths.add(v.path)
+        fixed.append(v)
+        record_folder = _record_folder_of(cfg, dst)
+        if record_folder is not None:
+            try:
+                append_event(cfg, record_folder, "renamed", by, f"{src.name} → {dst.name}", **{"from": str(src.relative_to(cfg.root)), "into": str(dst.relative_to(cfg.root))})
+            except ArchivistError as e:
+                skipped.append(f"{dst}: renamed, but the event could not be logged: {e}")
+    return fixed, skipped
+
+
+def _record_folder_of(cfg: Config, path: Path) -> Path | None:
+    try:
+        rel = path.relative_to(cfg.root)
+    except ValueError:
+        return None
+    parts = rel.parts
+    depth = 3 if parts and parts[0] == "archive" else 2
+    if len(parts) < depth or parts[0] == "inbox":
+        return None
+    folder = cfg.root.joinpath(*parts[:depth])
+    return folder if (folder / LOG_NAME).exists() else None

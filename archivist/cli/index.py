@@ -12,11 +12,11 @@ import sys
 import time
 from pathlib import Path
 
-from ..config import STAGES
 from ..dates import shown
 from ..index import Index, check_staff, open_current, reindex
 from ..index import export as export_mod
 from ..index.hook import install as install_hook
+from ..stages import STAGES
 from . import Context, json_flag
 
 

@@ -257,7 +257,7 @@ def cmd_doctor(ctx: Context, args: argparse.Namespace) -> int:
     fixed: list[doctor.Violation] = []
     skipped: list[str] = []
     if args.fix:
-        fixed, skipped = doctor.apply_fixes(ctx.cfg, found, by=ctx.by or "archivist")
+        fixed, skipped = workflow.apply_fixes(ctx.cfg, found, by=ctx.by or "archivist")
         found = doctor.check_tree(ctx.cfg)
     if args.json:
         ctx.json({"violations": [v.to_json() for v in found], "fixed": [v.to_json() for v in fixed], "skipped": skipped})

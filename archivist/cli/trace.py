@@ -9,6 +9,7 @@ from typing import Any
 from .. import invoices, notify, workflow
 from ..dates import as_datetime, fmt
 from ..errors import ArchivistError
+from ..index import cached_search
 from ..record import Record
 from . import Context, json_flag
 
@@ -66,7 +67,7 @@ def confirm_returning(ctx: Context, matches: list[dict[str, Any]], interactive: 
 
 
 def cmd_trace(ctx: Context, args: argparse.Namespace) -> int:
-    hits = invoices.trace(ctx.cfg, args.number)
+    hits = invoices.trace(ctx.cfg, args.number, search=lambda q: cached_search(ctx.cfg, q))
     if args.stamp:
         for h in hits:
             if h["invoice"]:

@@ -1,7 +1,7 @@
 """Naming enforcement per `naming.policy`, through the same checks `doctor` runs.
 
 `report`: the violations are returned for the log, the index and the TUI. `fix`: the safe fixes
-(`doctor.apply_fixes`: renames onto free names only, each logged as a `renamed` event) are made,
+(`workflow.apply_fixes`: renames onto free names only, each logged as a `renamed` event) are made,
 and what could not be fixed is returned. The folder may have moved; the result says where it is.
 """
 
@@ -11,11 +11,11 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import doctor
+from .. import doctor, workflow
 from ..config import Config
-from ..doctor import Violation
 from ..record import Record
 from ..store import layout_of
+from ..violations import Violation
 
 log = logging.getLogger("archivist.daemon")
 FIXED_BY = "archivist"
@@ -35,7 +35,7 @@ def enforce_folder(cfg: Config, area: str, folder: Path) -> Enforcement:
     rec, found = doctor.check_folder(cfg, area, folder)
     if cfg.naming.policy != "fix" or not any(v.fixable and v.fix_to for v in found):
         return Enforcement(folder, rec, found)
-    fixed, skipped = doctor.apply_fixes(cfg, found, FIXED_BY)
+    fixed, skipped = workflow.apply_fixes(cfg, found, FIXED_BY)
     for v in fixed:
         if v.path == str(folder) and v.fix_to:
             folder = Path(v.fix_to)

@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from ..doctor import Violation
 from ..errors import ArchivistError
-from ..record import STAGES
+from ..liveness import running
+from ..stages import STAGES
 from ..store import AREAS
+from ..violations import Violation
 from . import build, schema
 from .build import Progress
 from .text import path_key
@@ -376,9 +377,26 @@ SLOW_RECONCILE_S = 1.0  # about 90,000 record folders with warm metadata: say wh
 
 
 def daemon_running(cfg: Config) -> bool:
-    from ..daemon import running
-
     return bool(running(cfg))
+
+
+def cached_search(cfg: Config, query: str, limit: int = 50) -> list[dict[str, Any]] | None:
+    """The index's hits for `query`, or None when there is no usable index (it is only a cache)."""
+    if not cfg.index_file.exists():
+        return None  # never build an index just to answer one question; the disk scan is exact
+    try:
+        idx = open_index(cfg, build_if_missing=False)
+    except Exception:  # noqa: BLE001 - a broken or missing index must never stop a lookup
+        return None
+    try:
+        return list(idx.search(query, limit=limit))
+    except Exception:  # noqa: BLE001
+        return None
+    finally:
+        try:
+            idx.close()
+        except Exception:  # noqa: BLE001
+            pass
 
 
 def open_for_reading(cfg: Config, progress: Progress | None = None) -> tuple[Index, bool]:

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
-from ...config import STAGES
+from ...stages import STAGES
 from ..bidi import shape
 from ..widgets.inputs import TextInput
 from ..widgets.results import ResultsTable

@@ -1,0 +1,135 @@
+"""Guards before a backup writes anything: the target is the marked drive, the source looks like the archive, no other run."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+from .. import dates, store
+from ..config import Config
+from ..errors import ArchivistError
+from .snapshots import IN_PROGRESS, MARKER, BackupRefused, Snapshot, _read_yaml, _write_yaml
+
+
+def _nested(a: Path, b: Path) -> bool:
+    return a == b or a.is_relative_to(b) or b.is_relative_to(a)
+
+
+def resolve_target(cfg: Config, target: str | os.PathLike[str] | None = None) -> Path:
+    raw = target if target is not None else cfg.backup.target
+    if raw is None:
+        raise BackupRefused("no backup target: set backup.target in config.yaml or pass --target PATH")
+    return Path(raw).expanduser().resolve()
+
+
+def check_target(cfg: Config, target: Path) -> None:
+    """Refuse a target that is missing, unmarked, or nested with the archive root."""
+    root = cfg.root.resolve()
+    if _nested(target, root):
+        where = "inside the archive root" if target.is_relative_to(root) else "around the archive root"
+        raise BackupRefused(f"backup target {target} is {where} {root}; a backup must live on another drive")
+    if not target.is_dir():
+        raise BackupRefused(f"backup target {target} does not exist; plug in and mount the backup drive")
+    if not (target / MARKER).is_file():
+        raise BackupRefused(
+            f"{target} has no {MARKER} marker, so it may be an empty mount point, not the backup drive; "
+            f"if it really is the drive, run `archivist backup init-target {target}` once"
+        )
+
+
+def target_ready(cfg: Config, target: str | os.PathLike[str] | None = None) -> bool:
+    try:
+        check_target(cfg, resolve_target(cfg, target))
+    except ArchivistError:
+        return False
+    return True
+
+
+def init_target(cfg: Config, path: str | os.PathLike[str]) -> Path:
+    """Mark a folder on the drive as a backup target, after checking it can hold snapshots.
+
+    Snapshots need hard links (--link-dest) and a symlink (`latest`); FAT and exFAT drives have
+    neither, and finding that out on the first monthly run at 02:00 would be too late.
+    """
+    target = Path(path).expanduser().resolve()
+    root = cfg.root.resolve()
+    if _nested(target, root):
+        raise BackupRefused(f"{target} is inside or around the archive root {root}; choose a folder on the backup drive")
+    if (target / MARKER).is_file():
+        return target
+    if not target.parent.is_dir():
+        raise BackupRefused(f"{target.parent} does not exist; is the backup drive mounted?")
+    target.mkdir(exist_ok=True)
+    probe = target / f".archivist-probe-{os.getpid()}"
+    try:
+        probe.write_bytes(b"probe")
+        os.link(probe, probe.with_suffix(".link"))
+        os.symlink(probe.name, probe.with_suffix(".sym"))
+    except OSError as e:
+        raise BackupRefused(f"{target} cannot hold snapshots ({e.strerror}): the drive needs hard links and "
+                            "symlinks (ext4, btrfs, xfs, NTFS via ntfs3 — not FAT/exFAT)") from None
+    finally:
+        for p in (probe, probe.with_suffix(".link"), probe.with_suffix(".sym")):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+    _write_yaml(target / MARKER, {"archivist_backup": 1, "created": dates.now(cfg.timezone).isoformat(),
+                                  "host": socket.gethostname()})
+    return target
+
+
+def count_records(cfg: Config) -> int:
+    return sum(1 for _ in store.iter_record_folders(store.layout_of(cfg)))
+
+
+def check_source(cfg: Config, previous: Snapshot | None, force: bool = False) -> int:
+    """Refuse a source that looks gone; returns the record count (kept in the snapshot's record)."""
+    layout = store.layout_of(cfg)
+    if not cfg.root.is_dir():
+        raise BackupRefused(f"the archive root {cfg.root} does not exist; is the right disk mounted?")
+    if not layout.registry.is_file():
+        raise BackupRefused(
+            f"{layout.registry} is missing, so {cfg.root} does not look like the archive (unmounted or "
+            "deleted?); nothing was backed up. If this is a new archive, run `archivist init` first"
+        )
+    records = count_records(cfg)
+    before = previous.meta.get("records") if previous else None
+    if isinstance(before, int) and before > 0 and not force:
+        floor = before * (1 - cfg.backup.max_shrink)
+        if records < floor:
+            raise BackupRefused(
+                f"the archive has {records} records but the last snapshot ({previous.name}) had {before}: "  # type: ignore[union-attr]
+                f"more than {cfg.backup.max_shrink:.0%} gone, which looks like a deleted or half-mounted "
+                "archive; nothing was backed up. If the records were removed on purpose, run "
+                "`archivist backup run --force`"
+            )
+    return records
+
+
+def _check_no_live_writer(target: Path) -> None:
+    """An in-progress marker whose rsync (or archivist) is still alive on this host: refuse."""
+    host = socket.gethostname()
+    for marker in target.glob("*" + IN_PROGRESS):
+        info = _read_yaml(marker)
+        if info.get("host") != host:
+            continue
+        for key in ("rsync_pid", "pid"):
+            pid = info.get(key)
+            if pid != os.getpid() and store.pid_alive(pid):
+                raise BackupRefused(f"another backup is still writing {marker.name[:-len(IN_PROGRESS)]} on "
+                                    f"{target} (pid {pid}); wait for it to finish")
+
+
+@contextlib.contextmanager
+def _backup_lock(cfg: Config) -> Iterator[None]:
+    try:
+        with store.lock(store.layout_of(cfg), "backup", timeout=0):
+            yield
+    except BackupRefused:
+        raise
+    except ArchivistError as e:
+        if "busy" in str(e):
+            raise BackupRefused("another backup of this archive is already running; wait for it to finish") from None
+        raise

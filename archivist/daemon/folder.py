@@ -1,0 +1,138 @@
+"""Per-folder steps of the daemon: enforcement, hand edits, violations, crash leftovers."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import re
+from pathlib import Path
+
+from .. import store, workflow
+from ..config import Config
+from ..errors import ArchivistError
+from ..record import LOG_NAME
+from .edits import baseline_of, describe, hand_edits
+from .enforce import enforce_folder
+from .feeder import IndexFeeder
+from .state import DaemonState
+
+log = logging.getLogger("archivist.daemon")
+
+
+EDITED_BY = "archivist"
+
+
+_TMP_WRITE = re.compile(rf"^\.{re.escape(LOG_NAME)}\.(\d+)\.[0-9a-f]+\.tmp$")
+
+
+def _folder_stats(folder: Path) -> tuple[int, int, int] | None:
+    try:
+        d = os.stat(folder).st_mtime_ns
+    except OSError:
+        return None
+    try:
+        st = os.stat(folder / LOG_NAME)
+        return d, st.st_mtime_ns, st.st_size
+    except OSError:
+        return d, 0, -1
+
+
+class FolderSteps:
+    """The daemon's work on one record folder: enforce naming, log hand edits, report, tell the index.
+
+    A part of `Daemon` (see service.py), split out by concept; the attributes below are the
+    daemon's, set in `Daemon.__init__`.
+    """
+
+    cfg: Config
+    layout: store.Layout
+    state: DaemonState
+    feeder: IndexFeeder
+    counts_dirty: bool
+
+
+    def _safe_process(self, folder: Path, live: bool = True) -> None:
+        try:
+            self.process_folder(folder, live)
+        except Exception as e:  # noqa: BLE001 - one odd folder must not stop the daemon
+            log.exception("could not process %s: %s", folder, e)
+
+    def process_folder(self, folder: Path, live: bool = True) -> None:
+        """Enforce, detect hand edits, report, and tell the index: the daemon's work on one folder.
+
+        `live` is False for folders queued by a reconcile: the index's own reconcile re-reads
+        those, so only what the daemon itself changes (fixes, new events, violations) is sent.
+        """
+        if not folder.is_dir():
+            lead = self.state.drop_folder(folder)
+            self.feeder.remove(folder)
+            self.counts_dirty = True
+            if lead:
+                log.info("record folder gone: %s (%s)", self._rel(folder), lead)
+            return
+        area = self.layout.area_of(folder)
+        if area is None:
+            return
+        self._remove_crash_leftovers(folder)
+        stats = _folder_stats(folder)
+        result = enforce_folder(self.cfg, area, folder)
+        for v in result.fixed:
+            log.info("fixed %s: %s → %s", v.rule, self._rel(Path(v.path)), Path(v.fix_to or "").name)
+        for msg in result.skipped:
+            log.warning("could not fix: %s", msg)
+        if result.folder != folder:
+            self.state.drop_folder(folder)
+            self.feeder.remove(folder)
+            folder = result.folder
+            stats = _folder_stats(folder)
+            live = True
+        if live:
+            self.feeder.refresh(folder)
+        rec = result.record
+        if rec is not None:
+            prev = self.state.baseline(rec.lead)
+            if prev and prev[1] != str(folder) and not Path(prev[1]).exists():
+                log.info("record %s moved: %s → %s", rec.code, self._rel(Path(prev[1])), self._rel(folder))
+                self.feeder.remove(Path(prev[1]))
+            now = baseline_of(rec)
+            changed = hand_edits(prev[0] if prev else None, rec, now)
+            self.state.put_baseline(rec.lead, now, folder)
+            if changed and prev:
+                note = describe(prev[0], rec, changed, now)
+                try:
+                    workflow.append_event(self.cfg, folder, "edited", EDITED_BY, note, fields=changed)
+                    log.info("hand edit in %s: %s", self._rel(folder), note)
+                except ArchivistError as e:
+                    log.warning("hand edit in %s seen but not logged: %s", self._rel(folder), e)
+        vjson = [v.to_json() for v in result.violations]
+        before = self.state.folder(folder)
+        if before is None or before["violations"] != vjson:
+            for v in result.violations:
+                log.warning("%s: %s — %s", v.rule, self._rel(Path(v.path)), v.message)
+            if before and before["violations"] and not vjson:
+                log.info("resolved: %s has no naming problems now", self._rel(folder))
+            self.counts_dirty = True
+        if live or (before["violations"] if before else []) != vjson:
+            self.feeder.set_violations(folder, list(result.violations))
+        invalid = any(v.rule == "invalid-log" for v in result.violations)
+        self.state.put_folder(folder, rec.lead if rec else None, stats or (0, 0, -1), vjson, invalid)
+
+    def _remove_crash_leftovers(self, folder: Path) -> None:
+        """Delete the temp file of an atomic log write whose process died (kill -9, power cut).
+
+        It is archivist's own unfinished write, never a user's file: the log beside it is intact.
+        """
+        try:
+            names = [n for n in os.listdir(folder) if n.startswith(f".{LOG_NAME}.") and n.endswith(".tmp")]
+        except OSError:
+            return
+        for name in names:
+            m = _TMP_WRITE.match(name)
+            if not m or store.pid_alive(int(m.group(1))):
+                continue
+            try:
+                os.unlink(folder / name)
+                log.info("removed an unfinished write left by a crash: %s", self._rel(folder / name))
+            except OSError:
+                pass

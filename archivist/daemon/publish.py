@@ -1,0 +1,82 @@
+"""The daemon's side of status: publishing its live counters for `archivist status`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+import os
+import queue
+from collections import OrderedDict
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from ..config import Config
+from ..liveness import state_path
+from .feeder import IndexFeeder
+from .settle import Settler
+from .state import DaemonState
+from .watcher import Debouncer
+
+log = logging.getLogger("archivist.daemon")
+
+
+class StatusPublisher:
+    """Writes the live counters `archivist status` reads (daemon-state.json), atomically.
+
+    A part of `Daemon` (see service.py); the attributes below are the daemon's.
+    """
+
+    cfg: Config
+    state: DaemonState
+    feeder: IndexFeeder
+    settler: Settler
+    debouncer: Debouncer
+    inbox_q: queue.SimpleQueue[tuple[Path, bool]]
+    backlog: OrderedDict[str, None]
+    walk: Iterator[Path] | None
+    walk_checked: int
+    started: float
+    last_reconcile: str | None
+    observer_desc: str
+    once: bool
+    counts_dirty: bool
+    counts: tuple[int, int]
+
+
+    def _rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.cfg.root))
+        except ValueError:
+            return str(path)
+
+    def _publish(self, force: bool = False) -> None:
+        if self.counts_dirty:
+            self.counts = self.state.counts()
+            self.counts_dirty = False
+        data = {
+            "pid": os.getpid(),
+            "started": datetime.fromtimestamp(self.started, ZoneInfo(self.cfg.timezone)).isoformat(timespec="seconds"),
+            "started_ts": self.started,
+            "last_reconcile": self.last_reconcile,
+            "index_reconcile": self.feeder.last_reconcile,
+            "reconcile_checked": self.walk_checked if self.walk is not None else None,
+            "pending_events": len(self.debouncer) + len(self.settler) + len(self.backlog) + int(self.walk is not None)
+            + self.inbox_q.qsize()
+            + (self.feeder.pending() if self.feeder.state == "ok" else 0),
+            "violations": self.counts[0],
+            "invalid_logs": self.counts[1],
+            "index": self.feeder.state,
+            "index_error": self.feeder.last_error,
+            "observer": self.observer_desc,
+            "once": self.once,
+        }
+        path = state_path(self.cfg)
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as e:
+            log.warning("cannot write %s: %s", path, e)

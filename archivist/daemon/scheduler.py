@@ -1,0 +1,69 @@
+"""The scheduler thread: daily review, monthly backup, Telegram flush, each retried on the next tick."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import threading
+from datetime import datetime
+
+from ..config import Config
+from ..dates import now as tz_now
+from .schedule import flush_telegram, load_schedule, review_due, run_backup_if_due, save_schedule, write_review
+
+log = logging.getLogger("archivist.daemon")
+
+
+class Scheduler(threading.Thread):
+    TICK = 10.0
+
+    def __init__(self, cfg: Config, stop: threading.Event) -> None:
+        super().__init__(name="scheduler", daemon=True)
+        self.cfg = cfg
+        self.stop_event = stop
+        self._warned: set[str] = set()
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            self.tick()
+            self.stop_event.wait(self.TICK)
+
+    def _warn_once(self, key: str, msg: str, *args: object) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning(msg, *args)
+
+    def tick(self, now: datetime | None = None) -> None:
+        cfg = self.cfg
+        now = now or tz_now(cfg.timezone)
+        state = load_schedule(cfg)
+        if review_due(cfg, now, state):
+            try:
+                from ..index import open_index
+
+                idx = open_index(cfg, build_if_missing=False)
+                try:
+                    path = write_review(cfg, now, idx)
+                finally:
+                    idx.close()
+                state["review"] = now.date().isoformat()
+                save_schedule(cfg, state)
+                log.info("daily review written: %s", path)
+                self._warned.discard("review")
+            except Exception as e:  # noqa: BLE001 - the index may be down: try again next tick
+                self._warn_once("review", "daily review postponed (%s: %s)", type(e).__name__, e)
+        try:
+            summary = run_backup_if_due(cfg, now)
+            if summary is not None and summary.get("ok") is False:
+                log.warning("backup not made: %s", summary.get("error"))
+            elif summary is not None:
+                log.info("backup: %s", summary)
+            self._warned.discard("backup")
+        except Exception as e:  # noqa: BLE001
+            self._warn_once("backup", "backup failed (%s: %s); retrying at the next tick", type(e).__name__, e)
+        try:
+            sent = flush_telegram(cfg)
+            if sent:
+                log.info("telegram: %d message(s) sent", sent)
+        except Exception as e:  # noqa: BLE001
+            self._warn_once("telegram", "telegram send failed (%s); messages stay in the outbox", e)

@@ -1,0 +1,62 @@
+"""Is a daemon running for this root, and where its files are: a leaf every layer may ask.
+
+Liveness is an flock the kernel drops when the process dies (even by kill -9), so a stale pid file
+never makes a dead daemon look alive. Kept out of `daemon/` so that the index and the front-ends
+can ask without importing the daemon package.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+from pathlib import Path
+
+from .config import Config
+from .store import layout_of
+
+
+def lock_path(cfg: Config) -> Path:
+    """The file a live daemon holds an exclusive flock on; it also holds the daemon's pid."""
+    return layout_of(cfg).state / "daemon.pid"
+
+
+def state_path(cfg: Config) -> Path:
+    """Where the daemon publishes its live counters (pending events, last reconcile, …)."""
+    return layout_of(cfg).state / "daemon-state.json"
+
+
+def log_path(cfg: Config) -> Path:
+    return layout_of(cfg).state / "daemon.log"
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def running(cfg: Config) -> int | None:
+    """The pid of the live daemon for this root, or None.
+
+    Liveness is the flock, not the pid: the kernel drops the lock when the process dies (even by
+    kill -9), so a stale pid file never makes a dead daemon look alive.
+    """
+    path = lock_path(cfg)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                return _read_pid(path) or -1
+            raise
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
