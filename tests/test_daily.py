@@ -3,7 +3,9 @@ a call moves the follow-up, export formats, `--note=--`, names nobody could find
 
 from __future__ import annotations
 
+import csv
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -106,3 +108,42 @@ def test_note_of_two_dashes_is_stored_as_text(cli, cfg: Config) -> None:
     assert cli("log", lead, "--kind", "note", "--note=--")[0] == 0
     log = yaml.safe_load((store.locate(cfg, lead) / LOG_NAME).read_text(encoding="utf-8"))
     assert log["events"][-1]["note"] == "--"
+
+
+# -- 6. export: the file's extension decides ---------------------------------------------------------
+
+def test_export_format_follows_the_file_name(cli, tmp_path: Path) -> None:
+    lead = register(cli, COMPANY, "--mobile", "0912 555 1001")
+    as_csv = tmp_path / "F-31-08-02.csv"
+    code, out, err = cli("export", "-o", str(as_csv))
+    assert code == 0, err
+    assert not as_csv.read_bytes().startswith(b"PK")  # not a zip (XLSX) with a .csv name
+    with as_csv.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[2][0] == lead and rows[2][2] == COMPANY and len(rows) == 3
+
+    import openpyxl
+
+    as_xlsx = tmp_path / "list.XLSX"
+    assert cli("export", str(as_xlsx))[0] == 0  # PATH without -o
+    ws = openpyxl.load_workbook(as_xlsx).active
+    assert [c.value for c in ws[3]][:3] == [lead, None, COMPANY]
+
+
+def test_export_format_and_name_that_disagree_is_an_error(cli, tmp_path: Path) -> None:
+    register(cli)
+    for args in (("-o", str(tmp_path / "x.csv"), "--format", "xlsx"), (str(tmp_path / "x.txt"),),
+                 (str(tmp_path / "a.csv"), "-o", str(tmp_path / "b.csv"))):
+        code, out, err = cli("export", *args)
+        assert code == 1 and out == "" and len(err.strip().splitlines()) == 1, (args, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["archive", "config.yaml"]
+    assert cli("export", "--format", "csv", "-o", str(tmp_path / "plain-name"))[0] == 0
+
+
+def test_csv_english_header_row_is_optional(cli, tmp_path: Path) -> None:
+    lead = register(cli)
+    out = tmp_path / "fa-only.csv"
+    assert cli("export", str(out), "--headers", "fa")[0] == 0
+    with out.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0][0] == "کد متقاضی" and rows[1][0] == lead

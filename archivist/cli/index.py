@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from ..dates import shown
 from ..index import Index, check_staff, open_current, reindex
@@ -40,8 +39,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_reindex)
 
     p = sub.add_parser("export", help="write the master list F-31-08-02 as XLSX or CSV")
-    p.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
-    p.add_argument("-o", "--output", help="file to write (default: F-31-08-02.<format> here)")
+    p.add_argument("path", nargs="?", help="file to write; its extension (.xlsx, .csv) sets the format")
+    p.add_argument("--format", choices=("xlsx", "csv"), help="xlsx or csv (default: from the file's extension, else xlsx)")
+    p.add_argument("-o", "--output", help="file to write (same as PATH; default: F-31-08-02.<format> here)")
+    p.add_argument("--headers", help="header rows, e.g. fa (Persian only) or fa,en (default: display.header_languages)")
     p.set_defaults(func=cmd_export)
 
 
@@ -120,10 +121,13 @@ def cmd_reindex(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_export(ctx: Context, args: argparse.Namespace) -> int:
-    out = Path(args.output or f"F-31-08-02.{args.format}")
+    out, fmt_ = export_mod.target(args.path, args.output, args.format)
     export_mod.check_output(out)  # before the index is opened: a wrong -o costs nothing
+    cfg = ctx.cfg
+    if args.headers is not None:
+        cfg = export_mod.with_headers(cfg, args.headers)
     with _index(ctx) as idx:
         rows = idx.export_rows()
-    export_mod.write(ctx.cfg, rows, out, args.format)
+    export_mod.write(cfg, rows, out, fmt_)
     ctx.out(f"wrote {len(rows)} records to {out}")
     return 0

@@ -160,6 +160,42 @@ def _text_cell(ws: Any, value: str) -> Any:
     return cell
 
 
+FORMATS = ("xlsx", "csv")
+
+
+def target(path: str | None, output: str | None, format_: str | None) -> tuple[Path, str]:
+    """Where the export goes and in which format: the file's extension decides (`x.csv` is CSV),
+    `--format` only where the name has none of ours; a name and a format that disagree, or two
+    different names, are an error rather than a file LibreOffice refuses to open."""
+    if path and output and Path(path) != Path(output):
+        raise ArchivistError(f"two output files given ({path} and -o {output}); give one")
+    name = path or output
+    if not name:
+        fmt_ = format_ or "xlsx"
+        return Path(f"F-31-08-02.{fmt_}"), fmt_
+    out = Path(name)
+    ext = out.suffix.lower().lstrip(".")
+    if ext in FORMATS:
+        if format_ and format_ != ext:
+            raise ArchivistError(f"{out.name} is named .{ext} but --format is {format_}; "
+                                 f"name it .{format_} or drop --format")
+        return out, ext
+    if format_:
+        return out, format_
+    raise ArchivistError(f"cannot tell the format of {out.name}: name it .xlsx or .csv, or add --format xlsx|csv")
+
+
+def with_headers(cfg: Config, headers: str) -> Config:
+    """`cfg` with the header rows asked for on the command line (`fa`, `en` or `fa,en`)."""
+    from dataclasses import replace
+
+    langs = tuple(x.strip().lower() for x in headers.replace("،", ",").split(",") if x.strip())
+    unknown = [x for x in langs if x not in HEADERS]
+    if not langs or unknown:
+        raise ArchivistError(f"--headers {headers}: use fa, en or fa,en")
+    return replace(cfg, display=replace(cfg.display, header_languages=langs))
+
+
 def check_output(path: Path) -> None:
     """Refuse an output path that cannot become the export file, before any work is done."""
     parent = path.parent
