@@ -306,7 +306,8 @@ def registry_locked(layout: Layout) -> Iterator[None]:
     """
     with lock(layout, "registry"), contextlib.ExitStack() as held:
         with contextlib.suppress(FileNotFoundError):  # a new archive has no registry.yaml yet
-            held.enter_context(posix_lock(layout.registry, what="registry.yaml", create=False))
+            # shared is enough to wait for a client's write lock, and needs only read access
+            held.enter_context(posix_lock(layout.registry, exclusive=False, what="registry.yaml", create=False))
         yield
 
 

@@ -68,6 +68,47 @@ class Layout:
             (self.root / name).mkdir(parents=True, exist_ok=True)
 
 
+GROUP_UMASK = 0o007
+
+
+def shared_by_group(root: Path) -> bool:
+    """Whether the archive is shared by a group: its root (or, before `init`, the nearest folder
+    that exists above it) has the setgid bit, so everything made inside belongs to that group."""
+    import stat
+
+    for p in (root, *root.parents):
+        try:
+            return bool(p.stat().st_mode & stat.S_ISGID)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return False
+    return False
+
+
+def use_group_access(root: Path) -> None:
+    """In an archive shared by a group, make everything this process creates group-writable.
+
+    Another account of the group must be able to lock, rewrite and rename what this one made
+    (an owner-only `locks/` or index locked every other account out). New folders inherit the
+    group and the setgid bit from the root; the umask gives the group write access. The systemd
+    unit sets the same umask for the daemon (contrib/archivist-system.service).
+    """
+    if shared_by_group(root):
+        os.umask(GROUP_UMASK)
+
+
+def create_file(path: Path) -> None:
+    """Create `path` empty if missing, with the mode the umask gives (group-writable when shared).
+
+    For SQLite files: SQLite creates a database 0644 whatever the umask, and makes its -wal and
+    -shm side files with the database's mode, so an index made by one account would be read-only
+    for the rest of the group. An empty file is a valid new database.
+    """
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666))
+
+
 def layout_of(cfg: Config) -> Layout:
     return Layout(cfg.root)
 
@@ -99,7 +140,7 @@ def fsync_dir(path: Path) -> None:
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that a crash leaves either the old or the new bytes."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask decides (007 when shared)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -32,7 +32,10 @@ class Context:
     @property
     def cfg(self) -> Config:
         if self._cfg is None:
+            from ..store import use_group_access
+
             self._cfg = load_config(self.args.config, self.args.root)
+            use_group_access(self._cfg.root)
         return self._cfg
 
     @property
@@ -85,6 +88,20 @@ def _restore_dashes(args: argparse.Namespace) -> None:
             setattr(args, key, ["--" if v == _DASHES else v for v in value])
 
 
+def permission_message(e: PermissionError) -> str:
+    """One line for a permission problem: what, for whom, and how to fix it."""
+    import pwd
+
+    try:
+        who = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        who = str(os.geteuid())
+    what = e.filename or "a file of the archive"
+    return (f"this account ({who}) may not access {what} ({e.strerror}); "
+            "give the archive's group access to it: chgrp -R <group> <root> && chmod -R g+rwX <root> "
+            "(see README, An office on one host)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(_protect_dashes(sys.argv[1:] if argv is None else argv))
@@ -94,6 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(ctx, args) or 0)
     except ArchivistError as e:
         print(f"archivist: {e}", file=sys.stderr)
+        return 1
+    except PermissionError as e:  # an account of the group meeting something another made owner-only
+        print(f"archivist: {permission_message(e)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("archivist: interrupted", file=sys.stderr)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..store import create_file
 from .edits import Baseline
 
 SCHEMA = 1
@@ -36,6 +37,7 @@ class DaemonState:
 
     @staticmethod
     def _open(path: Path) -> sqlite3.Connection:
+        create_file(path)  # group-writable when the archive is shared (SQLite alone makes it 0644)
         db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")

@@ -74,6 +74,9 @@ def connect(path: Path, *, bulk: bool = False, readonly: bool = False, immutable
         db.execute("PRAGMA busy_timeout = 1000")
         db.execute("PRAGMA cache_size = -32000")
         return db
+    from ..store import create_file
+
+    create_file(path)
     db = sqlite3.connect(str(path), timeout=10.0, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA busy_timeout = 10000")
     if bulk:
