@@ -31,13 +31,14 @@ def _preload() -> None:
     import archivist
 
     for mod in pkgutil.walk_packages(archivist.__path__, "archivist."):
-        if ".tui" in mod.name or ".web" in mod.name:
-            continue
         with contextlib.suppress(Exception):
             importlib.import_module(mod.name)
+    from archivist.cli import build_parser
+
+    build_parser()  # imports every command module, as the child's main() will
     for name in ("urllib.parse", "functools", "pwd", "grp", "string", "json", "csv", "difflib", "unicodedata",
                  "sqlite3", "zoneinfo", "gettext", "locale", "encodings.idna", "email.utils", "shlex", "fnmatch",
-                 "statistics", "uuid", "secrets", "hashlib", "ctypes", "ctypes.util"):
+                 "statistics", "uuid", "secrets", "hashlib", "ctypes", "ctypes.util", "getpass"):
         with contextlib.suppress(Exception):
             importlib.import_module(name)
     from zoneinfo import ZoneInfo
