@@ -546,3 +546,30 @@ def test_user_commands(cli, config_file: Path, monkeypatch: pytest.MonkeyPatch) 
     assert code == 1 and "unknown staff number" in err
     assert cli("user", "remove", "07")[0] == 0
     assert cli("user", "list")[1].strip().startswith("no web logins")
+
+
+def test_start_web_spawns_serve_on_loopback_and_does_not_start_twice(web_cfg: Config, config_file: Path) -> None:
+    import signal
+    import socket
+
+    from archivist.web import process
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config_file.write_text(config_file.read_text(encoding="utf-8").replace(
+        "web:\n", f"web:\n  port: {port}\n"), encoding="utf-8")
+    cfg = load_config(config_file)
+    said = process.spawn(cfg, wait=60)
+    pid = int(re.search(r"pid (\d+)", said).group(1))  # type: ignore[union-attr]
+    try:
+        assert said.startswith(f"web app started at http://127.0.0.1:{port}/")
+        assert process.answering("127.0.0.1", port)
+        assert "already answering" in process.spawn(cfg)
+        import httpx
+
+        r = httpx.get(f"http://127.0.0.1:{port}/", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)

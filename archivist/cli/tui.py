@@ -14,6 +14,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_tui)
     p = sub.add_parser("start", help="the main job: init the archive if needed, start the daemon, open the TUI")
     p.add_argument("--no-daemon", action="store_true", help="do not start the daemon")
+    p.add_argument("--web", action="store_true", help="also start the web app (`archivist serve`; or web.start: true)")
     p.set_defaults(func=cmd_start)
 
 
@@ -56,4 +57,8 @@ def cmd_start(ctx: Context, args: argparse.Namespace) -> int:
     ensure_archive(ctx, args)
     if not args.no_daemon:
         ctx.err(f"archivist: {start_daemon(ctx)}")
+    if args.web or ctx.cfg.web.start:
+        from ..web.process import spawn
+
+        ctx.err(f"archivist: {spawn(ctx.cfg)}")
     return cmd_tui(ctx, args)

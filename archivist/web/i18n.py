@@ -55,6 +55,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "requests": ("درخواست‌ها", "Requests"),
     "contract": ("قرارداد", "Contract"),
     "invoices": ("فاکتورها", "Invoices"),
+    "contract_invoices": ("قرارداد و فاکتورها", "Contract and invoices"),
     "invoice_number": ("شماره", "Number"),
     "tax_id": ("شناسه مالیاتی", "Tax ID"),
     "amount": ("مبلغ", "Amount"),

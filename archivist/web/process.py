@@ -1,0 +1,57 @@
+"""Starting `archivist serve` in the background (what `archivist start --web` does).
+
+The server is "running" when its port answers; a detached child writes its output to
+`<state>/web.log`. Under systemd use contrib/archivist-web.service instead.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .. import store
+from ..config import Config
+from ..errors import ArchivistError
+
+
+def log_path(cfg: Config) -> Path:
+    return store.layout_of(cfg).state / "web.log"
+
+
+def answering(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def serve_command(cfg: Config) -> list[str]:
+    cmd = [sys.executable, "-m", "archivist"]
+    if cfg.path:
+        cmd += ["--config", str(cfg.path)]
+    return [*cmd, "--root", str(cfg.root), "serve"]
+
+
+def spawn(cfg: Config, wait: float = 15.0) -> str:
+    """Start the web app unless its port already answers; one line saying what happened."""
+    host, port = cfg.web.host, cfg.web.port
+    url = f"http://{host}:{port}/"
+    if answering(host, port):
+        return f"web app already answering at {url}"
+    path = log_path(cfg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "ab") as out:
+        proc = subprocess.Popen(serve_command(cfg), stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                start_new_session=True, close_fds=True)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if answering(host, port):
+            return f"web app started at {url} (pid {proc.pid}, log {path})"
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise ArchivistError(f"the web app did not start; see {path} or run `archivist serve` to see why")
