@@ -147,3 +147,13 @@ def test_csv_english_header_row_is_optional(cli, tmp_path: Path) -> None:
     with out.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.reader(fh))
     assert rows[0][0] == "کد متقاضی" and rows[1][0] == lead
+
+
+def test_readme_tax_id_example_is_valid() -> None:
+    import re
+
+    from archivist.taxid import check_tax_id
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"e\.g\. `([0-9A-F ]{25})`", readme)
+    assert example and check_tax_id(example.group(1)) == example.group(1).replace(" ", "")

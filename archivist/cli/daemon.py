@@ -7,6 +7,7 @@ from typing import Any
 
 from ..config import Config
 from ..dates import shown
+from ..i18n import _
 from . import Context, json_flag
 
 
@@ -14,6 +15,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("daemon", help="watch the archive: live index, naming enforcement, inbox filing, schedules")
     p.add_argument("--once", action="store_true", help="one reconcile + enforcement + inbox pass, then exit")
     p.set_defaults(func=cmd_daemon)
+
+    p = sub.add_parser("stop", help="stop this archive's daemon (and wait until it has stopped)")
+    p.set_defaults(func=cmd_stop)
 
     p = sub.add_parser("status", help="is the daemon running, and what it knows (records, violations, unfiled, backup)")
     json_flag(p)
@@ -24,6 +28,17 @@ def cmd_daemon(ctx: Context, args: argparse.Namespace) -> int:
     from ..daemon.service import run_daemon
 
     return run_daemon(ctx.cfg, once=args.once)
+
+
+def cmd_stop(ctx: Context, args: argparse.Namespace) -> int:
+    from ..daemon import stop
+
+    pid = stop(ctx.cfg)
+    if pid is None:
+        ctx.out(_("no daemon is running for {root}").format(root=ctx.cfg.root))
+    else:
+        ctx.out(_("daemon stopped (pid {pid})").format(pid=pid))
+    return 0
 
 
 def cmd_status(ctx: Context, args: argparse.Namespace) -> int:

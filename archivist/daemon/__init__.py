@@ -9,6 +9,8 @@ index are imported only there, so `status` stays cheap and works with no index a
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -54,4 +56,33 @@ def spawn(cfg: Config, wait: float = 10.0) -> int:
     raise ArchivistError(f"the daemon did not start; see {log_path(cfg)} or run `archivist daemon` to see why")
 
 
-__all__ = ["_read_pid", "daemon_command", "lock_path", "log_path", "read_state", "running", "spawn", "state_path", "status"]
+def stop(cfg: Config, wait: float = 30.0) -> int | None:
+    """Stop the daemon of this root (SIGTERM, then wait for it to let go of its lock); returns the
+    pid it stopped, None when none was running. Only this root's daemon: the pid comes from the
+    lock file that daemon holds, so another archive's daemon on the same machine is never touched."""
+    from ..errors import ArchivistError
+    from ..i18n import _
+
+    pid = running(cfg)
+    if not pid:
+        return None
+    if pid < 0:
+        raise ArchivistError(_("a daemon holds {path} but its pid is unreadable; stop it with systemctl --user stop archivist").format(
+            path=lock_path(cfg)))
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return pid
+    except PermissionError:
+        raise ArchivistError(_("the daemon (pid {pid}) belongs to another account; stop it as that user").format(pid=pid)) from None
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if running(cfg) is None:
+            return pid
+        time.sleep(0.05)
+    raise ArchivistError(_("the daemon (pid {pid}) has not stopped after {seconds} s; see {log}").format(
+        pid=pid, seconds=int(wait), log=log_path(cfg)))
+
+
+__all__ = ["_read_pid", "daemon_command", "lock_path", "log_path", "read_state", "running", "spawn", "state_path", "status",
+           "stop"]
