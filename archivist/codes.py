@@ -27,7 +27,7 @@ from .dates import year_of
 from .errors import ArchivistError, CodeExhausted, DuplicateNumber
 from .locking import posix_lock
 from .naming import ANY_DIGIT, ascii_digits, digit_variants
-from .record import LOG_NAME, Record, dump_yaml, parse_record
+from .record import LOG_NAME, Record, dump_yaml, log_bytes, parse_record
 from .store import AREAS, CASE_AREAS, Layout, atomic_write, free_name, iter_record_folders, iter_record_names, layout_of, lock
 from .taxid import normalize_tax_id
 
@@ -187,10 +187,7 @@ def disk_high_case(cfg: Config, layout: Layout, prefix: str, above: int = 0) -> 
 
 
 def _read(folder: Any) -> bytes:
-    try:
-        return (folder / LOG_NAME).read_bytes()
-    except OSError:
-        return b""
+    return log_bytes(folder)
 
 
 def record_numbers(record: Record) -> Iterator[tuple[str, str]]:

@@ -95,7 +95,10 @@ def walk_files(folder: Path) -> Iterator[Path]:
 def check_folder(cfg: Config, area: str, folder: Path) -> tuple[Record | None, list[Violation]]:
     """Everything wrong with one record folder, plus its record when the log could be read."""
     out: list[Violation] = []
-    logs = [e.name for e in os.scandir(folder) if e.is_file() and _is_log_name(e.name)]
+    # every entry with a log's name counts, whatever it is: a FIFO, a device link or a folder
+    # named F-31-08-01.yaml is an invalid log (the reader says why), not a missing one
+    logs = [e.name for e in os.scandir(folder) if _is_log_name(e.name)
+            and (e.name == LOG_NAME or e.is_file(follow_symlinks=False))]
     rec: Record | None = None
     if len(logs) > 1:
         out.append(Violation("two-logs", str(folder), f"holds {len(logs)} logs ({', '.join(sorted(logs))}); keep exactly one {LOG_NAME}"))

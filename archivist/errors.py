@@ -46,3 +46,8 @@ class NameClash(ArchivistError):
 
 class DuplicateNumber(ArchivistError):
     """A contract or invoice number that is already in use."""
+
+
+class StaleLog(ArchivistError):
+    """A log changed on disk between reading and writing it (a hand edit raced an action); the
+    writer redoes its change on the fresh file instead of overwriting the edit."""

@@ -17,7 +17,7 @@ from .config import Config
 from .dates import as_datetime, fmt
 from .errors import ArchivistError, InvalidLogError
 from .naming import ascii_digits, digit_variants
-from .record import LOG_NAME, Record, load_record
+from .record import Record, load_record, log_bytes
 from .store import iter_record_folders, layout_of
 from .taxid import (  # re-exported: `invoices.check_tax_id` and friends keep working
     TAX_ID_LENGTH as TAX_ID_LENGTH,
@@ -99,10 +99,7 @@ def trace(cfg: Config, number: str, search: Callable[[str], list[dict[str, Any]]
     if not found:
         needles = digit_variants(plain) + [normalize_tax_id(number).encode()]
         for _area, folder in iter_record_folders(layout_of(cfg)):
-            try:
-                raw = (folder / LOG_NAME).read_bytes()
-            except OSError:
-                continue
+            raw = log_bytes(folder)
             upper = raw.upper()
             if any(n in raw or n in upper for n in needles):
                 consider(folder)

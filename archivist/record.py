@@ -7,7 +7,10 @@ that mapping; validation says what is wrong and on which line, and never "repair
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -23,6 +26,12 @@ from .stages import CASE_STAGES as CASE_STAGES
 from .stages import STAGES as STAGES
 
 LOG_NAME = "F-31-08-01.yaml"
+# A follow-up log is a few KB; a long-running case with hundreds of events stays well under 1 MB.
+# Anything bigger is not a log someone typed (a sparse file, a device, a runaway script), and
+# reading it would take the memory of every command that walks the archive: refused unread.
+# `limits.max_log_bytes` in config.yaml changes it (config.load applies it here).
+DEFAULT_MAX_LOG_BYTES = 4 * 1024 * 1024
+MAX_LOG_BYTES = DEFAULT_MAX_LOG_BYTES
 FORM = "F-31-08-01"
 SCHEMA = 1
 EVENT_KINDS = (
@@ -62,6 +71,12 @@ class Record:
     folder: Path | None = None
     mtime_ns: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    # (device, inode, mtime_ns, size) of the file this was read from: a write checks it is still
+    # the same file before replacing it, so a hand edit saved meanwhile is never overwritten
+    ident: tuple[int, int, int, int] | None = None
+    # what this process changed since reading, so a write that found the file changed on disk
+    # can make the same change again on the fresh content (`replay_onto`)
+    changes: list[tuple[str, Any, Any]] = field(default_factory=list, repr=False, compare=False)
 
     # -- fields ---------------------------------------------------------------------------------
     @property
@@ -146,10 +161,28 @@ class Record:
         ev: dict[str, Any] = {"at": at, "by": by, "kind": kind, "note": note}
         ev.update({k: v for k, v in extra.items() if v is not None})
         self.data.setdefault("events", []).append(ev)
+        self.changes.append(("event", None, ev))
         return ev
 
     def set(self, key: str, value: Any) -> None:
+        old = self.data.get(key)
+        self.changes.append((key, list(old) if isinstance(old, list) else old, value))
         self.data[key] = value
+
+    def replay_onto(self, fresh: Record) -> Record:
+        """`fresh` (the log as it is on disk now) with this record's changes made again: events
+        appended, fields set; a list this record only extended (requests, invoices) is extended
+        on the fresh side too, so an item someone added meanwhile stays."""
+        for key, old, new in self.changes:
+            if key == "event":
+                fresh.add_event(**{"at": new["at"], "by": new["by"], "kind": new["kind"], "note": new.get("note", "")},
+                                **{k: v for k, v in new.items() if k not in ("at", "by", "kind", "note")})
+            elif isinstance(old, list) and isinstance(new, list) and new[: len(old)] == old:
+                fresh.set(key, list(fresh.data.get(key) or []) + new[len(old):])
+            else:
+                fresh.set(key, new)
+        fresh.folder = fresh.folder or self.folder
+        return fresh
 
     def dump(self) -> bytes:
         return dump_yaml(self.data)
@@ -194,15 +227,138 @@ def new_log(lead: str, staff: str, company: str, contact: dict[str, str], servic
 
 # -- reading and validation -----------------------------------------------------------------------
 
+def set_max_log_bytes(limit: int) -> None:
+    """The size above which a log is refused unread (config `limits.max_log_bytes`)."""
+    global MAX_LOG_BYTES
+    MAX_LOG_BYTES = int(limit)
+
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def read_log(path: Path | str, limit: int | None = None) -> tuple[os.stat_result, bytes]:
+    """(stat, bytes) of a log, refusing anything but a regular file of at most `limit` bytes.
+
+    The checks happen on the open descriptor, before a byte is read: opened without following a
+    symlink (a link to /dev/zero would never end), non-blocking (a FIFO with no writer would block
+    every command that walks the archive), then fstat for the kind and size (a 4 GB sparse file
+    would fill the memory). Every refusal is an InvalidLogError with the reason, like a YAML error.
+    """
+    limit = MAX_LOG_BYTES if limit is None else limit
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise InvalidLogError(path, "the follow-up log is missing") from None
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise InvalidLogError(path, "the log is a symbolic link, not a file; put the real file here") from None
+        if e.errno == errno.ENOTDIR:
+            raise InvalidLogError(path, "the follow-up log is missing (the record folder is not a folder)") from None
+        raise InvalidLogError(path, f"the log cannot be opened: {e.strerror or e}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
+            raise InvalidLogError(path, f"the log is {kind}, not a regular file; replace it with the real log")
+        if st.st_size > limit:
+            raise InvalidLogError(path, _too_big(st.st_size, limit))
+        parts: list[bytes] = []
+        size = 0
+        while True:  # read to the end (it may have grown since fstat), never past the limit
+            chunk = os.read(fd, max(st.st_size + 1 - size, 1 << 16))
+            if not chunk:
+                break
+            parts.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise InvalidLogError(path, _too_big(size, limit))
+        return st, b"".join(parts)
+    except OSError as e:
+        raise InvalidLogError(path, f"the log cannot be read: {e.strerror or e}") from None
+    finally:
+        os.close(fd)
+
+
+def log_bytes(folder: Path | str) -> bytes:
+    """A log's bytes for a byte search (codes on disk, a number, a company), or b"" when it is
+    missing or refused by `read_log` (a FIFO, a device, too big): the scan goes on without it
+    and `doctor` reports it."""
+    try:
+        return read_log(Path(folder) / LOG_NAME)[1]
+    except InvalidLogError:
+        return b""
+
+
+def _too_big(size: int, limit: int) -> str:
+    return (f"the log is {size:,} bytes, more than the {limit:,} a follow-up log may have "
+            "(limits.max_log_bytes in config.yaml); it was not read")
+
+
 def load_record(folder: Path) -> Record:
     """Read and validate `<folder>/F-31-08-01.yaml`; InvalidLogError names file, line and reason."""
     path = folder / LOG_NAME
+    st, raw = read_log(path)
+    rec = parse_record(raw, path, folder, st.st_mtime_ns)
+    rec.ident = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+    return rec
+
+
+class _StrictLoader(_Loader):  # type: ignore[misc,valid-type]
+    """safe_load that refuses a mapping with the same key twice: YAML keeps only the last one, so
+    after a botched merge (two `events:`) the first list would vanish at the next write."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    if key in seen:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"the key {key!r} appears twice (YAML would keep only the last one)",
+                            key_node.start_mark)
+                    seen[key] = True
+                except TypeError:
+                    continue
+        return super().construct_mapping(node, deep=deep)
+
+
+def _check_no_alias(node: yaml.Node | None) -> None:
+    """Refuse a document that uses a mapping or list twice (`*alias` of a collection): archivist
+    never writes one, and a nest of them (an "alias bomb", a few hundred bytes) expands to
+    gigabytes when built. An alias of a single value (a date, a name) cannot grow anything and is
+    what `yaml.safe_dump` writes for a value used twice, so a script's edit stays readable."""
+    seen: set[int] = set()
+    stack = [node] if node is not None else []
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            if isinstance(n, yaml.ScalarNode):
+                continue
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) of a list or mapping are not allowed "
+                                              "in a follow-up log; write the value out again", n.start_mark)
+        seen.add(id(n))
+        if isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+        elif isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                stack.append(k)
+                stack.append(v)
+
+
+def safe_load_log(text: str) -> Any:
+    """yaml.safe_load with duplicate keys and aliases of collections refused (yaml.YAMLError)."""
+    loader = _StrictLoader(text)
     try:
-        raw = path.read_bytes()
-        st = path.stat()
-    except FileNotFoundError:
-        raise InvalidLogError(path, "the follow-up log is missing") from None
-    return parse_record(raw, path, folder, st.st_mtime_ns)
+        node = loader.get_single_node()
+        _check_no_alias(node)
+        return None if node is None else loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def parse_record(raw: bytes, path: Path, folder: Path | None = None, mtime_ns: int = 0) -> Record:
@@ -212,16 +368,49 @@ def parse_record(raw: bytes, path: Path, folder: Path | None = None, mtime_ns: i
         line = raw[: e.start].count(b"\n") + 1
         raise InvalidLogError(path, "not UTF-8 text", line) from None
     try:
-        data = yaml.load(text, Loader=_Loader)
+        data = safe_load_log(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         reason = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise InvalidLogError(path, f"not valid YAML: {reason}", mark.line + 1 if mark else None) from None
-    problem = validate(data)
+    except (ValueError, TypeError, OverflowError, RecursionError, MemoryError) as e:
+        # yaml's constructors raise plain ValueError for an impossible date (2026-02-30) and a
+        # deep nest hits the recursion limit: still one bad log, never a crash of the command
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        line, value = _value_error_at(text)
+        shown = f"{value!r} is not a valid value" if value is not None else "not a valid value"
+        raise InvalidLogError(path, f"{shown} ({reason}); dates are written like 2026-11-24T10:00:00+03:30",
+                              line) from None
+    try:
+        problem = validate(data)
+    except (ValueError, TypeError, OverflowError, RecursionError) as e:
+        problem = [], f"not a valid value: {e}"
     if problem:
         keys, reason = problem
         raise InvalidLogError(path, reason, _line_of(text, keys))
     return Record(data=data, folder=folder, mtime_ns=mtime_ns)
+
+
+def _value_error_at(text: str) -> tuple[int | None, str | None]:
+    """(line, text) of the first scalar the safe constructor cannot build (an impossible date)."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except Exception:  # noqa: BLE001 - only a hint for the message
+        return None, None
+    constructor = yaml.constructor.SafeConstructor()
+    stack = [node] if node is not None else []
+    while stack:
+        n = stack.pop(0)
+        if isinstance(n, yaml.ScalarNode):
+            try:
+                constructor.construct_object(n)
+            except Exception:  # noqa: BLE001
+                return n.start_mark.line + 1, n.value
+        elif isinstance(n, yaml.SequenceNode):
+            stack[:0] = n.value
+        elif isinstance(n, yaml.MappingNode):
+            stack[:0] = [x for pair in n.value for x in pair]
+    return None, None
 
 
 _CODE = {"lead": re.compile(r"^\d{5}$"), "case": re.compile(r"^\d{4}$"), "staff": re.compile(r"^\d{2}$")}

@@ -20,7 +20,7 @@ import yaml
 from .config import Config
 from .errors import InvalidLogError
 from .naming import fold, normalize_phone
-from .record import LOG_NAME, Record, load_record
+from .record import Record, load_record, log_bytes
 from .store import iter_record_folders, layout_of
 
 # Words that say what kind of organisation it is, not which one (folded forms).
@@ -182,9 +182,8 @@ def find_similar(cfg: Config, company: str, phone: str | None = None, email: str
             scored[folder] = max(scored.get(folder, (0, "")), best)
 
     for _area, folder in iter_record_folders(layout_of(cfg)):
-        try:
-            raw = (folder / LOG_NAME).read_bytes()
-        except OSError:
+        raw = log_bytes(folder)
+        if not raw:
             continue
         judge(folder, *_quick_fields(raw))
 

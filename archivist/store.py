@@ -14,15 +14,15 @@ import errno
 import os
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config
-from .errors import NameClash, RecordNotFound
+from .errors import NameClash, RecordNotFound, StaleLog
 from .locking import LOCK_TIMEOUT, posix_lock
 from .naming import normalize_code
-from .record import LOG_NAME, Record, load_record
+from .record import LOG_NAME, Record, load_record, log_bytes
 
 AREAS = ("applicants", "customers", "archive/applicants", "archive/customers")
 CASE_AREAS = ("customers", "archive/customers")  # only cases have case codes, contracts, invoices
@@ -137,8 +137,13 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that a crash leaves either the old or the new bytes."""
+def atomic_write(path: Path, data: bytes, check: Callable[[], None] | None = None) -> os.stat_result:
+    """Replace `path` with `data` so that a crash leaves either the old or the new bytes.
+
+    `check` runs after the new bytes are safe on disk and just before the rename; if it raises,
+    nothing is replaced (how a log write refuses to overwrite a file changed since it was read).
+    Returns the stat of the file written (its inode and mtime, taken before anyone can touch it).
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask decides (007 when shared)
     try:
@@ -146,19 +151,42 @@ def atomic_write(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+            st = os.fstat(f.fileno())
+        if check is not None:
+            check()
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
     fsync_dir(path.parent)
+    return st
+
+
+def file_ident(path: Path) -> tuple[int, int, int, int] | None:
+    """(device, inode, mtime_ns, size) of a file, not following a symlink; None if it is gone."""
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size
 
 
 def write_record(record: Record) -> None:
+    """Write the log; refused with StaleLog if the file on disk is no longer the one the record
+    was read from (a hand edit or an editor's save landed since), so that save is never lost.
+    The caller holds the record lock and redoes its change on the fresh file (workflow)."""
     assert record.folder is not None
     path = record.folder / LOG_NAME
-    atomic_write(path, record.dump())
-    record.mtime_ns = path.stat().st_mtime_ns
+    expected = record.ident
+
+    def unchanged() -> None:
+        if expected is not None and file_ident(path) != expected:
+            raise StaleLog(f"{path} changed on disk while archivist was writing it")
+
+    st = atomic_write(path, record.dump(), unchanged)
+    record.mtime_ns = st.st_mtime_ns
+    record.ident = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 # -- locks ---------------------------------------------------------------------------------------
@@ -338,10 +366,7 @@ def _scan_logs_for(layout: Layout, code: str) -> Path | None:
     # where the applicant areas hold the other ~95%, so look there first
     order = (*CASE_AREAS, *(a for a in AREAS if a not in CASE_AREAS))
     for _area, folder in iter_record_folders(layout, order):
-        try:
-            raw = (folder / LOG_NAME).read_bytes()
-        except (FileNotFoundError, NotADirectoryError):
-            continue
+        raw = log_bytes(folder)
         if needle.search(raw):
             return folder
     return None

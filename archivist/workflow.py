@@ -120,9 +120,28 @@ def editing(cfg: Config, code: str) -> Iterator[Record]:
         yield load_record(folder)
 
 
-def _save(cfg: Config, record: Record) -> None:
-    store.write_record(record)
+STALE_RETRIES = 20
+
+
+def _save(cfg: Config, record: Record) -> Record:
+    """Write the log under the record's lock (held by the caller). If the file changed on disk
+    since it was read (an editor saved a hand edit meanwhile), the change is made again on the
+    fresh content instead of overwriting the edit; a fresh log that no longer parses is refused,
+    like any invalid log. Returns the record as written (the caller's, or the redone one)."""
+    from .errors import StaleLog
+
+    for _ in range(STALE_RETRIES):
+        try:
+            store.write_record(record)
+            break
+        except StaleLog:
+            assert record.folder is not None
+            record = record.replay_onto(load_record(record.folder))
+    else:
+        raise ArchivistError(f"{record.folder}: the log keeps changing while archivist writes it; "
+                             "close the editor that is saving it and try again")
     _after_change(cfg, record)
+    return record
 
 
 def _settle_home(cfg: Config, record: Record) -> None:
@@ -174,7 +193,7 @@ def _act(cfg: Config, code: str, action: str, by: str | None, note: str = "", ki
             rec.set("status", target)
             extra["to"] = target
         rec.add_event(when, who, kind or action, note, **extra)
-        _save(cfg, rec)
+        rec = _save(cfg, rec)
         _settle_home(cfg, rec)
         return rec
 
@@ -222,8 +241,7 @@ def register(cfg: Config, *, company: str, staff: str, by: str | None = None, co
     folder = store.home_of(cfg, rec)
     store.make_folder(folder)
     rec.folder = folder
-    _save(cfg, rec)
-    return rec
+    return _save(cfg, rec)
 
 
 def next_after_contact(cfg: Config, record: Record, kind: str, when: datetime,
@@ -398,7 +416,7 @@ def append_event(cfg: Config, folder: Path, kind: str, by: str, note: str = "", 
     with store.record_lock(store.layout_of(cfg), rec.lead):
         rec = load_record(folder)
         rec.add_event(_now(cfg.timezone), by, kind, note, **extra)
-        _save(cfg, rec)
+        rec = _save(cfg, rec)
     return rec
 
 
@@ -410,7 +428,7 @@ def append_events(cfg: Config, folder: Path, by: str, events: list[tuple[str, st
         when = _now(cfg.timezone)
         for kind, note, extra in events:
             rec.add_event(when, by, kind, note, **extra)
-        _save(cfg, rec)
+        rec = _save(cfg, rec)
     return rec
 
 

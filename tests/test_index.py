@@ -301,6 +301,8 @@ def test_fast_log_reader_builds_exactly_what_safe_load_builds(archive: Config, c
     "form: F-31-08-01\nnote: a long\n  continued plain scalar\n",
     "form: F-31-08-01\r\nlead: '00001'\r\n",
     "form: F-31-08-01\nlead: *undefined\n",
+    # aliases are refused by the log reader (alias bombs): the slow path reports them (issue 13)
+    "form: F-31-08-01\nevents:\n- at: &id001 2026-11-23T09:12:00+03:30\n  by: '07'\n  due: *id001\n",
     "",
     # characters yaml.safe_load refuses or reads as line breaks: the slow path must see them
     "form: F-31-08-01\nnote: bell\x07\n",
@@ -318,7 +320,6 @@ def test_fast_log_reader_declines_anything_outside_dump_yaml_shape(text: str) ->
 
 @pytest.mark.parametrize("text", [
     "form: F-31-08-01\nschema: 1\nlead: 00417\nstatus: no\nnext_followup: 2026-11-24\nx: 0x1F\ny: 1_000\nz: ~\n",
-    "form: F-31-08-01\nevents:\n- at: &id001 2026-11-23T09:12:00+03:30\n  by: '07'\n  due: *id001\n",
     "a: 'it''s'\nb: -5\nc: 1.5e3\nd: .inf\ne: True\nf: ''\ng: []\nh: {}\n",
 ])
 def test_fast_log_reader_resolves_plain_scalars_like_yaml(text: str) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sqlite3
-import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -28,7 +27,7 @@ from typing import Any
 from ..config import Config
 from ..errors import InvalidLogError
 from ..naming import FolderTemplate
-from ..record import LOG_NAME, Record, parse_record, validate
+from ..record import LOG_NAME, Record, parse_record, read_log, validate
 from ..store import AREAS
 from . import fastlog
 from .text import Entry, build_entry, deletions, dir_signature, list_files, path_key, placeholder_entry
@@ -67,11 +66,19 @@ def scan_folder(root: str, area: str, name: str, templates: tuple[str, str]) -> 
     folder = os.path.join(root, area, name)
     files, sig = list_files(folder)
     path = os.path.join(folder, LOG_NAME)
-    try:
-        st, raw = _read_file(path)
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+    if not os.path.lexists(path):
         reason = f"has no {LOG_NAME}; every record folder needs its follow-up log"
         return Scan(rel, area, None, None, sig, None, (folder, reason), _placeholder(rel, area, name, files, templates))
+    try:
+        st, raw = _read_file(path)
+    except InvalidLogError as e:
+        try:
+            lst = os.lstat(path)
+            mtime, size = lst.st_mtime_ns, lst.st_size
+        except OSError:
+            mtime = size = None
+        return Scan(rel, area, mtime, size, sig, None, (str(e.path), e.reason),
+                    _placeholder(rel, area, name, files, templates))
     try:
         rec = _read_record(raw, path, st.st_mtime_ns)
         entry = build_entry(rec, rel, area, files, templates)
@@ -79,27 +86,19 @@ def scan_folder(root: str, area: str, name: str, templates: tuple[str, str]) -> 
     except InvalidLogError as e:
         entry = None
         error = (str(e.path), e.reason + (f" (line {e.line})" if e.line else ""))
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
+        # a value validation let through that the index cannot hold: still this log's problem,
+        # reported on it, never a failed rebuild of the whole archive
+        entry = None
+        error = (path, f"cannot be indexed: {e}")
     placeholder = _placeholder(rel, area, name, files, templates) if entry is None else None
     return Scan(rel, area, st.st_mtime_ns, st.st_size, sig, entry, error, placeholder)
 
 
 def _read_file(path: str) -> tuple[os.stat_result, bytes]:
-    """(stat, content) in four system calls: `open().read()` makes about seven, and at 100,000
-    logs each one shows (this machine's virtual disk makes every call expensive)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise IsADirectoryError(path)
-        data = os.read(fd, st.st_size + 1)
-        if len(data) != st.st_size:  # it grew or shrank while being read: read on to the end
-            parts = [data]
-            while chunk := os.read(fd, 1 << 16):
-                parts.append(chunk)
-            data = b"".join(parts)
-        return st, data
-    finally:
-        os.close(fd)
+    """(stat, content): `record.read_log`, which refuses a FIFO, a device, a symlink or a file
+    over the size limit before reading a byte, in five system calls."""
+    return read_log(path)
 
 
 def _read_record(raw: bytes, path: str, mtime_ns: int) -> Record:

@@ -64,17 +64,10 @@ def _scalar(text: str, anchors: dict[str, Any]) -> Any:
     text = text.strip(" ")
     if text and text[0] not in _SPECIAL:
         return _plain(text)
-    if text[:1] == "&":  # an anchor on a scalar: dump_yaml writes one when an object repeats
-        name, _, rest = text[1:].partition(" ")
-        if not name or not rest or rest[:1] in "&*":
-            raise _Unsupported(text)
-        value = anchors[name] = _scalar(rest, anchors)
-        return value
-    if text[:1] == "*":
-        try:
-            return anchors[text[1:]]
-        except KeyError:
-            raise _Unsupported(text) from None
+    if text[:1] in "&*":
+        # anchors and aliases: archivist never writes them and the log reader refuses aliases
+        # (alias bombs), so the slow path decides and reports
+        raise _Unsupported(text)
     if text.startswith("'"):
         if len(text) < 2 or not text.endswith("'"):
             raise _Unsupported(text)
@@ -182,6 +175,8 @@ def _load(lines: list[str]) -> dict[str, Any]:
         if line[0] == " " or line[0] == "-":
             raise _Unsupported(line)
         key, value = _pair(line)
+        if key in out:
+            raise _Unsupported(key)  # a key twice: the slow path refuses it, saying which
         i += 1
         if value is not None:
             out[key] = _value(value, anchors)
@@ -192,7 +187,7 @@ def _load(lines: list[str]) -> dict[str, Any]:
             sub: dict[str, Any] = {}
             while i < n and lines[i].startswith("  "):
                 k, v = _pair(lines[i][2:])
-                if v is None:
+                if v is None or k in sub:
                     raise _Unsupported(lines[i])
                 sub[k] = _value(v, anchors)
                 i += 1
@@ -209,7 +204,7 @@ def _load(lines: list[str]) -> dict[str, Any]:
                     item = {k: _value(v, anchors)}
                     while i < n and lines[i][:2] == "  ":
                         k, v = _pair(lines[i][2:])
-                        if v is None:
+                        if v is None or k in item:
                             raise _Unsupported(lines[i])
                         item[k] = _value(v, anchors)
                         i += 1

@@ -1,0 +1,298 @@
+"""The standing adversarial suite (issue 13): hostile files where logs belong, hostile log texts,
+and the fast log reader checked against the strict one on generated documents.
+
+Every command here runs as a real child process with a timeout, so a reader that blocks on a FIFO
+or reads /dev/zero fails the test instead of hanging the suite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from archivist import workflow
+from archivist.config import Config
+from archivist.errors import InvalidLogError
+from archivist.index import fastlog
+from archivist.record import LOG_NAME, dump_yaml, load_record, parse_record, read_log, safe_load_log
+from bench.generate import generate
+
+NOW = "2026-11-23T10:00:00+03:30"
+ALIAS_BOMB = "\n".join(
+    ["form: F-31-08-01", "a: &a [x, x, x, x, x, x, x, x, x]"]
+    + [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]" for i in range(8)]
+) + "\n"
+
+
+def _good_log(lead: str = "00001") -> dict[str, Any]:
+    return {
+        "form": "F-31-08-01", "schema": 1, "lead": lead, "case": None, "staff": "01", "company": "شرکت آزمون",
+        "status": "new", "next_followup": None, "events": [
+            {"at": datetime.fromisoformat(NOW), "by": "01", "kind": "registered", "note": ""}],
+    }
+
+
+# -- the reader refuses what is not a log file, before reading it --------------------------------------
+
+def _plant(kind: str, path: Path) -> str:
+    """Put a hostile thing where a log belongs; returns the words doctor must give as the reason."""
+    path.unlink(missing_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+        return "named pipe"
+    if kind == "dev-zero":
+        path.symlink_to("/dev/zero")
+        return "symbolic link"
+    if kind == "sparse-4gb":
+        with open(path, "wb") as f:
+            f.truncate(4 << 30)
+        return "more than"
+    if kind == "folder":
+        path.mkdir()
+        return "a folder"
+    if kind == "alias-bomb":
+        path.write_text(ALIAS_BOMB, encoding="utf-8")
+        return "aliases"
+    if kind == "impossible-date":
+        path.write_bytes(dump_yaml(_good_log()).replace(b"2026-11-23T10", b"2026-02-30T10"))
+        return "day is out of range"
+    if kind == "duplicate-key":
+        text = dump_yaml(_good_log()).decode()
+        path.write_text(text + "company: شرکت دوم\n", encoding="utf-8")
+        return "appears twice"
+    if kind == "jalali-date":
+        path.write_bytes(dump_yaml(_good_log()).replace(b"next_followup: null", b"next_followup: 1405-06-31"))
+        return "1405-06-31"
+    raise AssertionError(kind)
+
+
+HOSTILE = ("fifo", "dev-zero", "sparse-4gb", "folder", "alias-bomb", "impossible-date", "duplicate-key", "jalali-date")
+
+
+@pytest.mark.parametrize("kind", HOSTILE)
+def test_log_reader_refuses_hostile_file_with_its_reason(kind: str, tmp_path: Path) -> None:
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    reason = _plant(kind, folder / LOG_NAME)
+    with pytest.raises(InvalidLogError) as e:
+        load_record(folder)
+    assert reason in str(e.value)
+
+
+def test_log_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / LOG_NAME
+    path.write_bytes(dump_yaml(_good_log()) + b"# " + b"x" * 2000 + b"\n")
+    with pytest.raises(InvalidLogError, match="more than the 1,000"):
+        read_log(path, limit=1000)
+    assert read_log(path, limit=10_000)[1].startswith(b"form:")
+
+
+def test_alias_bomb_is_refused_fast_and_without_expanding(tmp_path: Path) -> None:
+    # 9^9 = 387 million items if built; refused by looking at the node graph only
+    with pytest.raises(InvalidLogError, match="aliases"):
+        parse_record(ALIAS_BOMB.encode(), tmp_path / LOG_NAME)
+
+
+def test_duplicate_events_key_after_a_botched_merge_is_invalid(tmp_path: Path) -> None:
+    text = dump_yaml(_good_log()).decode()
+    merged = text + "events:\n- at: 2026-11-24T10:00:00+03:30\n  by: '01'\n  kind: call\n  note: ''\n"
+    with pytest.raises(InvalidLogError, match="'events' appears twice") as e:
+        parse_record(merged.encode(), tmp_path / LOG_NAME)
+    assert e.value.line == merged.count("\n") - 4  # the second `events:`
+
+
+@pytest.fixture
+def hostile_archive(cfg: Config, config_file: Path) -> tuple[Config, dict[str, Path]]:
+    generate(cfg, 30, seed=3, now=datetime.fromisoformat(NOW))
+    folders = sorted((cfg.root / "applicants").iterdir())
+    planted = {}
+    for kind, folder in zip(HOSTILE, folders[-len(HOSTILE):], strict=True):
+        planted[kind] = folder
+        _plant(kind, folder / LOG_NAME)
+    return cfg, planted
+
+
+def _run(config_file: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ARCHIVIST_STAFF": "01", "ARCHIVIST_NOW": NOW}
+    return subprocess.run([sys.executable, "-m", "archivist", "--config", str(config_file), *args],
+                          capture_output=True, text=True, timeout=timeout, env=env, cwd=config_file.parent)
+
+
+def test_one_bad_log_never_stops_the_archive(hostile_archive: tuple[Config, dict[str, Path]], config_file: Path) -> None:
+    cfg, planted = hostile_archive
+    good = load_record(sorted((cfg.root / "applicants").iterdir())[0])
+    for args in (("reindex",), ("search", good.company.split()[-1]), ("list",), ("due",), ("show", good.code),
+                 ("search", "00001", "--json"), ("log", good.code, "--kind", "note", "--note", "still works"),
+                 ("register", "--company", "شرکت تازه", "--staff", "02", "--yes")):
+        r = _run(config_file, *args)
+        assert r.returncode == 0, (args, r.stderr)
+        assert "Traceback" not in r.stderr
+    r = _run(config_file, "doctor", "--json")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    found = {Path(v["path"]).parent: v for v in json.loads(r.stdout)["violations"] if v["rule"] == "invalid-log"}
+    for kind, folder in planted.items():
+        assert folder in found, kind
+        assert _plant.__doc__ and found[folder]["message"], kind
+    reasons = {kind: found[folder]["message"] for kind, folder in planted.items()}
+    assert "named pipe" in reasons["fifo"] and "symbolic link" in reasons["dev-zero"]
+    assert "more than" in reasons["sparse-4gb"] and "aliases" in reasons["alias-bomb"]
+    assert "appears twice" in reasons["duplicate-key"] and "folder" in reasons["folder"]
+    # every bad log is listed by the index as invalid too (reindex and search agreed on it)
+    r = _run(config_file, "show", load_record.__name__ and planted["impossible-date"].name.rsplit(" - ", 1)[-1])
+    assert r.returncode == 1 and "out of range" in r.stderr and r.stderr.count("\n") == 1
+
+
+# -- the fast reader agrees with the strict reader on everything it accepts ----------------------------
+
+_PIECES = st.sampled_from(list("ab0917-: #'\"&*!%@`|>[]{},?~\t.") + [
+    "\u200c", "پ", "ي", "\x07", "\x85", "\u2028", "null", "yes", "1.5", "0x1F", "2026-02-30",
+    "2026-11-23T10:00:00+03:30", "1405-06-31", "-5", "1_000", ".inf"])
+_BENIGN = st.sampled_from(["ab", "0912", "شرکت", "\u200c", " ", "-", "07", ":", "'", "#", "null", "yes", "1.5",
+                           "2026-11-23T10:00:00+03:30", "00417", "x"])
+# mostly text the fast reader takes (so the comparison runs), sometimes hostile pieces
+_TEXT = st.one_of(st.lists(_BENIGN, max_size=4).map("".join), st.lists(_BENIGN, max_size=4).map("".join),
+                  st.lists(_PIECES, max_size=6).map("".join))
+_KEYS = st.sampled_from(["form", "lead", "case", "note", "events", "company", "status", "a", "b", "by", "kind", "at",
+                         "yes", "1", "x-y", "_k"])
+
+
+def _scalar_line(value: str, style: str) -> str:
+    if style == "plain":
+        return value
+    if style == "single":
+        return "'" + value.replace("'", "''") + "'"
+    if style == "anchor":
+        return "&a " + value
+    if style == "alias":
+        return "*a"
+    return '"' + value + '"'
+
+
+_STYLE = st.sampled_from(["plain", "plain", "plain", "single", "single", "double", "anchor", "alias"])
+
+
+@st.composite
+def _documents(draw: st.DrawFn) -> str:
+    lines = []
+    # keys mostly distinct (a key twice is one hostile case among many, not most documents)
+    keys = draw(st.lists(_KEYS, min_size=1, max_size=5, unique=True))
+    if draw(st.integers(0, 9)) == 0:
+        keys.append(keys[0])
+    for key in keys:
+        shape = draw(st.sampled_from(["scalar", "map", "list", "items"]))
+        if shape == "scalar":
+            lines.append(f"{key}: {_scalar_line(draw(_TEXT), draw(_STYLE))}")
+        elif shape == "map":
+            lines.append(f"{key}:")
+            for _ in range(draw(st.integers(1, 3))):
+                lines.append(f"  {draw(_KEYS)}: {_scalar_line(draw(_TEXT), draw(_STYLE))}")
+        elif shape == "list":
+            lines.append(f"{key}:")
+            for _ in range(draw(st.integers(1, 3))):
+                lines.append(f"- {_scalar_line(draw(_TEXT), draw(_STYLE))}")
+        else:
+            lines.append(f"{key}:")
+            for _ in range(draw(st.integers(1, 2))):
+                k = draw(_KEYS)
+                lines.append(f"- {k}: {_scalar_line(draw(_TEXT), draw(_STYLE))}")
+                for _ in range(draw(st.integers(0, 2))):
+                    lines.append(f"  {draw(_KEYS)}: {_scalar_line(draw(_TEXT), draw(_STYLE))}")
+    return "\n".join(lines) + "\n"
+
+
+def _same(a: object, b: object) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)  # type: ignore[index]
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))  # type: ignore[arg-type]
+    if isinstance(a, float) and a != a:
+        return b != b  # type: ignore[comparison-overlap]
+    if isinstance(a, datetime):
+        return a == b and a.utcoffset() == b.utcoffset()  # type: ignore[union-attr]
+    return a == b
+
+
+def _check_agreement(text: str) -> None:
+    raw = text.encode("utf-8", "surrogatepass")
+    fast = fastlog.load_bytes(raw)
+    if fast is None:
+        return
+    # whatever the fast reader accepts, yaml.safe_load and the strict reader accept, identically
+    assert _same(fast, yaml.safe_load(text)), text
+    assert _same(fast, safe_load_log(text)), text
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_documents())
+def test_fast_reader_agrees_with_safe_load_on_hostile_documents(text: str) -> None:
+    _check_agreement(text)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(st.characters(blacklist_categories=("Cs",)), max_size=40), st.text(max_size=20))
+def test_fast_reader_agrees_on_logs_with_hostile_notes_and_names(note: str, company: str) -> None:
+    data = _good_log()
+    data["company"] = company or "x"
+    data["events"][0]["note"] = note
+    text = dump_yaml(data).decode()
+    _check_agreement(text)
+    assert _same(yaml.safe_load(text), safe_load_log(text))
+
+
+@pytest.mark.parametrize("text", [
+    "form: F-31-08-01\nform: F-31-08-01\n",
+    "a:\n  b: 1\n  b: 2\n",
+    "a:\n- k: 1\n  k: 2\n",
+    "a: &x [1, 2]\nb: *x\n",
+    "a: &x\n  k: 1\nb: *x\n",
+])
+def test_fast_reader_leaves_keys_twice_and_aliases_to_the_strict_reader(text: str) -> None:
+    assert fastlog.load_bytes(text.encode()) is None
+    with pytest.raises(yaml.YAMLError):
+        safe_load_log(text)
+
+
+def test_alias_of_a_single_value_as_yaml_safe_dump_writes_it_is_read() -> None:
+    text = "a: &x 2026-11-23T10:00:00+03:30\nb: *x\n"
+    assert fastlog.load_bytes(text.encode()) is None  # the slow path reads it
+    assert safe_load_log(text) == yaml.safe_load(text)
+
+
+def test_redone_write_keeps_a_hand_edit_made_between_read_and_write(cfg: Config) -> None:
+    rec = workflow.register(cfg, company="شرکت مسابقه", staff="01")
+    log = rec.folder / LOG_NAME
+
+    real_write = workflow.store.write_record
+    edited = []
+
+    def edit_then_write(record: Any) -> None:
+        if not edited:  # an editor saves a hand edit while `log` holds the record in memory
+            data = yaml.safe_load(log.read_text(encoding="utf-8"))
+            data["contact"]["person"] = "خانم رضایی"
+            tmp = log.with_name("editor.tmp")
+            tmp.write_bytes(dump_yaml(data))
+            os.replace(tmp, log)
+            edited.append(True)
+        real_write(record)
+
+    workflow.store.write_record = edit_then_write  # type: ignore[assignment]
+    try:
+        workflow.log_event(cfg, rec.lead, kind="request", note="نمونه کار", by="01")
+    finally:
+        workflow.store.write_record = real_write  # type: ignore[assignment]
+    after = load_record(rec.folder)
+    assert after.contact["person"] == "خانم رضایی"  # the hand edit survived
+    assert [e["kind"] for e in after.events] == ["registered", "request"]
+    assert after.requests == ["نمونه کار"]
