@@ -18,7 +18,7 @@ from typing import Any
 from . import codes, notify, store
 from .config import Config
 from .dates import now as _now
-from .errors import ArchivistError, DuplicateNumber, TransitionError
+from .errors import ArchivistError, DuplicateNumber, StaleLog, TransitionError
 from .i18n import _, action_label, field, how, stage_label
 from .invoices import check_tax_id, tax_id_in_use
 from .naming import ascii_digits, normalize_phone, persian_letters
@@ -128,9 +128,7 @@ def _save(cfg: Config, record: Record) -> Record:
     since it was read (an editor saved a hand edit meanwhile), the change is made again on the
     fresh content instead of overwriting the edit; a fresh log that no longer parses is refused,
     like any invalid log. Returns the record as written (the caller's, or the redone one)."""
-    from .errors import StaleLog
-
-    for _ in range(STALE_RETRIES):
+    for _attempt in range(STALE_RETRIES):
         try:
             store.write_record(record)
             break
