@@ -359,9 +359,15 @@ def locate(cfg: Config, code: str, scan: bool = True) -> Path:
     raise RecordNotFound(f"no record has the code {code}; search by company name with `archivist search`")
 
 
-def _scan_logs_for(layout: Layout, code: str) -> Path | None:
+def code_line(code: str) -> re.Pattern[bytes]:
+    """The line of a log that gives it `code` (`lead: '00417'`, `case: '2031'`): found by a byte
+    search, before (and without) any YAML parse."""
     key = "case" if len(code) == 4 else "lead"
-    needle = re.compile(rf"^{key}:\s*['\"]?{code}['\"]?\s*$".encode(), re.M)
+    return re.compile(rf"^{key}:\s*['\"]?{code}['\"]?\s*$".encode(), re.M)
+
+
+def _scan_logs_for(layout: Layout, code: str) -> Path | None:
+    needle = code_line(code)
     # a converted applicant code lives in a case log: the case areas hold a few thousand logs
     # where the applicant areas hold the other ~95%, so look there first
     order = (*CASE_AREAS, *(a for a in AREAS if a not in CASE_AREAS))

@@ -111,12 +111,12 @@ def _staff(cfg: Config, by: str | None, what: str = "--by") -> str:
 @contextlib.contextmanager
 def editing(cfg: Config, code: str) -> Iterator[Record]:
     """Load a record under its lock; the caller mutates and saves it before the lock is released."""
-    folder = store.locate(cfg, code)
+    folder = locate(cfg, code)
     lead = load_record(folder).lead
     layout = store.layout_of(cfg)
     with store.record_lock(layout, lead):
         if not (folder / LOG_NAME).exists():  # moved by another process while we waited
-            folder = store.locate(cfg, code)
+            folder = locate(cfg, code)
         yield load_record(folder)
 
 
@@ -430,8 +430,16 @@ def append_events(cfg: Config, folder: Path, by: str, events: list[tuple[str, st
     return rec
 
 
+def locate(cfg: Config, code: str) -> Path:
+    """The folder of the record a code names: through the index when there is one, each answer
+    checked on disk (see index.lookup); the folders are searched when there is none."""
+    from .index.lookup import locate as through_index
+
+    return through_index(cfg, code)
+
+
 def show(cfg: Config, code: str) -> Record:
-    return store.load(cfg, code)
+    return load_record(locate(cfg, code))
 
 
 # -- doctor --fix ------------------------------------------------------------------------------------

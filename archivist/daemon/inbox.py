@@ -25,7 +25,8 @@ FILED_BY = "archivist"
 
 
 class CodeFinder:
-    """`store.locate` with a memory for one pass: 5,000 files for 40 records cost 40 look-ups."""
+    """`workflow.locate` (the index, checked on disk) with a memory for one pass: 5,000 files for
+    40 records cost 40 look-ups."""
 
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
@@ -37,7 +38,7 @@ class CodeFinder:
             if folder is None or (folder / LOG_NAME).exists():
                 return folder
         try:
-            folder = store.locate(self.cfg, code)
+            folder = workflow.locate(self.cfg, code)
         except RecordNotFound:
             folder = None
         self._found[code] = folder

@@ -35,7 +35,8 @@ from .text import Entry, build_entry, deletions, dir_signature, list_files, path
 Progress = Callable[[str, int, int], None]
 
 ROW_COLUMNS = (
-    "id", "pkey", "area", "name", "lead", "case", "staff", "company", "company_key", "status", "next_ts",
+    "id", "pkey", "area", "name", "lead", "case", "staff", "company", "company_key", "status",
+    "name_core", "name_words", "phones", "email", "next_ts",
     "stage_ts", "opened_ts", "last_ts", "last_kind", "contract", "invoices", "contact", "services", "files",
     "stale", "log_mtime", "log_size", "dir_sig",
 )

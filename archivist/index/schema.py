@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
@@ -24,6 +24,10 @@ CREATE TABLE IF NOT EXISTS records(
   area INTEGER NOT NULL,     -- index into store.AREAS
   name TEXT,                 -- folder name; NULL when it is exactly what the config template gives
   lead TEXT, "case" TEXT, staff TEXT, company TEXT, company_key TEXT, status TEXT,
+  name_core TEXT,            -- the company as the returning-company check compares it (naming.name_keys):
+  name_words TEXT,           --   core, and the distinctive words joined by spaces
+  phones TEXT,               -- mobile and phone in canonical form, ' 09121234567 021… ' (spaces around each)
+  email TEXT,                -- lower case
   next_ts INTEGER, stage_ts INTEGER, opened_ts INTEGER, last_ts INTEGER, last_kind TEXT,
   contract TEXT,
   invoices TEXT,             -- JSON [[number, tax_id, date ISO, amount], …]

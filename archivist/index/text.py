@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..dates import as_datetime
-from ..naming import FolderTemplate, ascii_digits, fold, fold_compact, normalize_phone
+from ..naming import FolderTemplate, ascii_digits, fold, fold_compact, name_keys, normalize_phone
 from ..record import LOG_NAME, Record
 from ..store import AREAS
 
@@ -96,6 +96,15 @@ def _phones(contact: dict[str, Any]) -> list[str]:
     return out
 
 
+def _returning_columns(company: str, contact: dict[str, str]) -> dict[str, str | None]:
+    """What returning.find_similar compares: the name's keys, canonical phones, the email."""
+    keys = name_keys(company or "")
+    phones = _phones(contact)
+    email = (contact.get("email") or "").strip().lower()
+    return {"name_core": keys.core or None, "name_words": " ".join(keys.words) or None,
+            "phones": f" {' '.join(phones)} " if phones else None, "email": email or None}
+
+
 @lru_cache(maxsize=16384)
 def tokens(text: str) -> str:
     """Folded words, plus each ZWNJ-joined word run together: "پیش‌فاکتور" is also "پیشفاکتور"."""
@@ -132,6 +141,7 @@ def build_entry(rec: Record, rel_path: str, area: str, file_names: list[str], te
         "company": rec.company,
         "company_key": fold_compact(rec.company),
         "status": rec.status,
+        **_returning_columns(rec.company, contact),
         "next_ts": _epoch(rec.data.get("next_followup")),
         "stage_ts": int(stage.timestamp()) if stage else None,
         "opened_ts": _epoch(events[0].get("at")) if events else None,
@@ -196,7 +206,8 @@ def placeholder_entry(rel_path: str, area: str, parsed: dict[str, str] | None, f
         "pkey": path_key(rel_path), "area": AREAS.index(area),
         "name": None if folder_name == expected_name(templates, lead, case, staff, company) else folder_name,
         "lead": lead, "case": case, "staff": staff, "company": company or None,
-        "company_key": fold_compact(company) or None, "status": None, "next_ts": None, "stage_ts": None,
+        "company_key": fold_compact(company) or None, "status": None,
+        "name_core": None, "name_words": None, "phones": None, "email": None, "next_ts": None, "stage_ts": None,
         "opened_ts": None, "last_ts": None, "last_kind": None, "contract": None, "invoices": None,
         "contact": None, "services": None, "files": len(file_names), "stale": 1,
     }

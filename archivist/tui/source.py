@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .. import store
+from .. import store, workflow
 from ..config import Config
 from ..errors import InvalidLogError
 from ..naming import digits_only, fold, fold_compact
@@ -188,7 +188,7 @@ class RecordSource:
             if code is None:
                 raise InvalidLogError(p, "the folder is gone (moved or deleted since the search)")
         assert code is not None
-        return store.load(self.cfg, code)
+        return workflow.show(self.cfg, code)
 
     def due(self, staff: str | None, now: datetime | None = None) -> dict[str, list[dict[str, Any]]] | None:
         self.open()

@@ -1,0 +1,139 @@
+"""Finding a record's folder by code through the index, checked against that one folder on disk.
+
+The index is derived and may lag a hand edit, so here it is a guide, never the truth: a folder it
+names is used only when the log inside still carries the code (a byte search of one file). When
+the index names no such folder (a record made or moved by hand since it was last brought up to
+date) the folders themselves are searched as before (`store.locate`); when there is no usable
+index at all, too, and that is said once per process, because at 100,000 records each such
+look-up costs about a second where the index answers in a millisecond.
+
+    folder = locate(cfg, "۰۰۴۱۷")      # applicant or case code, any digit script
+    with reader(cfg) as db: …          # the process's read connection (None: no usable index)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .. import store
+from ..config import Config
+from ..naming import normalize_code
+from ..record import log_bytes
+from . import schema
+
+_lock = threading.RLock()
+_readers: dict[str, tuple[tuple[int, int], sqlite3.Connection]] = {}
+_said: set[str] = set()
+SLOW_SCAN_S = 0.5  # a walk this slow is worth a word about the index; a small archive stays quiet
+
+
+@contextmanager
+def reader(cfg: Config) -> Iterator[sqlite3.Connection | None]:
+    """A read connection to cfg's index, opened once per process and reopened when the file was
+    replaced (a rebuild moves a new file into place); None when there is no index or it is of
+    another version or unreadable (this never builds one: the caller falls back to the folders).
+    One thread at a time uses it (the TUI's workers share it)."""
+    path = str(cfg.index_file)
+    try:
+        st = os.stat(path)
+    except OSError:
+        yield None
+        return
+    ident = (st.st_dev, st.st_ino)
+    with _lock:
+        cached = _readers.get(path)
+        if cached is None or cached[0] != ident:
+            if cached is not None:
+                _readers.pop(path)
+                cached[1].close()
+            db = _open(path)
+            if db is None:
+                yield None
+                return
+            cached = _readers[path] = (ident, db)
+        yield cached[1]
+
+
+def _open(path: str) -> sqlite3.Connection | None:
+    try:
+        db = schema.connect(Path(path))
+    except sqlite3.DatabaseError:
+        return None
+    try:
+        if schema.version_ok(db):
+            db.row_factory = sqlite3.Row
+            return db
+    except sqlite3.DatabaseError:
+        pass
+    db.close()
+    return None
+
+
+def close_readers() -> None:
+    """Close the cached connections (tests that delete an index; a process about to fork)."""
+    with _lock:
+        for _ident, db in _readers.values():
+            db.close()
+        _readers.clear()
+
+
+def say_once(cfg: Config, what: str) -> None:
+    """Tell the person once per process that a look-up walked the folders because there is no index."""
+    key = f"{cfg.index_file}:{what}"
+    if key in _said:
+        return
+    _said.add(key)
+    print(f"archivist: no usable index at {cfg.index_file}, so {what} looked through every record folder "
+          "(slow on a big archive); `archivist reindex` builds it, the daemon keeps it current", file=sys.stderr)
+
+
+def holds_code(folder: Path, code: str) -> bool:
+    """Whether the log in `folder` carries `code` as its applicant or case code (one file read)."""
+    return store.code_line(code).search(log_bytes(folder)) is not None
+
+
+def indexed_folders(cfg: Config, code: str) -> list[Path] | None:
+    """The folders the index gives for a code, best first (readable before stale); None when there
+    is no usable index."""
+    from .search import CODE_ORDER, rel_path
+
+    col = '"case"' if len(code) == 4 else "lead"
+    with reader(cfg) as db:
+        if db is None:
+            return None
+        try:
+            rows = db.execute(f'SELECT r.area, r.name, r.lead, r."case", r.staff, r.company FROM records r '
+                              f"WHERE r.{col} = ? ORDER BY r.stale, {CODE_ORDER}", (code,)).fetchall()
+        except sqlite3.DatabaseError:
+            return None
+    return [cfg.root / rel_path(cfg, row) for row in rows]
+
+
+def locate(cfg: Config, code: str) -> Path:
+    """The folder of the record a code names (what `store.locate` answers), through the index.
+
+    Raises RecordNotFound like `store.locate` when no folder holds the code.
+    """
+    code = normalize_code(code)
+    if not re.fullmatch(r"\d{4}|\d{5}", code):
+        return store.locate(cfg, code)  # its message says what a code looks like
+    folders = indexed_folders(cfg, code)
+    if folders is None:
+        started = time.monotonic()
+        try:
+            return store.locate(cfg, code)
+        finally:
+            if time.monotonic() - started >= SLOW_SCAN_S:
+                say_once(cfg, "finding a record by its code")
+    for folder in folders:
+        if holds_code(folder, code):
+            return folder
+    return store.locate(cfg, code)  # made, renamed or moved by hand since the index last looked

@@ -1,0 +1,441 @@
+"""Everyday commands on a big archive, each as a whole process, beside plain-tool baselines.
+
+`python -m bench.everyday --root PATH [--config CONFIG] [--runs 5] [--only a,b] [--skip a,b]
+                          [--checkout DIR] [--daemon] [--inbox 2000]`
+
+Each command of issue 17's table runs `--runs` times as `python -m archivist …` (a fresh process,
+as staff run it), no daemon running unless `--daemon`; printed: the median wall time, the
+largest peak RSS (the process and its reaped children, from wait4), and the target. Beside them,
+measured in the same run on the same tree: `python -c pass` (interpreter start), `archivist
+--help` (the CLI's own start-up), `grep -rli` for the search word, and `plocate` when installed.
+
+Commands that write act on a different record each run, chosen from the index by stage (a
+`convert` needs an applicant that is new or following, an `archive` a record whose CRM is done…),
+so every run is a real action. The archive is changed by them (events appended, records moved
+between stages): run this on a copy (`cp -a`), never on the shared generated archive.
+
+`register` on a full archive (99,999 records: every 5-digit code issued) would only be refused, so
+for its runs the bench sets the highest applicant folders aside, lowers the registry by as many,
+registers, then deletes the new folders, puts the set-aside ones back and restores the registry
+byte for byte (and tells the index).
+
+`--checkout DIR` runs another copy of archivist (e.g. `/work/main` before a change) in the child
+processes: the before/after table of a change comes from two runs of this bench.
+
+`--daemon` starts a real daemon first (waits for its first pass), then times the reading commands
+with it running. `--inbox N` (implies a daemon) also drops N files into the inbox for N different
+records at once and times until every one is filed (none may stay), and makes the daily review
+due at the daemon's start so its peak RSS (VmHWM) covers the review too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from archivist.config import Config, load_config
+from archivist.store import AREAS
+
+Argv = list[str]
+
+
+@dataclass
+class Result:
+    name: str
+    seconds: list[float]
+    peak_mb: float
+    target_s: float | None
+    target_mb: float | None
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds) if self.seconds else float("nan")
+
+
+def run_once(argv: Argv, env: dict[str, str], count_lines: bool = False,
+             cwd: str | None = None) -> tuple[float, float, int, int, str]:
+    """(seconds, peak RSS MB, exit code, stdout lines, stderr tail) of one whole process."""
+    with tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE if count_lines else subprocess.DEVNULL,
+                                stderr=err, env=env, cwd=cwd)
+        lines = 0
+        if count_lines:  # what `| wc -l` does: read the pipe as it fills
+            assert proc.stdout is not None
+            while chunk := proc.stdout.read(1 << 16):
+                lines += chunk.count(b"\n")
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.stdout:
+            proc.stdout.close()
+        err.seek(0)
+        tail = err.read().decode("utf-8", "replace")[-400:]
+    return seconds, usage.ru_maxrss / 1024, proc.returncode, lines, tail
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.cfg: Config = load_config(args.config, root=args.root)
+        self.root = self.cfg.root
+        checkout = str(Path(args.checkout).resolve()) if args.checkout else str(Path(__file__).resolve().parent.parent)
+        self.env = dict(os.environ, PYTHONPATH=checkout, ARCHIVIST_STAFF="01")
+        self.env.pop("ARCHIVIST_NOW", None)
+        self.base: Argv = [sys.executable, "-m", "archivist", *(["--config", str(self.cfg.path)] if self.cfg.path else []),
+                           "--root", str(self.root)]
+        self.rng = random.Random(args.seed)
+        self.results: list[Result] = []
+        self.tmp = Path(tempfile.mkdtemp(prefix="everyday-"))
+        self._used: set[str] = set()
+
+    # -- choosing records -----------------------------------------------------------------------
+    def codes(self, status: str, n: int, case: bool | None = None) -> list[str]:
+        """n distinct codes of records in `status` (case code when the record has one)."""
+        import sqlite3
+
+        db = sqlite3.connect(f"file:{self.cfg.index_file}?mode=ro", uri=True)
+        try:
+            rows = db.execute('SELECT lead, "case" FROM records WHERE status = ? AND stale = 0', (status,)).fetchall()
+        finally:
+            db.close()
+        pool = [(c or lead) if case is not False else lead for lead, c in rows
+                if lead and (case is None or bool(c) == case) and lead not in self._used]
+        picked = self.rng.sample(pool, min(n, len(pool)))
+        for code in picked:
+            self._used.add(code if len(code) == 5 else next(lead for lead, c in rows if c == code))
+        if len(picked) < n:
+            print(f"  (only {len(picked)} records in stage {status})")
+        return picked
+
+    # -- timing -----------------------------------------------------------------------------------
+    def measure(self, name: str, argvs: list[Argv], target_s: float | None, target_mb: float | None,
+                count_lines: bool = False, ok_codes: tuple[int, ...] = (0,), note: str = "") -> Result:
+        seconds, peak = [], 0.0
+        for argv in argvs:
+            s, mb, code, _lines, tail = run_once(argv, self.env, count_lines)
+            if code not in ok_codes:
+                print(f"  {name}: exit {code}: {tail.strip()}")
+            seconds.append(s)
+            peak = max(peak, mb)
+        r = Result(name, seconds, peak, target_s, target_mb, note)
+        self.results.append(r)
+        self.show(r)
+        return r
+
+    def show(self, r: Result) -> None:
+        def verdict() -> str:
+            if r.target_s is None:
+                return ""
+            ok = r.median <= r.target_s and (r.target_mb is None or r.peak_mb <= r.target_mb)
+            return "met" if ok else "MISSED"
+
+        target = f"≤ {r.target_s:g} s" if r.target_s is not None else ""
+        if r.target_mb is not None:
+            target += f", ≤ {r.target_mb:g} MB"
+        runs = " ".join(f"{s:.2f}" for s in r.seconds)
+        print(f"{r.name:<34} {r.median:8.3f} s {r.peak_mb:7.0f} MB   {target:<20} {verdict():<7} [{runs}] {r.note}",
+              flush=True)
+
+    def arch(self, *args: str) -> Argv:
+        return [*self.base, *args]
+
+    def wanted(self, name: str) -> bool:
+        only = self.args.only.split(",") if self.args.only else None
+        skip = self.args.skip.split(",") if self.args.skip else []
+        key = name.split()[0]
+        return (only is None or key in only or name in only) and key not in skip and name not in skip
+
+    # -- the table ----------------------------------------------------------------------------------
+    def baselines(self, word: str) -> None:
+        n = self.args.runs
+        self.measure("python -c pass", [[sys.executable, "-c", "pass"]] * n, None, None)
+        self.measure("archivist --help", [self.arch("--help")] * n, None, None)
+        self.measure(f"grep -rli {word}", [["grep", "-rli", "--exclude-dir=.archivist", "-e", word, str(self.root)]] * 3,
+                     None, None, ok_codes=(0, 1), note="(3 runs)")
+        plocate = shutil.which("plocate")
+        if plocate:
+            self.measure(f"plocate -i {word}", [[plocate, "-i", word]] * n, None, None, ok_codes=(0, 1))
+        else:
+            print(f"{'plocate':<34} not installed here")
+
+    def reading(self, word: str, daemon: bool = False) -> None:
+        n = self.args.runs
+        tag = " (daemon)" if daemon else ""
+        some = self.codes("following", n) + self.codes("open", n, case=True)
+        if self.wanted("show"):
+            self.measure(f"show <applicant code>{tag}", [self.arch("show", c) for c in some[:n]], 0.3, 60)
+            self.measure(f"show <case code>{tag}", [self.arch("show", c) for c in some[n:2 * n]], 0.3, 60)
+        if self.wanted("search"):
+            self.measure(f"search {word}{tag}", [self.arch("search", word)] * n, 0.3, 60)
+        if self.wanted("due"):
+            self.measure(f"due{tag}", [self.arch("due")] * n, 0.3, 60)
+            self.measure(f"due --json{tag}", [self.arch("due", "--json")] * n, 0.3, 60)
+        if self.wanted("trace"):
+            numbers = self._contracts(n)
+            self.measure(f"trace <contract>{tag}", [self.arch("trace", c) for c in numbers], 0.3, 60)
+        if self.wanted("list"):
+            self.measure(f"list | wc -l{tag}", [self.arch("list")] * n, 1.0, None, count_lines=True)
+        if self.wanted("status"):
+            self.measure(f"status{tag}", [self.arch("status")] * n, None, None)
+
+    def _contracts(self, n: int) -> list[str]:
+        import sqlite3
+
+        db = sqlite3.connect(f"file:{self.cfg.index_file}?mode=ro", uri=True)
+        try:
+            rows = [r[0] for r in db.execute("SELECT contract FROM records WHERE contract IS NOT NULL")]
+        finally:
+            db.close()
+        return self.rng.sample(rows, min(n, len(rows)))
+
+    def writing(self, daemon: bool = False) -> None:
+        n = self.args.runs
+        tag = " (daemon)" if daemon else ""
+        if self.wanted("register"):
+            with self.room_for_new_applicants(n) as made:
+                argvs = [self.arch("register", "--company", f"شرکت آزمون روزانه {i} {os.getpid()}", "--staff", "01",
+                                   "--mobile", f"0912{self.rng.randrange(10**7):07d}", "--yes") for i in range(n)]
+                self.measure(f"register --yes{tag}", argvs, 0.3, 60)
+                made.extend(f"شرکت آزمون روزانه {i} {os.getpid()}" for i in range(n))
+        steps: list[tuple[str, str, bool | None, Callable[[str], Argv]]] = [
+            ("log --kind call", "following", False, lambda c: self.arch("log", c, "--kind", "call", "--note", "تماس")),
+            ("followup", "following", False, lambda c: self.arch("followup", c, "--at", "+2d")),
+            ("convert", "following", False, lambda c: self.arch("convert", c, "--service", "1")),
+            ("decline", "new", False, lambda c: self.arch("decline", c)),
+            ("contract", "open", True, lambda c: self.arch("contract", c)),
+            ("invoice", "contracted", True, lambda c: self.arch("invoice", c, "--amount", "1000")),
+            ("service", "contracted", True, lambda c: self.arch("service", c, "--note", "ممیزی")),
+            ("clear", "in-service", True, lambda c: self.arch("clear", c)),
+            ("crm", "cleared", True, lambda c: self.arch("crm", c)),
+            ("archive", "crm-done", None, lambda c: self.arch("archive", c)),
+            ("reopen", "archived", None, lambda c: self.arch("reopen", c)),
+        ]
+        for name, stage, case, argv in steps:
+            if not self.wanted(name):
+                continue
+            chosen = self.codes(stage, n, case=case)
+            if chosen:
+                self.measure(f"{name}{tag}", [argv(c) for c in chosen], 0.3, 60)
+
+    def reports(self) -> None:
+        n = self.args.runs
+        if self.wanted("export"):
+            self.measure("export --format csv", [self.arch("export", "--format", "csv", "-o", str(self.tmp / "m.csv"))] * n,
+                         2.0, 100)
+            self.measure("export --format xlsx", [self.arch("export", "--format", "xlsx", "-o", str(self.tmp / "m.xlsx"))] * n,
+                         6.0, 100)
+        if self.wanted("doctor"):
+            runs = max(1, self.args.doctor_runs)
+            self.measure("doctor --json (nothing changed)", [self.arch("doctor", "--json")] * runs, 10.0, None, ok_codes=(0, 1))
+            if self.args.full_doctor:
+                cat = self._cat_command()
+                self.measure("cat of every log (cold when root)", [["sh", "-c", f"{self._drop()}{cat}"]] * runs, None, None)
+                full = self.results[-1].median
+                self.measure("doctor --full --json (cold when root)",
+                             [["sh", "-c", f"{self._drop()}exec {' '.join(map(_sh, self.arch('doctor', '--full', '--json')))}"]] * runs,
+                             2 * full, None, ok_codes=(0, 1), note="(target: 2× the cat above)")
+
+    def _cat_command(self) -> str:
+        return (f"find {_sh(str(self.root))} -name F-31-08-01.yaml -not -path '*/.archivist/*' -print0 "
+                "| xargs -0 cat > /dev/null")
+
+    def _drop(self) -> str:
+        if os.geteuid() == 0 and os.path.exists("/proc/sys/vm/drop_caches"):
+            return "sync; echo 3 > /proc/sys/vm/drop_caches; "
+        return ""
+
+    # -- register on a full archive -------------------------------------------------------------
+    @contextlib.contextmanager
+    def room_for_new_applicants(self, n: int) -> Iterator[list[str]]:
+        from archivist.index import open_index
+
+        registry = self.root / "registry.yaml"
+        saved = registry.read_bytes()
+        held = self.root.parent / f".{self.root.name}.everyday-held"
+        moved: list[tuple[Path, Path]] = []
+        made: list[str] = []
+        from archivist.codes import read_registry, write_registry
+        from archivist.store import layout_of
+
+        high = read_registry(layout_of(self.cfg)).applicant
+        if high + n > 99999:
+            # the highest codes' folders go aside: an applicant folder, or the case it became
+            import sqlite3
+
+            db = sqlite3.connect(f"file:{self.cfg.index_file}?mode=ro", uri=True)
+            rows = db.execute("SELECT lead, area, name, \"case\" FROM records WHERE lead > ? ORDER BY lead",
+                              (f"{99999 - n:05d}",)).fetchall()
+            db.close()
+            with open_index(self.cfg) as idx:
+                for lead, _area, _name, _case in rows:
+                    hit = idx.get(lead)
+                    if hit:
+                        src = Path(hit["path"])
+                        dst = held / src.relative_to(self.root)
+                        dst.parent.mkdir(parents=True, exist_ok=True)
+                        os.rename(src, dst)
+                        moved.append((src, dst))
+                reg_now = read_registry(layout_of(self.cfg))
+                reg_now.applicant = 99999 - n
+                write_registry(layout_of(self.cfg), reg_now)
+                idx.refresh([src for src, _ in moved])
+        try:
+            yield made
+        finally:
+            with open_index(self.cfg) as idx:
+                gone = []
+                for company in made:
+                    for h in idx.search(company, limit=5):
+                        if h["company"] == company:
+                            shutil.rmtree(h["path"])
+                            gone.append(h["path"])
+                for src, dst in moved:
+                    os.rename(dst, src)
+                registry.write_bytes(saved)
+                idx.refresh([*gone, *(src for src, _ in moved)])
+            shutil.rmtree(held, ignore_errors=True)
+
+    # -- a daemon ---------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def daemon(self) -> Iterator[subprocess.Popen[bytes]]:
+        from bench.daemon_bench import wait_first_pass
+
+        from archivist.daemon import running
+
+        if running(self.cfg):
+            raise SystemExit(f"a daemon already runs for {self.root}; stop it first")
+        if self.args.inbox:  # the daily review becomes due at the start: its memory is measured too
+            import json
+
+            sched = self.root / ".archivist" / "schedule.json"
+            state = json.loads(sched.read_text()) if sched.exists() else {}
+            state.pop("review", None)
+            sched.write_text(json.dumps(state))
+        started = time.monotonic()
+        proc = subprocess.Popen([*self.base, "daemon"], stdout=subprocess.DEVNULL,
+                                stderr=open(self.tmp / "daemon.err", "wb"), env=self.env)  # noqa: SIM115
+        try:
+            wait_first_pass(self.cfg, proc, 3600)
+            print(f"daemon up after {time.monotonic() - started:.1f} s, RSS {_rss(proc.pid)[0]:.0f} MB")
+            yield proc
+        finally:
+            cur, hwm = _rss(proc.pid)
+            print(f"daemon RSS now {cur:.0f} MB, peak (VmHWM) {hwm:.0f} MB   target ≤ 150 MB "
+                  f"{'met' if hwm <= 150 else 'MISSED'}")
+            self.results.append(Result("daemon peak RSS (VmHWM)", [], hwm, None, 150))
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def inbox(self, proc: subprocess.Popen[bytes], n: int) -> None:
+        """n files for n different records dropped at once; seconds until every one is filed."""
+        import sqlite3
+
+        db = sqlite3.connect(f"file:{self.cfg.index_file}?mode=ro", uri=True)
+        rows = db.execute('SELECT lead, "case" FROM records WHERE status IS NOT NULL AND stale = 0').fetchall()
+        db.close()
+        picked = self.rng.sample(rows, n)
+        inbox = self.root / "inbox"
+        names = []
+        stage = self.tmp / "drop"
+        stage.mkdir(exist_ok=True)
+        for i, (lead, case) in enumerate(picked):
+            code = case if case and i % 2 else lead
+            name = f"{code} everyday-{os.getpid()}-{i}.pdf"
+            (stage / name).write_bytes(b"%PDF-1.4 everyday bench\n" * 40)
+            names.append(name)
+        started = time.perf_counter()
+        for name in names:  # renames within one filesystem: "dropped at once"
+            os.rename(stage / name, inbox / name)
+        dropped = time.perf_counter() - started
+        left = set(names)
+        deadline = time.monotonic() + 1800
+        while left and time.monotonic() < deadline:
+            present = {e.name for e in os.scandir(inbox)}
+            left &= present
+            if not left:
+                break
+            time.sleep(0.2)
+        seconds = time.perf_counter() - started
+        settle = self.cfg.daemon.settle_seconds if hasattr(self.cfg.daemon, "settle_seconds") else None
+        note = f"{n - len(left)}/{n} filed, dropped in {dropped:.2f} s" + (f", settle {settle} s" if settle else "")
+        r = Result(f"inbox: {n} files for {n} records", [seconds], _rss(proc.pid)[1], 30.0 + (settle or 0), 150, note)
+        self.results.append(r)
+        self.show(r)
+        if left:
+            print(f"  NOT FILED: {len(left)} (e.g. {sorted(left)[:3]})")
+
+    def close(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _rss(pid: int) -> tuple[float, float]:
+    from bench.daemon_bench import rss_mb
+
+    return rss_mb(pid)
+
+
+def _sh(s: str) -> str:
+    import shlex
+
+    return shlex.quote(s)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.everyday", description=__doc__.splitlines()[0])
+    p.add_argument("--root", required=True, help="a writable archive (a copy: the write commands change it)")
+    p.add_argument("--config", help="config.yaml (default: $ARCHIVIST_CONFIG or ./config.yaml)")
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--doctor-runs", type=int, default=1, help="doctor runs (each is long before the change)")
+    p.add_argument("--full-doctor", action="store_true", help="also time doctor --full against a cold cat")
+    p.add_argument("--only", help="comma-separated command names to run (show,search,register,…)")
+    p.add_argument("--skip", help="comma-separated command names to leave out")
+    p.add_argument("--checkout", help="the archivist checkout the child processes run (default: this one)")
+    p.add_argument("--word", default="کیمیا", help="the search word (also given to grep and plocate)")
+    p.add_argument("--seed", type=int, default=17)
+    p.add_argument("--daemon", action="store_true", help="also time the reading commands with a daemon running")
+    p.add_argument("--inbox", type=int, default=0, help="with a daemon: drop N files for N records, time the filing")
+    args = p.parse_args(argv)
+    bench = Bench(args)
+    records = sum(1 for a in AREAS if (bench.root / a).is_dir() for _ in os.scandir(bench.root / a))
+    print(f"archive {bench.root}: {records} record folders; {args.runs} runs each, medians; "
+          f"children run {bench.env['PYTHONPATH']}")
+    if not bench.cfg.index_file.exists():
+        print("no index yet: building it once first (not timed)")
+        subprocess.run([*bench.base, "reindex"], env=bench.env, check=True)
+    try:
+        if bench.wanted("baselines"):
+            bench.baselines(args.word)
+        bench.reading(args.word)
+        bench.writing()
+        bench.reports()
+        if args.daemon or args.inbox:
+            with bench.daemon() as proc:
+                bench.reading(args.word, daemon=True)
+                if args.inbox:
+                    bench.inbox(proc, args.inbox)
+    finally:
+        bench.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
