@@ -44,7 +44,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from archivist.config import Config, load_config
 from archivist.store import AREAS
@@ -313,9 +312,8 @@ class Bench:
     # -- a daemon ---------------------------------------------------------------------------------
     @contextlib.contextmanager
     def daemon(self) -> Iterator[subprocess.Popen[bytes]]:
-        from bench.daemon_bench import wait_first_pass
-
         from archivist.daemon import running
+        from bench.daemon_bench import wait_first_pass
 
         if running(self.cfg):
             raise SystemExit(f"a daemon already runs for {self.root}; stop it first")
