@@ -84,10 +84,18 @@ class TelegramConfig:
     token_env: str = "ARCHIVIST_TELEGRAM_TOKEN"
     api_base: str = "https://api.telegram.org"
     template: str = "{company} — {case}"
+    # staff number → a private chat id for that person's morning digest and reminders (else the group)
+    staff_chats: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def enabled(self) -> bool:
-        return bool(self.chat_id)
+        return bool(self.chat_id or self.staff_chats)
+
+    def chat_for(self, staff: str | None) -> str | None:
+        """Where a message for `staff` goes (their own chat, else the group); None: nowhere yet."""
+        if staff and self.staff_chats.get(staff):
+            return self.staff_chats[staff]
+        return self.chat_id
 
 
 @dataclass(frozen=True)
@@ -377,6 +385,17 @@ def _telegram(src: _Source) -> TelegramConfig:
         raise src.err("telegram.token", "never put the token in config; set token_env and export that variable")
     if telegram_raw.get("chat_id") is not None:
         telegram_raw["chat_id"] = str(telegram_raw["chat_id"])
+    if "staff_chats" in telegram_raw:
+        chats = telegram_raw["staff_chats"] or {}
+        if not isinstance(chats, dict):
+            raise src.err("telegram.staff_chats", f'must map staff numbers to chat ids (e.g. "07": 123456789), got {chats!r}')
+        out = {}
+        for k, v in chats.items():
+            key = f"{k:02d}" if isinstance(k, int) else str(k)
+            if not re.fullmatch(r"\d{2}", key) or v is None or isinstance(v, bool) or str(v).strip() == "":
+                raise src.err(f"telegram.staff_chats.{k}", "a two-digit staff number mapped to a chat id")
+            out[key] = str(v).strip()
+        telegram_raw["staff_chats"] = out
     telegram: TelegramConfig = _section({"telegram": telegram_raw}, "telegram", TelegramConfig, src.err)
     _check_template(telegram.template, src.err)
     return telegram

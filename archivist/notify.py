@@ -80,12 +80,11 @@ def announcement_text(cfg: Config, record: Record) -> str:
 
 
 def announce_conversion(cfg: Config, record: Record) -> None:
-    """Queue `<company> — <case code>` for the group; a no-op when Telegram is not configured.
+    """Queue `<company> — <case code>` for the group.
 
-    Called while converting, before the log is saved (see the module notes).
+    Called while converting, before the log is saved (see the module notes). Queued even while no
+    chat is configured: it waits in the outbox and goes out once `telegram.chat_id` is set.
     """
-    if not cfg.telegram.enabled:
-        return
     text = announcement_text(cfg, record)
     box = outbox_dir(cfg)
     box.mkdir(parents=True, exist_ok=True)
@@ -93,6 +92,20 @@ def announce_conversion(cfg: Config, record: Record) -> None:
     payload = {"chat_id": cfg.telegram.chat_id, "text": text, "case": record.case, "lead": record.lead,
                "queued": time.time()}
     atomic_write(box / name, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+
+
+def queue_for_staff(cfg: Config, name: str, staff: str, text: str, **extra: Any) -> bool:
+    """Queue `text` for one staff member (their `telegram.staff_chats` chat, else the group) under
+    a name that says what it is (`digest-2026-11-30-07`); a name already waiting or sent is not
+    queued again, so a restarted daemon never sends the same reminder twice. True if queued."""
+    box = outbox_dir(cfg)
+    box.mkdir(parents=True, exist_ok=True)
+    file = f"{name}.json"
+    if (box / file).exists() or (sent_dir(cfg) / file).exists():
+        return False
+    payload = {"staff": staff, "text": text, "queued": time.time(), **extra}
+    atomic_write(box / file, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+    return True
 
 
 def conversion_saved(cfg: Config, data: dict[str, Any], queued: float) -> bool | None:
@@ -285,15 +298,18 @@ def _flush_locked(cfg: Config, token: str, force: bool, tries: int, delay: float
         if saved is False:
             _set_aside_unconfirmed(cfg, path, marker, data)
             continue
+        chat = cfg.telegram.chat_for(data.get("staff"))
+        if not chat:
+            continue  # no chat for it yet (e.g. only staff_chats are set): it waits until there is one
         crashed = marker.exists()
         if crashed:
             log.warning("outbox: %s was being sent when archivist stopped; sending again (may be a duplicate)", path.name)
-        outcome = _deliver(cfg, token, path, marker, data, tries, delay, sleep)
+        outcome = _deliver(cfg, token, path, marker, data, chat, tries, delay, sleep)
         if outcome is None:
             break  # offline or rate-limited: the rest would fail the same way
         if outcome is False:
             continue
-        data.update({"message_id": outcome, "sent_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "chat_id": cfg.telegram.chat_id})
+        data.update({"message_id": outcome, "sent_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "chat_id": chat})
         for key in ("next_try", "last_error"):
             data.pop(key, None)
         if crashed:
@@ -305,7 +321,7 @@ def _flush_locked(cfg: Config, token: str, force: bool, tries: int, delay: float
     return count
 
 
-def _deliver(cfg: Config, token: str, path: Path, marker: Path, data: dict[str, Any], tries: int, delay: float,
+def _deliver(cfg: Config, token: str, path: Path, marker: Path, data: dict[str, Any], chat: str, tries: int, delay: float,
              sleep: Callable[[float], None]) -> int | bool | None:
     """The message id once sent; False if Telegram refused it; None if we should stop for now."""
     attempt = 0
@@ -313,7 +329,7 @@ def _deliver(cfg: Config, token: str, path: Path, marker: Path, data: dict[str, 
         attempt += 1
         _write(marker, {"started": time.time(), "attempt": attempt})
         try:
-            return _send(cfg.telegram.api_base, token, str(cfg.telegram.chat_id), str(data.get("text", "")))
+            return _send(cfg.telegram.api_base, token, chat, str(data.get("text", "")))
         except _RetryAfter as e:
             _unlink(marker)
             if e.seconds <= MAX_INLINE_WAIT and attempt < tries + 1:

@@ -5,23 +5,28 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import threading
+import time
 from datetime import datetime
 
 from ..config import Config
 from ..dates import now as tz_now
+from ..reminders import queue_digests, queue_first_calls
 from .schedule import flush_telegram, load_schedule, review_due, run_backup_if_due, save_schedule, write_review
 
 log = logging.getLogger("archivist.daemon")
+_monotonic = time.monotonic
 
 
 class Scheduler(threading.Thread):
     TICK = 10.0
+    FIRST_CALL_EVERY = 60.0  # seconds between looks for first calls that just passed
 
     def __init__(self, cfg: Config, stop: threading.Event) -> None:
         super().__init__(name="scheduler", daemon=True)
         self.cfg = cfg
         self.stop_event = stop
         self._warned: set[str] = set()
+        self._first_calls_at = 0.0
 
     def run(self) -> None:
         while not self.stop_event.is_set():
@@ -32,6 +37,32 @@ class Scheduler(threading.Thread):
         if key not in self._warned:
             self._warned.add(key)
             log.warning(msg, *args)
+
+    def _first_calls(self, now: datetime, state: dict[str, object]) -> None:
+        """Announce applicants whose first call time passed since the last look (the first look only
+        sets the mark, so an old archive does not announce years of history at once)."""
+        cfg = self.cfg
+        if not cfg.telegram.enabled or _monotonic() - self._first_calls_at < self.FIRST_CALL_EVERY:
+            return
+        self._first_calls_at = _monotonic()
+        until = int(now.timestamp())
+        since = state.get("first_calls_until")
+        try:
+            if isinstance(since, int) and since < until:
+                from ..index import open_index
+
+                idx = open_index(cfg, build_if_missing=False)
+                try:
+                    items = idx.first_calls_passed(since, until)
+                finally:
+                    idx.close()
+                if items:
+                    log.info("first call overdue: %d announcement(s) queued", queue_first_calls(cfg, items))
+            state["first_calls_until"] = until
+            save_schedule(cfg, state)
+            self._warned.discard("first-calls")
+        except Exception as e:  # noqa: BLE001 - the index may be down: the mark stays, next look covers the gap
+            self._warn_once("first-calls", "first-call reminders postponed (%s: %s)", type(e).__name__, e)
 
     def tick(self, now: datetime | None = None) -> None:
         cfg = self.cfg
@@ -44,6 +75,10 @@ class Scheduler(threading.Thread):
                 idx = open_index(cfg, build_if_missing=False)
                 try:
                     path = write_review(cfg, now, idx)
+                    if cfg.telegram.enabled:
+                        due = {staff: idx.due(staff=staff, now=now) for staff in cfg.staff}
+                        queued = queue_digests(cfg, now, due)
+                        log.info("morning digests queued for %d staff member(s)", queued)
                 finally:
                     idx.close()
                 state["review"] = now.date().isoformat()
@@ -52,6 +87,7 @@ class Scheduler(threading.Thread):
                 self._warned.discard("review")
             except Exception as e:  # noqa: BLE001 - the index may be down: try again next tick
                 self._warn_once("review", "daily review postponed (%s: %s)", type(e).__name__, e)
+        self._first_calls(now, state)
         try:
             summary = run_backup_if_due(cfg, now)
             if summary is not None and summary.get("ok") is False:

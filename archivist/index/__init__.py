@@ -239,6 +239,13 @@ class Index:
             return due(self.db, self.cfg, staff, now)
 
     @_reading
+    def first_calls_passed(self, since_ts: int, until_ts: int) -> list[dict[str, Any]]:
+        from .due import first_calls_passed
+
+        with self._lock:
+            return first_calls_passed(self.db, self.cfg, since_ts, until_ts)
+
+    @_reading
     def export_rows(self) -> list[dict[str, Any]]:
         from .export import rows
 

@@ -44,3 +44,11 @@ def due(db: sqlite3.Connection, cfg: Config, staff: str | None = None,
             stuck.append((r["stage_ts"], _code_order(r), entry))
     stuck.sort(key=lambda t: t[:2])
     return {"overdue": overdue, "today": today, "stuck": [t[2] for t in stuck]}
+
+
+def first_calls_passed(db: sqlite3.Connection, cfg: Config, since_ts: int, until_ts: int) -> list[dict[str, Any]]:
+    """Applicants still `new` (never called) whose first-call time fell in [since, until)."""
+    rows = db.execute(
+        f"SELECT {HIT_COLUMNS} FROM records r WHERE r.status = 'new' AND r.next_ts >= ? AND r.next_ts < ? "
+        f"ORDER BY r.next_ts, {CODE_ORDER}", [since_ts, until_ts]).fetchall()
+    return [hit(cfg, r) for r in rows]
