@@ -273,7 +273,7 @@ def test_record_page_shows_contact_links_and_only_allowed_actions(client: TestCl
     assert 'href="mailto:info@kimia.ir"' in html
     forms = set(re.findall(r'action="/records/00001/actions/(\w+)"', html))
     assert forms == {"log", "followup", "convert", "decline"}
-    assert "archive is refused before CRM" in html  # the reason the archive action is not offered
+    assert "پیش از CRM بایگانی مجاز نیست" in html  # the procedure's reason the archive action is not offered
 
 
 def test_convert_form_preselects_the_requested_service(client: TestClient) -> None:
@@ -299,7 +299,7 @@ def test_a_refused_action_shows_the_procedures_reason(client: TestClient, web_cf
     token = log_in(client)
     r = client.post("/records/00001/actions/archive", data={"note": "", "csrf_token": token})
     assert r.status_code == 400
-    assert "archive is refused before CRM" in r.text
+    assert "پیش از CRM بایگانی مجاز نیست" in r.text
     assert load_record(folder_of(web_cfg, "00001")).status == "new"
 
 
@@ -417,7 +417,7 @@ def test_register_warns_about_a_returning_company_then_links_it(client: TestClie
 def test_register_validates_as_typed(client: TestClient) -> None:
     token = log_in(client)
     r = client.post("/register/check", data={"company": "شرکت تازه", "mobile": "abc", "csrf_token": token})
-    assert "does not look like a phone number" in r.text
+    assert "شماره تلفن به نظر نمی‌رسد" in r.text
     r = client.post("/register", data={"company": "", "csrf_token": token})
     assert r.status_code == 400
 
@@ -457,7 +457,7 @@ def test_api_with_a_token_acts_as_its_staff_member(client: TestClient, web_cfg: 
     ev = load_record(folder_of(web_cfg, "00001")).events[-1]
     assert (ev["by"], ev["kind"], ev["note"]) == ("02", "note", "from a script")
     refused = client.post("/api/records/00001/actions/archive", headers=h, json={})
-    assert refused.status_code == 400 and "refused before CRM" in refused.json()["error"]
+    assert refused.status_code == 400 and "پیش از CRM بایگانی مجاز نیست" in refused.json()["error"]
     assert client.get("/api/due", headers=h).json().keys() == {"overdue", "today", "stuck"}
     assert {a["name"] for a in client.get("/api/actions", headers=h).json()} >= {"log", "convert", "archive"}
     bad = {"Authorization": "Bearer 02.not-the-token"}
@@ -520,6 +520,16 @@ def test_english_by_setting(client: TestClient, web_cfg: Config) -> None:
     log_in(client)
     html = client.get("/records/00001").text
     assert '<html lang="en" dir="ltr">' in html and "Timeline" in html and "00001" in html
+    assert "archive is refused before CRM" in html  # the domain's reason in English too
+
+
+def test_ui_language_en_makes_every_page_english(config_file: Path, web_cfg: Config) -> None:
+    config_file.write_text(config_file.read_text(encoding="utf-8") + "ui:\n  language: en\n", encoding="utf-8")
+    cfg = load_config(config_file)
+    with TestClient(create_app(cfg, reconcile_seconds=0), follow_redirects=False) as c:
+        assert '<html lang="en" dir="ltr">' in c.get("/login").text
+        log_in(c)
+        assert "Log out" in c.get("/").text
 
 
 # -- CLI -------------------------------------------------------------------------------------------------

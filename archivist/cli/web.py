@@ -108,7 +108,10 @@ def cmd_serve(ctx: Context, args: argparse.Namespace) -> int:
 
     from ..web import create_app
 
+    from .. import i18n
+
     cfg = ctx.cfg
+    i18n.set_surface("screen")  # messages name the form's fields, not command-line flags
     host = args.host or cfg.web.host
     port = args.port or cfg.web.port
     app = create_app(cfg)

@@ -246,6 +246,15 @@ class Index:
             return first_calls_passed(self.db, self.cfg, since_ts, until_ts)
 
     @_reading
+    def most_urgent(self, staff: str | None, limit: int = 50) -> list[dict[str, Any]]:
+        """Records not archived, earliest follow-up first (of `staff`, or everyone's)."""
+        from .due import most_urgent
+
+        staff = check_staff(self.cfg, staff)
+        with self._lock:
+            return most_urgent(self.db, self.cfg, staff, limit)
+
+    @_reading
     def export_rows(self) -> list[dict[str, Any]]:
         from .export import rows
 

@@ -52,3 +52,13 @@ def first_calls_passed(db: sqlite3.Connection, cfg: Config, since_ts: int, until
         f"SELECT {HIT_COLUMNS} FROM records r WHERE r.status = 'new' AND r.next_ts >= ? AND r.next_ts < ? "
         f"ORDER BY r.next_ts, {CODE_ORDER}", [since_ts, until_ts]).fetchall()
     return [hit(cfg, r) for r in rows]
+
+
+def most_urgent(db: sqlite3.Connection, cfg: Config, staff: str | None, limit: int = 50) -> list[dict[str, Any]]:
+    """A staff member's records that are not archived, the earliest follow-up first and those with
+    none last (the web app's page when nothing is typed yet)."""
+    where, args = _filters(None, staff, False)
+    cur = db.execute(
+        f"SELECT {HIT_COLUMNS} FROM records r WHERE r.status IS NOT NULL{where} "
+        f"ORDER BY r.next_ts IS NULL, r.next_ts, {CODE_ORDER} LIMIT ?", [*args, limit])
+    return [hit(cfg, row) for row in cur]

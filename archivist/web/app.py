@@ -14,9 +14,9 @@ import io
 import logging
 import re
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -32,7 +32,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import store, users, workflow
+from .. import i18n, store, users, workflow
 from ..config import Config
 from ..dates import now, shown
 from ..errors import ArchivistError, InvalidLogError, RecordNotFound
@@ -195,7 +195,8 @@ class WebApp:
             if request.method == "POST" and not ctx.token_auth and not await self.csrf_sent(request, ctx):
                 return self.forbidden(ctx, api)
             try:
-                resp = await fn(request, ctx)
+                with i18n.language(ctx.words.lang):  # the domain's messages in the reader's language
+                    resp = await fn(request, ctx)
             except RecordNotFound as e:
                 resp = self.problem(ctx, api, 404, str(e))
             except InvalidLogError as e:
@@ -394,13 +395,13 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
             "note": _str(form.get("note")) or "", "confirm": form.get("confirm") == "yes",
         }
 
-    def register_check(values: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    def register_check(values: dict[str, Any], words: Words) -> tuple[list[str], list[dict[str, Any]]]:
         """What is wrong as typed, and the earlier records this company probably is."""
         from ..returning import find_similar
 
         problems = []
         if not values["company"].strip():
-            problems.append("company: " + "--company is empty; give the applicant's company name")
+            problems.append(f"{words('company')}: {words('required')}")
         try:
             workflow.validate_contact(values["contact"])
         except ArchivistError as e:
@@ -423,12 +424,12 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
 
     async def register_check_view(request: Request, ctx: Ctx) -> Response:
         values = register_values(await request.form())
-        problems, matches = await run_in_threadpool(register_check, values)
+        problems, matches = await run_in_threadpool(register_check, values, ctx.words)
         return web.render(ctx, "_register_check.html", problems=problems, matches=matches)
 
     async def register_submit(request: Request, ctx: Ctx) -> Response:
         values = register_values(await request.form())
-        problems, matches = await run_in_threadpool(register_check, values)
+        problems, matches = await run_in_threadpool(register_check, values, ctx.words)
         if problems or (matches and not values["confirm"]):
             return web.render(ctx, "register.html", 400 if problems else 200, values=values, problems=problems,
                               matches=matches, contact_keys=CONTACT_KEYS, ask_confirm=bool(matches))
@@ -595,19 +596,7 @@ def master_export_checked(fn: Callable[[Request, Ctx], Awaitable[Response]]) -> 
 
 def my_open_records(idx: Any, staff: str) -> list[dict[str, Any]]:
     """The empty search: the user's own open records, the most urgent follow-up first."""
-    rows = idx.records(staff=staff, archived=False)
-    far = "9999"
-    rows.sort(key=lambda r: (r.get("next_followup") is None, _utc_key(r.get("next_followup")) or far, r.get("lead") or ""))
-    return rows[:RESULT_LIMIT]
-
-
-def _utc_key(iso: str | None) -> str | None:
-    if not iso:
-        return None
-    try:
-        return datetime.fromisoformat(iso).timestamp().__format__("020.3f")
-    except ValueError:
-        return iso
+    return list(idx.most_urgent(staff, RESULT_LIMIT))
 
 
 def office_health(web: WebApp) -> dict[str, Any]:
@@ -678,7 +667,8 @@ def _safe_next(value: str | None) -> str:
 
 
 class SecurityHeaders:
-    """Adds the security headers to every response that did not set its own."""
+    """Adds the security headers to every response that did not set its own, and a Server-Timing
+    header (`app;dur=<ms>` until the response starts) that bench/web_bench.py reads."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -688,9 +678,12 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        started = time.perf_counter()
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
+                headers.append((b"server-timing", f"app;dur={(time.perf_counter() - started) * 1000:.1f}".encode()))
                 present = {k.decode("latin-1").lower() for k, _ in headers}
                 for k, v in SECURITY_HEADERS.items():
                     if k not in present:
