@@ -106,9 +106,8 @@ def is_loopback(host: str) -> bool:
 def cmd_serve(ctx: Context, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from ..web import create_app
-
     from .. import i18n
+    from ..web import create_app
 
     cfg = ctx.cfg
     i18n.set_surface("screen")  # messages name the form's fields, not command-line flags
