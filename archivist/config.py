@@ -17,8 +17,10 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from . import limits as _limits
 from .errors import ArchivistError, ConfigError
 from .i18n import check_language, set_language
+from .limits import DEFAULT_MAX_LOG_BYTES
 from .naming import FolderTemplate, ascii_digits, fold
 from .stages import STAGES as STAGES  # re-exported: the stage table lives in stages.py
 
@@ -121,6 +123,11 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
+class LimitsConfig:
+    max_log_bytes: int = DEFAULT_MAX_LOG_BYTES  # a bigger "log" is refused unread (invalid-log)
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     root: Path
@@ -138,6 +145,7 @@ class Config:
     display: DisplayConfig = DisplayConfig()
     ui: UiConfig = UiConfig()
     web: WebConfig = WebConfig()
+    limits: LimitsConfig = LimitsConfig()
 
     @property
     def index_file(self) -> Path:
@@ -171,7 +179,7 @@ DEFAULT_SERVICES = {"1": "ISO certification", "2": "Product certification", "3":
 
 _TOP_KEYS = {
     "root", "staff", "services", "naming", "followup", "numbers", "calendar", "timezone", "index",
-    "daemon", "backup", "telegram", "display", "ui", "web",
+    "daemon", "backup", "telegram", "display", "ui", "web", "limits",
 }
 
 
@@ -194,12 +202,20 @@ def load_config(path: str | os.PathLike[str] | None = None, root: str | os.PathL
             text = Path(cfg_path).read_text(encoding="utf-8")
         except FileNotFoundError:
             raise ConfigError(f"config file {cfg_path} does not exist (pass --config PATH or create it)") from None
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{cfg_path}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+        except IsADirectoryError:
+            raise ConfigError(f"config file {cfg_path} is a folder; pass the config.yaml file itself") from None
+        except OSError as e:
+            raise ConfigError(f"config file {cfg_path} cannot be read: {e.strerror or e}") from None
         try:
             loaded = yaml.safe_load(text)
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             line = f":{mark.line + 1}" if mark else ""
             raise ConfigError(f"{cfg_path}{line}: not valid YAML ({getattr(e, 'problem', e)})") from None
+        except (ValueError, TypeError, RecursionError) as e:  # an impossible date, a deep nest
+            raise ConfigError(f"{cfg_path}: not valid YAML ({e})") from None
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
@@ -207,6 +223,7 @@ def load_config(path: str | os.PathLike[str] | None = None, root: str | os.PathL
         raw = loaded
     cfg = _build(raw, cfg_path, root)
     set_language(cfg.ui.language)  # the process speaks the config's language from here on
+    _limits.set_max_log_bytes(cfg.limits.max_log_bytes)
     return cfg
 
 
@@ -251,6 +268,7 @@ def _build(raw: dict[str, Any], cfg_path: Path | None, root_override: Any) -> Co
         display=_display(src),
         ui=_ui(src),
         web=_web(src),
+        limits=_limits_section(src),
     )
 
 
@@ -258,7 +276,40 @@ def _root(src: _Source, root_override: Any) -> Path:
     root_raw = root_override or os.environ.get("ARCHIVIST_ROOT") or src.raw.get("root", "./archive")
     if not isinstance(root_raw, (str, os.PathLike)):
         raise src.err("root", "must be a path")
-    return (src.base / Path(root_raw).expanduser()).resolve() if not root_override else Path(root_raw).resolve()
+    _check_path(src, "root", str(root_raw))
+    root = (src.base / Path(root_raw).expanduser()).resolve() if not root_override else Path(root_raw).resolve()
+    if root == Path(root.anchor):
+        raise src.err("root", f"{root} is the root of the filesystem; give the archive a folder of its own")
+    return root
+
+
+def _check_path(src: _Source, key: str, value: str) -> None:
+    """Paths are taken literally: `$HOME/archive` would otherwise become a folder named `$HOME`."""
+    if "$" in value or re.search(r"%[A-Za-z_]+%", value):
+        raise src.err(key, f"{value!r}: environment variables are not expanded here; write the full path "
+                           "(~ for the home folder is fine)")
+    if "\0" in value:
+        raise src.err(key, "a path cannot contain a NUL character")
+
+
+_TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+
+
+def _check_time(src: _Source, key: str, value: Any) -> str:
+    """A time of day as HH:MM, 24-hour (`07:00`, `19:30`): "7am" would kill the scheduler at its
+    first tick, long after the config was accepted."""
+    text = ascii_digits(str(value)).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    if len(text) == 4 and text[1] == ":":
+        text = "0" + text
+    if not _TIME.fullmatch(text):
+        raise src.err(key, f"must be a time of day as HH:MM, 24-hour (e.g. 07:00 or 19:30), got {value!r}")
+    return text
+
+
+def _check_range(src: _Source, key: str, value: float, low: float, high: float | None = None) -> None:
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise src.err(key, f"must be {bound}, got {value}")
 
 
 def _staff(src: _Source) -> dict[str, str]:
@@ -294,6 +345,10 @@ def _naming(src: _Source) -> NamingConfig:
             raise src.err(key, str(e)) from None
         if need not in fields:
             raise src.err(key, f"must contain {{{need}}}")
+        # a folder name, never a path: "../../{case}" or "/srv/{case}" would move records out of the root
+        literal = "".join(lit for lit, _f, _spec, _conv in string.Formatter().parse(tmpl))
+        if "/" in literal or "\\" in literal or tmpl.strip().startswith(".") or tmpl != tmpl.strip():
+            raise src.err(key, f"{tmpl!r} must be a single folder name (no /, \\, leading dot or space)")
     return naming
 
 
@@ -308,6 +363,9 @@ def _followup(src: _Source) -> FollowupConfig:
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:
             raise src.err(f"followup.stuck_days.{k}", f"must be a whole number of days, got {v!r}")
         stuck[k] = v
+    if not isinstance(followup.first_call_hours, int) or isinstance(followup.first_call_hours, bool) \
+            or followup.first_call_hours < 0:
+        raise src.err("followup.first_call_hours", f"must be a whole number of hours ≥ 0, got {followup.first_call_hours!r}")
     if not isinstance(followup.interval_days, int) or isinstance(followup.interval_days, bool) or followup.interval_days < 1:
         raise src.err("followup.interval_days", f"must be a whole number of days ≥ 1, got {followup.interval_days!r}")
     return FollowupConfig(first_call_hours=followup.first_call_hours, interval_days=followup.interval_days,
@@ -350,6 +408,8 @@ def _index_path(src: _Source, root: Path) -> Path | None:
         raise src.err("index", "only index.path is allowed")
     if index_raw.get("path") is not None and not isinstance(index_raw["path"], str):
         raise src.err("index.path", f"must be a path (text), got {index_raw['path']!r}")
+    if index_raw.get("path"):
+        _check_path(src, "index.path", index_raw["path"])
     return (root / index_raw["path"]).resolve() if index_raw.get("path") else None
 
 
@@ -357,7 +417,10 @@ def _daemon(src: _Source) -> DaemonConfig:
     daemon: DaemonConfig = _section(src.raw, "daemon", DaemonConfig, src.err)
     if daemon.polling not in ("auto", "on", "off"):
         raise src.err("daemon.polling", "must be auto, on or off")
-    return daemon
+    _check_range(src, "daemon.debounce_ms", daemon.debounce_ms, 0, 600_000)
+    _check_range(src, "daemon.reconcile_minutes", daemon.reconcile_minutes, 1)
+    _check_range(src, "daemon.settle_seconds", daemon.settle_seconds, 0, 3600)
+    return replace(daemon, review_time=_check_time(src, "daemon.review_time", daemon.review_time))
 
 
 def _backup(src: _Source) -> BackupConfig:
@@ -365,6 +428,7 @@ def _backup(src: _Source) -> BackupConfig:
     if backup_raw.get("target") is not None and not isinstance(backup_raw["target"], str):
         raise src.err("backup.target", f"must be a path (text), got {backup_raw['target']!r}")
     if backup_raw.get("target"):
+        _check_path(src, "backup.target", backup_raw["target"])
         backup_raw["target"] = (src.base / Path(str(backup_raw["target"])).expanduser()).resolve()
     if "rsync_options" in backup_raw:
         opts = backup_raw["rsync_options"] or []
@@ -376,7 +440,9 @@ def _backup(src: _Source) -> BackupConfig:
         raise src.err("backup.schedule", "must be monthly, weekly, daily or off")
     if not isinstance(backup.keep, int) or backup.keep < 1:
         raise src.err("backup.keep", "must be a whole number ≥ 1")
-    return backup
+    _check_range(src, "backup.day", backup.day, 1, 7 if backup.schedule == "weekly" else 31)
+    _check_range(src, "backup.max_shrink", backup.max_shrink, 0, 1)
+    return replace(backup, time=_check_time(src, "backup.time", backup.time))
 
 
 def _telegram(src: _Source) -> TelegramConfig:
@@ -431,6 +497,13 @@ def _web(src: _Source) -> WebConfig:
     if web.max_upload_mb < 1 or web.session_minutes < 1:
         raise src.err("web.max_upload_mb" if web.max_upload_mb < 1 else "web.session_minutes", "must be at least 1")
     return web
+
+
+def _limits_section(src: _Source) -> LimitsConfig:
+    lim: LimitsConfig = _section(src.raw, "limits", LimitsConfig, src.err)
+    if lim.max_log_bytes < 64 * 1024:
+        raise src.err("limits.max_log_bytes", f"must be at least 65536 (64 KB), got {lim.max_log_bytes}")
+    return lim
 
 
 def _mapping(value: Any, key: str, err: Any) -> dict[str, str]:

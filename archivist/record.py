@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from . import limits
 from .dates import as_datetime
 from .errors import InvalidLogError
 from .naming import ascii_digits
@@ -26,12 +27,7 @@ from .stages import CASE_STAGES as CASE_STAGES
 from .stages import STAGES as STAGES
 
 LOG_NAME = "F-31-08-01.yaml"
-# A follow-up log is a few KB; a long-running case with hundreds of events stays well under 1 MB.
-# Anything bigger is not a log someone typed (a sparse file, a device, a runaway script), and
-# reading it would take the memory of every command that walks the archive: refused unread.
-# `limits.max_log_bytes` in config.yaml changes it (config.load applies it here).
-DEFAULT_MAX_LOG_BYTES = 4 * 1024 * 1024
-MAX_LOG_BYTES = DEFAULT_MAX_LOG_BYTES
+
 FORM = "F-31-08-01"
 SCHEMA = 1
 EVENT_KINDS = (
@@ -227,12 +223,6 @@ def new_log(lead: str, staff: str, company: str, contact: dict[str, str], servic
 
 # -- reading and validation -----------------------------------------------------------------------
 
-def set_max_log_bytes(limit: int) -> None:
-    """The size above which a log is refused unread (config `limits.max_log_bytes`)."""
-    global MAX_LOG_BYTES
-    MAX_LOG_BYTES = int(limit)
-
-
 _KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
 
@@ -245,7 +235,7 @@ def read_log(path: Path | str, limit: int | None = None) -> tuple[os.stat_result
     every command that walks the archive), then fstat for the kind and size (a 4 GB sparse file
     would fill the memory). Every refusal is an InvalidLogError with the reason, like a YAML error.
     """
-    limit = MAX_LOG_BYTES if limit is None else limit
+    limit = limits.max_log_bytes if limit is None else limit
     path = Path(path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY | os.O_CLOEXEC)

@@ -296,3 +296,49 @@ def test_redone_write_keeps_a_hand_edit_made_between_read_and_write(cfg: Config)
     assert after.contact["person"] == "خانم رضایی"  # the hand edit survived
     assert [e["kind"] for e in after.events] == ["registered", "request"]
     assert after.requests == ["نمونه کار"]
+
+
+# -- bad configs: refused at load, naming the key, never later in a thread --------------------------
+
+@pytest.mark.parametrize(("snippet", "key"), [
+    ("daemon:\n  review_time: 7am\n", "daemon.review_time"),
+    ("backup:\n  time: 2am\n", "backup.time"),
+    ("backup:\n  time: '25:00'\n", "backup.time"),
+    ("followup:\n  first_call_hours: -5\n", "followup.first_call_hours"),
+    ("daemon:\n  debounce_ms: -1\n", "daemon.debounce_ms"),
+    ("daemon:\n  settle_seconds: -2\n", "daemon.settle_seconds"),
+    ("root: $HOME/archive\n", "root"),
+    ("root: /\n", "root"),
+    ("backup:\n  target: ${BACKUP}/drive\n", "backup.target"),
+    ("naming:\n  case_folder: '../../{case}'\n", "naming.case_folder"),
+    ("naming:\n  case_folder: '/srv/{case}'\n", "naming.case_folder"),
+    ("naming:\n  applicant_folder: '{company}/{staff} - {lead}'\n", "naming.applicant_folder"),
+    ("limits:\n  max_log_bytes: 10\n", "limits.max_log_bytes"),
+])
+def test_bad_setting_is_refused_at_load_naming_the_key(snippet: str, key: str, tmp_path: Path) -> None:
+    from archivist.config import load_config
+    from archivist.errors import ConfigError
+    from tests.conftest import CONFIG_TEXT
+
+    text = CONFIG_TEXT.replace("root: ./archive\n", "") if snippet.startswith("root") else CONFIG_TEXT
+    path = tmp_path / "config.yaml"
+    path.write_text(text + snippet, encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"key '{key}'"):
+        load_config(path)
+
+
+def test_good_times_are_accepted_and_normalized(tmp_path: Path) -> None:
+    from archivist.config import load_config
+    from tests.conftest import CONFIG_TEXT
+
+    path = tmp_path / "config.yaml"
+    path.write_text(CONFIG_TEXT + "daemon:\n  review_time: '7:30'\nbackup:\n  time: '۰۲:۰۰'\n", encoding="utf-8")
+    cfg = load_config(path)
+    assert (cfg.daemon.review_time, cfg.backup.time) == ("07:30", "02:00")
+
+
+def test_non_utf8_config_is_one_clear_line(config_file: Path) -> None:
+    config_file.write_bytes(config_file.read_bytes() + "company: شرکت\n".encode("cp1256"))
+    r = _run(config_file, "list")
+    assert r.returncode == 1 and "not UTF-8" in r.stderr and "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1
