@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import re
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -37,7 +36,7 @@ from ..config import Config
 from ..dates import now, shown
 from ..errors import ArchivistError, InvalidLogError, RecordNotFound
 from ..naming import fold, normalize_code
-from ..record import LOG_NAME, Record, load_record
+from ..record import Record, load_record
 from . import actions, files
 from .i18n import Words
 from .security import COOKIE, SECURITY_HEADERS, LoginThrottle, Session, SessionCodec, csrf_ok, secret_key
@@ -232,14 +231,8 @@ class WebApp:
         return self.render(ctx, "error.html", status, message=message)
 
     def record_folder(self, code: str) -> Path:
-        """The folder of a record: through the index (fast), else the folders themselves."""
-        c = normalize_code(code)
-        if not re.fullmatch(r"\d{4}|\d{5}", c):
-            raise RecordNotFound(f"{code!r} is not a code: an applicant code has 5 digits, a case code 4")
-        hit = self.index().get(c)
-        if hit and (Path(hit["path"]) / LOG_NAME).is_file():
-            return Path(hit["path"])
-        return store.locate(self.cfg, c)
+        """The folder of a record: the domain's look-up (through the index, checked on disk)."""
+        return workflow.locate(self.cfg, code)
 
 
 # -- pages -----------------------------------------------------------------------------------------
