@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from .config import Config
 from .errors import NameClash, RecordNotFound, StaleLog
@@ -135,6 +136,26 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """`atomic_write` for output written as it is made (an export of 100,000 rows): the caller
+    writes into a temp file beside `path`, which replaces `path` only when the block ends without
+    an error; an interrupted export leaves the last good file where it was."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
 
 
 def atomic_write(path: Path, data: bytes, check: Callable[[], None] | None = None) -> os.stat_result:

@@ -421,3 +421,28 @@ def test_an_empty_archive_prints_no_progress_noise(cli, cfg: Config) -> None:
     assert err.splitlines() == ["archivist: no index yet; building it from the folders", "nothing found"]
     code, _out, err = cli("reindex")
     assert code == 0 and "reading logs" not in err
+
+
+def test_list_and_due_stream_exactly_the_json_of_the_whole_answer(archive: Config, cli) -> None:
+    """`list --json` and `due --json` print rows as the index hands them over; the bytes are
+    those of json.dumps over the complete answer, empty lists included."""
+    assert cli("reindex")[0] == 0
+    with open_index(archive) as idx:
+        everything, lists = idx.records(), idx.due()
+        from archivist.stages import STAGES
+
+        empty = next(s for s in STAGES if not idx.records(status=s, staff="02"))
+        mine = idx.due(staff="02")
+    assert len(everything) == 80 and lists["overdue"] and lists["stuck"]
+
+    def dumped(value: object) -> str:
+        return json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n"
+
+    assert cli("list", "--json")[1] == dumped(everything)
+    assert cli("list", "--status", empty, "--staff", "02", "--json")[1] == "[]\n"
+    assert cli("due", "--json")[1] == dumped(lists)
+    assert cli("due", "--staff", "02", "--json")[1] == dumped(mine)
+    text = cli("due")[1].splitlines()
+    assert text[0] == f"overdue follow-ups ({len(lists['overdue'])})"
+    assert f"stuck in a stage ({len(lists['stuck'])})" in text
+    assert len(cli("list")[1].splitlines()) == 80

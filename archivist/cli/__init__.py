@@ -12,7 +12,7 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,11 +45,40 @@ class Context:
     def json(self, value: Any) -> None:
         print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
+    def json_stream(self, items: Iterable[Any]) -> None:
+        """A JSON list printed item by item, byte for byte what `json` prints for the whole list:
+        `list --json` starts at once and never holds 100,000 rows."""
+        _write_json_list(items, 0)
+        sys.stdout.write("\n")
+
+    def json_sections(self, sections: dict[str, Iterable[Any]]) -> None:
+        """A mapping of lists (`due --json`) printed as it is read, byte for byte what `json` prints."""
+        write = sys.stdout.write
+        if not sections:
+            write("{}\n")
+            return
+        for i, (key, items) in enumerate(sections.items()):
+            write(("{\n  " if i == 0 else ",\n  ") + json.dumps(key, ensure_ascii=False) + ": ")
+            _write_json_list(items, 1)
+        write("\n}\n")
+
     def out(self, text: str = "") -> None:
         print(text)
 
     def err(self, text: str) -> None:
         print(text, file=sys.stderr)
+
+
+def _write_json_list(items: Iterable[Any], depth: int) -> None:
+    """`items` as json.dumps(indent=2) writes a list nested `depth` levels deep, item by item."""
+    write = sys.stdout.write
+    pad = "  " * (depth + 1)
+    first = True
+    for item in items:
+        text = json.dumps(item, ensure_ascii=False, indent=2, default=str).replace("\n", "\n" + pad)
+        write(("[\n" if first else ",\n") + pad + text)
+        first = False
+    write("[]" if first else "\n" + "  " * depth + "]")
 
 
 def build_parser() -> argparse.ArgumentParser:

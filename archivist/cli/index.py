@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 from ..dates import shown
 from ..index import Index, check_staff, open_current, reindex
@@ -17,6 +19,8 @@ from ..index import export as export_mod
 from ..index.hook import install as install_hook
 from ..stages import STAGES
 from . import Context, json_flag
+
+T = TypeVar("T")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -69,6 +73,18 @@ class TtyProgress:
         print(f"\r{message} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr, flush=True)
 
 
+    def counting(self, items: Iterable[T], message: str, total: int, every: int = 1000) -> Iterator[T]:
+        """`items` passed through, the bar moved every `every` of them."""
+        n = 0
+        for item in items:
+            yield item
+            n += 1
+            if n % every == 0:
+                self(message, n, total)
+        if total:
+            self(message, n, n)
+
+
 def _index(ctx: Context) -> Index:
     return open_current(ctx.cfg, progress=TtyProgress())
 
@@ -90,20 +106,23 @@ def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_due(ctx: Context, args: argparse.Namespace) -> int:
+    """Printed as the index hands the rows over (100,000 overdue records never sit in memory)."""
     check_staff(ctx.cfg, args.staff)
     with _index(ctx) as idx:
-        lists = idx.due(staff=args.staff)
-    if args.json:
-        ctx.json(lists)
-        return 0
-    cal, tz = ctx.cfg.calendar, ctx.cfg.timezone
-    titles = {"overdue": "overdue follow-ups", "today": "due today", "stuck": "stuck in a stage"}
-    for key, title in titles.items():
-        ctx.out(f"{title} ({len(lists[key])})")
-        for h in lists[key]:
-            when = shown(h["next_followup"], cal, tz)
-            extra = f"{h['status']} for {h['days']} days (limit {h['limit']})" if key == "stuck" else when
-            ctx.out(f"  {h['lead']}  {h['case'] or '    '}  {h['staff']}  {extra:<28} {h['company']}")
+        if args.json:
+            ctx.json_sections(idx.iter_due(staff=args.staff))
+            return 0
+        counts = idx.due_counts(staff=args.staff)
+        sections = idx.iter_due(staff=args.staff)
+        cal, tz = ctx.cfg.calendar, ctx.cfg.timezone
+        titles = {"overdue": "overdue follow-ups", "today": "due today", "stuck": "stuck in a stage"}
+        write = sys.stdout.write
+        for key, title in titles.items():
+            write(f"{title} ({counts[key]})\n")
+            for h in sections[key]:
+                when = shown(h["next_followup"], cal, tz)
+                extra = f"{h['status']} for {h['days']} days (limit {h['limit']})" if key == "stuck" else when
+                write(f"  {h['lead']}  {h['case'] or '    '}  {h['staff']}  {extra:<28} {h['company']}\n")
     return 0
 
 
@@ -126,8 +145,12 @@ def cmd_export(ctx: Context, args: argparse.Namespace) -> int:
     cfg = ctx.cfg
     if args.headers is not None:
         cfg = export_mod.with_headers(cfg, args.headers)
+    progress = TtyProgress()
     with _index(ctx) as idx:
-        rows = idx.export_rows()
-    export_mod.write(cfg, rows, out, fmt_)
-    ctx.out(f"wrote {len(rows)} records to {out}")
+        total = idx.export_count()
+        n = export_mod.write(cfg, idx.iter_export_rows(), out, fmt_,
+                             counted=lambda done: progress("writing the master list", done, total))
+    if total:
+        progress("writing the master list", n, n)
+    ctx.out(f"wrote {n} records to {out}")
     return 0

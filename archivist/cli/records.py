@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from .. import codes, doctor, store, workflow
 from ..dates import as_datetime, fmt, parse_when, shown
@@ -230,25 +229,25 @@ def cmd_show(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def list_rows(ctx: Context, status: str | None, staff: str | None) -> list[dict[str, Any]]:
-    """Readable records by applicant code, read through the index (rebuilt first if missing, caught
-    up with hand edits when no daemon runs)."""
-    from ..index import open_current
-
-    with open_current(ctx.cfg) as idx:
-        return idx.records(status=status, staff=staff)
-
-
 def cmd_list(ctx: Context, args: argparse.Namespace) -> int:
-    from ..index import check_status
+    """Rows are printed as the index hands them over; a progress bar on the terminal when the
+    rows themselves go to a file or a pipe."""
+    import sys
+
+    from ..index import check_status, open_current
+    from .index import TtyProgress
 
     check_status(args.status)  # before the index is opened: a typo costs nothing
-    rows = list_rows(ctx, args.status, args.staff)
-    if args.json:
-        ctx.json(rows)
-        return 0
-    for r in rows:
-        ctx.out(f"{r['lead']}  {r['case'] or '    '}  {r['staff']}  {r['status']:<11} {r['company']}")
+    with open_current(ctx.cfg) as idx:
+        rows = idx.iter_records(status=args.status, staff=args.staff)
+        if not sys.stdout.isatty() and sys.stderr.isatty():
+            rows = TtyProgress().counting(rows, "listing", idx.count_records(args.status, args.staff))
+        if args.json:
+            ctx.json_stream(rows)
+            return 0
+        write = sys.stdout.write
+        for r in rows:
+            write(f"{r['lead']}  {r['case'] or '    '}  {r['staff']}  {r['status']:<11} {r['company']}\n")
     return 0
 
 

@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -231,6 +231,23 @@ class Index:
             return list_records(self.db, self.cfg, status, staff, archived)
 
     @_reading
+    def count_records(self, status: str | None = None, staff: str | None = None, archived: bool | None = None) -> int:
+        from .search import count_records
+
+        status, staff = check_status(status), check_staff(self.cfg, staff)
+        with self._lock:
+            return count_records(self.db, status, staff, archived)
+
+    def iter_records(self, status: str | None = None, staff: str | None = None,
+                     archived: bool | None = None) -> Iterator[dict[str, Any]]:
+        """`records` one at a time (the lock is held while the caller iterates: one thread)."""
+        from .search import iter_records
+
+        status, staff = check_status(status), check_staff(self.cfg, staff)
+        with self._lock:
+            yield from iter_records(self.db, self.cfg, status, staff, archived)
+
+    @_reading
     def due(self, staff: str | None = None, now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
         from .due import due
 
@@ -255,11 +272,44 @@ class Index:
             return most_urgent(self.db, self.cfg, staff, limit)
 
     @_reading
+    def due_counts(self, staff: str | None = None, now: datetime | None = None) -> dict[str, int]:
+        from .due import due_counts
+
+        staff = check_staff(self.cfg, staff)
+        with self._lock:
+            return due_counts(self.db, self.cfg, staff, now)
+
+    def iter_due(self, staff: str | None = None, now: datetime | None = None) -> dict[str, Iterator[dict[str, Any]]]:
+        """`due` with each section an iterator (read them in order, in the thread that asked)."""
+        from .due import iter_due
+
+        staff = check_staff(self.cfg, staff)
+        return {key: self._locked(rows) for key, rows in iter_due(self.db, self.cfg, staff, now).items()}
+
+    def _locked(self, rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        with self._lock:
+            yield from rows
+
+    @_reading
     def export_rows(self) -> list[dict[str, Any]]:
         from .export import rows
 
         with self._lock:
             return rows(self.db, self.cfg)
+
+    @_reading
+    def export_count(self) -> int:
+        from .export import count
+
+        with self._lock:
+            return count(self.db)
+
+    def iter_export_rows(self) -> Iterator[dict[str, Any]]:
+        """`export_rows` one at a time (the lock is held while the caller iterates: one thread)."""
+        from .export import iter_rows
+
+        with self._lock:
+            yield from iter_rows(self.db, self.cfg)
 
     @_reading
     def violations(self) -> list[dict[str, Any]]:

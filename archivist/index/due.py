@@ -7,43 +7,68 @@ it longer ago than `followup.stuck_days` allows for that stage (Record.stage_sin
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..config import Config
 from ..dates import now as _now
-from .search import CODE_ORDER, HIT_COLUMNS, _code_order, _filters, hit, iso_of
+from .search import CODE_ORDER, HIT_COLUMNS, _filters, hit, iso_of
+
+SECTIONS = ("overdue", "today", "stuck")
 
 
-def due(db: sqlite3.Connection, cfg: Config, staff: str | None = None,
-        now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
-    now = now or _now(cfg.timezone)
+def _queries(cfg: Config, staff: str | None, now: datetime) -> dict[str, tuple[str, list[Any]]]:
+    """(WHERE … ORDER BY …, parameters) of each section: one query each, in the order shown."""
     local = now.astimezone(ZoneInfo(cfg.timezone))
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     now_ts, end_ts = int(now.timestamp()), int(midnight.timestamp())
     where, args = _filters(None, staff, None)
     active = "r.status IS NOT NULL AND r.status != 'archived'"
+    limits = [(stage, now_ts - int(days) * 86400) for stage, days in cfg.followup.stuck_days.items()]
+    stuck = " OR ".join("(r.status = ? AND r.stage_ts < ?)" for _ in limits) or "0"
+    return {
+        "overdue": (f"{active} AND r.next_ts < ?{where} ORDER BY r.next_ts, {CODE_ORDER}", [now_ts, *args]),
+        "today": (f"{active} AND r.next_ts >= ? AND r.next_ts < ?{where} ORDER BY r.next_ts, {CODE_ORDER}",
+                  [now_ts, end_ts, *args]),
+        # one query over every stage's limit, in the order the lists were always sorted in
+        "stuck": (f"({stuck}){where} ORDER BY r.stage_ts, {CODE_ORDER}", [x for pair in limits for x in pair] + args),
+    }
 
-    def select(cond: str, params: list[Any]) -> list[sqlite3.Row]:
-        return db.execute(
-            f"SELECT {HIT_COLUMNS}, r.stage_ts FROM records r WHERE {active} AND {cond}{where} "
-            f"ORDER BY r.next_ts, {CODE_ORDER}", [*params, *args]).fetchall()
 
-    overdue = [hit(cfg, r) for r in select("r.next_ts < ?", [now_ts])]
-    today = [hit(cfg, r) for r in select("r.next_ts >= ? AND r.next_ts < ?", [now_ts, end_ts])]
-    stuck: list[tuple[int, str, str, dict[str, Any]]] = []
-    for stage, days in cfg.followup.stuck_days.items():
-        cur = db.execute(
-            f"SELECT {HIT_COLUMNS}, r.stage_ts FROM records r WHERE r.status = ? AND r.stage_ts < ?{where}",
-            [stage, now_ts - int(days) * 86400, *args])
-        for r in cur:
+def due_counts(db: sqlite3.Connection, cfg: Config, staff: str | None = None,
+               now: datetime | None = None) -> dict[str, int]:
+    """How many entries each section has (the titles say it before the entries are streamed)."""
+    now = now or _now(cfg.timezone)
+    return {key: int(db.execute(f"SELECT count(*) FROM records r WHERE {sql.split(' ORDER BY ')[0]}", params).fetchone()[0])
+            for key, (sql, params) in _queries(cfg, staff, now).items()}
+
+
+def iter_due(db: sqlite3.Connection, cfg: Config, staff: str | None = None,
+             now: datetime | None = None) -> dict[str, Iterator[dict[str, Any]]]:
+    """`due`, each section an iterator over its rows as SQLite hands them over, so a review of
+    100,000 overdue records never sits in memory whole (iterate the sections in order)."""
+    now = now or _now(cfg.timezone)
+    now_ts = int(now.timestamp())
+    queries = _queries(cfg, staff, now)
+    limits = {stage: int(days) for stage, days in cfg.followup.stuck_days.items()}
+
+    def rows(key: str) -> Iterator[dict[str, Any]]:
+        sql, params = queries[key]
+        for r in db.execute(f"SELECT {HIT_COLUMNS}, r.stage_ts FROM records r WHERE {sql}", params):
             entry = hit(cfg, r)
-            entry.update({"stage_since": iso_of(cfg, r["stage_ts"]), "days": (now_ts - r["stage_ts"]) // 86400,
-                          "limit": int(days)})
-            stuck.append((r["stage_ts"], _code_order(r), entry))
-    stuck.sort(key=lambda t: t[:2])
-    return {"overdue": overdue, "today": today, "stuck": [t[2] for t in stuck]}
+            if key == "stuck":
+                entry.update({"stage_since": iso_of(cfg, r["stage_ts"]), "days": (now_ts - r["stage_ts"]) // 86400,
+                              "limit": limits[r["status"]]})
+            yield entry
+
+    return {key: rows(key) for key in SECTIONS}
+
+
+def due(db: sqlite3.Connection, cfg: Config, staff: str | None = None,
+        now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
+    return {key: list(rows) for key, rows in iter_due(db, cfg, staff, now).items()}
 
 
 def first_calls_passed(db: sqlite3.Connection, cfg: Config, since_ts: int, until_ts: int) -> list[dict[str, Any]]:

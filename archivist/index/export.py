@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import sqlite3
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +28,7 @@ from .. import store
 from ..config import Config
 from ..dates import fmt
 from ..errors import ArchivistError
+from .text import split_contact
 
 # (key, Persian header, English header)
 COLUMNS = (
@@ -80,29 +83,37 @@ def _day(calendar: str, tz: str, day: date) -> str:
 
 def rows(db: sqlite3.Connection, cfg: Config) -> list[dict[str, Any]]:
     """Every record in applicant-code order, as text cells keyed like COLUMNS."""
-    from .search import CODE_ORDER, detail, rel_path
+    return list(iter_rows(db, cfg))
 
-    out = []
+
+def count(db: sqlite3.Connection) -> int:
+    return int(db.execute("SELECT count(*) FROM records").fetchone()[0])
+
+
+def iter_rows(db: sqlite3.Connection, cfg: Config) -> Iterator[dict[str, Any]]:
+    """`rows`, one at a time as SQLite hands them over: an export of 100,000 records never holds
+    them all (what `search.detail` would say, without the fields the master list does not show)."""
+    from .search import CODE_ORDER, rel_path
+
     for row in db.execute(f"SELECT * FROM records r ORDER BY {CODE_ORDER}"):
-        d = detail(cfg, row)
-        c = d["contact"]
+        c = split_contact(row["contact"])
+        invoices = json.loads(row["invoices"]) if row["invoices"] else []  # [[number, tax_id, date, amount]]
         last = row["last_kind"] or ""
-        staff = d["staff"] or ""
-        out.append({
-            "lead": d["lead"] or "", "case": d["case"] or "", "company": d["company"] or "",
+        staff = row["staff"] or ""
+        yield {
+            "lead": row["lead"] or "", "case": row["case"] or "", "company": row["company"] or "",
             "person": c.get("person", ""), "phones": " / ".join(x for x in (c.get("mobile"), c.get("phone")) if x),
             "email": c.get("email", ""),
             "staff": f"{staff} {cfg.staff.get(staff, '')}".strip(),
-            "status": (d["status"] or "") + (" (stale)" if d["stale"] else ""),
+            "status": (row["status"] or "") + (" (stale)" if row["stale"] else ""),
             "opened": _date(cfg, row["opened_ts"]),
             "last_event": f"{_date(cfg, row['last_ts'])} {last}".strip(),
             "next_followup": _date(cfg, row["next_ts"]),
-            "contract": d["contract"] or "",
-            "invoices": ", ".join(str(i["number"]) for i in d["invoices"]),
-            "tax_ids": ", ".join(str(i["tax_id"]) for i in d["invoices"] if i.get("tax_id")),
+            "contract": row["contract"] or "",
+            "invoices": ", ".join(str(inv[0]) for inv in invoices),
+            "tax_ids": ", ".join(str(inv[1]) for inv in invoices if inv[1]),
             "folder": rel_path(cfg, row),
-        })
-    return out
+        }
 
 
 def header_rows(cfg: Config) -> list[list[str]]:
@@ -110,25 +121,45 @@ def header_rows(cfg: Config) -> list[list[str]]:
     return [HEADERS[lang] for lang in langs]
 
 
-def table(cfg: Config, records: list[dict[str, Any]]) -> list[list[Any]]:
+def table(cfg: Config, records: Iterable[dict[str, Any]]) -> list[list[Any]]:
     """Header rows plus one row per record, formula-like cells neutralized (for CSV)."""
     return header_rows(cfg) + [[neutralize(v) for v in row] for row in _rows(records)]
 
 
-def _rows(records: list[dict[str, Any]]) -> list[list[Any]]:
+def _rows(records: Iterable[dict[str, Any]]) -> Iterator[list[Any]]:
     keys = [c[0] for c in COLUMNS]
-    return [[r[k] for k in keys] for r in records]
+    return ([r[k] for k in keys] for r in records)
 
 
-def to_csv(cfg: Config, records: list[dict[str, Any]]) -> bytes:
+def to_csv(cfg: Config, records: Iterable[dict[str, Any]]) -> bytes:
     """UTF-8 with a BOM so spreadsheet programs read the Persian correctly."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerows(table(cfg, records))
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    buf = io.BytesIO()
+    write_csv(cfg, records, buf)
+    return buf.getvalue()
 
 
-def write_xlsx(cfg: Config, records: list[dict[str, Any]], out: BinaryIO) -> None:
+def write_csv(cfg: Config, records: Iterable[dict[str, Any]], out: BinaryIO,
+              counted: Callable[[int], None] | None = None) -> int:
+    """CSV into `out` row by row (what `to_csv` returns, without holding it); the rows written."""
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+    text.write("\ufeff")
+    w = csv.writer(text, lineterminator="\r\n")
+    w.writerows(header_rows(cfg))
+    n = 0
+    for row in _rows(records):
+        w.writerow([neutralize(v) for v in row])
+        n += 1
+        if counted and n % PROGRESS_EVERY == 0:
+            counted(n)
+    text.flush()
+    text.detach()  # `out` stays open: the caller owns it
+    return n
+
+
+def write_xlsx(cfg: Config, records: Iterable[dict[str, Any]], out: BinaryIO | str | Path,
+               counted: Callable[[int], None] | None = None) -> int:
+    """The XLSX workbook into `out`, through openpyxl's write-only mode (rows go to a temp file
+    as they come, so memory stays flat at any size); the rows written."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -145,9 +176,14 @@ def write_xlsx(cfg: Config, records: list[dict[str, Any]], out: BinaryIO) -> Non
             cell.font = bold
             cells.append(cell)
         ws.append(cells)
+    n = 0
     for row in _rows(records):
         ws.append([_text_cell(ws, v) if formula_like(v) else v for v in row])
+        n += 1
+        if counted and n % PROGRESS_EVERY == 0:
+            counted(n)
     wb.save(out)
+    return n
 
 
 def _text_cell(ws: Any, value: str) -> Any:
@@ -207,16 +243,18 @@ def check_output(path: Path) -> None:
         raise ArchivistError(f"cannot write {path}: the folder {parent} is not writable; choose another -o")
 
 
-def write(cfg: Config, records: list[dict[str, Any]], path: Path, fmt_: str) -> None:
-    """Write the master list as `fmt_` (xlsx | csv) to `path`, replacing it atomically."""
+PROGRESS_EVERY = 2000
+
+
+def write(cfg: Config, records: Iterable[dict[str, Any]], path: Path, fmt_: str,
+          counted: Callable[[int], None] | None = None) -> int:
+    """Write the master list as `fmt_` (xlsx | csv) to `path` as the rows come, replacing the
+    file atomically at the end; the number of records written. `counted(n)` hears of progress."""
     check_output(path)
-    if fmt_ == "csv":
-        data = to_csv(cfg, records)
-    else:
-        buf = io.BytesIO()
-        write_xlsx(cfg, records, buf)
-        data = buf.getvalue()
     try:
-        store.atomic_write(path, data)
+        with store.atomic_writer(path) as f:
+            if fmt_ == "csv":
+                return write_csv(cfg, records, f, counted)
+            return write_xlsx(cfg, records, f, counted)
     except OSError as e:
         raise ArchivistError(f"cannot write {path}: {e.strerror or e}; choose another -o") from e

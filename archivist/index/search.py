@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Iterator
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -272,6 +273,21 @@ def detail(cfg: Config, row: sqlite3.Row) -> dict[str, Any]:
 
 def list_records(db: sqlite3.Connection, cfg: Config, status: str | None, staff: str | None,
                  archived: bool | None = None) -> list[dict[str, Any]]:
+    return list(iter_records(db, cfg, status, staff, archived))
+
+
+def count_records(db: sqlite3.Connection, status: str | None, staff: str | None, archived: bool | None = None) -> int:
+    where, args = _filters(status, staff, archived)
+    return int(db.execute(f"SELECT count(*) FROM records r WHERE r.status IS NOT NULL{where}", args).fetchone()[0])
+
+
+def iter_records(db: sqlite3.Connection, cfg: Config, status: str | None, staff: str | None,
+                 archived: bool | None = None) -> Iterator[dict[str, Any]]:
+    """`list_records` one row at a time, as SQLite hands them over (`list` prints the first line
+    at once and never holds 100,000 rows)."""
     where, args = _filters(status, staff, archived)
     cur = db.execute(f"SELECT {HIT_COLUMNS} FROM records r WHERE r.status IS NOT NULL{where} ORDER BY {CODE_ORDER}", args)
-    return [{k: v for k, v in hit(cfg, row).items() if k != "stale"} for row in cur]
+    for row in cur:
+        out = hit(cfg, row)
+        del out["stale"]
+        yield out
