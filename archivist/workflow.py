@@ -205,7 +205,7 @@ def validate_contact(contact: dict[str, str]) -> dict[str, str]:
         v = out.get(key)
         if v:
             digits = normalize_phone(v)
-            if not 7 <= len(digits) <= 13 or re.search(r"[^\d\s+()\-۰-۹٠-٩]", v):
+            if not 7 <= len(digits) <= 13 or re.search(r"[^\d\s+()\-./۰-۹٠-٩]", v):
                 raise ArchivistError(_("{field} {value} does not look like a phone number (e.g. 0912 123 4567)").format(
                     field=field(f"--{key}", _("mobile") if key == "mobile" else _("phone")), value=repr(v)))
     email = out.get("email")
@@ -223,6 +223,10 @@ def register(cfg: Config, *, company: str, staff: str, by: str | None = None, co
     if not company:
         raise ArchivistError(_("{field} is empty; give the applicant's company name").format(
             field=field("--company", _("company"))))
+    if not any(ch.isalnum() for ch in company):
+        # only emoji, punctuation or combining marks: no search could ever find it again
+        raise ArchivistError(_("{field} {value} has no letter or digit; nobody could find it by name").format(
+            field=field("--company", _("company")), value=repr(company)))
     staff = _staff(cfg, staff, "--staff")
     who = _staff(cfg, by or staff)
     contact = validate_contact(contact or {})

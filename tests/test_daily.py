@@ -157,3 +157,52 @@ def test_readme_tax_id_example_is_valid() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     example = re.search(r"e\.g\. `([0-9A-F ]{25})`", readme)
     assert example and check_tax_id(example.group(1)) == example.group(1).replace(" ", "")
+
+
+# -- 5. search ranking ---------------------------------------------------------------------------------
+
+def test_search_ranking_table(cli, cfg: Config) -> None:
+    """What staff typed → what must come first (exact words before names one letter away)."""
+    from archivist import workflow
+
+    def reg(company: str, **contact: str) -> str:
+        return workflow.register(cfg, company=company, staff="01", by="01", contact=contact).lead
+
+    kavosh = [reg(f"شرکت کاوش {i}") for i in range(6)]  # one letter away from کاهش, and lower codes
+    noted = reg("صنایع پارس")
+    workflow.log_event(cfg, noted, kind="note", note="درخواست کاهش قیمت دارند", by="01")
+    filed = reg("شرکت البرز")
+    (store.locate(cfg, filed) / "کاهش هزینه.pdf").write_bytes(b"%PDF")
+    person = reg("شرکت گستر", person="علی رضایی")
+    reg("رضایی و پسران", person="علی محمدی")                    # both words, not that person
+    reg("شرکت علی", person="حسن رضایی", consultant="مهدی رضایی")  # both words again
+    phone = reg("شرکت تلفن", mobile="0912 555 1001")
+
+    def first(query: str, n: int = 1) -> list[str]:
+        code, out, err = cli("search", query, "--json")
+        assert code == 0, err
+        return [h["lead"] for h in json.loads(out)][:n]
+
+    table = [
+        ("کاهش", {noted, filed}),           # a note word and a file name word beat 6 fuzzy کاوش companies
+        ("علی رضایی", {person}),             # the exact contact person first
+        ("علي رضايي", {person}),             # Arabic ي in the query
+        ("0912.555.1001", {phone}),
+        ("(0912) 555.1001", {phone}),
+        ("0912/555/1001", {phone}),
+        ("+98 (912) 555-1001", {phone}),
+    ]
+    for query, expected in table:
+        assert set(first(query, len(expected))) == expected, query
+    assert set(first("کاهش", 8)[2:]) <= set(kavosh)  # fuzzy matches still listed, after
+
+
+@pytest.mark.parametrize("name", ["🙂🙂", "\u064b\u064c", "— ... —", "\u200c"])
+def test_name_with_no_letter_or_digit_is_refused(cli, cfg: Config, name: str) -> None:
+    code, out, err = cli("register", "--company", name, "--staff", "01")
+    assert code == 1 and out == "" and "Traceback" not in err
+    assert not (cfg.root / "applicants").exists() or not any((cfg.root / "applicants").iterdir())
+
+
+def test_phone_with_dots_and_slashes_is_accepted_at_registration(cli) -> None:
+    assert cli("register", "--company", "شرکت نقطه", "--staff", "01", "--mobile", "0912.555.1001")[0] == 0
