@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import codes, notify, store
+from . import codes, journal, notify, store
 from .config import Config
+from .dates import as_datetime
 from .dates import now as _now
 from .errors import ArchivistError, DuplicateNumber, StaleLog, TransitionError
 from .i18n import _, action_label, field, how, stage_label
@@ -138,8 +139,46 @@ def _save(cfg: Config, record: Record) -> Record:
     else:
         raise ArchivistError(f"{record.folder}: the log keeps changing while archivist writes it; "
                              "close the editor that is saving it and try again")
+    # confirmed events also go to the journal, so one a stale editor save drops is put back
+    journal.record_events(store.layout_of(cfg).state, record.lead,
+                          [new for key, _old, new in record.changes if key == "event"])
+    record.changes.clear()
     _after_change(cfg, record)
     return record
+
+
+def restore_events(cfg: Config, folder: Path, lost: list[dict[str, Any]], by: str, note: str,
+                   fields: list[str]) -> Record:
+    """Put back events a save dropped (in date order) with one `edited` event saying so; the
+    daemon calls it with what it last saw and what the journal holds. Under the record lock the
+    log is read again and only events still missing are put back."""
+    rec = load_record(folder)
+    with store.record_lock(store.layout_of(cfg), rec.lead):
+        rec = load_record(folder)
+        events = rec.events
+        missing = journal.dropped_events(lost, events)
+        if missing:
+            merged = sorted(events + missing, key=_event_time)
+            rec.set("events", merged)
+            what = ", ".join(f"{ev.get('kind')} of {_shown_time(ev)} by {ev.get('by')}" for ev in missing)
+            note = (note + "; " if note else "") + f"restored {len(missing)} event(s) a save dropped: {what}"
+        if missing or note:
+            rec.add_event(_now(cfg.timezone), by, "edited", note, fields=fields or ["events"])
+            rec = _save(cfg, rec)
+    return rec
+
+
+def _event_time(ev: Any) -> datetime:
+    try:
+        at = as_datetime(ev.get("at")) if isinstance(ev, dict) else None
+    except (ValueError, TypeError):
+        at = None
+    return at or datetime.max.replace(tzinfo=UTC)
+
+
+def _shown_time(ev: dict[str, Any]) -> str:
+    at = ev.get("at")
+    return at.isoformat(timespec="minutes") if isinstance(at, datetime) else str(at)
 
 
 def _settle_home(cfg: Config, record: Record) -> None:

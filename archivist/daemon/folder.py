@@ -8,11 +8,11 @@ import os
 import re
 from pathlib import Path
 
-from .. import store, workflow
+from .. import journal, store, workflow
 from ..config import Config
 from ..errors import ArchivistError
-from ..record import LOG_NAME
-from .edits import baseline_of, describe, hand_edits
+from ..record import LOG_NAME, Record, load_record
+from .edits import Baseline, baseline_of, describe, hand_edits
 from .enforce import enforce_folder
 from .feeder import IndexFeeder
 from .state import DaemonState
@@ -96,15 +96,10 @@ class FolderSteps:
                 log.info("record %s moved: %s → %s", rec.code, self._rel(Path(prev[1])), self._rel(folder))
                 self.feeder.remove(Path(prev[1]))
             now = baseline_of(rec)
-            changed = hand_edits(prev[0] if prev else None, rec, now)
+            changed = hand_edits(prev[0] if prev else None, rec, now) if prev else []
+            rec, now = self._restore_and_report(folder, rec, prev[0] if prev else None, now, changed)
             self.state.put_baseline(rec.lead, now, folder)
-            if changed and prev:
-                note = describe(prev[0], rec, changed, now)
-                try:
-                    workflow.append_event(self.cfg, folder, "edited", EDITED_BY, note, fields=changed)
-                    log.info("hand edit in %s: %s", self._rel(folder), note)
-                except ArchivistError as e:
-                    log.warning("hand edit in %s seen but not logged: %s", self._rel(folder), e)
+            self.state.put_events(rec.lead, rec.events)
         vjson = [v.to_json() for v in result.violations]
         before = self.state.folder(folder)
         if before is None or before["violations"] != vjson:
@@ -117,6 +112,40 @@ class FolderSteps:
             self.feeder.set_violations(folder, list(result.violations))
         invalid = any(v.rule == "invalid-log" for v in result.violations)
         self.state.put_folder(folder, rec.lead if rec else None, stats or (0, 0, -1), vjson, invalid)
+
+    def _restore_and_report(self, folder: Path, rec: Record, before: Baseline | None, now: Baseline,
+                            changed: list[str]) -> tuple[Record, Baseline]:
+        """Put back events a save dropped (known from the last look and from the journal of
+        confirmed events) and log one `edited` event naming what changed by hand."""
+        journaled = journal.pending(self.layout.state, rec.lead)
+        lost = journal.dropped_events(self.state.events(rec.lead) + journaled, rec.events)
+        if not lost and not changed:
+            if journaled:
+                self._forget_journaled(folder, rec.lead)
+            return rec, now
+        plain = [f for f in changed if f != "events"]
+        if lost:
+            note = describe(before, rec, plain, now) if before and plain else ""
+        else:
+            note = describe(before, rec, changed, now) if before else ""
+        try:
+            rec = workflow.restore_events(self.cfg, folder, lost, EDITED_BY, note, changed or ["events"])
+            now = baseline_of(rec)
+            log.info("hand edit in %s: %s", self._rel(folder), rec.events[-1].get("note", ""))
+        except ArchivistError as e:
+            log.warning("hand edit in %s seen but not logged: %s", self._rel(folder), e)
+        if journaled:
+            self._forget_journaled(folder, rec.lead)
+        return rec, now
+
+    def _forget_journaled(self, folder: Path, lead: str) -> None:
+        """Drop journal entries the log holds now (read again under the record lock)."""
+        try:
+            with store.record_lock(self.layout, lead):
+                present = {journal.event_key(ev) for ev in load_record(folder).events}
+                journal.forget(self.layout.state, lead, present)
+        except ArchivistError as e:
+            log.warning("could not tidy the event journal of %s: %s", lead, e)
 
     def _remove_crash_leftovers(self, folder: Path) -> None:
         """Delete the temp file of an atomic log write whose process died (kill -9, power cut).

@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from ..record import dump_yaml, safe_load_log
 from ..store import create_file
 from .edits import Baseline
 
-SCHEMA = 1
+SCHEMA = 2  # 2: baselines keep the events' text (to restore events a save dropped)
 
 
 class DaemonState:
@@ -50,7 +54,8 @@ class DaemonState:
                 path TEXT PRIMARY KEY, lead TEXT, dir_mtime INTEGER, log_mtime INTEGER, log_size INTEGER,
                 violations TEXT NOT NULL DEFAULT '[]', invalid INTEGER NOT NULL DEFAULT 0);
             CREATE TABLE IF NOT EXISTS baselines(
-                lead TEXT PRIMARY KEY, events_count INTEGER, events_hash TEXT, fields TEXT, folder TEXT);
+                lead TEXT PRIMARY KEY, events_count INTEGER, events_hash TEXT, fields TEXT, folder TEXT,
+                events BLOB);
             """
         )
         db.execute(f"PRAGMA user_version={SCHEMA}")
@@ -120,6 +125,21 @@ class DaemonState:
             "INSERT OR REPLACE INTO baselines(lead, events_count, events_hash, fields, folder) VALUES(?,?,?,?,?)",
             (lead, base.events_count, base.events_hash, json.dumps(base.fields, ensure_ascii=False, default=str), str(folder)),
         )
+
+    def events(self, lead: str) -> list[dict[str, Any]]:
+        """The record's events as last seen (what a later save must not drop)."""
+        row = self.db.execute("SELECT events FROM baselines WHERE lead=?", (lead,)).fetchone()
+        if row is None or not row[0]:
+            return []
+        try:
+            value = safe_load_log(zlib.decompress(row[0]).decode("utf-8"))
+        except (zlib.error, UnicodeDecodeError, yaml.YAMLError, ValueError, TypeError):
+            return []
+        return [ev for ev in value if isinstance(ev, dict)] if isinstance(value, list) else []
+
+    def put_events(self, lead: str, events: list[dict[str, Any]]) -> None:
+        blob = zlib.compress(dump_yaml(events), 6)
+        self.db.execute("UPDATE baselines SET events=? WHERE lead=?", (blob, lead))
 
     def begin(self) -> None:
         self.db.execute("BEGIN")
