@@ -101,6 +101,9 @@ def test_every_page_redirects_to_login_and_every_api_route_answers_401(client: T
         r = client.post(route, data={"note": "x"})
         assert r.status_code == 303 and r.headers["location"].startswith("/login"), route
     assert client.post("/api/records/00001/actions/log", json={"kind": "call", "note": "x"}).status_code == 401
+    # search as you type after the session ended: htmx is told to load the login page, not swap it in
+    r = client.get("/?q=x", headers={"HX-Request": "true", "HX-Target": "results"})
+    assert r.status_code == 401 and r.headers["hx-redirect"].startswith("/login?next=")
 
 
 def test_login_page_is_persian_rtl_and_redirects_back(client: TestClient) -> None:

@@ -187,9 +187,12 @@ class WebApp:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 if expired:
                     ctx.session.flash.append(("error", "session_expired"))
-                resp: Response = RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+                login_url = f"/login?{urlencode({'next': target})}"
+                resp: Response = RedirectResponse(login_url, status_code=303)
                 if request.headers.get("hx-request"):
-                    resp.headers["hx-redirect"] = "/login"
+                    # a redirect would be followed inside the XHR and the login form swapped into the
+                    # results; htmx turns HX-Redirect into a whole-page visit instead
+                    resp = Response(status_code=401, headers={"hx-redirect": login_url})
                 return self.finish(ctx, resp)
             if request.method == "POST" and not ctx.token_auth and not await self.csrf_sent(request, ctx):
                 return self.forbidden(ctx, api)
