@@ -205,7 +205,7 @@ def main() -> int:
                     raise SystemExit(f"server did not start; see {work / 'serve.log'}") from None
                 time.sleep(0.2)
         # the first request opens (and, with no daemon, reconciles) the index: not part of the load
-        with httpx.Client(base_url=base) as c:
+        with httpx.Client(base_url=base, timeout=600) as c:
             tok = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)  # type: ignore[union-attr]
             c.post("/login", data={"staff": staff[0], "password": PASSWORD, "csrf_token": tok})
             t = time.monotonic()
