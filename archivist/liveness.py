@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 from .config import Config
 from .store import layout_of
@@ -60,3 +62,11 @@ def running(cfg: Config) -> int | None:
         return None
     finally:
         os.close(fd)
+
+
+def read_state(cfg: Config) -> dict[str, Any]:
+    """What the daemon last published (its live counters); {} when it never ran or the file is torn."""
+    try:
+        return json.loads(state_path(cfg).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}

@@ -8,6 +8,7 @@ from typing import Any
 from ..config import Config
 from ..dates import shown
 from ..i18n import _
+from ..office import office_status
 from . import Context, json_flag
 
 
@@ -42,9 +43,7 @@ def cmd_stop(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
-    from ..daemon import status
-
-    st = status(ctx.cfg)
+    st = office_status(ctx.cfg)
     if args.json:
         ctx.json(st)
         return 0

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import Any
 
-from .. import codes, doctor, store, workflow
-from ..dates import as_datetime, fmt, parse_when, shown
+from .. import doctor, workflow
+from ..actions import ACTIONS, CONTACT_KEYS, Action, init_archive, perform, register_applicant
+from ..dates import as_datetime, fmt, shown
 from ..i18n import _, kind_label, stage_label
+from ..invoices import stamp_text
 from ..record import Record
 from . import Context, json_flag
+from .trace import confirm_returning
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -18,7 +23,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("register", help="register a new applicant; prints the 5-digit code")
     p.add_argument("--company", required=True)
     p.add_argument("--staff", required=True, help="2-digit staff number of the executing staff member")
-    for f in ("person", "consultant", "mobile", "phone", "messenger", "email"):
+    for f in CONTACT_KEYS:
         p.add_argument(f"--{f}", default="")
     p.add_argument("--service", action="append", default=[], help="requested service (name or prefix); repeatable")
     p.add_argument("--request", action="append", default=[], help="a request (price quote, samples…); repeatable")
@@ -27,54 +32,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     json_flag(p)
     p.set_defaults(func=cmd_register)
 
-    p = sub.add_parser("log", help="log a call, note, request, quote, service or qc entry")
-    p.add_argument("code")
-    p.add_argument("--kind", required=True, choices=workflow.LOG_KINDS)
-    p.add_argument("--note", required=True)
-    p.add_argument("--next", help="the next follow-up (+3d, Jalali or ISO; default: a contact moves it "
-                                  "followup.interval_days ahead)")
-    p.set_defaults(func=cmd_log)
-
-    p = sub.add_parser("followup", help="set the next follow-up (+1d, +4h, Jalali or ISO date)")
-    p.add_argument("code")
-    p.add_argument("--at", required=True)
-    p.add_argument("--note", default="")
-    p.set_defaults(func=cmd_followup)
-
-    p = sub.add_parser("convert", help="convert an applicant to a case; prints the 4-digit case code")
-    p.add_argument("code")
-    p.add_argument("--service", required=True)
-    p.add_argument("--note", default="")
-    p.set_defaults(func=cmd_convert)
-
-    for name, help_ in (("decline", "the applicant declined"), ("clear", "the service is cleared"),
-                        ("crm", "the CRM step is done"), ("archive", "archive (only after CRM)"),
-                        ("reopen", "reopen an archived record")):
-        p = sub.add_parser(name, help=help_)
-        p.add_argument("code")
-        p.add_argument("--note", default="")
-        p.set_defaults(func=cmd_simple, action=name)
-
-    p = sub.add_parser("service", help="log service work (moves the case to in-service)")
-    p.add_argument("code")
-    p.add_argument("--note", required=True)
-    p.set_defaults(func=cmd_service)
-
-    p = sub.add_parser("contract", help="record the signed contract; prints its number")
-    p.add_argument("code")
-    p.add_argument("--number", help="a number typed by hand (default: the next serial)")
-    p.add_argument("--note", default="")
-    p.set_defaults(func=cmd_contract)
-
-    p = sub.add_parser("invoice", help="add an invoice to a case; prints its number")
-    p.add_argument("code")
-    p.add_argument("--number", help="a number typed by hand (default: the next serial)")
-    p.add_argument("--tax-id", help="the tax authority's unique invoice ID")
-    p.add_argument("--amount")
-    p.add_argument("--date", help="invoice date (Jalali or ISO; default now)")
-    p.add_argument("--note", default="")
-    p.add_argument("--stamp", action="store_true", help="also print the text for the back of the paper copies")
-    p.set_defaults(func=cmd_invoice)
+    for action in ACTIONS.values():
+        add_action_command(sub, action)
 
     p = sub.add_parser("show", help="a record: fields and timeline")
     p.add_argument("code")
@@ -93,46 +52,65 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_doctor)
 
 
+def add_action_command(sub: argparse._SubParsersAction, action: Action) -> None:
+    """`archivist <action> CODE --<field> …`, built from the shared action list."""
+    p = sub.add_parser(action.name, help=action.help)
+    p.add_argument("code")
+    for f in action.fields:
+        kw: dict[str, Any] = {"dest": f.name, "required": f.required, "help": f.help or None}
+        if f.choices:
+            kw["choices"] = f.choices
+        if not f.required and f.kind == "note":
+            kw["default"] = ""
+        p.add_argument(f.option, **kw)
+    if action.name == "invoice":
+        p.add_argument("--stamp", action="store_true", help="also print the text for the back of the paper copies")
+    p.set_defaults(func=cmd_action, action=action.name)
+
+
 def cmd_init(ctx: Context, args: argparse.Namespace) -> int:
-    layout = store.layout_of(ctx.cfg)
-    layout.ensure()
-    if not layout.registry.exists():
-        codes.write_registry(layout, codes.read_registry(layout))
-    ctx.out(f"archive ready at {layout.root}")
+    ctx.out(f"archive ready at {init_archive(ctx.cfg)}")
     return 0
 
 
 def cmd_register(ctx: Context, args: argparse.Namespace) -> int:
-    contact = {k: getattr(args, k) for k in ("person", "consultant", "mobile", "phone", "messenger", "email")}
-    from ..returning import find_similar
-    from .trace import confirm_returning
-
-    matches = find_similar(ctx.cfg, args.company, phone=args.mobile or args.phone, email=args.email)
-    if matches and not args.yes and not confirm_returning(ctx, matches, interactive=not args.json):
-        if args.json:
-            ctx.json({"registered": False, "matches": matches})
-        return 1
-    rec = workflow.register(
-        ctx.cfg, company=args.company, staff=args.staff, by=ctx.by, contact=contact,
-        services=args.service, requests=args.request, note=args.note,
-        related=[m["code"] for m in matches] or None,
-    )
+    contact = {k: getattr(args, k) for k in CONTACT_KEYS}
+    fields = {"company": args.company, "staff": args.staff, "by": ctx.by, "contact": contact,
+              "services": args.service, "requests": args.request, "note": args.note}
+    reg = register_applicant(ctx.cfg, **fields, confirm=args.yes)
+    if reg.record is None:
+        if not confirm_returning(ctx, reg.matches, interactive=not args.json):
+            if args.json:
+                ctx.json({"registered": False, "matches": reg.matches})
+            return 1
+        reg = register_applicant(ctx.cfg, **fields, confirm=True)
+    rec = reg.record
+    assert rec is not None
     if args.json:
-        ctx.json({**rec.to_json(), "matches": matches})
+        ctx.json({**rec.to_json(), "matches": reg.matches})
     else:
         ctx.out(rec.lead)
     return 0
 
 
-def cmd_log(ctx: Context, args: argparse.Namespace) -> int:
-    given = parse_when(args.next, ctx.cfg.timezone) if args.next else None
-    before = workflow.show(ctx.cfg, args.code).next_followup
-    rec = workflow.log_event(ctx.cfg, args.code, kind=args.kind, note=args.note, by=ctx.by, next_at=given)
+def cmd_action(ctx: Context, args: argparse.Namespace) -> int:
+    """Every record action: the values as typed go to `actions.perform`; only the printing differs."""
+    spec = ACTIONS[args.action]
+    values = {f.name: getattr(args, f.name) for f in spec.fields}
+    rec = perform(ctx.cfg, args.code, spec.name, values, ctx.by)
+    PRINTERS.get(spec.name, _print_stage)(ctx, args, rec)
+    return 0
+
+
+def _print_stage(ctx: Context, args: argparse.Namespace, rec: Record) -> None:
+    ctx.out(f"{rec.code}: {rec.status} ({rec.folder})")
+
+
+def _print_log(ctx: Context, args: argparse.Namespace, rec: Record) -> None:
     ctx.out(_("{code}: {kind} logged ({stage})").format(code=rec.code, kind=kind_label(args.kind),
                                                           stage=stage_label(rec.status)))
-    if rec.next_followup is not None and rec.next_followup != before:
+    if rec.events[-1].get("due") is not None:  # the entry moved the next follow-up
         _say_next(ctx, rec)
-    return 0
 
 
 def _say_next(ctx: Context, rec: Record) -> None:
@@ -142,48 +120,21 @@ def _say_next(ctx: Context, rec: Record) -> None:
         ctx.err(_("warning: that follow-up is in the past, so {code} shows as overdue at once").format(code=rec.code))
 
 
-def cmd_followup(ctx: Context, args: argparse.Namespace) -> int:
-    when = parse_when(args.at, ctx.cfg.timezone)
-    rec = workflow.set_followup(ctx.cfg, args.code, when=when, by=ctx.by, note=args.note)
-    _say_next(ctx, rec)
-    return 0
-
-
-def cmd_convert(ctx: Context, args: argparse.Namespace) -> int:
-    rec = workflow.convert(ctx.cfg, args.code, service=args.service, by=ctx.by, note=args.note)
-    ctx.out(rec.case or "")
-    return 0
-
-
-def cmd_simple(ctx: Context, args: argparse.Namespace) -> int:
-    fn = getattr(workflow, args.action)
-    rec = fn(ctx.cfg, args.code, by=ctx.by, note=args.note)
-    ctx.out(f"{rec.code}: {rec.status} ({rec.folder})")
-    return 0
-
-
-def cmd_service(ctx: Context, args: argparse.Namespace) -> int:
-    rec = workflow.record_service(ctx.cfg, args.code, note=args.note, by=ctx.by)
-    ctx.out(f"{rec.code}: service logged ({rec.status})")
-    return 0
-
-
-def cmd_contract(ctx: Context, args: argparse.Namespace) -> int:
-    rec = workflow.sign_contract(ctx.cfg, args.code, by=ctx.by, number=args.number, note=args.note)
-    ctx.out(rec.contract or "")
-    return 0
-
-
-def cmd_invoice(ctx: Context, args: argparse.Namespace) -> int:
-    date = parse_when(args.date, ctx.cfg.timezone) if args.date else None
-    rec = workflow.add_invoice(ctx.cfg, args.code, by=ctx.by, number=args.number, tax_id=args.tax_id,
-                               amount=args.amount, date=date, note=args.note)
+def _print_invoice(ctx: Context, args: argparse.Namespace, rec: Record) -> None:
     ctx.out(str(rec.invoices[-1]["number"]))
     if args.stamp:
-        from ..invoices import stamp_text
-
         ctx.out(stamp_text(ctx.cfg, rec))
-    return 0
+
+
+PRINTERS: dict[str, Callable[[Context, argparse.Namespace, Record], None]] = {
+    "log": _print_log,
+    "followup": lambda ctx, args, rec: _say_next(ctx, rec),
+    "convert": lambda ctx, args, rec: ctx.out(rec.case or ""),
+    "service": lambda ctx, args, rec: ctx.out(f"{rec.code}: service logged ({rec.status})"),
+    "qc": lambda ctx, args, rec: ctx.out(f"{rec.code}: QC logged ({rec.status})"),
+    "contract": lambda ctx, args, rec: ctx.out(rec.contract or ""),
+    "invoice": _print_invoice,
+}
 
 
 def describe(ctx: Context, rec: Record) -> list[str]:

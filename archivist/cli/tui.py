@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from .. import store
+from ..actions import archive_ready, init_archive
 from . import Context
 
 
@@ -28,11 +28,8 @@ def cmd_tui(ctx: Context, args: argparse.Namespace) -> int:
 
 def ensure_archive(ctx: Context, args: argparse.Namespace) -> None:
     """Run `archivist init` when the archive's folders or registry are missing."""
-    from .records import cmd_init
-
-    layout = store.layout_of(ctx.cfg)
-    if not layout.registry.exists() or not all(layout.area(a).is_dir() for a in store.AREAS):
-        cmd_init(ctx, args)
+    if not archive_ready(ctx.cfg):
+        ctx.out(f"archive ready at {init_archive(ctx.cfg)}")
 
 
 def start_daemon(ctx: Context) -> str:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from .. import store
 from ..config import Config
+from ..inbox import inbox_entries
 from .feeder import IndexFeeder
 from .folder import _folder_stats
-from .inbox import inbox_entries
 from .process import _stamp, _trim_heap
 from .settle import Settler
 from .state import DaemonState

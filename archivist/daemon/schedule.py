@@ -14,8 +14,10 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
+from .. import backup, notify
 from ..config import Config
 from ..dates import fmt
+from ..office import Health, health, office_status
 from ..store import layout_of
 
 log = logging.getLogger("archivist.daemon")
@@ -61,8 +63,10 @@ def _line(cfg: Config, item: dict[str, Any]) -> str:
     return f"  {code:>5}  {item.get('company', '')}  [{item.get('status', '')}]  {shown}".rstrip()
 
 
-def render_review(cfg: Config, now: datetime, due_by_staff: dict[str, dict[str, list[dict[str, Any]]]]) -> str:
-    """The day's review as plain text: one section per staff member, overdue / today / stuck."""
+def render_review(cfg: Config, now: datetime, due_by_staff: dict[str, dict[str, list[dict[str, Any]]]],
+                  office: Health | None = None) -> str:
+    """The day's review as plain text: one section per staff member, overdue / today / stuck, then
+    the office's health (the same lines as My day: daemon, backup, unfiled inbox files)."""
     out = [f"Daily review — {fmt(now, cfg.calendar, cfg.timezone)} ({now.date().isoformat()})", ""]
     for staff, name in cfg.staff.items():
         due = due_by_staff.get(staff) or {}
@@ -71,6 +75,10 @@ def render_review(cfg: Config, now: datetime, due_by_staff: dict[str, dict[str, 
             items = due.get(key) or []
             out.append(f"{title} ({len(items)}):")
             out.extend(_line(cfg, it) for it in items)
+        out.append("")
+    if office:
+        out.append("== office ==")
+        out.extend(text for text, _level in office.values())
         out.append("")
     return "\n".join(out)
 
@@ -81,23 +89,15 @@ def write_review(cfg: Config, now: datetime, index: Any) -> Path:
     path = review_dir(cfg) / f"{now.date().isoformat()}.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render_review(cfg, now, due), encoding="utf-8")
+    tmp.write_text(render_review(cfg, now, due, health(cfg, office_status(cfg))), encoding="utf-8")
     os.replace(tmp, path)
     return path
 
 
 def run_backup_if_due(cfg: Config, now: datetime) -> dict[str, Any] | None:
-    """The backup module's own decision (missed runs included); silently absent until it exists."""
-    try:
-        from .. import backup  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    run_if_due = getattr(backup, "run_if_due", None)
-    return run_if_due(cfg, now) if run_if_due else None
+    """The backup module's own decision (missed runs included)."""
+    return backup.run_if_due(cfg, now)
 
 
 def flush_telegram(cfg: Config) -> int:
-    from .. import notify
-
-    flush = getattr(notify, "flush", None)
-    return int(flush(cfg) or 0) if flush else 0
+    return int(notify.flush(cfg) or 0)

@@ -32,10 +32,10 @@ from typing import Any
 
 from .. import store, workflow
 from ..config import Config
+from ..inbox import CodeFinder, file_paths, inbox_entries
 from ..violations import Violation
 from .feeder import IndexFeeder
 from .folder import EDITED_BY, FolderSteps
-from .inbox import CodeFinder, file_paths, inbox_entries
 from .instance import DaemonRunning, acquire_lock
 from .logs import setup_logging, teardown_logging
 from .process import _limit_malloc_arenas

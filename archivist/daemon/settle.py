@@ -14,14 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-IN_PROGRESS_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".swp", ".opdownload")
+from ..inbox import IN_PROGRESS_SUFFIXES as IN_PROGRESS_SUFFIXES
+from ..inbox import in_progress_name
+
 CLOSE_GRACE = 0.2
-
-
-def in_progress_name(name: str) -> bool:
-    """Hidden files and the names browsers, editors and office suites use while writing."""
-    low = name.lower()
-    return name.startswith((".", "~$")) or low.endswith(IN_PROGRESS_SUFFIXES)
 
 
 @dataclass

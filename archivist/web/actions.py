@@ -33,13 +33,13 @@ def inputs(cfg: Config, record: Record, action: str) -> list[Input]:
     """The form inputs for one action on one record (convert pre-selects the requested service)."""
     out = []
     for f in SPECS[action].fields:
-        if f.kind == "kind":
-            out.append(Input(f.name, "select", True, "", tuple((k, k) for k in LOG_CHOICES), "call"))
+        if f.kind == "choice":
+            out.append(Input(f.name, "select", True, "", tuple((k, k) for k in f.menu), f.menu[0]))
         elif f.kind == "service":
             choices = tuple((p, n) for p, n in cfg.services.items())
             out.append(Input(f.name, "select", True, "", choices, requested_service(cfg, record)))
         else:
-            out.append(Input(f.name, "textarea" if f.name == "note" else "text", f.required, f.placeholder))
+            out.append(Input(f.name, "textarea" if f.kind == "note" else "text", f.required, f.placeholder))
     return out
 
 

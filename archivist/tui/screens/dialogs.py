@@ -17,8 +17,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from ...actions import Action
 from ...config import Config
-from ..actions import LOG_CHOICES, ActionSpec
 from ..widgets.inputs import TextInput
 
 Submit = Callable[[dict[str, Any]], Awaitable[str | None]]
@@ -27,7 +27,7 @@ Submit = Callable[[dict[str, Any]], Awaitable[str | None]]
 class ActionDialog(ModalScreen[bool]):
     BINDINGS = [Binding("escape", "cancel", "cancel"), Binding("ctrl+s", "submit", "save")]
 
-    def __init__(self, spec: ActionSpec, title: str, cfg: Config, submit: Submit) -> None:
+    def __init__(self, spec: Action, title: str, cfg: Config, submit: Submit) -> None:
         super().__init__()
         self.spec = spec
         self.title_text = title
@@ -40,8 +40,8 @@ class ActionDialog(ModalScreen[bool]):
             with VerticalScroll(id="dialog-fields"):
                 for f in self.spec.fields:
                     yield Label(f.label + (" *" if f.required else ""))
-                    if f.kind == "kind":
-                        yield Select([(k, k) for k in LOG_CHOICES], value="call", allow_blank=False, id=f"f-{f.name}",
+                    if f.kind == "choice":
+                        yield Select([(k, k) for k in f.menu], value=f.menu[0], allow_blank=False, id=f"f-{f.name}",
                                      compact=True)
                     elif f.kind == "service":
                         opts = [(f"{p} {n}", p) for p, n in self.cfg.services.items()]

@@ -1,8 +1,8 @@
 """My day: a staff member's overdue, due-today and stuck records, and the office's health —
 naming violations, unfiled inbox files, the last backup and whether the daemon runs.
 
-The health parts come from other modules (daemon, backup, index); each is asked lazily and a
-missing one reads "not available" instead of breaking the screen.
+The health part is `office.office_status` — the same function `archivist status` and the daily
+review use — shown through `office.health`; naming violations come from the index.
 """
 
 from __future__ import annotations
@@ -17,61 +17,12 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Select, Static
 
-from ...dates import now, shown
+from ...dates import now
+from ...office import Health, health, office_status, unfiled_paths
 from ..bidi import shape
-from ..source import optional_module
 from ..widgets.results import ResultsTable
 
 NOT_AVAILABLE = "not available in this installation"
-
-
-def office_health(cfg: Any) -> dict[str, Any]:
-    """Daemon, backup and inbox state, each as text; runs on the I/O thread."""
-    out: dict[str, Any] = {}
-    daemon = optional_module("archivist.daemon")
-    running = getattr(daemon, "running", None) if daemon else None
-    if running is None:
-        out["daemon"] = (f"daemon: {NOT_AVAILABLE}", "warning")
-    else:
-        try:
-            pid = running(cfg)
-        except Exception as e:
-            out["daemon"] = (f"daemon: cannot tell ({e})", "warning")
-        else:
-            out["daemon"] = (f"daemon running (pid {pid})", "ok") if pid else (
-                "daemon NOT running: files are not filed or checked; start it with `archivist start`", "error")
-    backup = optional_module("archivist.backup")
-    state_fn = getattr(backup, "schedule_state", None) if backup else None
-    if state_fn is None:
-        out["backup"] = (f"backup: {NOT_AVAILABLE}", "warning")
-    else:
-        try:
-            st = state_fn(cfg)
-        except Exception as e:
-            out["backup"] = (f"backup: cannot tell ({e})", "warning")
-        else:
-            def when(iso: str | None) -> str:
-                return shown(iso, cfg.calendar, cfg.timezone, none="never")
-
-            text = f"last backup {when(st.get('last_ok'))}"
-            if st.get("next_due"):
-                text += f" · next due {when(st.get('next_due'))}"
-            if not st.get("target_ready", True):
-                text += " · backup drive not connected"
-            if st.get("overdue"):
-                out["backup"] = (f"BACKUP OVERDUE: {text}; plug in the drive", "error")
-            else:
-                out["backup"] = (text, "ok")
-    inbox = optional_module("archivist.daemon.inbox")
-    unfiled_fn = getattr(inbox, "unfiled", None) if inbox else None
-    if unfiled_fn is None:
-        out["unfiled"] = None
-    else:
-        try:
-            out["unfiled"] = [Path(p) for p in unfiled_fn(cfg)]
-        except Exception:
-            out["unfiled"] = None
-    return out
 
 
 class MyDayScreen(Screen):
@@ -132,11 +83,11 @@ class MyDayScreen(Screen):
             violations = await source.call(source.violations)
         except Exception:
             violations = None
-        health = await source.call(office_health, cfg)
-        self.show(staff, due, due_error, violations, health)
+        status = await source.call(office_status, cfg)
+        self.show(staff, due, due_error, violations, health(cfg, status), unfiled_paths(cfg, status))
 
     def show(self, staff: str | None, due: dict[str, list[dict[str, Any]]] | None, due_error: str,
-             violations: list[dict[str, Any]] | None, health: dict[str, Any]) -> None:
+             violations: list[dict[str, Any]] | None, lines_of: Health, unfiled: list[Path]) -> None:
         rows: list[dict[str, Any]] = []
         counts = []
         for key, label in (("overdue", "overdue"), ("today", "today"), ("stuck", "stuck")):
@@ -157,19 +108,16 @@ class MyDayScreen(Screen):
             counts_text = f"{who}: " + " · ".join(counts)
         self.query_one("#day-counts", Static).update(counts_text)
 
-        unfiled = health.get("unfiled")
         lines = []
         for key in ("daemon", "backup"):
-            text, level = health[key]
+            text, level = lines_of[key]
             lines.append(f"[{_STYLE[level]}]{_esc(text)}[/]")
         if violations is None:
             lines.append(f"naming: {NOT_AVAILABLE} (needs the index)")
         else:
             lines.append(f"[{_STYLE['error' if violations else 'ok']}]naming violations: {len(violations)}[/]")
-        if unfiled is None:
-            lines.append(f"inbox: {NOT_AVAILABLE}")
-        else:
-            lines.append(f"[{_STYLE['warning' if unfiled else 'ok']}]unfiled inbox files: {len(unfiled)}[/]")
+        text, level = lines_of["unfiled"]
+        lines.append(f"[{_STYLE[level]}]{_esc(text)}[/]")
         self.query_one("#health", Static).update("\n".join(lines))
 
         problems = self.query_one("#problems", DataTable)
@@ -179,7 +127,7 @@ class MyDayScreen(Screen):
         mode = self.cfg.display.bidi
         for v in violations or []:
             problems.add_row(str(v.get("rule", "naming")), shape(f"{self._rel(v.get('path'))}: {v.get('message', '')}", mode))
-        for p in unfiled or []:
+        for p in unfiled:
             problems.add_row("unfiled", shape(self._rel(p), mode))
         problems.display = bool(problems.row_count)
 

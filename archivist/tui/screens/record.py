@@ -26,10 +26,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from ... import workflow
+from ...actions import ACTIONS, perform, refusal
 from ...dates import as_datetime, fmt
 from ...errors import ArchivistError
 from ...record import LOG_NAME, Record
-from ..actions import SPECS, perform, refusal
 from ..bidi import shape
 from .dialogs import ActionDialog, MenuDialog
 
@@ -39,7 +39,7 @@ DISK_CHECK_S = 2.0
 
 def _action_bindings() -> list[Binding]:
     out = []
-    for spec in SPECS.values():
+    for spec in ACTIONS.values():
         out.append(Binding(spec.key, f"act('{spec.name}')", spec.label))
         out.append(Binding(spec.key, f"refused('{spec.name}')", spec.label, show=False))
     return out
@@ -273,7 +273,7 @@ class RecordScreen(Screen):
 
     def action_act(self, name: str) -> None:
         assert self.record is not None
-        spec = SPECS[name]
+        spec = ACTIONS[name]
         rec = self.record
         title = f"{spec.label} · {rec.code} {shape(rec.company, self.cfg.display.bidi)} ({rec.status})"
         self.app.push_screen(ActionDialog(spec, title, self.cfg, partial(self.submit_action, name)))
@@ -316,26 +316,26 @@ class RecordScreen(Screen):
             return None  # close the dialog: the action may have been saved, a second OK could repeat it
         if not getattr(self.app, "index_listener_active", False):
             await source.call(source.refresh, [p for p in (rec.folder, old) if p])
-        done = f"{SPECS[name].label}: saved"
+        done = f"{ACTIONS[name].label}: saved"
         if name == "convert":
             done = f"converted: case {rec.case} · folder {self.relative(rec.folder)}"
         elif name in ("contract", "invoice"):
-            done = f"{SPECS[name].label} {rec.contract if name == 'contract' else rec.invoices[-1]['number']}"
+            done = f"{ACTIONS[name].label} {rec.contract if name == 'contract' else rec.invoices[-1]['number']}"
         self.show_message(done)
         files = await source.call(list_files, rec.folder)
         self.show_record(rec, files)
         return None
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
-        out = [(f"{SPECS[a].label} ({SPECS[a].key})", workflow.ACTION_HELP.get(a, a), partial(self.action_act, a))
-               for a in self.allowed if a in SPECS]
+        out = [(f"{ACTIONS[a].label} ({ACTIONS[a].key})", ACTIONS[a].help, partial(self.action_act, a))
+               for a in self.allowed if a in ACTIONS]
         out.append(("open folder (o)", "open the record's folder with the system opener", self.action_open_folder))
         return out
 
     def action_menu(self) -> None:
         if self.record is None:
             return
-        entries = [(a, f"{SPECS[a].key}  {SPECS[a].label} — {workflow.ACTION_HELP.get(a, '')}") for a in self.allowed if a in SPECS]
+        entries = [(a, f"{ACTIONS[a].key}  {ACTIONS[a].label} — {ACTIONS[a].help}") for a in self.allowed if a in ACTIONS]
         entries += [("@open", "o  open folder"), ("@phone", "y  copy phone"), ("@email", "Y  copy email")]
 
         def chosen(choice: str | None) -> None:

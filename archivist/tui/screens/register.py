@@ -1,6 +1,7 @@
 """Register a new applicant: the form checks each field as it is typed (with the domain's own
 checks), shows a likely returning company before anything is saved, then calls
-`workflow.register` — the same call as `archivist register`."""
+`actions.register_applicant` — the same call as `archivist register`, so a confirmed returning
+company gets the same `related:` in its new log."""
 
 from __future__ import annotations
 
@@ -12,25 +13,22 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, SelectionList, Static
-from textual.worker import WorkerCancelled, WorkerFailed
 
 from ... import workflow
+from ...actions import CONTACT_KEYS, register_applicant, returning_matches
 from ...errors import ArchivistError
 from ..bidi import shape
-from ..source import optional_module
 from ..widgets.inputs import TextInput
 
-CONTACT_FIELDS = ("person", "consultant", "mobile", "phone", "messenger", "email")
+CONTACT_FIELDS = CONTACT_KEYS
 CHECKED = ("mobile", "phone", "email")
 
 
 def find_similar(cfg: Any, company: str, phone: str | None, email: str | None) -> list[dict[str, Any]] | None:
-    """Earlier records that look like this company (issue 8's matcher); None while it does not exist."""
-    returning = optional_module("archivist.returning")
-    fn = getattr(returning, "find_similar", None) if returning else None
-    if fn is None or not company.strip():
+    """Earlier records that look like this company, for the hint shown while typing; None: nothing to check."""
+    if not company.strip():
         return None
-    return list(fn(cfg, company, phone=phone or None, email=email or None))
+    return returning_matches(cfg, company, {"mobile": phone or "", "email": email or ""})
 
 
 class RegisterScreen(Screen):
@@ -175,22 +173,22 @@ class RegisterScreen(Screen):
             self.show_error(self.field_error(bad[0]) or "", bad[0])
             return
         key = self.similar_key(v)
-        if key[0] and key != self._checked_key:
-            try:
-                await self._look(key).wait()
-            except (WorkerCancelled, WorkerFailed):
-                pass
-        if self.similar and self.confirmed_for != key:
+        self.workers.cancel_group(self, "similar")  # the registration checks again itself
+        try:
+            reg = await source.call(
+                register_applicant, self.cfg, company=v["company"], staff=v["staff"] or "", by=self.app.by,  # type: ignore[attr-defined]
+                contact=v["contact"], services=v["services"], requests=v["requests"], note=v["note"],
+                confirm=self.confirmed_for == key)
+        except ArchivistError as e:
+            self.show_error(str(e), _field_of(str(e)))
+            return
+        rec = reg.record
+        if rec is None:  # likely an earlier record: shown, and the next press confirms
+            self._checked_key = key
+            self.show_similar(reg.matches)
             self.confirmed_for = key
             self.show_error("this company looks like an earlier record (above); check it, then press register again "
                             "to register anyway", "company")
-            return
-        try:
-            rec = await source.call(
-                workflow.register, self.cfg, company=v["company"], staff=v["staff"] or "", by=self.app.by,  # type: ignore[attr-defined]
-                contact=v["contact"], services=v["services"], requests=v["requests"], note=v["note"])
-        except ArchivistError as e:
-            self.show_error(str(e), _field_of(str(e)))
             return
         if not getattr(self.app, "index_listener_active", False):
             await source.call(source.refresh, [rec.folder])

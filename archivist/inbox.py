@@ -1,0 +1,128 @@
+"""Inbox filing (SPEC §6): a settled file named after a known code moves into that record.
+
+`2031 contract.pdf`, `00417_quote.pdf`, `۲۰۳۱-فاکتور.pdf` go into the record the code names, under
+a free name (` (2)` on a clash: never an overwrite), and the record gets a `filed` event. Anything
+else stays where staff dropped it and is listed by `unfiled` (the office status). The daemon files
+settled files through `file_paths`; the rule itself is domain, so it lives here, below the daemon.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import store, workflow
+from .config import Config
+from .errors import ArchivistError, InvalidLogError, RecordNotFound
+from .naming import is_os_noise, leading_code
+from .record import LOG_NAME, load_record
+
+log = logging.getLogger("archivist.daemon")
+FILED_BY = "archivist"
+IN_PROGRESS_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".swp", ".opdownload")
+
+
+def in_progress_name(name: str) -> bool:
+    """Hidden files and the names browsers, editors and office suites use while writing."""
+    low = name.lower()
+    return name.startswith((".", "~$")) or low.endswith(IN_PROGRESS_SUFFIXES)
+
+
+class CodeFinder:
+    """`workflow.locate` (the index, checked on disk) with a memory for one pass: 5,000 files for
+    40 records cost 40 look-ups."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self._found: dict[str, Path | None] = {}
+
+    def find(self, code: str) -> Path | None:
+        if code in self._found:
+            folder = self._found[code]
+            if folder is None or (folder / LOG_NAME).exists():
+                return folder
+        try:
+            folder = workflow.locate(self.cfg, code)
+        except RecordNotFound:
+            folder = None
+        self._found[code] = folder
+        return folder
+
+
+def inbox_entries(cfg: Config) -> list[Path]:
+    """What sits in the inbox, hidden names and what Windows or Office make on their own excluded."""
+    inbox = store.layout_of(cfg).inbox
+    try:
+        with os.scandir(inbox) as it:
+            return sorted(Path(e.path) for e in it if not e.name.startswith(".") and not is_os_noise(e.name))
+    except FileNotFoundError:
+        return []
+
+
+def target_folder(cfg: Config, path: Path, finder: CodeFinder | None = None) -> Path | None:
+    """The record folder a dropped file belongs in, or None when it must stay in the inbox."""
+    if in_progress_name(path.name) or is_os_noise(path.name) or not path.is_file() or path.is_symlink():
+        return None
+    code = leading_code(path.name)
+    if code is None:
+        return None
+    return (finder or CodeFinder(cfg)).find(code)
+
+
+def unfiled(cfg: Config) -> list[Path]:
+    """Inbox entries the daemon will not file by itself: no known code, or not a plain file."""
+    finder = CodeFinder(cfg)
+    return [p for p in inbox_entries(cfg) if target_folder(cfg, p, finder) is None]
+
+
+@dataclass
+class FilingResult:
+    filed: list[tuple[Path, Path]] = field(default_factory=list)
+    left: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def file_paths(cfg: Config, paths: list[Path], finder: CodeFinder | None = None) -> FilingResult:
+    """Move each settled inbox file into its record; one log write per record for the batch."""
+    finder = finder or CodeFinder(cfg)
+    result = FilingResult()
+    by_folder: dict[Path, list[Path]] = defaultdict(list)
+    for p in paths:
+        folder = target_folder(cfg, p, finder)
+        if folder is None:
+            if p.exists() and not is_os_noise(p.name):
+                result.left.append(p)
+            continue
+        by_folder[folder].append(p)
+    for folder, files in by_folder.items():
+        try:
+            load_record(folder)  # never file into a record whose log cannot take the event
+        except InvalidLogError as e:
+            result.problems.append(f"not filing {len(files)} file(s) into {folder.name}: {e}")
+            result.left.extend(files)
+            continue
+        events: list[tuple[str, str, dict[str, object]]] = []
+        for src in files:
+            if not src.exists():
+                continue
+            dst = store.free_name(folder, src.name)
+            try:
+                store.move(src, dst, sync=False)  # synced below, once per folder
+            except (ArchivistError, OSError) as e:  # a clash raced in, or the file vanished
+                result.problems.append(f"could not file {src.name}: {e}")
+                result.left.append(src)
+                continue
+            result.filed.append((src, dst))
+            events.append(("filed", dst.name, {"from": f"inbox/{src.name}"} if dst.name != src.name else {}))
+        if events:
+            store.fsync_dir(folder)
+            try:
+                workflow.append_events(cfg, folder, FILED_BY, events)
+            except ArchivistError as e:
+                result.problems.append(f"filed into {folder.name} but could not log it: {e}")
+    if result.filed:
+        store.fsync_dir(store.layout_of(cfg).inbox)
+    return result

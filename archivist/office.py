@@ -1,0 +1,95 @@
+"""The office's status, one function for everyone: `archivist status`, the TUI's My day, the web's
+My day and the daemon's daily review all show what `office_status` returns.
+
+Counts that only a live daemon knows (pending events) are None when it is down; records and
+unfiled files are counted from disk, so they are right even without a daemon or an index. The
+backup part never raises: a drive that cannot be read makes it "unknown", and says why.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from .backup import schedule_state
+from .config import Config
+from .dates import shown
+from .inbox import unfiled
+from .liveness import read_state, running
+from .store import iter_record_folders, layout_of
+
+Health = dict[str, tuple[str, str]]  # part → (one line of text, level: ok | warning | error)
+
+
+def _backup_state(cfg: Config) -> dict[str, Any]:
+    try:
+        state = schedule_state(cfg)
+    except Exception as e:  # noqa: BLE001 - a drive that cannot be read: status must still answer
+        return {"last_backup": "unknown", "next_backup": "unknown", "backup_overdue": "unknown",
+                "backup_error": f"{type(e).__name__}: {e}"}
+    return {"last_backup": state.get("last_ok"), "next_backup": state.get("next_due"),
+            "backup_overdue": bool(state.get("overdue")), "backup_target_ready": state.get("target_ready")}
+
+
+def office_status(cfg: Config) -> dict[str, Any]:
+    """What `archivist status --json` prints: is the daemon up, what it knows, the backup, the inbox."""
+    pid = running(cfg)
+    state = read_state(cfg) if pid else {}
+    if pid and state.get("pid") != pid:
+        state = {}  # a previous run's file: do not show its counters as live
+    started = state.get("started")
+    records = sum(1 for _ in iter_record_folders(layout_of(cfg)))
+    left = unfiled(cfg)
+    last = read_state(cfg)  # last reconcile and violations survive a stop: they describe the tree
+    out: dict[str, Any] = {
+        "root": str(cfg.root),
+        "running": bool(pid),
+        "pid": pid,
+        "started": started,
+        "uptime_seconds": round(time.time() - state["started_ts"]) if pid and "started_ts" in state else None,
+        "records": records,
+        "last_reconcile": last.get("last_reconcile"),
+        "pending_events": state.get("pending_events") if pid else None,
+        "violations": last.get("violations"),
+        "invalid_logs": last.get("invalid_logs"),
+        "index": state.get("index", "unknown") if pid else "unknown",
+        "observer": state.get("observer") if pid else None,
+        "unfiled": len(left),
+        "unfiled_files": [p.name for p in left],
+    }
+    out.update(_backup_state(cfg))
+    return out
+
+
+def unfiled_paths(cfg: Config, status: dict[str, Any]) -> list[Path]:
+    """The unfiled inbox files of a status, as paths."""
+    inbox = layout_of(cfg).inbox
+    return [inbox / name for name in status.get("unfiled_files") or []]
+
+
+def health(cfg: Config, status: dict[str, Any]) -> Health:
+    """The status as the lines My day and the daily review show: daemon, backup, inbox."""
+    out: Health = {}
+    if status["running"]:
+        out["daemon"] = (f"daemon running (pid {status['pid']})", "ok")
+    else:
+        out["daemon"] = ("daemon NOT running: files are not filed or checked; start it with `archivist start`", "error")
+    if status.get("backup_error"):
+        out["backup"] = (f"backup: cannot tell ({status['backup_error']})", "warning")
+    else:
+        def when(iso: str | None) -> str:
+            return shown(iso, cfg.calendar, cfg.timezone, none="never")
+
+        text = f"last backup {when(status.get('last_backup'))}"
+        if status.get("next_backup"):
+            text += f" · next due {when(status.get('next_backup'))}"
+        if status.get("backup_target_ready") is False:
+            text += " · backup drive not connected"
+        if status.get("backup_overdue") is True:
+            out["backup"] = (f"BACKUP OVERDUE: {text}; plug in the drive", "error")
+        else:
+            out["backup"] = (text, "ok")
+    n = status.get("unfiled") or 0
+    out["unfiled"] = (f"unfiled inbox files: {n}", "warning" if n else "ok")
+    return out
