@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import codes, journal, notify, store
+from . import codes, journal, store
 from .config import Config
 from .dates import as_datetime
 from .dates import now as _now
@@ -354,6 +354,8 @@ def convert(cfg: Config, code: str, *, service: str, by: str | None, note: str =
             rec.set("services", rec.services + [name])
         # queued before the log is saved, so a crash cannot leave a conversion unannounced;
         # `notify.flush` sends it only once the conversion is on disk
+        from . import notify  # http and email modules: imported by the one action that needs them
+
         notify.announce_conversion(cfg, rec)
         return {"case": case, "service": name}
 

@@ -275,6 +275,25 @@ def test_review_text_has_a_section_per_staff_member(cfg: Config) -> None:
     assert "1405" in text  # Jalali dates
 
 
+def test_the_review_file_is_streamed_line_for_line_as_the_lists_render(cfg: Config) -> None:
+    """The daemon writes the review as the index hands rows over; the file says exactly what
+    rendering the complete `due` lists says."""
+    from archivist.daemon.schedule import write_review
+    from archivist.index import open_index
+    from bench.generate import generate
+
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=TEHRAN)
+    generate(cfg, 60, seed=4, now=now)
+    from archivist.office import health, office_status
+
+    with open_index(cfg) as idx:
+        whole = {staff: idx.due(staff=staff, now=now) for staff in cfg.staff}
+        path = write_review(cfg, now, idx)
+    assert sum(len(v) for due in whole.values() for v in due.values()) > 10
+    assert path.read_text(encoding="utf-8") == render_review(cfg, now, whole, health(cfg, office_status(cfg)))
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+
+
 def test_missed_review_is_written_at_the_next_start(cfg: Config) -> None:
     import threading
 

@@ -81,7 +81,8 @@ def _write_json_list(items: Iterable[Any], depth: int) -> None:
     write("[]" if first else "\n" + "  " * depth + "]")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(modules: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser with the commands of `modules` (default: all of them)."""
     p = argparse.ArgumentParser(
         prog="archivist",
         description="Filesystem-native archive for the F-31-08-01 follow-up logs and the F-31-08-02 master list.",
@@ -91,9 +92,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", help="staff number of who is acting (default: $ARCHIVIST_STAFF)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMAND_MODULES:
+    from ..index.hook import install
+
+    install()  # CLI actions keep an existing index fresh (see archivist.index.hook)
+    for name in modules or COMMAND_MODULES:
         importlib.import_module(f"{__name__}.{name}").add_commands(sub)
     return p
+
+
+# Which module registers which commands, so that `archivist show 00417` imports only what `show`
+# needs (the web app, backup, argon2, http are a third of a second at every start otherwise). A
+# command not listed here still works: every module is loaded when the command is not found.
+COMMANDS = {
+    "records": ("init", "register", "log", "followup", "convert", "decline", "clear", "crm", "archive", "reopen",
+                "service", "contract", "invoice", "show", "list", "doctor"),
+    "trace": ("trace", "history", "notify"),
+    "daemon": ("daemon", "status", "stop"),
+    "backup": ("backup",),
+    "tui": ("tui", "start"),
+    "index": ("search", "due", "reindex", "export"),
+    "web": ("serve", "user"),
+}
+_GLOBAL_WITH_VALUE = ("--config", "--root", "--by")
+
+
+def command_module(argv: Sequence[str]) -> str | None:
+    """The module registering the command in `argv`, or None (help, a typo, a command not listed)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _GLOBAL_WITH_VALUE:
+            skip = True
+        elif arg.startswith("-"):
+            if arg.split("=", 1)[0] not in _GLOBAL_WITH_VALUE:
+                return None  # -h, --help, or an option argparse will refuse: the full parser says it
+        else:
+            return next((m for m, commands in COMMANDS.items() if arg in commands), None)
+    return None
 
 
 def json_flag(parser: argparse.ArgumentParser) -> None:
@@ -132,8 +168,10 @@ def permission_message(e: PermissionError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(_protect_dashes(sys.argv[1:] if argv is None else argv))
+    argv = sys.argv[1:] if argv is None else argv
+    module = command_module(argv)
+    parser = build_parser((module,) if module else ())
+    args = parser.parse_args(_protect_dashes(argv))
     _restore_dashes(args)
     ctx = Context(args)
     try:

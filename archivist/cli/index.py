@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    install_hook()  # CLI actions keep an existing index fresh (see archivist.index.hook)
+    install_hook()  # also done by build_parser; kept for callers that build their own parser
     p = sub.add_parser("search", help="find records by company, code, number, phone, name, note or file name")
     p.add_argument("query")
     p.add_argument("--limit", type=int, default=50)

@@ -7,7 +7,6 @@ import getpass
 import ipaddress
 import sys
 
-from .. import users
 from ..errors import ArchivistError
 from . import Context, json_flag
 
@@ -56,24 +55,32 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def cmd_user_add(ctx: Context, args: argparse.Namespace) -> int:
+    from .. import users  # argon2 and friends: loaded by the commands that use them, not at every start
+
     u = users.add_user(ctx.cfg, args.staff, _password(args), admin=args.admin)
     ctx.out(f"web login for staff {u.staff} added{' (admin)' if u.admin else ''} in {users.users_path(ctx.cfg)}")
     return 0
 
 
 def cmd_user_passwd(ctx: Context, args: argparse.Namespace) -> int:
+    from .. import users  # argon2 and friends: loaded by the commands that use them, not at every start
+
     u = users.set_password(ctx.cfg, args.staff, _password(args))
     ctx.out(f"password of staff {u.staff} changed; their open sessions have ended")
     return 0
 
 
 def cmd_user_remove(ctx: Context, args: argparse.Namespace) -> int:
+    from .. import users  # argon2 and friends: loaded by the commands that use them, not at every start
+
     users.remove_user(ctx.cfg, args.staff)
     ctx.out(f"web login of staff {ctx.cfg.staff_number(args.staff, 'staff')} removed")
     return 0
 
 
 def cmd_user_list(ctx: Context, args: argparse.Namespace) -> int:
+    from .. import users  # argon2 and friends: loaded by the commands that use them, not at every start
+
     rows = [{"staff": u.staff, "name": ctx.cfg.staff.get(u.staff, ""), "admin": u.admin, "token": bool(u.token)}
             for u in users.load_users(ctx.cfg).values()]
     if args.json:
@@ -88,6 +95,8 @@ def cmd_user_list(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_user_token(ctx: Context, args: argparse.Namespace) -> int:
+    from .. import users  # argon2 and friends: loaded by the commands that use them, not at every start
+
     token = users.new_token(ctx.cfg, args.staff)
     ctx.err("the token is shown once; it replaces any earlier token of this staff member")
     ctx.out(token)
@@ -106,7 +115,7 @@ def is_loopback(host: str) -> bool:
 def cmd_serve(ctx: Context, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .. import i18n
+    from .. import i18n, users
     from ..web import create_app
 
     cfg = ctx.cfg

@@ -7,9 +7,11 @@ decides by itself whether one is due).
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from .. import backup, notify
 from ..config import Config
 from ..dates import fmt
 from ..office import Health, health, office_status
-from ..store import layout_of
+from ..store import atomic_writer, layout_of
 
 log = logging.getLogger("archivist.daemon")
 
@@ -67,30 +69,53 @@ def render_review(cfg: Config, now: datetime, due_by_staff: dict[str, dict[str, 
                   office: Health | None = None) -> str:
     """The day's review as plain text: one section per staff member, overdue / today / stuck, then
     the office's health (the same lines as My day: daemon, backup, unfiled inbox files)."""
-    out = [f"Daily review — {fmt(now, cfg.calendar, cfg.timezone)} ({now.date().isoformat()})", ""]
-    for staff, name in cfg.staff.items():
+    def of(staff: str) -> tuple[dict[str, int], dict[str, list[dict[str, Any]]]]:
         due = due_by_staff.get(staff) or {}
-        out.append(f"== {staff} {name} ==")
-        for key, title in (("overdue", "Overdue follow-ups"), ("today", "Due today"), ("stuck", "Stuck")):
-            items = due.get(key) or []
-            out.append(f"{title} ({len(items)}):")
-            out.extend(_line(cfg, it) for it in items)
-        out.append("")
+        return {key: len(items) for key, items in due.items()}, due
+
+    return "\n".join(review_lines(cfg, now, of, office))
+
+
+REVIEW_SECTIONS = (("overdue", "Overdue follow-ups"), ("today", "Due today"), ("stuck", "Stuck"))
+Sections = tuple[dict[str, int], "dict[str, Iterable[dict[str, Any]]]"]
+
+
+def review_lines(cfg: Config, now: datetime, sections_of: Callable[[str], Sections],
+                 office: Health | None = None) -> Iterator[str]:
+    """The review's lines as the entries come; `sections_of(staff)` gives (counts, entries) per
+    section and is asked when the review reaches that staff member."""
+    yield f"Daily review — {fmt(now, cfg.calendar, cfg.timezone)} ({now.date().isoformat()})"
+    yield ""
+    for staff, name in cfg.staff.items():
+        counts, due = sections_of(staff)
+        yield f"== {staff} {name} =="
+        for key, title in REVIEW_SECTIONS:
+            yield f"{title} ({counts.get(key, 0)}):"
+            for item in due.get(key) or ():
+                yield _line(cfg, item)
+        yield ""
     if office:
-        out.append("== office ==")
-        out.extend(text for text, _level in office.values())
-        out.append("")
-    return "\n".join(out)
+        yield "== office =="
+        yield from (text for text, _level in office.values())
+        yield ""
 
 
 def write_review(cfg: Config, now: datetime, index: Any) -> Path:
-    """Write `.archivist/review/YYYY-MM-DD.txt` from the index's `due` lists."""
-    due = {staff: index.due(staff=staff, now=now) for staff in cfg.staff}
+    """Write `.archivist/review/YYYY-MM-DD.txt` from the index's `due` lists, line by line as the
+    index hands the rows over: a review of 100,000 overdue records keeps the daemon's memory flat."""
     path = review_dir(cfg) / f"{now.date().isoformat()}.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render_review(cfg, now, due, health(cfg, office_status(cfg))), encoding="utf-8")
-    os.replace(tmp, path)
+
+    def of(staff: str) -> Sections:
+        return index.due_counts(staff=staff, now=now), index.iter_due(staff=staff, now=now)
+
+    office = health(cfg, office_status(cfg))
+    with atomic_writer(path) as f:
+        text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+        for i, line in enumerate(review_lines(cfg, now, of, office)):
+            text.write(line if i == 0 else "\n" + line)
+        text.flush()
+        text.detach()
     return path
 
 

@@ -13,14 +13,11 @@ stay behind); search merges that small tail in, so answers never depend on the i
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,6 +174,10 @@ def prepared_all(cfg: Config, progress: Progress | None = None, workers: int | N
         size = 250
         chunks = [(root, folders[i:i + size], templates) for i in range(0, total, size)]
         next_chunk = 0
+        import multiprocessing  # here, not at the top: every CLI start would pay for them
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
         try:
             with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
                 for items in pool.map(_prepare_chunk, chunks):
@@ -407,6 +408,8 @@ def probe(root: str, lookup: Callable[[list[int]], dict[int, tuple]],
             seen.update(keys)
             changed.extend(out)
             if time.perf_counter() - started > COLD_BATCH_S and i + 1 < len(jobs):
+                from concurrent.futures import ThreadPoolExecutor
+
                 with ThreadPoolExecutor(STAT_THREADS) as pool:
                     for keys, out in pool.map(run, jobs[i + 1:]):
                         seen.update(keys)
