@@ -7,10 +7,12 @@ or reads /dev/zero fails the test instead of hanging the suite.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -342,3 +344,109 @@ def test_non_utf8_config_is_one_clear_line(config_file: Path) -> None:
     r = _run(config_file, "list")
     assert r.returncode == 1 and "not UTF-8" in r.stderr and "Traceback" not in r.stderr
     assert r.stderr.count("\n") == 1
+
+
+# -- one top-level boundary: one line, exit 1, never a traceback --------------------------------------
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 4 MB tmpfs (needs root: CI runs as root; elsewhere the skip says why)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("disk-full test needs root to mount a small tmpfs")
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def _fill(disk: Path) -> Path:
+    filler = disk / "filler"
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    with contextlib.suppress(OSError), open(disk / "filler2", "wb") as f:  # the last few blocks too
+        while True:
+            f.write(b"\0" * 512)
+            f.flush()
+    return filler
+
+
+def test_disk_full_is_one_line_and_the_index_survives(full_disk: Path) -> None:
+    config = full_disk.parent / "config.yaml"
+    from tests.conftest import CONFIG_TEXT
+
+    config.write_text(CONFIG_TEXT.replace("root: ./archive", f"root: {full_disk / 'archive'}"), encoding="utf-8")
+    assert _run(config, "init").returncode == 0
+    for name in ("شرکت اول", "شرکت دوم"):
+        assert _run(config, "register", "--company", name, "--staff", "01", "--yes").returncode == 0
+    assert _run(config, "reindex").returncode == 0
+    index = full_disk / "archive" / ".archivist" / "index.sqlite"
+    before = index.read_bytes()
+    filler = _fill(full_disk)
+    for args in (("register", "--company", "شرکت سوم", "--staff", "01", "--yes"),
+                 ("log", "00001", "--kind", "note", "--note", "x" * 5000), ("search", "شرکت"), ("reindex",)):
+        r = _run(config, *args)
+        assert "Traceback" not in r.stderr, (args, r.stderr)
+        assert r.returncode in (0, 1) and r.stderr.count("\n") <= 1, (args, r.stderr)
+        if r.returncode == 1:
+            assert "disk is full" in r.stderr or "full" in r.stderr, (args, r.stderr)
+        assert index.exists(), args  # never deleted for a full disk
+    filler.unlink()
+    (full_disk / "filler2").unlink(missing_ok=True)
+    r = _run(config, "search", "شرکت", "--json")
+    assert r.returncode == 0 and "rebuilding" not in r.stderr, r.stderr
+    assert {h["company"] for h in json.loads(r.stdout)} >= {"شرکت اول", "شرکت دوم"}
+    assert index.read_bytes()[:100] == before[:100]
+    assert "00003" not in {h.get("lead") for h in json.loads(r.stdout)}  # no half-registered record
+
+
+def test_invalid_utf8_argument_is_refused_before_a_code_is_issued(config_file: Path, cfg: Config) -> None:
+    assert _run(config_file, "init").returncode == 0
+    env = {**os.environ, "ARCHIVIST_STAFF": "01"}
+    r = subprocess.run([sys.executable.encode(), b"-m", b"archivist", b"--config", os.fsencode(config_file), b"register",
+                        b"--company", b"\xff\xfe bad", b"--staff", b"01", b"--yes"], capture_output=True, env=env,
+                       cwd=config_file.parent, timeout=60)
+    err = r.stderr.decode("utf-8", "replace")
+    assert r.returncode == 1 and "not valid UTF-8" in err and "Traceback" not in err
+    assert _run(config_file, "register", "--company", "شرکت درست", "--staff", "01", "--yes").stdout.strip() == "00001"
+
+
+def test_escape_sequences_in_names_never_reach_the_terminal(config_file: Path, cfg: Config) -> None:
+    assert _run(config_file, "init").returncode == 0
+    evil = "شرکت\x1b]0;pwned\x07\x1b[2J\x9b31m"
+    code = _run(config_file, "register", "--company", evil, "--staff", "01", "--yes").stdout.strip()
+    assert code == "00001"
+    for args in (("show", code), ("search", "شرکت"), ("list",), ("due",), ("search", "شرکت", "--json"),
+                 ("show", code, "--json"), ("list", "--json"), ("due", "--json")):
+        r = _run(config_file, *args)
+        assert r.returncode == 0, (args, r.stderr)
+        assert not any(c in r.stdout for c in "\x1b\x07\x9b"), args
+    out = cfg.root.parent / "list.xlsx"
+    r = _run(config_file, "export", str(out))
+    assert r.returncode == 0, r.stderr
+
+
+def test_unexpected_error_is_one_line_naming_the_report(config_file: Path, cfg: Config, tmp_path: Path) -> None:
+    assert _run(config_file, "init").returncode == 0
+    # a bug stands in for every bug: the index file replaced by a folder makes sqlite raise oddly
+    boom = tmp_path / "boom.py"
+    boom.write_text("import archivist.workflow as w\n"
+                    "def bad(*a, **k):\n    raise ZeroDivisionError('a bug')\n"
+                    "w.register = bad\n"
+                    "import sys\nfrom archivist.cli import main\nsys.exit(main())\n", encoding="utf-8")
+    r = subprocess.run([sys.executable, str(boom), "--config", str(config_file), "register", "--company", "x",
+                        "--staff", "01", "--yes"], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "ARCHIVIST_STAFF": "01"})
+    assert r.returncode == 1 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert "unexpected error (ZeroDivisionError: a bug)" in r.stderr
+    report = Path(r.stderr.rsplit("the full report is in ", 1)[1].strip())
+    assert "Traceback" in report.read_text(encoding="utf-8")

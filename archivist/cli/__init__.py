@@ -8,16 +8,24 @@ Commands live in small modules by area (records, index, daemon, backup, trace, t
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
 import json
 import os
+import re
 import sys
+import tempfile
+import time
+import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..config import Config, load_config
 from ..errors import ArchivistError
+from ..store import layout_of
 
 COMMAND_MODULES = ("records", "trace", "daemon", "backup", "tui", "index", "web")
 
@@ -43,7 +51,7 @@ class Context:
         return self.args.by or os.environ.get("ARCHIVIST_STAFF")
 
     def json(self, value: Any) -> None:
-        print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+        print(_json_safe(json.dumps(value, ensure_ascii=False, indent=2, default=str)))
 
     def json_stream(self, items: Iterable[Any]) -> None:
         """A JSON list printed item by item, byte for byte what `json` prints for the whole list:
@@ -63,10 +71,10 @@ class Context:
         write("\n}\n")
 
     def out(self, text: str = "") -> None:
-        print(text)
+        print(neutralize(text))
 
     def err(self, text: str) -> None:
-        print(text, file=sys.stderr)
+        print(neutralize(text), file=sys.stderr)
 
 
 def _write_json_list(items: Iterable[Any], depth: int) -> None:
@@ -75,7 +83,7 @@ def _write_json_list(items: Iterable[Any], depth: int) -> None:
     pad = "  " * (depth + 1)
     first = True
     for item in items:
-        text = json.dumps(item, ensure_ascii=False, indent=2, default=str).replace("\n", "\n" + pad)
+        text = _json_safe(json.dumps(item, ensure_ascii=False, indent=2, default=str)).replace("\n", "\n" + pad)
         write(("[\n" if first else ",\n") + pad + text)
         first = False
     write("[]" if first else "\n" + "  " * depth + "]")
@@ -175,9 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _restore_dashes(args)
     ctx = Context(args)
     try:
+        _check_text_args(args)  # before anything runs: a code must not be issued for a bad name
         return int(args.func(ctx, args) or 0)
     except ArchivistError as e:
-        print(f"archivist: {e}", file=sys.stderr)
+        print(f"archivist: {one_line(str(e))}", file=sys.stderr)
         return 1
     except PermissionError as e:  # an account of the group meeting something another made owner-only
         print(f"archivist: {permission_message(e)}", file=sys.stderr)
@@ -187,3 +196,85 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as e:
+        if e.errno in _ENVIRONMENT_ERRNOS:
+            print(f"archivist: {os_error_message(e)}", file=sys.stderr)
+            return 1
+        return _unexpected(ctx, e)
+    except Exception as e:  # noqa: BLE001 - the one top-level boundary: a bug, reported in one line
+        return _unexpected(ctx, e)
+
+
+# errors of the machine, not of archivist: a full or read-only disk, a vanished drive, quotas
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ENODEV, errno.ENXIO,
+                       errno.ESTALE, errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENAMETOOLONG, errno.ELOOP}
+
+
+def os_error_message(e: OSError) -> str:
+    where = f" ({e.filename})" if e.filename else ""
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"the disk is full{where}; nothing was changed by the failed step — free some space and try again"
+    if e.errno == errno.EROFS:
+        return f"the disk is read-only{where}; remount it writable (or check the drive) and try again"
+    return f"{e.strerror or e}{where}; check the disk and try again"
+
+
+def one_line(text: str) -> str:
+    """A message on one terminal line, whatever a file name or a note inside it holds."""
+    return neutralize(" ".join(text.splitlines()))
+
+
+def _json_safe(text: str) -> str:
+    """JSON escapes C0 controls itself; DEL and C1 (CSI 0x9b acts on some terminals) only with
+    ensure_ascii, which would also escape every Persian letter: those few are escaped here."""
+    return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+_C1 = re.compile("[\x7f-\x9f]")
+
+
+def neutralize(text: str) -> str:
+    """Control characters (ESC sequences that repaint or retitle a terminal, BEL, C1 controls) as
+    visible escapes, so a company name or a file name can never act on the terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _check_text_args(args: argparse.Namespace) -> None:
+    """Bytes that are not UTF-8 in an argument arrive as lone surrogates; refuse them up front."""
+    for key, value in vars(args).items():
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, str) and _SURROGATE.search(v):
+                shown = v.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                raise ArchivistError(f"--{key.replace('_', '-')} {shown!r} is not valid UTF-8 text; "
+                                     "set the terminal to UTF-8 and type it again")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unexpected(ctx: Context, e: BaseException) -> int:
+    """A bug: one line saying where the full report went (the state folder, else the temp folder)."""
+    report = traceback.format_exc()
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    places = []
+    with contextlib.suppress(Exception):
+        if ctx._cfg is not None:
+            places.append(layout_of(ctx._cfg).state / "crash-reports")
+    places.append(Path(tempfile.gettempdir()))
+    where = None
+    for folder in places:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"archivist-crash-{stamp}-{os.getpid()}.txt"
+            path.write_text(f"archivist {' '.join(sys.argv[1:])}\n\n{report}", encoding="utf-8", errors="replace")
+            where = path
+            break
+        except OSError:
+            continue
+    said = one_line(f"{type(e).__name__}: {e}")[:300]
+    tail = f"; the full report is in {where}" if where else "; no report could be written (is the disk full?)"
+    print(f"archivist: unexpected error ({said}){tail}", file=sys.stderr)
+    return 1

@@ -18,7 +18,7 @@ from ..index import Index, check_staff, open_current, reindex
 from ..index import export as export_mod
 from ..index.hook import install as install_hook
 from ..stages import STAGES
-from . import Context, json_flag
+from . import Context, json_flag, neutralize
 
 T = TypeVar("T")
 
@@ -122,7 +122,7 @@ def cmd_due(ctx: Context, args: argparse.Namespace) -> int:
             for h in sections[key]:
                 when = shown(h["next_followup"], cal, tz)
                 extra = f"{h['status']} for {h['days']} days (limit {h['limit']})" if key == "stuck" else when
-                write(f"  {h['lead']}  {h['case'] or '    '}  {h['staff']}  {extra:<28} {h['company']}\n")
+                write(f"  {h['lead']}  {h['case'] or '    '}  {h['staff']}  {extra:<28} {neutralize(h['company'])}\n")
     return 0
 
 

@@ -12,7 +12,7 @@ from ..dates import as_datetime, fmt, shown
 from ..i18n import _, kind_label, stage_label
 from ..invoices import stamp_text
 from ..record import Record
-from . import Context, json_flag
+from . import Context, json_flag, neutralize
 from .trace import confirm_returning
 
 
@@ -198,7 +198,7 @@ def cmd_list(ctx: Context, args: argparse.Namespace) -> int:
             return 0
         write = sys.stdout.write
         for r in rows:
-            write(f"{r['lead']}  {r['case'] or '    '}  {r['staff']}  {r['status']:<11} {r['company']}\n")
+            write(f"{r['lead']}  {r['case'] or '    '}  {r['staff']}  {r['status']:<11} {neutralize(r['company'])}\n")
     return 0
 
 

@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
@@ -178,12 +179,24 @@ def write_xlsx(cfg: Config, records: Iterable[dict[str, Any]], out: BinaryIO | s
         ws.append(cells)
     n = 0
     for row in _rows(records):
+        row = [_xlsx_text(v) for v in row]
         ws.append([_text_cell(ws, v) if formula_like(v) else v for v in row])
         n += 1
         if counted and n % PROGRESS_EVERY == 0:
             counted(n)
     wb.save(out)
     return n
+
+
+_XLSX_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _xlsx_text(value: Any) -> Any:
+    """XML 1.0 cannot hold C0 control characters: one in a company name made the whole export
+    fail. They are written as visible `\\x1b` escapes (the log keeps the real text)."""
+    if isinstance(value, str) and _XLSX_ILLEGAL.search(value):
+        return _XLSX_ILLEGAL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    return value
 
 
 def _text_cell(ws: Any, value: str) -> Any:

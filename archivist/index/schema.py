@@ -115,8 +115,9 @@ def version_ok(db: sqlite3.Connection) -> bool:
 
 
 # SQLite's primary result codes that mean "not now" or "not for this account", never "broken":
-# PERM, BUSY, LOCKED, READONLY, IOERR (an -shm it may not map), CANTOPEN, AUTH
-_NOT_NOW = {3, 5, 6, 8, 10, 14, 23}
+# PERM, BUSY, LOCKED, READONLY, IOERR (an -shm it may not map), FULL (a full disk: the index is
+# fine, only nothing can be written; a read-only search once deleted it for this), CANTOPEN, AUTH
+_NOT_NOW = {3, 5, 6, 8, 10, 13, 14, 23}
 BUSY_CODES = {5, 6}
 
 
@@ -125,7 +126,8 @@ def not_now(e: sqlite3.Error) -> bool:
     code = getattr(e, "sqlite_errorcode", None)
     if code is None:
         text = str(e).lower()
-        return any(w in text for w in ("locked", "busy", "readonly", "read-only", "unable to open", "permission"))
+        return any(w in text for w in ("locked", "busy", "readonly", "read-only", "unable to open", "permission",
+                                       "disk is full", "disk i/o"))
     return code & 0xFF in _NOT_NOW
 
 
