@@ -198,12 +198,44 @@ def check_tree(cfg: Config, progress: object = None) -> list[Violation]:
                 out.append(Violation(f"duplicate-{kind}", str(r.folder / LOG_NAME),
                                      f"{kind.replace('-', ' ')} {number} appears {len(recs)} times: {where}; "
                                      "it belongs to one record only, correct the wrong log by hand", False, None, r.code))
+    out.extend(symlinks(cfg))
     for area in store.AREAS:  # record folders that differ only by case (`Pars - 01 - …` and `PARS - 01 - …`)
         out.extend(case_clashes(folder for a, folder in store.iter_record_folders(layout, (area,))))
     if layout.inbox.is_dir():
         entries = sorted(layout.inbox.iterdir())
         out.extend(check_names(entries))
         out.extend(case_clashes(entries))
+    return out
+
+
+def symlinks(cfg: Config) -> list[Violation]:
+    """Areas, the inbox and record folders that are symbolic links: archivist neither follows
+    nor writes through them (a link would carry moves and rewrites out of the root)."""
+    layout = store.layout_of(cfg)
+    out: list[Violation] = []
+
+    def report(path: Path, what: str) -> None:
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        out.append(Violation("symlink", str(path), f"{what} is a symbolic link to {target}; archivist does not follow "
+                                                   "links out of the archive — put the real folder here"))
+
+    for name in (*store.AREAS, "inbox"):
+        path = layout.root / name
+        if path.is_symlink():
+            report(path, "the inbox" if name == "inbox" else f"the area {name}/")
+            continue
+        if name == "inbox":
+            continue
+        try:
+            with os.scandir(path) as it:
+                for e in it:
+                    if e.is_symlink() and not e.name.startswith("."):
+                        report(Path(e.path), "this record folder")
+        except (FileNotFoundError, NotADirectoryError):
+            continue
     return out
 
 

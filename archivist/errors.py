@@ -51,3 +51,7 @@ class DuplicateNumber(ArchivistError):
 class StaleLog(ArchivistError):
     """A log changed on disk between reading and writing it (a hand edit raced an action); the
     writer redoes its change on the fresh file instead of overwriting the edit."""
+
+
+class OutsideRoot(ArchivistError):
+    """A write or move would leave the archive root (through a symbolic link or a `..`)."""

@@ -55,6 +55,8 @@ class CodeFinder:
 def inbox_entries(cfg: Config) -> list[Path]:
     """What sits in the inbox, hidden names and what Windows or Office make on their own excluded."""
     inbox = store.layout_of(cfg).inbox
+    if inbox.is_symlink():
+        return []  # never filed from: doctor reports the link
     try:
         with os.scandir(inbox) as it:
             return sorted(Path(e.path) for e in it if not e.name.startswith(".") and not is_os_noise(e.name))
@@ -104,9 +106,21 @@ def file_paths(cfg: Config, paths: list[Path], finder: CodeFinder | None = None)
             result.problems.append(f"not filing {len(files)} file(s) into {folder.name}: {e}")
             result.left.extend(files)
             continue
+        try:
+            store.check_inside(cfg.root, folder / LOG_NAME)
+        except ArchivistError as e:
+            result.problems.append(f"not filing {len(files)} file(s) into {folder.name}: {e}")
+            result.left.extend(files)
+            continue
         events: list[tuple[str, str, dict[str, object]]] = []
         for src in files:
             if not src.exists():
+                continue
+            try:
+                store.check_inside(cfg.root, src)  # an inbox that is a link pulls in files from elsewhere
+            except ArchivistError as e:
+                result.problems.append(f"not filing {src.name}: {e}")
+                result.left.append(src)
                 continue
             dst = store.free_name(folder, src.name)
             try:

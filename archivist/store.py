@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .config import Config
-from .errors import NameClash, RecordNotFound, StaleLog
+from .errors import NameClash, OutsideRoot, RecordNotFound, StaleLog
 from .locking import LOCK_TIMEOUT, posix_lock
 from .naming import normalize_code
 from .record import LOG_NAME, Record, load_record, log_bytes
@@ -315,6 +315,29 @@ def free_name(folder: Path, name: str) -> Path:
     return candidate
 
 
+def check_inside(root: Path, path: Path) -> None:
+    """Refuse to write at `path` unless it lies inside `root` through real folders only.
+
+    A record folder, an area or the inbox that is a symbolic link would carry archivist's moves
+    and rewrites to wherever it points (another disk, another archive, /etc): every folder on the
+    way from the root down is checked with lstat. The root itself may be a link (resolved at load).
+    """
+    base = Path(os.path.abspath(root))
+    target = Path(os.path.abspath(path))
+    try:
+        rel = target.relative_to(base)
+    except ValueError:
+        raise OutsideRoot(f"{path} is outside the archive ({root}); archivist writes only inside its root") from None
+    cur = base
+    for part in rel.parts:
+        if part == "..":
+            raise OutsideRoot(f"{path} leaves the archive ({root}); archivist writes only inside its root")
+        cur = cur / part
+        if os.path.islink(cur):
+            raise OutsideRoot(f"{cur} is a symbolic link; archivist never follows a link out of the archive — "
+                              "put the real folder there (doctor lists every link)")
+
+
 def make_folder(path: Path) -> None:
     """Exclusive mkdir: two processes can never both believe they created the same record."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -363,7 +386,7 @@ def locate(cfg: Config, code: str, scan: bool = True) -> Path:
         name = cfg.naming.case.format(case=code, lead="", staff="", company="")
         for area in CASE_AREAS:
             p = layout.area(area) / name
-            if (p / LOG_NAME).exists():
+            if (p / LOG_NAME).exists() and not p.is_symlink():
                 return p
     else:
         for area in ("applicants", "archive/applicants"):
@@ -372,7 +395,7 @@ def locate(cfg: Config, code: str, scan: bool = True) -> Path:
                 continue
             for e in os.scandir(base):
                 parsed = cfg.naming.applicant.parse(e.name)
-                if parsed and parsed.get("lead") == code and e.is_dir():
+                if parsed and parsed.get("lead") == code and e.is_dir(follow_symlinks=False):
                     return Path(e.path)
     found = _scan_logs_for(layout, code) if scan else None
     if found:

@@ -129,6 +129,8 @@ def _save(cfg: Config, record: Record) -> Record:
     since it was read (an editor saved a hand edit meanwhile), the change is made again on the
     fresh content instead of overwriting the edit; a fresh log that no longer parses is refused,
     like any invalid log. Returns the record as written (the caller's, or the redone one)."""
+    assert record.folder is not None
+    store.check_inside(cfg.root, record.folder / LOG_NAME)
     for _attempt in range(STALE_RETRIES):
         try:
             store.write_record(record)
@@ -187,6 +189,8 @@ def _settle_home(cfg: Config, record: Record) -> None:
     home = store.home_of(cfg, record)
     if record.folder.resolve() != home.resolve():
         old = record.folder
+        store.check_inside(cfg.root, old)
+        store.check_inside(cfg.root, home)
         store.move(old, home)
         record.folder = home
         _after_move(cfg, old, home)
@@ -230,6 +234,7 @@ def _act(cfg: Config, code: str, action: str, by: str | None, note: str = "", ki
             rec.set("status", target)
             extra["to"] = target
         rec.add_event(when, who, kind or action, note, **extra)
+        store.check_inside(cfg.root, store.home_of(cfg, rec))  # refused before the log says it moved
         rec = _save(cfg, rec)
         _settle_home(cfg, rec)
         return rec
@@ -280,6 +285,7 @@ def register(cfg: Config, *, company: str, staff: str, by: str | None = None, co
     rec.set("next_followup", when + timedelta(hours=cfg.followup.first_call_hours))
     rec.add_event(when, who, "registered", note, to="new")
     folder = store.home_of(cfg, rec)
+    store.check_inside(cfg.root, folder)
     store.make_folder(folder)
     rec.folder = folder
     return _save(cfg, rec)

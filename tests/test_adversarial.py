@@ -450,3 +450,50 @@ def test_unexpected_error_is_one_line_naming_the_report(config_file: Path, cfg: 
     assert "unexpected error (ZeroDivisionError: a bug)" in r.stderr
     report = Path(r.stderr.rsplit("the full report is in ", 1)[1].strip())
     assert "Traceback" in report.read_text(encoding="utf-8")
+
+
+# -- containment: nothing is written outside the root through a link -----------------------------
+
+def _outside_copy(tmp_path: Path, folder: Path, lead: str) -> Path:
+    elsewhere = tmp_path / "elsewhere" / "rec"
+    elsewhere.mkdir(parents=True)
+    data = yaml.safe_load((folder / LOG_NAME).read_text(encoding="utf-8"))
+    data["lead"] = lead
+    (elsewhere / LOG_NAME).write_bytes(dump_yaml(data))
+    return elsewhere
+
+
+def test_symlinked_record_folder_inbox_and_area_are_never_written_through(
+        cfg: Config, config_file: Path, tmp_path: Path) -> None:
+    from tests.conftest import tree_digest
+
+    assert _run(config_file, "init").returncode == 0
+    rec = workflow.register(cfg, company="شرکت واقعی", staff="01")
+    outside = _outside_copy(tmp_path, rec.folder, "00099")
+    link = cfg.root / "applicants" / "شرکت پیوند - 01 - 00099"
+    link.symlink_to(outside, target_is_directory=True)
+    outside_inbox = tmp_path / "elsewhere" / "inbox"
+    outside_inbox.mkdir()
+    (outside_inbox / "00001 from-outside.pdf").write_bytes(b"not ours")
+    (cfg.root / "inbox").rmdir()
+    (cfg.root / "inbox").symlink_to(outside_inbox, target_is_directory=True)
+    before = tree_digest(tmp_path / "elsewhere")
+
+    r = _run(config_file, "log", "00099", "--kind", "note", "--note", "x")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert _run(config_file, "daemon", "--once").returncode == 0
+    assert tree_digest(tmp_path / "elsewhere") == before  # nothing moved in or out, no log rewritten
+    assert not (rec.folder / "00001 from-outside.pdf").exists()
+
+    r = _run(config_file, "doctor", "--json")
+    links = {v["path"] for v in json.loads(r.stdout)["violations"] if v["rule"] == "symlink"}
+    assert {str(link), str(cfg.root / "inbox")} <= links
+
+    (cfg.root / "customers").rmdir()
+    outside_area = tmp_path / "elsewhere" / "customers"
+    outside_area.mkdir()
+    (cfg.root / "customers").symlink_to(outside_area, target_is_directory=True)
+    r = _run(config_file, "convert", rec.lead, "--service", "1")
+    assert r.returncode == 1 and "symbolic link" in r.stderr and "Traceback" not in r.stderr
+    assert list(outside_area.iterdir()) == []
+    assert rec.folder.is_dir() and load_record(rec.folder).status == "new"  # refused before the log changed
