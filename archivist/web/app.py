@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import queue
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,8 @@ HERE = Path(__file__).parent
 RESULT_LIMIT = 50
 MASTER_PAGE = 100
 RECONCILE_SECONDS = 60.0
+READERS = 4
+VERIFY_SLOTS = 2
 
 
 def default_language(cfg: Config) -> str:
@@ -82,6 +85,8 @@ class WebApp:
                                       autoescape=True, trim_blocks=True, lstrip_blocks=True)
         self._index: Any = None
         self._index_lock = threading.Lock()
+        self._readers: queue.Queue[Any] = queue.Queue(maxsize=READERS)
+        self._verify_slots = threading.BoundedSemaphore(VERIFY_SLOTS)
         self._users: tuple[float, dict[str, users.User]] = (-1.0, {})
         self._stop = threading.Event()
         self._reconciler: threading.Thread | None = None
@@ -97,6 +102,36 @@ class WebApp:
                     hook.install()  # actions taken here refresh the index when no daemon runs
                     self._index = open_current(self.cfg, progress=lambda *a: None)
         return self._index
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[Any]:
+        """An index connection of its own for one request: the shared one takes the first request
+        (it builds or catches the index up), then up to READERS connections let searches run side
+        by side (SQLite drops the GIL while it works) instead of queueing on one lock."""
+        self.index()
+        try:
+            idx = self._readers.get_nowait()
+        except queue.Empty:
+            from ..index import open_index
+
+            idx = open_index(self.cfg, build_if_missing=False)
+        try:
+            yield idx
+        finally:
+            try:
+                self._readers.put_nowait(idx)
+            except queue.Full:
+                idx.close()
+
+    def verify(self, staff: str, password: str) -> users.User | None:
+        """A password check, at most VERIFY_SLOTS at once: each one costs ~20 MB and a core for a
+        moment, and a crowd of logins must not starve the searches or the memory."""
+        with self._verify_slots:
+            return users.verify_password(self.accounts(), staff, password)
+
+    def read(self, fn: Callable[[Any], Any]) -> Any:
+        with self.reader() as idx:
+            return fn(idx)
 
     def accounts(self) -> dict[str, users.User]:
         """users.yaml, re-read when it changes (`archivist user …` while the server runs)."""
@@ -135,6 +170,9 @@ class WebApp:
             with contextlib.suppress(Exception):
                 self._index.close()
             self._index = None
+        while not self._readers.empty():
+            with contextlib.suppress(Exception):
+                self._readers.get_nowait().close()
 
     # -- request plumbing ------------------------------------------------------------------------
     def context(self, request: Request) -> tuple[Ctx, bool]:
@@ -264,7 +302,7 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
             resp = web.render(ctx, "login.html", 429, error=ctx.words("login_throttled"), next=nxt, staff=staff_typed)
             resp.headers["retry-after"] = "60"
             return web.finish(ctx, resp)
-        user = await run_in_threadpool(users.verify_password, web.accounts(), staff, password)
+        user = await run_in_threadpool(web.verify, staff, password)
         if user is None:
             delay = web.throttle.failed(keys)
             if delay:
@@ -289,14 +327,14 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
         staff = params.get("staff") or None
         scope = params.get("scope") or "open"
         archived = {"open": False, "archived": True}.get(scope)
-        idx = web.index()
         filters = {"q": q, "status": status or "", "staff": staff or "", "scope": scope}
-        if fold(q):
-            return idx.search(q, limit=RESULT_LIMIT, status=status, staff=staff, archived=archived), filters, "search"
-        if status or staff or scope != "open":
-            rows = idx.records(status=status, staff=staff, archived=archived)
-            return rows[::-1][:RESULT_LIMIT], filters, "list"
-        return my_open_records(idx, ctx.staff), filters, "mine"
+        with web.reader() as idx:
+            if fold(q):
+                return idx.search(q, limit=RESULT_LIMIT, status=status, staff=staff, archived=archived), filters, "search"
+            if status or staff or scope != "open":
+                rows = idx.records(status=status, staff=staff, archived=archived)
+                return rows[::-1][:RESULT_LIMIT], filters, "list"
+            return my_open_records(idx, ctx.staff), filters, "mine"
 
     async def home(request: Request, ctx: Ctx) -> Response:
         try:
@@ -445,7 +483,7 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
     async def my_day(request: Request, ctx: Ctx) -> Response:
         staff = request.query_params.get("staff", ctx.staff) or None
         try:
-            due = await run_in_threadpool(lambda: web.index().due(staff=staff))
+            due = await run_in_threadpool(lambda: web.read(lambda idx: idx.due(staff=staff)))
         except ArchivistError as e:
             return web.render(ctx, "error.html", 400, message=str(e))
         health = await run_in_threadpool(office_health, web)
@@ -454,7 +492,7 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
     # master list -------------------------------------------------------------------------------
     async def master(request: Request, ctx: Ctx) -> Response:
         page = _int(request.query_params.get("page"), 1)
-        rows = await run_in_threadpool(lambda: web.index().records())
+        rows = await run_in_threadpool(lambda: web.read(lambda idx: idx.records()))
         pages = max(1, (len(rows) + MASTER_PAGE - 1) // MASTER_PAGE)
         page = min(max(page, 1), pages)
         return web.render(ctx, "master.html", rows=rows[(page - 1) * MASTER_PAGE: page * MASTER_PAGE], total=len(rows),
@@ -464,7 +502,7 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
         from ..index import export
 
         kind = request.path_params["kind"]
-        records = await run_in_threadpool(lambda: web.index().export_rows())
+        records = await run_in_threadpool(lambda: web.read(lambda idx: idx.export_rows()))
         stamp = now(web.cfg.timezone).strftime("%Y%m%d")
         if kind == "csv":
             data = await run_in_threadpool(export.to_csv, web.cfg, records)
@@ -494,7 +532,7 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
     async def api_due(request: Request, ctx: Ctx) -> Response:
         staff = request.query_params.get("staff", ctx.staff) or None
         try:
-            due = await run_in_threadpool(lambda: web.index().due(staff=staff))
+            due = await run_in_threadpool(lambda: web.read(lambda idx: idx.due(staff=staff)))
         except ArchivistError as e:
             return JSONResponse({"error": str(e)}, status_code=400)
         return JSONResponse(due)
@@ -612,7 +650,7 @@ def office_health(web: WebApp) -> dict[str, Any]:
     except Exception as e:
         out["backup_error"] = str(e)
     try:
-        out["violations"] = web.index().violations()
+        out["violations"] = web.read(lambda idx: idx.violations())
     except Exception as e:
         out["violations_error"] = str(e)
     try:

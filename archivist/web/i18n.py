@@ -9,9 +9,13 @@ Nothing here parses input: the domain reads typed digits in any script.
 
 from __future__ import annotations
 
+import functools
+
 from .. import i18n
 from ..i18n import N_
 from ..naming import PERSIAN_DIGITS
+from ..record import EVENT_KINDS
+from ..stages import STAGES, TRANSITIONS
 
 LANGUAGES = i18n.LANGUAGES
 
@@ -132,6 +136,15 @@ PLACEHOLDERS: dict[str, str] = {
 _TO_PERSIAN = str.maketrans("0123456789", PERSIAN_DIGITS)
 
 
+@functools.lru_cache(maxsize=4)
+def _labels(lang: str) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The domain's stage, event and action labels in `lang`, made once (a results page shows
+    hundreds of them)."""
+    with i18n.language(lang):
+        return ({s: i18n.stage_label(s) for s in STAGES}, {k: i18n.kind_label(k) for k in EVENT_KINDS},
+                {a: i18n.action_label(a) for a in TRANSITIONS})
+
+
 class Words:
     """The words of one page, in one language (what templates get as `t`)."""
 
@@ -144,16 +157,13 @@ class Words:
         return self._tr.gettext(source) if source else key
 
     def stage(self, name: str | None) -> str:
-        with i18n.language(self.lang):
-            return i18n.stage_label(name)
+        return _labels(self.lang)[0].get(name or "", name or "")
 
     def kind(self, name: str | None) -> str:
-        with i18n.language(self.lang):
-            return i18n.kind_label(name)
+        return _labels(self.lang)[1].get(name or "", name or "")
 
     def action(self, name: str) -> str:
-        with i18n.language(self.lang):
-            return i18n.action_label(name)
+        return _labels(self.lang)[2].get(name, name)
 
     def field(self, name: str) -> str:
         source = FIELDS.get(name)
