@@ -102,6 +102,11 @@ def _save(cfg: Config, users: dict[str, User]) -> None:
     path.chmod(0o600)
 
 
+def hash_password(password: str) -> str:
+    """The argon2id hash kept in users.yaml (scripts that prepare accounts use it too)."""
+    return _hasher.hash(password)
+
+
 def _check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise ArchivistError(f"the password is too short: use at least {MIN_PASSWORD} characters")
@@ -119,7 +124,7 @@ def add_user(cfg: Config, staff: str, password: str, admin: bool = False) -> Use
         users = load_users(cfg)
         if staff in users:
             raise ArchivistError(f"staff {staff} already has an account; change its password with `archivist user passwd {staff}`")
-        users[staff] = User(staff=staff, password=_hasher.hash(password), admin=admin)
+        users[staff] = User(staff=staff, password=hash_password(password), admin=admin)
         _save(cfg, users)
         return users[staff]
 
@@ -132,7 +137,7 @@ def set_password(cfg: Config, staff: str, password: str) -> User:
         if staff not in users:
             raise ArchivistError(f"staff {staff} has no account; add one with `archivist user add {staff}`")
         u = users[staff]
-        users[staff] = User(staff, _hasher.hash(password), u.admin, u.token, u.language)
+        users[staff] = User(staff, hash_password(password), u.admin, u.token, u.language)
         _save(cfg, users)
         return users[staff]
 

@@ -36,7 +36,6 @@ from pathlib import Path
 
 import httpx
 import yaml
-from argon2 import PasswordHasher
 
 PASSWORD = "bench-password-1405"
 TARGETS = {"search": 100.0, "record": 150.0}
@@ -188,7 +187,9 @@ def main() -> int:
 
     cfg = load_config(work / "config.yaml")
     staff = sorted(cfg.staff)
-    digest = PasswordHasher().hash(PASSWORD)
+    from archivist.users import hash_password
+
+    digest = hash_password(PASSWORD)
     (work / "users.yaml").write_text(yaml.safe_dump({"users": {s: {"password": digest} for s in staff}}), encoding="utf-8")
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent),

@@ -32,7 +32,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import i18n, store, users, workflow
+from .. import actions as shared_actions
+from .. import i18n, office, store, users, workflow
 from ..config import Config
 from ..dates import now, shown
 from ..errors import ArchivistError, InvalidLogError, RecordNotFound
@@ -365,7 +366,7 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
 
     async def record_action(request: Request, ctx: Ctx) -> Response:
         code, action = request.path_params["code"], request.path_params["action"]
-        if action not in actions.SPECS:
+        if action not in actions.ACTIONS:
             raise HTTPException(404)
         form = await request.form()
         values = actions.values_from(action, dict(form))
@@ -431,8 +432,6 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
 
     def register_check(values: dict[str, Any], words: Words) -> tuple[list[str], list[dict[str, Any]]]:
         """What is wrong as typed, and the earlier records this company probably is."""
-        from ..returning import find_similar
-
         problems = []
         if not values["company"].strip():
             problems.append(f"{words('company')}: {words('required')}")
@@ -446,10 +445,8 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
             except ArchivistError as e:
                 problems.append(str(e))
         matches: list[dict[str, Any]] = []
-        if len(fold(values["company"]).replace(" ", "")) >= 3 or values["contact"].get("email") or values["contact"].get("mobile"):
-            c = values["contact"]
-            matches = find_similar(web.cfg, values["company"] or "", phone=c.get("mobile") or c.get("phone"),
-                                   email=c.get("email"))
+        if len(fold(values["company"]).replace(" ", "")) >= 3:
+            matches = shared_actions.returning_matches(web.cfg, values["company"], values["contact"])
         return problems, matches
 
     async def register_form(request: Request, ctx: Ctx) -> Response:
@@ -468,14 +465,18 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
             return web.render(ctx, "register.html", 400 if problems else 200, values=values, problems=problems,
                               matches=matches, contact_keys=CONTACT_KEYS, ask_confirm=bool(matches))
         try:
-            rec = await run_in_threadpool(
-                lambda: workflow.register(web.cfg, company=values["company"], staff=values["staff"] or ctx.staff,
-                                          by=ctx.staff, contact=values["contact"], services=values["services"],
-                                          requests=values["requests"], note=values["note"],
-                                          related=[m["code"] for m in matches] or None))
+            done = await run_in_threadpool(
+                lambda: shared_actions.register_applicant(
+                    web.cfg, company=values["company"], staff=values["staff"] or ctx.staff, by=ctx.staff,
+                    contact=values["contact"], services=values["services"], requests=values["requests"],
+                    note=values["note"], confirm=values["confirm"]))
         except ArchivistError as e:
             return web.render(ctx, "register.html", 400, values=values, problems=[str(e)], matches=matches,
                               contact_keys=CONTACT_KEYS)
+        rec = done.record
+        if rec is None:  # a match appeared since the check: ask again
+            return web.render(ctx, "register.html", 200, values=values, problems=[], matches=done.matches,
+                              contact_keys=CONTACT_KEYS, ask_confirm=True)
         ctx.session.flash.append(("ok", f"{ctx.words('registered')}: {ctx.words.digits(rec.lead)}"))
         return RedirectResponse(f"/records/{rec.lead}", status_code=303)
 
@@ -547,7 +548,7 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
 
     async def api_act(request: Request, ctx: Ctx) -> Response:
         code, action = request.path_params["code"], request.path_params["action"]
-        if action not in actions.SPECS:
+        if action not in actions.ACTIONS:
             return JSONResponse({"error": f"unknown action {action!r}; GET /api/actions lists them"}, status_code=404)
         try:
             body = await request.json()
@@ -616,7 +617,7 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
     return app
 
 
-CONTACT_KEYS = ("person", "consultant", "mobile", "phone", "messenger", "email")
+CONTACT_KEYS = shared_actions.CONTACT_KEYS
 
 
 def master_export_checked(fn: Callable[[Request, Ctx], Awaitable[Response]]) -> Callable[[Request, Ctx], Awaitable[Response]]:
@@ -634,31 +635,23 @@ def my_open_records(idx: Any, staff: str) -> list[dict[str, Any]]:
 
 
 def office_health(web: WebApp) -> dict[str, Any]:
-    """Daemon, last backup, naming violations and unfiled inbox files for the My day page."""
+    """My day's office part: the one office status (daemon, backup, inbox) plus the index's
+    naming violations, shaped for the template."""
     cfg = web.cfg
-    out: dict[str, Any] = {}
-    try:
-        from ..daemon import running
-
-        out["daemon"] = running(cfg)
-    except Exception as e:
-        out["daemon_error"] = str(e)
-    try:
-        from ..backup import schedule_state
-
-        out["backup"] = schedule_state(cfg)
-    except Exception as e:
-        out["backup_error"] = str(e)
+    status = office.office_status(cfg)
+    out: dict[str, Any] = {
+        "daemon": status["pid"] if status["running"] else None,
+        "unfiled": [str(p.relative_to(cfg.root)) for p in office.unfiled_paths(cfg, status)],
+    }
+    if status.get("backup_error"):
+        out["backup_error"] = status["backup_error"]
+    else:
+        out["backup"] = {"last_ok": status.get("last_backup"), "overdue": status.get("backup_overdue") is True,
+                         "target_ready": status.get("backup_target_ready")}
     try:
         out["violations"] = web.read(lambda idx: idx.violations())
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - an index problem must not take the page down
         out["violations_error"] = str(e)
-    try:
-        from ..daemon.inbox import unfiled
-
-        out["unfiled"] = [str(p.relative_to(cfg.root)) for p in unfiled(cfg)]
-    except Exception as e:
-        out["unfiled_error"] = str(e)
     return out
 
 

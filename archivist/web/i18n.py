@@ -125,6 +125,7 @@ FIELDS: dict[str, str] = {
     "tax_id": N_("Tax ID"),
     "amount": N_("Amount"),
     "date": N_("Date"),
+    "next": N_("Next follow-up"),
 }
 
 PLACEHOLDERS: dict[str, str] = {
