@@ -12,10 +12,11 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from . import codes, store
 from .config import Config
-from .errors import InvalidLogError
+from .errors import ArchivistError, InvalidLogError
 from .naming import (
     DEFAULT_SHARE_PREFIX,
     WINDOWS_MAX_PATH,
@@ -172,35 +173,137 @@ def check_folder(cfg: Config, area: str, folder: Path) -> tuple[Record | None, l
     return rec, out
 
 
-def check_tree(cfg: Config, progress: object = None) -> list[Violation]:
-    """Every violation under the root, including codes used twice and unfiled inbox names."""
+# (lead, case, code, [(kind, number), …]) of a folder whose log could be read
+Summary = tuple["str | None", "str | None", "str | None", "list[tuple[str, str]]"]
+PARALLEL_FROM = 2000  # folders to read before worker processes pay for themselves
+RULES_VERSION = "1"  # bump when a rule changes: what doctor remembered as clean is re-read
+
+
+def _summary(rec: Record | None) -> Summary | None:
+    return None if rec is None else (rec.lead, rec.case, rec.code, list(codes.record_numbers(rec)))
+
+
+def _check_chunk(args: tuple[Config, list[tuple[int, str, Path]]]) -> list[tuple[int, Summary | None, list[Violation]]]:
+    cfg, items = args
+    out = []
+    for i, area, folder in items:
+        rec, found = check_folder(cfg, area, folder)
+        out.append((i, _summary(rec), found))
+    return out
+
+
+def _check_all(cfg: Config, items: list[tuple[int, str, Path]]) -> Iterator[tuple[int, Summary | None, list[Violation]]]:
+    """check_folder over many folders, in worker processes (one per core) when there are many."""
+    import threading
+
+    workers = min(os.cpu_count() or 1, 4)
+    if len(items) < PARALLEL_FROM or workers < 2 or threading.active_count() > 1:
+        yield from _check_chunk((cfg, items))
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    chunks = [(cfg, items[i:i + 250]) for i in range(0, len(items), 250)]
+    done = 0
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            for part in pool.map(_check_chunk, chunks):
+                done += 1
+                yield from part
+    except (BrokenProcessPool, OSError):
+        pass  # workers could not start or died: the rest is read here
+    for chunk in chunks[done:]:
+        yield from _check_chunk(chunk)
+
+
+def _memory(cfg: Config) -> Any:
+    """doctor's memory of clean folders, kept in the index (None: no index, or it cannot be used
+    now; then every folder is read). Without a daemon the index is first brought up to date."""
+    import sqlite3
+
+    from .index import index_exists, open_current
+    from .index.checked import CheckedFolders
+
+    if not index_exists(cfg):
+        return None
+    rules = repr((RULES_VERSION, str(cfg.root), cfg.naming, getattr(cfg, "limits", None)))
+    try:
+        idx = open_current(cfg)
+    except (sqlite3.Error, ArchivistError, OSError):
+        return None
+    try:
+        return idx, CheckedFolders(idx.db, rules)
+    except sqlite3.Error:
+        idx.close()
+        return None
+
+
+def check_tree(cfg: Config, progress: object = None, full: bool = False) -> list[Violation]:
+    """Every violation under the root, including codes used twice and unfiled inbox names.
+
+    A folder found clean by an earlier run whose stats the index shows unchanged is not read again
+    (the index's fingerprints: see index.checked); `full` reads every folder all the same. The
+    folders read are spread over one worker process per core.
+    """
+    import sqlite3
+
+    from .index.text import path_key
+
     layout = store.layout_of(cfg)
     out: list[Violation] = []
     seen: dict[str, list[str]] = defaultdict(list)
-    numbers: dict[tuple[str, str], list[Record]] = defaultdict(list)
-    for area, folder in store.iter_record_folders(layout):
-        rec, found = check_folder(cfg, area, folder)
-        out.extend(found)
-        if rec:
-            seen[rec.lead].append(str(folder))
-            if rec.case:
-                seen[rec.case].append(str(folder))
-            for kind, number in codes.record_numbers(rec):
-                numbers[(kind, number)].append(rec)
+    numbers: dict[tuple[str, str], list[tuple[str | None, Path]]] = defaultdict(list)
+    folders = list(store.iter_record_folders(layout))
+    rels = [f"{area}/{folder.name}" for area, folder in folders]
+    opened = _memory(cfg)
+    memory = opened[1] if opened else None
+    try:
+        results: list[tuple[Summary | None, list[Violation]] | None] = [None] * len(folders)
+        todo: list[tuple[int, str, Path]] = []
+        for i, (area, folder) in enumerate(folders):
+            clean = memory.clean(rels[i]) if memory is not None and not full else None
+            if clean is not None:
+                results[i] = (clean, [])
+            else:
+                todo.append((i, area, folder))
+        for i, summary, found in _check_all(cfg, todo):
+            results[i] = (summary, found)
+            if memory is not None:
+                memory.checked(rels[i], summary if not found else None)
+        for (_area, folder), result in zip(folders, results, strict=True):
+            assert result is not None
+            summary, found = result
+            out.extend(found)
+            if summary:
+                lead, case, code, nums = summary
+                seen[lead or ""].append(str(folder))
+                if case:
+                    seen[case].append(str(folder))
+                for kind, number in nums:
+                    numbers[(kind, number)].append((code, folder))
+        if memory is not None:
+            try:
+                memory.save({path_key(rel) for rel in rels})
+            except sqlite3.Error:
+                pass  # a memory that could not be kept costs the next run time, never an answer
+    finally:
+        if opened:
+            opened[0].close()
     for code, places in sorted(seen.items()):
         if len(places) > 1:
             for p in places:
                 out.append(Violation("duplicate-code", p, f"code {code} is used by {len(places)} folders: {', '.join(places)}", False, None, code))
     for (kind, number), recs in sorted(numbers.items()):
         if len(recs) > 1:
-            where = ", ".join(f"{r.code} ({_rel(cfg, r.folder)})" for r in recs)
-            for r in {str(r.folder): r for r in recs}.values():  # twice in one log: reported once there
-                out.append(Violation(f"duplicate-{kind}", str(r.folder / LOG_NAME),
+            where = ", ".join(f"{code} ({_rel(cfg, folder)})" for code, folder in recs)
+            for code, folder in {str(folder): (code, folder) for code, folder in recs}.values():  # twice in one log: once there
+                out.append(Violation(f"duplicate-{kind}", str(folder / LOG_NAME),
                                      f"{kind.replace('-', ' ')} {number} appears {len(recs)} times: {where}; "
-                                     "it belongs to one record only, correct the wrong log by hand", False, None, r.code))
+                                     "it belongs to one record only, correct the wrong log by hand", False, None, code))
     out.extend(symlinks(cfg))
     for area in store.AREAS:  # record folders that differ only by case (`Pars - 01 - …` and `PARS - 01 - …`)
-        out.extend(case_clashes(folder for a, folder in store.iter_record_folders(layout, (area,))))
+        out.extend(case_clashes(folder for a, folder in folders if a == area))
     if layout.inbox.is_dir():
         entries = sorted(layout.inbox.iterdir())
         out.extend(check_names(entries))

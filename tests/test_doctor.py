@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
 from archivist import workflow
@@ -185,3 +186,47 @@ def test_doctor_reports_contract_invoice_and_tax_numbers_used_twice(cfg: Config,
             v = found[(rule, str(rec.folder / LOG_NAME))]
             assert not v["fixable"] and first.case in v["message"] and second.case in v["message"]
     assert first.contract in found[("duplicate-contract", str(log))]["message"]
+
+
+@pytest.mark.parametrize("processes", [False, True], ids=["in-process", "worker-processes"])
+def test_doctor_rereads_only_what_changed_and_full_rereads_everything(cfg: Config, cli, processes: bool,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """With an index, a second doctor run re-reads only folders whose stats changed (or that had
+    a violation) and finds what a full run finds; `--full` reads every folder again."""
+    import os
+    from datetime import datetime
+
+    from archivist import doctor
+    from bench.generate import generate
+
+    if processes:  # what 100,000 folders get: the reading spread over one process per core
+        monkeypatch.setattr(doctor, "PARALLEL_FROM", 5)
+
+    generate(cfg, 60, seed=8, now=datetime.fromisoformat("2026-11-23T10:00:00+03:30"))
+    assert cli("reindex")[0] == 0
+
+    def found(*flags: str) -> list[dict[str, object]]:
+        code, out, _ = cli("doctor", "--json", *flags)
+        assert code in (0, 1)
+        return json.loads(out)["violations"]
+
+    assert found() == found("--full") == []
+    folders = sorted(p.parent for p in cfg.root.glob("applicants/*/" + LOG_NAME))
+    # real changes, as staff make them: a bad file name dropped in, a log edited by hand into
+    # another record's code, a folder copied (its code now used twice)
+    (folders[0] / "نامه?.pdf").write_bytes(b"pdf")
+    data = yaml.safe_load((folders[1] / LOG_NAME).read_text(encoding="utf-8"))
+    data["staff"] = "02" if data["staff"] != "02" else "07"
+    (folders[1] / LOG_NAME).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    shutil.copytree(folders[2], cfg.root / "applicants" / (folders[2].name + " copy"))
+    changed = found()
+    assert {v["rule"] for v in changed} == {"code-mismatch", "duplicate-code", "forbidden-char", "wrong-pattern"}
+    assert changed == found("--full")
+    # a log changed behind the stats' back (same size, old mtime restored): only --full sees it
+    log = folders[3] / LOG_NAME
+    st = log.stat()
+    raw = log.read_bytes()
+    log.write_bytes(b"{" + raw[1:])
+    os.utime(log, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert found() == changed
+    assert [v["rule"] for v in found("--full") if v["path"].startswith(str(folders[3]))] == ["invalid-log"]

@@ -48,6 +48,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("doctor", help="check naming rules; --fix applies the safe fixes")
     p.add_argument("--fix", action="store_true")
+    p.add_argument("--full", action="store_true",
+                   help="read every folder again (by default a folder found clean is re-read only when it changed)")
     json_flag(p)
     p.set_defaults(func=cmd_doctor)
 
@@ -203,7 +205,7 @@ def cmd_list(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(ctx: Context, args: argparse.Namespace) -> int:
-    found = doctor.check_tree(ctx.cfg)
+    found = doctor.check_tree(ctx.cfg, full=args.full)
     fixed: list[doctor.Violation] = []
     skipped: list[str] = []
     if args.fix:
