@@ -8,14 +8,17 @@ settled files through `file_paths`; the rule itself is domain, so it lives here,
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from . import store, workflow
+from . import intents, journal, store, workflow
 from .config import Config
+from .dates import now
 from .errors import ArchivistError, InvalidLogError, RecordNotFound
 from .naming import is_os_noise, leading_code
 from .record import LOG_NAME, load_record
@@ -112,7 +115,11 @@ def file_paths(cfg: Config, paths: list[Path], finder: CodeFinder | None = None)
             result.problems.append(f"not filing {len(files)} file(s) into {folder.name}: {e}")
             result.left.extend(files)
             continue
-        events: list[tuple[str, str, dict[str, object]]] = []
+        # the events are written first and the files moved after, with an intent covering both:
+        # whoever sees a file in the record sees its event, and a kill anywhere in between is
+        # finished by the next run (intents.finish_all), never left as files without events
+        plan: list[tuple[Path, Path, dict[str, Any]]] = []
+        taken: set[str] = set()
         for src in files:
             if not src.exists():
                 continue
@@ -122,21 +129,40 @@ def file_paths(cfg: Config, paths: list[Path], finder: CodeFinder | None = None)
                 result.problems.append(f"not filing {src.name}: {e}")
                 result.left.append(src)
                 continue
-            dst = store.free_name(folder, src.name)
+            dst = store.free_name(folder, src.name, taken)
+            taken.add(dst.name)
+            plan.append((src, dst, {"from": f"inbox/{src.name}"} if dst.name != src.name else {}))
+        if not plan:
+            continue
+        when = now(cfg.timezone)
+        intent = intents.begin(cfg, "filing", f"{os.getpid()}-{folder.name}", {
+            "pid": os.getpid(), "folder": str(folder),
+            "items": [{"src": str(src), "dst": dst.name,
+                       "event": journal.event_text({"at": when, "by": FILED_BY, "kind": "filed", "note": dst.name, **extra})}
+                      for src, dst, extra in plan]})
+        try:
+            workflow.append_events(cfg, folder, FILED_BY, [("filed", dst.name, extra) for _s, dst, extra in plan], at=when)
+        except ArchivistError as e:
+            result.problems.append(f"not filing {len(plan)} file(s) into {folder.name}: {e}")
+            result.left.extend(src for src, _d, _e in plan)
+            intents.done(intent)
+            continue
+        failed = []
+        for src, dst, _extra in plan:
             try:
                 store.move(src, dst, sync=False)  # synced below, once per folder
             except (ArchivistError, OSError) as e:  # a clash raced in, or the file vanished
                 result.problems.append(f"could not file {src.name}: {e}")
                 result.left.append(src)
+                failed.append(f"{src.name} ({e})")
                 continue
             result.filed.append((src, dst))
-            events.append(("filed", dst.name, {"from": f"inbox/{src.name}"} if dst.name != src.name else {}))
-        if events:
-            store.fsync_dir(folder)
-            try:
-                workflow.append_events(cfg, folder, FILED_BY, events)
-            except ArchivistError as e:
-                result.problems.append(f"filed into {folder.name} but could not log it: {e}")
+        store.fsync_dir(folder)
+        if failed:  # the event said filed: say it did not happen after all
+            with contextlib.suppress(ArchivistError):
+                workflow.append_events(cfg, folder, FILED_BY, [("note", "not filed after all, still in the inbox: "
+                                                                 + "; ".join(failed), {})])
+        intents.done(intent)
     if result.filed:
         store.fsync_dir(store.layout_of(cfg).inbox)
     return result

@@ -293,8 +293,9 @@ def move(src: Path, dst: Path, sync: bool = True) -> None:
         fsync_dir(src.parent)
 
 
-def free_name(folder: Path, name: str) -> Path:
-    """`name` in `folder`, or `name (2)`, `name (3)`… if taken: how filing avoids overwriting.
+def free_name(folder: Path, name: str, planned: set[str] | frozenset[str] = frozenset()) -> Path:
+    """`name` in `folder`, or `name (2)`, `name (3)`… if taken (on disk, or in `planned`: names a
+    batch chose already): how filing avoids overwriting.
 
     Taken means taken for a Windows client too: the share is case-insensitive, so `1001 Scan.pdf`
     beside `1001 scan.pdf` would be one file to Explorer, and a save through it would overwrite the
@@ -304,6 +305,7 @@ def free_name(folder: Path, name: str) -> Path:
         taken = {n.casefold() for n in os.listdir(folder)}
     except FileNotFoundError:
         taken = set()
+    taken |= {n.casefold() for n in planned}
     candidate = folder / name
     stem, dot, ext = name.rpartition(".")
     if not dot or not stem:

@@ -9,13 +9,14 @@ says where it belongs (a crash in between leaves a "misplaced" record that `doct
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import codes, journal, store
+from . import codes, intents, journal, store
 from .config import Config
 from .dates import as_datetime
 from .dates import now as _now
@@ -286,9 +287,14 @@ def register(cfg: Config, *, company: str, staff: str, by: str | None = None, co
     rec.add_event(when, who, "registered", note, to="new")
     folder = store.home_of(cfg, rec)
     store.check_inside(cfg.root, folder)
+    # a kill between the folder and its log would leave an empty folder for good: the intent lets
+    # the next daemon run (or doctor --fix) put the log in
+    intent = intents.begin(cfg, "register", lead, {"pid": os.getpid(), "folder": str(folder), "log": rec.dump().decode("utf-8")})
     store.make_folder(folder)
     rec.folder = folder
-    return _save(cfg, rec)
+    rec = _save(cfg, rec)
+    intents.done(intent)
+    return rec
 
 
 def next_after_contact(cfg: Config, record: Record, kind: str, when: datetime,
@@ -469,12 +475,13 @@ def append_event(cfg: Config, folder: Path, kind: str, by: str, note: str = "", 
     return rec
 
 
-def append_events(cfg: Config, folder: Path, by: str, events: list[tuple[str, str, dict[str, Any]]]) -> Record:
+def append_events(cfg: Config, folder: Path, by: str, events: list[tuple[str, str, dict[str, Any]]],
+                  at: datetime | None = None) -> Record:
     """Append several (kind, note, extra) events in one write: the daemon filing a batch of files."""
     rec = load_record(folder)
     with store.record_lock(store.layout_of(cfg), rec.lead):
         rec = load_record(folder)
-        when = _now(cfg.timezone)
+        when = at or _now(cfg.timezone)
         for kind, note, extra in events:
             rec.add_event(when, by, kind, note, **extra)
         rec = _save(cfg, rec)
@@ -500,6 +507,9 @@ def apply_fixes(cfg: Config, violations: list[Violation], by: str = "archivist")
     fixed: list[Violation] = []
     skipped: list[str] = []
     done_paths: set[str] = set()
+    for msg in intents.finish_all(cfg):  # a killed register or filing batch, finished in this one pass
+        (skipped.append(msg) if msg.startswith("could not") else
+         fixed.append(Violation("unfinished", str(store.layout_of(cfg).state / "intents"), msg, True, "finished")))
     # deepest paths first so a folder is renamed after the files inside it
     for v in sorted((v for v in violations if v.fixable and v.fix_to), key=lambda v: -len(Path(v.path).parts)):
         if v.path in done_paths:

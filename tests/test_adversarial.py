@@ -497,3 +497,83 @@ def test_symlinked_record_folder_inbox_and_area_are_never_written_through(
     assert r.returncode == 1 and "symbolic link" in r.stderr and "Traceback" not in r.stderr
     assert list(outside_area.iterdir()) == []
     assert rec.folder.is_dir() and load_record(rec.folder).status == "new"  # refused before the log changed
+
+
+# -- crash points: a killed register or filing batch is finished by the next run -------------------
+
+class Killed(BaseException):
+    """SIGKILL at an exact point: nothing after it runs, no cleanup, no except clause catches it."""
+
+
+def _kill_at(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, after: int) -> None:
+    real = getattr(module, name)
+    calls = {"n": 0}
+
+    def wrapper(*a: Any, **k: Any) -> Any:
+        if calls["n"] == after:
+            raise Killed(name)
+        calls["n"] += 1
+        return real(*a, **k)
+
+    monkeypatch.setattr(module, name, wrapper)
+
+
+def _as_if_dead(cfg: Config) -> None:
+    """The killed 'process' is this test: give its intents the pid of a process that has exited."""
+    from archivist import intents
+
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    for path in intents.pending(cfg):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["pid"] = proc.pid
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+FILING_CRASHES = [("append_events", 0), ("move", 0), ("move", 1), ("move", 2), ("fsync_dir", 0), ("done", 0)]
+
+
+@pytest.mark.parametrize(("step", "after"), FILING_CRASHES)
+def test_filing_batch_killed_at_any_step_is_finished_by_one_doctor_fix(
+        step: str, after: int, cfg: Config, config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from archivist import inbox as inbox_mod
+    from archivist import intents, store
+
+    rec = workflow.register(cfg, company="شرکت بایگانی", staff="01")
+    names = [f"{rec.lead} scan-{i}.pdf" for i in range(3)]
+    for n in names:
+        (cfg.root / "inbox" / n).write_bytes(n.encode())
+    module = {"append_events": workflow, "move": store, "fsync_dir": store, "done": intents}[step]
+    with monkeypatch.context() as m:
+        _kill_at(m, module, step, after)
+        with pytest.raises(Killed):
+            inbox_mod.file_paths(cfg, sorted((cfg.root / "inbox").iterdir()))
+    _as_if_dead(cfg)
+    r = _run(config_file, "doctor", "--fix")
+    assert "Traceback" not in r.stderr
+    after_fix = load_record(rec.folder)
+    filed = [e["note"] for e in after_fix.events if e["kind"] == "filed"]
+    assert sorted(filed) == sorted(names)  # each file once, with its event
+    assert all((rec.folder / n).read_bytes() == n.encode() for n in names)
+    assert list((cfg.root / "inbox").iterdir()) == []
+    assert intents.pending(cfg) == []
+
+
+@pytest.mark.parametrize(("step", "after"), [("make_folder", 0), ("write_record", 0), ("atomic_write", 1)])
+def test_register_killed_after_its_code_is_finished_not_left_empty(
+        step: str, after: int, cfg: Config, config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from archivist import store
+
+    assert _run(config_file, "init").returncode == 0
+    with monkeypatch.context() as m:
+        _kill_at(m, store, step, after)
+        with pytest.raises(Killed):
+            workflow.register(cfg, company="شرکت نیمه‌کاره", staff="01")
+    _as_if_dead(cfg)
+    r = _run(config_file, "daemon", "--once")
+    assert r.returncode == 0, r.stderr
+    folders = list((cfg.root / "applicants").iterdir())
+    assert len(folders) == 1
+    rec = load_record(folders[0])
+    assert rec.company == "شرکت نیمه‌کاره" and [e["kind"] for e in rec.events] == ["registered"]
+    assert _run(config_file, "register", "--company", "شرکت بعدی", "--staff", "01", "--yes").stdout.strip() == "00002"

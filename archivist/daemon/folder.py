@@ -11,7 +11,7 @@ from pathlib import Path
 from .. import journal, store, workflow
 from ..config import Config
 from ..errors import ArchivistError
-from ..record import LOG_NAME, Record, load_record
+from ..record import LOG_NAME, Record, load_record, parse_record, read_log
 from .edits import Baseline, baseline_of, describe, hand_edits
 from .enforce import enforce_folder
 from .feeder import IndexFeeder
@@ -113,6 +113,19 @@ class FolderSteps:
         invalid = any(v.rule == "invalid-log" for v in result.violations)
         self.state.put_folder(folder, rec.lead if rec else None, stats or (0, 0, -1), vjson, invalid)
 
+    def _promote(self, tmp: Path) -> bool:
+        """A complete, valid log in a dead writer's temp file with no log beside it (a `register`
+        killed before its rename) is the record's only log: finish the write, never delete it."""
+        try:
+            _st, raw = read_log(tmp)
+            parse_record(raw, tmp)
+            os.rename(tmp, tmp.with_name(LOG_NAME))
+            store.fsync_dir(tmp.parent)
+        except (ArchivistError, OSError):
+            return False
+        log.info("finished a log write a crash interrupted: %s", self._rel(tmp.with_name(LOG_NAME)))
+        return True
+
     def _restore_and_report(self, folder: Path, rec: Record, before: Baseline | None, now: Baseline,
                             changed: list[str]) -> tuple[Record, Baseline]:
         """Put back events a save dropped (known from the last look and from the journal of
@@ -159,6 +172,8 @@ class FolderSteps:
         for name in names:
             m = _TMP_WRITE.match(name)
             if not m or store.pid_alive(int(m.group(1))):
+                continue
+            if not os.path.lexists(folder / LOG_NAME) and self._promote(folder / name):
                 continue
             try:
                 os.unlink(folder / name)

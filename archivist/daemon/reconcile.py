@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .. import store
+from .. import intents, store
 from ..config import Config
 from ..inbox import inbox_entries
 from .feeder import IndexFeeder
@@ -73,6 +73,8 @@ class Reconciler:
         in memory as a list and live events are served between slices. Inbox files are picked up
         at once; the index runs its own reconcile in its thread.
         """
+        for msg in intents.finish_all(self.cfg):  # work a killed run left half done
+            log.info("%s", msg)
         self.walk = self._walk(reason)
         self.walk_checked = 0
         for p in inbox_entries(self.cfg):

@@ -1,0 +1,125 @@
+"""What a step that writes or moves more than one thing means to do, written before it starts, so a
+killed run is finished by the next one (the daemon at start and at each reconcile, or one
+`archivist doctor --fix`) instead of being left half done or cleaned away.
+
+`<state>/intents/<kind>-<key>.json`, written atomically before the first effect and removed after
+the last. Finishing is idempotent: each step checks what is already done (a file already moved,
+an event already in the log) and does only the rest.
+
+- `register`: the new record's folder and its log text. A kill after the folder was made but
+  before the log was in place left an empty folder for good; now the log is put in.
+- `filing`: a batch of inbox files for one record, their target names and `filed` events. A kill
+  in the middle left files in the record with no event, never added later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from . import journal, store
+from .config import Config
+from .errors import ArchivistError
+from .record import LOG_NAME, load_record
+
+log = logging.getLogger("archivist.intents")
+
+
+def _dir(cfg: Config) -> Path:
+    return store.layout_of(cfg).state / "intents"
+
+
+def begin(cfg: Config, kind: str, key: str, payload: dict[str, Any]) -> Path:
+    path = _dir(cfg) / f"{kind}-{key}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store.atomic_write(path, json.dumps({"kind": kind, **payload}, ensure_ascii=False).encode("utf-8"))
+    return path
+
+
+def done(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def pending(cfg: Config) -> list[Path]:
+    try:
+        return sorted(p for p in _dir(cfg).iterdir() if p.suffix == ".json")
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def finish_all(cfg: Config) -> list[str]:
+    """Finish every intent a killed run left (those of a live process are left alone); returns
+    one line per intent finished or still blocked."""
+    said: list[str] = []
+    for path in pending(cfg):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if store.pid_alive(data.get("pid")) and data.get("pid") != os.getpid():
+            continue  # still running: its own process finishes it
+        try:
+            msg = _FINISH[data["kind"]](cfg, data)
+        except (KeyError, TypeError):
+            continue
+        except (ArchivistError, OSError) as e:
+            said.append(f"could not finish {path.name}: {e}")
+            continue
+        done(path)
+        if msg:
+            said.append(msg)
+            log.info("%s", msg)
+    return said
+
+
+def _finish_register(cfg: Config, data: dict[str, Any]) -> str:
+    folder = Path(data["folder"])
+    store.check_inside(cfg.root, folder)
+    logp = folder / LOG_NAME
+    if logp.exists():
+        return ""
+    if not folder.exists():
+        store.make_folder(folder)
+    store.atomic_write(logp, data["log"].encode("utf-8"))
+    return f"finished registering {folder.name}: its log was put in place after a crash"
+
+
+def _finish_filing(cfg: Config, data: dict[str, Any]) -> str:
+    folder = Path(data["folder"])
+    store.check_inside(cfg.root, folder)
+    moved = 0
+    for item in data["items"]:
+        src, dst = Path(item["src"]), folder / item["dst"]
+        if src.exists() and not os.path.lexists(dst):
+            store.move(src, dst)
+            moved += 1
+    wanted = [journal.event_from_text(item["event"]) for item in data["items"]
+              if (folder / item["dst"]).exists()]
+    events = [ev for ev in wanted if ev is not None]
+    have = load_record(folder).events
+    missing = journal.dropped_events(events, have)
+    if missing:
+        _add_events(cfg, folder, missing)
+    if not moved and not missing:
+        return ""
+    return f"finished filing into {folder.name} after a crash: {moved} file(s) moved, {len(missing)} event(s) added"
+
+
+def _add_events(cfg: Config, folder: Path, events: list[dict[str, Any]]) -> None:
+    rec = load_record(folder)
+    with store.record_lock(store.layout_of(cfg), rec.lead):
+        rec = load_record(folder)
+        missing = journal.dropped_events(events, rec.events)
+        for ev in missing:
+            rec.add_event(**{k: ev[k] for k in ("at", "by", "kind")}, note=ev.get("note", ""),
+                          **{k: v for k, v in ev.items() if k not in ("at", "by", "kind", "note")})
+        if missing:
+            store.write_record(rec)
+
+
+_FINISH = {"register": _finish_register, "filing": _finish_filing}
