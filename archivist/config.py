@@ -19,7 +19,7 @@ import yaml
 
 from . import limits as _limits
 from .errors import ArchivistError, ConfigError
-from .i18n import check_language, set_language
+from .i18n import _, check_language, how, set_language
 from .limits import DEFAULT_MAX_LOG_BYTES
 from .naming import FolderTemplate, ascii_digits, fold
 from .stages import STAGES as STAGES  # re-exported: the stage table lives in stages.py
@@ -160,14 +160,17 @@ class Config:
             if fold(name) == fold(service):
                 return prefix
         choices = ", ".join(f"{p}={n}" for p, n in self.services.items())
-        raise ConfigError(f"unknown service {service!r}; use one of: {choices} (services: in config.yaml)")
+        raise ConfigError(_("unknown service {service}; use one of: {choices} (services: in config.yaml)").format(
+            service=repr(service), choices=choices), field="service")
 
     def staff_number(self, value: str, what: str = "--by") -> str:
         """A staff member as stored (`7`, `۰۷` → `07`); the error lists who is configured."""
         s = ascii_digits(str(value)).strip().zfill(2)
         if s not in self.staff:
             known = ", ".join(f"{k} ({v})" for k, v in self.staff.items())
-            raise ArchivistError(f"{what} {value}: unknown staff number; configured: {known} (staff: in config.yaml)")
+            label = how(what, _("staff")) if what.startswith("--") else what
+            raise ArchivistError(_("{field} {value}: unknown staff number; configured: {known} (staff: in config.yaml)").format(
+                field=label, value=value, known=known), field="staff")
         return s
 
     def with_root(self, root: Path) -> Config:

@@ -10,7 +10,12 @@ from pathlib import Path
 
 
 class ArchivistError(Exception):
-    """Base for errors the user can fix."""
+    """Base for errors the user can fix. `field` names the form field it is about (company,
+    mobile…), so a screen can mark that field without reading the words, which are translated."""
+
+    def __init__(self, *args: object, field: str | None = None) -> None:
+        super().__init__(*args)
+        self.field = field
 
 
 class ConfigError(ArchivistError):

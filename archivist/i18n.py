@@ -146,6 +146,18 @@ def _action_labels() -> dict[str, str]:
     }
 
 
+def _contact_labels() -> dict[str, str]:
+    return {
+        "person": _("person"), "consultant": _("consultant"), "mobile": _("mobile"), "phone": _("phone"),
+        "messenger": _("messenger"), "email": _("email"),
+    }
+
+
+def contact_label(key: str) -> str:
+    """A contact field's name (`person` → «رابط»)."""
+    return _contact_labels().get(key, key)
+
+
 def stage_label(stage: str | None) -> str:
     """A stage as staff read it (`following` → «در پیگیری»); unknown stages as stored."""
     if not stage:

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .backup import schedule_state
+from .backup import advice, schedule_state
 from .config import Config
-from .dates import shown
+from .i18n import _
 from .inbox import unfiled
 from .liveness import read_state, running
 from .store import iter_record_folders, layout_of
@@ -29,7 +29,8 @@ def _backup_state(cfg: Config) -> dict[str, Any]:
         return {"last_backup": "unknown", "next_backup": "unknown", "backup_overdue": "unknown",
                 "backup_error": f"{type(e).__name__}: {e}"}
     return {"last_backup": state.get("last_ok"), "next_backup": state.get("next_due"),
-            "backup_overdue": bool(state.get("overdue")), "backup_target_ready": state.get("target_ready")}
+            "backup_overdue": bool(state.get("overdue")), "backup_target_ready": state.get("target_ready"),
+            "backup_state": state}
 
 
 def office_status(cfg: Config) -> dict[str, Any]:
@@ -69,27 +70,17 @@ def unfiled_paths(cfg: Config, status: dict[str, Any]) -> list[Path]:
 
 
 def health(cfg: Config, status: dict[str, Any]) -> Health:
-    """The status as the lines My day and the daily review show: daemon, backup, inbox."""
+    """The status as the lines My day and the daily review show: daemon, backup, inbox — in the
+    reader's language; the backup line is `backup.advice` (what is true and the one fixing command)."""
     out: Health = {}
     if status["running"]:
-        out["daemon"] = (f"daemon running (pid {status['pid']})", "ok")
+        out["daemon"] = (_("daemon running (pid {pid})").format(pid=status["pid"]), "ok")
     else:
-        out["daemon"] = ("daemon NOT running: files are not filed or checked; start it with `archivist start`", "error")
+        out["daemon"] = (_("daemon NOT running: files are not filed or checked; start it with `archivist start`"), "error")
     if status.get("backup_error"):
-        out["backup"] = (f"backup: cannot tell ({status['backup_error']})", "warning")
+        out["backup"] = (_("backup: cannot tell ({error})").format(error=status["backup_error"]), "warning")
     else:
-        def when(iso: str | None) -> str:
-            return shown(iso, cfg.calendar, cfg.timezone, none="never")
-
-        text = f"last backup {when(status.get('last_backup'))}"
-        if status.get("next_backup"):
-            text += f" · next due {when(status.get('next_backup'))}"
-        if status.get("backup_target_ready") is False:
-            text += " · backup drive not connected"
-        if status.get("backup_overdue") is True:
-            out["backup"] = (f"BACKUP OVERDUE: {text}; plug in the drive", "error")
-        else:
-            out["backup"] = (text, "ok")
+        out["backup"] = advice(cfg, status.get("backup_state") or {})
     n = status.get("unfiled") or 0
-    out["unfiled"] = (f"unfiled inbox files: {n}", "warning" if n else "ok")
+    out["unfiled"] = (_("unfiled inbox files: {n}").format(n=n), "warning" if n else "ok")
     return out

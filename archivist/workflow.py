@@ -252,11 +252,11 @@ def validate_contact(contact: dict[str, str]) -> dict[str, str]:
             digits = normalize_phone(v)
             if not 7 <= len(digits) <= 13 or re.search(r"[^\d\s+()\-./۰-۹٠-٩]", v):
                 raise ArchivistError(_("{field} {value} does not look like a phone number (e.g. 0912 123 4567)").format(
-                    field=field(f"--{key}", _("mobile") if key == "mobile" else _("phone")), value=repr(v)))
+                    field=field(f"--{key}", _("mobile") if key == "mobile" else _("phone")), value=repr(v)), field=key)
     email = out.get("email")
     if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
         raise ArchivistError(_("{field} {value} does not look like an email address").format(
-            field=field("--email", _("email")), value=repr(email)))
+            field=field("--email", _("email")), value=repr(email)), field="email")
     return out
 
 
@@ -267,11 +267,11 @@ def register(cfg: Config, *, company: str, staff: str, by: str | None = None, co
     company = persian_letters(" ".join((company or "").split()))
     if not company:
         raise ArchivistError(_("{field} is empty; give the applicant's company name").format(
-            field=field("--company", _("company"))))
+            field=field("--company", _("company"))), field="company")
     if not any(ch.isalnum() for ch in company):
         # only emoji, punctuation or combining marks: no search could ever find it again
         raise ArchivistError(_("{field} {value} has no letter or digit; nobody could find it by name").format(
-            field=field("--company", _("company")), value=repr(company)))
+            field=field("--company", _("company")), value=repr(company)), field="company")
     staff = _staff(cfg, staff, "--staff")
     who = _staff(cfg, by or staff)
     contact = validate_contact(contact or {})
@@ -352,6 +352,39 @@ def set_followup(cfg: Config, code: str, *, when: datetime, by: str | None, note
         return {"due": when}
 
     return _act(cfg, code, "followup", by, note, mutate=mutate)
+
+
+def requested_prefixes(cfg: Config, record: Record) -> list[str]:
+    """The service prefixes the applicant asked for (its log's `services`), in the order asked."""
+    out = []
+    for name in record.services:
+        try:
+            prefix = cfg.service_prefix(str(name))
+        except ArchivistError:
+            continue  # a service no longer in config: nothing to pre-select for it
+        if prefix not in out:
+            out.append(prefix)
+    return out
+
+
+def case_code_range(cfg: Config, prefix: str) -> str:
+    """What a conversion to `prefix` will take: `3xxx Training` (the case code's first digits are
+    the service, for good: codes are never reissued)."""
+    return f"{prefix}{'x' * (4 - len(prefix))} {cfg.services.get(prefix, '')}".rstrip()
+
+
+def convert_warning(cfg: Config, record: Record, prefix: str) -> str | None:
+    """Why converting `record` to service `prefix` deserves a second look (None: it is what was asked)."""
+    asked = requested_prefixes(cfg, record)
+    chosen = case_code_range(cfg, prefix)
+    if not asked:
+        return _("no service was requested for {code}; the case code will be {range} for good").format(
+            code=record.code, range=chosen)
+    if prefix not in asked:
+        return _("{code} asked for {asked}, not {service}; the case code will be {range} for good").format(
+            code=record.code, asked=", ".join(cfg.services.get(p, p) for p in asked),
+            service=cfg.services.get(prefix, prefix), range=chosen)
+    return None
 
 
 def convert(cfg: Config, code: str, *, service: str, by: str | None, note: str = "") -> Record:

@@ -96,7 +96,7 @@ async def test_type_company_fragment_open_record_log_call_lands_in_yaml(archive:
         await pilot.press("l")
         await pilot.pause()
         assert isinstance(app.screen, ActionDialog)
-        await pilot.press("tab")  # kind (call) → note
+        # the note has the focus (issue 16: typing at once must not open the kind list); kind stays call
         await pilot.press(*"تماس اول")
         app.screen.query_one("#f-note", Input).insert_text_at_cursor("، پیش‌فاکتور خواست")  # ZWNJ, as pasted
         await pilot.press("enter")
@@ -121,6 +121,10 @@ async def test_convert_moves_folder_and_shows_case_code(archive: Config) -> None
         dialog.query_one("#f-service", Select).value = "3"
         dialog.query_one("#f-note", Input).focus()
         await pilot.press(*"قرارداد آموزش")
+        await pilot.press("enter")
+        await settle(pilot, app)
+        # no service was requested: the dialog asks before a code is taken for good (issue 16)
+        assert app.screen is dialog and "3xxx" in text_of(dialog.query_one("#dialog-error", Static))
         await pilot.press("enter")
         await settle(pilot, app)
         assert app.screen is screen
@@ -149,7 +153,9 @@ async def test_archive_before_crm_refused_with_message_on_screen(archive: Config
         await pilot.press("a")  # …but the key asks the domain, which says why not
         await settle(pilot, app)
         message = text_of(screen.query_one("#message", Static))
-        assert "archive is refused before CRM" in message and "archivist crm 00001" in message
+        # the domain's words, naming the action to take, never a CLI command (issue 16)
+        assert "archive is refused before CRM" in message and "record CRM first" in message
+        assert "archivist crm" not in message and "--" not in message
         assert screen.query_one("#message").has_class("error")
     assert (folder_of(archive, "00001") / LOG_NAME).read_bytes() == before
 
@@ -310,7 +316,8 @@ async def test_register_refuses_empty_company_and_says_so(archive: Config) -> No
         form.query_one("#staff", Select).value = "01"
         await pilot.click("#save")
         await settle(pilot, app)
-        assert "--company is empty" in text_of(form.query_one("#form-error", Static))
+        error = text_of(form.query_one("#form-error", Static))
+        assert "company is empty" in error and "--" not in error  # no CLI flag on a screen (issue 16)
         assert form.query_one("#company", Input).has_class("invalid")
 
 
@@ -365,7 +372,9 @@ async def test_my_day_lists_overdue_and_office_health(archive: Config, monkeypat
         assert due == {("00001", "overdue"), ("00001", "stuck")}
         health = text_of(screen.query_one("#health", Static))
         assert "daemon NOT running" in health and "start it with `archivist start`" in health
-        assert "BACKUP OVERDUE" in health  # never backed up: overdue since the last scheduled time
+        # never set up: the truth and the one command (issue 16), not "plug in the drive"
+        assert "no backup drive is set up yet" in health and "backup init-target" in health
+        assert "plug" not in health
         assert "unfiled inbox files: 1" in health
         screen.query_one("#day-staff", Select).value = Select.NULL  # everyone
         await settle(pilot, app)

@@ -68,6 +68,7 @@ from .schedule import (
     _jalali_month_slot,
     _last_attempt,
     _slots_around,
+    advice,
     last_ok,
     last_slot_at_or_before,
     next_slot_after,
@@ -186,4 +187,5 @@ __all__ = [
     "RETRY_AFTER",
     "run_if_due",
     "schedule_state",
+    "advice",
 ]

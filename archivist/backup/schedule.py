@@ -143,3 +143,31 @@ def run_if_due(cfg: Config, now: datetime | None = None) -> dict[str, Any] | Non
         return {"ok": False, "error": str(e), "at": now.isoformat()}
     _last_attempt.pop(key, None)
     return summary
+
+
+def advice(cfg: Config, state: dict[str, Any]) -> tuple[str, str]:
+    """What is true about the backup and the one command that fixes it, in the reader's language
+    and calendar: (text, level) with level ok | warning | error. One wording for `status`,
+    `backup status` and My day (issue 16: a new install was told to "plug in the drive" it never had,
+    and shown a "next backup" date already past)."""
+    from ..i18n import _
+
+    def when(iso: str | None) -> str:
+        return dates.shown(iso, cfg.calendar, cfg.timezone, none="")
+
+    last = when(state.get("last_ok"))
+    if cfg.backup.schedule == "off":
+        return (_("backups are off (backup.schedule: off); last backup {when}").format(when=last or _("never")), "warning")
+    if not state.get("target"):
+        return (_("no backup drive is set up yet: prepare one with `archivist backup init-target PATH`, "
+                  "then set backup.target in config.yaml"), "error")
+    if not state.get("target_ready"):
+        since = _("last backup {when}").format(when=last) if last else _("never backed up")
+        return (_("backup drive not connected ({target}): plug it in; if it is a new drive, prepare it with "
+                  "`archivist backup init-target {target}` ({since})").format(target=state["target"], since=since), "error")
+    if not last:
+        return (_("no backup yet: the daemon makes the first one now, or run `archivist backup run`"), "warning")
+    if state.get("overdue"):
+        return (_("backup overdue since {due} (last {when}): the daemon makes it now, or run `archivist backup run`").format(
+            due=when(state.get("next_due")), when=last), "error")
+    return (_("last backup {when} · next {due}").format(when=last, due=when(state.get("next_due"))), "ok")

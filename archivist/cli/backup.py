@@ -6,6 +6,8 @@ import argparse
 import sys
 
 from .. import backup
+from ..dates import shown
+from ..i18n import _
 from . import Context, json_flag
 
 
@@ -130,7 +132,12 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
     if args.json:
         ctx.json(state)
         return 0
-    ctx.out(f"last good backup: {state['last_ok'] or 'never'}")
-    ctx.out(f"next due: {state['next_due'] or '-'}{'  OVERDUE' if state['overdue'] else ''}")
-    ctx.out(f"target: {state['target'] or 'not configured'} ({'ready' if state['target_ready'] else 'not present'})")
+    cfg = ctx.cfg
+    text, _level = backup.advice(cfg, state)
+    ctx.out(text)
+    ctx.out(_("last good backup: {when}").format(when=shown(state["last_ok"], cfg.calendar, cfg.timezone, none=_("never"))))
+    if state["next_due"] and not state["overdue"]:
+        ctx.out(_("next due: {when}").format(when=shown(state["next_due"], cfg.calendar, cfg.timezone)))
+    ctx.out(_("target: {target} ({ready})").format(
+        target=state["target"] or _("not set up"), ready=_("ready") if state["target_ready"] else _("not present")))
     return 0

@@ -8,7 +8,7 @@ from typing import Any
 from ..config import Config
 from ..dates import shown
 from ..i18n import _
-from ..office import office_status
+from ..office import health, office_status
 from . import Context, json_flag
 
 
@@ -60,12 +60,7 @@ def _render(st: dict[str, Any], cfg: Config) -> str:
         head = f"daemon: running (pid {st['pid']}, up {up // 3600}h {up % 3600 // 60}m {up % 60}s)"
     else:
         head = "daemon: not running (start it with `archivist daemon` or `systemctl --user start archivist`)"
-    backup_note = ""
-    if st.get("backup_overdue") is True:
-        backup_note = "  (OVERDUE)"
-        if st.get("backup_target_ready") is False:
-            backup_note += ("  the drive is not ready: plug it in, or prepare it once with "
-                            "`archivist backup init-target PATH` and set backup.target in config.yaml")
+    backup_text = health(cfg, st)["backup"][0]  # the same words as My day: what is true, the fixing command
     lines = [
         head,
         f"root: {st['root']}",
@@ -76,7 +71,6 @@ def _render(st: dict[str, Any], cfg: Config) -> str:
         + (f" ({st['invalid_logs']} invalid log(s))" if st.get("invalid_logs") else ""),
         f"unfiled in inbox: {st['unfiled']}" + (": " + ", ".join(st["unfiled_files"][:10]) if st["unfiled_files"] else ""),
         f"index: {st['index']}",
-        f"last backup: {when(st['last_backup'])}" + backup_note,
-        f"next backup: {when(st['next_backup'], '-')}",
+        _("backup: {advice}").format(advice=backup_text),
     ]
     return "\n".join(lines)

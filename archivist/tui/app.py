@@ -17,9 +17,13 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
+from .. import i18n
 from ..config import Config
+from ..i18n import N_, _
 from .bidi import shape
+from .identity import remember_identity, remembered_identity
 from .source import RecordSource, optional_module
+from .words import translate_bindings
 
 
 class RecordsProvider(Provider):
@@ -70,20 +74,22 @@ class ArchivistApp(App[None]):
     TITLE = "archivist"
     COMMANDS = App.COMMANDS | {RecordsProvider, RecordActionsProvider}
     BINDINGS = [
-        Binding("f2", "search", "search"),
-        Binding("f3", "my_day", "my day"),
-        Binding("f4", "register", "register"),
-        Binding("ctrl+t", "toggle_dark", "theme", show=False),
+        Binding("f2", "search", N_("search")),
+        Binding("f3", "my_day", N_("my day")),
+        Binding("f4", "register", N_("register")),
+        Binding("ctrl+t", "toggle_dark", N_("theme"), show=False),
     ]
 
     def __init__(self, cfg: Config, *, by: str | None = None, source: RecordSource | None = None,
                  theme: str | None = None) -> None:
         super().__init__()
+        i18n.set_surface("screen")  # errors name fields and actions, not CLI flags
+        translate_bindings(self)
         self.cfg = cfg
-        self.by = by if by is not None else os.environ.get("ARCHIVIST_STAFF")
+        self.by = by if by is not None else os.environ.get("ARCHIVIST_STAFF") or remembered_identity(cfg)
         self.source = source or RecordSource(cfg)
         self._theme_name = theme or os.environ.get("ARCHIVIST_THEME") or "textual-dark"
-        self.sub_title = f"{cfg.root.name}" + (f" · acting as {self.by}" if self.by else " · set ARCHIVIST_STAFF to act")
+        self._show_acting()
 
     def on_mount(self) -> None:
         from .screens.search import SearchScreen
@@ -91,9 +97,32 @@ class ArchivistApp(App[None]):
         self.theme = self._theme_name
         ensure_index_listener(self)
         self.push_screen(SearchScreen())
+        if not self.by:
+            self.ask_identity()
+
+    def ask_identity(self) -> None:
+        """First use on this account: who are you? (staff list from config; remembered)."""
+        from .screens.dialogs import IdentityDialog
+        from .screens.search import SearchScreen
+
+        def chosen(staff: str | None) -> None:
+            if staff:
+                self.act_as(staff)
+                if isinstance(self.screen, SearchScreen):
+                    self.screen.run_search()  # the empty search shows the chosen person's records
+
+        self.push_screen(IdentityDialog(self.cfg), chosen)
+
+    def _show_acting(self) -> None:
+        if self.by:
+            who = _("acting as {staff} {name}").format(staff=self.by, name=self.cfg.staff.get(self.by, ""))
+        else:
+            who = _("who are you? (ctrl+p, “act as”)")
+        self.sub_title = shape(f"{self.cfg.root.name} · {who}".strip(), self.cfg.display.bidi)
 
     def on_unmount(self) -> None:
         self.source.close()
+        i18n.set_surface("cli")
 
     # -- navigation ----------------------------------------------------------------------------------
     def _top_of(self, kind: type[Screen]) -> bool:
@@ -134,18 +163,20 @@ class ArchivistApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Search records", "the first screen (F2)", self.action_search)
-        yield SystemCommand("My day", "overdue, due today, stuck; naming, inbox, backup, daemon (F3)", self.action_my_day)
-        yield SystemCommand("Register an applicant", "the new-applicant form (F4)", self.action_register)
-        yield SystemCommand("Toggle light/dark", "switch between the light and dark theme (ctrl+t)", self.action_toggle_dark)
+        yield SystemCommand(_("Search records"), _("the first screen (F2)"), self.action_search)
+        yield SystemCommand(_("My day"), _("overdue, due today, stuck; naming, inbox, backup, daemon (F3)"), self.action_my_day)
+        yield SystemCommand(_("Register an applicant"), _("the new-applicant form (F4)"), self.action_register)
+        yield SystemCommand(_("Toggle light/dark"), _("switch between the light and dark theme (ctrl+t)"), self.action_toggle_dark)
         for number, name in self.cfg.staff.items():
-            yield SystemCommand(f"Act as {number} {name}", "who is recorded as acting in new events",
-                                partial(self.act_as, number), discover=False)
+            yield SystemCommand(_("Act as {staff} {name}").format(staff=number, name=name),
+                                _("who is recorded as acting in new events"), partial(self.act_as, number), discover=False)
 
     def act_as(self, staff: str) -> None:
         self.by = staff
-        self.sub_title = f"{self.cfg.root.name} · acting as {staff}"
-        self.notify(f"acting as {staff} {self.cfg.staff.get(staff, '')}")
+        remember_identity(self.cfg, staff)
+        self._show_acting()
+        self.notify(shape(_("acting as {staff} {name}").format(staff=staff, name=self.cfg.staff.get(staff, "")),
+                          self.cfg.display.bidi))
 
 
 def ensure_index_listener(app: ArchivistApp) -> None:

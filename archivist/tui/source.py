@@ -135,13 +135,17 @@ class RecordSource:
 
     # -- reads (run on the I/O thread) -------------------------------------------------------------
     def search(self, query: str, *, status: str | None = None, staff: str | None = None,
-               archived: bool | None = None, limit: int = 200, generation: int | None = None) -> list[dict[str, Any]] | None:
-        """Hits for the search box, or None when a newer search has superseded this one."""
+               archived: bool | None = None, limit: int = 200, generation: int | None = None,
+               mine: str | None = None) -> list[dict[str, Any]] | None:
+        """Hits for the search box, or None when a newer search has superseded this one. Nothing
+        typed and no filter: `mine`'s open records, most urgent first (what they should do next)."""
         if generation is not None and generation != self.generation:
             return None
         self.open()
         if self._index is not None:
             try:
+                if mine and not fold(query) and not (status or staff or archived is not None):
+                    return self._with_contact(list(self._index.most_urgent(mine, limit)))
                 return self._index_search(query, status, staff, archived, limit)
             except Exception as e:  # a broken cache must not keep staff out of their records
                 self.notice = f"index search failed ({e}); searching by reading the folders"

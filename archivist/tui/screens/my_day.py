@@ -18,15 +18,21 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Select, Static
 
 from ...dates import now
+from ...i18n import N_, _
 from ...office import Health, health, office_status, unfiled_paths
 from ..bidi import shape
 from ..widgets.results import ResultsTable
+from ..words import translate_bindings
 
-NOT_AVAILABLE = "not available in this installation"
+NOT_AVAILABLE = N_("not available in this installation")
 
 
 class MyDayScreen(Screen):
-    BINDINGS = [Binding("escape", "back", "back"), Binding("ctrl+r", "reload", "refresh")]
+    BINDINGS = [Binding("escape", "back", N_("back")), Binding("ctrl+r", "reload", N_("refresh"))]
+
+    def __init__(self) -> None:
+        super().__init__()
+        translate_bindings(self)
 
     @property
     def cfg(self) -> Any:
@@ -38,12 +44,12 @@ class MyDayScreen(Screen):
         by = self.app.by  # type: ignore[attr-defined]
         yield Header()
         with Horizontal(id="day-bar"):
-            yield Label("my day for ")
+            yield Label(shape(_("my day for") + " ", mode))
             yield Select([(f"{k} {shape(v, mode)}", k) for k, v in cfg.staff.items()], id="day-staff", compact=True,
-                         value=by if by in cfg.staff else Select.NULL, prompt="everyone")
+                         value=by if by in cfg.staff else Select.NULL, prompt=shape(_("everyone"), mode))
             yield Static("", id="day-counts")
         yield Static("", id="health")
-        yield ResultsTable(cfg, extra="list", id="due")
+        yield ResultsTable(cfg, extra=_("list"), id="due")
         yield DataTable(id="problems", cursor_type="row")
         yield Footer()
 
@@ -90,45 +96,48 @@ class MyDayScreen(Screen):
              violations: list[dict[str, Any]] | None, lines_of: Health, unfiled: list[Path]) -> None:
         rows: list[dict[str, Any]] = []
         counts = []
-        for key, label in (("overdue", "overdue"), ("today", "today"), ("stuck", "stuck")):
+        mode = self.cfg.display.bidi
+        for key, label in (("overdue", _("overdue")), ("today", _("today")), ("stuck", _("stuck"))):
             items = (due or {}).get(key) or []
             counts.append(f"{len(items)} {label}")
             for item in items:
                 row = dict(item)
-                row["_list"] = label
+                row["_list"] = key
+                row["_list_label"] = shape(label, mode)
                 row["_key"] = f"{key}:{item.get('path')}"  # a record can be overdue and stuck: one row each
                 rows.append(row)
         order = {"overdue": 0, "today": 1}
         rows.sort(key=lambda r: (order.get(r["_list"], 2), r["_list"], r.get("next_followup") or ""))
         self.query_one("#due", ResultsTable).set_hits(rows)
-        who = f"{staff}" if staff else "everyone"
+        who = f"{staff}" if staff else _("everyone")
         if due is None:
-            counts_text = f"{who}: due lists {NOT_AVAILABLE if not due_error else 'failed: ' + due_error} (needs the index)"
+            why = _(NOT_AVAILABLE) if not due_error else _("failed: {error}").format(error=due_error)
+            counts_text = _("{who}: due lists {why} (needs the index)").format(who=who, why=why)
         else:
             counts_text = f"{who}: " + " · ".join(counts)
-        self.query_one("#day-counts", Static).update(counts_text)
+        self.query_one("#day-counts", Static).update(shape(counts_text, mode))
 
         lines = []
         for key in ("daemon", "backup"):
             text, level = lines_of[key]
-            lines.append(f"[{_STYLE[level]}]{_esc(text)}[/]")
+            lines.append(f"[{_STYLE[level]}]{_esc(shape(text, mode))}[/]")
         if violations is None:
-            lines.append(f"naming: {NOT_AVAILABLE} (needs the index)")
+            lines.append(_esc(shape(_("naming: {what} (needs the index)").format(what=_(NOT_AVAILABLE)), mode)))
         else:
-            lines.append(f"[{_STYLE['error' if violations else 'ok']}]naming violations: {len(violations)}[/]")
+            text = _esc(shape(_("naming violations: {n}").format(n=len(violations)), mode))
+            lines.append(f"[{_STYLE['error' if violations else 'ok']}]{text}[/]")
         text, level = lines_of["unfiled"]
-        lines.append(f"[{_STYLE[level]}]{_esc(text)}[/]")
+        lines.append(f"[{_STYLE[level]}]{_esc(shape(text, mode))}[/]")
         self.query_one("#health", Static).update("\n".join(lines))
 
         problems = self.query_one("#problems", DataTable)
         problems.clear(columns=True)
-        problems.add_column("problem", width=16)
-        problems.add_column("where")
-        mode = self.cfg.display.bidi
+        problems.add_column(shape(_("problem"), mode), width=16)
+        problems.add_column(shape(_("where"), mode))
         for v in violations or []:
             problems.add_row(str(v.get("rule", "naming")), shape(f"{self._rel(v.get('path'))}: {v.get('message', '')}", mode))
         for p in unfiled:
-            problems.add_row("unfiled", shape(self._rel(p), mode))
+            problems.add_row(shape(_("unfiled"), mode), shape(self._rel(p), mode))
         problems.display = bool(problems.row_count)
 
     def _rel(self, path: Any) -> str:

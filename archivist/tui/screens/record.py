@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import traceback
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -29,8 +30,10 @@ from ... import workflow
 from ...actions import ACTIONS, perform, refusal
 from ...dates import as_datetime, fmt
 from ...errors import ArchivistError
+from ...i18n import N_, _, action_label, contact_label, kind_label, stage_label
 from ...record import LOG_NAME, Record
 from ..bidi import shape
+from ..words import translate_bindings
 from .dialogs import ActionDialog, MenuDialog
 
 MAX_FILES = 500
@@ -40,7 +43,7 @@ DISK_CHECK_S = 2.0
 def _action_bindings() -> list[Binding]:
     out = []
     for spec in ACTIONS.values():
-        out.append(Binding(spec.key, f"act('{spec.name}')", spec.label))
+        out.append(Binding(spec.key, f"act('{spec.name}')", spec.label, show=False))
         out.append(Binding(spec.key, f"refused('{spec.name}')", spec.label, show=False))
     return out
 
@@ -68,24 +71,27 @@ def system_open(path: Path) -> str | None:
     """Open a file or folder with the desktop's opener; the reason when there is none."""
     opener = shutil.which("xdg-open") or shutil.which("open")
     if not opener:
-        return f"no system opener (xdg-open) on this machine; the path is {path}"
+        return _("no system opener (xdg-open) on this machine; the path is {path}").format(path=path)
     subprocess.Popen([opener, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                      stderr=subprocess.DEVNULL, start_new_session=True)
     return None
 
 
 class RecordScreen(Screen):
+    # The footer keeps the way around (F2 F3 F4, back, menu); the stage's actions are in the menu
+    # (m), the palette and the header line, so at 80 columns they never push navigation off.
     BINDINGS = [
-        Binding("escape", "back", "back"),
-        Binding("m", "menu", "menu"),
-        Binding("o", "open_folder", "folder"),
-        Binding("y", "copy('phone')", "copy phone", show=False),
-        Binding("Y", "copy('email')", "copy email", show=False),
+        Binding("escape", "back", N_("back")),
+        Binding("m", "menu", N_("actions")),
+        Binding("o", "open_folder", N_("folder")),
+        Binding("y", "copy('phone')", N_("copy phone"), show=False),
+        Binding("Y", "copy('email')", N_("copy email"), show=False),
         *_action_bindings(),
     ]
 
     def __init__(self, path: str | None = None, code: str | None = None) -> None:
         super().__init__()
+        translate_bindings(self)
         self.path = path
         self.code = code
         self.record: Record | None = None
@@ -97,16 +103,33 @@ class RecordScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("loading…", id="record-head")
+        mode = self.cfg.display.bidi
+        yield Static(shape(_("loading…"), mode), id="record-head")
         yield Static("", id="message", markup=False)
         with TabbedContent(id="tabs"):
-            with TabPane("timeline", id="tab-timeline"):
+            with TabPane(shape(_("timeline"), mode), id="tab-timeline"):
                 yield DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
-            with TabPane("numbers", id="tab-numbers"):
+            with TabPane(shape(_("numbers"), mode), id="tab-numbers"):
                 yield Static("", id="numbers")
-            with TabPane("files", id="tab-files"):
+            with TabPane(shape(_("files"), mode), id="tab-files"):
                 yield DataTable(id="files", cursor_type="row")
         yield Footer()
+
+    WIDE = 110  # from this width the footer has room for the stage's action keys too
+
+    def on_resize(self) -> None:
+        """At 80 columns the footer keeps the way around (back, actions, F2 F3 F4); the stage's
+        action keys move to the header line and the menu. Wider, the footer lists them as well."""
+        wide = self.size.width >= self.WIDE
+        table = self._bindings.key_to_bindings
+        changed = False
+        for key, bindings in list(table.items()):
+            new = [replace(b, show=wide) if b.action.startswith("act(") and b.show != wide else b for b in bindings]
+            if new != bindings:
+                table[key] = new
+                changed = True
+        if changed:
+            self.refresh_bindings()
 
     def on_mount(self) -> None:
         self.reload()
@@ -166,13 +189,14 @@ class RecordScreen(Screen):
     def header_markup(self, rec: Record) -> str:
         cfg, mode = self.cfg, self.cfg.display.bidi
         e = lambda s: escape(shape(str(s), mode))  # noqa: E731
+        t = lambda s: escape(shape(s, mode))  # noqa: E731 - a translated label
         since = rec.stage_since()
-        codes = f"applicant [b]{rec.lead}[/b]" + (f" · case [b]{rec.case}[/b]" if rec.case else "")
-        staff = f"staff {rec.staff} {e(cfg.staff.get(rec.staff, '?'))}"
+        codes = f"{t(_('applicant'))} [b]{rec.lead}[/b]" + (f" · {t(_('case'))} [b]{rec.case}[/b]" if rec.case else "")
+        staff = f"{t(_('staff'))} {rec.staff} {e(cfg.staff.get(rec.staff, '?'))}"
         lines = [
             f"[b]{e(rec.company)}[/b] · {staff}",
-            f"{codes} · stage [b]{rec.status}[/b]"
-            + (f" since {fmt(since, cfg.calendar, cfg.timezone, time=False)}" if since else ""),
+            f"{codes} · {t(_('stage'))} [b]{t(stage_label(rec.status))}[/b]"
+            + (f" {t(_('since'))} {fmt(since, cfg.calendar, cfg.timezone, time=False)}" if since else ""),
         ]
         c = rec.contact
         parts = []
@@ -184,50 +208,56 @@ class RecordScreen(Screen):
         if c.get("email"):
             parts.append(f"[@click=screen.copy('email')]✉ {escape(str(c['email']))}[/]")
         if parts:
-            lines.append(" · ".join(parts) + "  [dim](y/Y copy)[/dim]")
+            lines.append(" · ".join(parts) + f"  [dim]({t(_('y/Y copy'))})[/dim]")
         nf = rec.next_followup
         folder = self.relative(rec.folder)
-        lines.append(f"next follow-up {fmt(nf, cfg.calendar, cfg.timezone) or '—'} · {e(folder)}")
+        lines.append(f"{t(_('next follow-up'))} {fmt(nf, cfg.calendar, cfg.timezone) or '—'} · {e(folder)}")
+        keys = " · ".join(f"{ACTIONS[a].key} {t(action_label(a))}" for a in self.allowed if a in ACTIONS)
+        if keys:
+            lines.append(f"[dim]{keys} · m {t(_('more'))}[/dim]")
         return "\n".join(lines)
 
     def numbers_markup(self, rec: Record) -> str:
         cfg, mode = self.cfg, self.cfg.display.bidi
         e = lambda s: escape(shape(str(s), mode))  # noqa: E731
-        lines = [f"contract: {escape(rec.contract) if rec.contract else '—'}"]
+        t = lambda s: escape(shape(s, mode))  # noqa: E731 - a translated label
+        lines = [f"{t(_('contract'))}: {escape(rec.contract) if rec.contract else '—'}"]
         if rec.invoices:
-            lines.append("invoices:")
+            lines.append(f"{t(_('invoices'))}:")
             for inv in rec.invoices:
                 date = inv.get("date")
                 when = fmt(as_datetime(date, cfg.timezone), cfg.calendar, cfg.timezone, time=False) if date else ""
                 bits = [f"  {escape(str(inv.get('number')))}", when]
                 if inv.get("amount") is not None:
-                    bits.append(f"amount {inv['amount']:,}" if isinstance(inv["amount"], int) else f"amount {inv['amount']}")
+                    amount = f"{inv['amount']:,}" if isinstance(inv["amount"], int) else str(inv["amount"])
+                    bits.append(f"{t(_('amount'))} {amount}")
                 if inv.get("tax_id"):
-                    bits.append(f"tax ID {escape(str(inv['tax_id']))}")
+                    bits.append(f"{t(_('tax ID'))} {escape(str(inv['tax_id']))}")
                 if inv.get("note"):
                     bits.append(e(inv["note"]))
                 lines.append("  ".join(b for b in bits if b))
         else:
-            lines.append("invoices: —")
-        lines.append(f"services: {', '.join(e(s) for s in rec.services) or '—'}")
-        lines.append(f"requests: {', '.join(e(s) for s in rec.requests) or '—'}")
+            lines.append(f"{t(_('invoices'))}: —")
+        lines.append(f"{t(_('services'))}: {', '.join(e(s) for s in rec.services) or '—'}")
+        lines.append(f"{t(_('requests'))}: {', '.join(e(s) for s in rec.requests) or '—'}")
         if rec.related:
-            lines.append(f"related: {', '.join(rec.related)}")
-        contact = " · ".join(f"{k}: {e(v)}" for k, v in rec.contact.items() if v)
-        lines.append(f"contact: {contact or '—'}")
+            lines.append(f"{t(_('related'))}: {', '.join(rec.related)}")
+        contact = " · ".join(f"{t(contact_label(k))}: {e(v)}" for k, v in rec.contact.items() if v)
+        lines.append(f"{t(_('contact'))}: {contact or '—'}")
         return "\n".join(lines)
 
     def _fill_timeline(self, rec: Record) -> None:
         cfg, mode = self.cfg, self.cfg.display.bidi
         table = self.query_one("#timeline", DataTable)
         table.clear(columns=True)
-        table.add_column("when", width=16)
-        table.add_column("by", width=2)
-        table.add_column("event", width=22)
-        table.add_column("note")
+        table.add_column(shape(_("when"), mode), width=16)
+        table.add_column(shape(_("by"), mode), width=2)
+        table.add_column(shape(_("event"), mode), width=22)
+        table.add_column(shape(_("note"), mode))
         events = sorted(enumerate(rec.events), key=lambda ie: (as_datetime(ie[1]["at"], cfg.timezone) or datetime.min, ie[0]))
-        for _, ev in events:
-            kind = ev["kind"] + (f" → {ev['to']}" if ev.get("to") and ev["kind"] != ev.get("to") else "")
+        for _i, ev in events:
+            kind = kind_label(ev["kind"]) + (f" → {stage_label(ev['to'])}" if ev.get("to") and ev["kind"] != ev.get("to") else "")
+            kind = shape(kind, mode)
             extra = " ".join(str(ev[k]) for k in ("case", "number") if ev.get(k))
             note = " · ".join(x for x in (extra, shape(str(ev.get("note") or ""), mode)) if x)
             table.add_row(fmt(as_datetime(ev["at"], cfg.timezone), cfg.calendar, cfg.timezone), str(ev["by"]), kind, note)
@@ -237,13 +267,13 @@ class RecordScreen(Screen):
     def _fill_files(self, files: list[tuple[str, int, float]]) -> None:
         table = self.query_one("#files", DataTable)
         table.clear(columns=True)
-        table.add_column("file")
-        table.add_column("size", width=9)
         mode = self.cfg.display.bidi
+        table.add_column(shape(_("file"), mode))
+        table.add_column(shape(_("size"), mode), width=9)
         for rel, size, _mtime in files:
             table.add_row(shape(rel, mode), _size(size), key=rel)
         tabs = self.query_one(TabbedContent)
-        tabs.get_tab("tab-files").label = f"files ({len(files)}{'+' if len(files) >= MAX_FILES else ''})"
+        tabs.get_tab("tab-files").label = shape(f"{_('files')} ({len(files)}{'+' if len(files) >= MAX_FILES else ''})", mode)
 
     def relative(self, folder: Path | None) -> str:
         if folder is None:
@@ -255,7 +285,7 @@ class RecordScreen(Screen):
 
     def show_message(self, text: str, error: bool = False) -> None:
         msg = self.query_one("#message", Static)
-        msg.update(text)
+        msg.update(shape(text, self.cfg.display.bidi))
         msg.set_class(error, "error")
         msg.set_class(bool(text), "shown")
 
@@ -275,8 +305,9 @@ class RecordScreen(Screen):
         assert self.record is not None
         spec = ACTIONS[name]
         rec = self.record
-        title = f"{spec.label} · {rec.code} {shape(rec.company, self.cfg.display.bidi)} ({rec.status})"
-        self.app.push_screen(ActionDialog(spec, title, self.cfg, partial(self.submit_action, name)))
+        mode = self.cfg.display.bidi
+        title = f"{shape(action_label(name), mode)} · {rec.code} {shape(rec.company, mode)} ({shape(stage_label(rec.status), mode)})"
+        self.app.push_screen(ActionDialog(spec, title, self.cfg, partial(self.submit_action, name), rec))
 
     def action_refused(self, name: str) -> None:
         """A key for an action the stage does not allow: ask the domain, which says why not."""
@@ -293,7 +324,7 @@ class RecordScreen(Screen):
             self.show_record(rec, files)
         why = refusal(rec, name)
         if why is None:  # it has moved on and now allows the action: ask as for any allowed key
-            self.show_message(f"{rec.code} is {rec.status} now")
+            self.show_message(_("{code} is {stage} now").format(code=rec.code, stage=stage_label(rec.status)))
             self.action_act(name)
         else:
             self.show_message(why, error=True)
@@ -310,33 +341,37 @@ class RecordScreen(Screen):
             return str(e)
         except Exception as e:  # a bug below us: say so, keep the screen, re-read what is on disk
             self.log.error(traceback.format_exc())
-            text = f"unexpected error ({type(e).__name__}: {e}); the log on disk is the truth, reloaded"
+            text = _("unexpected error ({error}); the log on disk is the truth, reloaded").format(error=f"{type(e).__name__}: {e}")
             self.show_message(text, error=True)
             self.reload()
             return None  # close the dialog: the action may have been saved, a second OK could repeat it
         if not getattr(self.app, "index_listener_active", False):
             await source.call(source.refresh, [p for p in (rec.folder, old) if p])
-        done = f"{ACTIONS[name].label}: saved"
+        done = _("{action}: saved").format(action=action_label(name))
         if name == "convert":
-            done = f"converted: case {rec.case} · folder {self.relative(rec.folder)}"
+            done = _("converted: case {case} · folder {folder}").format(case=rec.case, folder=self.relative(rec.folder))
         elif name in ("contract", "invoice"):
-            done = f"{ACTIONS[name].label} {rec.contract if name == 'contract' else rec.invoices[-1]['number']}"
+            done = f"{action_label(name)} {rec.contract if name == 'contract' else rec.invoices[-1]['number']}"
+        elif name == "log" and rec.next_followup is not None and (self.record is None or rec.next_followup != self.record.next_followup):
+            done += " · " + _("next follow-up {when}").format(when=fmt(rec.next_followup, self.cfg.calendar, self.cfg.timezone))
         self.show_message(done)
         files = await source.call(list_files, rec.folder)
         self.show_record(rec, files)
         return None
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
-        out = [(f"{ACTIONS[a].label} ({ACTIONS[a].key})", ACTIONS[a].help, partial(self.action_act, a))
+        out = [(f"{action_label(a)} ({ACTIONS[a].key})", action_label(a), partial(self.action_act, a))
                for a in self.allowed if a in ACTIONS]
-        out.append(("open folder (o)", "open the record's folder with the system opener", self.action_open_folder))
+        out.append((_("open folder (o)"), _("open the record's folder with the system opener"), self.action_open_folder))
         return out
 
     def action_menu(self) -> None:
         if self.record is None:
             return
-        entries = [(a, f"{ACTIONS[a].key}  {ACTIONS[a].label} — {ACTIONS[a].help}") for a in self.allowed if a in ACTIONS]
-        entries += [("@open", "o  open folder"), ("@phone", "y  copy phone"), ("@email", "Y  copy email")]
+        mode = self.cfg.display.bidi
+        entries = [(a, f"{ACTIONS[a].key}  {shape(action_label(a), mode)}") for a in self.allowed if a in ACTIONS]
+        entries += [("@open", f"o  {shape(_('open folder'), mode)}"), ("@phone", f"y  {shape(_('copy phone'), mode)}"),
+                    ("@email", f"Y  {shape(_('copy email'), mode)}")]
 
         def chosen(choice: str | None) -> None:
             if choice == "@open":
@@ -346,7 +381,7 @@ class RecordScreen(Screen):
             elif choice:
                 self.action_act(choice)
 
-        self.app.push_screen(MenuDialog(f"{self.record.code} · {self.record.status}", entries), chosen)
+        self.app.push_screen(MenuDialog(f"{self.record.code} · {shape(stage_label(self.record.status), mode)}", entries), chosen)
 
     def action_back(self) -> None:
         self.app.pop_screen()
@@ -358,7 +393,7 @@ class RecordScreen(Screen):
         value = c.get("email") if what == "email" else (c.get("mobile") or c.get("phone"))
         if value:
             self.app.copy_to_clipboard(str(value))
-            self.notify(f"copied {value}")
+            self.notify(_("copied {value}").format(value=value))
 
     def action_open_folder(self) -> None:
         if self.record and self.record.folder:

@@ -17,8 +17,11 @@ from textual.widgets import Button, Footer, Header, Input, Label, Select, Select
 from ... import workflow
 from ...actions import CONTACT_KEYS, register_applicant, returning_matches
 from ...errors import ArchivistError
+from ...i18n import N_, _, contact_label, stage_label
 from ..bidi import shape
 from ..widgets.inputs import TextInput
+from ..words import translate_bindings
+from .dialogs import ConfirmDialog
 
 CONTACT_FIELDS = CONTACT_KEYS
 CHECKED = ("mobile", "phone", "email")
@@ -32,10 +35,11 @@ def find_similar(cfg: Any, company: str, phone: str | None, email: str | None) -
 
 
 class RegisterScreen(Screen):
-    BINDINGS = [Binding("escape", "back", "back"), Binding("ctrl+s", "save", "save")]
+    BINDINGS = [Binding("escape", "back", N_("back")), Binding("ctrl+s", "save", N_("save"))]
 
     def __init__(self) -> None:
         super().__init__()
+        translate_bindings(self)
         self.similar: list[dict[str, Any]] = []
         self.confirmed_for: tuple[str, str, str] | None = None  # what the user chose to register anyway
         self._checked_key: tuple[str, str, str] | None = None  # what `similar` was found for
@@ -50,28 +54,28 @@ class RegisterScreen(Screen):
         by = self.app.by  # type: ignore[attr-defined]
         yield Header()
         with VerticalScroll(id="form"):
-            yield Label("company *")
-            yield TextInput(id="company", placeholder="the applicant's company name", compact=True)
+            yield Label(shape(_("company") + " *", mode))
+            yield TextInput(id="company", placeholder=_("the applicant's company name"), compact=True)
             yield Static("", id="similar", classes="hint")
-            yield Label("staff *")
+            yield Label(shape(_("staff") + " *", mode))
             staff = [(f"{k} {shape(v, mode)}", k) for k, v in cfg.staff.items()]
-            yield Select(staff, id="staff", value=by if by in cfg.staff else Select.NULL, prompt="executing staff member",
+            yield Select(staff, id="staff", value=by if by in cfg.staff else Select.NULL, prompt=shape(_("executing staff member"), mode),
                          compact=True)
             for key in CONTACT_FIELDS:
-                yield Label(key)
+                yield Label(shape(contact_label(key), mode))
                 yield TextInput(id=key, placeholder="0912 123 4567" if key in ("mobile", "phone") else "", compact=True)
                 if key in CHECKED:
                     yield Static("", id=f"{key}-error", classes="field-error")
-            yield Label("services")
+            yield Label(shape(_("services"), mode))
             yield SelectionList[str](*((f"{p} {shape(n, mode)}", p) for p, n in cfg.services.items()), id="services")
-            yield Label("request")
-            yield TextInput(id="request", placeholder="price quote, samples…", compact=True)
-            yield Label("note")
+            yield Label(shape(_("request"), mode))
+            yield TextInput(id="request", placeholder=_("price quote, samples…"), compact=True)
+            yield Label(shape(_("note"), mode))
             yield TextInput(id="note", compact=True)
         yield Static("", id="form-error", markup=False)
         with Horizontal(id="form-buttons"):
-            yield Button("register", variant="primary", id="save")
-            yield Button("cancel", id="cancel")
+            yield Button(shape(_("register"), mode), variant="primary", id="save")
+            yield Button(shape(_("cancel"), mode), id="cancel")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -93,7 +97,7 @@ class RegisterScreen(Screen):
         if key in CHECKED:
             problem = self.field_error(key) if event.value.strip() else None
             err = self.query_one(f"#{key}-error", Static)
-            err.update(problem or "")
+            err.update(shape(problem or "", self.cfg.display.bidi))
             err.set_class(bool(problem), "shown")
             event.input.set_class(bool(problem), "invalid")
 
@@ -129,11 +133,11 @@ class RegisterScreen(Screen):
     async def _look(self, key: tuple[str, str, str]) -> list[dict[str, Any]] | None:
         source = self.app.source  # type: ignore[attr-defined]
         hint = self.query_one("#similar", Static)
-        hint.update("checking for an earlier record of this company…")
+        hint.update(shape(_("checking for an earlier record of this company…"), self.cfg.display.bidi))
         try:
             found = await source.call_slow(find_similar, self.cfg, *key)
         except Exception as e:  # a matcher problem must not block registering
-            hint.update(f"returning-company check failed: {e}")
+            hint.update(shape(_("returning-company check failed: {error}").format(error=e), self.cfg.display.bidi))
             return None
         # shown even if a field changed meanwhile: it is about what was checked, and leaving the
         # changed field (or saving) checks again
@@ -148,11 +152,12 @@ class RegisterScreen(Screen):
         if found is None:
             hint.update("")
         elif not found:
-            hint.update("no earlier record looks like this company")
+            hint.update(shape(_("no earlier record looks like this company"), mode))
         else:
             items = [f"{r.get('code') or r.get('case') or r.get('lead')} {shape(str(r.get('company', '')), mode)} "
-                     f"({r.get('status', '?')}{', ' + str(r['why']) if r.get('why') else ''})" for r in found[:3]]
-            hint.update("likely returning company: " + " · ".join(items))
+                     f"({shape(stage_label(r.get('status')) or '?', mode)}{', ' + str(r['why']) if r.get('why') else ''})"
+                     for r in found[:3]]
+            hint.update(shape(_("likely returning company:"), mode) + " " + " · ".join(items))
         hint.set_class(bool(found), "warning")
 
     # -- saving -------------------------------------------------------------------------------------
@@ -160,9 +165,25 @@ class RegisterScreen(Screen):
     def action_save(self) -> None:
         self._save(self.values())
 
+    def filled(self) -> bool:
+        """Something was typed or chosen beyond what the form starts with."""
+        v = self.values()
+        return bool(v["company"].strip() or any(x.strip() for x in v["contact"].values()) or v["services"]
+                    or v["requests"] or v["note"])
+
     @on(Button.Pressed, "#cancel")
     def action_back(self) -> None:
-        self.app.pop_screen()
+        """Esc on a filled form asks before what was typed is thrown away."""
+        if not self.filled():
+            self.app.pop_screen()
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.app.pop_screen()
+
+        self.app.push_screen(ConfirmDialog(_("Discard this applicant's form? What you typed is not saved."),
+                                           _("discard"), _("keep editing"), self.cfg.display.bidi), answered)
 
     @work(exclusive=True, group="save")
     async def _save(self, v: dict[str, Any]) -> None:
@@ -180,26 +201,26 @@ class RegisterScreen(Screen):
                 contact=v["contact"], services=v["services"], requests=v["requests"], note=v["note"],
                 confirm=self.confirmed_for == key)
         except ArchivistError as e:
-            self.show_error(str(e), _field_of(str(e)))
+            self.show_error(str(e), e.field or _field_of(str(e)))
             return
         rec = reg.record
         if rec is None:  # likely an earlier record: shown, and the next press confirms
             self._checked_key = key
             self.show_similar(reg.matches)
             self.confirmed_for = key
-            self.show_error("this company looks like an earlier record (above); check it, then press register again "
-                            "to register anyway", "company")
+            self.show_error(_("this company looks like an earlier record (above); check it, then press register again "
+                              "to register anyway"), "company")
             return
         if not getattr(self.app, "index_listener_active", False):
             await source.call(source.refresh, [rec.folder])
         error.update("")
         self.app.pop_screen()
-        self.app.notify(f"registered {rec.lead} {rec.company}")
+        self.app.notify(shape(_("registered {code} {company}").format(code=rec.lead, company=rec.company), self.cfg.display.bidi))
         self.app.open_record(str(rec.folder), rec.lead)  # type: ignore[attr-defined]
 
     def show_error(self, text: str, field: str | None) -> None:
         error = self.query_one("#form-error", Static)
-        error.update(text)
+        error.update(shape(text, self.cfg.display.bidi))
         error.set_class(bool(text), "shown")
         for w in self.query(Input):
             if w.id == field:

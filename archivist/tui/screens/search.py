@@ -13,10 +13,12 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
+from ...i18n import N_, _, ngettext, stage_label
 from ...stages import STAGES
 from ..bidi import shape
 from ..widgets.inputs import TextInput
 from ..widgets.results import ResultsTable
+from ..words import translate_bindings
 
 RESULT_ROWS = 100  # a screenful or three; more typing narrows it
 DEBOUNCE_S = 0.015  # coalesces a burst (pasted text, key repeat); typing stays immediate
@@ -24,13 +26,14 @@ DEBOUNCE_S = 0.015  # coalesces a burst (pasted text, key repeat); typing stays 
 
 class SearchScreen(Screen):
     BINDINGS = [
-        Binding("escape", "clear_query", "clear"),
-        Binding("down", "focus_results", "results", show=False),
-        Binding("ctrl+r", "refresh", "refresh", show=False),
+        Binding("escape", "clear_query", N_("clear")),
+        Binding("down", "focus_results", N_("results"), show=False),
+        Binding("ctrl+r", "refresh", N_("refresh"), show=False),
     ]
 
     def __init__(self) -> None:
         super().__init__()
+        translate_bindings(self)
         self._timer: Timer | None = None
         self.shown_query: str | None = None  # the query whose results the table shows (tests, bench)
         self.shown_at = 0.0
@@ -39,13 +42,14 @@ class SearchScreen(Screen):
         cfg = self.app.cfg  # type: ignore[attr-defined]
         mode = cfg.display.bidi
         yield Header()
-        yield TextInput(placeholder="company, code, phone, email, contract, invoice, file…", id="query")
+        yield TextInput(placeholder=_("company, code, phone, email, contract, invoice, file…"), id="query")
         with Horizontal(id="filters"):
-            yield Select([(s, s) for s in STAGES], prompt="any stage", id="stage", compact=True)
-            yield Select([(f"{k} {shape(v, mode)}", k) for k, v in cfg.staff.items()], prompt="any staff",
+            yield Select([(shape(stage_label(s), mode), s) for s in STAGES], prompt=shape(_("any stage"), mode),
+                         id="stage", compact=True)
+            yield Select([(f"{k} {shape(v, mode)}", k) for k, v in cfg.staff.items()], prompt=shape(_("any staff"), mode),
                          id="staff", compact=True)
-            yield Select([("open only", "open"), ("archived only", "archived")], prompt="open + archived",
-                         id="scope", compact=True)
+            yield Select([(shape(_("open only"), mode), "open"), (shape(_("archived only"), mode), "archived")],
+                         prompt=shape(_("open + archived"), mode), id="scope", compact=True)
         yield ResultsTable(cfg, id="results")
         yield Static("", id="status")
         yield Footer()
@@ -84,19 +88,23 @@ class SearchScreen(Screen):
         source.generation += 1
         self._search(self.query_one("#query", Input).value, self.filters(), source.generation)
 
+    def _say(self, text: str) -> None:
+        self.query_one("#status", Static).update(shape(text, self.app.cfg.display.bidi))  # type: ignore[attr-defined]
+
     @work(exclusive=True, group="search")
     async def _search(self, query: str, filters: dict[str, Any], generation: int) -> None:
         source = self.app.source  # type: ignore[attr-defined]
         status = self.query_one("#status", Static)
         progress = None
         if not source.opened:
-            opening = "opening the index (the first start builds it from the folders: minutes on a big archive)"
-            status.update(opening + "…")
-            progress = self.set_interval(0.5, lambda: status.update(f"{opening}: {source.building or '…'}"))
+            opening = _("opening the index (the first start builds it from the folders: minutes on a big archive)")
+            self._say(opening + "…")
+            progress = self.set_interval(0.5, lambda: self._say(f"{opening}: {source.building or '…'}"))
+        mine = self.app.by  # type: ignore[attr-defined]
         try:
-            hits = await source.call(source.search, query, generation=generation, limit=RESULT_ROWS, **filters)
+            hits = await source.call(source.search, query, generation=generation, limit=RESULT_ROWS, mine=mine, **filters)
         except Exception as e:  # show it; the next keystroke tries again
-            status.update(f"search failed: {e}")
+            self._say(_("search failed: {error}").format(error=e))
             status.add_class("error")
             return
         finally:
@@ -110,10 +118,15 @@ class SearchScreen(Screen):
         status.remove_class("error")
         n = len(hits)
         more = "+" if n >= RESULT_ROWS else ""
-        msg = f"{n}{more} record{'s' if n != 1 else ''}" if query or any(v is not None for v in filters.values()) else "type to search"
+        if query or any(v is not None for v in filters.values()):
+            msg = ngettext("{n}{more} record", "{n}{more} records", n).format(n=n, more=more)
+        elif mine:
+            msg = _("your open records, most urgent first ({n}{more}); type to search").format(n=n, more=more)
+        else:
+            msg = _("type to search")
         if source.notice:
             msg += f" · {source.notice}"
-        status.update(msg + " · Enter opens · F3 my day · F4 register")
+        self._say(msg + " · " + _("Enter opens · F3 my day · F4 register"))
         if source.catch_up_due:
             source.catch_up_due = False  # here, not on the slow thread: a search finishing
             self._catch_up()             # meanwhile must not start a second walk
@@ -125,7 +138,7 @@ class SearchScreen(Screen):
         try:
             changed = await source.call_slow(source.catch_up)
         except Exception as e:  # the results shown stay usable; say why they may be behind
-            self.query_one("#status", Static).update(f"could not check the folders for changes: {e}")
+            self._say(_("could not check the folders for changes: {error}").format(error=e))
             return
         if changed:
             self.run_search()

@@ -9,6 +9,7 @@ from textual.widgets import DataTable
 
 from ...config import Config
 from ...dates import shown
+from ...i18n import _, stage_label
 from ..bidi import shape
 from ..source import contact_of
 
@@ -38,17 +39,23 @@ class ResultsTable(DataTable):
             self.set_hits(self._rows)
 
     def _layout(self) -> list[tuple[str, str, int]]:
+        """Columns for the width: the company name gets the room; below 110 columns the contact
+        column goes (the record shows it) rather than cutting names to a dozen letters."""
         width = max(self.size.width, 78)
         wide = width >= 110
         cols: list[tuple[str, str, int]] = []
         if self.extra:
             cols.append((self.extra, "extra", 9))
-        cols += [("code", "lead", 5), ("case", "case", 4)]
-        tail = [("staff", "staff", 14 if wide else 5), ("stage", "status", 10), ("follow-up", "next", 16 if wide else 10)]
-        fixed = sum(w for _, _, w in cols + tail) + 2 * (len(cols) + len(tail) + 2) + 2
+        cols += [(_("code"), "lead", 5), (_("case"), "case", 4)]
+        tail = [(_("staff"), "staff", 14 if wide else 2), (_("stage"), "status", 12 if wide else 10),
+                (_("follow-up"), "next", 16 if wide else 10)]
+        middle = 2 if wide else 1
+        fixed = sum(w for _l, _k, w in cols + tail) + 2 * (len(cols) + len(tail) + middle) + 2
         free = max(18, width - fixed)
+        if not wide:
+            return cols + [(_("company"), "company", free)] + tail
         contact_w = max(8, free * 2 // 5)
-        return cols + [("company", "company", free - contact_w), ("contact", "contact", contact_w)] + tail
+        return cols + [(_("company"), "company", free - contact_w), (_("contact"), "contact", contact_w)] + tail
 
     def set_hits(self, hits: list[dict[str, Any]]) -> None:
         """Replace the rows, keeping the cursor on the same record when it is still there."""
@@ -60,7 +67,7 @@ class ResultsTable(DataTable):
         if layout != self._columns:  # columns change only with the terminal's width
             self.clear(columns=True)
             for label, key, width in layout:
-                self.add_column(label, key=key, width=width)
+                self.add_column(shape(label, mode), key=key, width=width)
             self._columns = layout
         else:
             self.clear()
@@ -74,18 +81,18 @@ class ResultsTable(DataTable):
             if wide:
                 staff = f"{staff} {shape(self.cfg.staff.get(staff, ''), mode)}".strip()
             values = {
-                "extra": hit.get("_list", ""),
+                "extra": hit.get("_list_label") or hit.get("_list", ""),
                 "lead": hit.get("lead") or "",
                 "case": hit.get("case") or "",
                 "company": shape(clip(str(hit.get("company") or ""), 60), mode),
                 "contact": shape(clip(contact_of(hit), 40), mode),
                 "staff": staff,
-                "status": hit.get("status") or "",
+                "status": shape(stage_label(hit.get("status")), mode),
                 "next": followup_text(self.cfg, hit.get("next_followup"), with_time=wide),
             }
             if hit.get("stale"):
                 values["status"] = Text(f"{values['status']}!", style="bold red")
-            self.add_row(*(values[k] for _, k, _ in layout), key=key)
+            self.add_row(*(values[k] for _l, k, _w in layout), key=key)
         if keep and keep in self.hits:
             self.move_cursor(row=self.get_row_index(keep))
 
