@@ -304,6 +304,7 @@ def registry_locked(layout: Layout) -> Iterator[None]:
     The second lock is the one a Samba (or NFS) client's lock on registry.yaml turns into on the
     host, so a number is never issued while someone holds the file open for writing elsewhere.
     """
+    layout.require_local("allocate numbers")
     with lock(layout, "registry"), contextlib.ExitStack() as held:
         with contextlib.suppress(FileNotFoundError):  # a new archive has no registry.yaml yet
             # shared is enough to wait for a client's write lock, and needs only read access

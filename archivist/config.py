@@ -146,10 +146,21 @@ class Config:
     ui: UiConfig = UiConfig()
     web: WebConfig = WebConfig()
     limits: LimitsConfig = LimitsConfig()
+    # everything archivist writes besides the folders (index, daemon state, locks, outbox); it
+    # must be on a local filesystem of the host that owns the archive (default <root>/.archivist)
+    state_dir: Path | None = None
+    allow_network_fs: bool = False  # the user knows the root or state dir is safe though it looks remote
+    # staff number → the OS account that is that person on this host; admins may act for others
+    accounts: Mapping[str, str] = field(default_factory=dict)
+    admins: tuple[str, ...] = ()
+
+    @property
+    def state_path(self) -> Path:
+        return self.state_dir or self.root / ".archivist"
 
     @property
     def index_file(self) -> Path:
-        return self.index_path or self.root / ".archivist" / "index.sqlite"
+        return self.index_path or self.state_path / "index.sqlite"
 
     def service_prefix(self, service: str) -> str:
         """The digit prefix for a service given by name or by its prefix; error lists the choices."""
@@ -182,7 +193,8 @@ DEFAULT_SERVICES = {"1": "ISO certification", "2": "Product certification", "3":
 
 _TOP_KEYS = {
     "root", "staff", "services", "naming", "followup", "numbers", "calendar", "timezone", "index",
-    "daemon", "backup", "telegram", "display", "ui", "web", "limits",
+    "daemon", "backup", "telegram", "display", "ui", "web", "limits", "state_dir", "allow_network_fs", "accounts",
+    "admins",
 }
 
 
@@ -254,10 +266,11 @@ def _build(raw: dict[str, Any], cfg_path: Path | None, root_override: Any) -> Co
     if unknown:
         raise src.err(sorted(unknown)[0], f"unknown key (known keys: {', '.join(sorted(_TOP_KEYS))})")
     root = _root(src, root_override)
+    staff = _staff(src)
     return Config(
         path=cfg_path.resolve() if cfg_path else None,
         root=root,
-        staff=_staff(src),
+        staff=staff,
         services=_services(src),
         naming=_naming(src),
         followup=_followup(src),
@@ -272,6 +285,9 @@ def _build(raw: dict[str, Any], cfg_path: Path | None, root_override: Any) -> Co
         ui=_ui(src),
         web=_web(src),
         limits=_limits_section(src),
+        state_dir=_state_dir(src),
+        allow_network_fs=_allow_network_fs(src),
+        **_identity(src, staff),
     )
 
 
@@ -403,6 +419,51 @@ def _timezone(src: _Source) -> str:
     except Exception:
         raise src.err("timezone", f"unknown time zone {tz!r} (e.g. Asia/Tehran)") from None
     return str(tz)
+
+
+def _state_dir(src: _Source) -> Path | None:
+    value = src.raw.get("state_dir")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise src.err("state_dir", f"must be a path (text) on a local filesystem, got {value!r}")
+    return (src.base / Path(value).expanduser()).resolve()
+
+
+def _allow_network_fs(src: _Source) -> bool:
+    value = src.raw.get("allow_network_fs", False)
+    if not isinstance(value, bool):
+        raise src.err("allow_network_fs", f"must be true or false, got {value!r}")
+    return value
+
+
+def _identity(src: _Source, staff: Mapping[str, str]) -> dict[str, Any]:
+    """`accounts: {"03": sara}` (staff number → OS account) and `admins: ["01"]` (staff numbers)."""
+    accounts_raw = src.raw.get("accounts") or {}
+    if not isinstance(accounts_raw, dict):
+        raise src.err("accounts", 'must map staff numbers to OS accounts, e.g. {"03": sara}')
+    accounts: dict[str, str] = {}
+    for k, v in accounts_raw.items():
+        number = f"{k:02d}" if isinstance(k, int) and not isinstance(k, bool) else ascii_digits(str(k)).strip().zfill(2)
+        if number not in staff:
+            raise src.err(f"accounts.{k}", f"{k} is not a staff number under staff:")
+        if not isinstance(v, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\$?", v):
+            raise src.err(f"accounts.{k}", f"must be an OS account name, got {v!r}")
+        if v in accounts.values():
+            raise src.err(f"accounts.{k}", f"account {v} is already mapped to another staff number")
+        accounts[number] = v
+    admins_raw = src.raw.get("admins") or []
+    if isinstance(admins_raw, (str, int)):
+        admins_raw = [admins_raw]
+    if not isinstance(admins_raw, list):
+        raise src.err("admins", 'must be a list of staff numbers, e.g. ["01"]')
+    admins = []
+    for a in admins_raw:
+        number = f"{a:02d}" if isinstance(a, int) and not isinstance(a, bool) else ascii_digits(str(a)).strip().zfill(2)
+        if number not in staff:
+            raise src.err("admins", f"{a} is not a staff number under staff:")
+        admins.append(number)
+    return {"accounts": accounts, "admins": tuple(admins)}
 
 
 def _index_path(src: _Source, root: Path) -> Path | None:

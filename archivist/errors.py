@@ -60,3 +60,7 @@ class StaleLog(ArchivistError):
 
 class OutsideRoot(ArchivistError):
     """A write or move would leave the archive root (through a symbolic link or a `..`)."""
+
+
+class NetworkFilesystem(ArchivistError):
+    """A write refused because the archive is seen through a network filesystem (one host owns it)."""

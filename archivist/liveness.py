@@ -1,25 +1,24 @@
 """Is a daemon running for this root, and where its files are: a leaf every layer may ask.
 
-Liveness is an flock the kernel drops when the process dies (even by kill -9), so a stale pid file
+Liveness is a record lock the kernel drops when the process dies (even by kill -9), so a stale pid file
 never makes a dead daemon look alive. Kept out of `daemon/` so that the index and the front-ends
 can ask without importing the daemon package.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 from .config import Config
+from .locking import try_lock, unlock
 from .store import layout_of
 
 
 def lock_path(cfg: Config) -> Path:
-    """The file a live daemon holds an exclusive flock on; it also holds the daemon's pid."""
+    """The file a live daemon holds an exclusive record lock on; it also holds the daemon's pid."""
     return layout_of(cfg).state / "daemon.pid"
 
 
@@ -43,7 +42,7 @@ def _read_pid(path: Path) -> int | None:
 def running(cfg: Config) -> int | None:
     """The pid of the live daemon for this root, or None.
 
-    Liveness is the flock, not the pid: the kernel drops the lock when the process dies (even by
+    Liveness is the lock, not the pid: the kernel drops the lock when the process dies (even by
     kill -9), so a stale pid file never makes a dead daemon look alive.
     """
     path = lock_path(cfg)
@@ -52,13 +51,9 @@ def running(cfg: Config) -> int | None:
     except FileNotFoundError:
         return None
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError as e:
-            if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                return _read_pid(path) or -1
-            raise
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        if not try_lock(fd, exclusive=False):
+            return _read_pid(path) or -1
+        unlock(fd)
         return None
     finally:
         os.close(fd)

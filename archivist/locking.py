@@ -143,6 +143,24 @@ def posix_lock(path: Path, exclusive: bool = True, timeout: float = LOCK_TIMEOUT
         os.close(fd)
 
 
+def try_lock(fd: int, exclusive: bool = True) -> bool:
+    """Take a whole-file record lock on an open descriptor without waiting; False if held elsewhere.
+
+    For locks held as long as a descriptor stays open (the daemon's instance lock): closing it
+    releases the lock, also when the process dies. OFD where available (see module doc).
+    """
+    if _OFD_SETLK is not None:
+        return _ofd(fd, fcntl.F_WRLCK if exclusive else fcntl.F_RDLCK)
+    return _classic(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+
+
+def unlock(fd: int) -> None:
+    if _OFD_SETLK is not None:
+        _ofd(fd, fcntl.F_UNLCK)
+    else:
+        _classic(fd, fcntl.LOCK_UN)
+
+
 def _busy(path: Path, what: str | None) -> str:
     return f"{what or path.name} is busy (another process or a Windows/NFS client holds it); try again in a moment"
 

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .config import Config
-from .errors import NameClash, OutsideRoot, RecordNotFound, StaleLog
+from .errors import NameClash, NetworkFilesystem, OutsideRoot, RecordNotFound, StaleLog
 from .locking import LOCK_TIMEOUT, posix_lock
+from .mounts import Mount, network_mount
 from .naming import normalize_code
 from .record import LOG_NAME, Record, load_record, log_bytes
 
@@ -35,6 +36,8 @@ class Layout:
     """Where things live under the root (SPEC §2)."""
 
     root: Path
+    state_dir: Path | None = None  # config `state_dir`; default <root>/.archivist
+    allow_network_fs: bool = False
 
     def area(self, name: str) -> Path:
         return self.root / name
@@ -49,7 +52,30 @@ class Layout:
 
     @property
     def state(self) -> Path:
-        return self.root / STATE_DIR
+        return self.state_dir or self.root / STATE_DIR
+
+    def remote(self) -> tuple[str, Path, Mount] | None:
+        """(what, path, mount) when the root or the state dir is on a network filesystem."""
+        if self.allow_network_fs:
+            return None
+        for what, path in (("the archive root", self.root), ("the state dir", self.state)):
+            m = network_mount(path)
+            if m is not None:
+                return what, path, m
+        return None
+
+    def require_local(self, action: str) -> None:
+        """Refuse `action` (a write) when the archive is seen through a network filesystem."""
+        found = self.remote()
+        if found is None:
+            return
+        what, path, m = found
+        raise NetworkFilesystem(
+            f"refusing to {action}: {what} {path} is on a network filesystem ({m.fstype}, {m.device}); "
+            "one host owns the archive, so run archivist there (e.g. over ssh) or use its web app; search and "
+            f"show still work from here. If {path} is in fact local to this host, set allow_network_fs: true "
+            "in config.yaml"
+        )
 
     @property
     def locks(self) -> Path:
@@ -65,8 +91,10 @@ class Layout:
         return parent if parent in AREAS else None
 
     def ensure(self) -> None:
-        for name in (*AREAS, "inbox", STATE_DIR):
+        self.require_local("create an archive")
+        for name in (*AREAS, "inbox"):
             (self.root / name).mkdir(parents=True, exist_ok=True)
+        self.state.mkdir(parents=True, exist_ok=True)
 
 
 GROUP_UMASK = 0o007
@@ -111,7 +139,7 @@ def create_file(path: Path) -> None:
 
 
 def layout_of(cfg: Config) -> Layout:
-    return Layout(cfg.root)
+    return Layout(cfg.root, cfg.state_dir, cfg.allow_network_fs)
 
 
 def folder_name(cfg: Config, record: Record) -> str:
@@ -219,6 +247,7 @@ def lock(layout: Layout, name: str, timeout: float = LOCK_TIMEOUT) -> Iterator[N
     A POSIX record lock (see `locking`), so it holds against every writer on the host, a second
     account's processes and threads of this one included.
     """
+    layout.require_local("write to the archive")  # every writer takes a lock first
     layout.locks.mkdir(parents=True, exist_ok=True)
     with posix_lock(layout.locks / f"{name}.lock", timeout=timeout, what=name):
         yield

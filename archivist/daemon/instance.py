@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import logging
 import logging.handlers
 import os
@@ -12,6 +10,8 @@ import time
 from ..config import Config
 from ..errors import ArchivistError
 from ..liveness import lock_path
+from ..locking import try_lock
+from ..store import layout_of
 
 log = logging.getLogger("archivist.daemon")
 
@@ -21,30 +21,30 @@ class DaemonRunning(ArchivistError):
 
 
 def acquire_lock(cfg: Config, wait: float = 1.0) -> int:
-    """Take the root's daemon lock (an flock the kernel releases even on kill -9) and write our pid.
+    """Take the root's daemon lock (a record lock the kernel releases even on kill -9) and write our pid.
 
     Waits briefly because `running()` takes a shared lock for an instant when it checks.
     """
+    layout_of(cfg).require_local("run the daemon")
     path = lock_path(cfg)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)  # the umask decides (007 when shared)
     deadline = time.monotonic() + wait
     while True:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except OSError as e:
-            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                os.close(fd)
-                raise
-            if time.monotonic() >= deadline:
-                os.close(fd)
-                pid = (path.read_text(encoding="ascii", errors="replace").strip() or "?") if path.exists() else "?"
-                raise DaemonRunning(
-                    f"a daemon is already running for {cfg.root} (pid {pid}); only one may run per archive. "
-                    f"Stop it first (`kill {pid}` or `systemctl --user stop archivist`), or use `archivist status`."
-                ) from None
-            time.sleep(0.05)
+            if try_lock(fd):
+                break
+        except OSError:
+            os.close(fd)
+            raise
+        if time.monotonic() >= deadline:
+            os.close(fd)
+            pid = (path.read_text(encoding="ascii", errors="replace").strip() or "?") if path.exists() else "?"
+            raise DaemonRunning(
+                f"a daemon is already running for {cfg.root} (pid {pid}); only one may run per archive. "
+                f"Stop it first (`kill {pid}` or `systemctl --user stop archivist`), or use `archivist status`."
+            )
+        time.sleep(0.05)
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
     os.fsync(fd)

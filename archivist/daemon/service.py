@@ -105,6 +105,7 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
 
     # -- lifecycle --
     def run(self) -> int:
+        self.layout.require_local("run the daemon")  # before its log file is opened
         handlers = setup_logging(self.cfg, self.stderr)
         try:
             lock_fd = acquire_lock(self.cfg)
@@ -174,7 +175,7 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
         self._publish(force=True)
         self.state.close()
         log.info("daemon stopped")
-        os.close(lock_fd)  # releases the flock: `running()` says no from here on
+        os.close(lock_fd)  # releases the lock: `running()` says no from here on
 
     def _stop_observer(self) -> None:
         try:

@@ -88,6 +88,9 @@ class Index:
     # -- building ------------------------------------------------------------------------------------
     def rebuild(self, progress: Progress | None = None) -> dict[str, Any]:
         """Read every record folder again and replace the whole index in one transaction."""
+        if self.readonly:
+            raise IndexUnavailable(f"this account may only read the index {self.path}; rebuild it on the host that "
+                                   "owns the archive, as its service account (or give the group write access)")
         with self._lock:
             started = time.monotonic()
             db = self.db
@@ -513,6 +516,9 @@ def reindex(cfg: Config, progress: Progress | None = None) -> dict[str, Any]:
     naming violations the daemon reported stay; a missing one is built next to its final place.
     """
     require_archive(cfg)
+    from ..store import layout_of
+
+    layout_of(cfg).require_local("rebuild the index")
     if index_exists(cfg):
         with open_index(cfg, progress=progress) as idx:
             return idx.rebuild(progress)
@@ -523,9 +529,10 @@ def open_index(cfg: Config, build_if_missing: bool = True, progress: Progress | 
     """The index for cfg's root; a missing, old-schema or corrupt one is rebuilt first (with a message)."""
     path = cfg.index_file
     say = progress or _stderr_progress
+    remote = _seen_remotely(cfg)
     if path.exists():
         try:
-            db, readonly = _connect_existing(path)
+            db, readonly = _connect_existing(path, remote)
         except sqlite3.DatabaseError as e:
             if schema.not_now(e):
                 raise unavailable(path, e) from None
@@ -542,15 +549,19 @@ def open_index(cfg: Config, build_if_missing: bool = True, progress: Progress | 
         if not build_if_missing:
             raise sqlite3.DatabaseError(f"{path}: {reason}")
         require_archive(cfg)
-        if readonly:  # never delete what this account could not open for writing
-            raise IndexUnavailable(f"{reason}, and this account may not rebuild it ({path.parent} is not writable "
-                                   "for it); run `archivist reindex` as the archive's service account")
+        if readonly or remote:  # never delete what could not be opened for writing
+            where = f"it is reached through {remote}" if remote else f"{path.parent} is not writable for this account"
+            raise IndexUnavailable(f"{reason}, and it cannot be rebuilt from here ({where}); run `archivist reindex` "
+                                   "on the host that owns the archive, as its service account")
         say(f"{reason}; rebuilding it from the folders", 0, 0)
         schema.remove_files(path)
     elif not build_if_missing:
         raise FileNotFoundError(f"{path} does not exist; run `archivist reindex`")
     else:
         require_archive(cfg)  # before saying "building": a missing archive gets one line
+        if remote:
+            raise IndexUnavailable(f"there is no index yet, and it is not built through a network filesystem "
+                                   f"({remote}); run `archivist reindex` on the host that owns the archive")
         folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), path.parent)
         if not os.access(folder, os.W_OK | os.X_OK):
             raise IndexUnavailable(f"there is no index yet and this account may not create one in {folder}; "
@@ -567,9 +578,27 @@ def _may_write(path: Path) -> bool:
         os.access(p, os.W_OK) for p in side if p.exists())
 
 
-def _connect_existing(path: Path) -> tuple[sqlite3.Connection, bool]:
+def _seen_remotely(cfg: Config) -> str | None:
+    """How the index is reached when through a network filesystem (then it is only read)."""
+    from ..mounts import network_mount
+    from ..store import layout_of
+
+    layout = layout_of(cfg)
+    if layout.allow_network_fs:
+        return None
+    found = layout.remote()
+    if found:
+        return f"{found[2].fstype} at {found[2].point}"
+    m = network_mount(cfg.index_file.parent)
+    return f"{m.fstype} at {m.point}" if m else None
+
+
+def _connect_existing(path: Path, remote: str | None = None) -> tuple[sqlite3.Connection, bool]:
     """(connection, read-only?) to an existing index: for writing when this account may, else
-    `mode=ro`, else `immutable` (no side files can be made in a read-only folder)."""
+    `mode=ro`, else `immutable` (no side files can be made in a read-only folder). Through a
+    network filesystem only `immutable`: WAL's shared memory is not shared across machines."""
+    if remote:
+        return schema.connect(path, immutable=True), True
     if _may_write(path):
         try:
             return schema.connect(path), False
