@@ -52,6 +52,8 @@ def test_inbox_file_named_with_case_code_lands_in_the_case_and_is_searchable(arc
                        what="the contract to be filed into the case folder")
     assert filed.read_bytes() == b"%PDF-1.7 signed contract"
     assert not (archive.inbox / f"{case} contract.pdf").exists()
+    # the move comes first, the `filed` event just after it: wait for that state, not a moment
+    eventually(lambda: archive.events(folder, "filed"), what="the filed event")
     assert [e["note"] for e in archive.events(folder, "filed")] == [f"{case} contract.pdf"]
     hits = eventually(lambda: archive.search("contract.pdf"), what="the filed file to be searchable")
     assert hits[0]["case"] == case
