@@ -17,9 +17,12 @@ import os
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .config import Config
 from .errors import ArchivistError
+
+if TYPE_CHECKING:  # a leaf: record.py asks `on_behalf()` without importing the config layer
+    from .config import Config
 
 
 class IdentityError(ArchivistError):
@@ -75,11 +78,16 @@ def on_behalf() -> str | None:
     return _ON_BEHALF.get()
 
 
+def act_for(staff: str | None) -> None:
+    """From here on (within the current `scope`), events record `for: <staff>` next to `by`."""
+    _ON_BEHALF.set(staff)
+
+
 @contextlib.contextmanager
-def acting(who: Acting) -> Iterator[Acting]:
-    """Events written inside record `for: <on_behalf>` next to `by` when an admin acts for someone."""
-    token = _ON_BEHALF.set(who.on_behalf)
+def scope() -> Iterator[None]:
+    """One command (or one web request): whatever `act_for` set inside is undone at the end."""
+    token = _ON_BEHALF.set(_ON_BEHALF.get())
     try:
-        yield who
+        yield
     finally:
         _ON_BEHALF.reset(token)

@@ -21,6 +21,7 @@ import yaml
 from . import limits
 from .dates import as_datetime
 from .errors import InvalidLogError
+from .identity import on_behalf
 from .naming import ascii_digits
 from .stages import APPLICANT_STAGES as APPLICANT_STAGES
 from .stages import CASE_STAGES as CASE_STAGES
@@ -156,6 +157,9 @@ class Record:
     def add_event(self, at: datetime, by: str, kind: str, note: str = "", **extra: Any) -> dict[str, Any]:
         ev: dict[str, Any] = {"at": at, "by": by, "kind": kind, "note": note}
         ev.update({k: v for k, v in extra.items() if v is not None})
+        acted_for = on_behalf()
+        if acted_for and acted_for != by and "for" not in ev:  # an admin acting for someone: both recorded
+            ev["for"] = acted_for
         self.data.setdefault("events", []).append(ev)
         self.changes.append(("event", None, ev))
         return ev

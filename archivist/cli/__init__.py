@@ -36,6 +36,7 @@ class Context:
 
     args: argparse.Namespace
     _cfg: Config | None = None
+    _acting: Any = None
 
     @property
     def cfg(self) -> Config:
@@ -48,7 +49,13 @@ class Context:
 
     @property
     def by(self) -> str | None:
-        return self.args.by or os.environ.get("ARCHIVIST_STAFF")
+        """Who acts: the login's staff number when `accounts:` is configured (see identity.py)."""
+        if self._acting is None:
+            from ..identity import act_for, resolve
+
+            self._acting = resolve(self.cfg, getattr(self.args, "by", None) or os.environ.get("ARCHIVIST_STAFF"))
+            act_for(self._acting.on_behalf)
+        return self._acting.by
 
     def json(self, value: Any) -> None:
         print(_json_safe(json.dumps(value, ensure_ascii=False, indent=2, default=str)))
@@ -105,7 +112,19 @@ def build_parser(modules: Sequence[str] = ()) -> argparse.ArgumentParser:
     install()  # CLI actions keep an existing index fresh (see archivist.index.hook)
     for name in modules or COMMAND_MODULES:
         importlib.import_module(f"{__name__}.{name}").add_commands(sub)
+    _by_after_command(sub)
     return p
+
+
+def _by_after_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`archivist log 00417 … --by 05` as well as `archivist --by 05 log …`: every command accepts
+    --by; SUPPRESS keeps a --by given before the command when none is given after it."""
+    for parser in set(sub.choices.values()):
+        if not any("--by" in a.option_strings for a in parser._actions):
+            parser.add_argument("--by", default=argparse.SUPPRESS, help="staff number of who is acting")
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _by_after_command(action)
 
 
 # Which module registers which commands, so that `archivist show 00417` imports only what `show`
@@ -182,9 +201,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(_protect_dashes(argv))
     _restore_dashes(args)
     ctx = Context(args)
+    from ..identity import scope
+
     try:
-        _check_text_args(args)  # before anything runs: a code must not be issued for a bad name
-        return int(args.func(ctx, args) or 0)
+        with scope():  # an admin's "acting for" ends with the command (tests call main() repeatedly)
+            _check_text_args(args)  # before anything runs: a code must not be issued for a bad name
+            return int(args.func(ctx, args) or 0)
     except ArchivistError as e:
         print(f"archivist: {one_line(str(e))}", file=sys.stderr)
         return 1
