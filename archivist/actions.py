@@ -229,6 +229,9 @@ def register_applicant(cfg: Config, *, company: str, staff: str, by: str | None 
     and asks. Confirmed, the new log lists them under `related:` (SPEC: traceable years later).
     """
     contact = {k: str(v or "") for k, v in (contact or {}).items()}
+    from .returning import catch_up
+
+    catch_up(cfg)  # the index the check compares with shows the hand edits made since
     matches = returning_matches(cfg, company, contact)
     if matches and not confirm:
         return Registration(None, matches)

@@ -169,6 +169,25 @@ def find_similar(cfg: Config, company: str, phone: str | None = None, email: str
     return _summaries(scored, limit)
 
 
+def catch_up(cfg: Config) -> None:
+    """Before a registration's check: an index no daemon keeps live is first brought up to date
+    with hand edits (a stat per folder and log, re-reading only what changed), so the check sees
+    what a scan of every log would see. Never builds a missing index (the scan covers that), and an
+    index that cannot be used now only means the check may miss a record made by hand meanwhile."""
+    import sqlite3
+
+    from .errors import ArchivistError
+    from .index import daemon_running, index_exists, open_index
+
+    if not index_exists(cfg) or daemon_running(cfg):
+        return
+    try:
+        with open_index(cfg, build_if_missing=False) as idx:
+            idx.reconcile()
+    except (sqlite3.Error, ArchivistError, OSError):
+        pass
+
+
 def _scan(cfg: Config, judge: Any) -> None:
     """Every log read as text (no YAML), for an archive without a usable index."""
     from .index.lookup import SLOW_SCAN_S, say_once

@@ -197,3 +197,20 @@ def test_the_index_finds_exactly_what_reading_every_log_finds(cfg: Config) -> No
     assert sum(map(len, by_scan)) > len(queries)  # the comparison is not of empty answers
     for query, a, b in zip(queries, through_index, by_scan, strict=True):
         assert a == b, query
+
+
+def test_a_record_made_by_hand_since_the_index_was_built_is_found_at_registration(cfg: Config, cli) -> None:
+    """No daemon: a folder copied and edited by hand after the index was built is still found by
+    the returning-company check (the index is caught up first, as a scan of every log would)."""
+    from archivist.record import dump_yaml
+
+    workflow.register(cfg, company="شرکت اول", staff="01", by="01")
+    assert cli("reindex")[0] == 0
+    src = next(cfg.root.glob("applicants/*"))
+    data = yaml.safe_load((src / LOG_NAME).read_text(encoding="utf-8"))
+    data.update(lead="00077", company="صنایع آیینه کاران یزد")
+    made = cfg.root / "applicants" / "صنایع آیینه کاران یزد - 01 - 00077"
+    made.mkdir()
+    (made / LOG_NAME).write_bytes(dump_yaml(data))
+    code, _out, err = cli("register", "--company", "آیینه‌کاران یزد", "--staff", "02")
+    assert code == 1 and "00077" in err
