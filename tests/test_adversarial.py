@@ -577,3 +577,61 @@ def test_register_killed_after_its_code_is_finished_not_left_empty(
     rec = load_record(folders[0])
     assert rec.company == "شرکت نیمه‌کاره" and [e["kind"] for e in rec.events] == ["registered"]
     assert _run(config_file, "register", "--company", "شرکت بعدی", "--staff", "01", "--yes").stdout.strip() == "00002"
+
+
+# -- the backup guard looks at content, not only folder counts ------------------------------------
+
+@pytest.fixture
+def backed_up(cfg: Config, tmp_path: Path) -> tuple[Config, Path]:
+    from archivist import backup
+
+    generate(cfg, 40, seed=5, now=datetime.fromisoformat(NOW))
+    (tmp_path / "drive").mkdir()
+    drive = backup.init_target(cfg, tmp_path / "drive" / "archivist")
+    assert backup.run_backup(cfg, drive)["ok"]
+    return cfg, drive
+
+
+def test_backup_refuses_when_the_closed_customers_are_gone(backed_up: tuple[Config, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from archivist import backup
+
+    cfg, drive = backed_up
+    open_cases = sorted((cfg.root / "customers").iterdir())
+    cases = list((cfg.root / "archive" / "customers").iterdir()) + open_cases[:1]  # the closed ones and one more
+    all_cases = len(open_cases) + len(cases) - 1
+    assert all_cases * 0.2 < len(cases) < 40 * 0.2  # a few of many: the folder count alone lets it pass
+    for p in cases:
+        shutil.rmtree(p)
+    monkeypatch.setenv("ARCHIVIST_NOW", "2026-12-01T02:00:00+03:30")
+    with pytest.raises(backup.BackupRefused, match="customer cases"):
+        backup.run_backup(cfg, drive)
+    assert backup.run_backup(cfg, drive, force=True)["ok"]
+
+
+def test_backup_refuses_when_the_logs_were_emptied(backed_up: tuple[Config, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from archivist import backup
+
+    cfg, drive = backed_up
+    for log in cfg.root.glob(f"*/*/{LOG_NAME}"):
+        log.write_bytes(b"")
+    for log in cfg.root.glob(f"archive/*/*/{LOG_NAME}"):
+        log.write_bytes(b"")
+    monkeypatch.setenv("ARCHIVIST_NOW", "2026-12-01T02:00:00+03:30")
+    with pytest.raises(backup.BackupRefused, match="logs with content"):
+        backup.run_backup(cfg, drive)
+
+
+def test_sparse_file_stays_sparse_on_the_drive(backed_up: tuple[Config, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from archivist import backup
+
+    cfg, drive = backed_up
+    folder = next((cfg.root / "customers").iterdir())
+    with open(folder / "disk-image.img", "wb") as f:
+        f.truncate(64 << 20)
+    monkeypatch.setenv("ARCHIVIST_NOW", "2026-12-01T02:00:00+03:30")
+    done = backup.run_backup(cfg, drive)
+    copy = Path(done["path"]) / folder.relative_to(cfg.root) / "disk-image.img"
+    assert copy.stat().st_size == 64 << 20
+    assert copy.stat().st_blocks * 512 < 1 << 20  # not written out in full

@@ -41,7 +41,7 @@ def restore(cfg: Config, snapshot: str, to: str | os.PathLike[str] | None, recor
         raise ArchivistError(f"{dest} is on the backup target itself; restore to another path")
     over_root = dest == root
     stamp = dates.now(cfg.timezone).strftime(STAMP_FORMAT)
-    options = ["-a", "--stats"]
+    options = ["-a", "--sparse", "--stats"]
     if record:
         code = normalize_code(record)
         try:

@@ -32,7 +32,7 @@ from .snapshots import (
     latest_name,
     snapshots,
 )
-from .target import _backup_lock, _check_no_live_writer, check_source, check_target, resolve_target
+from .target import _backup_lock, _check_no_live_writer, check_source, check_target, content_counts, resolve_target
 
 
 def _new_stamp(cfg: Config, taken: list[str]) -> str:
@@ -147,7 +147,9 @@ def _snapshot(cfg: Config, tgt: Path, previous: Snapshot | None, records: int,
     else:
         dest.mkdir()
 
-    options = ["-a", "--delete", "--stats", *INCLUDES, *cfg.backup.rsync_options]
+    # --sparse: a sparse file (a VM image, a database) stays sparse on the drive instead of
+    # being written out in full
+    options = ["-a", "--sparse", "--delete", "--stats", *INCLUDES, *cfg.backup.rsync_options]
     if previous:
         options.append(f"--link-dest={previous.path}")
     if progress:
@@ -193,7 +195,7 @@ def _snapshot(cfg: Config, tgt: Path, previous: Snapshot | None, records: int,
         "resumed_from": info.get("resumed_from"),
         "passes": passes,
     }
-    snap_record = {**summary, "started_ts": started_ts, "complete": True, "source": str(cfg.root), "host": info["host"],
+    snap_record = {**summary, "content": content_counts(cfg.root), "started_ts": started_ts, "complete": True, "source": str(cfg.root), "host": info["host"],
                    "rsync_options": list(cfg.backup.rsync_options), "verified": None}
     _write_yaml(dest / RECORD_IN_SNAPSHOT, snap_record)
     marker.unlink()

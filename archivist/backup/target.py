@@ -11,6 +11,7 @@ from pathlib import Path
 from .. import dates, store
 from ..config import Config
 from ..errors import ArchivistError
+from ..record import LOG_NAME
 from .snapshots import IN_PROGRESS, MARKER, BackupRefused, Snapshot, _read_yaml, _write_yaml
 
 
@@ -84,6 +85,44 @@ def count_records(cfg: Config) -> int:
     return sum(1 for _ in store.iter_record_folders(store.layout_of(cfg)))
 
 
+CASE_AREAS = ("customers", "archive/customers")
+APPLICANT_AREAS = ("applicants", "archive/applicants")
+
+
+def content_counts(root: Path) -> dict[str, int]:
+    """What the shrink guard compares besides the folder count: cases (never deleted: conversion
+    adds, archive and reopen move within the group), applicants, and logs that hold something."""
+    layout = store.Layout(root)
+    counts = {"cases": 0, "applicants": 0, "logs": 0}
+    for area, folder in store.iter_record_folders(layout):
+        counts["cases" if area in CASE_AREAS else "applicants"] += 1
+        try:
+            if os.lstat(folder / LOG_NAME).st_size > 0:
+                counts["logs"] += 1
+        except OSError:
+            pass
+    return counts
+
+
+def _check_content(cfg: Config, previous: Snapshot) -> None:
+    """Refuse when cases, applicants or non-empty logs shrank past backup.max_shrink since the last
+    snapshot: deleting every customer (a few of many records) or truncating every log to 0 bytes
+    passed the folder count alone and would have been backed up as the new truth."""
+    stored = previous.meta.get("content")
+    before = stored if isinstance(stored, dict) else content_counts(previous.path)
+    now = content_counts(cfg.root)
+    words = {"cases": "customer cases", "applicants": "applicants", "logs": "follow-up logs with content"}
+    for key, what in words.items():
+        was = before.get(key)
+        if not isinstance(was, int) or was <= 0:
+            continue
+        if now[key] < was * (1 - cfg.backup.max_shrink):
+            raise BackupRefused(
+                f"the archive has {now[key]} {what} but the last snapshot ({previous.name}) had {was}: more than "
+                f"{cfg.backup.max_shrink:.0%} gone or emptied, which looks like damage, not work; nothing was backed "
+                "up. If this is on purpose, run `archivist backup run --force`")
+
+
 def check_source(cfg: Config, previous: Snapshot | None, force: bool = False) -> int:
     """Refuse a source that looks gone; returns the record count (kept in the snapshot's record)."""
     layout = store.layout_of(cfg)
@@ -95,6 +134,8 @@ def check_source(cfg: Config, previous: Snapshot | None, force: bool = False) ->
             "deleted?); nothing was backed up. If this is a new archive, run `archivist init` first"
         )
     records = count_records(cfg)
+    if previous is not None and not force:
+        _check_content(cfg, previous)
     before = previous.meta.get("records") if previous else None
     if isinstance(before, int) and before > 0 and not force:
         floor = before * (1 - cfg.backup.max_shrink)
