@@ -134,8 +134,6 @@ def check_source(cfg: Config, previous: Snapshot | None, force: bool = False) ->
             "deleted?); nothing was backed up. If this is a new archive, run `archivist init` first"
         )
     records = count_records(cfg)
-    if previous is not None and not force:
-        _check_content(cfg, previous)
     before = previous.meta.get("records") if previous else None
     if isinstance(before, int) and before > 0 and not force:
         floor = before * (1 - cfg.backup.max_shrink)
@@ -146,6 +144,8 @@ def check_source(cfg: Config, previous: Snapshot | None, force: bool = False) ->
                 "archive; nothing was backed up. If the records were removed on purpose, run "
                 "`archivist backup run --force`"
             )
+    if previous is not None and not force:
+        _check_content(cfg, previous)
     return records
 
 
