@@ -30,6 +30,8 @@ class NamingConfig:
     applicant_folder: str = "{company} - {staff} - {lead}"
     case_folder: str = "{case}"
     policy: str = "report"  # report | fix
+    # how Windows clients reach the root (\\host\share): `doctor` measures full paths with it
+    windows_share: str = "\\\\server\\archive"
 
     @property
     def applicant(self) -> FolderTemplate:

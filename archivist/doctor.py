@@ -67,7 +67,7 @@ def case_clashes(paths: Iterable[Path], code: str | None = None) -> Iterator[Vio
 
 def windows_paths(cfg: Config, paths: Iterable[Path], code: str | None = None) -> Iterator[Violation]:
     """Paths longer than a Windows client of the share can open (MAX_PATH, share prefix included)."""
-    prefix = getattr(cfg.naming, "windows_share", None) or DEFAULT_SHARE_PREFIX
+    prefix = cfg.naming.windows_share or DEFAULT_SHARE_PREFIX
     for p in paths:
         try:
             rel = p.relative_to(cfg.root).as_posix()
