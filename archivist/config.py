@@ -10,7 +10,7 @@ import os
 import re
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -613,9 +613,9 @@ def _raw_section(raw: dict[str, Any], key: str, err: Any) -> dict[str, Any]:
 _TYPE_WORDS = {int: "an integer", float: "a number", str: "text", bool: "true or false"}
 
 
-def _section(raw: dict[str, Any], key: str, cls: type, err: Any) -> Any:
+def _section(raw: dict[str, Any], key: str, cls: Any, err: Any) -> Any:
     value = _raw_section(raw, key, err)
-    known = set(cls.__dataclass_fields__)
+    known = {f.name for f in fields(cls)}
     for k in value:
         if k not in known:
             raise err(f"{key}.{k}", f"unknown key (known: {', '.join(sorted(known))})")

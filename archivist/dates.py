@@ -85,7 +85,7 @@ def fmt(value: datetime | None, calendar: str = "jalali", tz_name: str = "Asia/T
     local = value.astimezone(ZoneInfo(tz_name))
     if calendar == "jalali":
         j = jdatetime.datetime.fromgregorian(datetime=local.replace(tzinfo=None))
-        return j.strftime("%Y-%m-%d %H:%M" if time else "%Y-%m-%d")
+        return str(j.strftime("%Y-%m-%d %H:%M" if time else "%Y-%m-%d"))
     return local.strftime("%Y-%m-%d %H:%M" if time else "%Y-%m-%d")
 
 
@@ -103,7 +103,7 @@ def shown(value: object, calendar: str = "jalali", tz_name: str = "Asia/Tehran",
 def year_of(value: datetime, calendar: str = "jalali") -> int:
     """The year used in contract and invoice numbers."""
     if calendar == "jalali":
-        return jdatetime.date.fromgregorian(date=value.date()).year
+        return int(jdatetime.date.fromgregorian(date=value.date()).year)
     return value.year
 
 

@@ -28,7 +28,7 @@ from .naming import (
     windows_path_length,
 )
 from .record import LOG_NAME, Record, load_record
-from .violations import Violation
+from .violations import Violation as Violation  # re-exported: doctor reports them
 
 LOG_GLOB_PREFIX = "f-31-08-01"
 
@@ -296,7 +296,7 @@ def check_tree(cfg: Config, progress: object = None, full: bool = False) -> list
                 out.append(Violation("duplicate-code", p, f"code {code} is used by {len(places)} folders: {', '.join(places)}", False, None, code))
     for (kind, number), recs in sorted(numbers.items()):
         if len(recs) > 1:
-            where = ", ".join(f"{code} ({_rel(cfg, folder)})" for code, folder in recs)
+            where = ", ".join(f"{code} ({store.relative_to_root(cfg, folder)})" for code, folder in recs)
             for code, folder in {str(folder): (code, folder) for code, folder in recs}.values():  # twice in one log: once there
                 out.append(Violation(f"duplicate-{kind}", str(folder / LOG_NAME),
                                      f"{kind.replace('-', ' ')} {number} appears {len(recs)} times: {where}; "
@@ -341,9 +341,3 @@ def symlinks(cfg: Config) -> list[Violation]:
             continue
     return out
 
-
-def _rel(cfg: Config, folder: Path | None) -> str:
-    try:
-        return str(Path(folder or "").relative_to(cfg.root))
-    except ValueError:
-        return str(folder)

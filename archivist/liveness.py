@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .config import Config
 from .locking import try_lock, unlock
@@ -62,6 +62,6 @@ def running(cfg: Config) -> int | None:
 def read_state(cfg: Config) -> dict[str, Any]:
     """What the daemon last published (its live counters); {} when it never ran or the file is torn."""
     try:
-        return json.loads(state_path(cfg).read_text(encoding="utf-8"))
+        return cast(dict[str, Any], json.loads(state_path(cfg).read_text(encoding="utf-8")))
     except (FileNotFoundError, ValueError):
         return {}

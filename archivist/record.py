@@ -14,7 +14,7 @@ import stat
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -57,7 +57,7 @@ LogDumper.add_representer(datetime, _represent_datetime)
 
 
 def dump_yaml(data: Any) -> bytes:
-    return yaml.dump(data, Dumper=LogDumper, allow_unicode=True, sort_keys=False, width=1000).encode("utf-8")
+    return str(yaml.dump(data, Dumper=LogDumper, allow_unicode=True, sort_keys=False, width=1000)).encode("utf-8")
 
 
 @dataclass
@@ -78,7 +78,7 @@ class Record:
     # -- fields ---------------------------------------------------------------------------------
     @property
     def lead(self) -> str:
-        return self.data["lead"]
+        return cast(str, self.data["lead"])
 
     @property
     def case(self) -> str | None:
@@ -91,15 +91,15 @@ class Record:
 
     @property
     def staff(self) -> str:
-        return self.data["staff"]
+        return cast(str, self.data["staff"])
 
     @property
     def company(self) -> str:
-        return self.data["company"]
+        return cast(str, self.data["company"])
 
     @property
     def status(self) -> str:
-        return self.data["status"]
+        return cast(str, self.data["status"])
 
     @property
     def is_case(self) -> bool:
@@ -189,7 +189,7 @@ class Record:
 
     def to_json(self) -> dict[str, Any]:
         """The record's fields as JSON-ready values (what `show --json` prints)."""
-        out = _jsonable(self.data)
+        out: dict[str, Any] = _jsonable(self.data)
         out["path"] = str(self.folder) if self.folder else None
         return out
 
@@ -318,7 +318,7 @@ class _StrictLoader(_Loader):  # type: ignore[misc,valid-type]
                     seen[key] = True
                 except TypeError:
                     continue
-        return super().construct_mapping(node, deep=deep)
+        return cast(dict[Any, Any], super().construct_mapping(node, deep=deep))
 
 
 def _check_no_alias(node: yaml.Node | None) -> None:
@@ -359,7 +359,7 @@ def parse_record(raw: bytes, path: Path, folder: Path | None = None, mtime_ns: i
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
+        line: int | None = raw[: e.start].count(b"\n") + 1
         raise InvalidLogError(path, "not UTF-8 text", line) from None
     try:
         data = safe_load_log(text)

@@ -14,7 +14,7 @@ import re
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -125,7 +125,7 @@ def _summary(rec: Record, score: float, why: str) -> dict[str, Any]:
     return {
         "code": rec.code, "lead": rec.lead, "case": rec.case, "company": rec.company, "status": rec.status,
         "archived": rec.status == "archived", "staff": rec.staff,
-        "last_event": {"at": at.isoformat() if hasattr(at, "isoformat") else at, "kind": last.get("kind"),
+        "last_event": {"at": cast(Any, at).isoformat() if hasattr(at, "isoformat") else at, "kind": last.get("kind"),
                        "by": last.get("by"), "note": last.get("note") or ""} if last else None,
         "path": str(rec.folder), "score": round(score, 2), "why": why,
     }

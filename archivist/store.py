@@ -280,7 +280,7 @@ def pid_alive(pid: object) -> bool:
 
 # -- moves and folders -----------------------------------------------------------------------------
 
-_libc = None
+_libc: ctypes.CDLL | bool | None = None
 _RENAME_NOREPLACE = 1
 
 
@@ -290,7 +290,7 @@ def _renameat2(src: Path, dst: Path) -> bool:
     if _libc is None:
         name = ctypes.util.find_library("c")
         _libc = ctypes.CDLL(name, use_errno=True) if name else False
-    if not _libc or not hasattr(_libc, "renameat2"):
+    if not isinstance(_libc, ctypes.CDLL) or not hasattr(_libc, "renameat2"):
         return False
     AT_FDCWD = -100
     res = _libc.renameat2(AT_FDCWD, os.fsencode(src), AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
@@ -455,3 +455,14 @@ def _scan_logs_for(layout: Layout, code: str) -> Path | None:
 
 def load(cfg: Config, code: str) -> Record:
     return load_record(locate(cfg, code))
+
+
+def relative_to_root(cfg: Config, path: str | os.PathLike[str] | None) -> str:
+    """A path as messages and screens show it: relative to the archive root, as given when it lies
+    outside, "" for none. The one home of this rule (the daemon's log, doctor, the TUI)."""
+    if not path:
+        return ""
+    try:
+        return str(Path(path).relative_to(cfg.root))
+    except ValueError:
+        return str(path)

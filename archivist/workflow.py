@@ -521,12 +521,20 @@ def append_events(cfg: Config, folder: Path, by: str, events: list[tuple[str, st
     return rec
 
 
-def locate(cfg: Config, code: str) -> Path:
-    """The folder of the record a code names: through the index when there is one, each answer
-    checked on disk (see index.lookup); the folders are searched when there is none."""
-    from .index.lookup import locate as through_index
+# How a code is found: by searching the folders, unless the index plugged in its faster look-up
+# (`index.hook.install`, the daemon): the domain does not depend on the index being there.
+_locator: Callable[[Config, str], Path] = store.locate
 
-    return through_index(cfg, code)
+
+def use_locator(fn: Callable[[Config, str], Path]) -> None:
+    global _locator
+    _locator = fn
+
+
+def locate(cfg: Config, code: str) -> Path:
+    """The folder of the record a code names: through the index when one plugged in its look-up
+    (each answer checked on disk, see index.lookup); the folders are searched otherwise."""
+    return _locator(cfg, code)
 
 
 def show(cfg: Config, code: str) -> Record:

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from archivist import workflow
+from archivist import store, workflow
 from archivist.config import Config, load_config
+from archivist.office import office_status
 from archivist.record import LOG_NAME, load_record
 
 DAEMON_CONFIG = """\
@@ -104,23 +105,33 @@ class Archive:
         return proc
 
     def status(self) -> dict[str, Any]:
-        from archivist.daemon import status
-
-        return status(self.cfg)
+        return office_status(self.cfg)
 
     def wait_ready(self, timeout: float = 20.0) -> dict[str, Any]:
         """Running, first reconcile done, nothing pending."""
         return eventually(lambda: (s := self.status())["running"] and s["last_reconcile"] and s["pending_events"] == 0 and s,
                           timeout, "the daemon to be up and idle")
 
+    def published(self) -> int:
+        """When the daemon last published its state (the file's mtime), 0 before the first time."""
+        try:
+            return (self.root / ".archivist" / "daemon-state.json").stat().st_mtime_ns
+        except FileNotFoundError:
+            return 0
+
     def wait_idle(self, timeout: float = 20.0) -> dict[str, Any]:
+        """Nothing pending, twice: then once more in a state published after that (not a fixed
+        sleep), because a file written just before may not have been pending yet."""
+        since: int | None = None
+
         def idle() -> Any:
+            if since is not None and self.published() == since:
+                return False
             s = self.status()
             return s["pending_events"] == 0 and s
 
-        # idle twice in a row, a publish period apart: a just-written file may not be pending yet
         eventually(idle, timeout, "the daemon to finish its work")
-        time.sleep(1.1)
+        since = self.published()
         return eventually(idle, timeout, "the daemon to finish its work")
 
     def daemon_log(self) -> str:
@@ -136,8 +147,6 @@ class Archive:
         return [e for e in load_record(folder).events if e["kind"] == kind]
 
     def folder_of(self, code: str) -> Path:
-        from archivist import store
-
         return store.locate(self.cfg, code)
 
     def stop_all(self) -> None:

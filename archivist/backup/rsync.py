@@ -90,7 +90,7 @@ def run_rsync(cmd: list[str], progress: Callable[[str], None] | None = None,
     try:
         assert proc.stdout is not None
         while True:
-            chunk = proc.stdout.read1(65536)
+            chunk = proc.stdout.read1(65536)  # type: ignore[attr-defined]  # a BufferedReader (bufsize -1)
             if not chunk:
                 break
             pending += chunk

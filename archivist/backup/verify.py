@@ -118,8 +118,8 @@ def _explained(root: Path, d: dict[str, Any], since: float, missing_dirs: dict[s
             missing_dirs[rel] = explained
         return explained
     # extra: gone from the archive; the folder it was removed from changed then
-    for parent in Path(rel).parents:
-        folder = root / parent
+    for up in Path(rel).parents:
+        folder = root / up
         if folder.is_dir():
             return _touched(folder, since)
     return False

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,7 +66,7 @@ class Context:
         _write_json_list(items, 0)
         sys.stdout.write("\n")
 
-    def json_sections(self, sections: dict[str, Iterable[Any]]) -> None:
+    def json_sections(self, sections: Mapping[str, Iterable[Any]]) -> None:
         """A mapping of lists (`due --json`) printed as it is read, byte for byte what `json` prints."""
         write = sys.stdout.write
         if not sections:

@@ -12,6 +12,7 @@ from ..dates import as_datetime, fmt, shown
 from ..i18n import _, kind_label, stage_label
 from ..invoices import stamp_text
 from ..record import Record
+from ..violations import Violation
 from . import Context, json_flag, neutralize
 from .trace import confirm_returning
 
@@ -206,7 +207,7 @@ def cmd_list(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_doctor(ctx: Context, args: argparse.Namespace) -> int:
     found = doctor.check_tree(ctx.cfg, full=args.full)
-    fixed: list[doctor.Violation] = []
+    fixed: list[Violation] = []
     skipped: list[str] = []
     if args.fix:
         fixed, skipped = workflow.apply_fixes(ctx.cfg, found, by=ctx.by or "archivist")

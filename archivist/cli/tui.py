@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from ..actions import archive_ready, init_archive
+from ..daemon import running, spawn
 from . import Context
 
 
@@ -34,14 +35,6 @@ def ensure_archive(ctx: Context, args: argparse.Namespace) -> None:
 
 def start_daemon(ctx: Context) -> str:
     """Spawn the daemon unless one runs for this root; returns what happened, in one line."""
-    try:
-        from .. import daemon
-    except ImportError:
-        return "the daemon is not part of this installation yet; files in inbox/ are not filed automatically"
-    running = getattr(daemon, "running", None)
-    spawn = getattr(daemon, "spawn", None)
-    if running is None or spawn is None:
-        return "the daemon cannot be started from here (archivist.daemon has no spawn); run `archivist daemon`"
     pid = running(ctx.cfg)
     if pid:
         return f"daemon already running (pid {pid})"

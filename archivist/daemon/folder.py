@@ -12,6 +12,7 @@ from .. import journal, store, workflow
 from ..config import Config
 from ..errors import ArchivistError
 from ..record import LOG_NAME, Record, load_record, parse_record, read_log
+from ..store import relative_to_root
 from .edits import Baseline, baseline_of, describe, hand_edits
 from .enforce import enforce_folder
 from .feeder import IndexFeeder
@@ -69,7 +70,7 @@ class FolderSteps:
             self.feeder.remove(folder)
             self.counts_dirty = True
             if lead:
-                log.info("record folder gone: %s (%s)", self._rel(folder), lead)
+                log.info("record folder gone: %s (%s)", relative_to_root(self.cfg, folder), lead)
             return
         area = self.layout.area_of(folder)
         if area is None:
@@ -78,7 +79,7 @@ class FolderSteps:
         stats = _folder_stats(folder)
         result = enforce_folder(self.cfg, area, folder)
         for v in result.fixed:
-            log.info("fixed %s: %s → %s", v.rule, self._rel(Path(v.path)), Path(v.fix_to or "").name)
+            log.info("fixed %s: %s → %s", v.rule, relative_to_root(self.cfg, Path(v.path)), Path(v.fix_to or "").name)
         for msg in result.skipped:
             log.warning("could not fix: %s", msg)
         if result.folder != folder:
@@ -93,7 +94,7 @@ class FolderSteps:
         if rec is not None:
             prev = self.state.baseline(rec.lead)
             if prev and prev[1] != str(folder) and not Path(prev[1]).exists():
-                log.info("record %s moved: %s → %s", rec.code, self._rel(Path(prev[1])), self._rel(folder))
+                log.info("record %s moved: %s → %s", rec.code, relative_to_root(self.cfg, Path(prev[1])), relative_to_root(self.cfg, folder))
                 self.feeder.remove(Path(prev[1]))
             now = baseline_of(rec)
             changed = hand_edits(prev[0] if prev else None, rec, now) if prev else []
@@ -104,9 +105,9 @@ class FolderSteps:
         before = self.state.folder(folder)
         if before is None or before["violations"] != vjson:
             for v in result.violations:
-                log.warning("%s: %s — %s", v.rule, self._rel(Path(v.path)), v.message)
+                log.warning("%s: %s — %s", v.rule, relative_to_root(self.cfg, Path(v.path)), v.message)
             if before and before["violations"] and not vjson:
-                log.info("resolved: %s has no naming problems now", self._rel(folder))
+                log.info("resolved: %s has no naming problems now", relative_to_root(self.cfg, folder))
             self.counts_dirty = True
         if live or (before["violations"] if before else []) != vjson:
             self.feeder.set_violations(folder, list(result.violations))
@@ -123,7 +124,7 @@ class FolderSteps:
             store.fsync_dir(tmp.parent)
         except (ArchivistError, OSError):
             return False
-        log.info("finished a log write a crash interrupted: %s", self._rel(tmp.with_name(LOG_NAME)))
+        log.info("finished a log write a crash interrupted: %s", relative_to_root(self.cfg, tmp.with_name(LOG_NAME)))
         return True
 
     def _restore_and_report(self, folder: Path, rec: Record, before: Baseline | None, now: Baseline,
@@ -144,9 +145,9 @@ class FolderSteps:
         try:
             rec = workflow.restore_events(self.cfg, folder, lost, EDITED_BY, note, changed or ["events"])
             now = baseline_of(rec)
-            log.info("hand edit in %s: %s", self._rel(folder), rec.events[-1].get("note", ""))
+            log.info("hand edit in %s: %s", relative_to_root(self.cfg, folder), rec.events[-1].get("note", ""))
         except ArchivistError as e:
-            log.warning("hand edit in %s seen but not logged: %s", self._rel(folder), e)
+            log.warning("hand edit in %s seen but not logged: %s", relative_to_root(self.cfg, folder), e)
         if journaled:
             self._forget_journaled(folder, rec.lead)
         return rec, now
@@ -177,6 +178,6 @@ class FolderSteps:
                 continue
             try:
                 os.unlink(folder / name)
-                log.info("removed an unfinished write left by a crash: %s", self._rel(folder / name))
+                log.info("removed an unfinished write left by a crash: %s", relative_to_root(self.cfg, folder / name))
             except OSError:
                 pass

@@ -46,12 +46,6 @@ class StatusPublisher:
     counts: tuple[int, int]
 
 
-    def _rel(self, path: Path) -> str:
-        try:
-            return str(path.relative_to(self.cfg.root))
-        except ValueError:
-            return str(path)
-
     def _publish(self, force: bool = False) -> None:
         if self.counts_dirty:
             self.counts = self.state.counts()

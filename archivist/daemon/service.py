@@ -33,6 +33,9 @@ from typing import Any
 from .. import store, workflow
 from ..config import Config
 from ..inbox import CodeFinder, file_paths, inbox_entries
+from ..index.hook import refresh_on_change
+from ..index.lookup import locate as through_index
+from ..store import relative_to_root
 from ..violations import Violation
 from .feeder import IndexFeeder
 from .folder import EDITED_BY, FolderSteps
@@ -144,13 +147,9 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
     def _route_index_hook(self) -> None:
         """Saves made in this process (filed, renamed, edited events) reach the index through the
         feeder, never synchronously: the CLI's hook would make the worker wait on a busy index."""
-        try:
-            from ..index.hook import refresh_on_change
-        except ImportError:
-            pass
-        else:
-            workflow.off_change(refresh_on_change)
+        workflow.off_change(refresh_on_change)
         workflow.on_change(self._on_saved)
+        workflow.use_locator(through_index)  # inbox filing finds records through the index
 
     def _on_saved(self, cfg: Config, folder: Path, old_folder: Path | None) -> None:
         if old_folder is not None:
@@ -265,11 +264,11 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
                 return
         while True:
             try:
-                path, closed = self.inbox_q.get_nowait()
+                dropped, closed = self.inbox_q.get_nowait()
             except queue.Empty:
                 break
-            if path.parent == self.layout.inbox:
-                self.settler.touch(path, closed)
+            if dropped.parent == self.layout.inbox:
+                self.settler.touch(dropped, closed)
         ready = self.settler.ready()
         if ready:
             self._file(ready)
@@ -309,7 +308,7 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
                 log.exception("filing failed: %s", e)
                 continue
             for src, dst in result.filed:
-                log.info("filed inbox/%s → %s", src.name, self._rel(dst))
+                log.info("filed inbox/%s → %s", src.name, relative_to_root(self.cfg, dst))
             for folder in {dst.parent for _src, dst in result.filed}:
                 self.debouncer.touch(folder, now=0.0)  # refresh now, do not wait for the watcher
                 if self.once:

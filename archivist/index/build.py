@@ -14,6 +14,7 @@ stay behind); search merges that small tail in, so answers never depend on the i
 from __future__ import annotations
 
 import os
+import pathlib
 import sqlite3
 import threading
 import time
@@ -74,7 +75,7 @@ def scan_folder(root: str, area: str, name: str, templates: tuple[str, str]) -> 
             lst = os.lstat(path)
             mtime, size = lst.st_mtime_ns, lst.st_size
         except OSError:
-            mtime = size = None
+            mtime = size = None  # type: ignore[assignment]
         return Scan(rel, area, mtime, size, sig, None, (str(e.path), e.reason),
                     _placeholder(rel, area, name, files, templates))
     try:
@@ -104,7 +105,7 @@ def _read_record(raw: bytes, path: str, mtime_ns: int) -> Record:
     data = fastlog.load_bytes(raw)
     if data is not None and validate(data) is None:
         return Record(data=data, folder=None, mtime_ns=mtime_ns)
-    return parse_record(raw, path, None, mtime_ns)  # the slow path says what is wrong, and where
+    return parse_record(raw, pathlib.Path(path), None, mtime_ns)  # the slow path says what is wrong, and where
 
 
 def _placeholder(rel: str, area: str, name: str, files: list[str], templates: tuple[str, str]) -> Entry:
@@ -254,7 +255,10 @@ def insert_fresh(db: sqlite3.Connection, items: Iterable[Prepared], batch: int =
     def flush() -> None:
         nonlocal writing
         started = time.perf_counter()
-        records, numbers, words, violations = [], [], set(), []
+        records: list[Any] = []
+        numbers: list[Any] = []
+        words: set[str] = set()
+        violations: list[Any] = []
         fts: dict[str, list[tuple[int, str]]] = {"ids": [], "names": [], "notes": [], "files": [], "company": []}
         for values, lead, texts, nums, name_words, violation in pending:
             rid = int(lead) if lead and lead.isdigit() and int(lead) not in used else _new_id(db)
@@ -349,7 +353,7 @@ def unchanged(folder: str, previous: sqlite3.Row | tuple) -> bool:
         st = os.stat(folder + "/" + LOG_NAME)
         mtime, size = st.st_mtime_ns, st.st_size
     except (FileNotFoundError, NotADirectoryError):
-        mtime = size = None
+        mtime = size = None  # type: ignore[assignment]
     if mtime != previous[1] or size != previous[2]:
         return False
     return dir_signature(folder, previous[3]) == previous[3]

@@ -11,8 +11,10 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from .. import workflow
 from ..config import Config
 from ..errors import ArchivistError
+from . import lookup
 
 _open: dict[Path, object] = {}
 BUSY_WAIT = 0.2
@@ -54,11 +56,11 @@ def refresh_on_change(cfg: Config, folder: Path, old_folder: Path | None) -> Non
 
 def install() -> None:
     """Register the listener once (idempotent; again if someone unregistered it, as the daemon
-    does in its own process). The CLI calls it for every command line it parses; the TUI too."""
-    from .. import workflow
-
+    does in its own process), and the index's look-up by code. The CLI calls it for every command
+    line it parses; the TUI and the web app too."""
     workflow.off_change(refresh_on_change)
     workflow.on_change(refresh_on_change)
+    workflow.use_locator(lookup.locate)
 
 
 def close_all() -> None:

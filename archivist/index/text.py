@@ -161,7 +161,7 @@ def build_entry(rec: Record, rel_path: str, area: str, file_names: list[str], te
     if rec.contract:
         numbers.append((number_key(rec.contract), "contract"))
     for inv in invoices:
-        numbers.append((number_key(inv.get("number")), "invoice"))
+        numbers.append((number_key(str(inv.get("number") or "")), "invoice"))
         if inv.get("tax_id"):
             numbers.append((number_key(inv["tax_id"]), "tax_id"))
     email = contact.get("email", "")
@@ -174,7 +174,7 @@ def build_entry(rec: Record, rel_path: str, area: str, file_names: list[str], te
     notes += [tokens(str(r)) for r in rec.requests]
     if contact.get("messenger"):
         notes.append(fold(contact["messenger"]))
-    words = set()
+    words: set[str] = set()
     for part in (rec.company, contact.get("person", ""), contact.get("consultant", "")):
         words.update(w for w in fold(part).split() if len(w) >= 3 and not w.isdigit())
     return Entry(
@@ -183,7 +183,7 @@ def build_entry(rec: Record, rel_path: str, area: str, file_names: list[str], te
         names=" ".join(x for x in names_parts if x),
         notes=" ".join(notes),
         files=" ".join(tokens(n) for n in file_names),
-        company_key=row["company_key"],
+        company_key=str(row["company_key"] or ""),
         numbers=sorted(set(numbers)),
         words=words,
     )
@@ -213,7 +213,7 @@ def placeholder_entry(rel_path: str, area: str, parsed: dict[str, str] | None, f
     }
     ids = " ".join(x for x in (lead, case) if x)
     return Entry(row, ids, _name_tokens(company), "", " ".join(tokens(n) for n in file_names),
-                 row["company_key"] or "", [], {w for w in fold(company).split() if len(w) >= 3})
+                 str(row["company_key"] or ""), [], {w for w in fold(company).split() if len(w) >= 3})
 
 
 def list_files(folder: str) -> tuple[list[str], int | str]:

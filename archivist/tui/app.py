@@ -20,9 +20,10 @@ from textual.screen import Screen
 from .. import i18n
 from ..config import Config
 from ..i18n import N_, _
+from ..index import hook
 from .bidi import shape
 from .identity import remember_identity, remembered_identity
-from .source import RecordSource, optional_module
+from .source import RecordSource
 from .words import translate_bindings
 
 
@@ -184,14 +185,9 @@ def ensure_index_listener(app: ArchivistApp) -> None:
 
     The index package provides a `workflow.on_change` listener (`archivist.index.hook.install`);
     actions run on the source's single I/O thread, so the listener's connection stays on it too.
-    Without the hook, the screens refresh the index themselves after each action.
     """
 
-    hook = optional_module("archivist.index.hook")
-    install = getattr(hook, "install", None) if hook else None
-    if install is not None:
-        install()
-    app.index_listener_active = install is not None
+    hook.install()
 
 
 def run(cfg: Config, by: str | None = None) -> int:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,23 +23,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .. import index as index_mod
 from .. import store, workflow
 from ..config import Config
 from ..errors import InvalidLogError
+from ..index import hook
 from ..naming import digits_only, fold, fold_compact
 from ..record import Record, load_record
 
 T = TypeVar("T")
 
 ENRICH_ROWS = 60  # more than a 120×40 terminal shows
-
-
-def optional_module(name: str) -> Any | None:
-    """A module another workstream provides, or None while it does not exist yet."""
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
 
 
 class RecordSource:
@@ -80,9 +73,7 @@ class RecordSource:
                 except Exception:  # closing a cache must never stop the app from quitting
                     pass
                 self._index = None
-            hook = optional_module("archivist.index.hook")  # its connections live on this thread too
-            if hook is not None and hasattr(hook, "close_all"):
-                hook.close_all()
+            hook.close_all()  # its connections live on this thread too
 
         try:
             self._pool.submit(_close).result(timeout=5)
@@ -100,17 +91,13 @@ class RecordSource:
         """Open (or build) the index; returns a one-line notice for the status bar ('' if all is well)."""
         if self._opened.is_set():
             return self.notice
-        index_mod = optional_module("archivist.index")
-        if index_mod is None:
-            self.notice = "index not available yet: searching by reading the folders"
-        else:
-            try:
-                # when the index may be behind (no daemon), the screen asks for `catch_up` after
-                # its first results, so start-up never waits on a walk of every folder
-                self._index, self.catch_up_due = index_mod.open_for_reading(self.cfg, progress=self._progress)
-            except Exception as e:  # a broken cache must not keep staff out of their records
-                self.notice = f"index could not be opened ({e}); searching by reading the folders"
-                self._index = None
+        try:
+            # when the index may be behind (no daemon), the screen asks for `catch_up` after
+            # its first results, so start-up never waits on a walk of every folder
+            self._index, self.catch_up_due = index_mod.open_for_reading(self.cfg, progress=self._progress)
+        except Exception as e:  # a broken cache must not keep staff out of their records
+            self.notice = f"index could not be opened ({e}); searching by reading the folders"
+            self._index = None
         self._opened.set()
         return self.notice
 
@@ -123,9 +110,7 @@ class RecordSource:
         """
         if self._index is None:
             return False
-        from ..index import open_index  # imported already: _index is one of its Index objects
-
-        with open_index(self.cfg, build_if_missing=False) as idx:
+        with index_mod.open_index(self.cfg, build_if_missing=False) as idx:
             done = idx.reconcile()
         return bool(done["added"] or done["updated"] or done["removed"])
 

@@ -92,7 +92,7 @@ class ActionDialog(ModalScreen[bool]):
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for f in self.spec.fields:
-            w = self.query_one(f"#f-{f.name}", Input if f.kind not in ("choice", "service") else Select)
+            w: Any = self.query_one(f"#f-{f.name}", Input if f.kind not in ("choice", "service") else Select)
             v = w.value
             out[f.name] = None if v is Select.NULL else (v.strip() if isinstance(v, str) else v)
         return out

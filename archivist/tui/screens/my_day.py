@@ -14,34 +14,31 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Select, Static
 
 from ...dates import now
 from ...i18n import N_, _
 from ...office import Health, health, office_status, unfiled_paths
+from ...store import relative_to_root
 from ..bidi import shape
+from ..office import OfficeScreen
 from ..widgets.results import ResultsTable
 from ..words import translate_bindings
 
 NOT_AVAILABLE = N_("not available in this installation")
 
 
-class MyDayScreen(Screen):
+class MyDayScreen(OfficeScreen):
     BINDINGS = [Binding("escape", "back", N_("back")), Binding("ctrl+r", "reload", N_("refresh"))]
 
     def __init__(self) -> None:
         super().__init__()
         translate_bindings(self)
 
-    @property
-    def cfg(self) -> Any:
-        return self.app.cfg  # type: ignore[attr-defined]
-
     def compose(self) -> ComposeResult:
         cfg = self.cfg
         mode = cfg.display.bidi
-        by = self.app.by  # type: ignore[attr-defined]
+        by = self.office.by
         yield Header()
         with Horizontal(id="day-bar"):
             yield Label(shape(_("my day for") + " ", mode))
@@ -76,7 +73,7 @@ class MyDayScreen(Screen):
 
     @work(exclusive=True, group="day")
     async def reload(self) -> None:
-        source = self.app.source  # type: ignore[attr-defined]
+        source = self.office.source
         cfg = self.cfg
         staff = self.staff()
         try:
@@ -135,24 +132,16 @@ class MyDayScreen(Screen):
         problems.add_column(shape(_("problem"), mode), width=16)
         problems.add_column(shape(_("where"), mode))
         for v in violations or []:
-            problems.add_row(str(v.get("rule", "naming")), shape(f"{self._rel(v.get('path'))}: {v.get('message', '')}", mode))
+            problems.add_row(str(v.get("rule", "naming")), shape(f"{relative_to_root(self.cfg, v.get('path'))}: {v.get('message', '')}", mode))
         for p in unfiled:
-            problems.add_row(shape(_("unfiled"), mode), shape(self._rel(p), mode))
+            problems.add_row(shape(_("unfiled"), mode), shape(relative_to_root(self.cfg, p), mode))
         problems.display = bool(problems.row_count)
-
-    def _rel(self, path: Any) -> str:
-        if not path:
-            return ""
-        try:
-            return str(Path(path).relative_to(self.cfg.root))
-        except ValueError:
-            return str(path)
 
     @on(DataTable.RowSelected, "#due")
     def _open(self, event: DataTable.RowSelected) -> None:
         hit = self.query_one("#due", ResultsTable).hits.get(str(event.row_key.value))
         if hit:
-            self.app.open_record(hit.get("path"), hit.get("case") or hit.get("lead"))  # type: ignore[attr-defined]
+            self.office.open_record(hit.get("path"), hit.get("case") or hit.get("lead"))
 
 
 _STYLE = {"ok": "$success", "warning": "$warning", "error": "bold $error"}

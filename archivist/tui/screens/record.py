@@ -23,7 +23,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.markup import escape
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from ... import workflow
@@ -32,7 +31,9 @@ from ...dates import as_datetime, fmt
 from ...errors import ArchivistError
 from ...i18n import N_, _, action_label, contact_label, kind_label, stage_label
 from ...record import LOG_NAME, Record
+from ...store import relative_to_root
 from ..bidi import shape
+from ..office import OfficeScreen
 from ..words import translate_bindings
 from .dialogs import ActionDialog, MenuDialog
 
@@ -77,7 +78,7 @@ def system_open(path: Path) -> str | None:
     return None
 
 
-class RecordScreen(Screen):
+class RecordScreen(OfficeScreen):
     # The footer keeps the way around (F2 F3 F4, back, menu); the stage's actions are in the menu
     # (m), the palette and the header line, so at 80 columns they never push navigation off.
     BINDINGS = [
@@ -96,10 +97,6 @@ class RecordScreen(Screen):
         self.code = code
         self.record: Record | None = None
         self.allowed: list[str] = []
-
-    @property
-    def cfg(self) -> Any:
-        return self.app.cfg  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -145,9 +142,10 @@ class RecordScreen(Screen):
         rec = self.record
         if rec is None or rec.folder is None:
             return
-        source = self.app.source  # type: ignore[attr-defined]
+        source = self.office.source
+        log = rec.folder / LOG_NAME
         try:
-            mtime = await source.call(lambda: (rec.folder / LOG_NAME).stat().st_mtime_ns)  # type: ignore[operator]
+            mtime = await source.call(lambda: log.stat().st_mtime_ns)
         except OSError:
             mtime = -1  # moved or deleted: reload finds it by code
         if mtime != rec.mtime_ns:
@@ -164,7 +162,7 @@ class RecordScreen(Screen):
                     ) -> tuple[Record, list[tuple[str, int, float]] | None] | None:
         """The record as it is on disk now, and its files: None when it is the same log in the same
         folder as `unless_same_as` (no walk of the folder). None overall: the reason is shown."""
-        source = self.app.source  # type: ignore[attr-defined]
+        source = self.office.source
         try:
             rec = await source.call(source.load, self.path, self.code)
             same = (unless_same_as is not None and rec.mtime_ns == unless_same_as.mtime_ns
@@ -210,7 +208,7 @@ class RecordScreen(Screen):
         if parts:
             lines.append(" · ".join(parts) + f"  [dim]({t(_('y/Y copy'))})[/dim]")
         nf = rec.next_followup
-        folder = self.relative(rec.folder)
+        folder = relative_to_root(self.cfg, rec.folder)
         lines.append(f"{t(_('next follow-up'))} {fmt(nf, cfg.calendar, cfg.timezone) or '—'} · {e(folder)}")
         keys = " · ".join(f"{ACTIONS[a].key} {t(action_label(a))}" for a in self.allowed if a in ACTIONS)
         if keys:
@@ -275,14 +273,6 @@ class RecordScreen(Screen):
         tabs = self.query_one(TabbedContent)
         tabs.get_tab("tab-files").label = shape(f"{_('files')} ({len(files)}{'+' if len(files) >= MAX_FILES else ''})", mode)
 
-    def relative(self, folder: Path | None) -> str:
-        if folder is None:
-            return ""
-        try:
-            return str(folder.relative_to(self.cfg.root))
-        except ValueError:
-            return str(folder)
-
     def show_message(self, text: str, error: bool = False) -> None:
         msg = self.query_one("#message", Static)
         msg.update(shape(text, self.cfg.display.bidi))
@@ -332,10 +322,9 @@ class RecordScreen(Screen):
     async def submit_action(self, name: str, values: dict[str, Any]) -> str | None:
         """Run the action through workflow; returns the refusal text, or None once it is on disk."""
         assert self.code is not None
-        source = self.app.source  # type: ignore[attr-defined]
-        old = self.record.folder if self.record else None
+        source = self.office.source
         try:
-            rec = await source.call(perform, self.cfg, self.code, name, values, self.app.by)  # type: ignore[attr-defined]
+            rec = await source.call(perform, self.cfg, self.code, name, values, self.office.by)
         except (ArchivistError, OSError) as e:
             self.show_message(str(e), error=True)
             return str(e)
@@ -345,11 +334,9 @@ class RecordScreen(Screen):
             self.show_message(text, error=True)
             self.reload()
             return None  # close the dialog: the action may have been saved, a second OK could repeat it
-        if not getattr(self.app, "index_listener_active", False):
-            await source.call(source.refresh, [p for p in (rec.folder, old) if p])
         done = _("{action}: saved").format(action=action_label(name))
         if name == "convert":
-            done = _("converted: case {case} · folder {folder}").format(case=rec.case, folder=self.relative(rec.folder))
+            done = _("converted: case {case} · folder {folder}").format(case=rec.case, folder=relative_to_root(self.cfg, rec.folder))
         elif name in ("contract", "invoice"):
             done = f"{action_label(name)} {rec.contract if name == 'contract' else rec.invoices[-1]['number']}"
         elif name == "log" and rec.next_followup is not None and (self.record is None or rec.next_followup != self.record.next_followup):
@@ -360,7 +347,7 @@ class RecordScreen(Screen):
         return None
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
-        out = [(f"{action_label(a)} ({ACTIONS[a].key})", action_label(a), partial(self.action_act, a))
+        out: list[tuple[str, str, Any]] = [(f"{action_label(a)} ({ACTIONS[a].key})", action_label(a), partial(self.action_act, a))
                for a in self.allowed if a in ACTIONS]
         out.append((_("open folder (o)"), _("open the record's folder with the system opener"), self.action_open_folder))
         return out
@@ -409,9 +396,10 @@ class RecordScreen(Screen):
                 self.show_message(problem)
 
 
-def _size(n: int) -> str:
+def _size(size: int) -> str:
+    n = float(size)
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
+        n /= 1024
     return str(n)

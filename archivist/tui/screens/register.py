@@ -11,7 +11,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, SelectionList, Static
 
 from ... import workflow
@@ -19,6 +18,7 @@ from ...actions import CONTACT_KEYS, register_applicant, returning_matches
 from ...errors import ArchivistError
 from ...i18n import N_, _, contact_label, stage_label
 from ..bidi import shape
+from ..office import OfficeScreen
 from ..widgets.inputs import TextInput
 from ..words import translate_bindings
 from .dialogs import ConfirmDialog
@@ -34,7 +34,7 @@ def find_similar(cfg: Any, company: str, phone: str | None, email: str | None) -
     return returning_matches(cfg, company, {"mobile": phone or "", "email": email or ""})
 
 
-class RegisterScreen(Screen):
+class RegisterScreen(OfficeScreen):
     BINDINGS = [Binding("escape", "back", N_("back")), Binding("ctrl+s", "save", N_("save"))]
 
     def __init__(self) -> None:
@@ -44,14 +44,10 @@ class RegisterScreen(Screen):
         self.confirmed_for: tuple[str, str, str] | None = None  # what the user chose to register anyway
         self._checked_key: tuple[str, str, str] | None = None  # what `similar` was found for
 
-    @property
-    def cfg(self) -> Any:
-        return self.app.cfg  # type: ignore[attr-defined]
-
     def compose(self) -> ComposeResult:
         cfg = self.cfg
         mode = cfg.display.bidi
-        by = self.app.by  # type: ignore[attr-defined]
+        by = self.office.by
         yield Header()
         with VerticalScroll(id="form"):
             yield Label(shape(_("company") + " *", mode))
@@ -131,7 +127,7 @@ class RegisterScreen(Screen):
 
     @work(exclusive=True, group="similar")
     async def _look(self, key: tuple[str, str, str]) -> list[dict[str, Any]] | None:
-        source = self.app.source  # type: ignore[attr-defined]
+        source = self.office.source
         hint = self.query_one("#similar", Static)
         hint.update(shape(_("checking for an earlier record of this company…"), self.cfg.display.bidi))
         try:
@@ -187,7 +183,7 @@ class RegisterScreen(Screen):
 
     @work(exclusive=True, group="save")
     async def _save(self, v: dict[str, Any]) -> None:
-        source = self.app.source  # type: ignore[attr-defined]
+        source = self.office.source
         error = self.query_one("#form-error", Static)
         bad = [k for k in CHECKED if v["contact"][k].strip() and self.field_error(k)]
         if bad:
@@ -197,7 +193,7 @@ class RegisterScreen(Screen):
         self.workers.cancel_group(self, "similar")  # the registration checks again itself
         try:
             reg = await source.call(
-                register_applicant, self.cfg, company=v["company"], staff=v["staff"] or "", by=self.app.by,  # type: ignore[attr-defined]
+                register_applicant, self.cfg, company=v["company"], staff=v["staff"] or "", by=self.office.by,
                 contact=v["contact"], services=v["services"], requests=v["requests"], note=v["note"],
                 confirm=self.confirmed_for == key)
         except ArchivistError as e:
@@ -211,12 +207,10 @@ class RegisterScreen(Screen):
             self.show_error(_("this company looks like an earlier record (above); check it, then press register again "
                               "to register anyway"), "company")
             return
-        if not getattr(self.app, "index_listener_active", False):
-            await source.call(source.refresh, [rec.folder])
         error.update("")
         self.app.pop_screen()
         self.app.notify(shape(_("registered {code} {company}").format(code=rec.lead, company=rec.company), self.cfg.display.bidi))
-        self.app.open_record(str(rec.folder), rec.lead)  # type: ignore[attr-defined]
+        self.office.open_record(str(rec.folder), rec.lead)
 
     def show_error(self, text: str, field: str | None) -> None:
         error = self.query_one("#form-error", Static)

@@ -9,13 +9,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
 from ...i18n import N_, _, ngettext, stage_label
 from ...stages import STAGES
 from ..bidi import shape
+from ..office import OfficeScreen
 from ..widgets.inputs import TextInput
 from ..widgets.results import ResultsTable
 from ..words import translate_bindings
@@ -24,7 +24,7 @@ RESULT_ROWS = 100  # a screenful or three; more typing narrows it
 DEBOUNCE_S = 0.015  # coalesces a burst (pasted text, key repeat); typing stays immediate
 
 
-class SearchScreen(Screen):
+class SearchScreen(OfficeScreen):
     BINDINGS = [
         Binding("escape", "clear_query", N_("clear")),
         Binding("down", "focus_results", N_("results"), show=False),
@@ -39,7 +39,7 @@ class SearchScreen(Screen):
         self.shown_at = 0.0
 
     def compose(self) -> ComposeResult:
-        cfg = self.app.cfg  # type: ignore[attr-defined]
+        cfg = self.office.cfg
         mode = cfg.display.bidi
         yield Header()
         yield TextInput(placeholder=_("company, code, phone, email, contract, invoice, file…"), id="query")
@@ -84,23 +84,23 @@ class SearchScreen(Screen):
                 "archived": None if scope is None else scope == "archived"}
 
     def run_search(self) -> None:
-        source = self.app.source  # type: ignore[attr-defined]
+        source = self.office.source
         source.generation += 1
         self._search(self.query_one("#query", Input).value, self.filters(), source.generation)
 
     def _say(self, text: str) -> None:
-        self.query_one("#status", Static).update(shape(text, self.app.cfg.display.bidi))  # type: ignore[attr-defined]
+        self.query_one("#status", Static).update(shape(text, self.office.cfg.display.bidi))
 
     @work(exclusive=True, group="search")
     async def _search(self, query: str, filters: dict[str, Any], generation: int) -> None:
-        source = self.app.source  # type: ignore[attr-defined]
+        source = self.office.source
         status = self.query_one("#status", Static)
         progress = None
         if not source.opened:
             opening = _("opening the index (the first start builds it from the folders: minutes on a big archive)")
             self._say(opening + "…")
             progress = self.set_interval(0.5, lambda: self._say(f"{opening}: {source.building or '…'}"))
-        mine = self.app.by  # type: ignore[attr-defined]
+        mine = self.office.by
         try:
             hits = await source.call(source.search, query, generation=generation, limit=RESULT_ROWS, mine=mine, **filters)
         except Exception as e:  # show it; the next keystroke tries again
@@ -134,7 +134,7 @@ class SearchScreen(Screen):
     @work(group="catch-up")
     async def _catch_up(self) -> None:
         """No daemon runs: bring the index up to date with the folders, then search again."""
-        source = self.app.source  # type: ignore[attr-defined]
+        source = self.office.source
         try:
             changed = await source.call_slow(source.catch_up)
         except Exception as e:  # the results shown stay usable; say why they may be behind
@@ -169,4 +169,4 @@ class SearchScreen(Screen):
             self._open(hit)
 
     def _open(self, hit: dict[str, Any]) -> None:
-        self.app.open_record(hit.get("path"), hit.get("case") or hit.get("lead"))  # type: ignore[attr-defined]
+        self.office.open_record(hit.get("path"), hit.get("case") or hit.get("lead"))
