@@ -69,7 +69,7 @@ def render_review(cfg: Config, now: datetime, due_by_staff: dict[str, dict[str, 
                   office: Health | None = None) -> str:
     """The day's review as plain text: one section per staff member, overdue / today / stuck, then
     the office's health (the same lines as My day: daemon, backup, unfiled inbox files)."""
-    def of(staff: str) -> tuple[dict[str, int], dict[str, list[dict[str, Any]]]]:
+    def of(staff: str) -> Sections:
         due = due_by_staff.get(staff) or {}
         return {key: len(items) for key, items in due.items()}, due
 
