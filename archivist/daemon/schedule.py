@@ -71,7 +71,7 @@ def render_review(cfg: Config, now: datetime, due_by_staff: dict[str, dict[str, 
     the office's health (the same lines as My day: daemon, backup, unfiled inbox files)."""
     def of(staff: str) -> Sections:
         due = due_by_staff.get(staff) or {}
-        return {key: len(items) for key, items in due.items()}, due
+        return {key: len(items) for key, items in due.items()}, dict(due)
 
     return "\n".join(review_lines(cfg, now, of, office))
 
