@@ -12,11 +12,11 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from . import codes, store
 from .config import Config
-from .errors import ArchivistError, InvalidLogError
+from .errors import InvalidLogError
 from .naming import (
     DEFAULT_SHARE_PREFIX,
     WINDOWS_MAX_PATH,
@@ -217,79 +217,60 @@ def _check_all(cfg: Config, items: list[tuple[int, str, Path]]) -> Iterator[tupl
         yield from _check_chunk(chunk)
 
 
-def _memory(cfg: Config) -> Any:
-    """doctor's memory of clean folders, kept in the index (None: no index, or it cannot be used
-    now; then every folder is read). Without a daemon the index is first brought up to date."""
-    import sqlite3
+class FolderMemory(Protocol):
+    """What doctor remembers of clean folders between runs (kept in the index: index.checked)."""
 
-    from .index import index_exists, open_current
-    from .index.checked import CheckedFolders
+    def clean(self, rel: str) -> Summary | None: ...
 
-    if not index_exists(cfg):
-        return None
-    rules = repr((RULES_VERSION, str(cfg.root), cfg.naming, getattr(cfg, "limits", None)))
-    try:
-        idx = open_current(cfg)
-    except (sqlite3.Error, ArchivistError, OSError):
-        return None
-    try:
-        return idx, CheckedFolders(idx.db, rules)
-    except sqlite3.Error:
-        idx.close()
-        return None
+    def checked(self, rel: str, clean: Summary | None) -> None: ...
+
+    def save_folders(self, rels: list[str]) -> None: ...
 
 
-def check_tree(cfg: Config, progress: object = None, full: bool = False) -> list[Violation]:
+def memory_rules(cfg: Config) -> str:
+    """What the checks depend on: a memory made under other rules (or another root) is not used."""
+    return repr((RULES_VERSION, str(cfg.root), cfg.naming, getattr(cfg, "limits", None)))
+
+
+def check_tree(cfg: Config, progress: object = None, full: bool = False,
+               memory: FolderMemory | None = None) -> list[Violation]:
     """Every violation under the root, including codes used twice and unfiled inbox names.
 
     A folder found clean by an earlier run whose stats the index shows unchanged is not read again
-    (the index's fingerprints: see index.checked); `full` reads every folder all the same. The
-    folders read are spread over one worker process per core.
+    (the index's fingerprints: see index.checked, which the caller opens and passes as `memory`);
+    `full` reads every folder all the same. The folders read are spread over one worker process per core.
     """
-    import sqlite3
-
-    from .index.text import path_key
-
     layout = store.layout_of(cfg)
     out: list[Violation] = []
     seen: dict[str, list[str]] = defaultdict(list)
     numbers: dict[tuple[str, str], list[tuple[str | None, Path]]] = defaultdict(list)
     folders = list(store.iter_record_folders(layout))
     rels = [f"{area}/{folder.name}" for area, folder in folders]
-    opened = _memory(cfg)
-    memory = opened[1] if opened else None
-    try:
-        results: list[tuple[Summary | None, list[Violation]] | None] = [None] * len(folders)
-        todo: list[tuple[int, str, Path]] = []
-        for i, (area, folder) in enumerate(folders):
-            clean = memory.clean(rels[i]) if memory is not None and not full else None
-            if clean is not None:
-                results[i] = (clean, [])
-            else:
-                todo.append((i, area, folder))
-        for i, summary, found in _check_all(cfg, todo):
-            results[i] = (summary, found)
-            if memory is not None:
-                memory.checked(rels[i], summary if not found else None)
-        for (_area, folder), result in zip(folders, results, strict=True):
-            assert result is not None
-            summary, found = result
-            out.extend(found)
-            if summary:
-                lead, case, code, nums = summary
-                seen[lead or ""].append(str(folder))
-                if case:
-                    seen[case].append(str(folder))
-                for kind, number in nums:
-                    numbers[(kind, number)].append((code, folder))
+    results: list[tuple[Summary | None, list[Violation]] | None] = [None] * len(folders)
+    todo: list[tuple[int, str, Path]] = []
+    for i, (area, folder) in enumerate(folders):
+        clean = memory.clean(rels[i]) if memory is not None and not full else None
+        if clean is not None:
+            results[i] = (clean, [])
+        else:
+            todo.append((i, area, folder))
+    for i, summary, found in _check_all(cfg, todo):
+        results[i] = (summary, found)
         if memory is not None:
-            try:
-                memory.save({path_key(rel) for rel in rels})
-            except sqlite3.Error:
-                pass  # a memory that could not be kept costs the next run time, never an answer
-    finally:
-        if opened:
-            opened[0].close()
+            memory.checked(rels[i], summary if not found else None)
+    for (_area, folder), result in zip(folders, results, strict=True):
+        assert result is not None
+        summary, found = result
+        out.extend(found)
+        if summary:
+            lead, case, code, nums = summary
+            seen[lead or ""].append(str(folder))
+            if case:
+                seen[case].append(str(folder))
+            for kind, number in nums:
+                numbers[(kind, number)].append((code, folder))
+    if memory is not None:
+        memory.save_folders(rels)
     for code, places in sorted(seen.items()):
         if len(places) > 1:
             for p in places:

@@ -10,6 +10,7 @@ from .. import doctor, workflow
 from ..actions import ACTIONS, CONTACT_KEYS, Action, init_archive, perform, register_applicant
 from ..dates import as_datetime, fmt, shown
 from ..i18n import _, kind_label, stage_label
+from ..index.checked import doctor_memory
 from ..invoices import stamp_text
 from ..record import Record
 from ..violations import Violation
@@ -206,22 +207,24 @@ def cmd_list(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(ctx: Context, args: argparse.Namespace) -> int:
-    found = doctor.check_tree(ctx.cfg, full=args.full)
-    fixed: list[Violation] = []
-    skipped: list[str] = []
-    if args.fix:
-        fixed, skipped = workflow.apply_fixes(ctx.cfg, found, by=ctx.by or "archivist")
-        found = doctor.check_tree(ctx.cfg)
-    if args.json:
-        ctx.json({"violations": [v.to_json() for v in found], "fixed": [v.to_json() for v in fixed], "skipped": skipped})
-    else:
-        for v in fixed:
-            ctx.out(f"fixed    {v.rule:<15} {v.path} → {v.fix_to}")
-        for s in skipped:
-            ctx.out(f"skipped  {s}")
-        for v in found:
-            hint = " (doctor --fix can fix this)" if v.fixable else ""
-            ctx.out(f"{v.rule:<15} {v.path}: {v.message}{hint}")
-        if not found:
-            ctx.out("no naming problems found")
+    with doctor_memory(ctx.cfg, doctor.memory_rules(ctx.cfg)) as memory:
+        found = doctor.check_tree(ctx.cfg, full=args.full, memory=memory)
+        fixed: list[Violation] = []
+        skipped: list[str] = []
+        if args.fix:
+            fixed, skipped = workflow.apply_fixes(ctx.cfg, found, by=ctx.by or "archivist")
+            with doctor_memory(ctx.cfg, doctor.memory_rules(ctx.cfg)) as after:  # the index as the fixes left it
+                found = doctor.check_tree(ctx.cfg, memory=after)
+        if args.json:
+            ctx.json({"violations": [v.to_json() for v in found], "fixed": [v.to_json() for v in fixed], "skipped": skipped})
+        else:
+            for v in fixed:
+                ctx.out(f"fixed    {v.rule:<15} {v.path} → {v.fix_to}")
+            for s in skipped:
+                ctx.out(f"skipped  {s}")
+            for v in found:
+                hint = " (doctor --fix can fix this)" if v.fixable else ""
+                ctx.out(f"{v.rule:<15} {v.path}: {v.message}{hint}")
+            if not found:
+                ctx.out("no naming problems found")
     return 1 if found else 0

@@ -14,8 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from ..config import Config
+from ..errors import ArchivistError
+from . import index_exists, open_current
 from .text import path_key
 
 DDL = """CREATE TABLE IF NOT EXISTS checked(
@@ -59,6 +64,14 @@ class CheckedFolders:
         fp = self.now.get(key)
         self.found[key] = (fp, clean) if clean is not None and fp is not None else None
 
+    def save_folders(self, rels: list[str]) -> None:
+        """`save` for the folders doctor looked at (relative paths); a memory that cannot be kept
+        costs the next run time, never an answer."""
+        try:
+            self.save({path_key(rel) for rel in rels})
+        except sqlite3.Error:
+            pass
+
     def save(self, present: set[int]) -> None:
         """Store what changed: new clean folders, forgotten ones that are gone or not clean now."""
         db = self.db
@@ -80,3 +93,26 @@ class CheckedFolders:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+
+@contextmanager
+def doctor_memory(cfg: Config, rules: str) -> Iterator[CheckedFolders | None]:
+    """doctor's memory of clean folders in cfg's index, for the length of one `doctor` run (None:
+    no index, or it cannot be used now; then every folder is read). Without a daemon the index is
+    first brought up to date (open_current)."""
+    if not index_exists(cfg):
+        yield None
+        return
+    try:
+        idx = open_current(cfg)
+    except (sqlite3.Error, ArchivistError, OSError):
+        yield None
+        return
+    try:
+        try:
+            memory: CheckedFolders | None = CheckedFolders(idx.db, rules)
+        except sqlite3.Error:
+            memory = None
+        yield memory
+    finally:
+        idx.close()
