@@ -73,9 +73,19 @@ def resolve(cfg: Config, requested: str | None, account: str | None = None) -> A
                         "(admins: in config.yaml) may act for someone else")
 
 
+# the TUI's choice ("act as" in its palette) holds for the whole process, its worker threads too
+_process_on_behalf: str | None = None
+
+
 def on_behalf() -> str | None:
     """The staff member the current action is done for (by an admin), if any."""
-    return _ON_BEHALF.get()
+    return _ON_BEHALF.get() or _process_on_behalf
+
+
+def act_for_in_process(staff: str | None) -> None:
+    """For a front-end whose writes run in worker threads (the TUI): every thread acts for `staff`."""
+    global _process_on_behalf
+    _process_on_behalf = staff
 
 
 def act_for(staff: str | None) -> None:

@@ -104,3 +104,44 @@ def test_the_login_is_recorded_and_by_for_someone_else_is_refused_unless_admin(o
     assert code == 0, err
     last = _events(office)[-1]
     assert (last["by"], last["for"], last["note"]) == ("01", "05", "ثبت از طرف رضا")
+
+
+# -- the TUI ----------------------------------------------------------------------------------------
+
+def test_tui_act_as_someone_else_is_refused_for_a_mapped_non_admin_and_recorded_with_both_for_an_admin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from archivist import identity, workflow
+    from archivist.tui.app import ArchivistApp
+
+    me = identity.os_account()
+    monkeypatch.delenv("ARCHIVIST_STAFF", raising=False)
+    cfg = load_config(_config(tmp_path, f'accounts: {{"03": {me}}}\n'))
+    cfg.root.mkdir()
+    rec = workflow.register(cfg, company="شرکت نمونه پارس", staff="03", by="03")
+
+    async def run(cfg) -> str | None:  # type: ignore[no-untyped-def]
+        app = ArchivistApp(cfg)
+        async with app.run_test(size=(100, 30)) as pilot:
+            assert app.by == "03"  # the login, no question asked
+            app.act_as("05")
+            await pilot.pause()
+            return app.by
+
+    assert asyncio.run(run(cfg)) == "03"  # not an admin: still 03
+
+    admin_cfg = load_config(_config(tmp_path, f'accounts: {{"03": {me}}}\nadmins: ["03"]\n'))
+    try:
+        assert asyncio.run(run(admin_cfg)) == "03"  # the admin stays the one recorded as `by` …
+        workflow.log_event(admin_cfg, rec.lead, kind="note", note="از طرف ۰۵", by="03")
+    finally:
+        identity.act_for_in_process(None)
+    last = _events_of(admin_cfg)[-1]
+    assert (last["by"], last["for"]) == ("03", "05")  # … and the staff member acted for is beside it
+
+
+def _events_of(cfg) -> list[dict]:  # type: ignore[no-untyped-def]
+    folder = next((cfg.root / "applicants").iterdir())
+    return yaml.safe_load((folder / LOG_NAME).read_text(encoding="utf-8"))["events"]

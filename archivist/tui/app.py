@@ -87,6 +87,10 @@ class ArchivistApp(App[None]):
         i18n.set_surface("screen")  # errors name fields and actions, not CLI flags
         translate_bindings(self)
         self.cfg = cfg
+        if cfg.accounts:  # identity is the login (`archivist tui` resolved it already when it passes `by`)
+            from ..identity import resolve
+
+            by = by if by is not None else resolve(cfg, os.environ.get("ARCHIVIST_STAFF")).by
         self.by = by if by is not None else os.environ.get("ARCHIVIST_STAFF") or remembered_identity(cfg)
         self.source = source or RecordSource(cfg)
         self._theme_name = theme or os.environ.get("ARCHIVIST_THEME") or "textual-dark"
@@ -173,6 +177,19 @@ class ArchivistApp(App[None]):
                                 _("who is recorded as acting in new events"), partial(self.act_as, number), discover=False)
 
     def act_as(self, staff: str) -> None:
+        if self.cfg.accounts:  # identity is the login: only an admin acts for someone else
+            from ..errors import ArchivistError
+            from ..identity import act_for_in_process, resolve
+
+            try:
+                acting = resolve(self.cfg, staff)
+            except ArchivistError as e:
+                self.notify(shape(str(e), self.cfg.display.bidi), severity="error")
+                return
+            act_for_in_process(acting.on_behalf)
+            self.by = acting.by
+            self._show_acting()
+            return
         self.by = staff
         remember_identity(self.cfg, staff)
         self._show_acting()
