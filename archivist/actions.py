@@ -21,6 +21,7 @@ from . import codes, store, workflow
 from .config import Config
 from .dates import parse_when
 from .errors import ArchivistError
+from .record import CONTACT_KEYS as CONTACT_KEYS
 from .record import Record
 from .returning import find_similar
 from .stages import TRANSITIONS
@@ -200,7 +201,6 @@ def archive_ready(cfg: Config) -> bool:
     return layout.registry.exists() and all(layout.area(a).is_dir() for a in store.AREAS)
 
 
-CONTACT_KEYS = ("person", "consultant", "mobile", "phone", "messenger", "email")
 
 
 @dataclass(frozen=True)

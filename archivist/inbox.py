@@ -21,10 +21,10 @@ from .config import Config
 from .dates import now
 from .errors import ArchivistError, InvalidLogError, RecordNotFound
 from .naming import is_os_noise, leading_code
-from .record import LOG_NAME, load_record
+from .record import LOG_NAME, TOOL_ACTOR, load_record
 
 log = logging.getLogger("archivist.daemon")
-FILED_BY = "archivist"
+FILED_BY = TOOL_ACTOR
 IN_PROGRESS_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".swp", ".opdownload")
 
 

@@ -30,6 +30,10 @@ from .stages import STAGES as STAGES
 LOG_NAME = "F-31-08-01.yaml"
 
 FORM = "F-31-08-01"
+# The contact fields of a log, in the form's order: the one list every screen, command and the index use.
+CONTACT_KEYS = ("person", "consultant", "mobile", "phone", "messenger", "email")
+# The `by:` of events archivist writes by itself (the daemon's filing, hand-edit notes, doctor --fix).
+TOOL_ACTOR = "archivist"
 SCHEMA = 1
 EVENT_KINDS = (
     "registered", "call", "note", "request", "quote", "followup", "converted", "declined", "contract",
@@ -214,7 +218,7 @@ def new_log(lead: str, staff: str, company: str, contact: dict[str, str], servic
         "case": None,
         "staff": staff,
         "company": company,
-        "contact": {k: contact.get(k, "") for k in ("person", "consultant", "mobile", "phone", "messenger", "email")},
+        "contact": {k: contact.get(k, "") for k in CONTACT_KEYS},
         "services": list(services),
         "requests": list(requests),
         "status": "new",

@@ -466,3 +466,11 @@ def relative_to_root(cfg: Config, path: str | os.PathLike[str] | None) -> str:
         return str(Path(path).relative_to(cfg.root))
     except ValueError:
         return str(path)
+
+
+def record_depth(parts: tuple[str, ...] | list[str]) -> int:
+    """How many parts of a root-relative path name a record folder: 2 under applicants/ and
+    customers/ (area/folder), 3 under archive/ (archive/area/folder); 0 outside the areas. The one
+    home of this rule (the watcher, the index, doctor --fix)."""
+    head = parts[0] if parts else ""
+    return 2 if head in ("applicants", "customers") else 3 if head == "archive" else 0

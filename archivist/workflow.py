@@ -24,7 +24,7 @@ from .errors import ArchivistError, DuplicateNumber, StaleLog, TransitionError
 from .i18n import _, action_label, field, how, stage_label
 from .invoices import check_tax_id, tax_id_in_use
 from .naming import ascii_digits, normalize_phone, persian_letters
-from .record import LOG_NAME, Record, load_record, new_log
+from .record import LOG_NAME, TOOL_ACTOR, Record, load_record, new_log
 from .stages import ACTIVE_CASE as ACTIVE_CASE
 from .stages import TRANSITIONS as TRANSITIONS
 from .violations import Violation
@@ -543,7 +543,7 @@ def show(cfg: Config, code: str) -> Record:
 
 # -- doctor --fix ------------------------------------------------------------------------------------
 
-def apply_fixes(cfg: Config, violations: list[Violation], by: str = "archivist") -> tuple[list[Violation], list[str]]:
+def apply_fixes(cfg: Config, violations: list[Violation], by: str = TOOL_ACTOR) -> tuple[list[Violation], list[str]]:
     """Perform the safe fixes; returns (fixed, messages about fixes skipped). Logs `renamed` events."""
     fixed: list[Violation] = []
     skipped: list[str] = []
@@ -578,8 +578,8 @@ def _record_folder_of(cfg: Config, path: Path) -> Path | None:
     except ValueError:
         return None
     parts = rel.parts
-    depth = 3 if parts and parts[0] == "archive" else 2
-    if len(parts) < depth or parts[0] == "inbox":
+    depth = store.record_depth(parts)
+    if not depth or len(parts) < depth:
         return None
     folder = cfg.root.joinpath(*parts[:depth])
     return folder if (folder / LOG_NAME).exists() else None

@@ -12,7 +12,7 @@ from ..dates import as_datetime, fmt, shown
 from ..i18n import _, kind_label, stage_label
 from ..index.checked import doctor_memory
 from ..invoices import stamp_text
-from ..record import Record
+from ..record import TOOL_ACTOR, Record
 from ..violations import Violation
 from . import Context, json_flag, neutralize
 from .trace import confirm_returning
@@ -212,7 +212,7 @@ def cmd_doctor(ctx: Context, args: argparse.Namespace) -> int:
         fixed: list[Violation] = []
         skipped: list[str] = []
         if args.fix:
-            fixed, skipped = workflow.apply_fixes(ctx.cfg, found, by=ctx.by or "archivist")
+            fixed, skipped = workflow.apply_fixes(ctx.cfg, found, by=ctx.by or TOOL_ACTOR)
             with doctor_memory(ctx.cfg, doctor.memory_rules(ctx.cfg)) as after:  # the index as the fixes left it
                 found = doctor.check_tree(ctx.cfg, memory=after)
         if args.json:

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from .. import doctor, workflow
 from ..config import Config
-from ..record import Record
+from ..record import TOOL_ACTOR, Record
 from ..store import layout_of
 from ..violations import Violation
 
 log = logging.getLogger("archivist.daemon")
-FIXED_BY = "archivist"
+FIXED_BY = TOOL_ACTOR
 
 
 @dataclass

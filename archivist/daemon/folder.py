@@ -11,7 +11,7 @@ from pathlib import Path
 from .. import journal, store, workflow
 from ..config import Config
 from ..errors import ArchivistError
-from ..record import LOG_NAME, Record, load_record, parse_record, read_log
+from ..record import LOG_NAME, TOOL_ACTOR, Record, load_record, parse_record, read_log
 from ..store import relative_to_root
 from .edits import Baseline, baseline_of, describe, hand_edits
 from .enforce import enforce_folder
@@ -21,7 +21,7 @@ from .state import DaemonState
 log = logging.getLogger("archivist.daemon")
 
 
-EDITED_BY = "archivist"
+EDITED_BY = TOOL_ACTOR
 
 
 _TMP_WRITE = re.compile(rf"^\.{re.escape(LOG_NAME)}\.(\d+)\.[0-9a-f]+\.tmp$")

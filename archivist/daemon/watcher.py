@@ -35,7 +35,7 @@ from watchdog.events import (
 )
 
 from ..config import Config
-from ..store import AREAS
+from ..store import AREAS, record_depth
 
 log = logging.getLogger("archivist.daemon")
 
@@ -161,7 +161,7 @@ class ArchiveEvents(FileSystemEventHandler):
             if len(parts) >= 2 and parts[1]:
                 self.on_inbox(Path(self.root, "inbox", parts[1]), closed)
             return
-        depth = 2 if head in ("applicants", "customers") else 3 if head == "archive" else 0
+        depth = record_depth(parts)
         if not depth:
             return
         area = "/".join(parts[: depth - 1])

@@ -30,7 +30,7 @@ from ..config import Config
 from ..errors import ArchivistError
 from ..liveness import running
 from ..stages import STAGES
-from ..store import AREAS
+from ..store import AREAS, record_depth
 from ..violations import Violation
 from . import build, schema
 from .build import Progress
@@ -365,8 +365,8 @@ class Index:
             parts = Path(os.path.abspath(p)).relative_to(self.cfg.root).parts
         except ValueError:
             return None
-        depth = 3 if parts[:1] == ("archive",) else 2
-        if len(parts) < depth or "/".join(parts[:depth - 1]) not in AREAS:
+        depth = record_depth(parts)
+        if not depth or len(parts) < depth or "/".join(parts[:depth - 1]) not in AREAS:
             return None
         return "/".join(parts[:depth])
 

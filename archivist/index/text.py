@@ -17,11 +17,10 @@ from typing import Any
 
 from ..dates import as_datetime
 from ..naming import FolderTemplate, ascii_digits, fold, fold_compact, name_keys, normalize_phone
-from ..record import LOG_NAME, Record
+from ..record import CONTACT_KEYS, LOG_NAME, Record
 from ..store import AREAS
 
 ZWNJ = "\u200c"
-CONTACT_KEYS = ("person", "consultant", "mobile", "phone", "messenger", "email")
 
 
 SEP = "\x1f"
