@@ -51,6 +51,15 @@ def pct(values: list[float], p: float) -> float:
     return values[k]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -224,9 +233,14 @@ def main() -> int:
             c.get("/", params={"q": "x"})
             print(f"server up; first request (opens the index): {time.monotonic() - t:.1f} s; "
                   f"RSS {rss_mb(proc.pid):.0f} MB")
+        # the same requests by one person alone first: the baseline the load is compared with
+        alone, _, _ = asyncio.run(run_load(base, 1, staff, targets[: max(2, args.rounds)], max(2, args.rounds), args.seconds,
+                                           proc.pid, args.seed + 1000, args.every_key))
+        cpu_before = cpu_seconds(proc.pid)
         stats, peak, wall = asyncio.run(run_load(base, args.users, staff, targets, args.rounds, args.seconds,
                                                  proc.pid, args.seed, args.every_key))
         end_rss = rss_mb(proc.pid)
+        cpu_used = cpu_seconds(proc.pid) - cpu_before
     finally:
         proc.terminate()
         try:
@@ -246,6 +260,15 @@ def main() -> int:
         ratio = f"{pct(s, 95) / target:.2f}" if target and s else ""
         print(f"{kind:<10} {len(c):>5} {pct(s, 50):>9.1f}ms {pct(s, 95):>9.1f}ms {pct(c, 50):>9.1f}ms "
               f"{pct(c, 95):>9.1f}ms {(f'{target:.0f}ms' if target else ''):>8} {ratio:>10} {stats.errors.get(kind, 0):>6}")
+    print("\nbaseline: the same kinds of request by one user alone, same server, same minute")
+    for kind in ("search", "record", "log_call"):
+        a, s_ = alone.server.get(kind, []), stats.server.get(kind, [])
+        if a and s_:
+            print(f"{kind:<10} alone p50 {pct(a, 50):7.1f}ms p95 {pct(a, 95):7.1f}ms · under load p95/alone p95 "
+                  f"{pct(s_, 95) / max(pct(a, 95), 0.1):.1f}×")
+    n = sum(len(v) for v in stats.client.values())
+    print(f"server CPU: {cpu_used:.1f} s for {n} requests = {cpu_used * 1000 / max(n, 1):.1f} ms per request; "
+          f"{cpu_used / max(wall, 0.001):.2f} cores busy on average")
     if stats.server.get("search"):
         print(f"search server mean {statistics.mean(stats.server['search']):.1f} ms, max {max(stats.server['search']):.1f} ms")
     print(f"errors: {sum(stats.errors.values())}" + ("".join(f"\n  {s}" for s in stats.samples)))

@@ -586,3 +586,11 @@ def test_start_web_spawns_serve_on_loopback_and_does_not_start_twice(web_cfg: Co
     finally:
         os.kill(pid, signal.SIGTERM)
         os.waitpid(pid, 0)
+
+
+def test_logout_ends_the_session(client: TestClient) -> None:
+    token = log_in(client)
+    assert client.get("/").status_code == 200
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 303
+    assert client.get("/").status_code == 303
+    assert client.get("/api/due").status_code == 401

@@ -45,10 +45,12 @@ from .security import COOKIE, SECURITY_HEADERS, LoginThrottle, Session, SessionC
 
 log = logging.getLogger("archivist.web")
 HERE = Path(__file__).parent
-RESULT_LIMIT = 50
+RESULT_LIMIT = 25  # rows a results page shows as you type (the API takes ?limit=, up to API_LIMIT)
+API_LIMIT = 500
 MASTER_PAGE = 100
 RECONCILE_SECONDS = 60.0
 READERS = 4
+READER_CACHE_KB = 8000
 VERIFY_SLOTS = 2
 
 
@@ -116,6 +118,7 @@ class WebApp:
             from ..index import open_index
 
             idx = open_index(self.cfg, build_if_missing=False)
+            idx.db.execute(f"PRAGMA cache_size = -{READER_CACHE_KB}")  # the OS page cache holds the rest
         try:
             yield idx
         finally:
@@ -322,7 +325,7 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
         return RedirectResponse("/login", status_code=303)
 
     # search ----------------------------------------------------------------------------------
-    def search_hits(ctx: Ctx, params: Any) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
+    def search_hits(ctx: Ctx, params: Any, limit: int = RESULT_LIMIT) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
         q = (params.get("q") or "").strip()
         status = params.get("status") or None
         staff = params.get("staff") or None
@@ -331,11 +334,11 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
         filters = {"q": q, "status": status or "", "staff": staff or "", "scope": scope}
         with web.reader() as idx:
             if fold(q):
-                return idx.search(q, limit=RESULT_LIMIT, status=status, staff=staff, archived=archived), filters, "search"
+                return idx.search(q, limit=limit, status=status, staff=staff, archived=archived), filters, "search"
             if status or staff or scope != "open":
                 rows = idx.records(status=status, staff=staff, archived=archived)
-                return rows[::-1][:RESULT_LIMIT], filters, "list"
-            return my_open_records(idx, ctx.staff), filters, "mine"
+                return rows[::-1][:limit], filters, "list"
+            return list(idx.most_urgent(ctx.staff, limit)), filters, "mine"
 
     async def home(request: Request, ctx: Ctx) -> Response:
         try:
@@ -519,7 +522,8 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
     # JSON API ------------------------------------------------------------------------------------
     async def api_search(request: Request, ctx: Ctx) -> Response:
         try:
-            hits, filters, mode = await run_in_threadpool(search_hits, ctx, request.query_params)
+            limit = min(max(_int(request.query_params.get("limit"), 50), 1), API_LIMIT)
+            hits, filters, mode = await run_in_threadpool(search_hits, ctx, request.query_params, limit)
         except ArchivistError as e:
             return JSONResponse({"error": str(e)}, status_code=400)
         return JSONResponse({"query": filters, "mode": mode, "results": hits})
@@ -627,11 +631,6 @@ def master_export_checked(fn: Callable[[Request, Ctx], Awaitable[Response]]) -> 
         return await fn(request, ctx)
 
     return inner
-
-
-def my_open_records(idx: Any, staff: str) -> list[dict[str, Any]]:
-    """The empty search: the user's own open records, the most urgent follow-up first."""
-    return list(idx.most_urgent(staff, RESULT_LIMIT))
 
 
 def office_health(web: WebApp) -> dict[str, Any]:
