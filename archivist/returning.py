@@ -183,7 +183,7 @@ def catch_up(cfg: Config) -> None:
         return
     try:
         with open_index(cfg, build_if_missing=False) as idx:
-            idx.reconcile()
+            idx.reconcile_if_free()  # a busy index (another writer) must not hold up a registration
     except (sqlite3.Error, ArchivistError, OSError):
         pass
 
