@@ -9,7 +9,8 @@ import socket
 import stat
 import time as _time
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,33 @@ def run_backup(cfg: Config, target: str | os.PathLike[str] | None = None, force:
 
 def _snapshot(cfg: Config, tgt: Path, previous: Snapshot | None, records: int,
               progress: Callable[[str], None] | None) -> dict[str, Any]:
+    """One run, as named steps: claim a destination (resuming a partial snapshot), copy with rsync,
+    record the snapshot, then swap `latest` and prune."""
+    run = _claim_destination(cfg, tgt)
+    passes, seconds, stats = _copy(cfg, run, _rsync_options(cfg, previous, progress), progress)
+    summary = _summary(cfg, run, previous, records, passes, seconds, stats)
+    _complete(cfg, run, summary)
+    summary["pruned"] = prune(tgt, cfg.backup.keep)
+    _record_run(cfg, {k: v for k, v in summary.items() if k != "path"})
+    return summary
+
+
+@dataclass
+class _Run:
+    """The snapshot a run writes: its name, folder, in-progress marker and what the marker says."""
+
+    target: Path
+    name: str
+    dest: Path
+    marker: Path
+    started: datetime
+    started_ts: float
+    info: dict[str, Any]
+
+
+def _claim_destination(cfg: Config, tgt: Path) -> _Run:
+    """Name the new snapshot and mark it in progress; the newest partial snapshot is finished under
+    the new name (what it holds is kept), older leftovers are replaced."""
     _cleanup_leftovers(tgt)
     snaps = snapshots(tgt)
     name = _new_stamp(cfg, [s.name for s in snaps])
@@ -136,7 +164,6 @@ def _snapshot(cfg: Config, tgt: Path, previous: Snapshot | None, records: int,
         info["resumed_from"] = partial[-1].name
     _write_yaml(marker, info)
     if partial:
-        # finish the newest partial snapshot under the new name; older leftovers are replaced
         os.rename(partial[-1].path, dest)
         with contextlib.suppress(FileNotFoundError):
             partial[-1].marker.unlink()
@@ -146,7 +173,10 @@ def _snapshot(cfg: Config, tgt: Path, previous: Snapshot | None, records: int,
                 s.marker.unlink()
     else:
         dest.mkdir()
+    return _Run(tgt, name, dest, marker, started, started_ts, info)
 
+
+def _rsync_options(cfg: Config, previous: Snapshot | None, progress: Callable[[str], None] | None) -> list[str]:
     # --sparse: a sparse file (a VM image, a database) stays sparse on the drive instead of
     # being written out in full
     options = ["-a", "--sparse", "--delete", "--stats", *INCLUDES, *cfg.backup.rsync_options]
@@ -154,10 +184,17 @@ def _snapshot(cfg: Config, tgt: Path, previous: Snapshot | None, records: int,
         options.append(f"--link-dest={previous.path}")
     if progress:
         options.append("--info=progress2")
-    cmd = rsync_command(cfg.root, dest, options)
+    return options
+
+
+def _copy(cfg: Config, run: _Run, options: list[str],
+          progress: Callable[[str], None] | None) -> tuple[int, float, dict[str, int]]:
+    """rsync into the snapshot, again (at most three passes) while records moved during a pass were
+    missed; (passes, seconds, rsync's stats). A failed rsync is recorded and raises BackupFailed."""
+    cmd = rsync_command(cfg.root, run.dest, options)
 
     def on_start(pid: int) -> None:
-        _write_yaml(marker, {**info, "rsync_pid": pid})
+        _write_yaml(run.marker, {**run.info, "rsync_pid": pid})
 
     passes = 0
     total = 0.0
@@ -170,40 +207,44 @@ def _snapshot(cfg: Config, tgt: Path, previous: Snapshot | None, records: int,
             why = res.stderr.splitlines()[-1] if res.stderr else f"rsync exited with {res.returncode}"
             if res.returncode < 0:
                 why = f"rsync was killed by signal {-res.returncode}"
-            _record_run(cfg, {"snapshot": name, "target": str(tgt), "started": started.isoformat(),
+            _record_run(cfg, {"snapshot": run.name, "target": str(run.target), "started": run.started.isoformat(),
                               "finished": dates.now(cfg.timezone).isoformat(), "ok": False, "error": why})
-            raise BackupFailed(f"backup into {dest} failed: {why}; the partial snapshot is kept and the "
+            raise BackupFailed(f"backup into {run.dest} failed: {why}; the partial snapshot is kept and the "
                                "next `archivist backup run` completes it")
-        if passes >= 3 or not (vanished or _missing_records(cfg, dest)):
-            break
-    stats = res.stats
-    finished = dates.now(cfg.timezone)
-    summary: dict[str, Any] = {
+        if passes >= 3 or not (vanished or _missing_records(cfg, run.dest)):
+            return passes, total, res.stats
+
+
+def _summary(cfg: Config, run: _Run, previous: Snapshot | None, records: int, passes: int, seconds: float,
+             stats: dict[str, int]) -> dict[str, Any]:
+    return {
         "ok": True,
-        "snapshot": name,
-        "target": str(tgt),
-        "path": str(dest),
-        "started": started.isoformat(),
-        "finished": finished.isoformat(),
-        "seconds": round(total, 2),
+        "snapshot": run.name,
+        "target": str(run.target),
+        "path": str(run.dest),
+        "started": run.started.isoformat(),
+        "finished": dates.now(cfg.timezone).isoformat(),
+        "seconds": round(seconds, 2),
         "records": records,
         "files": stats.get("files", 0),
         "size": stats.get("size", 0),
         "copied_files": stats.get("transferred", 0),
         "bytes_sent": stats.get("transferred_size", 0),
         "linked_to": previous.name if previous else None,
-        "resumed_from": info.get("resumed_from"),
+        "resumed_from": run.info.get("resumed_from"),
         "passes": passes,
     }
-    snap_record = {**summary, "content": content_counts(cfg.root), "started_ts": started_ts, "complete": True, "source": str(cfg.root), "host": info["host"],
-                   "rsync_options": list(cfg.backup.rsync_options), "verified": None}
-    _write_yaml(dest / RECORD_IN_SNAPSHOT, snap_record)
-    marker.unlink()
-    store.fsync_dir(tgt)
-    _set_latest(tgt, name)
-    summary["pruned"] = prune(tgt, cfg.backup.keep)
-    _record_run(cfg, {k: v for k, v in summary.items() if k != "path"})
-    return summary
+
+
+def _complete(cfg: Config, run: _Run, summary: dict[str, Any]) -> None:
+    """Write the snapshot's record (only now is it complete), drop the marker, point `latest` at it."""
+    snap_record = {**summary, "content": content_counts(cfg.root), "started_ts": run.started_ts, "complete": True,
+                   "source": str(cfg.root), "host": run.info["host"], "rsync_options": list(cfg.backup.rsync_options),
+                   "verified": None}
+    _write_yaml(run.dest / RECORD_IN_SNAPSHOT, snap_record)
+    run.marker.unlink()
+    store.fsync_dir(run.target)
+    _set_latest(run.target, run.name)
 
 
 def prune(target: Path, keep: int) -> list[str]:
