@@ -5,8 +5,8 @@ translations and the compiled `.mo` beside it is what runs (both are committed, 
 checkout or `pip install -e .` needs no build step). The language is `ui.language` in config.yaml
 (default `fa`); `$ARCHIVIST_LANGUAGE` overrides it for one account or one shell.
 
-- `_("text")` translates into the current language; `pgettext(context, text)` when one English
-  word means two things (the stage "open" and the verb); `N_("text")` only marks a string for
+- `_(message)` translates into the current language; `pgettext(context, text)` when one English
+  word means two things (the stage "open" and the verb); `N_(message)` only marks a string for
   extraction, to be passed through `_()` where it is shown.
 - `stage_label`, `kind_label`, `action_label` name the domain's words in the current language.
 - `translations(lang)` is a gettext translations object for any language, e.g. for the web app:
