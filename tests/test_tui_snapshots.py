@@ -60,6 +60,14 @@ def _typing(*keys: str) -> Any:
         await _settled(pilot)
         await pilot.press(*keys)
         await _settled(pilot)
+        # a blinking cursor is on or off depending on when the picture is taken: hold it on, so a
+        # busy machine cannot change the snapshot
+        from textual.widgets import Input
+
+        for screen in pilot.app.screen_stack:
+            for field in screen.query(Input):
+                field.cursor_blink = False
+        await pilot.pause()
 
     return run
 
