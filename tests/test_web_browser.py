@@ -159,3 +159,25 @@ def test_no_script_is_blocked_by_the_content_security_policy(page) -> None:  # t
     page.goto("/records/00001")
     page.goto("/day")
     assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
+
+
+def test_register_shows_the_returning_company_as_typed_and_saves_after_confirming(page, archive: Config) -> None:  # type: ignore[no-untyped-def]
+    expect = sync_api.expect
+    pg = page
+    pg.goto("/login")
+    pg.fill("input[name=staff]", "02")
+    pg.fill("input[name=password]", PASSWORD)
+    pg.click("button[type=submit]")
+    pg.wait_for_url("**/")
+    pg.goto("/register")
+    pg.locator("input[name=company]").press_sequentially("شركت كاشي كيميا", delay=30)
+    expect(pg.locator("#check .returning a", has_text="۰۰۰۰۱")).to_be_visible()  # before anything is saved
+    assert not list((archive.root / "applicants").glob("* - 00003"))
+    pg.click("form.register button[type=submit]")
+    expect(pg.locator("input[name=confirm]")).to_be_visible()
+    pg.check("input[name=confirm]")
+    pg.click("form.register button[type=submit]")
+    pg.wait_for_url("**/records/00003")
+    expect(pg.locator("#company")).to_have_text("شرکت کاشی کیمیا")
+    rec = load_record(next((archive.root / "applicants").glob("* - 00003")))
+    assert rec.related == ["00001"] and rec.events[0]["by"] == "02"
