@@ -20,6 +20,7 @@ from .errors import InvalidLogError
 from .naming import (
     DEFAULT_SHARE_PREFIX,
     WINDOWS_MAX_PATH,
+    FolderTemplate,
     ascii_digits,
     fold_compact,
     name_problems,
@@ -94,7 +95,34 @@ def walk_files(folder: Path) -> Iterator[Path]:
 
 
 def check_folder(cfg: Config, area: str, folder: Path) -> tuple[Record | None, list[Violation]]:
-    """Everything wrong with one record folder, plus its record when the log could be read."""
+    """Everything wrong with one record folder, plus its record when the log could be read: one
+    function per rule, in the order they are reported."""
+    rec, out = _log_rule(folder)
+    tmpl = cfg.naming.case if area.endswith("customers") else cfg.naming.applicant
+    parsed = tmpl.parse(folder.name)
+    code = rec.code if rec else (parsed or {}).get("case") or (parsed or {}).get("lead")
+    out.extend(_content_rules(cfg, folder, code))
+    long = too_long(folder.name)
+    if rec is None:  # without a log only the name's own shape can be judged
+        if parsed is None:
+            out.append(Violation("wrong-pattern", str(folder), f"{folder.name!r} does not match {tmpl.template!r}"))
+        if long:
+            out.append(_too_long(folder, long, code))
+        return rec, out
+    expected = store.home_of(cfg, rec)
+    mismatch = _code_mismatch_rule(folder, tmpl, parsed, rec, expected) if parsed is not None else None
+    if mismatch is not None:
+        out.append(mismatch)
+        if long:
+            out.append(_too_long(folder, long, rec.code))
+        return rec, out
+    out.extend(_name_rule(folder, parsed, rec, expected, long))
+    out.extend(_misplaced_rule(cfg, folder, rec, expected))
+    return rec, out
+
+
+def _log_rule(folder: Path) -> tuple[Record | None, list[Violation]]:
+    """Exactly one readable F-31-08-01.yaml: two-logs, no-log, invalid-log."""
     out: list[Violation] = []
     # every entry with a log's name counts, whatever it is: a FIFO, a device link or a folder
     # named F-31-08-01.yaml is an invalid log (the reader says why), not a missing one
@@ -110,67 +138,66 @@ def check_folder(cfg: Config, area: str, folder: Path) -> tuple[Record | None, l
             rec = load_record(folder)
         except InvalidLogError as e:
             out.append(Violation("invalid-log", str(e.path), e.reason + (f" (line {e.line})" if e.line else "")))
-    is_case_area = area.endswith("customers")
-    tmpl = cfg.naming.case if is_case_area else cfg.naming.applicant
-    parsed = tmpl.parse(folder.name)
-    code = rec.code if rec else (parsed or {}).get("case") or (parsed or {}).get("lead")
+    return rec, out
+
+
+def _content_rules(cfg: Config, folder: Path, code: str | None) -> list[Violation]:
+    """The names inside the folder: each name's rules, case-only twins, Windows path lengths."""
     inside = list(walk_files(folder))
-    out.extend(check_names([p for p in inside if p.parent != folder or p.name != LOG_NAME], code))
+    out = list(check_names([p for p in inside if p.parent != folder or p.name != LOG_NAME], code))
     out.extend(case_clashes(inside, code))
     out.extend(windows_paths(cfg, inside, code))
-    if parsed is None:
-        if rec is None:
-            out.append(Violation("wrong-pattern", str(folder), f"{folder.name!r} does not match {tmpl.template!r}"))
-        # with a readable log the name can be rebuilt from it: handled below as a mismatch
-    long = too_long(folder.name)
-    long_message = f"{folder.name!r} {long}"
+    return out
 
-    def too_long_violation(code: str | None) -> Violation:  # a person must choose the shorter name
-        return Violation("too-long", str(folder), long_message, False, None, code)
 
-    if rec is None:
-        if long:
-            out.append(too_long_violation(code))
-        return rec, out
-    expected = store.home_of(cfg, rec)
-    if parsed is not None:
-        mismatch = []
-        for key in ("lead", "case", "staff"):
-            if key in parsed and parsed[key] != (getattr(rec, key) or ""):
-                mismatch.append(f"{key} {parsed[key]} in the name but {getattr(rec, key)} in the log")
-        if "company" in parsed:
-            # the company as the template writes it (cut when the name would be too long) or whole
-            shortened = (tmpl.parse(expected.name) or {}).get("company", "")
-            accepted = {fold_compact(rec.company), fold_compact(safe_component(rec.company)), fold_compact(shortened)}
-            if fold_compact(parsed["company"]) not in accepted:
-                mismatch.append(f"company {parsed['company']!r} in the name but {rec.company!r} in the log")
-        if mismatch:
-            out.append(Violation("code-mismatch", str(folder), "; ".join(mismatch), False, None, rec.code))
-            if long:
-                out.append(too_long_violation(rec.code))
-            return rec, out
-    if expected.name != folder.name:
-        rule = "wrong-pattern"
-        if long:
-            rule = "too-long"
-        elif parsed is not None and ascii_digits(folder.name) != folder.name:
-            rule = "persian-digits"
-        # Renaming is safe when only the form differs: the name parses to the log's codes, or at
-        # least carries the log's code among its digits (e.g. "Pars_07_00417").
-        carries_code = parsed is not None or rec.code in ascii_digits(folder.name)
-        safe = carries_code and not os.path.lexists(folder.with_name(expected.name))
-        message = f"{folder.name!r} should be named {expected.name!r}"
-        if long:
-            message = f"{long_message}; it should be named {expected.name!r}"
-        out.append(Violation(rule, str(folder), message, safe, str(folder.with_name(expected.name)) if safe else None,
-                             rec.code))
-    elif long:  # a template whose fixed parts alone are too long: only a person can choose
-        out.append(too_long_violation(rec.code))
-    if expected.name == folder.name and expected.parent.resolve() != folder.parent.resolve():
-        safe = not os.path.lexists(expected)
-        out.append(Violation("misplaced", str(folder), f"stage {rec.status} belongs in {expected.parent.relative_to(cfg.root)}/",
-                             safe, str(expected) if safe else None, rec.code))
-    return rec, out
+def _too_long(folder: Path, long: str, code: str | None) -> Violation:
+    """A folder name too long for Windows: a person must choose the shorter name."""
+    return Violation("too-long", str(folder), f"{folder.name!r} {long}", False, None, code)
+
+
+def _code_mismatch_rule(folder: Path, tmpl: FolderTemplate, parsed: dict[str, str], rec: Record,
+                        expected: Path) -> Violation | None:
+    """The name says other codes (or another company) than the log: only a person can tell which is right."""
+    mismatch = []
+    for key in ("lead", "case", "staff"):
+        if key in parsed and parsed[key] != (getattr(rec, key) or ""):
+            mismatch.append(f"{key} {parsed[key]} in the name but {getattr(rec, key)} in the log")
+    if "company" in parsed:
+        # the company as the template writes it (cut when the name would be too long) or whole
+        shortened = (tmpl.parse(expected.name) or {}).get("company", "")
+        accepted = {fold_compact(rec.company), fold_compact(safe_component(rec.company)), fold_compact(shortened)}
+        if fold_compact(parsed["company"]) not in accepted:
+            mismatch.append(f"company {parsed['company']!r} in the name but {rec.company!r} in the log")
+    return Violation("code-mismatch", str(folder), "; ".join(mismatch), False, None, rec.code) if mismatch else None
+
+
+def _name_rule(folder: Path, parsed: dict[str, str] | None, rec: Record, expected: Path, long: str | None) -> list[Violation]:
+    """The folder's name is the one the log gives it (wrong-pattern, persian-digits, too-long)."""
+    if expected.name == folder.name:
+        # a template whose fixed parts alone are too long: only a person can choose
+        return [_too_long(folder, long, rec.code)] if long else []
+    rule = "wrong-pattern"
+    if long:
+        rule = "too-long"
+    elif parsed is not None and ascii_digits(folder.name) != folder.name:
+        rule = "persian-digits"
+    # Renaming is safe when only the form differs: the name parses to the log's codes, or at
+    # least carries the log's code among its digits (e.g. "Pars_07_00417").
+    carries_code = parsed is not None or rec.code in ascii_digits(folder.name)
+    safe = carries_code and not os.path.lexists(folder.with_name(expected.name))
+    message = f"{folder.name!r} should be named {expected.name!r}"
+    if long:
+        message = f"{folder.name!r} {long}; it should be named {expected.name!r}"
+    return [Violation(rule, str(folder), message, safe, str(folder.with_name(expected.name)) if safe else None, rec.code)]
+
+
+def _misplaced_rule(cfg: Config, folder: Path, rec: Record, expected: Path) -> list[Violation]:
+    """The folder sits in the area its stage belongs in."""
+    if expected.name != folder.name or expected.parent.resolve() == folder.parent.resolve():
+        return []
+    safe = not os.path.lexists(expected)
+    return [Violation("misplaced", str(folder), f"stage {rec.status} belongs in {expected.parent.relative_to(cfg.root)}/",
+                      safe, str(expected) if safe else None, rec.code)]
 
 
 # (lead, case, code, [(kind, number), …]) of a folder whose log could be read
