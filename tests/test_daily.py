@@ -206,3 +206,29 @@ def test_name_with_no_letter_or_digit_is_refused(cli, cfg: Config, name: str) ->
 
 def test_phone_with_dots_and_slashes_is_accepted_at_registration(cli) -> None:
     assert cli("register", "--company", "شرکت نقطه", "--staff", "01", "--mobile", "0912.555.1001")[0] == 0
+
+
+# -- 11. dates in the display calendar, `history` included ---------------------------------------------
+
+def test_history_shows_dates_inside_events_in_jalali(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-23T09:00:00+03:30")
+    lead = register(cli)
+    assert cli("followup", lead, "--at", "2026-11-26T10:30")[0] == 0
+    code, out, err = cli("history", lead)
+    assert code == 0, err
+    line = next(x for x in out.splitlines() if "follow-up" in x or "followup" in x)
+    assert "due 1405-09-05 10:30" in line and "2026-11-26" not in out
+
+
+# -- 4. CLI errors in the office's language -----------------------------------------------------------
+
+def test_cli_errors_speak_persian_with_ui_language_fa(cli, persian: None) -> None:
+    lead = register(cli)
+    code, out, err = cli("invoice", lead)
+    assert code == 1 and "متقاضی است" in err and "فاکتور" in err
+    code, out, err = cli("register", "--company", "🙂", "--staff", "01")
+    assert code == 1 and "هیچ حرف یا رقمی ندارد" in err
+    code, out, err = cli("register", "--company", "شرکت", "--staff", "09")
+    assert code == 1 and "شماره کارشناس ناشناخته" in err
+    code, out, err = cli("log", lead, "--kind", "call", "--note", "x")
+    assert code == 0 and "«تماس» ثبت شد" in out and "پیگیری بعدی" in out

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from datetime import date, datetime
 from typing import Any
 
 from .. import invoices, notify, workflow
 from ..dates import as_datetime, fmt
 from ..errors import ArchivistError
+from ..i18n import _, kind_label, stage_label
 from ..index import cached_search
 from ..record import Record
 from . import Context, json_flag
@@ -116,6 +119,19 @@ def _fields(extra: dict[str, Any]) -> str:
     return str(fields) if fields else ""
 
 
+def _shown_value(value: Any, calendar: str, tz: str) -> str:
+    """An event's extra value as shown: a date in the display calendar, anything else as stored."""
+    if isinstance(value, (datetime, date)) or (isinstance(value, str) and _ISO.match(value)):
+        try:
+            return fmt(as_datetime(value, tz), calendar, tz)
+        except ValueError:
+            return str(value)
+    return str(value)
+
+
+_ISO = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d")
+
+
 def cmd_history(ctx: Context, args: argparse.Namespace) -> int:
     rec = workflow.show(ctx.cfg, args.code)
     rows = timeline(ctx, rec)
@@ -123,15 +139,17 @@ def cmd_history(ctx: Context, args: argparse.Namespace) -> int:
         ctx.json({"code": rec.code, "lead": rec.lead, "case": rec.case, "company": rec.company,
                   "status": rec.status, "path": str(rec.folder), "events": rows})
         return 0
-    ctx.out(f"{rec.code}  {rec.status}  {rec.company}")
+    ctx.out(f"{rec.code}  {stage_label(rec.status)}  {rec.company}")
+    cal, tz = ctx.cfg.calendar, ctx.cfg.timezone
     for r in rows:
         extra = r["extra"]
-        bits = [f"→ {extra['to']}" if extra.get("to") else "", r["note"]]
+        bits = [f"→ {stage_label(extra['to'])}" if extra.get("to") else "", r["note"]]
         if extra.get("fields"):
-            bits.append(f"fields: {_fields(extra)}")
-        bits += [f"{k} {v}" for k, v in extra.items() if k not in ("to", "fields")]
+            bits.append(_("fields: {fields}").format(fields=_fields(extra)))
+        # dates inside an event (a follow-up's `due`, an invoice date) in the display calendar too
+        bits += [f"{k} {_shown_value(v, cal, tz)}" for k, v in extra.items() if k not in ("to", "fields")]
         who = f"{r['by']} {r['who']}".strip()
-        ctx.out(f"  {r['shown']}  {who:<14} {r['kind']:<10} {'  '.join(b for b in bits if b)}".rstrip())
+        ctx.out(f"  {r['shown']}  {who:<14} {kind_label(r['kind']):<10} {'  '.join(b for b in bits if b)}".rstrip())
     return 0
 
 
