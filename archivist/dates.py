@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -84,9 +85,14 @@ def fmt(value: datetime | None, calendar: str = "jalali", tz_name: str = "Asia/T
         return ""
     local = value.astimezone(ZoneInfo(tz_name))
     if calendar == "jalali":
-        j = jdatetime.datetime.fromgregorian(datetime=local.replace(tzinfo=None))
-        return str(j.strftime("%Y-%m-%d %H:%M" if time else "%Y-%m-%d"))
+        day = _jalali_day(local.date())  # the conversion, once per day: `due` shows 100,000 dates
+        return f"{day} {local.hour:02d}:{local.minute:02d}" if time else day
     return local.strftime("%Y-%m-%d %H:%M" if time else "%Y-%m-%d")
+
+
+@functools.lru_cache(maxsize=8192)
+def _jalali_day(day: date) -> str:
+    return str(jdatetime.date.fromgregorian(date=day).strftime("%Y-%m-%d"))
 
 
 def shown(value: object, calendar: str = "jalali", tz_name: str = "Asia/Tehran", time: bool = True,
