@@ -171,11 +171,12 @@ class FolderTemplate:
         return out
 
     def format(self, **values: str) -> str:
-        values = dict(values)
-        if "company" in values:
-            values["company"] = safe_component(values["company"])
+        # formatted for every row `list`, `due` and the export print: the template's use of the
+        # company and the repaired company are worked out once each
+        uses = _company_uses(self.template)
+        if uses and "company" in values:
+            values["company"] = _safe_company(values["company"])
         name = self.template.format(**values)
-        uses = self.fields().count("company")
         size = len(name.encode("utf-8"))
         if uses and size > MAX_NAME_BYTES:
             # a long company name is cut in the folder name only (the log keeps it whole), so the
@@ -186,6 +187,11 @@ class FolderTemplate:
             values["company"] = cut.rstrip(" ." + ZWNJ) or "_"
             name = self.template.format(**values)
         return name
+
+
+@functools.lru_cache(maxsize=32)
+def _company_uses(template: str) -> int:
+    return _PLACEHOLDER.findall(template).count("company")
 
 
 @functools.lru_cache(maxsize=32)
@@ -290,6 +296,9 @@ def safe_component(name: str) -> str:
         name = f"{stem}_{dot}{rest}"
     name = _truncate_utf8(name, MAX_NAME_BYTES)
     return name or "_"
+
+
+_safe_company = functools.lru_cache(maxsize=65536)(safe_component)
 
 
 def _truncate_utf8(name: str, limit: int) -> str:
