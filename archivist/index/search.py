@@ -25,6 +25,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -110,85 +111,145 @@ class _Hits:
 FIELDS = (("ids", 55, "ids"), ("names", 50, "name"), ("notes", 40, "note"), ("files", 35, "file"))
 
 
+@dataclass
+class _Query:
+    """What every stage of a search needs: the text as typed and folded, the filters, the limit."""
+
+    db: sqlite3.Connection
+    text: str
+    folded: str
+    where: str
+    args: list[Any]
+    limit: int
+    tail: bool  # the index has rows past SPARSE (see _fts)
+
+    @property
+    def compact(self) -> str:
+        return self.folded.replace(" ", "")
+
+    @property
+    def words(self) -> list[str]:
+        return self.folded.split()
+
+    @property
+    def long_words(self) -> list[str]:
+        return [w for w in self.words if len(w) >= 3]
+
+    def rows(self, sql: str, params: list[Any]) -> list[sqlite3.Row]:
+        return self.db.execute(sql, params).fetchall()
+
+
 def search(db: sqlite3.Connection, cfg: Config, query: str, limit: int = 50, status: str | None = None,
            staff: str | None = None, archived: bool | None = None) -> list[dict[str, Any]]:
+    """Records matching what was typed, best first: one stage per kind of match, each adding its
+    hits with its score (a record keeps its best); the later, costlier stages run only while needed."""
     folded = fold(query)
     if not folded or limit <= 0:
         return []
-    compact = folded.replace(" ", "")
     where, args = _filters(status, staff, archived)
+    tail = bool(db.execute("SELECT EXISTS(SELECT 1 FROM records WHERE id >= ?)", (SPARSE,)).fetchone()[0])
+    q = _Query(db, query, folded, where, args, limit, tail)
     hits = _Hits()
-    tail = db.execute("SELECT EXISTS(SELECT 1 FROM records WHERE id >= ?)", (SPARSE,)).fetchone()[0]
-
-    def rows(sql: str, params: list[Any]) -> list[sqlite3.Row]:
-        return db.execute(sql, params).fetchall()
-
-    # 1. codes
-    if re.fullmatch(r"\d{5}", compact):
-        hits.add(rows(f"SELECT {HIT_COLUMNS} FROM records r WHERE r.lead = ?{where} LIMIT ?",
-                      [compact, *args, limit]), 100, "lead")
-    elif re.fullmatch(r"\d{4}", compact):
-        hits.add(rows(f'SELECT {HIT_COLUMNS} FROM records r WHERE r."case" = ?{where} LIMIT ?',
-                      [compact, *args, limit]), 100, "case")
-    # 2. contract and invoice numbers, tax IDs
-    key = number_key(query)
-    if len(key) >= 4 and any(ch.isdigit() for ch in key):
-        for row in rows(f"SELECT {HIT_COLUMNS}, n.kind FROM numbers n JOIN records r ON r.id = n.rid "
-                        f"WHERE n.number = ?{where} ORDER BY {CODE_ORDER} LIMIT ?", [key, *args, limit]):
-            hits.add([row], 90, row["kind"])
-    # 3. company: substring of the folded, space-free name (ZWNJ/space/nothing all alike)
-    words = folded.split()
-    long_words = [w for w in words if len(w) >= 3]
-    company_hits = 0
-    if long_words:
-        match = " AND ".join(_quote(w) for w in long_words)
-        short = [w for w in words if len(w) < 3]
-        extra = "".join(" AND instr(r.company_key, ?) > 0" for _ in short)
-        found = rows(
-            f"SELECT {HIT_COLUMNS}, CASE WHEN r.company_key = ? THEN 88 WHEN substr(r.company_key, 1, ?) = ? THEN 84 "
-            f"WHEN instr(r.company_key, ?) > 0 THEN 80 ELSE 76 END AS score "
-            f"FROM fts_company c JOIN records r ON r.id = c.rowid WHERE fts_company MATCH ?{extra}{where} "
-            f"ORDER BY score DESC, {CODE_ORDER} LIMIT ?",
-            [compact, len(compact), compact, compact, match, *short, *args, limit])
-        hits.add(found, None, "company")
-        company_hits = len(found)
-    # 3b. a full person name: records with exactly that contact person (or consultant) first
-    if len(words) >= 2:
-        hits.add(_exact_person(db, folded, words, where, args, limit), 86, "name")
-    # 4. phone in any written form
-    digits = re.sub(r"\D", "", ascii_digits(query))
-    phone = normalize_phone(query)
-    phone_like = len(digits) >= 7 and bool(_PHONE_CHARS.match(query.strip())) and phone.startswith("0")
-    if phone_like:
-        hits.add(_fts(db, "ids", f"{_quote(phone)}*", where, args, limit, tail), 70, "phone")
-    # 5. the words as typed in each field (ids, names, notes, file names)
+    _by_code(q, hits)
+    _by_number(q, hits)
+    company_hits = _by_company(q, hits)
+    _by_person(q, hits)
+    phone_like = _by_phone(q, hits)
     if len(hits.best) < limit:
-        exact, prefixed = " AND ".join(_quote(w) for w in words), _terms(words)
-        for table, score, label in FIELDS:
-            # whole words first: a short prefix of a common word would merge many long doclists
-            found = _fts(db, table, exact, where, args, limit, tail)
-            if len(found) < limit and prefixed != exact:
-                found = _fts(db, table, prefixed, where, args, limit, tail)
-            hits.add(found, score, label)
-    # 6. one wrong, missing or extra letter in a name word (only words no name has as typed)
-    if company_hits < limit and not phone_like and long_words:
-        known = _known_words(db, long_words)
-        if len(known) < len(long_words):
-            groups, every = [], set()
-            for w in words:
-                cands = {w} if w in known or len(w) < 3 else _neighbours(db, w)
-                every |= cands
-                groups.append("(" + " OR ".join(_quote(c) for c in sorted(cands)) + ")")
-            for row in _fts(db, "names", " AND ".join(groups), where, args, limit, tail):
-                if row["id"] in hits.best:
-                    continue  # found as typed: the earlier stages said where
-                in_company = bool(every & set(fold(row["company"] or "").split()))
-                hits.add([row], 33 if in_company else 32, "company~" if in_company else "name~")
-    # 7. the words spread over several fields: a last resort, after the typo stage, because it has
-    # to union whole doclists (80 ms for a typo next to a common word like "کارخانه", for nothing)
-    if not hits.best and len(words) > 1:
-        hits.add(_across(db, words, where, args, limit), 30, "text")
+        _as_typed(q, hits)
+    if company_hits < limit and not phone_like and q.long_words:
+        _one_letter_off(q, hits)
+    if not hits.best and len(q.words) > 1:
+        _across_fields(q, hits)
     return hits.ranked(cfg, limit)
+
+
+def _by_code(q: _Query, hits: _Hits) -> None:
+    """1. an applicant (5 digits) or case (4 digits) code."""
+    compact = q.compact
+    if re.fullmatch(r"\d{5}", compact):
+        hits.add(q.rows(f"SELECT {HIT_COLUMNS} FROM records r WHERE r.lead = ?{q.where} LIMIT ?",
+                        [compact, *q.args, q.limit]), 100, "lead")
+    elif re.fullmatch(r"\d{4}", compact):
+        hits.add(q.rows(f'SELECT {HIT_COLUMNS} FROM records r WHERE r."case" = ?{q.where} LIMIT ?',
+                        [compact, *q.args, q.limit]), 100, "case")
+
+
+def _by_number(q: _Query, hits: _Hits) -> None:
+    """2. contract and invoice numbers, tax IDs."""
+    key = number_key(q.text)
+    if len(key) >= 4 and any(ch.isdigit() for ch in key):
+        for row in q.rows(f"SELECT {HIT_COLUMNS}, n.kind FROM numbers n JOIN records r ON r.id = n.rid "
+                          f"WHERE n.number = ?{q.where} ORDER BY {CODE_ORDER} LIMIT ?", [key, *q.args, q.limit]):
+            hits.add([row], 90, row["kind"])
+
+
+def _by_company(q: _Query, hits: _Hits) -> int:
+    """3. company: substring of the folded, space-free name (ZWNJ/space/nothing all alike); how many."""
+    if not q.long_words:
+        return 0
+    compact, words = q.compact, q.words
+    match = " AND ".join(_quote(w) for w in q.long_words)
+    short = [w for w in words if len(w) < 3]
+    extra = "".join(" AND instr(r.company_key, ?) > 0" for _ in short)
+    found = q.rows(
+        f"SELECT {HIT_COLUMNS}, CASE WHEN r.company_key = ? THEN 88 WHEN substr(r.company_key, 1, ?) = ? THEN 84 "
+        f"WHEN instr(r.company_key, ?) > 0 THEN 80 ELSE 76 END AS score "
+        f"FROM fts_company c JOIN records r ON r.id = c.rowid WHERE fts_company MATCH ?{extra}{q.where} "
+        f"ORDER BY score DESC, {CODE_ORDER} LIMIT ?",
+        [compact, len(compact), compact, compact, match, *short, *q.args, q.limit])
+    hits.add(found, None, "company")
+    return len(found)
+
+
+def _by_person(q: _Query, hits: _Hits) -> None:
+    """3b. a full person name: records with exactly that contact person (or consultant) first."""
+    if len(q.words) >= 2:
+        hits.add(_exact_person(q.db, q.folded, q.words, q.where, q.args, q.limit), 86, "name")
+
+
+def _by_phone(q: _Query, hits: _Hits) -> bool:
+    """4. a phone number in any written form; whether the query looks like one."""
+    digits = re.sub(r"\D", "", ascii_digits(q.text))
+    phone = normalize_phone(q.text)
+    phone_like = len(digits) >= 7 and bool(_PHONE_CHARS.match(q.text.strip())) and phone.startswith("0")
+    if phone_like:
+        hits.add(_fts(q.db, "ids", f"{_quote(phone)}*", q.where, q.args, q.limit, q.tail), 70, "phone")
+    return phone_like
+
+
+def _as_typed(q: _Query, hits: _Hits) -> None:
+    """5. the words as typed in each field (ids, names, notes, file names)."""
+    exact, prefixed = " AND ".join(_quote(w) for w in q.words), _terms(q.words)
+    for table, score, label in FIELDS:
+        # whole words first: a short prefix of a common word would merge many long doclists
+        found = _fts(q.db, table, exact, q.where, q.args, q.limit, q.tail)
+        if len(found) < q.limit and prefixed != exact:
+            found = _fts(q.db, table, prefixed, q.where, q.args, q.limit, q.tail)
+        hits.add(found, score, label)
+
+
+def _one_letter_off(q: _Query, hits: _Hits) -> None:
+    """6. one wrong, missing or extra letter in a name word (only words no name has as typed)."""
+    known = _known_words(q.db, q.long_words)
+    if len(known) >= len(q.long_words):
+        return
+    groups, every = [], set()
+    for w in q.words:
+        cands = {w} if w in known or len(w) < 3 else _neighbours(q.db, w)
+        every |= cands
+        groups.append("(" + " OR ".join(_quote(c) for c in sorted(cands)) + ")")
+    for row in _fts(q.db, "names", " AND ".join(groups), q.where, q.args, q.limit, q.tail):
+        if row["id"] in hits.best:
+            continue  # found as typed: the earlier stages said where
+        in_company = bool(every & set(fold(row["company"] or "").split()))
+        hits.add([row], 33 if in_company else 32, "company~" if in_company else "name~")
+
+
+def _across_fields(q: _Query, hits: _Hits) -> None:
+    """7. the words spread over several fields: a last resort, after the typo stage, because it has
+    to union whole doclists (80 ms for a typo next to a common word like "کارخانه", for nothing)."""
+    hits.add(_across(q.db, q.words, q.where, q.args, q.limit), 30, "text")
 
 
 def _exact_person(db: sqlite3.Connection, folded: str, words: list[str], where: str, args: list[Any],
