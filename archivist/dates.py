@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import jdatetime
 
 from .errors import ArchivistError
+from .i18n import _
 from .naming import ascii_digits
 
 
@@ -69,12 +70,12 @@ def parse_when(text: str, tz_name: str = "Asia/Tehran", base: datetime | None = 
                 return datetime(g.year, g.month, g.day, hh, mm, ss, tzinfo=tz)
             return datetime(y, mo, d, hh, mm, ss, tzinfo=tz)
         except ValueError as e:
-            raise ArchivistError(f"{text!r} is not a real date ({e})") from None
+            raise ArchivistError(_("{text} is not a real date ({reason})").format(text=repr(text), reason=e)) from None
     try:
         dt = datetime.fromisoformat(s)
     except ValueError:
         raise ArchivistError(
-            f"cannot read the date {text!r}; write e.g. +1d, +4h, 1405-09-03 10:30 or 2026-11-24T10:00"
+            _("cannot read the date {text}; write e.g. +1d, +4h, 1405-09-03 10:30 or 2026-11-24T10:00").format(text=repr(text))
         ) from None
     return dt if dt.tzinfo else dt.replace(tzinfo=tz)
 

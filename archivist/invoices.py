@@ -16,6 +16,7 @@ from .codes import number_in_case_logs
 from .config import Config
 from .dates import as_datetime, fmt
 from .errors import ArchivistError, InvalidLogError
+from .i18n import _, action_label, how
 from .naming import ascii_digits, digit_variants
 from .record import Record, load_record, log_bytes
 from .store import iter_record_folders, layout_of
@@ -82,7 +83,7 @@ def trace(cfg: Config, number: str, search: Callable[[str], list[dict[str, Any]]
     """
     plain = _plain(number)
     if not plain:
-        raise ArchivistError("give an invoice number, tax ID or contract number to trace")
+        raise ArchivistError(_("give an invoice number, tax ID or contract number to trace"))
     found: dict[str, dict[str, Any]] = {}
 
     def consider(folder: Path) -> None:
@@ -117,7 +118,8 @@ def stamp_text(cfg: Config, record: Record, number: str | None = None) -> str:
     """
     invoices = record.invoices
     if not invoices:
-        raise ArchivistError(f"{record.code} has no invoice yet; add one with `archivist invoice {record.code}`")
+        raise ArchivistError(_("{code} has no invoice yet; add one ({how})").format(
+            code=record.code, how=how(f"`archivist invoice {record.code}`", action_label("invoice"))))
     inv = invoices[-1]
     if number is not None:
         for candidate in invoices:
@@ -125,10 +127,10 @@ def stamp_text(cfg: Config, record: Record, number: str | None = None) -> str:
                 inv = candidate
                 break
         else:
-            raise ArchivistError(f"{record.code} has no invoice {number}; `archivist show {record.code}` lists them")
+            raise ArchivistError(_("{code} has no invoice {number}; the record lists its invoices").format(
+                code=record.code, number=number))
     when = as_datetime(inv.get("date"), cfg.timezone)
     day = fmt(when, "jalali", cfg.timezone, time=False).replace("-", "/") if when else "—"
-    from .i18n import _
 
     # a stamp names a case; an applicant code is never called one (SPEC §5: invoices belong to cases)
     if record.case:

@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from .config import Config
 from .errors import NameClash, NetworkFilesystem, OutsideRoot, RecordNotFound, StaleLog
+from .i18n import _, how
 from .locking import LOCK_TIMEOUT, posix_lock
 from .mounts import Mount, network_mount
 from .naming import normalize_code
@@ -411,7 +412,7 @@ def locate(cfg: Config, code: str, scan: bool = True) -> Path:
     """
     code = normalize_code(code)
     if not re.fullmatch(r"\d{4}|\d{5}", code):
-        raise RecordNotFound(f"{code!r} is not a code: an applicant code has 5 digits, a case code 4")
+        raise RecordNotFound(_("{code} is not a code: an applicant code has 5 digits, a case code 4").format(code=repr(code)))
     layout = layout_of(cfg)
     if len(code) == 4:
         name = cfg.naming.case.format(case=code, lead="", staff="", company="")
@@ -431,7 +432,8 @@ def locate(cfg: Config, code: str, scan: bool = True) -> Path:
     found = _scan_logs_for(layout, code) if scan else None
     if found:
         return found
-    raise RecordNotFound(f"no record has the code {code}; search by company name with `archivist search`")
+    raise RecordNotFound(_("no record has the code {code}; search by company name{how}").format(
+        code=code, how=how(" with `archivist search`", "")))
 
 
 def code_line(code: str) -> re.Pattern[bytes]:

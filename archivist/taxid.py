@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from .errors import ArchivistError
+from .i18n import _
 from .naming import ascii_digits
 
 TAX_ID_LENGTH = 22
@@ -78,25 +79,26 @@ def check_tax_id(tax_id: str) -> str:
     shown = f"--tax-id {tax_id!r}"
     if len(value) != TAX_ID_LENGTH:
         raise ArchivistError(
-            f"{shown}: a tax-authority invoice ID has {TAX_ID_LENGTH} characters, this one has {len(value)}; "
-            "copy it again from the invoice or the سامانه مؤدیان receipt"
-        )
+            _("{shown}: a tax-authority invoice ID has {length} characters, this one has {n}; "
+              "copy it again from the invoice or the سامانه مؤدیان receipt").format(shown=shown, length=TAX_ID_LENGTH,
+                                                                                n=len(value)), field="tax_id")
     digits, hexdigits = "0123456789", "0123456789ABCDEF"
-    parts = (("the fiscal memory ID (characters 1-6)", value[:6], digits + "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0-9 A-Z"),
-             ("the date (characters 7-11)", value[6:11], hexdigits, "0-9 A-F"),
-             ("the serial (characters 12-21)", value[11:21], hexdigits, "0-9 A-F"),
-             ("the check digit (character 22)", value[21], digits, "0-9"))
+    parts = ((_("the fiscal memory ID (characters 1-6)"), value[:6], digits + "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0-9 A-Z"),
+             (_("the date (characters 7-11)"), value[6:11], hexdigits, "0-9 A-F"),
+             (_("the serial (characters 12-21)"), value[11:21], hexdigits, "0-9 A-F"),
+             (_("the check digit (character 22)"), value[21], digits, "0-9"))
     for label, text, allowed, alphabet in parts:
         bad = [ch for ch in text if ch not in allowed]
         if bad:
-            raise ArchivistError(f"{shown}: {label} may only hold {alphabet}, found {''.join(dict.fromkeys(bad))!r}")
+            raise ArchivistError(_("{shown}: {part} may only hold {alphabet}, found {found}").format(
+                shown=shown, part=label, alphabet=alphabet, found=repr("".join(dict.fromkeys(bad)))), field="tax_id")
     days, serial = int(value[6:11], 16), int(value[11:21], 16)
     expected = verhoeff_digit(_numeric(value[:6], days, serial))
     if int(value[21]) != expected:
         raise ArchivistError(
-            f"{shown}: the check digit does not match (the other characters give {expected}, the ID ends in "
-            f"{value[21]}); a character was probably mistyped"
-        )
+            _("{shown}: the check digit does not match (the other characters give {expected}, the ID ends in "
+              "{last}); a character was probably mistyped").format(shown=shown, expected=expected, last=value[21]),
+            field="tax_id")
     return value
 
 

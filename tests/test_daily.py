@@ -232,3 +232,10 @@ def test_cli_errors_speak_persian_with_ui_language_fa(cli, persian: None) -> Non
     assert code == 1 and "شماره کارشناس ناشناخته" in err
     code, out, err = cli("log", lead, "--kind", "call", "--note", "x")
     assert code == 0 and "«تماس» ثبت شد" in out and "پیگیری بعدی" in out
+    code, out, err = cli("followup", lead, "--at", "1405/13/40")
+    assert code == 1 and "تاریخ" in err
+    case = cli("convert", lead, "--service", "1")[1].strip()
+    code, out, err = cli("invoice", case, "--tax-id", "A1B2C3 05129 00000000FF 4")  # last digit mistyped
+    assert code == 1 and "رقم کنترل" in err and "Traceback" not in err
+    code, out, err = cli("show", "99999")
+    assert code == 1 and "هیچ پرونده‌ای کد 99999 ندارد" in err
