@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -149,6 +150,21 @@ def check_source(cfg: Config, previous: Snapshot | None, force: bool = False) ->
     return records
 
 
+DYING_GRACE = 2.0  # seconds a killed writer may take to exit before its marker counts as live
+
+
+def _alive_after(pid: object, grace: float) -> bool:
+    """Whether `pid` is still alive after up to `grace` seconds: a run killed outright (power cut,
+    SIGKILL to its process group) leaves an rsync that is still exiting for a moment; an orphaned
+    rsync that really goes on writing is still there when the grace is over."""
+    deadline = time.monotonic() + grace
+    while store.pid_alive(pid):
+        if time.monotonic() >= deadline:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def _check_no_live_writer(target: Path) -> None:
     """An in-progress marker whose rsync (or archivist) is still alive on this host: refuse."""
     host = socket.gethostname()
@@ -158,7 +174,7 @@ def _check_no_live_writer(target: Path) -> None:
             continue
         for key in ("rsync_pid", "pid"):
             pid = info.get(key)
-            if pid != os.getpid() and store.pid_alive(pid):
+            if pid != os.getpid() and _alive_after(pid, DYING_GRACE):
                 raise BackupRefused(f"another backup is still writing {marker.name[:-len(IN_PROGRESS)]} on "
                                     f"{target} (pid {pid}); wait for it to finish")
 
