@@ -29,6 +29,7 @@ from .. import store
 from ..config import Config
 from ..dates import fmt
 from ..errors import ArchivistError
+from ..i18n import _
 from .text import split_contact
 
 # (key, Persian header, English header)
@@ -217,7 +218,7 @@ def target(path: str | None, output: str | None, format_: str | None) -> tuple[P
     `--format` only where the name has none of ours; a name and a format that disagree, or two
     different names, are an error rather than a file LibreOffice refuses to open."""
     if path and output and Path(path) != Path(output):
-        raise ArchivistError(f"two output files given ({path} and -o {output}); give one")
+        raise ArchivistError(_("two output files given ({path} and -o {output}); give one").format(path=path, output=output))
     name = path or output
     if not name:
         fmt_ = format_ or "xlsx"
@@ -231,7 +232,7 @@ def target(path: str | None, output: str | None, format_: str | None) -> tuple[P
         return out, ext
     if format_:
         return out, format_
-    raise ArchivistError(f"cannot tell the format of {out.name}: name it .xlsx or .csv, or add --format xlsx|csv")
+    raise ArchivistError(_("cannot tell the format of {name}: name it .xlsx or .csv, or add --format xlsx|csv").format(name=out.name))
 
 
 def with_headers(cfg: Config, headers: str) -> Config:
@@ -251,9 +252,11 @@ def check_output(path: Path) -> None:
     if path.is_dir():
         raise ArchivistError(f"{path} is a folder; give a file name, e.g. -o {path / ('F-31-08-02' + (path.suffix or '.xlsx'))}")
     if not parent.is_dir():
-        raise ArchivistError(f"cannot write {path}: the folder {parent} does not exist; create it or choose another -o")
+        raise ArchivistError(_("cannot write {path}: the folder {parent} does not exist; create it or choose another -o").format(
+            path=path, parent=parent))
     if not os.access(parent, os.W_OK):
-        raise ArchivistError(f"cannot write {path}: the folder {parent} is not writable; choose another -o")
+        raise ArchivistError(_("cannot write {path}: the folder {parent} is not writable; choose another -o").format(
+            path=path, parent=parent))
 
 
 PROGRESS_EVERY = 2000
