@@ -44,12 +44,13 @@ import os
 import random
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .config import Config
+from .config import Config, TelegramConfig
 from .errors import ArchivistError
 from .record import Record, load_record
 from .store import atomic_write, fsync_dir, layout_of, locate, lock
@@ -183,8 +184,33 @@ class _Refused(Exception):
     """Telegram answered with a 4xx that waiting will not fix (bad chat id, bot removed, bad token)."""
 
 
+def child_env(cfg: Config) -> dict[str, str]:
+    """The environment for a child process archivist starts (rsync, an opener): ours without the
+    Telegram token variable, so the secret stays in this process's memory only."""
+    names = {cfg.telegram.token_env, TelegramConfig.token_env}
+    return {k: v for k, v in os.environ.items() if k not in names}
+
+
+def _forms(token: str) -> list[str]:
+    """Every way the token can appear in a text: raw, URL-quoted (either way), repr-escaped (what
+    http.client's 'URL can't contain control characters' puts in its message), JSON-escaped,
+    and the same for the stripped token; longest first so a longer form is replaced whole."""
+    forms: set[str] = set()
+    for t in {token, token.strip()}:
+        if not t:
+            continue
+        forms |= {t, urllib.parse.quote(t), urllib.parse.quote(t, safe=""), urllib.parse.quote_plus(t),
+                  repr(t)[1:-1], t.encode("unicode_escape").decode("ascii"),
+                  json.dumps(t)[1:-1], json.dumps(t, ensure_ascii=False)[1:-1],
+                  repr(t.encode("utf-8", "surrogateescape"))[2:-1]}
+    return sorted((f for f in forms if f), key=len, reverse=True)
+
+
 def _scrub(text: str, token: str) -> str:
-    return text.replace(token, "<token>") if token else text
+    """`text` with every representation of the token replaced by `<token>`."""
+    for form in _forms(token):
+        text = text.replace(form, "<token>")
+    return text
 
 
 def _send(api_base: str, token: str, chat_id: str, text: str) -> int:
@@ -218,7 +244,8 @@ def _send(api_base: str, token: str, chat_id: str, text: str) -> int:
         reason = getattr(e, "reason", e)
         raise _Transient(_scrub(f"{type(e).__name__}: {reason}", token)) from None
     if not answer.get("ok") or not isinstance(answer.get("result"), dict):
-        raise _Transient(_scrub(f"unexpected answer from Telegram: {str(answer)[:200]}", token))
+        # scrubbed before it is cut, so a cut can never leave part of the token behind
+        raise _Transient(f"unexpected answer from Telegram: {_scrub(str(answer), token)[:200]}")
     return int(answer["result"].get("message_id", 0))
 
 
@@ -336,7 +363,7 @@ def _deliver(cfg: Config, token: str, path: Path, marker: Path, data: dict[str, 
                 log.info("telegram: rate limited, waiting %.0f s as asked", e.seconds)
                 sleep(e.seconds)
                 continue
-            _postpone(path, data, str(e), e.seconds)
+            _postpone(path, data, _scrub(str(e), token), e.seconds)
             atomic_write(_paused_file(cfg), str(time.time() + e.seconds).encode())
             return None
         except _Transient as e:
@@ -344,14 +371,14 @@ def _deliver(cfg: Config, token: str, path: Path, marker: Path, data: dict[str, 
             if attempt < tries:
                 sleep(delay * 2 ** (attempt - 1))
                 continue
-            _postpone(path, data, str(e), None)
-            log.warning("telegram: %s stays in the outbox: %s", path.name, e)
+            _postpone(path, data, _scrub(str(e), token), None)
+            log.warning("telegram: %s stays in the outbox: %s", path.name, _scrub(str(e), token))
             return None
         except _Refused as e:
             _unlink(marker)
-            error = str(e).replace("the token variable", f"${cfg.telegram.token_env}")
+            error = _scrub(str(e), token).replace("the token variable", f"${cfg.telegram.token_env}")
             _postpone(path, data, error, None)
-            log.error("telegram: %s refused: %s", path.name, e)
+            log.error("telegram: %s refused: %s", path.name, _scrub(str(e), token))
             return False
 
 

@@ -11,6 +11,7 @@ from .. import dates, store
 from ..config import Config
 from ..errors import ArchivistError, RecordNotFound
 from ..naming import normalize_code
+from ..notify import child_env
 from .rsync import rsync_command, run_rsync
 from .snapshots import RECORD_IN_SNAPSHOT, STAMP_FORMAT, find_snapshot
 from .target import _nested, check_target, resolve_target
@@ -59,18 +60,18 @@ def restore(cfg: Config, snapshot: str, to: str | os.PathLike[str] | None, recor
         if os.path.lexists(out):
             raise ArchivistError(f"{out} already exists; restore to an empty path")
         out.parent.mkdir(parents=True, exist_ok=True)
-        res = run_rsync(rsync_command(src, out, options, ()))
+        res = run_rsync(rsync_command(src, out, options, ()), env=child_env(cfg))
     elif over_root:
         backup_dir = store.layout_of(cfg).state / "replaced-by-restore" / stamp
         # by checksum: a damaged file may keep its size and time, and only real changes get replaced
         options += ["-c", "--backup", f"--backup-dir={backup_dir}"]
         out = root
-        res = run_rsync(rsync_command(snap.path, root, options, ("/.archivist/",)))
+        res = run_rsync(rsync_command(snap.path, root, options, ("/.archivist/",)), env=child_env(cfg))
     else:
         if dest.exists() and any(dest.iterdir()):
             raise ArchivistError(f"{dest} is not empty; restore a whole snapshot into a new or empty folder")
         out = dest
-        res = run_rsync(rsync_command(snap.path, dest, options, ("/" + RECORD_IN_SNAPSHOT.as_posix(),)))
+        res = run_rsync(rsync_command(snap.path, dest, options, ("/" + RECORD_IN_SNAPSHOT.as_posix(),)), env=child_env(cfg))
     if res.returncode != 0:
         raise ArchivistError(f"restore from {snap.name} failed: {res.stderr or res.returncode}")
     return {"snapshot": snap.name, "record": normalize_code(record) if record else None, "to": str(out),

@@ -6,7 +6,7 @@ import re
 import subprocess
 import threading
 import time as _time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,11 +73,15 @@ _PROGRESS_RE = re.compile(r"^\s*[\d,.]+[KMGT]?\s+\d+%")
 
 
 def run_rsync(cmd: list[str], progress: Callable[[str], None] | None = None,
-              on_start: Callable[[int], None] | None = None) -> RsyncResult:
-    """Run rsync, streaming `--info=progress2` lines to `progress`; never raises on a bad exit."""
+              on_start: Callable[[int], None] | None = None, *, env: Mapping[str, str]) -> RsyncResult:
+    """Run rsync, streaming `--info=progress2` lines to `progress`; never raises on a bad exit.
+
+    `env` is the child's whole environment: pass `notify.child_env(cfg)`, which leaves out the
+    Telegram token variable (rsync, and an ssh it may start, must never see the secret)."""
     started = _time.monotonic()
     try:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                env=dict(env))
     except FileNotFoundError:
         raise ArchivistError("rsync is not installed; install it (apt install rsync) and try again") from None
     if on_start:

@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import dates, store
 from ..config import Config
+from ..notify import child_env
 from .rsync import INCLUDES, rsync_command, run_rsync
 from .snapshots import (
     HISTORY_KEEP,
@@ -200,7 +201,7 @@ def _copy(cfg: Config, run: _Run, options: list[str],
     total = 0.0
     while True:
         passes += 1
-        res = run_rsync(cmd, progress, on_start)
+        res = run_rsync(cmd, progress, on_start, env=child_env(cfg))
         total += res.seconds
         vanished = res.returncode == 24  # files moved or deleted while rsync ran: not an error
         if res.returncode not in (0, 24):

@@ -12,6 +12,7 @@ from typing import Any
 from .. import dates
 from ..config import Config
 from ..errors import ArchivistError
+from ..notify import child_env
 from .rsync import INCLUDES, rsync_command, run_rsync
 from .snapshots import RECORD_IN_SNAPSHOT, Snapshot, _write_yaml, find_snapshot, stamp_time
 from .target import check_target, resolve_target
@@ -61,7 +62,7 @@ def verify(cfg: Config, snapshot: str | None = None, target: str | os.PathLike[s
     check_target(cfg, tgt)
     snap = find_snapshot(tgt, snapshot)
     options = ["-a", "-n", "-c", "-i", "-8", "--delete", *INCLUDES]
-    res = run_rsync(rsync_command(cfg.root, snap.path, options))
+    res = run_rsync(rsync_command(cfg.root, snap.path, options), env=child_env(cfg))
     if res.returncode not in (0, 24):
         raise ArchivistError(f"verify of {snap.name} failed: {res.stderr or res.returncode}")
     diffs = _differences(res.stdout)

@@ -30,6 +30,7 @@ from ...actions import ACTIONS, perform, refusal
 from ...dates import as_datetime, fmt
 from ...errors import ArchivistError
 from ...i18n import N_, _, action_label, contact_label, kind_label, stage_label
+from ...notify import child_env
 from ...record import LOG_NAME, Record
 from ...store import relative_to_root
 from ..bidi import shape
@@ -68,13 +69,14 @@ def list_files(folder: Path, limit: int = MAX_FILES) -> list[tuple[str, int, flo
     return out
 
 
-def system_open(path: Path) -> str | None:
-    """Open a file or folder with the desktop's opener; the reason when there is none."""
+def system_open(path: Path, env: dict[str, str] | None = None) -> str | None:
+    """Open a file or folder with the desktop's opener; the reason when there is none. `env` is the
+    opener's environment (`notify.child_env(cfg)`: without the Telegram token)."""
     opener = shutil.which("xdg-open") or shutil.which("open")
     if not opener:
         return _("no system opener (xdg-open) on this machine; the path is {path}").format(path=path)
     subprocess.Popen([opener, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL, start_new_session=True)
+                     stderr=subprocess.DEVNULL, start_new_session=True, env=env)
     return None
 
 
@@ -384,14 +386,14 @@ class RecordScreen(OfficeScreen):
 
     def action_open_folder(self) -> None:
         if self.record and self.record.folder:
-            problem = system_open(self.record.folder)
+            problem = system_open(self.record.folder, child_env(self.office.cfg))
             if problem:
                 self.show_message(problem)
 
     @on(DataTable.RowSelected, "#files")
     def _open_file(self, event: DataTable.RowSelected) -> None:
         if self.record and self.record.folder:
-            problem = system_open(self.record.folder / str(event.row_key.value))
+            problem = system_open(self.record.folder / str(event.row_key.value), child_env(self.office.cfg))
             if problem:
                 self.show_message(problem)
 
