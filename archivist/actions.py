@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import codes, store, workflow
+from . import archive_id, codes, store, workflow
 from .config import Config
 from .dates import parse_when
 from .errors import ArchivistError
@@ -189,9 +189,12 @@ def perform(cfg: Config, code: str, action: str, values: Values, by: str | None)
 def init_archive(cfg: Config) -> Path:
     """Create the archive's folders and its registry (nothing existing is touched); returns the root."""
     layout = store.layout_of(cfg)
+    if cfg.root.exists() and not cfg.root.is_dir():
+        raise ArchivistError(f"the archive root {cfg.root} is a file, not a folder; point root: at a folder")
     layout.ensure()
     if not layout.registry.exists():
         codes.write_registry(layout, codes.read_registry(layout))
+    archive_id.create(cfg)
     return layout.root
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import codes, intents, journal, store
+from . import archive_id, codes, intents, journal, store
 from .config import Config
 from .dates import as_datetime
 from .dates import now as _now
@@ -276,6 +276,7 @@ def register(cfg: Config, *, company: str, staff: str, by: str | None = None, co
     who = _staff(cfg, by or staff)
     contact = validate_contact(contact or {})
     service_names = [cfg.services[cfg.service_prefix(s)] for s in services or []]
+    archive_id.require_writable_archive(cfg)  # an empty mount point never gets a second archive
     store.layout_of(cfg).ensure()
     when = at or _now(cfg.timezone)
     lead = codes.allocate_applicant_code(cfg)

@@ -635,3 +635,60 @@ def test_sparse_file_stays_sparse_on_the_drive(backed_up: tuple[Config, Path], m
     copy = Path(done["path"]) / folder.relative_to(cfg.root) / "disk-image.img"
     assert copy.stat().st_size == 64 << 20
     assert copy.stat().st_blocks * 512 < 1 << 20  # not written out in full
+
+
+# -- "is this really my archive?" -------------------------------------------------------------------
+
+def test_empty_mount_point_never_gets_a_second_archive(tmp_path: Path) -> None:
+    from tests.conftest import CONFIG_TEXT
+
+    mount = tmp_path / "drive"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)]).returncode:
+        pytest.skip("needs root to mount an empty tmpfs as the unplugged drive's mount point")
+    try:
+        config = tmp_path / "config.yaml"
+        config.write_text(CONFIG_TEXT.replace("root: ./archive", "root: ./drive"), encoding="utf-8")
+        r = _run(config, "register", "--company", "شرکت گمشده", "--staff", "01", "--yes")
+        assert r.returncode == 1 and "empty mount point" in r.stderr and str(mount) in r.stderr
+        assert list(mount.iterdir()) == []  # nothing created, no code issued
+        assert _run(config, "init").returncode == 0
+        assert _run(config, "register", "--company", "شرکت پیدا", "--staff", "01", "--yes").stdout.strip() == "00001"
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_missing_root_and_file_root_are_one_line_saying_where(tmp_path: Path) -> None:
+    from tests.conftest import CONFIG_TEXT
+
+    config = tmp_path / "office" / "config.yaml"
+    config.parent.mkdir()
+    config.write_text(CONFIG_TEXT.replace("root: ./archive", "root: ../elsewhere/archive"), encoding="utf-8")
+    r = _run(config, "register", "--company", "x", "--staff", "01", "--yes")
+    # relative to the config file's folder, not the working directory
+    assert r.returncode == 1 and str(tmp_path / "elsewhere" / "archive") in r.stderr and "does not exist" in r.stderr
+    assert not (tmp_path / "elsewhere").exists()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "archive").write_text("a file")
+    for args in (("register", "--company", "x", "--staff", "01", "--yes"), ("search", "x"), ("init",)):
+        r = _run(config, *args)
+        assert r.returncode == 1 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1, (args, r.stderr)
+
+
+def test_a_different_archive_at_the_same_place_is_refused(config_file: Path, cfg: Config, tmp_path: Path) -> None:
+    import shutil
+
+    assert _run(config_file, "init").returncode == 0
+    assert _run(config_file, "register", "--company", "شرکت اصلی", "--staff", "01", "--yes").returncode == 0
+    assert _run(config_file, "search", "اصلی").returncode == 0  # state remembers this archive
+    other = tmp_path / "other.yaml"
+    other.write_text(config_file.read_text(encoding="utf-8").replace("root: ./archive", "root: ./other"), encoding="utf-8")
+    assert _run(other, "init").returncode == 0
+    state = cfg.root / ".archivist"
+    shutil.move(str(cfg.root), str(tmp_path / "archive-real"))
+    shutil.move(str(tmp_path / "other"), str(cfg.root))  # another archive mounted where this one was
+    shutil.rmtree(cfg.root / ".archivist")
+    shutil.copytree(tmp_path / "archive-real" / ".archivist", state)  # with this archive's state (state_dir elsewhere)
+    for args in (("register", "--company", "x", "--staff", "01", "--yes"), ("search", "x")):
+        r = _run(config_file, *args)
+        assert r.returncode == 1 and "different archive" in r.stderr, (args, r.stderr)

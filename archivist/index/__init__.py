@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .. import archive_id
 from ..config import Config
 from ..errors import ArchivistError
 from ..liveness import running
@@ -421,6 +422,7 @@ def require_archive(cfg: Config) -> None:
     if not root.is_dir():
         why = "the folder does not exist"
     elif (root / "registry.yaml").is_file() or any((root / area).is_dir() for area in AREAS):
+        archive_id.check(cfg)  # a different archive mounted here is refused, not indexed
         return
     else:
         why = "the folder holds no registry.yaml and no record folders (an unmounted drive?)"

@@ -1,0 +1,99 @@
+"""The archive's own identity ("is this really my archive?"): the file `init` writes at the root.
+
+`<root>/archive-id.yaml` holds a random id and when the archive was made; it travels with the
+archive (backups, restores) and is never derived. The state folder remembers the id it was built
+for (`<state>/archive-id`), so a different archive mounted at the same place (another drive, a
+restore elsewhere) is refused instead of being indexed, numbered or filed into as if it were this
+one. A root that does not exist, that is a file, or that is an empty mount point (the drive is not
+plugged in) is refused by writers with where it looked; only `init` creates an archive there.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import yaml
+
+from . import store
+from .config import Config
+from .dates import now
+from .errors import ArchivistError
+
+ID_FILE = "archive-id.yaml"
+AREAS = store.AREAS
+
+
+class NotThisArchive(ArchivistError):
+    """The root is missing, empty, not a folder, or holds another archive than the state knows."""
+
+
+def _where(cfg: Config) -> str:
+    return f"{cfg.root} (root: in {cfg.path})" if cfg.path else f"{cfg.root} (the built-in default root)"
+
+
+def archive_id(root: Path) -> str | None:
+    try:
+        data = yaml.safe_load((root / ID_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError):
+        return None
+    value = data.get("archive") if isinstance(data, dict) else None
+    return str(value) if value else None
+
+
+def create(cfg: Config) -> str:
+    """Write the identity file if the root has none (init); returns the archive's id."""
+    existing = archive_id(cfg.root)
+    if existing:
+        remember(cfg, existing)
+        return existing
+    new = secrets.token_hex(8)
+    text = yaml.safe_dump({"archive": new, "created": now(cfg.timezone).isoformat(),
+                           "note": "identity of this archive: do not copy into another archive"},
+                          allow_unicode=True, sort_keys=False)
+    store.atomic_write(cfg.root / ID_FILE, text.encode("utf-8"))
+    remember(cfg, new)
+    return new
+
+
+def remember(cfg: Config, ident: str) -> None:
+    state = store.layout_of(cfg).state
+    if state.is_dir() and not (state / "archive-id").exists():
+        try:
+            store.atomic_write(state / "archive-id", ident.encode("ascii"))
+        except OSError:
+            pass
+
+
+def check(cfg: Config) -> None:
+    """Refuse a root whose identity is not the one the state folder was made for."""
+    ident = archive_id(cfg.root)
+    if not ident:
+        return
+    state = store.layout_of(cfg).state
+    try:
+        known = (state / "archive-id").read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        remember(cfg, ident)
+        return
+    if known and known != ident:
+        raise NotThisArchive(
+            f"{_where(cfg)} holds archive {ident}, but archivist's state in {state} belongs to archive {known}: "
+            "a different archive is at this place (another drive, a restore?). Point root: at the right one, "
+            f"or if this archive is meant to be used here from now on, delete {state} (derived) and run `archivist reindex`")
+
+
+def require_writable_archive(cfg: Config) -> None:
+    """What writers (register, and so allocation) check before creating anything under the root."""
+    root = cfg.root
+    if not root.exists():
+        raise NotThisArchive(f"no archive at {_where(cfg)}: the folder does not exist; mount the drive that holds "
+                             "it, point root: at it, or create a new archive with `archivist init`")
+    if not root.is_dir():
+        raise NotThisArchive(f"the archive root {_where(cfg)} is a file, not a folder; point root: at the archive folder")
+    has_archive = archive_id(root) or (root / "registry.yaml").is_file() or any((root / a).is_dir() for a in AREAS)
+    if not has_archive and os.path.ismount(root):
+        raise NotThisArchive(f"no archive at {_where(cfg)}: it is an empty mount point (is the drive plugged in and "
+                             "mounted?); nothing was created. `archivist init` creates a new archive there")
+    check(cfg)
