@@ -61,7 +61,7 @@ def remember(cfg: Config, ident: str) -> None:
     state = store.layout_of(cfg).state
     if state.is_dir() and not (state / "archive-id").exists():
         try:
-            store.atomic_write(state / "archive-id", ident.encode("ascii"))
+            store.atomic_write(state / "archive-id", ident.encode("utf-8"))
         except OSError:
             pass
 
@@ -73,7 +73,7 @@ def check(cfg: Config) -> None:
         return
     state = store.layout_of(cfg).state
     try:
-        known = (state / "archive-id").read_text(encoding="ascii").strip()
+        known = (state / "archive-id").read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):
         remember(cfg, ident)
         return
@@ -84,16 +84,48 @@ def check(cfg: Config) -> None:
             f"or if this archive is meant to be used here from now on, delete {state} (derived) and run `archivist reindex`")
 
 
+FSTAB = Path("/etc/fstab")
+
+
+def _fstab_mount_points(fstab: Path) -> set[str]:
+    try:
+        lines = fstab.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return set()
+    points = set()
+    for line in lines:
+        fields = line.split("#", 1)[0].split()
+        if len(fields) >= 2 and fields[1].startswith("/"):
+            points.add(fields[1].replace("\\040", " ").rstrip("/") or "/")
+    return points
+
+
+def unplugged_mount(root: Path, fstab: Path | None = None) -> Path | None:
+    """The folder on the way to `root` that /etc/fstab mounts a drive on but nothing is mounted
+    on now: the drive is not plugged in, and its mount point is an ordinary empty folder."""
+    points = _fstab_mount_points(fstab or FSTAB)
+    for p in (root, *root.parents):
+        if str(p) != "/" and str(p) in points and not os.path.ismount(p):
+            return p
+    return None
+
+
 def require_writable_archive(cfg: Config) -> None:
     """What writers (register, and so allocation) check before creating anything under the root."""
     root = cfg.root
-    if not root.exists():
-        raise NotThisArchive(f"no archive at {_where(cfg)}: the folder does not exist; mount the drive that holds "
-                             "it, point root: at it, or create a new archive with `archivist init`")
-    if not root.is_dir():
+    if root.exists() and not root.is_dir():
         raise NotThisArchive(f"the archive root {_where(cfg)} is a file, not a folder; point root: at the archive folder")
-    has_archive = archive_id(root) or (root / "registry.yaml").is_file() or any((root / a).is_dir() for a in AREAS)
-    if not has_archive and os.path.ismount(root):
-        raise NotThisArchive(f"no archive at {_where(cfg)}: it is an empty mount point (is the drive plugged in and "
-                             "mounted?); nothing was created. `archivist init` creates a new archive there")
+    has_archive = root.is_dir() and (archive_id(root) or (root / "registry.yaml").is_file()
+                                     or any((root / a).is_dir() for a in AREAS))
+    if not has_archive:
+        gone = unplugged_mount(root)
+        if gone is not None:
+            raise NotThisArchive(f"no archive at {_where(cfg)}: the drive mounted on {gone} (/etc/fstab) is not mounted; "
+                                 "plug it in (or mount it) and try again; nothing was created")
+        if not root.parent.is_dir():
+            raise NotThisArchive(f"no archive at {_where(cfg)}: neither it nor {root.parent} exists (an unplugged drive, "
+                                 "a wrong root:?); nothing was created. `archivist init` creates a new archive")
+        if root.is_dir() and os.path.ismount(root) and not any(root.iterdir()):
+            raise NotThisArchive(f"no archive at {_where(cfg)}: it is an empty drive (nothing but the mount point); "
+                                 "nothing was created. `archivist init` creates a new archive there")
     check(cfg)

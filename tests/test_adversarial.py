@@ -650,12 +650,24 @@ def test_empty_mount_point_never_gets_a_second_archive(tmp_path: Path) -> None:
         config = tmp_path / "config.yaml"
         config.write_text(CONFIG_TEXT.replace("root: ./archive", "root: ./drive"), encoding="utf-8")
         r = _run(config, "register", "--company", "شرکت گمشده", "--staff", "01", "--yes")
-        assert r.returncode == 1 and "empty mount point" in r.stderr and str(mount) in r.stderr
+        assert r.returncode == 1 and "empty drive" in r.stderr and str(mount) in r.stderr
         assert list(mount.iterdir()) == []  # nothing created, no code issued
         assert _run(config, "init").returncode == 0
         assert _run(config, "register", "--company", "شرکت پیدا", "--staff", "01", "--yes").stdout.strip() == "00001"
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_unplugged_drive_of_fstab_gets_no_archive(cfg: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from archivist import archive_id
+    from archivist.errors import ArchivistError
+
+    fstab = tmp_path / "fstab"
+    fstab.write_text(f"UUID=1234  {cfg.root}  ext4  defaults,nofail  0  2\n", encoding="utf-8")
+    monkeypatch.setattr(archive_id, "FSTAB", fstab)
+    with pytest.raises(ArchivistError, match="is not mounted"):
+        workflow.register(cfg, company="شرکت بی‌دیسک", staff="01")
+    assert list(cfg.root.iterdir()) == []  # the empty mount point got nothing
 
 
 def test_missing_root_and_file_root_are_one_line_saying_where(tmp_path: Path) -> None:
@@ -666,7 +678,7 @@ def test_missing_root_and_file_root_are_one_line_saying_where(tmp_path: Path) ->
     config.write_text(CONFIG_TEXT.replace("root: ./archive", "root: ../elsewhere/archive"), encoding="utf-8")
     r = _run(config, "register", "--company", "x", "--staff", "01", "--yes")
     # relative to the config file's folder, not the working directory
-    assert r.returncode == 1 and str(tmp_path / "elsewhere" / "archive") in r.stderr and "does not exist" in r.stderr
+    assert r.returncode == 1 and str(tmp_path / "elsewhere" / "archive") in r.stderr and "exists" in r.stderr
     assert not (tmp_path / "elsewhere").exists()
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "archive").write_text("a file")
@@ -692,3 +704,29 @@ def test_a_different_archive_at_the_same_place_is_refused(config_file: Path, cfg
     for args in (("register", "--company", "x", "--staff", "01", "--yes"), ("search", "x")):
         r = _run(config_file, *args)
         assert r.returncode == 1 and "different archive" in r.stderr, (args, r.stderr)
+
+
+def test_a_failing_scheduler_tick_is_logged_and_the_thread_goes_on(cfg: Config, caplog: pytest.LogCaptureFixture) -> None:
+    import threading
+
+    from archivist.daemon.scheduler import Scheduler
+
+    stop = threading.Event()
+    ticks: list[int] = []
+
+    class Flaky(Scheduler):
+        TICK = 0.01
+
+        def tick(self, now: datetime | None = None) -> None:
+            ticks.append(1)
+            if len(ticks) == 1:
+                raise ValueError("invalid literal for int() with base 10: '7am'")
+            if len(ticks) >= 3:
+                stop.set()
+
+    s = Flaky(cfg, stop)
+    with caplog.at_level("ERROR", logger="archivist.daemon"):
+        s.start()
+        s.join(timeout=30)
+    assert not s.is_alive() and len(ticks) >= 3  # it went on after the failure
+    assert "this tick failed (ValueError" in caplog.text

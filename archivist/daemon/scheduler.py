@@ -28,9 +28,19 @@ class Scheduler(threading.Thread):
         self._warned: set[str] = set()
         self._first_calls_at = 0.0
 
+    last_error: str | None = None
+
     def run(self) -> None:
+        # one boundary for the thread: a tick that fails (a bad setting, a bug, a full disk) is
+        # logged with its traceback and tried again at the next tick; it never ends the thread,
+        # which before left `status` saying "running" with no review, backup or Telegram ever again
         while not self.stop_event.is_set():
-            self.tick()
+            try:
+                self.tick()
+                self.last_error = None
+            except Exception as e:  # noqa: BLE001
+                self.last_error = f"{type(e).__name__}: {e}"
+                log.exception("scheduler: this tick failed (%s); retried in %.0f s", self.last_error, self.TICK)
             self.stop_event.wait(self.TICK)
 
     def _warn_once(self, key: str, msg: str, *args: object) -> None:
