@@ -100,7 +100,8 @@ class FolderSteps:
             changed = hand_edits(prev[0] if prev else None, rec, now) if prev else []
             rec, now = self._restore_and_report(folder, rec, prev[0] if prev else None, now, changed)
             self.state.put_baseline(rec.lead, now, folder)
-            self.state.put_events(rec.lead, rec.events)
+            if prev is None or prev[0].events_hash != now.events_hash:  # the text only when it changed
+                self.state.put_events(rec.lead, rec.events)
         vjson = [v.to_json() for v in result.violations]
         before = self.state.folder(folder)
         if before is None or before["violations"] != vjson:
@@ -132,7 +133,9 @@ class FolderSteps:
         """Put back events a save dropped (known from the last look and from the journal of
         confirmed events) and log one `edited` event naming what changed by hand."""
         journaled = journal.pending(self.layout.state, rec.lead)
-        lost = journal.dropped_events(self.state.events(rec.lead) + journaled, rec.events)
+        events_changed = before is not None and before.events_hash != now.events_hash
+        known = self.state.events(rec.lead) if events_changed else []
+        lost = journal.dropped_events(known + journaled, rec.events) if known or journaled else []
         if not lost and not changed:
             if journaled:
                 self._forget_journaled(folder, rec.lead)

@@ -122,7 +122,9 @@ class DaemonState:
 
     def put_baseline(self, lead: str, base: Baseline, folder: Path) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO baselines(lead, events_count, events_hash, fields, folder) VALUES(?,?,?,?,?)",
+            "INSERT INTO baselines(lead, events_count, events_hash, fields, folder) VALUES(?,?,?,?,?) "
+            "ON CONFLICT(lead) DO UPDATE SET events_count=excluded.events_count, events_hash=excluded.events_hash, "
+            "fields=excluded.fields, folder=excluded.folder",  # keeps the events text (put_events)
             (lead, base.events_count, base.events_hash, json.dumps(base.fields, ensure_ascii=False, default=str), str(folder)),
         )
 
