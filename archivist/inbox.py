@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,54 @@ def in_progress_name(name: str) -> bool:
     """Hidden files and the names browsers, editors and office suites use while writing."""
     low = name.lower()
     return name.startswith((".", "~$")) or low.endswith(IN_PROGRESS_SUFFIXES)
+
+
+def _open_for_writing(pid: str, fd: str) -> bool:
+    """Whether that descriptor was opened for writing (a viewer reading the scan does not count);
+    True when its flags cannot be read."""
+    try:
+        with open(f"/proc/{pid}/fdinfo/{fd}", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("flags:"):
+                    return int(line.split()[1], 8) & (os.O_WRONLY | os.O_RDWR) != 0
+    except (OSError, ValueError, IndexError):
+        pass
+    return True
+
+
+def held_open(paths: Iterable[Path]) -> tuple[set[Path], bool]:
+    """Which of `paths` some process has open for writing right now, by the links in `/proc/<pid>/fd`; and
+    whether the answer is complete (False where a process's fds could not be read: another
+    account's process, no /proc). An incomplete answer rules nothing out: the caller then relies on
+    the close-write events and the settle time."""
+    wanted = {os.path.abspath(p): p for p in paths}
+    held: set[Path] = set()
+    if not wanted:
+        return held, True
+    complete = True
+    try:
+        pids = [e.name for e in os.scandir("/proc") if e.name.isdigit()]
+    except OSError:
+        return held, False
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except FileNotFoundError:
+            continue  # exited meanwhile
+        except OSError:
+            complete = False
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except FileNotFoundError:
+                continue
+            except OSError:
+                complete = False
+                continue
+            if target in wanted and _open_for_writing(pid, fd):
+                held.add(wanted[target])
+    return held, complete
 
 
 class CodeFinder:

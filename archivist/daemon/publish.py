@@ -34,7 +34,7 @@ class StatusPublisher:
     feeder: IndexFeeder
     settler: Settler
     debouncer: Debouncer
-    inbox_q: queue.SimpleQueue[tuple[Path, bool]]
+    inbox_q: queue.SimpleQueue[tuple[Path, bool, bool]]
     backlog: OrderedDict[str, None]
     walk: Iterator[Path] | None
     walk_checked: int

@@ -32,7 +32,7 @@ from typing import Any
 
 from .. import store, workflow
 from ..config import Config
-from ..inbox import CodeFinder, file_paths, inbox_entries
+from ..inbox import CodeFinder, file_paths, held_open, inbox_entries
 from ..index.hook import refresh_on_change
 from ..index.lookup import locate as through_index
 from ..store import relative_to_root
@@ -67,7 +67,7 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
         self.wake = threading.Event()
         self.debouncer = Debouncer(cfg.daemon.debounce_ms / 1000.0)
         self.settler = Settler(cfg.daemon.settle_seconds)
-        self.inbox_q: queue.SimpleQueue[tuple[Path, bool]] = queue.SimpleQueue()
+        self.inbox_q: queue.SimpleQueue[tuple[Path, bool, bool]] = queue.SimpleQueue()
         # folders a reconcile found changed, as str (100,000 Paths would cost tens of MB), no duplicates
         self.backlog: OrderedDict[str, None] = OrderedDict()
         self.walk: Iterator[Path] | None = None
@@ -90,8 +90,8 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
         self.debouncer.touch(folder)
         self.wake.set()
 
-    def _on_inbox(self, path: Path, closed: bool) -> None:
-        self.inbox_q.put((path, closed))
+    def _on_inbox(self, path: Path, closed: bool, wrote: bool = False) -> None:
+        self.inbox_q.put((path, closed, wrote))
         self.wake.set()
 
     def _on_area(self, area: str) -> None:
@@ -264,11 +264,11 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
                 return
         while True:
             try:
-                dropped, closed = self.inbox_q.get_nowait()
+                dropped, closed, wrote = self.inbox_q.get_nowait()
             except queue.Empty:
                 break
             if dropped.parent == self.layout.inbox:
-                self.settler.touch(dropped, closed)
+                self.settler.touch(dropped, closed, wrote=wrote)
         ready = self.settler.ready()
         if ready:
             self._file(ready)
@@ -287,6 +287,8 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
                     settled.append(p)
             except OSError:
                 continue
+        held, _complete = held_open(settled)
+        settled = [p for p in settled if p not in held]  # still being written: the next run files it
         self._file(settled)
         self.settler = Settler(self.cfg.daemon.settle_seconds)
         self._drain_backlog()  # folders that received files

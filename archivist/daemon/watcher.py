@@ -141,6 +141,7 @@ class ArchiveEvents(FileSystemEventHandler):
         if isinstance(event, (FileOpenedEvent, FileClosedNoWriteEvent)):
             return
         closed = isinstance(event, FileClosedEvent)
+        wrote = isinstance(event, FileModifiedEvent)
         # "modified" on an area folder only means an entry in it changed, which the entry's own
         # event reports; only an area folder appearing, vanishing or moving needs a reconcile.
         structural = isinstance(event, (DirCreatedEvent, DirDeletedEvent, DirMovedEvent))
@@ -148,9 +149,9 @@ class ArchiveEvents(FileSystemEventHandler):
         if isinstance(event, FileSystemMovedEvent) and event.dest_path:
             paths.append(event.dest_path)
         for p in paths:
-            self._route(os.fsdecode(p), closed, structural)
+            self._route(os.fsdecode(p), closed, structural, wrote)
 
-    def _route(self, path: str, closed: bool, structural: bool) -> None:
+    def _route(self, path: str, closed: bool, structural: bool, wrote: bool = False) -> None:
         if not path.startswith(self.root):
             return
         parts = path[len(self.root):].strip("/").split("/")
@@ -159,7 +160,7 @@ class ArchiveEvents(FileSystemEventHandler):
         head = parts[0]
         if head == "inbox":
             if len(parts) >= 2 and parts[1]:
-                self.on_inbox(Path(self.root, "inbox", parts[1]), closed)
+                self.on_inbox(Path(self.root, "inbox", parts[1]), closed, wrote)
             return
         depth = record_depth(parts)
         if not depth:
