@@ -47,7 +47,7 @@ class ResultsTable(DataTable):
         if self.extra:
             cols.append((self.extra, "extra", 9))
         cols += [(_("code"), "lead", 5), (_("case"), "case", 4)]
-        tail = [(_("staff"), "staff", 14 if wide else 2), (_("stage"), "status", 12 if wide else 10),
+        tail = [(_("staff"), "staff", 14 if wide else 2), (_("stage"), "status", 16 if wide else 11),
                 (_("follow-up"), "next", 16 if wide else 10)]
         middle = 2 if wide else 1
         fixed = sum(w for _l, _k, w in cols + tail) + 2 * (len(cols) + len(tail) + middle) + 2
