@@ -91,32 +91,20 @@ def forget(state: Path, lead: str, present: set[str]) -> None:
 
 
 def dropped_events(known: Iterable[dict[str, Any]], current: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Events in `known` the current log lacks. An event whose `at`, `by` and `kind` are still
-    there with other words was rewritten by hand, not dropped: reported, not restored twice."""
+    """Events in `known` the current log lacks (compared whole: two notes logged in the same second
+    by the same person are two events). An event rewritten by hand counts as dropped too: its
+    original comes back beside the rewritten one, because the trail is append-only."""
     have: dict[str, int] = {}
-    loose: dict[tuple[str, str, str], int] = {}
     for ev in current:
         if isinstance(ev, dict):
             k = event_key(ev)
             have[k] = have.get(k, 0) + 1
-            lk = _loose(ev)
-            loose[lk] = loose.get(lk, 0) + 1
     out = []
     seen: set[str] = set()
     for ev in known:
         k = event_key(ev)
-        if k in seen:
+        if k in seen or have.get(k):
             continue
         seen.add(k)
-        if have.get(k):
-            continue
-        lk = _loose(ev)
-        if loose.get(lk):
-            loose[lk] -= 1
-            continue
         out.append(ev)
     return out
-
-
-def _loose(ev: dict[str, Any]) -> tuple[str, str, str]:
-    return (str(_jsonable(ev.get("at"))), str(ev.get("by")), str(ev.get("kind")))

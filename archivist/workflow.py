@@ -153,22 +153,36 @@ def _save(cfg: Config, record: Record) -> Record:
 def restore_events(cfg: Config, folder: Path, lost: list[dict[str, Any]], by: str, note: str,
                    fields: list[str]) -> Record:
     """Put back events a save dropped (in date order) with one `edited` event saying so; the
-    daemon calls it with what it last saw and what the journal holds. Under the record lock the
-    log is read again and only events still missing are put back."""
+    daemon calls it with every event it knows the record had (its last look and the journal).
+    Under the record lock the log is read again and only events still missing are put back; if
+    an editor saves meanwhile, the whole computation is redone on that save (never a replay of
+    an old list, which could drop what the new save dropped too)."""
     rec = load_record(folder)
     with store.record_lock(store.layout_of(cfg), rec.lead):
-        rec = load_record(folder)
-        events = rec.events
-        missing = journal.dropped_events(lost, events)
-        if missing:
-            merged = sorted(events + missing, key=_event_time)
-            rec.set("events", merged)
-            what = ", ".join(f"{ev.get('kind')} of {_shown_time(ev)} by {ev.get('by')}" for ev in missing)
-            note = (note + "; " if note else "") + f"restored {len(missing)} event(s) a save dropped: {what}"
-        if missing or note:
-            rec.add_event(_now(cfg.timezone), by, "edited", note, fields=fields or ["events"])
-            rec = _save(cfg, rec)
-    return rec
+        for _attempt in range(STALE_RETRIES):
+            rec = load_record(folder)
+            events = rec.events
+            missing = journal.dropped_events(lost, events)
+            said = note
+            if missing:
+                rec.data["events"] = sorted(events + missing, key=_event_time)
+                what = ", ".join(f"{ev.get('kind')} of {_shown_time(ev)} by {ev.get('by')}" for ev in missing)
+                said = (note + "; " if note else "") + f"restored {len(missing)} event(s) a save dropped: {what}"
+            if not missing and not note:
+                return rec
+            rec.add_event(_now(cfg.timezone), by, "edited", said, fields=fields or ["events"])
+            try:
+                store.check_inside(cfg.root, folder / LOG_NAME)
+                store.write_record(rec)
+            except StaleLog:
+                continue
+            journal.record_events(store.layout_of(cfg).state, rec.lead,
+                                  [new for key, _old, new in rec.changes if key == "event"])
+            rec.changes.clear()
+            _after_change(cfg, rec)
+            return rec
+        raise ArchivistError(f"{folder}: the log keeps changing while archivist restores its events; "
+                             "close the editor that is saving it")
 
 
 def _event_time(ev: Any) -> datetime:

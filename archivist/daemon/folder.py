@@ -146,7 +146,8 @@ class FolderSteps:
         else:
             note = describe(before, rec, changed, now) if before else ""
         try:
-            rec = workflow.restore_events(self.cfg, folder, lost, EDITED_BY, note, changed or ["events"])
+            # every event known, not only those missing now: an editor saving meanwhile may drop more
+            rec = workflow.restore_events(self.cfg, folder, known + journaled, EDITED_BY, note, changed or ["events"])
             now = baseline_of(rec)
             log.info("hand edit in %s: %s", relative_to_root(self.cfg, folder), rec.events[-1].get("note", ""))
         except ArchivistError as e:
