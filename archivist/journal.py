@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -82,12 +83,23 @@ def pending(state: Path, lead: str) -> list[dict[str, Any]]:
 def forget(state: Path, lead: str, present: set[str]) -> None:
     """Drop the journal entries whose event is in the log now (caller holds the record lock)."""
     path = _path(state, lead)
-    left = [ev for ev in pending(state, lead) if event_key(ev) not in present]
+    # an entry stays for KEEP_SECONDS even once seen in the log: an editor that holds an old copy
+    # may still save over it, and the daemon's own memory of the events can be overtaken
+    recent = datetime.now(UTC) - timedelta(seconds=KEEP_SECONDS)
+    left = [ev for ev in pending(state, lead) if event_key(ev) not in present or _newer(ev, recent)]
     if not left:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         return
     atomic_write(path, "".join(json.dumps({"event": event_text(ev)}, ensure_ascii=False) + "\n" for ev in left).encode())
+
+
+KEEP_SECONDS = 600
+
+
+def _newer(ev: dict[str, Any], since: datetime) -> bool:
+    at = ev.get("at")
+    return isinstance(at, datetime) and at.tzinfo is not None and at > since
 
 
 def dropped_events(known: Iterable[dict[str, Any]], current: list[dict[str, Any]]) -> list[dict[str, Any]]:
