@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import string
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -629,3 +630,11 @@ def _section(raw: dict[str, Any], key: str, cls: Any, err: Any) -> Any:
         if not isinstance(v, want) or (want is not bool and isinstance(v, bool)):
             raise err(f"{key}.{k}", f"must be {_TYPE_WORDS.get(want, want.__name__)}, got {v!r}")
     return cls(**value)
+
+
+def archivist_command(cfg: Config, verb: str) -> list[str]:
+    """The command line that runs `archivist <verb>` for this config and root (a daemon, the web app)."""
+    cmd = [sys.executable, "-m", "archivist"]
+    if cfg.path:
+        cmd += ["--config", str(cfg.path)]
+    return [*cmd, "--root", str(cfg.root), verb]

@@ -168,23 +168,33 @@ def fsync_dir(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path) -> Iterator[BinaryIO]:
-    """`atomic_write` for output written as it is made (an export of 100,000 rows): the caller
-    writes into a temp file beside `path`, which replaces `path` only when the block ends without
-    an error; an interrupted export leaves the last good file where it was."""
+def _replacing(path: Path, check: Callable[[], None] | None = None) -> Iterator[BinaryIO]:
+    """The temp file beside `path` that `atomic_writer` and `atomic_write` write into: synced, then
+    `check` (if any), then renamed over `path`; on any error the temp file is removed instead."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask decides (007 when shared)
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
+        if check is not None:
+            check()
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
     fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """`atomic_write` for output written as it is made (an export of 100,000 rows): the caller
+    writes into a temp file beside `path`, which replaces `path` only when the block ends without
+    an error; an interrupted export leaves the last good file where it was."""
+    with _replacing(path) as f:
+        yield f
 
 
 def atomic_write(path: Path, data: bytes, check: Callable[[], None] | None = None) -> os.stat_result:
@@ -194,22 +204,10 @@ def atomic_write(path: Path, data: bytes, check: Callable[[], None] | None = Non
     nothing is replaced (how a log write refuses to overwrite a file changed since it was read).
     Returns the stat of the file written (its inode and mtime, taken before anyone can touch it).
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask decides (007 when shared)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-            st = os.fstat(f.fileno())
-        if check is not None:
-            check()
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(path.parent)
+    with _replacing(path, check) as f:
+        f.write(data)
+        f.flush()
+        st = os.fstat(f.fileno())  # written, so its size and mtime are final (syncing changes neither)
     return st
 
 

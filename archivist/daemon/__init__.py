@@ -12,10 +12,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 
-from ..config import Config
+from ..config import Config, archivist_command
 from ..liveness import _read_pid, lock_path, log_path, running, state_path
 from ..store import layout_of
 from .status import read_state, status
@@ -23,10 +22,7 @@ from .status import read_state, status
 
 def daemon_command(cfg: Config) -> list[str]:
     """The command line that runs the daemon for this config and root."""
-    cmd = [sys.executable, "-m", "archivist"]
-    if cfg.path:
-        cmd += ["--config", str(cfg.path)]
-    return [*cmd, "--root", str(cfg.root), "daemon"]
+    return archivist_command(cfg, "daemon")
 
 
 def spawn(cfg: Config, wait: float = 10.0) -> int:

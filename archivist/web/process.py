@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from .. import store
-from ..config import Config
+from ..config import Config, archivist_command
 from ..errors import ArchivistError
 
 
@@ -30,10 +29,7 @@ def answering(host: str, port: int) -> bool:
 
 
 def serve_command(cfg: Config) -> list[str]:
-    cmd = [sys.executable, "-m", "archivist"]
-    if cfg.path:
-        cmd += ["--config", str(cfg.path)]
-    return [*cmd, "--root", str(cfg.root), "serve"]
+    return archivist_command(cfg, "serve")
 
 
 def spawn(cfg: Config, wait: float = 15.0) -> str:

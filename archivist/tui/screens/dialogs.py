@@ -136,7 +136,21 @@ class ActionDialog(ModalScreen[bool]):
         err.add_class("shown")
 
 
-class MenuDialog(ModalScreen[str | None]):
+class _ChoiceDialog(ModalScreen[str | None]):
+    """A list to choose one entry from: focused on opening, Enter returns the entry's id, Esc None."""
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class MenuDialog(_ChoiceDialog):
     """The record's menu: the allowed actions plus opening and copying; returns the chosen id."""
 
     BINDINGS = [Binding("escape", "cancel", N_("cancel"))]
@@ -153,18 +167,8 @@ class MenuDialog(ModalScreen[str | None]):
             yield OptionList(*(Option(label, id=key) for key, label in self.entries), id="menu-options")
             yield Static(_("Enter chooses · Esc cancel"), classes="dialog-keys", markup=False)
 
-    def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
 
-    @on(OptionList.OptionSelected)
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class IdentityDialog(ModalScreen[str | None]):
+class IdentityDialog(_ChoiceDialog):
     """Who are you? The staff list from config; the choice is remembered for this account."""
 
     BINDINGS = [Binding("escape", "cancel", N_("later"))]
@@ -182,16 +186,6 @@ class IdentityDialog(ModalScreen[str | None]):
             yield OptionList(*(Option(f"{k}  {shape(v, mode)}", id=k) for k, v in self.cfg.staff.items()), id="who")
             yield Static(shape(_("Enter chooses · Esc later (ctrl+p “act as” changes it)"), mode), classes="dialog-keys",
                          markup=False)
-
-    def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
-
-    @on(OptionList.OptionSelected)
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class ConfirmDialog(ModalScreen[bool]):
