@@ -13,18 +13,18 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import yaml
 
 from archivist.config import load_config
 from archivist.daemon import status
 from archivist.record import LOG_NAME, dump_yaml, load_record
+
+from .scratch import fresh_config
 
 CONFIG = """root: ./archive
 staff: {"01": "a", "02": "b"}
@@ -38,11 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--dir", default="/tmp/editor-race")
     a = p.parse_args(argv)
-    base = Path(a.dir)
-    shutil.rmtree(base, ignore_errors=True)
-    base.mkdir(parents=True)
-    config = base / "config.yaml"
-    config.write_text(CONFIG, encoding="utf-8")
+    config = fresh_config(a.dir, CONFIG)
+    base = config.parent
     env = {**os.environ, "ARCHIVIST_STAFF": "01"}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -13,13 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from archivist.record import LOG_NAME
+
+from .scratch import fresh_config
 
 ALIAS_BOMB = "\n".join(
     ["form: F-31-08-01", "a: &a [x, x, x, x, x, x, x, x, x]"]
@@ -53,11 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--records", type=int, default=2000)
     p.add_argument("--dir", default="/tmp/hostile-bench")
     a = p.parse_args(argv)
-    base = Path(a.dir)
-    shutil.rmtree(base, ignore_errors=True)
-    base.mkdir(parents=True)
-    config = base / "config.yaml"
-    config.write_text(CONFIG, encoding="utf-8")
+    config = fresh_config(a.dir, CONFIG)
+    base = config.parent
     subprocess.run([sys.executable, "-m", "bench.generate", "--records", str(a.records), "--root", str(base / "archive"),
                     "--seed", "1", "--config", str(config)], check=True, capture_output=True)
     folders = sorted((base / "archive" / "applicants").iterdir())
