@@ -28,6 +28,7 @@ from archivist.errors import InvalidLogError
 from archivist.index import fastlog
 from archivist.record import LOG_NAME, dump_yaml, load_record, parse_record, read_log, safe_load_log
 from bench.generate import generate
+from tests.yaml_compare import same_value
 
 NOW = "2026-11-23T10:00:00+03:30"
 ALIAS_BOMB = "\n".join(
@@ -212,28 +213,14 @@ def _documents(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _same(a: object, b: object) -> bool:
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)  # type: ignore[index]
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))  # type: ignore[arg-type]
-    if isinstance(a, float) and a != a:
-        return b != b  # type: ignore[comparison-overlap]
-    if isinstance(a, datetime):
-        return a == b and a.utcoffset() == b.utcoffset()  # type: ignore[union-attr]
-    return a == b
-
-
 def _check_agreement(text: str) -> None:
     raw = text.encode("utf-8", "surrogatepass")
     fast = fastlog.load_bytes(raw)
     if fast is None:
         return
     # whatever the fast reader accepts, yaml.safe_load and the strict reader accept, identically
-    assert _same(fast, yaml.safe_load(text)), text
-    assert _same(fast, safe_load_log(text)), text
+    assert same_value(fast, yaml.safe_load(text)), text
+    assert same_value(fast, safe_load_log(text)), text
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -250,7 +237,7 @@ def test_fast_reader_agrees_on_logs_with_hostile_notes_and_names(note: str, comp
     data["events"][0]["note"] = note
     text = dump_yaml(data).decode()
     _check_agreement(text)
-    assert _same(yaml.safe_load(text), safe_load_log(text))
+    assert same_value(yaml.safe_load(text), safe_load_log(text))
 
 
 @pytest.mark.parametrize("text", [

@@ -20,6 +20,7 @@ from archivist.index import open_index, schema
 from archivist.index.hook import close_all
 from archivist.record import LOG_NAME, dump_yaml, load_record
 from bench.generate import generate
+from tests.yaml_compare import same_value
 
 NOW = "2026-11-23T10:00:00+03:30"
 
@@ -258,19 +259,6 @@ def test_due_lists_overdue_today_and_stuck_per_staff(archive: Config, cli, monke
     assert soon not in [h["lead"] for h in stuck]  # registered today: not stuck yet
 
 
-def _same(a: object, b: object) -> bool:
-    """Equal values of equal types all the way down (True is not 1, offsets must match)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)  # type: ignore[index]
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))  # type: ignore[arg-type]
-    if isinstance(a, datetime):
-        return a == b and a.utcoffset() == b.utcoffset()  # type: ignore[union-attr]
-    return a == b
-
-
 def test_fast_log_reader_builds_exactly_what_safe_load_builds(archive: Config, cli) -> None:
     from archivist.index import fastlog
 
@@ -288,7 +276,7 @@ def test_fast_log_reader_builds_exactly_what_safe_load_builds(archive: Config, c
         fast = fastlog.load_bytes(text.encode("utf-8", "surrogatepass"))
         if fast is not None:
             understood += 1
-            assert _same(fast, yaml.safe_load(text)), path
+            assert same_value(fast, yaml.safe_load(text)), path
     assert understood >= 80  # every log archivist wrote itself
 
 
@@ -326,7 +314,7 @@ def test_fast_log_reader_resolves_plain_scalars_like_yaml(text: str) -> None:
     from archivist.index import fastlog
 
     fast = fastlog.load_bytes(text.encode("utf-8", "surrogatepass"))
-    assert fast is not None and _same(fast, yaml.safe_load(text))
+    assert fast is not None and same_value(fast, yaml.safe_load(text))
 
 
 def test_parallel_read_gives_the_same_index_as_a_sequential_one(archive: Config, monkeypatch: pytest.MonkeyPatch) -> None:
