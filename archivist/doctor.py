@@ -17,6 +17,7 @@ from typing import Protocol
 from . import codes, store
 from .config import Config
 from .errors import InvalidLogError
+from .forked import map_forked
 from .naming import (
     DEFAULT_SHARE_PREFIX,
     WINDOWS_MAX_PATH,
@@ -227,21 +228,9 @@ def _check_all(cfg: Config, items: list[tuple[int, str, Path]]) -> Iterator[tupl
     if len(items) < PARALLEL_FROM or workers < 2 or threading.active_count() > 1:
         yield from _check_chunk((cfg, items))
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
     chunks = [(cfg, items[i:i + 250]) for i in range(0, len(items), 250)]
-    done = 0
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            for part in pool.map(_check_chunk, chunks):
-                done += 1
-                yield from part
-    except (BrokenProcessPool, OSError):
-        pass  # workers could not start or died: the rest is read here
-    for chunk in chunks[done:]:
-        yield from _check_chunk(chunk)
+    for part in map_forked(_check_chunk, chunks, workers):
+        yield from part
 
 
 class FolderMemory(Protocol):

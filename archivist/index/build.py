@@ -24,6 +24,7 @@ from typing import Any
 
 from ..config import Config
 from ..errors import InvalidLogError
+from ..forked import map_forked
 from ..naming import FolderTemplate
 from ..record import LOG_NAME, Record, parse_record, read_log, validate
 from ..store import AREAS
@@ -174,23 +175,7 @@ def prepared_all(cfg: Config, progress: Progress | None = None, workers: int | N
     else:
         size = 250
         chunks = [(root, folders[i:i + size], templates) for i in range(0, total, size)]
-        next_chunk = 0
-        import multiprocessing  # here, not at the top: every CLI start would pay for them
-        from concurrent.futures import ProcessPoolExecutor
-        from concurrent.futures.process import BrokenProcessPool
-
-        try:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                for items in pool.map(_prepare_chunk, chunks):
-                    next_chunk += 1
-                    yield from items
-                    done += len(items)
-                    if progress:
-                        progress("reading logs", done, total)
-        except (BrokenProcessPool, OSError):
-            pass  # workers could not start or died (no /dev/shm, out of memory): read the rest here
-        for chunk in chunks[next_chunk:]:
-            items = _prepare_chunk(chunk)
+        for items in map_forked(_prepare_chunk, chunks, workers):
             yield from items
             done += len(items)
             if progress:
