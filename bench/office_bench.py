@@ -23,11 +23,13 @@ staff: {"01": "مریم احمدی", "02": "Reza Karimi"}
 services: {"1": ISO certification, "2": Product certification}
 """
 
+# Another process (a second daemon, a `reindex`, a sqlite3 shell) in a write transaction on the index
+# (argv[1]) until a line arrives on its stdin; argv[2] names the holder (also used by tests/test_index_busy).
 WRITER = """
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1], isolation_level=None)
 db.execute("BEGIN IMMEDIATE")
-db.execute("INSERT OR REPLACE INTO meta VALUES ('held-by-bench', '1')")
+db.execute("INSERT OR REPLACE INTO meta VALUES (?, '1')", (sys.argv[2],))
 print("holding", flush=True)
 sys.stdin.readline()
 db.execute("ROLLBACK")
@@ -74,7 +76,8 @@ def main() -> None:
             "register": ("register", "--company", "Bench Co", "--staff", "01", "--yes"),
         }
         base_t = {k: min(run(config, *a) for _ in range(3)) for k, a in cmds.items()}
-        holder = subprocess.Popen([sys.executable, "-c", WRITER, str(base / "archive/.archivist/index.sqlite")],
+        holder = subprocess.Popen([sys.executable, "-c", WRITER, str(base / "archive/.archivist/index.sqlite"),
+                                   "held-by-bench"],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert holder.stdout and holder.stdin and holder.stdout.readline().strip() == "holding"
         try:

@@ -162,3 +162,13 @@ class Archive:
 
 def log_bytes(folder: Path) -> bytes:
     return (folder / LOG_NAME).read_bytes()
+
+
+class Clock:
+    """A monotonic clock the test moves by hand (`clock.t += 2`)."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t

@@ -19,16 +19,9 @@ from archivist.daemon.service import Daemon, Scheduler
 from archivist.daemon.settle import Settler
 from archivist.daemon.watcher import ArchiveEvents, Debouncer, mount_type, use_polling
 from archivist.record import LOG_NAME, load_record
+from tests.daemon_helpers import Clock
 
 TEHRAN = ZoneInfo("Asia/Tehran")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 # -- settling --------------------------------------------------------------------------------------

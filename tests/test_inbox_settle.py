@@ -14,7 +14,7 @@ import pytest
 
 from archivist.daemon.settle import Settler
 from archivist.inbox import held_open
-from tests.daemon_helpers import DAEMON_CONFIG, Archive, eventually
+from tests.daemon_helpers import DAEMON_CONFIG, Archive, Clock, eventually
 
 
 def _archive(tmp_path: Path, settle: float) -> Archive:
@@ -80,14 +80,6 @@ def test_a_writer_pausing_with_the_file_open_is_not_filed_mid_write(quick_settle
         f.write(b"second half %%EOF\n")
     eventually(lambda: (folder / name).exists() and not (archive.inbox / name).exists(), what="the contract to be filed")
     assert (folder / name).read_bytes() == b"%PDF-1.7 first half\nsecond half %%EOF\n"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def test_held_open_sees_a_writer_not_a_reader(tmp_path: Path) -> None:

@@ -14,17 +14,7 @@ from archivist import workflow
 from archivist.config import Config
 from archivist.index import reindex
 from archivist.record import LOG_NAME
-
-# Another process (a second daemon, a `reindex`, a sqlite3 shell) in a write transaction on the index.
-_WRITER = """
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1], isolation_level=None)
-db.execute("BEGIN IMMEDIATE")
-db.execute("INSERT OR REPLACE INTO meta VALUES ('held-by-test', '1')")
-print("holding", flush=True)
-sys.stdin.readline()
-db.execute("ROLLBACK")
-"""
+from bench.office_bench import WRITER
 
 
 def _run(config_file: Path, *args: str) -> tuple[int, str, str, float]:
@@ -45,7 +35,7 @@ def test_log_and_search_while_another_process_holds_the_index_in_a_write_transac
     indexed: Config, config_file: Path
 ) -> None:
     cfg = indexed
-    holder = subprocess.Popen([sys.executable, "-c", _WRITER, str(cfg.index_file)], stdin=subprocess.PIPE,
+    holder = subprocess.Popen([sys.executable, "-c", WRITER, str(cfg.index_file), "held-by-test"], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdin is not None
