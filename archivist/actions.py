@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import archive_id, codes, store, workflow
+from . import allocation, archive_id, store, workflow
 from .config import Config
 from .dates import parse_when
 from .errors import ArchivistError
@@ -76,6 +76,7 @@ class Action:
 
 # -- the domain call each action makes, from values as typed ---------------------------------------
 
+
 def _text(values: Values, name: str) -> str:
     return str(values.get(name) or "").strip()
 
@@ -86,13 +87,20 @@ def _optional(values: Values, name: str) -> str | None:
 
 def _log(cfg: Config, code: str, values: Values, by: str | None) -> Record:
     nxt = _text(values, "next")
-    return workflow.log_event(cfg, code, kind=_text(values, "kind") or "call", note=_text(values, "note"), by=by,
-                              next_at=parse_when(nxt, cfg.timezone) if nxt else None)
+    return workflow.log_event(
+        cfg,
+        code,
+        kind=_text(values, "kind") or "call",
+        note=_text(values, "note"),
+        by=by,
+        next_at=parse_when(nxt, cfg.timezone) if nxt else None,
+    )
 
 
 def _followup(cfg: Config, code: str, values: Values, by: str | None) -> Record:
-    return workflow.set_followup(cfg, code, when=parse_when(_text(values, "when"), cfg.timezone), by=by,
-                                 note=_text(values, "note"))
+    return workflow.set_followup(
+        cfg, code, when=parse_when(_text(values, "when"), cfg.timezone), by=by, note=_text(values, "note")
+    )
 
 
 def _convert(cfg: Config, code: str, values: Values, by: str | None) -> Record:
@@ -105,9 +113,16 @@ def _contract(cfg: Config, code: str, values: Values, by: str | None) -> Record:
 
 def _invoice(cfg: Config, code: str, values: Values, by: str | None) -> Record:
     day = _text(values, "date")
-    return workflow.add_invoice(cfg, code, by=by, number=_optional(values, "number"), tax_id=_optional(values, "tax_id"),
-                                amount=_optional(values, "amount"), date=parse_when(day, cfg.timezone) if day else None,
-                                note=_text(values, "note"))
+    return workflow.add_invoice(
+        cfg,
+        code,
+        by=by,
+        number=_optional(values, "number"),
+        tax_id=_optional(values, "tax_id"),
+        amount=_optional(values, "amount"),
+        date=parse_when(day, cfg.timezone) if day else None,
+        note=_text(values, "note"),
+    )
 
 
 def _service(cfg: Config, code: str, values: Values, by: str | None) -> Record:
@@ -134,31 +149,73 @@ NOTE_REQUIRED = Field("note", "note", "note", required=True)
 NUMBER = Field("number", "number", placeholder="empty: next serial", help="a number typed by hand (default: the next serial)")
 LOG_CHOICES = ("call", "note", "request", "quote")  # what the log menu offers; service and qc have their own actions
 
-ACTIONS: dict[str, Action] = {a.name: a for a in (
-    Action("log", "log", "l", "log a call, note, request, quote, service or qc entry", (
-        Field("kind", "kind", "choice", required=True, choices=workflow.LOG_KINDS, offered=LOG_CHOICES), NOTE_REQUIRED,
-        Field("next", "next follow-up", "when", placeholder="empty: followup.interval_days ahead",
-              help="the next follow-up (+3d, Jalali or ISO; default: a contact moves it followup.interval_days ahead)"),
-    ), _log),
-    Action("followup", "follow-up", "f", "set the next follow-up (+1d, +4h, Jalali or ISO date)", (
-        Field("when", "when", "when", required=True, placeholder="+2d, +4h, 1405-09-10 10:00", flag="--at"), NOTE,
-    ), _followup),
-    Action("convert", "convert", "v", "convert an applicant to a case; prints the 4-digit case code", (
-        Field("service", "service", "service", required=True), NOTE,
-    ), _convert),
-    Action("decline", "decline", "d", "the applicant declined", (NOTE,), _step(workflow.decline)),
-    Action("contract", "contract", "k", "record the signed contract; prints its number", (NUMBER, NOTE), _contract),
-    Action("invoice", "invoice", "i", "add an invoice to a case; prints its number", (
-        NUMBER, Field("tax_id", "tax ID", help="the tax authority's unique invoice ID"), Field("amount", "amount"),
-        Field("date", "date", "date", placeholder="empty: today", help="invoice date (Jalali or ISO; default now)"), NOTE,
-    ), _invoice),
-    Action("service", "service", "s", "log service work (moves the case to in-service)", (NOTE_REQUIRED,), _service),
-    Action("qc", "QC", "q", "log a quality check", (NOTE_REQUIRED,), _qc),
-    Action("clear", "clear", "c", "the service is cleared", (NOTE,), _step(workflow.clear)),
-    Action("crm", "CRM", "r", "the CRM step is done", (NOTE,), _step(workflow.crm)),
-    Action("archive", "archive", "a", "archive (only after CRM)", (NOTE,), _step(workflow.archive)),
-    Action("reopen", "reopen", "R", "reopen an archived record", (NOTE,), _step(workflow.reopen)),
-)}
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in (
+        Action(
+            "log",
+            "log",
+            "l",
+            "log a call, note, request, quote, service or qc entry",
+            (
+                Field("kind", "kind", "choice", required=True, choices=workflow.LOG_KINDS, offered=LOG_CHOICES),
+                NOTE_REQUIRED,
+                Field(
+                    "next",
+                    "next follow-up",
+                    "when",
+                    placeholder="empty: followup.interval_days ahead",
+                    help="the next follow-up (+3d, Jalali or ISO; default: a contact moves it followup.interval_days ahead)",
+                ),
+            ),
+            _log,
+        ),
+        Action(
+            "followup",
+            "follow-up",
+            "f",
+            "set the next follow-up (+1d, +4h, Jalali or ISO date)",
+            (
+                Field("when", "when", "when", required=True, placeholder="+2d, +4h, 1405-09-10 10:00", flag="--at"),
+                NOTE,
+            ),
+            _followup,
+        ),
+        Action(
+            "convert",
+            "convert",
+            "v",
+            "convert an applicant to a case; prints the 4-digit case code",
+            (
+                Field("service", "service", "service", required=True),
+                NOTE,
+            ),
+            _convert,
+        ),
+        Action("decline", "decline", "d", "the applicant declined", (NOTE,), _step(workflow.decline)),
+        Action("contract", "contract", "k", "record the signed contract; prints its number", (NUMBER, NOTE), _contract),
+        Action(
+            "invoice",
+            "invoice",
+            "i",
+            "add an invoice to a case; prints its number",
+            (
+                NUMBER,
+                Field("tax_id", "tax ID", help="the tax authority's unique invoice ID"),
+                Field("amount", "amount"),
+                Field("date", "date", "date", placeholder="empty: today", help="invoice date (Jalali or ISO; default now)"),
+                NOTE,
+            ),
+            _invoice,
+        ),
+        Action("service", "service", "s", "log service work (moves the case to in-service)", (NOTE_REQUIRED,), _service),
+        Action("qc", "QC", "q", "log a quality check", (NOTE_REQUIRED,), _qc),
+        Action("clear", "clear", "c", "the service is cleared", (NOTE,), _step(workflow.clear)),
+        Action("crm", "CRM", "r", "the CRM step is done", (NOTE,), _step(workflow.crm)),
+        Action("archive", "archive", "a", "archive (only after CRM)", (NOTE,), _step(workflow.archive)),
+        Action("reopen", "reopen", "R", "reopen an archived record", (NOTE,), _step(workflow.reopen)),
+    )
+}
 
 
 def allowed(record: Record) -> list[Action]:
@@ -186,6 +243,7 @@ def perform(cfg: Config, code: str, action: str, values: Values, by: str | None)
 
 # -- the flows that do not act on one record -------------------------------------------------------
 
+
 def init_archive(cfg: Config) -> Path:
     """Create the archive's folders and its registry (nothing existing is touched); returns the root."""
     layout = store.layout_of(cfg)
@@ -193,7 +251,7 @@ def init_archive(cfg: Config) -> Path:
         raise ArchivistError(f"the archive root {cfg.root} is a file, not a folder; point root: at a folder")
     layout.ensure()
     if not layout.registry.exists():
-        codes.write_registry(layout, codes.read_registry(layout))
+        allocation.write_registry(layout, allocation.read_registry(layout))
     archive_id.create(cfg)
     return layout.root
 
@@ -202,8 +260,6 @@ def archive_ready(cfg: Config) -> bool:
     """Whether `init_archive` has nothing left to do."""
     layout = store.layout_of(cfg)
     return layout.registry.exists() and all(layout.area(a).is_dir() for a in store.AREAS)
-
-
 
 
 @dataclass(frozen=True)
@@ -223,9 +279,18 @@ def returning_matches(cfg: Config, company: str, contact: Mapping[str, str] | No
     return find_similar(cfg, company, phone=(c.get("mobile") or c.get("phone") or None), email=c.get("email") or None)
 
 
-def register_applicant(cfg: Config, *, company: str, staff: str, by: str | None = None,
-                       contact: Mapping[str, str] | None = None, services: list[str] | None = None,
-                       requests: list[str] | None = None, note: str = "", confirm: bool = False) -> Registration:
+def register_applicant(
+    cfg: Config,
+    *,
+    company: str,
+    staff: str,
+    by: str | None = None,
+    contact: Mapping[str, str] | None = None,
+    services: list[str] | None = None,
+    requests: list[str] | None = None,
+    note: str = "",
+    confirm: bool = False,
+) -> Registration:
     """Register a new applicant, checking first for a returning company.
 
     With likely earlier records and no `confirm`, nothing is written: the caller shows the matches
@@ -238,6 +303,15 @@ def register_applicant(cfg: Config, *, company: str, staff: str, by: str | None 
     matches = returning_matches(cfg, company, contact)
     if matches and not confirm:
         return Registration(None, matches)
-    rec = workflow.register(cfg, company=company, staff=staff, by=by, contact=contact, services=services,
-                            requests=requests, note=note, related=[m["code"] for m in matches] or None)
+    rec = workflow.register(
+        cfg,
+        company=company,
+        staff=staff,
+        by=by,
+        contact=contact,
+        services=services,
+        requests=requests,
+        note=note,
+        related=[m["code"] for m in matches] or None,
+    )
     return Registration(rec, matches)

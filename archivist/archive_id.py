@@ -49,9 +49,15 @@ def create(cfg: Config) -> str:
         remember(cfg, existing)
         return existing
     new = secrets.token_hex(8)
-    text = yaml.safe_dump({"archive": new, "created": now(cfg.timezone).isoformat(),
-                           "note": "identity of this archive: do not copy into another archive"},
-                          allow_unicode=True, sort_keys=False)
+    text = yaml.safe_dump(
+        {
+            "archive": new,
+            "created": now(cfg.timezone).isoformat(),
+            "note": "identity of this archive: do not copy into another archive",
+        },
+        allow_unicode=True,
+        sort_keys=False,
+    )
     store.atomic_write(cfg.root / ID_FILE, text.encode("utf-8"))
     remember(cfg, new)
     return new
@@ -81,7 +87,8 @@ def check(cfg: Config) -> None:
         raise NotThisArchive(
             f"{_where(cfg)} holds archive {ident}, but archivist's state in {state} belongs to archive {known}: "
             "a different archive is at this place (another drive, a restore?). Point root: at the right one, "
-            f"or if this archive is meant to be used here from now on, delete {state} (derived) and run `archivist reindex`")
+            f"or if this archive is meant to be used here from now on, delete {state} (derived) and run `archivist reindex`"
+        )
 
 
 FSTAB = Path("/etc/fstab")
@@ -115,17 +122,24 @@ def require_writable_archive(cfg: Config) -> None:
     root = cfg.root
     if root.exists() and not root.is_dir():
         raise NotThisArchive(f"the archive root {_where(cfg)} is a file, not a folder; point root: at the archive folder")
-    has_archive = root.is_dir() and (archive_id(root) or (root / "registry.yaml").is_file()
-                                     or any((root / a).is_dir() for a in AREAS))
+    has_archive = root.is_dir() and (
+        archive_id(root) or (root / "registry.yaml").is_file() or any((root / a).is_dir() for a in AREAS)
+    )
     if not has_archive:
         gone = unplugged_mount(root)
         if gone is not None:
-            raise NotThisArchive(f"no archive at {_where(cfg)}: the drive mounted on {gone} (/etc/fstab) is not mounted; "
-                                 "plug it in (or mount it) and try again; nothing was created")
+            raise NotThisArchive(
+                f"no archive at {_where(cfg)}: the drive mounted on {gone} (/etc/fstab) is not mounted; "
+                "plug it in (or mount it) and try again; nothing was created"
+            )
         if not root.parent.is_dir():
-            raise NotThisArchive(f"no archive at {_where(cfg)}: neither it nor {root.parent} exists (an unplugged drive, "
-                                 "a wrong root:?); nothing was created. `archivist init` creates a new archive")
+            raise NotThisArchive(
+                f"no archive at {_where(cfg)}: neither it nor {root.parent} exists (an unplugged drive, "
+                "a wrong root:?); nothing was created. `archivist init` creates a new archive"
+            )
         if root.is_dir() and os.path.ismount(root) and not any(root.iterdir()):
-            raise NotThisArchive(f"no archive at {_where(cfg)}: it is an empty drive (nothing but the mount point); "
-                                 "nothing was created. `archivist init` creates a new archive there")
+            raise NotThisArchive(
+                f"no archive at {_where(cfg)}: it is an empty drive (nothing but the mount point); "
+                "nothing was created. `archivist init` creates a new archive there"
+            )
     check(cfg)

@@ -50,8 +50,14 @@ class FollowupConfig:
     interval_days: int = 3
     stuck_days: Mapping[str, int] = field(
         default_factory=lambda: {
-            "new": 1, "following": 7, "declined": 14, "open": 14, "contracted": 30,
-            "in-service": 90, "cleared": 14, "crm-done": 14,
+            "new": 1,
+            "following": 7,
+            "declined": 14,
+            "open": 14,
+            "contracted": 30,
+            "in-service": 90,
+            "cleared": 14,
+            "crm-done": 14,
         }
     )
 
@@ -174,8 +180,12 @@ class Config:
             if fold(name) == fold(service):
                 return prefix
         choices = ", ".join(f"{p}={n}" for p, n in self.services.items())
-        raise ConfigError(_("unknown service {service}; use one of: {choices} (services: in config.yaml)").format(
-            service=repr(service), choices=choices), field="service")
+        raise ConfigError(
+            _("unknown service {service}; use one of: {choices} (services: in config.yaml)").format(
+                service=repr(service), choices=choices
+            ),
+            field="service",
+        )
 
     def staff_number(self, value: str, what: str = "--by") -> str:
         """A staff member as stored (`7`, `۰۷` → `07`); the error lists who is configured."""
@@ -183,8 +193,12 @@ class Config:
         if s not in self.staff:
             known = ", ".join(f"{k} ({v})" for k, v in self.staff.items())
             label = how(what, _("staff")) if what.startswith("--") else what
-            raise ArchivistError(_("{field} {value}: unknown staff number; configured: {known} (staff: in config.yaml)").format(
-                field=label, value=value, known=known), field="staff")
+            raise ArchivistError(
+                _("{field} {value}: unknown staff number; configured: {known} (staff: in config.yaml)").format(
+                    field=label, value=value, known=known
+                ),
+                field="staff",
+            )
         return s
 
     def with_root(self, root: Path) -> Config:
@@ -195,8 +209,25 @@ DEFAULT_STAFF = {"01": "Staff 01", "02": "Staff 02", "03": "Staff 03"}
 DEFAULT_SERVICES = {"1": "ISO certification", "2": "Product certification", "3": "Training", "4": "Consulting"}
 
 _TOP_KEYS = {
-    "root", "staff", "services", "naming", "followup", "numbers", "calendar", "timezone", "index",
-    "daemon", "backup", "telegram", "display", "ui", "web", "limits", "state_dir", "allow_network_fs", "accounts",
+    "root",
+    "staff",
+    "services",
+    "naming",
+    "followup",
+    "numbers",
+    "calendar",
+    "timezone",
+    "index",
+    "daemon",
+    "backup",
+    "telegram",
+    "display",
+    "ui",
+    "web",
+    "limits",
+    "state_dir",
+    "allow_network_fs",
+    "accounts",
     "admins",
 }
 
@@ -263,8 +294,7 @@ def _build(raw: dict[str, Any], cfg_path: Path | None, root_override: Any) -> Co
     Sections are validated in the order they appear in Config, so the first problem reported is
     always the same one.
     """
-    src = _Source(raw, str(cfg_path) if cfg_path else "built-in defaults",
-                  cfg_path.parent.resolve() if cfg_path else Path.cwd())
+    src = _Source(raw, str(cfg_path) if cfg_path else "built-in defaults", cfg_path.parent.resolve() if cfg_path else Path.cwd())
     unknown = set(raw) - _TOP_KEYS
     if unknown:
         raise src.err(sorted(unknown)[0], f"unknown key (known keys: {', '.join(sorted(_TOP_KEYS))})")
@@ -308,8 +338,9 @@ def _root(src: _Source, root_override: Any) -> Path:
 def _check_path(src: _Source, key: str, value: str) -> None:
     """Paths are taken literally: `$HOME/archive` would otherwise become a folder named `$HOME`."""
     if "$" in value or re.search(r"%[A-Za-z_]+%", value):
-        raise src.err(key, f"{value!r}: environment variables are not expanded here; write the full path "
-                           "(~ for the home folder is fine)")
+        raise src.err(
+            key, f"{value!r}: environment variables are not expanded here; write the full path (~ for the home folder is fine)"
+        )
     if "\0" in value:
         raise src.err(key, "a path cannot contain a NUL character")
 
@@ -359,7 +390,10 @@ def _naming(src: _Source) -> NamingConfig:
     naming: NamingConfig = _section(src.raw, "naming", NamingConfig, src.err)
     if naming.policy not in ("report", "fix"):
         raise src.err("naming.policy", "must be report or fix")
-    for key, tmpl, need in (("naming.applicant_folder", naming.applicant_folder, "lead"), ("naming.case_folder", naming.case_folder, "case")):
+    for key, tmpl, need in (
+        ("naming.applicant_folder", naming.applicant_folder, "lead"),
+        ("naming.case_folder", naming.case_folder, "case"),
+    ):
         try:
             fields = FolderTemplate(tmpl).fields()
             FolderTemplate(tmpl).regex()
@@ -385,13 +419,15 @@ def _followup(src: _Source) -> FollowupConfig:
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:
             raise src.err(f"followup.stuck_days.{k}", f"must be a whole number of days, got {v!r}")
         stuck[k] = v
-    if not isinstance(followup.first_call_hours, int) or isinstance(followup.first_call_hours, bool) \
-            or followup.first_call_hours < 0:
+    if (
+        not isinstance(followup.first_call_hours, int)
+        or isinstance(followup.first_call_hours, bool)
+        or followup.first_call_hours < 0
+    ):
         raise src.err("followup.first_call_hours", f"must be a whole number of hours ≥ 0, got {followup.first_call_hours!r}")
     if not isinstance(followup.interval_days, int) or isinstance(followup.interval_days, bool) or followup.interval_days < 1:
         raise src.err("followup.interval_days", f"must be a whole number of days ≥ 1, got {followup.interval_days!r}")
-    return FollowupConfig(first_call_hours=followup.first_call_hours, interval_days=followup.interval_days,
-                          stuck_days=stuck)
+    return FollowupConfig(first_call_hours=followup.first_call_hours, interval_days=followup.interval_days, stuck_days=stuck)
 
 
 def _numbers(src: _Source) -> NumbersConfig:
@@ -594,7 +630,9 @@ def _check_template(template: str, err: Any) -> None:
     try:
         fields = [f for _lit, f, _spec, _conv in string.Formatter().parse(template) if f is not None]
     except ValueError as e:
-        raise err("telegram.template", f"bad template ({e}); write {{{{ and }}}} for literal braces; allowed placeholders: {allowed}") from None
+        raise err(
+            "telegram.template", f"bad template ({e}); write {{{{ and }}}} for literal braces; allowed placeholders: {allowed}"
+        ) from None
     for f in fields:
         if f not in TELEGRAM_PLACEHOLDERS:
             raise err("telegram.template", f"unknown placeholder {{{f}}}; allowed placeholders: {allowed}")
@@ -623,7 +661,12 @@ def _section(raw: dict[str, Any], key: str, cls: Any, err: Any) -> Any:
     defaults = cls()
     for k, v in value.items():
         want = type(getattr(defaults, k))
-        if v is None or want in (type(None),) or isinstance(getattr(defaults, k), (dict, tuple, Path)) or getattr(defaults, k) is None:
+        if (
+            v is None
+            or want in (type(None),)
+            or isinstance(getattr(defaults, k), (dict, tuple, Path))
+            or getattr(defaults, k) is None
+        ):
             continue
         if want is float and isinstance(v, int) and not isinstance(v, bool):
             continue

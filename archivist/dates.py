@@ -96,8 +96,7 @@ def _jalali_day(day: date) -> str:
     return str(jdatetime.date.fromgregorian(date=day).strftime("%Y-%m-%d"))
 
 
-def shown(value: object, calendar: str = "jalali", tz_name: str = "Asia/Tehran", time: bool = True,
-          none: str = "") -> str:
+def shown(value: object, calendar: str = "jalali", tz_name: str = "Asia/Tehran", time: bool = True, none: str = "") -> str:
     """A stored date (log field, index or state value) as `fmt` shows it; `none` when there is
     none; a hand-edited value that is not a date is shown as written rather than failing."""
     try:

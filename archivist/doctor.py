@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
-from . import codes, store
+from . import allocation, store
 from .config import Config
 from .errors import InvalidLogError
 from .forked import map_forked
@@ -63,8 +63,9 @@ def case_clashes(paths: Iterable[Path], code: str | None = None) -> Iterator[Vio
         if len(same) > 1:
             names = " and ".join(repr(p.name) for p in sorted(same))
             for p in sorted(same):
-                yield Violation("case-clash", str(p), f"{names} differ only by case: Windows sees one of them; "
-                                "rename one", False, None, code)
+                yield Violation(
+                    "case-clash", str(p), f"{names} differ only by case: Windows sees one of them; rename one", False, None, code
+                )
 
 
 def windows_paths(cfg: Config, paths: Iterable[Path], code: str | None = None) -> Iterator[Violation]:
@@ -79,8 +80,14 @@ def windows_paths(cfg: Config, paths: Iterable[Path], code: str | None = None) -
             continue
         n = windows_path_length(rel, prefix)
         if n > WINDOWS_MAX_PATH:
-            yield Violation("windows-path-too-long", str(p), f"is {n} characters as {prefix}\\…; Windows opens at most "
-                            f"{WINDOWS_MAX_PATH}: shorten the name or its folder", False, None, code)
+            yield Violation(
+                "windows-path-too-long",
+                str(p),
+                f"is {n} characters as {prefix}\\…; Windows opens at most {WINDOWS_MAX_PATH}: shorten the name or its folder",
+                False,
+                None,
+                code,
+            )
 
 
 def walk_files(folder: Path) -> Iterator[Path]:
@@ -127,11 +134,14 @@ def _log_rule(folder: Path) -> tuple[Record | None, list[Violation]]:
     out: list[Violation] = []
     # every entry with a log's name counts, whatever it is: a FIFO, a device link or a folder
     # named F-31-08-01.yaml is an invalid log (the reader says why), not a missing one
-    logs = [e.name for e in os.scandir(folder) if _is_log_name(e.name)
-            and (e.name == LOG_NAME or e.is_file(follow_symlinks=False))]
+    logs = [
+        e.name for e in os.scandir(folder) if _is_log_name(e.name) and (e.name == LOG_NAME or e.is_file(follow_symlinks=False))
+    ]
     rec: Record | None = None
     if len(logs) > 1:
-        out.append(Violation("two-logs", str(folder), f"holds {len(logs)} logs ({', '.join(sorted(logs))}); keep exactly one {LOG_NAME}"))
+        out.append(
+            Violation("two-logs", str(folder), f"holds {len(logs)} logs ({', '.join(sorted(logs))}); keep exactly one {LOG_NAME}")
+        )
     if LOG_NAME not in logs:
         out.append(Violation("no-log", str(folder), f"has no {LOG_NAME}; every record folder needs its follow-up log"))
     else:
@@ -156,8 +166,9 @@ def _too_long(folder: Path, long: str, code: str | None) -> Violation:
     return Violation("too-long", str(folder), f"{folder.name!r} {long}", False, None, code)
 
 
-def _code_mismatch_rule(folder: Path, tmpl: FolderTemplate, parsed: dict[str, str], rec: Record,
-                        expected: Path) -> Violation | None:
+def _code_mismatch_rule(
+    folder: Path, tmpl: FolderTemplate, parsed: dict[str, str], rec: Record, expected: Path
+) -> Violation | None:
     """The name says other codes (or another company) than the log: only a person can tell which is right."""
     mismatch = []
     for key in ("lead", "case", "staff"):
@@ -197,8 +208,16 @@ def _misplaced_rule(cfg: Config, folder: Path, rec: Record, expected: Path) -> l
     if expected.name != folder.name or expected.parent.resolve() == folder.parent.resolve():
         return []
     safe = not os.path.lexists(expected)
-    return [Violation("misplaced", str(folder), f"stage {rec.status} belongs in {expected.parent.relative_to(cfg.root)}/",
-                      safe, str(expected) if safe else None, rec.code)]
+    return [
+        Violation(
+            "misplaced",
+            str(folder),
+            f"stage {rec.status} belongs in {expected.parent.relative_to(cfg.root)}/",
+            safe,
+            str(expected) if safe else None,
+            rec.code,
+        )
+    ]
 
 
 # (lead, case, code, [(kind, number), …]) of a folder whose log could be read
@@ -208,7 +227,7 @@ RULES_VERSION = "1"  # bump when a rule changes: what doctor remembered as clean
 
 
 def _summary(rec: Record | None) -> Summary | None:
-    return None if rec is None else (rec.lead, rec.case, rec.code, list(codes.record_numbers(rec)))
+    return None if rec is None else (rec.lead, rec.case, rec.code, list(allocation.record_numbers(rec)))
 
 
 def _check_chunk(args: tuple[Config, list[tuple[int, str, Path]]]) -> list[tuple[int, Summary | None, list[Violation]]]:
@@ -228,7 +247,7 @@ def _check_all(cfg: Config, items: list[tuple[int, str, Path]]) -> Iterator[tupl
     if len(items) < PARALLEL_FROM or workers < 2 or threading.active_count() > 1:
         yield from _check_chunk((cfg, items))
         return
-    chunks = [(cfg, items[i:i + 250]) for i in range(0, len(items), 250)]
+    chunks = [(cfg, items[i : i + 250]) for i in range(0, len(items), 250)]
     for part in map_forked(_check_chunk, chunks, workers):
         yield from part
 
@@ -248,8 +267,7 @@ def memory_rules(cfg: Config) -> str:
     return repr((RULES_VERSION, str(cfg.root), cfg.naming, getattr(cfg, "limits", None)))
 
 
-def check_tree(cfg: Config, progress: object = None, full: bool = False,
-               memory: FolderMemory | None = None) -> list[Violation]:
+def check_tree(cfg: Config, progress: object = None, full: bool = False, memory: FolderMemory | None = None) -> list[Violation]:
     """Every violation under the root, including codes used twice and unfiled inbox names.
 
     A folder found clean by an earlier run whose stats the index shows unchanged is not read again
@@ -290,14 +308,31 @@ def check_tree(cfg: Config, progress: object = None, full: bool = False,
     for code, places in sorted(seen.items()):
         if len(places) > 1:
             for p in places:
-                out.append(Violation("duplicate-code", p, f"code {code} is used by {len(places)} folders: {', '.join(places)}", False, None, code))
+                out.append(
+                    Violation(
+                        "duplicate-code",
+                        p,
+                        f"code {code} is used by {len(places)} folders: {', '.join(places)}",
+                        False,
+                        None,
+                        code,
+                    )
+                )
     for (kind, number), recs in sorted(numbers.items()):
         if len(recs) > 1:
             where = ", ".join(f"{code} ({store.relative_to_root(cfg, folder)})" for code, folder in recs)
             for code, folder in {str(folder): (code, folder) for code, folder in recs}.values():  # twice in one log: once there
-                out.append(Violation(f"duplicate-{kind}", str(folder / LOG_NAME),
-                                     f"{kind.replace('-', ' ')} {number} appears {len(recs)} times: {where}; "
-                                     "it belongs to one record only, correct the wrong log by hand", False, None, code))
+                out.append(
+                    Violation(
+                        f"duplicate-{kind}",
+                        str(folder / LOG_NAME),
+                        f"{kind.replace('-', ' ')} {number} appears {len(recs)} times: {where}; "
+                        "it belongs to one record only, correct the wrong log by hand",
+                        False,
+                        None,
+                        code,
+                    )
+                )
     out.extend(symlinks(cfg))
     for area in store.AREAS:  # record folders that differ only by case (`Pars - 01 - …` and `PARS - 01 - …`)
         out.extend(case_clashes(folder for a, folder in folders if a == area))
@@ -319,8 +354,14 @@ def symlinks(cfg: Config) -> list[Violation]:
             target = os.readlink(path)
         except OSError:
             target = "?"
-        out.append(Violation("symlink", str(path), f"{what} is a symbolic link to {target}; archivist does not follow "
-                                                   "links out of the archive — put the real folder here"))
+        out.append(
+            Violation(
+                "symlink",
+                str(path),
+                f"{what} is a symbolic link to {target}; archivist does not follow "
+                "links out of the archive — put the real folder here",
+            )
+        )
 
     for name in (*store.AREAS, "inbox"):
         path = layout.root / name
@@ -337,4 +378,3 @@ def symlinks(cfg: Config) -> list[Violation]:
         except (FileNotFoundError, NotADirectoryError):
             continue
     return out
-

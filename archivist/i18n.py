@@ -110,46 +110,72 @@ def is_rtl() -> bool:
 # -- the domain's words ------------------------------------------------------------------------------
 # Written as literal calls so that `pybabel extract` finds every one of them.
 
+
 def _stage_labels() -> dict[str, str]:
     return {
-        "new": pgettext("stage", "new"), "following": pgettext("stage", "following"),
-        "converted": pgettext("stage", "converted"), "declined": pgettext("stage", "declined"),
-        "open": pgettext("stage", "open"), "contracted": pgettext("stage", "contracted"),
-        "in-service": pgettext("stage", "in-service"), "cleared": pgettext("stage", "cleared"),
-        "crm-done": pgettext("stage", "crm-done"), "archived": pgettext("stage", "archived"),
+        "new": pgettext("stage", "new"),
+        "following": pgettext("stage", "following"),
+        "converted": pgettext("stage", "converted"),
+        "declined": pgettext("stage", "declined"),
+        "open": pgettext("stage", "open"),
+        "contracted": pgettext("stage", "contracted"),
+        "in-service": pgettext("stage", "in-service"),
+        "cleared": pgettext("stage", "cleared"),
+        "crm-done": pgettext("stage", "crm-done"),
+        "archived": pgettext("stage", "archived"),
     }
 
 
 def _kind_labels() -> dict[str, str]:
     return {
-        "registered": pgettext("event", "registered"), "call": pgettext("event", "call"),
-        "note": pgettext("event", "note"), "request": pgettext("event", "request"),
-        "quote": pgettext("event", "quote"), "followup": pgettext("event", "follow-up"),
-        "converted": pgettext("event", "converted"), "declined": pgettext("event", "declined"),
-        "contract": pgettext("event", "contract"), "invoice": pgettext("event", "invoice"),
-        "service": pgettext("event", "service"), "qc": pgettext("event", "QC"),
-        "cleared": pgettext("event", "cleared"), "crm": pgettext("event", "CRM"),
-        "archived": pgettext("event", "archived"), "reopened": pgettext("event", "reopened"),
-        "renamed": pgettext("event", "renamed"), "filed": pgettext("event", "filed"),
-        "edited": pgettext("event", "edited"), "restored": pgettext("event", "restored"),
+        "registered": pgettext("event", "registered"),
+        "call": pgettext("event", "call"),
+        "note": pgettext("event", "note"),
+        "request": pgettext("event", "request"),
+        "quote": pgettext("event", "quote"),
+        "followup": pgettext("event", "follow-up"),
+        "converted": pgettext("event", "converted"),
+        "declined": pgettext("event", "declined"),
+        "contract": pgettext("event", "contract"),
+        "invoice": pgettext("event", "invoice"),
+        "service": pgettext("event", "service"),
+        "qc": pgettext("event", "QC"),
+        "cleared": pgettext("event", "cleared"),
+        "crm": pgettext("event", "CRM"),
+        "archived": pgettext("event", "archived"),
+        "reopened": pgettext("event", "reopened"),
+        "renamed": pgettext("event", "renamed"),
+        "filed": pgettext("event", "filed"),
+        "edited": pgettext("event", "edited"),
+        "restored": pgettext("event", "restored"),
     }
 
 
 def _action_labels() -> dict[str, str]:
     return {
-        "log": pgettext("action", "log"), "followup": pgettext("action", "follow-up"),
-        "convert": pgettext("action", "convert"), "decline": pgettext("action", "decline"),
-        "contract": pgettext("action", "contract"), "invoice": pgettext("action", "invoice"),
-        "service": pgettext("action", "service"), "qc": pgettext("action", "QC"),
-        "clear": pgettext("action", "clear"), "crm": pgettext("action", "CRM"),
-        "archive": pgettext("action", "archive"), "reopen": pgettext("action", "reopen"),
+        "log": pgettext("action", "log"),
+        "followup": pgettext("action", "follow-up"),
+        "convert": pgettext("action", "convert"),
+        "decline": pgettext("action", "decline"),
+        "contract": pgettext("action", "contract"),
+        "invoice": pgettext("action", "invoice"),
+        "service": pgettext("action", "service"),
+        "qc": pgettext("action", "QC"),
+        "clear": pgettext("action", "clear"),
+        "crm": pgettext("action", "CRM"),
+        "archive": pgettext("action", "archive"),
+        "reopen": pgettext("action", "reopen"),
     }
 
 
 def _contact_labels() -> dict[str, str]:
     return {
-        "person": _("person"), "consultant": _("consultant"), "mobile": _("mobile"), "phone": _("phone"),
-        "messenger": _("messenger"), "email": _("email"),
+        "person": _("person"),
+        "consultant": _("consultant"),
+        "mobile": _("mobile"),
+        "phone": _("phone"),
+        "messenger": _("messenger"),
+        "email": _("email"),
     }
 
 

@@ -63,14 +63,18 @@ def resolve(cfg: Config, requested: str | None, account: str | None = None) -> A
     me = staff_of_account(cfg, account)
     want = cfg.staff_number(requested) if requested else None
     if me is None:
-        raise IdentityError(f"this account ({account}) is not mapped to a staff number; an admin adds it under "
-                            f'accounts: in config.yaml (e.g. "03": {account})')
+        raise IdentityError(
+            f"this account ({account}) is not mapped to a staff number; an admin adds it under "
+            f'accounts: in config.yaml (e.g. "03": {account})'
+        )
     if want is None or want == me:
         return Acting(me)
     if me in cfg.admins:
         return Acting(me, want)
-    raise IdentityError(f"--by {requested}: this account ({account}) is staff {me}, and only an admin "
-                        "(admins: in config.yaml) may act for someone else")
+    raise IdentityError(
+        f"--by {requested}: this account ({account}) is staff {me}, and only an admin "
+        "(admins: in config.yaml) may act for someone else"
+    )
 
 
 # the TUI's choice ("act as" in its palette) holds for the whole process, its worker threads too

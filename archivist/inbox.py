@@ -184,11 +184,23 @@ def file_paths(cfg: Config, paths: list[Path], finder: CodeFinder | None = None)
         if not plan:
             continue
         when = now(cfg.timezone)
-        intent = intents.begin(cfg, "filing", f"{os.getpid()}-{folder.name}", {
-            "pid": os.getpid(), "folder": str(folder),
-            "items": [{"src": str(src), "dst": dst.name,
-                       "event": journal.event_text({"at": when, "by": FILED_BY, "kind": "filed", "note": dst.name, **extra})}
-                      for src, dst, extra in plan]})
+        intent = intents.begin(
+            cfg,
+            "filing",
+            f"{os.getpid()}-{folder.name}",
+            {
+                "pid": os.getpid(),
+                "folder": str(folder),
+                "items": [
+                    {
+                        "src": str(src),
+                        "dst": dst.name,
+                        "event": journal.event_text({"at": when, "by": FILED_BY, "kind": "filed", "note": dst.name, **extra}),
+                    }
+                    for src, dst, extra in plan
+                ],
+            },
+        )
         try:
             workflow.append_events(cfg, folder, FILED_BY, [("filed", dst.name, extra) for _s, dst, extra in plan], at=when)
         except ArchivistError as e:
@@ -209,8 +221,9 @@ def file_paths(cfg: Config, paths: list[Path], finder: CodeFinder | None = None)
         store.fsync_dir(folder)
         if failed:  # the event said filed: say it did not happen after all
             with contextlib.suppress(ArchivistError):
-                workflow.append_events(cfg, folder, FILED_BY, [("note", "not filed after all, still in the inbox: "
-                                                                 + "; ".join(failed), {})])
+                workflow.append_events(
+                    cfg, folder, FILED_BY, [("note", "not filed after all, still in the inbox: " + "; ".join(failed), {})]
+                )
         intents.done(intent)
     if result.filed:
         store.fsync_dir(store.layout_of(cfg).inbox)

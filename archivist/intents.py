@@ -98,8 +98,7 @@ def _finish_filing(cfg: Config, data: dict[str, Any]) -> str:
         if src.exists() and not os.path.lexists(dst):
             store.move(src, dst)
             moved += 1
-    wanted = [journal.event_from_text(item["event"]) for item in data["items"]
-              if (folder / item["dst"]).exists()]
+    wanted = [journal.event_from_text(item["event"]) for item in data["items"] if (folder / item["dst"]).exists()]
     events = [ev for ev in wanted if ev is not None]
     have = load_record(folder).events
     missing = journal.dropped_events(events, have)
@@ -116,8 +115,11 @@ def _add_events(cfg: Config, folder: Path, events: list[dict[str, Any]]) -> None
         rec = load_record(folder)
         missing = journal.dropped_events(events, rec.events)
         for ev in missing:
-            rec.add_event(**{k: ev[k] for k in ("at", "by", "kind")}, note=ev.get("note", ""),
-                          **{k: v for k, v in ev.items() if k not in ("at", "by", "kind", "note")})
+            rec.add_event(
+                **{k: ev[k] for k in ("at", "by", "kind")},
+                note=ev.get("note", ""),
+                **{k: v for k, v in ev.items() if k not in ("at", "by", "kind", "note")},
+            )
         if missing:
             store.write_record(rec)
 

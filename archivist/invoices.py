@@ -12,7 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from .codes import number_in_case_logs
+from .allocation import number_in_case_logs
 from .config import Config
 from .dates import as_datetime, fmt
 from .errors import ArchivistError, InvalidLogError
@@ -41,6 +41,7 @@ def tax_id_in_use(cfg: Config, tax_id: str) -> tuple[Record, dict[str, Any]] | N
 
 # -- tracing a number to its case ----------------------------------------------------------------
 
+
 def _plain(value: Any) -> str:
     return re.sub(r"\s+", "", ascii_digits(str(value))) if value is not None else ""
 
@@ -62,9 +63,16 @@ def matches_in(record: Record, number: str) -> list[dict[str, Any]]:
 def _hit(record: Record, m: dict[str, Any]) -> dict[str, Any]:
     inv = m["invoice"]
     return {
-        "matched": m["matched"], "value": m["value"], "code": record.code, "lead": record.lead, "case": record.case,
-        "company": record.company, "status": record.status, "contract": record.contract,
-        "invoice": _json_invoice(inv) if inv else None, "path": str(record.folder),
+        "matched": m["matched"],
+        "value": m["value"],
+        "code": record.code,
+        "lead": record.lead,
+        "case": record.case,
+        "company": record.company,
+        "status": record.status,
+        "contract": record.contract,
+        "invoice": _json_invoice(inv) if inv else None,
+        "path": str(record.folder),
     }
 
 
@@ -109,6 +117,7 @@ def trace(cfg: Config, number: str, search: Callable[[str], list[dict[str, Any]]
 
 # -- the stamp on the paper copies ------------------------------------------------------------
 
+
 def stamp_text(cfg: Config, record: Record, number: str | None = None) -> str:
     """What staff write on the back of the white, yellow and green copies of an invoice.
 
@@ -118,8 +127,11 @@ def stamp_text(cfg: Config, record: Record, number: str | None = None) -> str:
     """
     invoices = record.invoices
     if not invoices:
-        raise ArchivistError(_("{code} has no invoice yet; add one ({how})").format(
-            code=record.code, how=how(f"`archivist invoice {record.code}`", action_label("invoice"))))
+        raise ArchivistError(
+            _("{code} has no invoice yet; add one ({how})").format(
+                code=record.code, how=how(f"`archivist invoice {record.code}`", action_label("invoice"))
+            )
+        )
     inv = invoices[-1]
     if number is not None:
         for candidate in invoices:
@@ -127,8 +139,9 @@ def stamp_text(cfg: Config, record: Record, number: str | None = None) -> str:
                 inv = candidate
                 break
         else:
-            raise ArchivistError(_("{code} has no invoice {number}; the record lists its invoices").format(
-                code=record.code, number=number))
+            raise ArchivistError(
+                _("{code} has no invoice {number}; the record lists its invoices").format(code=record.code, number=number)
+            )
     when = as_datetime(inv.get("date"), cfg.timezone)
     day = fmt(when, "jalali", cfg.timezone, time=False).replace("-", "/") if when else "—"
 
@@ -138,4 +151,5 @@ def stamp_text(cfg: Config, record: Record, number: str | None = None) -> str:
     else:
         who = _("applicant {code}").format(code=record.lead)
     return _("{who} · invoice {number} · {day} · {company}").format(
-        who=who, number=inv["number"], day=day, company=record.company)
+        who=who, number=inv["number"], day=day, company=record.company
+    )

@@ -97,8 +97,9 @@ def _account() -> str:
 
 
 @contextlib.contextmanager
-def posix_lock(path: Path, exclusive: bool = True, timeout: float = LOCK_TIMEOUT, what: str | None = None,
-               create: bool = True) -> Iterator[int]:
+def posix_lock(
+    path: Path, exclusive: bool = True, timeout: float = LOCK_TIMEOUT, what: str | None = None, create: bool = True
+) -> Iterator[int]:
     """Hold a whole-file POSIX record lock on `path`; yields the open descriptor.
 
     Waits up to `timeout` seconds (0: do not wait) while another process, thread or Samba/NFS

@@ -20,12 +20,42 @@ MOUNTS_ENV = "ARCHIVIST_MOUNTS"
 PROC_MOUNTS = "/proc/self/mounts"
 
 # Filesystem types whose files live on another machine (or are shared with one).
-NETWORK_TYPES = frozenset({
-    "nfs", "nfs4", "cifs", "smb3", "smbfs", "smb", "9p", "afs", "ceph", "glusterfs", "lustre", "ncpfs",
-    "coda", "gfs2", "ocfs2", "davfs", "virtiofs", "beegfs", "orangefs", "sshfs",
-    "fuse.sshfs", "fuse.glusterfs", "fuse.davfs2", "fuse.rclone", "fuse.s3fs", "fuse.gcsfuse",
-    "fuse.cephfs", "fuse.ceph-fuse", "fuse.smbnetfs", "fuse.curlftpfs", "fuse.juicefs", "fuse.moosefs",
-})
+NETWORK_TYPES = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "smbfs",
+        "smb",
+        "9p",
+        "afs",
+        "ceph",
+        "glusterfs",
+        "lustre",
+        "ncpfs",
+        "coda",
+        "gfs2",
+        "ocfs2",
+        "davfs",
+        "virtiofs",
+        "beegfs",
+        "orangefs",
+        "sshfs",
+        "fuse.sshfs",
+        "fuse.glusterfs",
+        "fuse.davfs2",
+        "fuse.rclone",
+        "fuse.s3fs",
+        "fuse.gcsfuse",
+        "fuse.cephfs",
+        "fuse.ceph-fuse",
+        "fuse.smbnetfs",
+        "fuse.curlftpfs",
+        "fuse.juicefs",
+        "fuse.moosefs",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -43,8 +73,8 @@ def _unescape(field: str) -> str:
     """Mount table fields escape space, tab, newline and backslash as \\040 and the like."""
     out, i = [], 0
     while i < len(field):
-        if field[i] == "\\" and i + 3 < len(field) and field[i + 1:i + 4].isdigit():
-            out.append(chr(int(field[i + 1:i + 4], 8)))
+        if field[i] == "\\" and i + 3 < len(field) and field[i + 1 : i + 4].isdigit():
+            out.append(chr(int(field[i + 1 : i + 4], 8)))
             i += 4
         else:
             out.append(field[i])

@@ -36,8 +36,10 @@ def digit_variants(text: str) -> list[bytes]:
     """`text` with its digits written in ASCII, Persian and Arabic-Indic, as UTF-8 needles for a
     byte search of logs (a hand edit may use any of the three)."""
     plain = ascii_digits(text)
-    return [plain.translate(str.maketrans("0123456789", digits)).encode()
-            for digits in ("0123456789", PERSIAN_DIGITS, ARABIC_INDIC_DIGITS)]
+    return [
+        plain.translate(str.maketrans("0123456789", digits)).encode()
+        for digits in ("0123456789", PERSIAN_DIGITS, ARABIC_INDIC_DIGITS)
+    ]
 
 
 def persian_letters(text: str) -> str:
@@ -87,10 +89,36 @@ def fold_compact(text: str) -> str:
 
 # Company names compared as the same company (returning.name_match, the index's name columns).
 # Words that say what kind of organisation it is, not which one (folded forms).
-GENERIC_WORDS = frozenset(fold(w) for w in (
-    "شرکت", "موسسه", "مؤسسه", "گروه", "صنایع", "سهامی", "خاص", "عام", "با", "مسئولیت", "محدود", "تعاونی",
-    "تولیدی", "بازرگانی", "و", "co", "company", "ltd", "inc", "group", "llc", "corp", "corporation", "and",
-))
+GENERIC_WORDS = frozenset(
+    fold(w)
+    for w in (
+        "شرکت",
+        "موسسه",
+        "مؤسسه",
+        "گروه",
+        "صنایع",
+        "سهامی",
+        "خاص",
+        "عام",
+        "با",
+        "مسئولیت",
+        "محدود",
+        "تعاونی",
+        "تولیدی",
+        "بازرگانی",
+        "و",
+        "co",
+        "company",
+        "ltd",
+        "inc",
+        "group",
+        "llc",
+        "corp",
+        "corporation",
+        "and",
+    )
+)
+
 
 class NameKey(NamedTuple):
     """A company name folded for comparison: whole (no spaces), distinctive part, distinctive words."""
@@ -102,7 +130,7 @@ class NameKey(NamedTuple):
 
 @functools.lru_cache(maxsize=65536)  # the TUI asks again for every keystroke-settled name
 def name_keys(name: str) -> NameKey:
-    """"شركت نمونه پارس" → ("شرکتنمونهپارس", "نمونهپارس", ("نمونه", "پارس"))."""
+    """ "شركت نمونه پارس" → ("شرکتنمونهپارس", "نمونهپارس", ("نمونه", "پارس"))."""
     words = fold(name).split()
     full = "".join(words)
     core_words = tuple(w for w in words if w not in GENERIC_WORDS)
@@ -282,7 +310,9 @@ def name_problems(name: str) -> list[NameProblem]:
 
 # control characters and bidi marks dropped, forbidden characters replaced by "-"
 _SAFE_TABLE: dict[int, str | None] = {
-    **{i: None for i in (*range(32), 127)}, **{ord(c): None for c in BIDI_MARKS}, **{ord(c): "-" for c in FORBIDDEN_CHARS},
+    **{i: None for i in (*range(32), 127)},
+    **{ord(c): None for c in BIDI_MARKS},
+    **{ord(c): "-" for c in FORBIDDEN_CHARS},
 }
 
 
@@ -331,11 +361,7 @@ def is_os_noise(name: str) -> bool:
     `~WRL0001.tmp` (Word's save temp), `.~lock.x.odt#` (LibreOffice), any `*.tmp`.
     """
     low = name.lower()
-    return (
-        low in _NOISE_NAMES
-        or name.startswith(("~$", ".~lock."))
-        or low.endswith(".tmp")
-    )
+    return low in _NOISE_NAMES or name.startswith(("~$", ".~lock.")) or low.endswith(".tmp")
 
 
 # a date (or year-month) starting with the leading 4 digits: `2025-11-30 scan.pdf`,
@@ -358,7 +384,7 @@ def leading_code(filename: str) -> str | None:
     m = re.match(rf"^\s*({ANY_DIGIT}{{4,5}})(?=$|[\s_\-.–—])", filename)
     if not m:
         return None
-    rest = filename[m.end():]
+    rest = filename[m.end() :]
     if (len(m.group(1)) == 4 and _DATE_TAIL.match(rest)) or _NUMBER_TAIL.match(rest):
         return None
     return ascii_digits(m.group(1))

@@ -57,10 +57,10 @@ from .store import atomic_write, fsync_dir, layout_of, locate, lock
 
 log = logging.getLogger(__name__)
 
-REQUEST_TIMEOUT = 10.0        # seconds for one HTTP request
-MAX_INLINE_WAIT = 60.0        # a 429's retry_after up to this is waited out inside flush
-MAX_BACKOFF = 30 * 60.0       # between flushes, failed messages wait at most this long
-CONFIRM_GRACE = 120.0         # a queued announcement may wait this long for its conversion's log
+REQUEST_TIMEOUT = 10.0  # seconds for one HTTP request
+MAX_INLINE_WAIT = 60.0  # a 429's retry_after up to this is waited out inside flush
+MAX_BACKOFF = 30 * 60.0  # between flushes, failed messages wait at most this long
+CONFIRM_GRACE = 120.0  # a queued announcement may wait this long for its conversion's log
 
 
 def outbox_dir(cfg: Config) -> Path:
@@ -90,8 +90,7 @@ def announce_conversion(cfg: Config, record: Record) -> None:
     box = outbox_dir(cfg)
     box.mkdir(parents=True, exist_ok=True)
     name = f"{time.time_ns()}-{record.case}.json"
-    payload = {"chat_id": cfg.telegram.chat_id, "text": text, "case": record.case, "lead": record.lead,
-               "queued": time.time()}
+    payload = {"chat_id": cfg.telegram.chat_id, "text": text, "case": record.case, "lead": record.lead, "queued": time.time()}
     atomic_write(box / name, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
 
 
@@ -128,12 +127,18 @@ def _set_aside_unconfirmed(cfg: Config, path: Path, marker: Path, data: dict[str
     unconfirmed_dir(cfg).mkdir(parents=True, exist_ok=True)
     _write(unconfirmed_dir(cfg) / path.name, data)
     _finish(path, marker)
-    log.warning("outbox: %s not sent: no record has case %s with applicant code %s (archivist stopped before the "
-                "conversion was saved?); kept in %s", path.name, data.get("case"), data.get("lead"),
-                unconfirmed_dir(cfg))
+    log.warning(
+        "outbox: %s not sent: no record has case %s with applicant code %s (archivist stopped before the "
+        "conversion was saved?); kept in %s",
+        path.name,
+        data.get("case"),
+        data.get("lead"),
+        unconfirmed_dir(cfg),
+    )
 
 
 # -- configuration state ------------------------------------------------------------------------
+
 
 def disabled_reason(cfg: Config) -> str | None:
     """Why nothing can be sent right now, in words the user can act on; None when ready."""
@@ -164,11 +169,17 @@ def outbox_state(cfg: Config) -> dict[str, Any]:
     sent = sum(1 for p in sd.iterdir() if p.suffix == ".json") if sd.is_dir() else 0
     ud = unconfirmed_dir(cfg)
     unconfirmed = sum(1 for p in ud.iterdir() if p.suffix == ".json") if ud.is_dir() else 0
-    return {"waiting": len(waiting), "sent": sent, "unconfirmed": unconfirmed, "last_error": last_error,
-            "disabled": disabled_reason(cfg)}
+    return {
+        "waiting": len(waiting),
+        "sent": sent,
+        "unconfirmed": unconfirmed,
+        "last_error": last_error,
+        "disabled": disabled_reason(cfg),
+    }
 
 
 # -- sending ------------------------------------------------------------------------------------
+
 
 class _RetryAfter(Exception):
     def __init__(self, seconds: float, text: str) -> None:
@@ -199,10 +210,17 @@ def _forms(token: str) -> list[str]:
     for t in {token, token.strip()}:
         if not t:
             continue
-        forms |= {t, urllib.parse.quote(t), urllib.parse.quote(t, safe=""), urllib.parse.quote_plus(t),
-                  repr(t)[1:-1], t.encode("unicode_escape").decode("ascii"),
-                  json.dumps(t)[1:-1], json.dumps(t, ensure_ascii=False)[1:-1],
-                  repr(t.encode("utf-8", "surrogateescape"))[2:-1]}
+        forms |= {
+            t,
+            urllib.parse.quote(t),
+            urllib.parse.quote(t, safe=""),
+            urllib.parse.quote_plus(t),
+            repr(t)[1:-1],
+            t.encode("unicode_escape").decode("ascii"),
+            json.dumps(t)[1:-1],
+            json.dumps(t, ensure_ascii=False)[1:-1],
+            repr(t.encode("utf-8", "surrogateescape"))[2:-1],
+        }
     return sorted((f for f in forms if f), key=len, reverse=True)
 
 
@@ -217,8 +235,7 @@ def _send(api_base: str, token: str, chat_id: str, text: str) -> int:
     """POST sendMessage once; the message id, or one of the exceptions above (token scrubbed)."""
     url = f"{api_base.rstrip('/')}/bot{token}/sendMessage"
     body = json.dumps({"chat_id": chat_id, "text": text}, ensure_ascii=False).encode("utf-8")
-    req = urllib.request.Request(url, data=body, method="POST",
-                                 headers={"Content-Type": "application/json; charset=utf-8"})
+    req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"})
     try:
         with urllib.request.urlopen(req, timeout=REQUEST_TIMEOUT) as resp:
             answer = json.loads(resp.read().decode("utf-8") or "{}")
@@ -266,8 +283,9 @@ def _backoff(attempts: int) -> float:
     return min(MAX_BACKOFF, 30.0 * 2 ** max(0, attempts - 1)) * random.uniform(0.8, 1.0)
 
 
-def flush(cfg: Config, *, force: bool = False, tries: int = 3, delay: float = 0.5,
-          sleep: Callable[[float], None] = time.sleep) -> int:
+def flush(
+    cfg: Config, *, force: bool = False, tries: int = 3, delay: float = 0.5, sleep: Callable[[float], None] = time.sleep
+) -> int:
     """Send what waits in the outbox; returns how many messages went out. Safe to call often.
 
     A no-op when Telegram is not configured (see `disabled_reason`). Within one call a failed
@@ -296,8 +314,7 @@ def _paused_file(cfg: Config) -> Path:
     return outbox_dir(cfg) / ".paused-until"
 
 
-def _flush_locked(cfg: Config, token: str, force: bool, tries: int, delay: float,
-                  sleep: Callable[[float], None]) -> int:
+def _flush_locked(cfg: Config, token: str, force: bool, tries: int, delay: float, sleep: Callable[[float], None]) -> int:
     sent_dir(cfg).mkdir(parents=True, exist_ok=True)
     if not force:
         try:
@@ -348,8 +365,17 @@ def _flush_locked(cfg: Config, token: str, force: bool, tries: int, delay: float
     return count
 
 
-def _deliver(cfg: Config, token: str, path: Path, marker: Path, data: dict[str, Any], chat: str, tries: int, delay: float,
-             sleep: Callable[[float], None]) -> int | bool | None:
+def _deliver(
+    cfg: Config,
+    token: str,
+    path: Path,
+    marker: Path,
+    data: dict[str, Any],
+    chat: str,
+    tries: int,
+    delay: float,
+    sleep: Callable[[float], None],
+) -> int | bool | None:
     """The message id once sent; False if Telegram refused it; None if we should stop for now."""
     attempt = 0
     while True:
@@ -384,8 +410,9 @@ def _deliver(cfg: Config, token: str, path: Path, marker: Path, data: dict[str, 
 
 def _postpone(path: Path, data: dict[str, Any], error: str, wait: float | None) -> None:
     attempts = int(data.get("attempts") or 0) + 1
-    data.update({"attempts": attempts, "last_error": error,
-                 "next_try": time.time() + (wait if wait is not None else _backoff(attempts))})
+    data.update(
+        {"attempts": attempts, "last_error": error, "next_try": time.time() + (wait if wait is not None else _backoff(attempts))}
+    )
     _write(path, data)
 
 

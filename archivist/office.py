@@ -26,11 +26,19 @@ def _backup_state(cfg: Config) -> dict[str, Any]:
     try:
         state = schedule_state(cfg)
     except Exception as e:  # noqa: BLE001 - a drive that cannot be read: status must still answer
-        return {"last_backup": "unknown", "next_backup": "unknown", "backup_overdue": "unknown",
-                "backup_error": f"{type(e).__name__}: {e}"}
-    return {"last_backup": state.get("last_ok"), "next_backup": state.get("next_due"),
-            "backup_overdue": bool(state.get("overdue")), "backup_target_ready": state.get("target_ready"),
-            "backup_state": state}
+        return {
+            "last_backup": "unknown",
+            "next_backup": "unknown",
+            "backup_overdue": "unknown",
+            "backup_error": f"{type(e).__name__}: {e}",
+        }
+    return {
+        "last_backup": state.get("last_ok"),
+        "next_backup": state.get("next_due"),
+        "backup_overdue": bool(state.get("overdue")),
+        "backup_target_ready": state.get("target_ready"),
+        "backup_state": state,
+    }
 
 
 def office_status(cfg: Config) -> dict[str, Any]:

@@ -36,8 +36,25 @@ CONTACT_KEYS = ("person", "consultant", "mobile", "phone", "messenger", "email")
 TOOL_ACTOR = "archivist"
 SCHEMA = 1
 EVENT_KINDS = (
-    "registered", "call", "note", "request", "quote", "followup", "converted", "declined", "contract",
-    "invoice", "service", "qc", "cleared", "crm", "archived", "reopened", "renamed", "filed", "edited",
+    "registered",
+    "call",
+    "note",
+    "request",
+    "quote",
+    "followup",
+    "converted",
+    "declined",
+    "contract",
+    "invoice",
+    "service",
+    "qc",
+    "cleared",
+    "crm",
+    "archived",
+    "reopened",
+    "renamed",
+    "filed",
+    "edited",
 )
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -179,10 +196,12 @@ class Record:
         on the fresh side too, so an item someone added meanwhile stays."""
         for key, old, new in self.changes:
             if key == "event":
-                fresh.add_event(**{"at": new["at"], "by": new["by"], "kind": new["kind"], "note": new.get("note", "")},
-                                **{k: v for k, v in new.items() if k not in ("at", "by", "kind", "note")})
+                fresh.add_event(
+                    **{"at": new["at"], "by": new["by"], "kind": new["kind"], "note": new.get("note", "")},
+                    **{k: v for k, v in new.items() if k not in ("at", "by", "kind", "note")},
+                )
             elif isinstance(old, list) and isinstance(new, list) and new[: len(old)] == old:
-                fresh.set(key, list(fresh.data.get(key) or []) + new[len(old):])
+                fresh.set(key, list(fresh.data.get(key) or []) + new[len(old) :])
             else:
                 fresh.set(key, new)
         fresh.folder = fresh.folder or self.folder
@@ -208,8 +227,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def new_log(lead: str, staff: str, company: str, contact: dict[str, str], services: list[str],
-            requests: list[str]) -> dict[str, Any]:
+def new_log(
+    lead: str, staff: str, company: str, contact: dict[str, str], services: list[str], requests: list[str]
+) -> dict[str, Any]:
     """The mapping for a fresh F-31-08-01, keys in the form's own order."""
     return {
         "form": FORM,
@@ -231,8 +251,13 @@ def new_log(lead: str, staff: str, company: str, contact: dict[str, str], servic
 
 # -- reading and validation -----------------------------------------------------------------------
 
-_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def read_log(path: Path | str, limit: int | None = None) -> tuple[os.stat_result, bytes]:
@@ -290,8 +315,10 @@ def log_bytes(folder: Path | str) -> bytes:
 
 
 def _too_big(size: int, limit: int) -> str:
-    return (f"the log is {size:,} bytes, more than the {limit:,} a follow-up log may have "
-            "(limits.max_log_bytes in config.yaml); it was not read")
+    return (
+        f"the log is {size:,} bytes, more than the {limit:,} a follow-up log may have "
+        "(limits.max_log_bytes in config.yaml); it was not read"
+    )
 
 
 def load_record(folder: Path) -> Record:
@@ -317,8 +344,8 @@ class _StrictLoader(_Loader):  # type: ignore[misc,valid-type]
                 try:
                     if key in seen:
                         raise yaml.constructor.ConstructorError(
-                            None, None, f"the key {key!r} appears twice (YAML would keep only the last one)",
-                            key_node.start_mark)
+                            None, None, f"the key {key!r} appears twice (YAML would keep only the last one)", key_node.start_mark
+                        )
                     seen[key] = True
                 except TypeError:
                     continue
@@ -337,8 +364,12 @@ def _check_no_alias(node: yaml.Node | None) -> None:
         if id(n) in seen:
             if isinstance(n, yaml.ScalarNode):
                 continue
-            raise yaml.composer.ComposerError(None, None, "aliases (*name) of a list or mapping are not allowed "
-                                              "in a follow-up log; write the value out again", n.start_mark)
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "aliases (*name) of a list or mapping are not allowed in a follow-up log; write the value out again",
+                n.start_mark,
+            )
         seen.add(id(n))
         if isinstance(n, yaml.SequenceNode):
             stack.extend(n.value)
@@ -377,8 +408,7 @@ def parse_record(raw: bytes, path: Path, folder: Path | None = None, mtime_ns: i
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         line, value = _value_error_at(text)
         shown = f"{value!r} is not a valid value" if value is not None else "not a valid value"
-        raise InvalidLogError(path, f"{shown} ({reason}); dates are written like 2026-11-24T10:00:00+03:30",
-                              line) from None
+        raise InvalidLogError(path, f"{shown} ({reason}); dates are written like 2026-11-24T10:00:00+03:30", line) from None
     try:
         problem = validate(data)
     except (ValueError, TypeError, OverflowError, RecursionError) as e:
@@ -430,7 +460,10 @@ def validate(data: Any) -> tuple[list[Any], str] | None:
         if key == "case" and value is None:
             continue
         if isinstance(value, int) and not isinstance(value, bool):
-            return [key], f"{key} must be quoted text like \"{value:0{5 if key == 'lead' else 2 if key == 'staff' else 4}d}\" (unquoted numbers lose their leading zeros)"
+            return (
+                [key],
+                f'{key} must be quoted text like "{value:0{5 if key == "lead" else 2 if key == "staff" else 4}d}" (unquoted numbers lose their leading zeros)',
+            )
         if not isinstance(value, str) or not _CODE[key].match(ascii_digits(value)):
             n = {"lead": 5, "case": 4, "staff": 2}[key]
             return [key], f"{key} must be {n} digits in quotes" + (" (it is missing)" if value is None else f", got {value!r}")

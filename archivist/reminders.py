@@ -30,8 +30,11 @@ def _line(cfg: Config, item: dict[str, Any]) -> str:
 
 def digest_text(cfg: Config, staff: str, now: datetime, due: dict[str, list[dict[str, Any]]]) -> str:
     """One staff member's day, most urgent first."""
-    lines = [_("Your day, {name} ({staff}) — {date}").format(
-        name=cfg.staff.get(staff, ""), staff=staff, date=fmt(now, cfg.calendar, cfg.timezone, time=False))]
+    lines = [
+        _("Your day, {name} ({staff}) — {date}").format(
+            name=cfg.staff.get(staff, ""), staff=staff, date=fmt(now, cfg.calendar, cfg.timezone, time=False)
+        )
+    ]
     titles = (("overdue", _("Overdue follow-ups")), ("today", _("Due today")), ("stuck", _("Stuck")))
     if not any(due.get(key) for key, _title in titles):
         lines.append(_("Nothing overdue, nothing due today, nothing stuck."))
@@ -64,8 +67,12 @@ def first_call_text(cfg: Config, item: dict[str, Any]) -> str:
     when = as_datetime(item.get("next_followup"), cfg.timezone)
     staff = str(item.get("staff") or "")
     return _("First call overdue: {company} ({code}), due {when} · staff {staff} {name}").format(
-        company=item.get("company", ""), code=item.get("lead"), when=fmt(when, cfg.calendar, cfg.timezone),
-        staff=staff, name=cfg.staff.get(staff, ""))
+        company=item.get("company", ""),
+        code=item.get("lead"),
+        when=fmt(when, cfg.calendar, cfg.timezone),
+        staff=staff,
+        name=cfg.staff.get(staff, ""),
+    )
 
 
 def queue_first_calls(cfg: Config, items: list[dict[str, Any]]) -> int:
@@ -77,7 +84,13 @@ def queue_first_calls(cfg: Config, items: list[dict[str, Any]]) -> int:
             continue
         when = as_datetime(item.get("next_followup"), cfg.timezone)
         stamp = int(when.timestamp()) if when else 0
-        if queue_for_staff(cfg, f"firstcall-{item.get('lead')}-{stamp}", staff, first_call_text(cfg, item),
-                           kind="first-call", lead=item.get("lead")):
+        if queue_for_staff(
+            cfg,
+            f"firstcall-{item.get('lead')}-{stamp}",
+            staff,
+            first_call_text(cfg, item),
+            kind="first-call",
+            lead=item.get("lead"),
+        ):
             count += 1
     return count

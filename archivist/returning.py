@@ -79,8 +79,11 @@ def name_match(new: str | NameKey, old: str | NameKey) -> tuple[float, str] | No
     # "فولاد مبارکه" inside "صنایع فولاد مبارکه اصفهان": whole distinctive words, not letters, and
     # enough of them that one shared word ("پارس") does not link unrelated companies.
     short, long_ = sorted((a.words, b.words), key=len)
-    if short and set(short) <= set(long_) and (
-            len(short) >= 2 and len(long_) - len(short) <= 2 or len(short[0]) >= 5 and len(long_) == 2):
+    if (
+        short
+        and set(short) <= set(long_)
+        and (len(short) >= 2 and len(long_) - len(short) <= 2 or len(short[0]) >= 5 and len(long_) == 2)
+    ):
         return 0.6, "one name contains the other"
     return None
 
@@ -123,16 +126,30 @@ def _summary(rec: Record, score: float, why: str) -> dict[str, Any]:
     last = rec.last_event() or {}
     at = last.get("at")
     return {
-        "code": rec.code, "lead": rec.lead, "case": rec.case, "company": rec.company, "status": rec.status,
-        "archived": rec.status == "archived", "staff": rec.staff,
-        "last_event": {"at": cast(Any, at).isoformat() if hasattr(at, "isoformat") else at, "kind": last.get("kind"),
-                       "by": last.get("by"), "note": last.get("note") or ""} if last else None,
-        "path": str(rec.folder), "score": round(score, 2), "why": why,
+        "code": rec.code,
+        "lead": rec.lead,
+        "case": rec.case,
+        "company": rec.company,
+        "status": rec.status,
+        "archived": rec.status == "archived",
+        "staff": rec.staff,
+        "last_event": {
+            "at": cast(Any, at).isoformat() if hasattr(at, "isoformat") else at,
+            "kind": last.get("kind"),
+            "by": last.get("by"),
+            "note": last.get("note") or "",
+        }
+        if last
+        else None,
+        "path": str(rec.folder),
+        "score": round(score, 2),
+        "why": why,
     }
 
 
-def find_similar(cfg: Config, company: str, phone: str | None = None, email: str | None = None,
-                 limit: int = 10) -> list[dict[str, Any]]:
+def find_similar(
+    cfg: Config, company: str, phone: str | None = None, email: str | None = None, limit: int = 10
+) -> list[dict[str, Any]]:
     """Earlier records (open and archived) that are likely the same company, best first.
 
     Each record is judged by `name_match`, phone and email. The index's normalized columns
@@ -220,7 +237,7 @@ def _pieces(text: str, n: int) -> list[str]:
     out, pos = [], 0
     for i in range(n):
         step = size + (1 if i < extra else 0)
-        out.append(text[pos:pos + step])
+        out.append(text[pos : pos + step])
         pos += step
     return out
 
@@ -258,8 +275,7 @@ def _index_candidates(cfg: Config, want: NameKey, phone: str, email: str) -> lis
             conds.append("instr(' ' || r.name_words || ' ', ?) > 0")
             params.append(f" {want.words[0]} ")
             words = sorted(set(want.words))
-            conds.append("substr(r.name_words, 1, instr(r.name_words || ' ', ' ') - 1) IN "
-                         f"({','.join('?' * len(words))})")
+            conds.append(f"substr(r.name_words, 1, instr(r.name_words || ' ', ' ') - 1) IN ({','.join('?' * len(words))})")
             params += words
     if phone:
         conds.append("instr(r.phones, ?) > 0")
@@ -273,9 +289,19 @@ def _index_candidates(cfg: Config, want: NameKey, phone: str, email: str) -> lis
         if not conds:
             return []
         try:
-            rows = db.execute(f'SELECT r.area, r.name, r.lead, r."case", r.staff, r.company, r.phones, r.email '
-                              f"FROM records r WHERE {' OR '.join(conds)}", params).fetchall()
+            rows = db.execute(
+                f'SELECT r.area, r.name, r.lead, r."case", r.staff, r.company, r.phones, r.email '
+                f"FROM records r WHERE {' OR '.join(conds)}",
+                params,
+            ).fetchall()
         except sqlite3.DatabaseError:
             return None
-    return [(cfg.root / rel_path(cfg, row), row["company"] or "", (row["phones"] or "").split(),
-             [row["email"]] if row["email"] else []) for row in rows]
+    return [
+        (
+            cfg.root / rel_path(cfg, row),
+            row["company"] or "",
+            (row["phones"] or "").split(),
+            [row["email"]] if row["email"] else [],
+        )
+        for row in rows
+    ]

@@ -159,6 +159,7 @@ def home_of(cfg: Config, record: Record) -> Path:
 
 # -- atomic writes -------------------------------------------------------------------------------
 
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -238,6 +239,7 @@ def write_record(record: Record) -> None:
 
 
 # -- locks ---------------------------------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def lock(layout: Layout, name: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
@@ -364,8 +366,10 @@ def check_inside(root: Path, path: Path) -> None:
             raise OutsideRoot(f"{path} leaves the archive ({root}); archivist writes only inside its root")
         cur = cur / part
         if os.path.islink(cur):
-            raise OutsideRoot(f"{cur} is a symbolic link; archivist never follows a link out of the archive — "
-                              "put the real folder there (doctor lists every link)")
+            raise OutsideRoot(
+                f"{cur} is a symbolic link; archivist never follows a link out of the archive — "
+                "put the real folder there (doctor lists every link)"
+            )
 
 
 def make_folder(path: Path) -> None:
@@ -379,6 +383,7 @@ def make_folder(path: Path) -> None:
 
 
 # -- finding records ----------------------------------------------------------------------------
+
 
 def iter_record_folders(layout: Layout, areas: tuple[str, ...] = AREAS) -> Iterator[tuple[str, Path]]:
     """(area, folder) for every folder in the record areas; hidden names are skipped."""
@@ -430,8 +435,9 @@ def locate(cfg: Config, code: str, scan: bool = True) -> Path:
     found = _scan_logs_for(layout, code) if scan else None
     if found:
         return found
-    raise RecordNotFound(_("no record has the code {code}; search by company name{how}").format(
-        code=code, how=how(" with `archivist search`", "")))
+    raise RecordNotFound(
+        _("no record has the code {code}; search by company name{how}").format(code=code, how=how(" with `archivist search`", ""))
+    )
 
 
 def code_line(code: str) -> re.Pattern[bytes]:

@@ -30,15 +30,26 @@ _EPOCH = date(1970, 1, 1)
 
 # Verhoeff's dihedral-group tables (multiplication, position permutation, inverse).
 _D = (
-    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 3, 4, 0, 6, 7, 8, 9, 5), (2, 3, 4, 0, 1, 7, 8, 9, 5, 6),
-    (3, 4, 0, 1, 2, 8, 9, 5, 6, 7), (4, 0, 1, 2, 3, 9, 5, 6, 7, 8), (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
-    (6, 5, 9, 8, 7, 1, 0, 4, 3, 2), (7, 6, 5, 9, 8, 2, 1, 0, 4, 3), (8, 7, 6, 5, 9, 3, 2, 1, 0, 4),
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
+    (1, 2, 3, 4, 0, 6, 7, 8, 9, 5),
+    (2, 3, 4, 0, 1, 7, 8, 9, 5, 6),
+    (3, 4, 0, 1, 2, 8, 9, 5, 6, 7),
+    (4, 0, 1, 2, 3, 9, 5, 6, 7, 8),
+    (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
+    (6, 5, 9, 8, 7, 1, 0, 4, 3, 2),
+    (7, 6, 5, 9, 8, 2, 1, 0, 4, 3),
+    (8, 7, 6, 5, 9, 3, 2, 1, 0, 4),
     (9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
 )
 _P = (
-    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 5, 7, 6, 2, 8, 3, 0, 9, 4), (5, 8, 0, 3, 7, 9, 6, 1, 4, 2),
-    (8, 9, 1, 6, 0, 4, 3, 5, 2, 7), (9, 4, 5, 3, 1, 2, 6, 8, 7, 0), (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
-    (2, 7, 9, 3, 8, 0, 6, 4, 1, 5), (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
+    (1, 5, 7, 6, 2, 8, 3, 0, 9, 4),
+    (5, 8, 0, 3, 7, 9, 6, 1, 4, 2),
+    (8, 9, 1, 6, 0, 4, 3, 5, 2, 7),
+    (9, 4, 5, 3, 1, 2, 6, 8, 7, 0),
+    (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
+    (2, 7, 9, 3, 8, 0, 6, 4, 1, 5),
+    (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
 )
 _INV = (0, 4, 3, 2, 1, 5, 6, 7, 8, 9)
 
@@ -79,31 +90,47 @@ def check_tax_id(tax_id: str) -> str:
     shown = f"--tax-id {tax_id!r}"
     if len(value) != TAX_ID_LENGTH:
         raise ArchivistError(
-            _("{shown}: a tax-authority invoice ID has {length} characters, this one has {n}; "
-              "copy it again from the invoice or the سامانه مؤدیان receipt").format(shown=shown, length=TAX_ID_LENGTH,
-                                                                                n=len(value)), field="tax_id")
+            _(
+                "{shown}: a tax-authority invoice ID has {length} characters, this one has {n}; "
+                "copy it again from the invoice or the سامانه مؤدیان receipt"
+            ).format(shown=shown, length=TAX_ID_LENGTH, n=len(value)),
+            field="tax_id",
+        )
     digits, hexdigits = "0123456789", "0123456789ABCDEF"
-    parts = ((_("the fiscal memory ID (characters 1-6)"), value[:6], digits + "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0-9 A-Z"),
-             (_("the date (characters 7-11)"), value[6:11], hexdigits, "0-9 A-F"),
-             (_("the serial (characters 12-21)"), value[11:21], hexdigits, "0-9 A-F"),
-             (_("the check digit (character 22)"), value[21], digits, "0-9"))
+    parts = (
+        (_("the fiscal memory ID (characters 1-6)"), value[:6], digits + "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0-9 A-Z"),
+        (_("the date (characters 7-11)"), value[6:11], hexdigits, "0-9 A-F"),
+        (_("the serial (characters 12-21)"), value[11:21], hexdigits, "0-9 A-F"),
+        (_("the check digit (character 22)"), value[21], digits, "0-9"),
+    )
     for label, text, allowed, alphabet in parts:
         bad = [ch for ch in text if ch not in allowed]
         if bad:
-            raise ArchivistError(_("{shown}: {part} may only hold {alphabet}, found {found}").format(
-                shown=shown, part=label, alphabet=alphabet, found=repr("".join(dict.fromkeys(bad)))), field="tax_id")
+            raise ArchivistError(
+                _("{shown}: {part} may only hold {alphabet}, found {found}").format(
+                    shown=shown, part=label, alphabet=alphabet, found=repr("".join(dict.fromkeys(bad)))
+                ),
+                field="tax_id",
+            )
     days, serial = int(value[6:11], 16), int(value[11:21], 16)
     expected = verhoeff_digit(_numeric(value[:6], days, serial))
     if int(value[21]) != expected:
         raise ArchivistError(
-            _("{shown}: the check digit does not match (the other characters give {expected}, the ID ends in "
-              "{last}); a character was probably mistyped").format(shown=shown, expected=expected, last=value[21]),
-            field="tax_id")
+            _(
+                "{shown}: the check digit does not match (the other characters give {expected}, the ID ends in "
+                "{last}); a character was probably mistyped"
+            ).format(shown=shown, expected=expected, last=value[21]),
+            field="tax_id",
+        )
     return value
 
 
 def decode_tax_id(tax_id: str) -> dict[str, Any]:
     """The parts of a valid tax ID: memory ID, invoice date (Gregorian) and the seller's serial."""
     value = check_tax_id(tax_id)
-    return {"memory_id": value[:6], "date": _EPOCH + timedelta(days=int(value[6:11], 16)),
-            "serial": int(value[11:21], 16), "check": int(value[21])}
+    return {
+        "memory_id": value[:6],
+        "date": _EPOCH + timedelta(days=int(value[6:11], 16)),
+        "serial": int(value[11:21], 16),
+        "check": int(value[21]),
+    }

@@ -78,8 +78,13 @@ def load_users(cfg: Config) -> dict[str, User]:
         staff = f"{key:02d}" if isinstance(key, int) else str(key)
         if not isinstance(entry, dict) or not isinstance(entry.get("password"), str):
             raise ArchivistError(f"{path}: account {staff} has no password hash; set one with `archivist user passwd {staff}`")
-        out[staff] = User(staff=staff, password=entry["password"], admin=bool(entry.get("admin")),
-                          token=entry.get("token") or None, language=entry.get("language") or None)
+        out[staff] = User(
+            staff=staff,
+            password=entry["password"],
+            admin=bool(entry.get("admin")),
+            token=entry.get("token") or None,
+            language=entry.get("language") or None,
+        )
     return out
 
 
@@ -123,7 +128,9 @@ def add_user(cfg: Config, staff: str, password: str, admin: bool = False) -> Use
     with _locked(cfg):
         users = load_users(cfg)
         if staff in users:
-            raise ArchivistError(f"staff {staff} already has an account; change its password with `archivist user passwd {staff}`")
+            raise ArchivistError(
+                f"staff {staff} already has an account; change its password with `archivist user passwd {staff}`"
+            )
         users[staff] = User(staff=staff, password=hash_password(password), admin=admin)
         _save(cfg, users)
         return users[staff]

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import archive_id, codes, intents, journal, store
+from . import allocation, archive_id, intents, journal, store
 from .config import Config
 from .dates import as_datetime
 from .dates import now as _now
@@ -36,19 +36,38 @@ CONTACT_KINDS = ("call", "request", "quote")
 # an action from a hand edit (a field outside these that changed along with new events was
 # changed by hand); keep it in step with the actions below (test_daemon_parts runs them all)
 FIELDS_WRITTEN: dict[str, tuple[str, ...]] = {
-    "call": ("status", "next_followup"), "note": ("next_followup",), "quote": ("next_followup",),
-    "request": ("requests", "next_followup"), "service": ("status",), "qc": (),
-    "followup": ("next_followup",), "converted": ("case", "services", "status"),
-    "declined": ("status", "next_followup"), "contract": ("contract", "status"), "invoice": ("invoices",),
-    "cleared": ("status",), "crm": ("status", "next_followup"), "archived": ("status", "next_followup"),
-    "reopened": ("status",), "filed": (), "renamed": (), "edited": (),
+    "call": ("status", "next_followup"),
+    "note": ("next_followup",),
+    "quote": ("next_followup",),
+    "request": ("requests", "next_followup"),
+    "service": ("status",),
+    "qc": (),
+    "followup": ("next_followup",),
+    "converted": ("case", "services", "status"),
+    "declined": ("status", "next_followup"),
+    "contract": ("contract", "status"),
+    "invoice": ("invoices",),
+    "cleared": ("status",),
+    "crm": ("status", "next_followup"),
+    "archived": ("status", "next_followup"),
+    "reopened": ("status",),
+    "filed": (),
+    "renamed": (),
+    "edited": (),
 }
 ACTION_HELP = {
-    "log": "log a call, note, request or quote", "followup": "set the next follow-up",
-    "convert": "convert to a customer case", "decline": "record that the applicant declined",
-    "contract": "record the signed contract", "invoice": "add an invoice", "service": "log service work",
-    "qc": "log a quality check", "clear": "clear the service", "crm": "record the CRM step",
-    "archive": "archive the record", "reopen": "reopen the archived record",
+    "log": "log a call, note, request or quote",
+    "followup": "set the next follow-up",
+    "convert": "convert to a customer case",
+    "decline": "record that the applicant declined",
+    "contract": "record the signed contract",
+    "invoice": "add an invoice",
+    "service": "log service work",
+    "qc": "log a quality check",
+    "clear": "clear the service",
+    "crm": "record the CRM step",
+    "archive": "archive the record",
+    "reopen": "reopen the archived record",
 }
 
 
@@ -61,10 +80,12 @@ def _done_already(record: Record, action: str) -> str | None:
     if action in CASE_ONLY and not record.case:
         what = _("a contract") if action == "contract" else _("an invoice")
         msg = _("{code} is an applicant ({stage}), not a case: {what} belongs to a customer case").format(
-            code=record.code, stage=stage_label(record.status), what=what)
+            code=record.code, stage=stage_label(record.status), what=what
+        )
         if record.status in TRANSITIONS["convert"]:
             msg += "; " + _("convert it first ({how})").format(
-                how=how(f"`archivist convert {record.code} --service …`", action_label("convert")))
+                how=how(f"`archivist convert {record.code} --service …`", action_label("convert"))
+            )
         return msg
     if action == "contract" and record.contract:
         return _("{code} already has contract {number}").format(code=record.code, number=record.contract)
@@ -90,23 +111,35 @@ def check_transition(record: Record, action: str) -> str | None:
         first = _("clear the service, then ") if record.status in ("open", "contracted", "in-service") else ""
         raise TransitionError(
             _("cannot archive {code}: archive is refused before CRM (stage is {stage}); {first}record CRM first ({how})").format(
-                code=record.code, stage=stage_label(record.status), first=first,
-                how=how(f"`archivist crm {record.code}`", action_label("crm"))))
+                code=record.code,
+                stage=stage_label(record.status),
+                first=first,
+                how=how(f"`archivist crm {record.code}`", action_label("crm")),
+            )
+        )
     allowed = ", ".join(action_label(a) for a in allowed_actions(record)) or _("nothing")
     if record.status == "archived":
         hint = _("reopen it first ({how})").format(how=how(f"`archivist reopen {record.code}`", action_label("reopen")))
     else:
         hint = _("allowed now: {actions}").format(actions=allowed)
-    raise TransitionError(_("cannot {action} {code}: it is {stage}; {hint}").format(
-        action=action_label(action), code=record.code, stage=stage_label(record.status), hint=hint))
+    raise TransitionError(
+        _("cannot {action} {code}: it is {stage}; {hint}").format(
+            action=action_label(action), code=record.code, stage=stage_label(record.status), hint=hint
+        )
+    )
 
 
 # -- plumbing --------------------------------------------------------------------------------------
 
+
 def _staff(cfg: Config, by: str | None, what: str = "--by") -> str:
     if not by:
-        raise ArchivistError(how(_("say who is acting: pass --by SS or set ARCHIVIST_STAFF=SS"),
-                                 _("say who is acting: choose your name under “who are you?”")))
+        raise ArchivistError(
+            how(
+                _("say who is acting: pass --by SS or set ARCHIVIST_STAFF=SS"),
+                _("say who is acting: choose your name under “who are you?”"),
+            )
+        )
     return cfg.staff_number(by, what)
 
 
@@ -140,18 +173,17 @@ def _save(cfg: Config, record: Record) -> Record:
             assert record.folder is not None
             record = record.replay_onto(load_record(record.folder))
     else:
-        raise ArchivistError(f"{record.folder}: the log keeps changing while archivist writes it; "
-                             "close the editor that is saving it and try again")
+        raise ArchivistError(
+            f"{record.folder}: the log keeps changing while archivist writes it; close the editor that is saving it and try again"
+        )
     # confirmed events also go to the journal, so one a stale editor save drops is put back
-    journal.record_events(store.layout_of(cfg).state, record.lead,
-                          [new for key, _old, new in record.changes if key == "event"])
+    journal.record_events(store.layout_of(cfg).state, record.lead, [new for key, _old, new in record.changes if key == "event"])
     record.changes.clear()
     _after_change(cfg, record)
     return record
 
 
-def restore_events(cfg: Config, folder: Path, lost: list[dict[str, Any]], by: str, note: str,
-                   fields: list[str]) -> Record:
+def restore_events(cfg: Config, folder: Path, lost: list[dict[str, Any]], by: str, note: str, fields: list[str]) -> Record:
     """Put back events a save dropped (in date order) with one `edited` event saying so; the
     daemon calls it with every event it knows the record had (its last look and the journal).
     Under the record lock the log is read again and only events still missing are put back; if
@@ -176,13 +208,13 @@ def restore_events(cfg: Config, folder: Path, lost: list[dict[str, Any]], by: st
                 store.write_record(rec)
             except StaleLog:
                 continue
-            journal.record_events(store.layout_of(cfg).state, rec.lead,
-                                  [new for key, _old, new in rec.changes if key == "event"])
+            journal.record_events(store.layout_of(cfg).state, rec.lead, [new for key, _old, new in rec.changes if key == "event"])
             rec.changes.clear()
             _after_change(cfg, rec)
             return rec
-        raise ArchivistError(f"{folder}: the log keeps changing while archivist restores its events; "
-                             "close the editor that is saving it")
+        raise ArchivistError(
+            f"{folder}: the log keeps changing while archivist restores its events; close the editor that is saving it"
+        )
 
 
 def _event_time(ev: Any) -> datetime:
@@ -237,8 +269,16 @@ def _after_move(cfg: Config, old: Path, new: Path) -> None:
         fn(cfg, new, old)
 
 
-def _act(cfg: Config, code: str, action: str, by: str | None, note: str = "", kind: str | None = None,
-         at: datetime | None = None, mutate: Callable[[Record, datetime], dict[str, Any] | None] | None = None) -> Record:
+def _act(
+    cfg: Config,
+    code: str,
+    action: str,
+    by: str | None,
+    note: str = "",
+    kind: str | None = None,
+    at: datetime | None = None,
+    mutate: Callable[[Record, datetime], dict[str, Any] | None] | None = None,
+) -> Record:
     """The common shape of every action: check stage, mutate, append the event, save, move."""
     who = _staff(cfg, by)
     with editing(cfg, code) as rec:
@@ -257,6 +297,7 @@ def _act(cfg: Config, code: str, action: str, by: str | None, note: str = "", ki
 
 # -- actions -----------------------------------------------------------------------------------------
 
+
 def validate_contact(contact: dict[str, str]) -> dict[str, str]:
     """Check phone and email as typed; return them unchanged except for stray spaces."""
     out = {k: (v or "").strip() for k, v in contact.items()}
@@ -265,27 +306,51 @@ def validate_contact(contact: dict[str, str]) -> dict[str, str]:
         if v:
             digits = normalize_phone(v)
             if not 7 <= len(digits) <= 13 or re.search(r"[^\d\s+()\-./۰-۹٠-٩]", v):
-                raise ArchivistError(_("{field} {value} does not look like a phone number (e.g. 0912 123 4567)").format(
-                    field=field(f"--{key}", _("mobile") if key == "mobile" else _("phone")), value=repr(v)), field=key)
+                raise ArchivistError(
+                    _("{field} {value} does not look like a phone number (e.g. 0912 123 4567)").format(
+                        field=field(f"--{key}", _("mobile") if key == "mobile" else _("phone")), value=repr(v)
+                    ),
+                    field=key,
+                )
     email = out.get("email")
     if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-        raise ArchivistError(_("{field} {value} does not look like an email address").format(
-            field=field("--email", _("email")), value=repr(email)), field="email")
+        raise ArchivistError(
+            _("{field} {value} does not look like an email address").format(
+                field=field("--email", _("email")), value=repr(email)
+            ),
+            field="email",
+        )
     return out
 
 
-def register(cfg: Config, *, company: str, staff: str, by: str | None = None, contact: dict[str, str] | None = None,
-             services: list[str] | None = None, requests: list[str] | None = None, note: str = "",
-             related: list[str] | None = None, at: datetime | None = None) -> Record:
+def register(
+    cfg: Config,
+    *,
+    company: str,
+    staff: str,
+    by: str | None = None,
+    contact: dict[str, str] | None = None,
+    services: list[str] | None = None,
+    requests: list[str] | None = None,
+    note: str = "",
+    related: list[str] | None = None,
+    at: datetime | None = None,
+) -> Record:
     """A new applicant: a fresh 5-digit code, its folder and F-31-08-01, first call due in 24 h."""
     company = persian_letters(" ".join((company or "").split()))
     if not company:
-        raise ArchivistError(_("{field} is empty; give the applicant's company name").format(
-            field=field("--company", _("company"))), field="company")
+        raise ArchivistError(
+            _("{field} is empty; give the applicant's company name").format(field=field("--company", _("company"))),
+            field="company",
+        )
     if not any(ch.isalnum() for ch in company):
         # only emoji, punctuation or combining marks: no search could ever find it again
-        raise ArchivistError(_("{field} {value} has no letter or digit; nobody could find it by name").format(
-            field=field("--company", _("company")), value=repr(company)), field="company")
+        raise ArchivistError(
+            _("{field} {value} has no letter or digit; nobody could find it by name").format(
+                field=field("--company", _("company")), value=repr(company)
+            ),
+            field="company",
+        )
     staff = _staff(cfg, staff, "--staff")
     who = _staff(cfg, by or staff)
     contact = validate_contact(contact or {})
@@ -293,7 +358,7 @@ def register(cfg: Config, *, company: str, staff: str, by: str | None = None, co
     archive_id.require_writable_archive(cfg)  # an empty mount point never gets a second archive
     store.layout_of(cfg).ensure()
     when = at or _now(cfg.timezone)
-    lead = codes.allocate_applicant_code(cfg)
+    lead = allocation.allocate_applicant_code(cfg)
     data = new_log(lead, staff, company, contact, service_names, [r.strip() for r in requests or [] if r.strip()])
     if related:
         data["related"] = list(related)
@@ -312,14 +377,16 @@ def register(cfg: Config, *, company: str, staff: str, by: str | None = None, co
     return rec
 
 
-def next_after_contact(cfg: Config, record: Record, kind: str, when: datetime,
-                       given: datetime | None = None) -> datetime | None:
+def next_after_contact(cfg: Config, record: Record, kind: str, when: datetime, given: datetime | None = None) -> datetime | None:
     """The follow-up a logged event leaves: the one given, else — after a contact with an applicant,
     or with a case that has a follow-up planned — `followup.interval_days` after it; None: unchanged."""
     if given is not None:
         if record.status not in TRANSITIONS["followup"]:
-            raise TransitionError(_("no follow-up is planned for {code} in stage {stage}").format(
-                code=record.code, stage=stage_label(record.status)))
+            raise TransitionError(
+                _("no follow-up is planned for {code} in stage {stage}").format(
+                    code=record.code, stage=stage_label(record.status)
+                )
+            )
         return given
     if kind not in CONTACT_KINDS or record.status not in TRANSITIONS["followup"]:
         return None
@@ -333,13 +400,17 @@ def followup_in_past(cfg: Config, when: datetime | None) -> bool:
     return when is not None and when < _now(cfg.timezone)
 
 
-def log_event(cfg: Config, code: str, *, kind: str, note: str, by: str | None, at: datetime | None = None,
-              next_at: datetime | None = None) -> Record:
+def log_event(
+    cfg: Config, code: str, *, kind: str, note: str, by: str | None, at: datetime | None = None, next_at: datetime | None = None
+) -> Record:
     """Log a call, note, request, quote, service or QC entry. A first call moves `new` to `following`;
     a contact moves the next follow-up ahead (or to `next_at`), see `next_after_contact`."""
     if kind not in LOG_KINDS:
-        raise ArchivistError(_("{field} {kind}: use one of {kinds}").format(
-            field=field("--kind", _("kind")), kind=kind, kinds=", ".join(LOG_KINDS)))
+        raise ArchivistError(
+            _("{field} {kind}: use one of {kinds}").format(
+                field=field("--kind", _("kind")), kind=kind, kinds=", ".join(LOG_KINDS)
+            )
+        )
     if kind == "service":
         return record_service(cfg, code, note=note, by=by, at=at)
     if kind == "qc":
@@ -394,11 +465,15 @@ def convert_warning(cfg: Config, record: Record, prefix: str) -> str | None:
     chosen = case_code_range(cfg, prefix)
     if not asked:
         return _("no service was requested for {code}; the case code will be {range} for good").format(
-            code=record.code, range=chosen)
+            code=record.code, range=chosen
+        )
     if prefix not in asked:
         return _("{code} asked for {asked}, not {service}; the case code will be {range} for good").format(
-            code=record.code, asked=", ".join(cfg.services.get(p, p) for p in asked),
-            service=cfg.services.get(prefix, prefix), range=chosen)
+            code=record.code,
+            asked=", ".join(cfg.services.get(p, p) for p in asked),
+            service=cfg.services.get(prefix, prefix),
+            range=chosen,
+        )
     return None
 
 
@@ -407,7 +482,7 @@ def convert(cfg: Config, code: str, *, service: str, by: str | None, note: str =
     prefix = cfg.service_prefix(service)
 
     def mutate(rec: Record, when: datetime) -> dict[str, Any]:
-        case = codes.allocate_case_code(cfg, prefix)
+        case = allocation.allocate_case_code(cfg, prefix)
         rec.set("case", case)
         name = cfg.services[prefix]
         if name not in rec.services:
@@ -431,7 +506,7 @@ def decline(cfg: Config, code: str, *, by: str | None, note: str = "") -> Record
 
 def sign_contract(cfg: Config, code: str, *, by: str | None, number: str | None = None, note: str = "") -> Record:
     def mutate(rec: Record, when: datetime) -> dict[str, Any]:
-        n = codes.allocate_number(cfg, "contract", when, number)
+        n = allocation.allocate_number(cfg, "contract", when, number)
         rec.set("contract", n)
         return {"number": n}
 
@@ -439,13 +514,24 @@ def sign_contract(cfg: Config, code: str, *, by: str | None, number: str | None 
         return _act(cfg, code, "contract", by, note, mutate=mutate)
 
 
-def add_invoice(cfg: Config, code: str, *, by: str | None, number: str | None = None, tax_id: str | None = None,
-                amount: str | None = None, date: datetime | None = None, note: str = "") -> Record:
+def add_invoice(
+    cfg: Config,
+    code: str,
+    *,
+    by: str | None,
+    number: str | None = None,
+    tax_id: str | None = None,
+    amount: str | None = None,
+    date: datetime | None = None,
+    note: str = "",
+) -> Record:
     tax = check_tax_id(tax_id) if tax_id else None
     if amount is not None:
         amount_s = ascii_digits(str(amount)).replace(",", "").replace("٬", "").strip()
         if not re.fullmatch(r"\d+(\.\d+)?", amount_s):
-            raise ArchivistError(_("{field} {value} is not a number").format(field=field("--amount", _("amount")), value=repr(amount)))
+            raise ArchivistError(
+                _("{field} {value} is not a number").format(field=field("--amount", _("amount")), value=repr(amount))
+            )
         amount_v: Any = int(amount_s) if amount_s.isdigit() else float(amount_s)
     else:
         amount_v = None
@@ -456,11 +542,18 @@ def add_invoice(cfg: Config, code: str, *, by: str | None, number: str | None = 
             if used:
                 other, inv = used
                 raise DuplicateNumber(
-                    _("{field} {tax} is already on invoice {number} of case {code} ({company}); a tax ID belongs to one invoice").format(
-                        field=field("--tax-id", _("tax ID")), tax=tax, number=inv.get("number"), code=other.code,
-                        company=other.company)
-                    + how(f", check it with `archivist trace {tax}`", ""))
-        n = codes.allocate_number(cfg, "invoice", when, number)
+                    _(
+                        "{field} {tax} is already on invoice {number} of case {code} ({company}); a tax ID belongs to one invoice"
+                    ).format(
+                        field=field("--tax-id", _("tax ID")),
+                        tax=tax,
+                        number=inv.get("number"),
+                        code=other.code,
+                        company=other.company,
+                    )
+                    + how(f", check it with `archivist trace {tax}`", "")
+                )
+        n = allocation.allocate_number(cfg, "invoice", when, number)
         inv = {"number": n, "tax_id": tax, "date": date or when, "amount": amount_v, "note": note}
         rec.set("invoices", rec.invoices + [inv])
         return {"number": n}
@@ -497,6 +590,7 @@ def crm(cfg: Config, code: str, *, by: str | None, note: str = "") -> Record:
 
 def archive(cfg: Config, code: str, *, by: str | None, note: str = "") -> Record:
     """Move a record into the archive; refused before CRM (procedure 4-4)."""
+
     def mutate(rec: Record, when: datetime) -> None:
         rec.set("next_followup", None)
 
@@ -505,6 +599,7 @@ def archive(cfg: Config, code: str, *, by: str | None, note: str = "") -> Record
 
 def reopen(cfg: Config, code: str, *, by: str | None, note: str = "") -> Record:
     """Bring an archived record back: a case resumes in service, an applicant in follow-up."""
+
     def mutate(rec: Record, when: datetime) -> dict[str, Any]:
         target = "in-service" if rec.case else "following"
         rec.set("status", target)
@@ -523,8 +618,9 @@ def append_event(cfg: Config, folder: Path, kind: str, by: str, note: str = "", 
     return rec
 
 
-def append_events(cfg: Config, folder: Path, by: str, events: list[tuple[str, str, dict[str, Any]]],
-                  at: datetime | None = None) -> Record:
+def append_events(
+    cfg: Config, folder: Path, by: str, events: list[tuple[str, str, dict[str, Any]]], at: datetime | None = None
+) -> Record:
     """Append several (kind, note, extra) events in one write: the daemon filing a batch of files."""
     rec = load_record(folder)
     with store.record_lock(store.layout_of(cfg), rec.lead):
@@ -558,14 +654,18 @@ def show(cfg: Config, code: str) -> Record:
 
 # -- doctor --fix ------------------------------------------------------------------------------------
 
+
 def apply_fixes(cfg: Config, violations: list[Violation], by: str = TOOL_ACTOR) -> tuple[list[Violation], list[str]]:
     """Perform the safe fixes; returns (fixed, messages about fixes skipped). Logs `renamed` events."""
     fixed: list[Violation] = []
     skipped: list[str] = []
     done_paths: set[str] = set()
     for msg in intents.finish_all(cfg):  # a killed register or filing batch, finished in this one pass
-        (skipped.append(msg) if msg.startswith("could not") else
-         fixed.append(Violation("unfinished", str(store.layout_of(cfg).state / "intents"), msg, True, "finished")))
+        (
+            skipped.append(msg)
+            if msg.startswith("could not")
+            else fixed.append(Violation("unfinished", str(store.layout_of(cfg).state / "intents"), msg, True, "finished"))
+        )
     # deepest paths first so a folder is renamed after the files inside it
     for v in sorted((v for v in violations if v.fixable and v.fix_to), key=lambda v: -len(Path(v.path).parts)):
         if v.path in done_paths:
@@ -581,7 +681,14 @@ def apply_fixes(cfg: Config, violations: list[Violation], by: str = TOOL_ACTOR) 
         record_folder = _record_folder_of(cfg, dst)
         if record_folder is not None:
             try:
-                append_event(cfg, record_folder, "renamed", by, f"{src.name} → {dst.name}", **{"from": str(src.relative_to(cfg.root)), "into": str(dst.relative_to(cfg.root))})
+                append_event(
+                    cfg,
+                    record_folder,
+                    "renamed",
+                    by,
+                    f"{src.name} → {dst.name}",
+                    **{"from": str(src.relative_to(cfg.root)), "into": str(dst.relative_to(cfg.root))},
+                )
             except ArchivistError as e:
                 skipped.append(f"{dst}: renamed, but the event could not be logged: {e}")
     return fixed, skipped

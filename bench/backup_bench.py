@@ -82,9 +82,11 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(bare, ignore_errors=True)
         link_dest = f"--link-dest={target / made[-1]}"
         bare_times.append(timed(lambda: rsync("-a", link_dest, f"{cfg.root}/", str(bare))))  # noqa: B023
-        print(f"round {i + 1}: archivist {ours[-1]:.2f} s ({summary['copied_files']} copied, "
-              f"{summary['files']:,} files linked), plain rsync -a {plain[-1]:.2f} s, "
-              f"bare rsync --link-dest {bare_times[-1]:.2f} s")
+        print(
+            f"round {i + 1}: archivist {ours[-1]:.2f} s ({summary['copied_files']} copied, "
+            f"{summary['files']:,} files linked), plain rsync -a {plain[-1]:.2f} s, "
+            f"bare rsync --link-dest {bare_times[-1]:.2f} s"
+        )
 
     m_ours, m_plain, m_bare = (statistics.median(x) for x in (ours, plain, bare_times))
     print(f"median: archivist {m_ours:.2f} s, plain rsync -a {m_plain:.2f} s, bare --link-dest {m_bare:.2f} s")

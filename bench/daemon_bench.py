@@ -77,8 +77,10 @@ def wait_first_pass(cfg: Config, proc: subprocess.Popen[bytes], timeout: float) 
             return st
         if time.monotonic() - last_print > 15:
             last_print = time.monotonic()
-            print(f"  … first pass: {st.get('pending_events')} pending, index {st.get('index')}, "
-                  f"rss {rss_mb(proc.pid)[0]:.0f} MB", flush=True)
+            print(
+                f"  … first pass: {st.get('pending_events')} pending, index {st.get('index')}, rss {rss_mb(proc.pid)[0]:.0f} MB",
+                flush=True,
+            )
         time.sleep(0.5)
     raise SystemExit("the daemon's first pass did not finish in time")
 
@@ -99,15 +101,24 @@ def main(argv: list[str] | None = None) -> int:
     customers = sorted(e.path for e in os.scandir(cfg.root / "customers") if e.is_dir())
     if len(customers) < args.edits:
         raise SystemExit(f"only {len(customers)} open cases under {cfg.root}/customers")
-    records = sum(1 for a in ("applicants", "customers", "archive/applicants", "archive/customers")
-                  for _ in os.scandir(cfg.root / a))
+    records = sum(
+        1 for a in ("applicants", "customers", "archive/applicants", "archive/customers") for _ in os.scandir(cfg.root / a)
+    )
     print(f"archive: {cfg.root} ({records} record folders)")
 
     t0 = time.monotonic()
     idx = open_index(cfg)
     print(f"index open in {time.monotonic() - t0:.1f} s ({idx.stats().get('records')} records)")
 
-    cmd = [sys.executable, "-m", "archivist", *(["--config", str(cfg.path)] if cfg.path else []), "--root", str(cfg.root), "daemon"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "archivist",
+        *(["--config", str(cfg.path)] if cfg.path else []),
+        "--root",
+        str(cfg.root),
+        "daemon",
+    ]
     errlog = tempfile.NamedTemporaryFile(prefix="daemon-bench-", suffix=".log", delete=False)  # noqa: SIM115
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errlog)
@@ -142,8 +153,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  edit {i}: {latencies[-1] * 1000 if latencies else float('nan'):.0f} ms", flush=True)
             time.sleep(args.gap)
         sample = chosen[0]
-        assert any(h["path"].endswith(sample.name) or h.get("case") == sample.name
-                   for h in idx.search("بنچمارک 0000")), "search does not find the first edit"
+        assert any(h["path"].endswith(sample.name) or h.get("case") == sample.name for h in idx.search("بنچمارک 0000")), (
+            "search does not find the first edit"
+        )
         cur, hwm = rss_mb(proc.pid)
         peak_rss = max(peak_rss, cur)
         t_stop = time.monotonic()
@@ -182,13 +194,19 @@ def main(argv: list[str] | None = None) -> int:
     d50 = statistics.median(direct)
     print()
     print(f"edit → searchable over {len(latencies)} edits ({misses} not seen within 10 s), debounce {debounce * 1000:.0f} ms:")
-    print(f"  p50 {p50 * 1000:.0f} ms   p95 {p95 * 1000:.0f} ms   p99 {p99 * 1000:.0f} ms   max {max(latencies) * 1000:.0f} ms"
-          f"   (target p95 ≤ 1000 ms: {'met' if p95 <= 1.0 else 'MISSED'})")
-    print(f"  vs the debounce floor ({debounce * 1000:.0f} ms): p50 ×{p50 / debounce:.2f}, p95 ×{p95 / debounce:.2f}; "
-          f"overhead beyond it p50 {(p50 - debounce) * 1000:.0f} ms")
+    print(
+        f"  p50 {p50 * 1000:.0f} ms   p95 {p95 * 1000:.0f} ms   p99 {p99 * 1000:.0f} ms   max {max(latencies) * 1000:.0f} ms"
+        f"   (target p95 ≤ 1000 ms: {'met' if p95 <= 1.0 else 'MISSED'})"
+    )
+    print(
+        f"  vs the debounce floor ({debounce * 1000:.0f} ms): p50 ×{p50 / debounce:.2f}, p95 ×{p95 / debounce:.2f}; "
+        f"overhead beyond it p50 {(p50 - debounce) * 1000:.0f} ms"
+    )
     print(f"  vs a direct Index.refresh (median {d50 * 1000:.1f} ms): p50 ×{p50 / d50:.0f}")
-    print(f"daemon RSS: idle {rss_idle:.0f} MB, during edits ≤ {peak_rss:.0f} MB, peak (VmHWM) {hwm:.0f} MB"
-          f"   (target ≤ 150 MB: {'met' if max(peak_rss, hwm) <= 150 else 'MISSED'})")
+    print(
+        f"daemon RSS: idle {rss_idle:.0f} MB, during edits ≤ {peak_rss:.0f} MB, peak (VmHWM) {hwm:.0f} MB"
+        f"   (target ≤ 150 MB: {'met' if max(peak_rss, hwm) <= 150 else 'MISSED'})"
+    )
     print(f"first start (full pass over {records} folders): {first_pass:.1f} s; SIGTERM → exit {stop_s:.2f} s")
     print(f"daemon stderr: {errlog.name}")
     return 0 if not misses else 1

@@ -43,14 +43,25 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "ARCHIVIST_STAFF": "01"}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "archivist", "--config", str(config), *args], capture_output=True,
-                              text=True, env=env, cwd=base, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "archivist", "--config", str(config), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=base,
+            timeout=120,
+        )
 
     cli("init")
     lead = cli("register", "--company", "شرکت مسابقه", "--staff", "01", "--yes").stdout.strip()
     cfg = load_config(config)
-    daemon = subprocess.Popen([sys.executable, "-m", "archivist", "--config", str(config), "daemon"], cwd=base, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "archivist", "--config", str(config), "daemon"],
+        cwd=base,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     while not status(cfg).get("running"):
         time.sleep(0.1)
     folder = next((cfg.root / "applicants").iterdir())

@@ -65,13 +65,13 @@ class Result:
         return statistics.median(self.seconds) if self.seconds else float("nan")
 
 
-def run_once(argv: Argv, env: dict[str, str], count_lines: bool = False,
-             cwd: str | None = None) -> tuple[float, float, int, int, str]:
+def run_once(
+    argv: Argv, env: dict[str, str], count_lines: bool = False, cwd: str | None = None
+) -> tuple[float, float, int, int, str]:
     """(seconds, peak RSS MB, exit code, stdout lines, stderr tail) of one whole process."""
     with tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE if count_lines else subprocess.DEVNULL,
-                                stderr=err, env=env, cwd=cwd)
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE if count_lines else subprocess.DEVNULL, stderr=err, env=env, cwd=cwd)
         lines = 0
         if count_lines:  # what `| wc -l` does: read the pipe as it fills
             assert proc.stdout is not None
@@ -114,8 +114,11 @@ class Bench:
             rows = db.execute('SELECT lead, "case" FROM records WHERE status = ? AND stale = 0', (status,)).fetchall()
         finally:
             db.close()
-        pool = [(c or lead) if case is not False else lead for lead, c in rows
-                if lead and (case is None or bool(c) == case) and lead not in self._used]
+        pool = [
+            (c or lead) if case is not False else lead
+            for lead, c in rows
+            if lead and (case is None or bool(c) == case) and lead not in self._used
+        ]
         picked = self.rng.sample(pool, min(n, len(pool)))
         for code in picked:
             self._used.add(code if len(code) == 5 else next(lead for lead, c in rows if c == code))
@@ -124,8 +127,16 @@ class Bench:
         return picked
 
     # -- timing -----------------------------------------------------------------------------------
-    def measure(self, name: str, argvs: list[Argv], target_s: float | None, target_mb: float | None,
-                count_lines: bool = False, ok_codes: tuple[int, ...] = (0,), note: str = "") -> Result:
+    def measure(
+        self,
+        name: str,
+        argvs: list[Argv],
+        target_s: float | None,
+        target_mb: float | None,
+        count_lines: bool = False,
+        ok_codes: tuple[int, ...] = (0,),
+        note: str = "",
+    ) -> Result:
         seconds, peak = [], 0.0
         for argv in argvs:
             s, mb, code, _lines, tail = run_once(argv, self.env, count_lines, cwd=str(self.tmp))
@@ -149,8 +160,7 @@ class Bench:
         if r.target_mb is not None:
             target += f", ≤ {r.target_mb:g} MB"
         runs = " ".join(f"{s:.2f}" for s in r.seconds)
-        print(f"{r.name:<34} {r.median:8.3f} s {r.peak_mb:7.0f} MB   {target:<20} {verdict():<7} [{runs}] {r.note}",
-              flush=True)
+        print(f"{r.name:<34} {r.median:8.3f} s {r.peak_mb:7.0f} MB   {target:<20} {verdict():<7} [{runs}] {r.note}", flush=True)
 
     def arch(self, *args: str) -> Argv:
         return [*self.base, *args]
@@ -166,8 +176,14 @@ class Bench:
         n = self.args.runs
         self.measure("python -c pass", [[sys.executable, "-c", "pass"]] * n, None, None)
         self.measure("archivist --help", [self.arch("--help")] * n, None, None)
-        self.measure(f"grep -rli {word}", [["grep", "-rli", "--exclude-dir=.archivist", "-e", word, str(self.root)]] * 3,
-                     None, None, ok_codes=(0, 1), note="(3 runs)")
+        self.measure(
+            f"grep -rli {word}",
+            [["grep", "-rli", "--exclude-dir=.archivist", "-e", word, str(self.root)]] * 3,
+            None,
+            None,
+            ok_codes=(0, 1),
+            note="(3 runs)",
+        )
         plocate = shutil.which("plocate")
         if plocate:
             self.measure(f"plocate -i {word}", [[plocate, "-i", word]] * n, None, None, ok_codes=(0, 1))
@@ -180,7 +196,7 @@ class Bench:
         some = self.codes("following", n) + self.codes("open", n, case=True)
         if self.wanted("show"):
             self.measure(f"show <applicant code>{tag}", [self.arch("show", c) for c in some[:n]], 0.3, 60)
-            self.measure(f"show <case code>{tag}", [self.arch("show", c) for c in some[n:2 * n]], 0.3, 60)
+            self.measure(f"show <case code>{tag}", [self.arch("show", c) for c in some[n : 2 * n]], 0.3, 60)
         if self.wanted("search"):
             self.measure(f"search {word}{tag}", [self.arch("search", word)] * n, 0.3, 60)
         if self.wanted("due"):
@@ -209,8 +225,19 @@ class Bench:
         tag = " (index live)" if daemon else ""
         if self.wanted("register"):
             with self.room_for_new_applicants(n) as made:
-                argvs = [self.arch("register", "--company", f"شرکت آزمون روزانه {i} {os.getpid()}", "--staff", "01",
-                                   "--mobile", f"0912{self.rng.randrange(10**7):07d}", "--yes") for i in range(n)]
+                argvs = [
+                    self.arch(
+                        "register",
+                        "--company",
+                        f"شرکت آزمون روزانه {i} {os.getpid()}",
+                        "--staff",
+                        "01",
+                        "--mobile",
+                        f"0912{self.rng.randrange(10**7):07d}",
+                        "--yes",
+                    )
+                    for i in range(n)
+                ]
                 self.measure(f"register --yes{tag}", argvs, 0.3, 60)
                 made.extend(f"شرکت آزمون روزانه {i} {os.getpid()}" for i in range(n))
         steps: list[tuple[str, str, bool | None, Callable[[str], Argv]]] = [
@@ -236,25 +263,35 @@ class Bench:
     def reports(self) -> None:
         n = self.args.runs
         if self.wanted("export"):
-            self.measure("export --format csv", [self.arch("export", "--format", "csv", "-o", str(self.tmp / "m.csv"))] * n,
-                         2.0, 100)
-            self.measure("export --format xlsx", [self.arch("export", "--format", "xlsx", "-o", str(self.tmp / "m.xlsx"))] * n,
-                         6.0, 100)
+            self.measure(
+                "export --format csv", [self.arch("export", "--format", "csv", "-o", str(self.tmp / "m.csv"))] * n, 2.0, 100
+            )
+            self.measure(
+                "export --format xlsx", [self.arch("export", "--format", "xlsx", "-o", str(self.tmp / "m.xlsx"))] * n, 6.0, 100
+            )
         if self.wanted("doctor"):
             runs = max(1, self.args.doctor_runs)
             self.measure("doctor --json (nothing changed)", [self.arch("doctor", "--json")] * runs, 10.0, None, ok_codes=(0, 1))
             if self.args.full_doctor:
                 cat = self._cat_command()
-                self.measure(f"cat of every log{' (cold)' if self._drop() else ''}",
-                             [["sh", "-c", f"{self._drop()}{cat}"]] * runs, None, None)
+                self.measure(
+                    f"cat of every log{' (cold)' if self._drop() else ''}",
+                    [["sh", "-c", f"{self._drop()}{cat}"]] * runs,
+                    None,
+                    None,
+                )
                 full = self.results[-1].median
-                self.measure(f"doctor --full --json{' (cold)' if self._drop() else ''}",
-                             [["sh", "-c", f"{self._drop()}exec {' '.join(map(_sh, self.arch('doctor', '--full', '--json')))}"]] * runs,
-                             2 * full, None, ok_codes=(0, 1), note="(target: 2× the cat above)")
+                self.measure(
+                    f"doctor --full --json{' (cold)' if self._drop() else ''}",
+                    [["sh", "-c", f"{self._drop()}exec {' '.join(map(_sh, self.arch('doctor', '--full', '--json')))}"]] * runs,
+                    2 * full,
+                    None,
+                    ok_codes=(0, 1),
+                    note="(target: 2× the cat above)",
+                )
 
     def _cat_command(self) -> str:
-        return (f"find {_sh(str(self.root))} -name F-31-08-01.yaml -not -path '*/.archivist/*' -print0 "
-                "| xargs -0 cat > /dev/null")
+        return f"find {_sh(str(self.root))} -name F-31-08-01.yaml -not -path '*/.archivist/*' -print0 | xargs -0 cat > /dev/null"
 
     def _drop(self) -> str:
         if self.args.cold and os.geteuid() == 0 and os.path.exists("/proc/sys/vm/drop_caches"):
@@ -283,8 +320,9 @@ class Bench:
             leads = [r[0] for r in db.execute("SELECT lead FROM records WHERE lead > ? ORDER BY lead", (f"{99999 - n:05d}",))]
             db.close()
             for lead in leads:
-                out = subprocess.run(self.arch("show", lead, "--json"), env=self.env, cwd=str(self.tmp),
-                                     capture_output=True, text=True)
+                out = subprocess.run(
+                    self.arch("show", lead, "--json"), env=self.env, cwd=str(self.tmp), capture_output=True, text=True
+                )
                 if out.returncode == 0:
                     src = Path(json.loads(out.stdout)["path"])
                     dst = held / src.relative_to(self.root)
@@ -334,16 +372,16 @@ class Bench:
             state.pop("review", None)
             sched.write_text(json.dumps(state))
         started = time.monotonic()
-        proc = subprocess.Popen([*self.base, "daemon"], stdout=subprocess.DEVNULL,
-                                stderr=open(self.tmp / "daemon.err", "wb"), env=self.env)  # noqa: SIM115
+        proc = subprocess.Popen(
+            [*self.base, "daemon"], stdout=subprocess.DEVNULL, stderr=open(self.tmp / "daemon.err", "wb"), env=self.env
+        )  # noqa: SIM115
         try:
             wait_first_pass(self.cfg, proc, 3600)
             print(f"daemon up after {time.monotonic() - started:.1f} s, RSS {_rss(proc.pid)[0]:.0f} MB")
             yield proc
         finally:
             cur, hwm = _rss(proc.pid)
-            print(f"daemon RSS now {cur:.0f} MB, peak (VmHWM) {hwm:.0f} MB   target ≤ 150 MB "
-                  f"{'met' if hwm <= 150 else 'MISSED'}")
+            print(f"daemon RSS now {cur:.0f} MB, peak (VmHWM) {hwm:.0f} MB   target ≤ 150 MB {'met' if hwm <= 150 else 'MISSED'}")
             self.results.append(Result("daemon peak RSS (VmHWM)", [], hwm, None, 150))
             proc.send_signal(signal.SIGTERM)
             try:
@@ -413,8 +451,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--doctor-runs", type=int, default=1, help="doctor runs (each is long before the change)")
     p.add_argument("--full-doctor", action="store_true", help="also time doctor --full against a cat of every log")
-    p.add_argument("--cold", action="store_true",
-                   help="drop the page cache (root) before cat and doctor --full: slows every process on the machine")
+    p.add_argument(
+        "--cold",
+        action="store_true",
+        help="drop the page cache (root) before cat and doctor --full: slows every process on the machine",
+    )
     p.add_argument("--only", help="comma-separated command names to run (show,search,register,…)")
     p.add_argument("--skip", help="comma-separated command names to leave out")
     p.add_argument("--checkout", help="the archivist checkout the child processes run (default: this one)")
@@ -422,18 +463,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=17)
     p.add_argument("--daemon", action="store_true", help="also time the reading commands with a daemon running")
     p.add_argument("--live-only", action="store_true", help="only the baselines and the --live-index part")
-    p.add_argument("--live-index", action="store_true",
-                   help="also time them holding the daemon's lock (the index trusted as live, no catch-up walk)")
+    p.add_argument(
+        "--live-index",
+        action="store_true",
+        help="also time them holding the daemon's lock (the index trusted as live, no catch-up walk)",
+    )
     p.add_argument("--inbox", type=int, default=0, help="with a daemon: drop N files for N records, time the filing")
     args = p.parse_args(argv)
     bench = Bench(args)
     records = sum(1 for a in AREAS if (bench.root / a).is_dir() for _ in os.scandir(bench.root / a))
-    print(f"archive {bench.root}: {records} record folders; {args.runs} runs each, medians; "
-          f"children run {bench.env['PYTHONPATH']}")
+    print(
+        f"archive {bench.root}: {records} record folders; {args.runs} runs each, medians; children run {bench.env['PYTHONPATH']}"
+    )
     # a missing index, or one another version of archivist built, is (re)built now, untimed
     started = time.perf_counter()
-    subprocess.run([*bench.base, "search", "00001"], env=bench.env, cwd=str(bench.tmp), check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run([*bench.base, "search", "00001"], env=bench.env, cwd=str(bench.tmp), check=True, stdout=subprocess.DEVNULL)
     print(f"index ready ({time.perf_counter() - started:.1f} s, not timed)")
     try:
         if bench.wanted("baselines"):

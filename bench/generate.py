@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from archivist import codes, store
+from archivist import allocation, store
 from archivist.config import Config, load_config
 from archivist.dates import year_of
 from archivist.invoices import make_tax_id
@@ -35,58 +35,225 @@ DEFAULT_NOW = "2026-11-23T10:00:00+03:30"
 
 PREFIXES_FA = ["شرکت", "گروه صنعتی", "مهندسی", "تولیدی", "بازرگانی", "صنایع", "کارخانه", "موسسه", ""]
 WORDS_FA = [
-    "پارس", "نمونه", "آریا", "سپاهان", "البرز", "کیمیا", "فولاد", "نوین", "تجارت", "کاوش", "پیشگامان",
-    "رایان", "دماوند", "خلیج فارس", "زاگرس", "مهر", "آسیا", "ایران", "سپید", "پویا", "نیک", "آفتاب",
-    "کاشی", "سرام", "پلاستیک", "شیمی", "دارو", "غذایی", "لبنیات", "نساجی", "الکترونیک", "ماشین",
-    "تبریز", "شیراز", "اصفهان", "مشهد", "کرمان", "گیلان", "آذر", "توس", "هامون", "ارس", "کارون",
-    "دانش\u200cبنیان", "به\u200cسازان", "ره\u200cآورد", "نو\u200cآوران", "هم\u200cگام", "پیش\u200cرو",
-    "سازه", "صنعت", "فن\u200cآوری", "تدبیر", "اندیشه", "توسعه", "پایدار", "سبز", "طلایی", "ستاره",
+    "پارس",
+    "نمونه",
+    "آریا",
+    "سپاهان",
+    "البرز",
+    "کیمیا",
+    "فولاد",
+    "نوین",
+    "تجارت",
+    "کاوش",
+    "پیشگامان",
+    "رایان",
+    "دماوند",
+    "خلیج فارس",
+    "زاگرس",
+    "مهر",
+    "آسیا",
+    "ایران",
+    "سپید",
+    "پویا",
+    "نیک",
+    "آفتاب",
+    "کاشی",
+    "سرام",
+    "پلاستیک",
+    "شیمی",
+    "دارو",
+    "غذایی",
+    "لبنیات",
+    "نساجی",
+    "الکترونیک",
+    "ماشین",
+    "تبریز",
+    "شیراز",
+    "اصفهان",
+    "مشهد",
+    "کرمان",
+    "گیلان",
+    "آذر",
+    "توس",
+    "هامون",
+    "ارس",
+    "کارون",
+    "دانش\u200cبنیان",
+    "به\u200cسازان",
+    "ره\u200cآورد",
+    "نو\u200cآوران",
+    "هم\u200cگام",
+    "پیش\u200cرو",
+    "سازه",
+    "صنعت",
+    "فن\u200cآوری",
+    "تدبیر",
+    "اندیشه",
+    "توسعه",
+    "پایدار",
+    "سبز",
+    "طلایی",
+    "ستاره",
 ]
 SUFFIXES_FA = ["", "", "", "سهامی خاص", "تعاونی", "و شرکا", "گستر", "ساز", "پرداز", "نگار"]
 WORDS_EN = [
-    "Pars", "Aria", "Kimia", "Novin", "Sepahan", "Alborz", "Damavand", "Zagros", "Persia", "Asia",
-    "Steel", "Pharma", "Food", "Dairy", "Textile", "Electric", "Plastic", "Chem", "Tile", "Machine",
-    "Tech", "Trading", "Industrial", "Green", "Golden", "Star", "Mehr", "Pouya", "Nik", "Sepid",
+    "Pars",
+    "Aria",
+    "Kimia",
+    "Novin",
+    "Sepahan",
+    "Alborz",
+    "Damavand",
+    "Zagros",
+    "Persia",
+    "Asia",
+    "Steel",
+    "Pharma",
+    "Food",
+    "Dairy",
+    "Textile",
+    "Electric",
+    "Plastic",
+    "Chem",
+    "Tile",
+    "Machine",
+    "Tech",
+    "Trading",
+    "Industrial",
+    "Green",
+    "Golden",
+    "Star",
+    "Mehr",
+    "Pouya",
+    "Nik",
+    "Sepid",
 ]
 SUFFIXES_EN = ["Co", "Co.", "Group", "Industries", "Ltd", "Engineering", "", ""]
-FIRST_FA = ["علی", "محمد", "رضا", "حسین", "مریم", "زهرا", "فاطمه", "سارا", "مهدی", "نرگس", "کاظم",
-            "یاسر", "یگانه", "کیوان", "شیوا", "امیر", "نیلوفر", "پریسا", "بهرام", "کوروش"]
-LAST_FA = ["احمدی", "کریمی", "محمدی", "رضایی", "حسینی", "موسوی", "کاظمی", "یزدانی", "کیانی",
-           "نیک\u200cنام", "شکوهی", "طاهری", "جعفری", "صادقی", "یوسفی", "ملکی", "بابایی", "کرمانی"]
+FIRST_FA = [
+    "علی",
+    "محمد",
+    "رضا",
+    "حسین",
+    "مریم",
+    "زهرا",
+    "فاطمه",
+    "سارا",
+    "مهدی",
+    "نرگس",
+    "کاظم",
+    "یاسر",
+    "یگانه",
+    "کیوان",
+    "شیوا",
+    "امیر",
+    "نیلوفر",
+    "پریسا",
+    "بهرام",
+    "کوروش",
+]
+LAST_FA = [
+    "احمدی",
+    "کریمی",
+    "محمدی",
+    "رضایی",
+    "حسینی",
+    "موسوی",
+    "کاظمی",
+    "یزدانی",
+    "کیانی",
+    "نیک\u200cنام",
+    "شکوهی",
+    "طاهری",
+    "جعفری",
+    "صادقی",
+    "یوسفی",
+    "ملکی",
+    "بابایی",
+    "کرمانی",
+]
 MESSENGERS = ["", "", "telegram", "whatsapp", "eitaa", "bale"]
 DOMAINS = ["gmail.com", "yahoo.com", "chmail.ir", "company.ir", "mail.ir"]
-REQUESTS = ["پیش\u200cفاکتور", "نمونه کار", "price quote", "portfolio samples", "زمان\u200cبندی ممیزی",
-            "بازدید کارخانه", "catalogue", "تخفیف", "مدارک ثبت شرکت"]
+REQUESTS = [
+    "پیش\u200cفاکتور",
+    "نمونه کار",
+    "price quote",
+    "portfolio samples",
+    "زمان\u200cبندی ممیزی",
+    "بازدید کارخانه",
+    "catalogue",
+    "تخفیف",
+    "مدارک ثبت شرکت",
+]
 NOTES = [
-    "تماس گرفته شد، پیگیری هفته بعد", "پیش\u200cفاکتور ارسال شد", "مدیر عامل در سفر است",
-    "درخواست کاهش قیمت دارند", "called back, waiting for the board", "مدارک ناقص است",
-    "نامه رسمی دریافت شد", "قرار بازدید گذاشته شد", "ممیزی مرحله اول انجام شد", "نیاز به اصلاح مستندات",
-    "جلسه حضوری در دفتر", "sent the portfolio by email", "منتظر تایید هیئت مدیره", "شماره تماس جدید گرفته شد",
-    "گواهی صادر شد", "پرداخت قسط اول", "کارشناس فنی تعیین شد", "آموزش کارکنان برگزار شد",
+    "تماس گرفته شد، پیگیری هفته بعد",
+    "پیش\u200cفاکتور ارسال شد",
+    "مدیر عامل در سفر است",
+    "درخواست کاهش قیمت دارند",
+    "called back, waiting for the board",
+    "مدارک ناقص است",
+    "نامه رسمی دریافت شد",
+    "قرار بازدید گذاشته شد",
+    "ممیزی مرحله اول انجام شد",
+    "نیاز به اصلاح مستندات",
+    "جلسه حضوری در دفتر",
+    "sent the portfolio by email",
+    "منتظر تایید هیئت مدیره",
+    "شماره تماس جدید گرفته شد",
+    "گواهی صادر شد",
+    "پرداخت قسط اول",
+    "کارشناس فنی تعیین شد",
+    "آموزش کارکنان برگزار شد",
 ]
 FILE_NAMES = [
-    "{code} قرارداد.pdf", "{code}_quote.pdf", "پیش\u200cفاکتور.pdf", "گواهینامه.pdf", "photo {n}.jpg",
-    "scan_{n}.png", "technical file {n}.zip", "نامه درخواست.docx", "certificate {n}.pdf",
-    "فاکتور {n}.pdf", "audit report.docx", "لیست قیمت.xlsx", "{code} invoice {n}.pdf", "کاتالوگ محصولات.pdf",
+    "{code} قرارداد.pdf",
+    "{code}_quote.pdf",
+    "پیش\u200cفاکتور.pdf",
+    "گواهینامه.pdf",
+    "photo {n}.jpg",
+    "scan_{n}.png",
+    "technical file {n}.zip",
+    "نامه درخواست.docx",
+    "certificate {n}.pdf",
+    "فاکتور {n}.pdf",
+    "audit report.docx",
+    "لیست قیمت.xlsx",
+    "{code} invoice {n}.pdf",
+    "کاتالوگ محصولات.pdf",
 ]
 
 APPLICANT_WEIGHTS = {"new": 8, "following": 30, "declined": 10, "crm-done": 4, "archived": 10}
 CASE_WEIGHTS = {"open": 6, "contracted": 8, "in-service": 14, "cleared": 4, "crm-done": 4, "archived": 12}
 # how long ago a record in this final stage was opened (days, min..max)
 AGE_DAYS = {
-    "new": (0, 3), "following": (1, 90), "declined": (10, 500), "crm-done": (20, 700), "archived": (60, 1100),
-    "open": (3, 60), "contracted": (10, 150), "in-service": (20, 400), "cleared": (30, 500),
+    "new": (0, 3),
+    "following": (1, 90),
+    "declined": (10, 500),
+    "crm-done": (20, 700),
+    "archived": (60, 1100),
+    "open": (3, 60),
+    "contracted": (10, 150),
+    "in-service": (20, 400),
+    "cleared": (30, 500),
 }
 APPLICANT_PATH = ["new", "following", "declined", "crm-done", "archived"]
 CASE_PATH = ["new", "following", "open", "contracted", "in-service", "cleared", "crm-done", "archived"]
 MILESTONE = {
-    "new": "registered", "following": "call", "declined": "declined", "crm-done": "crm", "archived": "archived",
-    "open": "converted", "contracted": "contract", "in-service": "service", "cleared": "cleared",
+    "new": "registered",
+    "following": "call",
+    "declined": "declined",
+    "crm-done": "crm",
+    "archived": "archived",
+    "open": "converted",
+    "contracted": "contract",
+    "in-service": "service",
+    "cleared": "cleared",
 }
 FILLER = {
     "new": ["note", "request", "followup"],
     "following": ["call", "call", "note", "request", "quote", "followup"],
-    "declined": ["note"], "crm-done": ["note"], "archived": [],
+    "declined": ["note"],
+    "crm-done": ["note"],
+    "archived": [],
     "open": ["note", "followup", "call"],
     "contracted": ["note", "invoice", "followup"],
     "in-service": ["service", "qc", "note", "invoice", "followup"],
@@ -121,7 +288,7 @@ class Generator:
         self.staff = sorted(cfg.staff)
         self.prefixes = sorted(cfg.services)
         self.counters = Counters()
-        self.case_capacity = sum(codes.case_range(p)[1] - codes.case_range(p)[0] + 1 for p in self.prefixes)
+        self.case_capacity = sum(allocation.case_range(p)[1] - allocation.case_range(p)[0] + 1 for p in self.prefixes)
         self.case_share = min(0.35, 0.9 * self.case_capacity / max(records, 1))
         self.companies: list[str] = []
 
@@ -189,12 +356,16 @@ class Generator:
         return r.choices(list(weights), weights=list(weights.values()))[0], is_case
 
     def _case_room(self) -> bool:
-        return any(self.counters.case.get(p, codes.case_range(p)[0] - 1) < codes.case_range(p)[1] for p in self.prefixes)
+        return any(
+            self.counters.case.get(p, allocation.case_range(p)[0] - 1) < allocation.case_range(p)[1] for p in self.prefixes
+        )
 
     def _case_code(self) -> str:
-        free = [p for p in self.prefixes if self.counters.case.get(p, codes.case_range(p)[0] - 1) < codes.case_range(p)[1]]
+        free = [
+            p for p in self.prefixes if self.counters.case.get(p, allocation.case_range(p)[0] - 1) < allocation.case_range(p)[1]
+        ]
         prefix = self.rng.choice(free)
-        first = codes.case_range(prefix)[0]
+        first = allocation.case_range(prefix)[0]
         n = self.counters.case.get(prefix, first - 1) + 1
         self.counters.case[prefix] = n
         return f"{n:04d}"
@@ -235,7 +406,9 @@ class Generator:
             plan.append((s, MILESTONE[s]))
             for _ in range(extra_per_stage[s]):
                 plan.append((s, r.choice(FILLER[s] or ["note"])))
-        end = self.now if status not in ("archived", "crm-done", "declined") else opened + (self.now - opened) * r.uniform(0.3, 0.9)
+        end = (
+            self.now if status not in ("archived", "crm-done", "declined") else opened + (self.now - opened) * r.uniform(0.3, 0.9)
+        )
         span = max((end - opened).total_seconds(), 60.0 * len(plan))
         offsets = sorted(r.uniform(0, span) for _ in range(len(plan) - 1))
         times = [opened] + [opened + timedelta(seconds=o) for o in offsets]
@@ -251,8 +424,10 @@ class Generator:
         for (stage, kind), at in zip(plan, times, strict=True):
             by = staff if r.random() < 0.85 else r.choice(self.staff)
             ev: dict[str, Any] = {"at": at, "by": by, "kind": kind, "note": ""}
-            if kind == MILESTONE[stage] and (stage != "following" or kind == "call") and not any(
-                e.get("to") == stage for e in events
+            if (
+                kind == MILESTONE[stage]
+                and (stage != "following" or kind == "call")
+                and not any(e.get("to") == stage for e in events)
             ):
                 ev["to"] = stage
             if kind in ("call", "note", "service", "qc", "quote") and r.random() < 0.8:
@@ -272,10 +447,15 @@ class Generator:
             if kind == "invoice":
                 year = str(year_of(at, self.cfg.calendar))
                 number = self.cfg.numbers.invoice.format(year=int(year), seq=self.counters.next("invoice", year))
-                invoices.append({
-                    "number": number, "tax_id": self.tax_id(at) if r.random() < 0.7 else None, "date": at,
-                    "amount": r.randrange(5, 900) * 1_000_000, "note": "",
-                })
+                invoices.append(
+                    {
+                        "number": number,
+                        "tax_id": self.tax_id(at) if r.random() < 0.7 else None,
+                        "date": at,
+                        "amount": r.randrange(5, 900) * 1_000_000,
+                        "note": "",
+                    }
+                )
                 ev["number"] = number
             events.append(ev)
         data["case"] = case
@@ -351,8 +531,9 @@ def break_log(folder: Path, rng: random.Random) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def generate(cfg: Config, records: int, seed: int = 1, now: datetime | None = None, broken: float = 0.0,
-             progress: bool = False) -> dict[str, Any]:
+def generate(
+    cfg: Config, records: int, seed: int = 1, now: datetime | None = None, broken: float = 0.0, progress: bool = False
+) -> dict[str, Any]:
     """Write `records` records under cfg.root; refuses a root that already holds records."""
     if records > 99999:
         raise SystemExit(f"at most 99999 records fit in 5-digit applicant codes (asked for {records})")
@@ -373,12 +554,19 @@ def generate(cfg: Config, records: int, seed: int = 1, now: datetime | None = No
             break_log(folder, broken_rng)
         if progress and i % 5000 == 0:
             print(f"  {i}/{records} records ({time.monotonic() - started:.0f} s)", file=sys.stderr)
-    reg = codes.Registry(applicant=records, case=dict(sorted(gen.counters.case.items())),
-                         contract=dict(sorted(gen.counters.contract.items())),
-                         invoice=dict(sorted(gen.counters.invoice.items())))
-    codes.write_registry(layout, reg)
-    return {"records": records, "files": n_files, "seconds": round(time.monotonic() - started, 1),
-            "cases": sum(n - codes.case_range(p)[0] + 1 for p, n in gen.counters.case.items())}
+    reg = allocation.Registry(
+        applicant=records,
+        case=dict(sorted(gen.counters.case.items())),
+        contract=dict(sorted(gen.counters.contract.items())),
+        invoice=dict(sorted(gen.counters.invoice.items())),
+    )
+    allocation.write_registry(layout, reg)
+    return {
+        "records": records,
+        "files": n_files,
+        "seconds": round(time.monotonic() - started, 1),
+        "cases": sum(n - allocation.case_range(p)[0] + 1 for p, n in gen.counters.case.items()),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -392,8 +580,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     cfg = load_config(args.config, root=args.root)
     summary = generate(cfg, args.records, args.seed, datetime.fromisoformat(args.now), args.broken, progress=True)
-    print(f"generated {summary['records']} records ({summary['cases']} cases, {summary['files']} files) "
-          f"in {cfg.root} in {summary['seconds']} s")
+    print(
+        f"generated {summary['records']} records ({summary['cases']} cases, {summary['files']} files) "
+        f"in {cfg.root} in {summary['seconds']} s"
+    )
     return 0
 
 

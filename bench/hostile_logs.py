@@ -22,10 +22,13 @@ from archivist.record import LOG_NAME
 
 from .scratch import fresh_config
 
-ALIAS_BOMB = "\n".join(
-    ["form: F-31-08-01", "a: &a [x, x, x, x, x, x, x, x, x]"]
-    + [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]" for i in range(8)]
-) + "\n"
+ALIAS_BOMB = (
+    "\n".join(
+        ["form: F-31-08-01", "a: &a [x, x, x, x, x, x, x, x, x]"]
+        + [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]" for i in range(8)]
+    )
+    + "\n"
+)
 
 CONFIG = """root: ./archive
 staff: {"01": "a", "02": "b", "03": "c", "04": "d", "05": "e", "06": "f", "07": "g", "08": "h"}
@@ -34,16 +37,31 @@ services: {"1": ISO certification, "2": Product certification, "3": Training, "4
 
 
 def _commands(code: str) -> list[tuple[str, ...]]:
-    return [("search", "پارس"), ("search", code), ("list",), ("due",), ("show", code), ("reindex",),
-            ("register", "--company", "شرکت تازه", "--staff", "01", "--yes"), ("log", code, "--kind", "note", "--note", "x"),
-            ("trace", "1405-0001"), ("doctor", "--json")]
+    return [
+        ("search", "پارس"),
+        ("search", code),
+        ("list",),
+        ("due",),
+        ("show", code),
+        ("reindex",),
+        ("register", "--company", "شرکت تازه", "--staff", "01", "--yes"),
+        ("log", code, "--kind", "note", "--note", "x"),
+        ("trace", "1405-0001"),
+        ("doctor", "--json"),
+    ]
 
 
 def _time(config: Path, args: tuple[str, ...]) -> tuple[float, int, str]:
     t = time.perf_counter()
     try:
-        r = subprocess.run([sys.executable, "-m", "archivist", "--config", str(config), *args], capture_output=True,
-                           text=True, timeout=60, env={**os.environ, "ARCHIVIST_STAFF": "01"}, cwd=config.parent)
+        r = subprocess.run(
+            [sys.executable, "-m", "archivist", "--config", str(config), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "ARCHIVIST_STAFF": "01"},
+            cwd=config.parent,
+        )
     except subprocess.TimeoutExpired:
         return 60.0, -1, "TIMEOUT"
     return time.perf_counter() - t, r.returncode, r.stdout if args[0] == "doctor" else r.stderr[-200:]
@@ -56,8 +74,23 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     config = fresh_config(a.dir, CONFIG)
     base = config.parent
-    subprocess.run([sys.executable, "-m", "bench.generate", "--records", str(a.records), "--root", str(base / "archive"),
-                    "--seed", "1", "--config", str(config)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.generate",
+            "--records",
+            str(a.records),
+            "--root",
+            str(base / "archive"),
+            "--seed",
+            "1",
+            "--config",
+            str(config),
+        ],
+        check=True,
+        capture_output=True,
+    )
     folders = sorted((base / "archive" / "applicants").iterdir())
     code = folders[0].name.rsplit(" - ", 1)[-1]
     clean = {}

@@ -46,8 +46,12 @@ time.sleep(float(sys.argv[2]))
 
 def run(config: Path, *args: str) -> float:
     started = time.monotonic()
-    p = subprocess.run([sys.executable, "-m", "archivist", "--config", str(config), *args], capture_output=True,
-                       text=True, env=dict(os.environ, ARCHIVIST_STAFF="01"))
+    p = subprocess.run(
+        [sys.executable, "-m", "archivist", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, ARCHIVIST_STAFF="01"),
+    )
     took = time.monotonic() - started
     if p.returncode != 0 or "Traceback" in p.stderr:
         raise SystemExit(f"{args}: exit {p.returncode}: {p.stderr}")
@@ -62,8 +66,23 @@ def main() -> None:
         base = Path(tmp)
         config = base / "config.yaml"
         config.write_text(CONFIG, encoding="utf-8")
-        subprocess.run([sys.executable, "-m", "bench.generate", "--records", str(n), "--root", str(base / "archive"),
-                        "--seed", "1", "--config", str(config)], check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.generate",
+                "--records",
+                str(n),
+                "--root",
+                str(base / "archive"),
+                "--seed",
+                "1",
+                "--config",
+                str(config),
+            ],
+            check=True,
+            capture_output=True,
+        )
         run(config, "reindex")
         from archivist.config import load_config
 
@@ -76,9 +95,12 @@ def main() -> None:
             "register": ("register", "--company", "Bench Co", "--staff", "01", "--yes"),
         }
         base_t = {k: min(run(config, *a) for _ in range(3)) for k, a in cmds.items()}
-        holder = subprocess.Popen([sys.executable, "-c", WRITER, str(base / "archive/.archivist/index.sqlite"),
-                                   "held-by-bench"],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        holder = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(base / "archive/.archivist/index.sqlite"), "held-by-bench"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert holder.stdout and holder.stdin and holder.stdout.readline().strip() == "holding"
         try:
             held_t = {k: min(run(config, *a) for _ in range(3)) for k, a in cmds.items()}
@@ -90,14 +112,17 @@ def main() -> None:
         for k in cmds:
             print(f"  {k:9s} {held_t[k]:6.2f} s held  vs {base_t[k]:6.2f} s free   ratio {held_t[k] / base_t[k]:.2f}")
         hold = 3.0
-        client = subprocess.Popen([sys.executable, "-c", CLIENT_LOCK, str(base / "archive/registry.yaml"), str(hold)],
-                                  stdout=subprocess.PIPE, text=True)
+        client = subprocess.Popen(
+            [sys.executable, "-c", CLIENT_LOCK, str(base / "archive/registry.yaml"), str(hold)], stdout=subprocess.PIPE, text=True
+        )
         assert client.stdout and client.stdout.readline().strip() == "locked"
         started = time.monotonic()
         took = run(config, *cmds["register"])
         client.wait()
-        print(f"register while a client holds registry.yaml for {hold:.0f} s: {took:.2f} s "
-              f"(free: {base_t['register']:.2f} s; waited ≈ {time.monotonic() - started - base_t['register']:.2f} s)")
+        print(
+            f"register while a client holds registry.yaml for {hold:.0f} s: {took:.2f} s "
+            f"(free: {base_t['register']:.2f} s; waited ≈ {time.monotonic() - started - base_t['register']:.2f} s)"
+        )
 
 
 if __name__ == "__main__":

@@ -99,8 +99,14 @@ def reindex_vs_cat(root: Path, cfg: Config, base_cmd: list[str], cold: bool) -> 
     schema.remove_files(cfg.index_file)
     seconds, cpu, out = timed_cpu([*base_cmd, "reindex", "--json"])
     done = json.loads(out)
-    return {"cat_s": round(cat_s, 2), "cat_cpu_s": round(cat_cpu, 1), "reindex_s": round(seconds, 2),
-            "reindex_cpu_s": round(cpu, 1), "writing_s": done["write_seconds"], "ratio": round(seconds / cat_s, 2)}
+    return {
+        "cat_s": round(cat_s, 2),
+        "cat_cpu_s": round(cat_cpu, 1),
+        "reindex_s": round(seconds, 2),
+        "reindex_cpu_s": round(cpu, 1),
+        "writing_s": done["write_seconds"],
+        "ratio": round(seconds / cat_s, 2),
+    }
 
 
 def python_loop_seconds() -> float:
@@ -112,9 +118,11 @@ def python_loop_seconds() -> float:
 
 
 def print_pair(state: str, pair: dict[str, float]) -> None:
-    print(f"page cache {state}: cat of every log (floor) {pair['cat_s']:6.2f} s (CPU {pair['cat_cpu_s']} s); "
-          f"cold reindex {pair['reindex_s']:6.2f} s = {pair['ratio']:4.1f}x the floor "
-          f"(CPU {pair['reindex_cpu_s']} s on {os.cpu_count()} cores; writing the index {pair['writing_s']} s)")
+    print(
+        f"page cache {state}: cat of every log (floor) {pair['cat_s']:6.2f} s (CPU {pair['cat_cpu_s']} s); "
+        f"cold reindex {pair['reindex_s']:6.2f} s = {pair['ratio']:4.1f}x the floor "
+        f"(CPU {pair['reindex_cpu_s']} s on {os.cpu_count()} cores; writing the index {pair['writing_s']} s)"
+    )
 
 
 def parse_with_yaml_c_loader(root: Path, count: int, sample: int = 2000) -> float:
@@ -141,24 +149,43 @@ def typo(word: str, rng: random.Random) -> str:
     i = rng.randrange(1, len(word) - 1)
     kind = rng.randrange(3)
     if kind == 0:
-        return word[:i] + word[i + 1:]
+        return word[:i] + word[i + 1 :]
     if kind == 1:
         return word[:i] + word[i] + word[i:]
-    return word[:i] + ("ا" if word[i] != "ا" else "و") + word[i + 1:]
+    return word[:i] + ("ا" if word[i] != "ا" else "و") + word[i + 1 :]
 
 
 def make_queries(cfg: Config, n: int, seed: int) -> list[tuple[str, str, str]]:
     """(kind, query, expected lead or '') drawn from the index's own records, deterministically."""
     rng = random.Random(seed)
     with open_index(cfg) as idx:
-        rows = [dict(r) for r in idx.db.execute(
-            'SELECT lead, "case", company, contact, contract, invoices, files FROM records '
-            "WHERE status IS NOT NULL ORDER BY id")]
+        rows = [
+            dict(r)
+            for r in idx.db.execute(
+                'SELECT lead, "case", company, contact, contract, invoices, files FROM records '
+                "WHERE status IS NOT NULL ORDER BY id"
+            )
+        ]
     cases = [r for r in rows if r["case"]]
     with_inv = [r for r in cases if r["invoices"]]
     out: list[tuple[str, str, str]] = []
-    kinds = ["company", "company", "company-word", "typo", "arabic", "lead", "case-fa", "contract", "invoice",
-             "tax_id", "phone", "email", "person", "note", "file"]
+    kinds = [
+        "company",
+        "company",
+        "company-word",
+        "typo",
+        "arabic",
+        "lead",
+        "case-fa",
+        "contract",
+        "invoice",
+        "tax_id",
+        "phone",
+        "email",
+        "person",
+        "note",
+        "file",
+    ]
     import json
 
     notes = ["پیش\u200cفاکتور", "تماس", "بازدید", "هیئت مدیره", "portfolio", "ممیزی"]
@@ -222,8 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--queries", type=int, default=200)
     p.add_argument("--grep-sample", type=int, default=8, help="how many of the queries to time with grep -rli")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--no-reindex", dest="reindex", action="store_false",
-                   help="keep the existing index: measure refresh, search and grep only (e.g. to repeat them)")
+    p.add_argument(
+        "--no-reindex",
+        dest="reindex",
+        action="store_false",
+        help="keep the existing index: measure refresh, search and grep only (e.g. to repeat them)",
+    )
     args = p.parse_args(argv)
     cfg = load_config(args.config, root=args.root)
     root = cfg.root
@@ -233,8 +264,10 @@ def main(argv: list[str] | None = None) -> int:
 
     size, count = logs_size(root)
     print(f"archive: {root}: {count} logs, {size / 1e6:.1f} MB of logs")
-    print(f"this machine now: a 10-million-step Python loop takes {python_loop_seconds():.2f} s "
-          "(compare runs by it: shared machines vary)")
+    print(
+        f"this machine now: a 10-million-step Python loop takes {python_loop_seconds():.2f} s "
+        "(compare runs by it: shared machines vary)"
+    )
 
     summary: dict[str, Any] = {"records": count, "logs_mb": round(size / 1e6, 1)}
     if args.reindex:
@@ -243,8 +276,13 @@ def main(argv: list[str] | None = None) -> int:
         print_pair("warm", warm)
         c_loader = parse_with_yaml_c_loader(root, count)
         print(f"  for scale: yaml's C loader alone would parse these logs in ~{c_loader:.0f} s of one core")
-        summary.update(cat_s=warm["cat_s"], reindex_s=warm["reindex_s"], reindex_vs_cat=warm["ratio"],
-                       reindex_writing_s=warm["writing_s"], yaml_c_loader_s=round(c_loader))
+        summary.update(
+            cat_s=warm["cat_s"],
+            reindex_s=warm["reindex_s"],
+            reindex_vs_cat=warm["ratio"],
+            reindex_writing_s=warm["writing_s"],
+            yaml_c_loader_s=round(c_loader),
+        )
     rss_reindex = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
     with open_index(cfg) as idx:
@@ -268,8 +306,10 @@ def main(argv: list[str] | None = None) -> int:
                 expected += 1  # ties (the same company registered twice) count if it is among the best
                 found += bool(hits) and lead in [h["lead"] for h in hits if h["score"] == hits[0]["score"]]
     p50, p95, p99 = (pct(times, x) * 1000 for x in (50, 95, 99))
-    print(f"search over {len(queries)} mixed queries:  p50 {p50:.2f} ms  p95 {p95:.2f} ms  p99 {p99:.2f} ms  "
-          f"max {max(times) * 1000:.2f} ms")
+    print(
+        f"search over {len(queries)} mixed queries:  p50 {p50:.2f} ms  p95 {p95:.2f} ms  p99 {p99:.2f} ms  "
+        f"max {max(times) * 1000:.2f} ms"
+    )
     print(f"  expected record ranked first (or tied first): {found}/{expected}")
 
     rng = random.Random(args.seed)
@@ -279,22 +319,36 @@ def main(argv: list[str] | None = None) -> int:
         t, _ = timed(["grep", "-rli", "--exclude-dir=.archivist", "-e", q, str(root)])
         grep_times.append(t)
     g50 = statistics.median(grep_times) * 1000
-    print(f"grep -rli, {len(sample)} of the same queries: median {g50:.0f} ms  min {min(grep_times) * 1000:.0f} ms  "
-          f"max {max(grep_times) * 1000:.0f} ms")
-    print(f"  search vs grep: p50 {g50 / p50:,.0f}x faster, p95 {g50 / p95:,.0f}x faster "
-          f"(grep's fastest vs search p95: {min(grep_times) * 1000 / p95:,.0f}x)")
+    print(
+        f"grep -rli, {len(sample)} of the same queries: median {g50:.0f} ms  min {min(grep_times) * 1000:.0f} ms  "
+        f"max {max(grep_times) * 1000:.0f} ms"
+    )
+    print(
+        f"  search vs grep: p50 {g50 / p50:,.0f}x faster, p95 {g50 / p95:,.0f}x faster "
+        f"(grep's fastest vs search p95: {min(grep_times) * 1000 / p95:,.0f}x)"
+    )
 
     print(f"index size:                     {index_bytes / 1e6:8.1f} MB = {100 * index_bytes / size:.1f}% of the logs")
     rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS: reindex (largest process) {rss_reindex:.0f} MB; search process {rss_self:.0f} MB"
-          if args.reindex else f"peak RSS: search process {rss_self:.0f} MB")
-    summary.update({
-        "refresh_s": round(refresh, 2), "search_p50_ms": round(p50, 2),
-        "search_p95_ms": round(p95, 2), "search_p99_ms": round(p99, 2), "grep_median_ms": round(g50),
-        "grep_vs_p95": round(g50 / p95), "index_mb": round(index_bytes / 1e6, 1),
-        "index_pct_of_logs": round(100 * index_bytes / size, 1), "rss_reindex_mb": round(rss_reindex),
-        "rss_search_mb": round(rss_self),
-    })
+    print(
+        f"peak RSS: reindex (largest process) {rss_reindex:.0f} MB; search process {rss_self:.0f} MB"
+        if args.reindex
+        else f"peak RSS: search process {rss_self:.0f} MB"
+    )
+    summary.update(
+        {
+            "refresh_s": round(refresh, 2),
+            "search_p50_ms": round(p50, 2),
+            "search_p95_ms": round(p95, 2),
+            "search_p99_ms": round(p99, 2),
+            "grep_median_ms": round(g50),
+            "grep_vs_p95": round(g50 / p95),
+            "index_mb": round(index_bytes / 1e6, 1),
+            "index_pct_of_logs": round(100 * index_bytes / size, 1),
+            "rss_reindex_mb": round(rss_reindex),
+            "rss_search_mb": round(rss_self),
+        }
+    )
     if args.reindex:  # last: an empty page cache would slow every measurement after it
         cold = reindex_vs_cat(root, cfg, base_cmd, cold=True)
         if cold is None:

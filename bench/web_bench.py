@@ -79,8 +79,11 @@ def rss_mb(pid: int) -> float:
 def sample_companies(index: Path, n: int, seed: int) -> list[tuple[str, str]]:
     """(company, code) pairs of open records to type, read from the index (read-only)."""
     db = sqlite3.connect(f"file:{index}?mode=ro", uri=True)
-    rows = db.execute("SELECT company, coalesce(\"case\", lead) FROM records WHERE area < 2 AND status IS NOT NULL "
-                      "AND company IS NOT NULL ORDER BY random() LIMIT ?", (n * 5,)).fetchall()
+    rows = db.execute(
+        'SELECT company, coalesce("case", lead) FROM records WHERE area < 2 AND status IS NOT NULL '
+        "AND company IS NOT NULL ORDER BY random() LIMIT ?",
+        (n * 5,),
+    ).fetchall()
     db.close()
     random.Random(seed).shuffle(rows)
     return [(c, code) for c, code in rows if len(c.split()) >= 1][:n]
@@ -111,8 +114,16 @@ class Stats:
                 self.samples.append(f"{kind}: HTTP {r.status_code} {r.text[:160]!r}")
 
 
-async def staff_member(base: str, staff: str, targets: list[tuple[str, str]], stats: Stats, rounds: int,
-                       deadline: float, rng: random.Random, every_key: bool) -> None:
+async def staff_member(
+    base: str,
+    staff: str,
+    targets: list[tuple[str, str]],
+    stats: Stats,
+    rounds: int,
+    deadline: float,
+    rng: random.Random,
+    every_key: bool,
+) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=60, follow_redirects=False) as c:
         page = await c.get("/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
@@ -146,8 +157,9 @@ async def staff_member(base: str, staff: str, targets: list[tuple[str, str]], st
             csrf = re.search(r'name="csrf_token" value="([^"]+)"', r.text).group(1)  # type: ignore[union-attr]
             await asyncio.sleep(rng.uniform(1.0, 2.0))  # reading the record, making the call
             t0 = time.perf_counter()
-            r = await c.post(f"/records/{code}/actions/log",
-                             data={"kind": "call", "note": f"bench call {staff} {i}", "csrf_token": csrf})
+            r = await c.post(
+                f"/records/{code}/actions/log", data={"kind": "call", "note": f"bench call {staff} {i}", "csrf_token": csrf}
+            )
             stats.add("log_call", r, t0, r.status_code == 303)
             t0 = time.perf_counter()
             r = await c.get(f"/records/{code}")  # the page after the redirect
@@ -155,15 +167,27 @@ async def staff_member(base: str, staff: str, targets: list[tuple[str, str]], st
             await asyncio.sleep(rng.uniform(0.5, 1.5))
 
 
-async def run_load(base: str, users: int, staff: list[str], targets: list[tuple[str, str]], rounds: int,
-                   seconds: float, pid: int, seed: int, every_key: bool) -> tuple[Stats, float, float]:
+async def run_load(
+    base: str,
+    users: int,
+    staff: list[str],
+    targets: list[tuple[str, str]],
+    rounds: int,
+    seconds: float,
+    pid: int,
+    seed: int,
+    every_key: bool,
+) -> tuple[Stats, float, float]:
     stats = Stats()
     peak = rss_mb(pid)
     deadline = time.monotonic() + seconds
     per_user = [targets[i::users] or targets for i in range(users)]
-    tasks = [asyncio.create_task(staff_member(base, staff[i % len(staff)], per_user[i], stats, rounds, deadline,
-                                              random.Random(seed + i), every_key))
-             for i in range(users)]
+    tasks = [
+        asyncio.create_task(
+            staff_member(base, staff[i % len(staff)], per_user[i], stats, rounds, deadline, random.Random(seed + i), every_key)
+        )
+        for i in range(users)
+    ]
     started = time.monotonic()
     while not all(t.done() for t in tasks):
         peak = max(peak, rss_mb(pid))
@@ -183,8 +207,11 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=4, help="search + open + log a call, per user")
     ap.add_argument("--seconds", type=float, default=300, help="wall-clock cap for the load")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--every-key", action="store_true",
-                    help="worst case: a search for every keystroke (as if each one waited out the debounce)")
+    ap.add_argument(
+        "--every-key",
+        action="store_true",
+        help="worst case: a search for every keystroke (as if each one waited out the debounce)",
+    )
     args = ap.parse_args()
 
     root = Path(args.root).resolve()
@@ -201,19 +228,25 @@ def main() -> int:
     digest = hash_password(PASSWORD)
     (work / "users.yaml").write_text(yaml.safe_dump({"users": {s: {"password": digest} for s in staff}}), encoding="utf-8")
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent),
-                                                         os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]),
+    }
     if not cfg.index_file.exists():
         t = time.monotonic()
-        subprocess.run([sys.executable, "-m", "archivist", "--config", str(work / "config.yaml"), "reindex"],
-                       check=True, env=env)
+        subprocess.run([sys.executable, "-m", "archivist", "--config", str(work / "config.yaml"), "reindex"], check=True, env=env)
         print(f"reindex of the copy: {time.monotonic() - t:.1f} s")
     targets = sample_companies(cfg.index_file, args.users * args.rounds, args.seed)
 
     port = free_port()
     log = open(work / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "archivist", "--config", str(work / "config.yaml"), "serve",
-                             "--port", str(port)], cwd=work, env=env, stdout=log, stderr=log)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "archivist", "--config", str(work / "config.yaml"), "serve", "--port", str(port)],
+        cwd=work,
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         t = time.monotonic()
@@ -231,14 +264,25 @@ def main() -> int:
             c.post("/login", data={"staff": staff[0], "password": PASSWORD, "csrf_token": tok})
             t = time.monotonic()
             c.get("/", params={"q": "x"})
-            print(f"server up; first request (opens the index): {time.monotonic() - t:.1f} s; "
-                  f"RSS {rss_mb(proc.pid):.0f} MB")
+            print(f"server up; first request (opens the index): {time.monotonic() - t:.1f} s; RSS {rss_mb(proc.pid):.0f} MB")
         # the same requests by one person alone first: the baseline the load is compared with
-        alone, _, _ = asyncio.run(run_load(base, 1, staff, targets[: max(2, args.rounds)], max(2, args.rounds), args.seconds,
-                                           proc.pid, args.seed + 1000, args.every_key))
+        alone, _, _ = asyncio.run(
+            run_load(
+                base,
+                1,
+                staff,
+                targets[: max(2, args.rounds)],
+                max(2, args.rounds),
+                args.seconds,
+                proc.pid,
+                args.seed + 1000,
+                args.every_key,
+            )
+        )
         cpu_before = cpu_seconds(proc.pid)
-        stats, peak, wall = asyncio.run(run_load(base, args.users, staff, targets, args.rounds, args.seconds,
-                                                 proc.pid, args.seed, args.every_key))
+        stats, peak, wall = asyncio.run(
+            run_load(base, args.users, staff, targets, args.rounds, args.seconds, proc.pid, args.seed, args.every_key)
+        )
         end_rss = rss_mb(proc.pid)
         cpu_used = cpu_seconds(proc.pid) - cpu_before
     finally:
@@ -249,31 +293,43 @@ def main() -> int:
             proc.kill()
         log.close()
 
-    print(f"\n{args.users} simulated staff, {args.rounds} rounds each, {'every keystroke' if args.every_key else 'htmx debounce'}, "
-          f"{wall:.0f} s wall, load average {os.getloadavg()[0]:.1f}, "
-          f"{sum(len(v) for v in stats.client.values())} requests")
-    print(f"{'request':<10} {'n':>5} {'server p50':>11} {'server p95':>11} {'client p50':>11} {'client p95':>11} "
-          f"{'target':>8} {'p95/target':>10} {'errors':>6}")
+    print(
+        f"\n{args.users} simulated staff, {args.rounds} rounds each, {'every keystroke' if args.every_key else 'htmx debounce'}, "
+        f"{wall:.0f} s wall, load average {os.getloadavg()[0]:.1f}, "
+        f"{sum(len(v) for v in stats.client.values())} requests"
+    )
+    print(
+        f"{'request':<10} {'n':>5} {'server p50':>11} {'server p95':>11} {'client p50':>11} {'client p95':>11} "
+        f"{'target':>8} {'p95/target':>10} {'errors':>6}"
+    )
     for kind in ("login", "search", "record", "log_call"):
         s, c = stats.server.get(kind, []), stats.client.get(kind, [])
         target = TARGETS.get(kind)
         ratio = f"{pct(s, 95) / target:.2f}" if target and s else ""
-        print(f"{kind:<10} {len(c):>5} {pct(s, 50):>9.1f}ms {pct(s, 95):>9.1f}ms {pct(c, 50):>9.1f}ms "
-              f"{pct(c, 95):>9.1f}ms {(f'{target:.0f}ms' if target else ''):>8} {ratio:>10} {stats.errors.get(kind, 0):>6}")
+        print(
+            f"{kind:<10} {len(c):>5} {pct(s, 50):>9.1f}ms {pct(s, 95):>9.1f}ms {pct(c, 50):>9.1f}ms "
+            f"{pct(c, 95):>9.1f}ms {(f'{target:.0f}ms' if target else ''):>8} {ratio:>10} {stats.errors.get(kind, 0):>6}"
+        )
     print("\nbaseline: the same kinds of request by one user alone, same server, same minute")
     for kind in ("search", "record", "log_call"):
         a, s_ = alone.server.get(kind, []), stats.server.get(kind, [])
         if a and s_:
-            print(f"{kind:<10} alone p50 {pct(a, 50):7.1f}ms p95 {pct(a, 95):7.1f}ms · under load p95/alone p95 "
-                  f"{pct(s_, 95) / max(pct(a, 95), 0.1):.1f}×")
+            print(
+                f"{kind:<10} alone p50 {pct(a, 50):7.1f}ms p95 {pct(a, 95):7.1f}ms · under load p95/alone p95 "
+                f"{pct(s_, 95) / max(pct(a, 95), 0.1):.1f}×"
+            )
     n = sum(len(v) for v in stats.client.values())
-    print(f"server CPU: {cpu_used:.1f} s for {n} requests = {cpu_used * 1000 / max(n, 1):.1f} ms per request; "
-          f"{cpu_used / max(wall, 0.001):.2f} cores busy on average")
+    print(
+        f"server CPU: {cpu_used:.1f} s for {n} requests = {cpu_used * 1000 / max(n, 1):.1f} ms per request; "
+        f"{cpu_used / max(wall, 0.001):.2f} cores busy on average"
+    )
     if stats.server.get("search"):
         print(f"search server mean {statistics.mean(stats.server['search']):.1f} ms, max {max(stats.server['search']):.1f} ms")
     print(f"errors: {sum(stats.errors.values())}" + ("".join(f"\n  {s}" for s in stats.samples)))
-    print(f"server RSS: peak {peak:.0f} MB, end {end_rss:.0f} MB (target ≤ {RSS_TARGET_MB:.0f} MB; "
-          f"ratio {peak / RSS_TARGET_MB:.2f})")
+    print(
+        f"server RSS: peak {peak:.0f} MB, end {end_rss:.0f} MB (target ≤ {RSS_TARGET_MB:.0f} MB; "
+        f"ratio {peak / RSS_TARGET_MB:.2f})"
+    )
     print(f"(server log: {work / 'serve.log'})")
     return 0
 

@@ -36,9 +36,32 @@ def _preload() -> None:
     from archivist.cli import build_parser
 
     build_parser()  # imports every command module, as the child's main() will
-    for name in ("urllib.parse", "functools", "pwd", "grp", "string", "json", "csv", "difflib", "unicodedata",
-                 "sqlite3", "zoneinfo", "gettext", "locale", "encodings.idna", "email.utils", "shlex", "fnmatch",
-                 "statistics", "uuid", "secrets", "hashlib", "ctypes", "ctypes.util", "getpass"):
+    for name in (
+        "urllib.parse",
+        "functools",
+        "pwd",
+        "grp",
+        "string",
+        "json",
+        "csv",
+        "difflib",
+        "unicodedata",
+        "sqlite3",
+        "zoneinfo",
+        "gettext",
+        "locale",
+        "encodings.idna",
+        "email.utils",
+        "shlex",
+        "fnmatch",
+        "statistics",
+        "uuid",
+        "secrets",
+        "hashlib",
+        "ctypes",
+        "ctypes.util",
+        "getpass",
+    ):
         with contextlib.suppress(Exception):
             importlib.import_module(name)
     from zoneinfo import ZoneInfo
@@ -137,8 +160,7 @@ def office_accounts() -> Iterator[Office]:
     try:
         subprocess.run(["groupadd", group], check=True, capture_output=True)
         for n in names:
-            subprocess.run(["useradd", "-M", "-N", "-g", group, "-s", "/usr/sbin/nologin", n], check=True,
-                           capture_output=True)
+            subprocess.run(["useradd", "-M", "-N", "-g", group, "-s", "/usr/sbin/nologin", n], check=True, capture_output=True)
             made.append(n)
         import grp
         import pwd

@@ -80,8 +80,14 @@ class Archive:
         return env
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        res = subprocess.run([sys.executable, "-m", "archivist", "--config", str(self.config), *args], cwd=self.base,
-                             env=self.env(), capture_output=True, text=True, timeout=120)
+        res = subprocess.run(
+            [sys.executable, "-m", "archivist", "--config", str(self.config), *args],
+            cwd=self.base,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if check and res.returncode != 0:
             raise AssertionError(f"archivist {' '.join(args)} exited {res.returncode}: {res.stderr}")
         return res
@@ -97,8 +103,13 @@ class Archive:
 
     def start(self, wait: bool = True) -> subprocess.Popen[bytes]:
         err = open(self.base / f"daemon-{len(self.procs)}.stderr", "wb")  # noqa: SIM115
-        proc = subprocess.Popen([sys.executable, "-m", "archivist", "--config", str(self.config), "daemon"], cwd=self.base,
-                                env=self.env(), stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "archivist", "--config", str(self.config), "daemon"],
+            cwd=self.base,
+            env=self.env(),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
         self.procs.append(proc)
         if wait:
             self.wait_ready()
@@ -109,8 +120,11 @@ class Archive:
 
     def wait_ready(self, timeout: float = 20.0) -> dict[str, Any]:
         """Running, first reconcile done, nothing pending."""
-        return eventually(lambda: (s := self.status())["running"] and s["last_reconcile"] and s["pending_events"] == 0 and s,
-                          timeout, "the daemon to be up and idle")
+        return eventually(
+            lambda: (s := self.status())["running"] and s["last_reconcile"] and s["pending_events"] == 0 and s,
+            timeout,
+            "the daemon to be up and idle",
+        )
 
     def published(self) -> int:
         """When the daemon last published its state (the file's mtime), 0 before the first time."""

@@ -22,8 +22,9 @@ def office() -> Iterator[Office]:
 
 
 def _cli(office: Office, who: int, *args: str, staff: str = "01") -> tuple[int, str, str]:
-    code, out, err = run_as(office.users[who], ["--config", str(office.base / "config.yaml"), *args],
-                            env={"ARCHIVIST_STAFF": staff})
+    code, out, err = run_as(
+        office.users[who], ["--config", str(office.base / "config.yaml"), *args], env={"ARCHIVIST_STAFF": staff}
+    )
     assert "Traceback" not in err, err
     return code, out, err
 
@@ -60,8 +61,14 @@ def test_two_accounts_of_one_group_both_register_log_and_search(office: Office) 
 def test_sixteen_registrations_at_once_from_two_accounts_get_sixteen_codes(office: Office) -> None:
     assert _cli(office, 0, "init")[0] == 0
     config = str(office.base / "config.yaml")
-    running = [spawn_as(office.users[i % 2], ["--config", config, "register", "--company", f"شرکت همزمان {i}",
-                                              "--staff", "01", "--yes"], env={"ARCHIVIST_STAFF": "01"}) for i in range(16)]
+    running = [
+        spawn_as(
+            office.users[i % 2],
+            ["--config", config, "register", "--company", f"شرکت همزمان {i}", "--staff", "01", "--yes"],
+            env={"ARCHIVIST_STAFF": "01"},
+        )
+        for i in range(16)
+    ]
     results = [r.collect() for r in running]
     for code, _out, err in results:
         assert code == 0 and "Traceback" not in err, err

@@ -46,8 +46,9 @@ def test_every_shared_action_has_a_tui_key_on_the_record_screen() -> None:
         assert (action.key, f"act('{action.name}')") in bound, f"no TUI key for {action.name}"
 
 
-def test_qc_is_reachable_from_the_cli_like_from_the_tui(cfg: Config, cli: Callable[..., tuple[int, str, str]],
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_qc_is_reachable_from_the_cli_like_from_the_tui(
+    cfg: Config, cli: Callable[..., tuple[int, str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ARCHIVIST_NOW", NOW)
     rec = workflow.register(cfg, company="آزمایشگاه کیفیت", staff="01", by="01")
     case = workflow.convert(cfg, rec.lead, service="1", by="01").case
@@ -83,7 +84,8 @@ def _related(root: Path, lead: str) -> list[str] | None:
 
 
 def test_tui_registration_of_a_returning_company_writes_the_same_related_as_the_cli(
-        returning: Config, cli: Callable[..., tuple[int, str, str]], tmp_path: Path) -> None:
+    returning: Config, cli: Callable[..., tuple[int, str, str]], tmp_path: Path
+) -> None:
     twin = tmp_path / "twin"
     shutil.copytree(returning.root, twin)  # the same archive, registered into by the CLI
 

@@ -31,21 +31,31 @@ from bench.generate import generate
 from tests.yaml_compare import same_value
 
 NOW = "2026-11-23T10:00:00+03:30"
-ALIAS_BOMB = "\n".join(
-    ["form: F-31-08-01", "a: &a [x, x, x, x, x, x, x, x, x]"]
-    + [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]" for i in range(8)]
-) + "\n"
+ALIAS_BOMB = (
+    "\n".join(
+        ["form: F-31-08-01", "a: &a [x, x, x, x, x, x, x, x, x]"]
+        + [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]" for i in range(8)]
+    )
+    + "\n"
+)
 
 
 def _good_log(lead: str = "00001") -> dict[str, Any]:
     return {
-        "form": "F-31-08-01", "schema": 1, "lead": lead, "case": None, "staff": "01", "company": "شرکت آزمون",
-        "status": "new", "next_followup": None, "events": [
-            {"at": datetime.fromisoformat(NOW), "by": "01", "kind": "registered", "note": ""}],
+        "form": "F-31-08-01",
+        "schema": 1,
+        "lead": lead,
+        "case": None,
+        "staff": "01",
+        "company": "شرکت آزمون",
+        "status": "new",
+        "next_followup": None,
+        "events": [{"at": datetime.fromisoformat(NOW), "by": "01", "kind": "registered", "note": ""}],
     }
 
 
 # -- the reader refuses what is not a log file, before reading it --------------------------------------
+
 
 def _plant(kind: str, path: Path) -> str:
     """Put a hostile thing where a log belongs; returns the words doctor must give as the reason."""
@@ -119,7 +129,7 @@ def hostile_archive(cfg: Config, config_file: Path) -> tuple[Config, dict[str, P
     generate(cfg, 30, seed=3, now=datetime.fromisoformat(NOW))
     folders = sorted((cfg.root / "applicants").iterdir())
     planted = {}
-    for kind, folder in zip(HOSTILE, folders[-len(HOSTILE):], strict=True):
+    for kind, folder in zip(HOSTILE, folders[-len(HOSTILE) :], strict=True):
         planted[kind] = folder
         _plant(kind, folder / LOG_NAME)
     return cfg, planted
@@ -127,16 +137,29 @@ def hostile_archive(cfg: Config, config_file: Path) -> tuple[Config, dict[str, P
 
 def _run(config_file: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ARCHIVIST_STAFF": "01", "ARCHIVIST_NOW": NOW}
-    return subprocess.run([sys.executable, "-m", "archivist", "--config", str(config_file), *args],
-                          capture_output=True, text=True, timeout=timeout, env=env, cwd=config_file.parent)
+    return subprocess.run(
+        [sys.executable, "-m", "archivist", "--config", str(config_file), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=config_file.parent,
+    )
 
 
 def test_one_bad_log_never_stops_the_archive(hostile_archive: tuple[Config, dict[str, Path]], config_file: Path) -> None:
     cfg, planted = hostile_archive
     good = load_record(sorted((cfg.root / "applicants").iterdir())[0])
-    for args in (("reindex",), ("search", good.company.split()[-1]), ("list",), ("due",), ("show", good.code),
-                 ("search", "00001", "--json"), ("log", good.code, "--kind", "note", "--note", "still works"),
-                 ("register", "--company", "شرکت تازه", "--staff", "02", "--yes")):
+    for args in (
+        ("reindex",),
+        ("search", good.company.split()[-1]),
+        ("list",),
+        ("due",),
+        ("show", good.code),
+        ("search", "00001", "--json"),
+        ("log", good.code, "--kind", "note", "--note", "still works"),
+        ("register", "--company", "شرکت تازه", "--staff", "02", "--yes"),
+    ):
         r = _run(config_file, *args)
         assert r.returncode == 0, (args, r.stderr)
         assert "Traceback" not in r.stderr
@@ -157,16 +180,56 @@ def test_one_bad_log_never_stops_the_archive(hostile_archive: tuple[Config, dict
 
 # -- the fast reader agrees with the strict reader on everything it accepts ----------------------------
 
-_PIECES = st.sampled_from(list("ab0917-: #'\"&*!%@`|>[]{},?~\t.") + [
-    "\u200c", "پ", "ي", "\x07", "\x85", "\u2028", "null", "yes", "1.5", "0x1F", "2026-02-30",
-    "2026-11-23T10:00:00+03:30", "1405-06-31", "-5", "1_000", ".inf"])
-_BENIGN = st.sampled_from(["ab", "0912", "شرکت", "\u200c", " ", "-", "07", ":", "'", "#", "null", "yes", "1.5",
-                           "2026-11-23T10:00:00+03:30", "00417", "x"])
+_PIECES = st.sampled_from(
+    list("ab0917-: #'\"&*!%@`|>[]{},?~\t.")
+    + [
+        "\u200c",
+        "پ",
+        "ي",
+        "\x07",
+        "\x85",
+        "\u2028",
+        "null",
+        "yes",
+        "1.5",
+        "0x1F",
+        "2026-02-30",
+        "2026-11-23T10:00:00+03:30",
+        "1405-06-31",
+        "-5",
+        "1_000",
+        ".inf",
+    ]
+)
+_BENIGN = st.sampled_from(
+    [
+        "ab",
+        "0912",
+        "شرکت",
+        "\u200c",
+        " ",
+        "-",
+        "07",
+        ":",
+        "'",
+        "#",
+        "null",
+        "yes",
+        "1.5",
+        "2026-11-23T10:00:00+03:30",
+        "00417",
+        "x",
+    ]
+)
 # mostly text the fast reader takes (so the comparison runs), sometimes hostile pieces
-_TEXT = st.one_of(st.lists(_BENIGN, max_size=4).map("".join), st.lists(_BENIGN, max_size=4).map("".join),
-                  st.lists(_PIECES, max_size=6).map("".join))
-_KEYS = st.sampled_from(["form", "lead", "case", "note", "events", "company", "status", "a", "b", "by", "kind", "at",
-                         "yes", "1", "x-y", "_k"])
+_TEXT = st.one_of(
+    st.lists(_BENIGN, max_size=4).map("".join),
+    st.lists(_BENIGN, max_size=4).map("".join),
+    st.lists(_PIECES, max_size=6).map("".join),
+)
+_KEYS = st.sampled_from(
+    ["form", "lead", "case", "note", "events", "company", "status", "a", "b", "by", "kind", "at", "yes", "1", "x-y", "_k"]
+)
 
 
 def _scalar_line(value: str, style: str) -> str:
@@ -240,13 +303,16 @@ def test_fast_reader_agrees_on_logs_with_hostile_notes_and_names(note: str, comp
     assert same_value(yaml.safe_load(text), safe_load_log(text))
 
 
-@pytest.mark.parametrize("text", [
-    "form: F-31-08-01\nform: F-31-08-01\n",
-    "a:\n  b: 1\n  b: 2\n",
-    "a:\n- k: 1\n  k: 2\n",
-    "a: &x [1, 2]\nb: *x\n",
-    "a: &x\n  k: 1\nb: *x\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "form: F-31-08-01\nform: F-31-08-01\n",
+        "a:\n  b: 1\n  b: 2\n",
+        "a:\n- k: 1\n  k: 2\n",
+        "a: &x [1, 2]\nb: *x\n",
+        "a: &x\n  k: 1\nb: *x\n",
+    ],
+)
 def test_fast_reader_leaves_keys_twice_and_aliases_to_the_strict_reader(text: str) -> None:
     assert fastlog.load_bytes(text.encode()) is None
     with pytest.raises(yaml.YAMLError):
@@ -289,21 +355,25 @@ def test_redone_write_keeps_a_hand_edit_made_between_read_and_write(cfg: Config)
 
 # -- bad configs: refused at load, naming the key, never later in a thread --------------------------
 
-@pytest.mark.parametrize(("snippet", "key"), [
-    ("daemon:\n  review_time: 7am\n", "daemon.review_time"),
-    ("backup:\n  time: 2am\n", "backup.time"),
-    ("backup:\n  time: '25:00'\n", "backup.time"),
-    ("followup:\n  first_call_hours: -5\n", "followup.first_call_hours"),
-    ("daemon:\n  debounce_ms: -1\n", "daemon.debounce_ms"),
-    ("daemon:\n  settle_seconds: -2\n", "daemon.settle_seconds"),
-    ("root: $HOME/archive\n", "root"),
-    ("root: /\n", "root"),
-    ("backup:\n  target: ${BACKUP}/drive\n", "backup.target"),
-    ("naming:\n  case_folder: '../../{case}'\n", "naming.case_folder"),
-    ("naming:\n  case_folder: '/srv/{case}'\n", "naming.case_folder"),
-    ("naming:\n  applicant_folder: '{company}/{staff} - {lead}'\n", "naming.applicant_folder"),
-    ("limits:\n  max_log_bytes: 10\n", "limits.max_log_bytes"),
-])
+
+@pytest.mark.parametrize(
+    ("snippet", "key"),
+    [
+        ("daemon:\n  review_time: 7am\n", "daemon.review_time"),
+        ("backup:\n  time: 2am\n", "backup.time"),
+        ("backup:\n  time: '25:00'\n", "backup.time"),
+        ("followup:\n  first_call_hours: -5\n", "followup.first_call_hours"),
+        ("daemon:\n  debounce_ms: -1\n", "daemon.debounce_ms"),
+        ("daemon:\n  settle_seconds: -2\n", "daemon.settle_seconds"),
+        ("root: $HOME/archive\n", "root"),
+        ("root: /\n", "root"),
+        ("backup:\n  target: ${BACKUP}/drive\n", "backup.target"),
+        ("naming:\n  case_folder: '../../{case}'\n", "naming.case_folder"),
+        ("naming:\n  case_folder: '/srv/{case}'\n", "naming.case_folder"),
+        ("naming:\n  applicant_folder: '{company}/{staff} - {lead}'\n", "naming.applicant_folder"),
+        ("limits:\n  max_log_bytes: 10\n", "limits.max_log_bytes"),
+    ],
+)
 def test_bad_setting_is_refused_at_load_naming_the_key(snippet: str, key: str, tmp_path: Path) -> None:
     from archivist.config import load_config
     from archivist.errors import ConfigError
@@ -334,6 +404,7 @@ def test_non_utf8_config_is_one_clear_line(config_file: Path) -> None:
 
 
 # -- one top-level boundary: one line, exit 1, never a traceback --------------------------------------
+
 
 @pytest.fixture
 def full_disk(tmp_path: Path) -> Iterator[Path]:
@@ -379,8 +450,12 @@ def test_disk_full_is_one_line_and_the_index_survives(full_disk: Path) -> None:
     index = full_disk / "archive" / ".archivist" / "index.sqlite"
     before = index.read_bytes()
     filler = _fill(full_disk)
-    for args in (("register", "--company", "شرکت سوم", "--staff", "01", "--yes"),
-                 ("log", "00001", "--kind", "note", "--note", "x" * 5000), ("search", "شرکت"), ("reindex",)):
+    for args in (
+        ("register", "--company", "شرکت سوم", "--staff", "01", "--yes"),
+        ("log", "00001", "--kind", "note", "--note", "x" * 5000),
+        ("search", "شرکت"),
+        ("reindex",),
+    ):
         r = _run(config, *args)
         assert "Traceback" not in r.stderr, (args, r.stderr)
         assert r.returncode in (0, 1) and r.stderr.count("\n") <= 1, (args, r.stderr)
@@ -399,9 +474,25 @@ def test_disk_full_is_one_line_and_the_index_survives(full_disk: Path) -> None:
 def test_invalid_utf8_argument_is_refused_before_a_code_is_issued(config_file: Path, cfg: Config) -> None:
     assert _run(config_file, "init").returncode == 0
     env = {**os.environ, "ARCHIVIST_STAFF": "01"}
-    r = subprocess.run([sys.executable.encode(), b"-m", b"archivist", b"--config", os.fsencode(config_file), b"register",
-                        b"--company", b"\xff\xfe bad", b"--staff", b"01", b"--yes"], capture_output=True, env=env,
-                       cwd=config_file.parent, timeout=60)
+    r = subprocess.run(
+        [
+            sys.executable.encode(),
+            b"-m",
+            b"archivist",
+            b"--config",
+            os.fsencode(config_file),
+            b"register",
+            b"--company",
+            b"\xff\xfe bad",
+            b"--staff",
+            b"01",
+            b"--yes",
+        ],
+        capture_output=True,
+        env=env,
+        cwd=config_file.parent,
+        timeout=60,
+    )
     err = r.stderr.decode("utf-8", "replace")
     assert r.returncode == 1 and "not valid UTF-8" in err and "Traceback" not in err
     assert _run(config_file, "register", "--company", "شرکت درست", "--staff", "01", "--yes").stdout.strip() == "00001"
@@ -412,8 +503,16 @@ def test_escape_sequences_in_names_never_reach_the_terminal(config_file: Path, c
     evil = "شرکت\x1b]0;pwned\x07\x1b[2J\x9b31m"
     code = _run(config_file, "register", "--company", evil, "--staff", "01", "--yes").stdout.strip()
     assert code == "00001"
-    for args in (("show", code), ("search", "شرکت"), ("list",), ("due",), ("search", "شرکت", "--json"),
-                 ("show", code, "--json"), ("list", "--json"), ("due", "--json")):
+    for args in (
+        ("show", code),
+        ("search", "شرکت"),
+        ("list",),
+        ("due",),
+        ("search", "شرکت", "--json"),
+        ("show", code, "--json"),
+        ("list", "--json"),
+        ("due", "--json"),
+    ):
         r = _run(config_file, *args)
         assert r.returncode == 0, (args, r.stderr)
         assert not any(c in r.stdout for c in "\x1b\x07\x9b"), args
@@ -426,13 +525,20 @@ def test_unexpected_error_is_one_line_naming_the_report(config_file: Path, cfg: 
     assert _run(config_file, "init").returncode == 0
     # a bug stands in for every bug: the index file replaced by a folder makes sqlite raise oddly
     boom = tmp_path / "boom.py"
-    boom.write_text("import archivist.workflow as w\n"
-                    "def bad(*a, **k):\n    raise ZeroDivisionError('a bug')\n"
-                    "w.register = bad\n"
-                    "import sys\nfrom archivist.cli import main\nsys.exit(main())\n", encoding="utf-8")
-    r = subprocess.run([sys.executable, str(boom), "--config", str(config_file), "register", "--company", "x",
-                        "--staff", "01", "--yes"], capture_output=True, text=True, timeout=60,
-                       env={**os.environ, "ARCHIVIST_STAFF": "01"})
+    boom.write_text(
+        "import archivist.workflow as w\n"
+        "def bad(*a, **k):\n    raise ZeroDivisionError('a bug')\n"
+        "w.register = bad\n"
+        "import sys\nfrom archivist.cli import main\nsys.exit(main())\n",
+        encoding="utf-8",
+    )
+    r = subprocess.run(
+        [sys.executable, str(boom), "--config", str(config_file), "register", "--company", "x", "--staff", "01", "--yes"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "ARCHIVIST_STAFF": "01"},
+    )
     assert r.returncode == 1 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1, r.stderr
     assert "unexpected error (ZeroDivisionError: a bug)" in r.stderr
     report = Path(r.stderr.rsplit("the full report is in ", 1)[1].strip())
@@ -440,6 +546,7 @@ def test_unexpected_error_is_one_line_naming_the_report(config_file: Path, cfg: 
 
 
 # -- containment: nothing is written outside the root through a link -----------------------------
+
 
 def _outside_copy(tmp_path: Path, folder: Path, lead: str) -> Path:
     elsewhere = tmp_path / "elsewhere" / "rec"
@@ -450,8 +557,7 @@ def _outside_copy(tmp_path: Path, folder: Path, lead: str) -> Path:
     return elsewhere
 
 
-def test_symlinked_record_folder_inbox_and_area_are_never_written_through(
-        cfg: Config, config_file: Path, tmp_path: Path) -> None:
+def test_symlinked_record_folder_inbox_and_area_are_never_written_through(cfg: Config, config_file: Path, tmp_path: Path) -> None:
     from tests.conftest import tree_digest
 
     assert _run(config_file, "init").returncode == 0
@@ -488,6 +594,7 @@ def test_symlinked_record_folder_inbox_and_area_are_never_written_through(
 
 # -- crash points: a killed register or filing batch is finished by the next run -------------------
 
+
 class Killed(BaseException):
     """SIGKILL at an exact point: nothing after it runs, no cleanup, no except clause catches it."""
 
@@ -522,7 +629,8 @@ FILING_CRASHES = [("append_events", 0), ("move", 0), ("move", 1), ("move", 2), (
 
 @pytest.mark.parametrize(("step", "after"), FILING_CRASHES)
 def test_filing_batch_killed_at_any_step_is_finished_by_one_doctor_fix(
-        step: str, after: int, cfg: Config, config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    step: str, after: int, cfg: Config, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from archivist import inbox as inbox_mod
     from archivist import intents, store
 
@@ -548,7 +656,8 @@ def test_filing_batch_killed_at_any_step_is_finished_by_one_doctor_fix(
 
 @pytest.mark.parametrize(("step", "after"), [("make_folder", 0), ("write_record", 0), ("atomic_write", 1)])
 def test_register_killed_after_its_code_is_finished_not_left_empty(
-        step: str, after: int, cfg: Config, config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    step: str, after: int, cfg: Config, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from archivist import store
 
     assert _run(config_file, "init").returncode == 0
@@ -568,6 +677,7 @@ def test_register_killed_after_its_code_is_finished_not_left_empty(
 
 # -- the backup guard looks at content, not only folder counts ------------------------------------
 
+
 @pytest.fixture
 def backed_up(cfg: Config, tmp_path: Path) -> tuple[Config, Path]:
     from archivist import backup
@@ -579,7 +689,9 @@ def backed_up(cfg: Config, tmp_path: Path) -> tuple[Config, Path]:
     return cfg, drive
 
 
-def test_backup_refuses_when_the_closed_customers_are_gone(backed_up: tuple[Config, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_backup_refuses_when_the_closed_customers_are_gone(
+    backed_up: tuple[Config, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import shutil
 
     from archivist import backup
@@ -625,6 +737,7 @@ def test_sparse_file_stays_sparse_on_the_drive(backed_up: tuple[Config, Path], m
 
 
 # -- "is this really my archive?" -------------------------------------------------------------------
+
 
 def test_empty_mount_point_never_gets_a_second_archive(tmp_path: Path) -> None:
     from tests.conftest import CONFIG_TEXT

@@ -27,8 +27,9 @@ TEHRAN = ZoneInfo("Asia/Tehran")
 
 def build_archive(cfg: Config) -> dict[str, Path]:
     """A small real archive: applicants, a converted case with documents, an outbox message."""
-    a = workflow.register(cfg, company="شركت فولاد مباركه", staff="07", by="07",
-                          contact={"mobile": "۰۹۱۲۱۲۳۴۵۶۷"}, services=["1"])
+    a = workflow.register(
+        cfg, company="شركت فولاد مباركه", staff="07", by="07", contact={"mobile": "۰۹۱۲۱۲۳۴۵۶۷"}, services=["1"]
+    )
     b = workflow.register(cfg, company="نرم‌افزار پارس", staff="01", services=["ISO certification"])
     c = workflow.register(cfg, company="Acme Trading", staff="02", by="02")
     workflow.log_event(cfg, b.lead, kind="call", note="تماس اول؛ پیش‌فاکتور ارسال شد", by="01")
@@ -69,7 +70,8 @@ def files_of(folder: Path) -> dict[str, os.stat_result]:
 
 
 def test_two_snapshots_share_unchanged_files_and_both_restore_as_they_were(
-        cfg: Config, archive: dict, drive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> None:
+    cfg: Config, archive: dict, drive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli
+) -> None:
     at(monkeypatch, "2026-11-01T02:00:00+03:30")
     first = backup.run_backup(cfg, drive)
     before = tree_digest(cfg.root)
@@ -91,7 +93,7 @@ def test_two_snapshots_share_unchanged_files_and_both_restore_as_they_were(
 
     # the outbox and registry travel, the derived index does not
     snap = drive / second["snapshot"]
-    assert (snap / ".archivist" / "outbox" / "1-1001.json").read_text(encoding="utf-8").endswith("1001\"}")
+    assert (snap / ".archivist" / "outbox" / "1-1001.json").read_text(encoding="utf-8").endswith('1001"}')
     assert (snap / "registry.yaml").is_file()
     assert not (snap / ".archivist" / "index.sqlite").exists()
 
@@ -162,8 +164,9 @@ def test_target_inside_root_or_around_it_refused(cli, cfg: Config, archive: dict
     assert code == 1 and "inside or around" in err
 
 
-def test_emptied_source_refused_unless_forced(cli, cfg: Config, archive: dict, drive: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_emptied_source_refused_unless_forced(
+    cli, cfg: Config, archive: dict, drive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     at(monkeypatch, "2026-11-01T02:00:00+03:30")
     assert cli("backup", "run", "--target", str(drive))[0] == 0
     at(monkeypatch, "2026-12-01T02:00:00+03:30")
@@ -199,10 +202,13 @@ def test_another_backup_running_refused(cfg: Config, archive: dict, drive: Path)
 
 # -- killed runs ---------------------------------------------------------------------------------------
 
+
 def slow_config(tmp_path: Path, cfg: Config) -> Path:
     path = tmp_path / "slow.yaml"
-    path.write_text(CONFIG_TEXT.replace("root: ./archive", f"root: {cfg.root}")
-                    + 'backup:\n  rsync_options: ["--bwlimit=400"]\n', encoding="utf-8")
+    path.write_text(
+        CONFIG_TEXT.replace("root: ./archive", f"root: {cfg.root}") + 'backup:\n  rsync_options: ["--bwlimit=400"]\n',
+        encoding="utf-8",
+    )
     return path
 
 
@@ -211,9 +217,11 @@ def start_slow_backup(tmp_path: Path, cfg: Config, drive: Path) -> tuple[subproc
     for i in range(4):
         (cfg.root / "inbox" / f"scan-{i}.tiff").write_bytes(os.urandom(400_000))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "archivist", "--config", str(slow_config(tmp_path, cfg)), "backup", "run",
-         "--target", str(drive)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, env={**os.environ},
+        [sys.executable, "-m", "archivist", "--config", str(slow_config(tmp_path, cfg)), "backup", "run", "--target", str(drive)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env={**os.environ},
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -238,7 +246,8 @@ def assert_complete_latest(cfg: Config, drive: Path, summary: dict) -> None:
 
 
 def test_backup_with_rsync_killed_is_completed_by_the_next_run(
-        cfg: Config, archive: dict, drive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg: Config, archive: dict, drive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     at(monkeypatch, "2026-11-01T02:00:00+03:30")
     first = backup.run_backup(cfg, drive)
     monkeypatch.setenv("ARCHIVIST_NOW", "2026-12-01T02:00:00+03:30")
@@ -263,7 +272,8 @@ def test_backup_with_rsync_killed_is_completed_by_the_next_run(
 
 
 def test_backup_killed_outright_is_completed_by_the_next_run(
-        cfg: Config, archive: dict, drive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg: Config, archive: dict, drive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Power cut: archivist and rsync die together, no cleanup code runs at all."""
     at(monkeypatch, "2026-12-01T02:00:00+03:30")
     proc, partial, _ = start_slow_backup(tmp_path, cfg, drive)
@@ -281,6 +291,7 @@ def test_backup_killed_outright_is_completed_by_the_next_run(
 
 
 # -- verify, retention, restore -----------------------------------------------------------------------
+
 
 def test_verify_catches_a_flipped_byte_and_a_deleted_file(cli, cfg: Config, archive: dict, drive: Path) -> None:
     backup.run_backup(cfg, drive)
@@ -309,8 +320,7 @@ def test_verify_catches_a_flipped_byte_and_a_deleted_file(cli, cfg: Config, arch
     assert code == 1 and "قرارداد ۱۴۰۵.pdf" in out and "2 difference(s)" in out
 
 
-def test_verify_of_an_intact_older_snapshot_reports_later_work_but_passes(
-        cli, cfg: Config, archive: dict, drive: Path) -> None:
+def test_verify_of_an_intact_older_snapshot_reports_later_work_but_passes(cli, cfg: Config, archive: dict, drive: Path) -> None:
     first = backup.run_backup(cfg, drive)["snapshot"]
     time.sleep(0.05)
     # ordinary work after the snapshot: a call logged, a convert (folder moves), a file filed, one deleted
@@ -351,11 +361,11 @@ def test_verify_reports_a_file_added_to_the_snapshot_as_damage(cli, cfg: Config,
     code, out, _ = cli("backup", "verify", "--json", "--target", str(drive))
     result = yaml.safe_load(out)
     assert code == 1 and [(d["path"], d["kind"], d["changed_since"]) for d in result["differences"]] == [
-        (str(planted), "extra", False)]
+        (str(planted), "extra", False)
+    ]
 
 
-def test_retention_keeps_exactly_keep_snapshots(cfg: Config, archive: dict, drive: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_retention_keeps_exactly_keep_snapshots(cfg: Config, archive: dict, drive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = replace(cfg, backup=replace(cfg.backup, keep=3))
     names = []
     for month in range(7, 13):
@@ -374,29 +384,35 @@ def test_retention_keeps_exactly_keep_snapshots(cfg: Config, archive: dict, driv
     assert snapshot_dirs(drive) == ["2020-01-01T000000", "2020-01-01T000000.in-progress", names[-3], names[-1], "latest"]
 
 
-def test_restore_never_writes_into_the_live_root_unless_asked_twice(
-        cli, cfg: Config, archive: dict, drive: Path) -> None:
+def test_restore_never_writes_into_the_live_root_unless_asked_twice(cli, cfg: Config, archive: dict, drive: Path) -> None:
     backup.run_backup(cfg, drive)
     before = tree_digest(cfg.root)
-    for args in (("--to", str(cfg.root)), ("--to", str(cfg.root / "customers")), ("--into-root",),
-                 ("--to", str(cfg.root), "--into-root")):
+    for args in (
+        ("--to", str(cfg.root)),
+        ("--to", str(cfg.root / "customers")),
+        ("--into-root",),
+        ("--to", str(cfg.root), "--into-root"),
+    ):
         code, _, err = cli("backup", "restore", "latest", *args, "--target", str(drive))
         assert code == 1 and "--into-root --yes" in err, args
-    code, _, err = cli("backup", "restore", "latest", "--record", archive["case_code"], "--to", str(cfg.root),
-                       "--target", str(drive))
+    code, _, err = cli(
+        "backup", "restore", "latest", "--record", archive["case_code"], "--to", str(cfg.root), "--target", str(drive)
+    )
     assert code == 1
     assert tree_digest(cfg.root) == before
 
     # a record deleted by mistake comes back to where it was, byte for byte
     case_folder = archive["case"]
     shutil.rmtree(case_folder)
-    code, out, err = cli("backup", "restore", "latest", "--record", archive["case_code"], "--into-root", "--yes",
-                         "--target", str(drive))
+    code, out, err = cli(
+        "backup", "restore", "latest", "--record", archive["case_code"], "--into-root", "--yes", "--target", str(drive)
+    )
     assert code == 0, err
     assert tree_digest(cfg.root) == before
     # …but a record that is still there is not overwritten
-    code, _, err = cli("backup", "restore", "latest", "--record", archive["case_code"], "--into-root", "--yes",
-                       "--target", str(drive))
+    code, _, err = cli(
+        "backup", "restore", "latest", "--record", archive["case_code"], "--into-root", "--yes", "--target", str(drive)
+    )
     assert code == 1 and "is in the live archive" in err
 
 
@@ -416,8 +432,10 @@ def test_restore_whole_snapshot_into_root_keeps_replaced_files(cli, cfg: Config,
 
 # -- schedule -----------------------------------------------------------------------------------------
 
+
 def test_monthly_schedule_runs_missed_backup_when_the_drive_is_back(
-        cfg: Config, archive: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg: Config, archive: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     drive = tmp_path / "drive"
     cfg = replace(cfg, backup=replace(cfg.backup, target=drive))
     state = backup.schedule_state(cfg, datetime(2026, 11, 23, 9, 0, tzinfo=TEHRAN))
@@ -442,7 +460,8 @@ def test_monthly_schedule_runs_missed_backup_when_the_drive_is_back(
 
 
 def test_scheduled_run_refused_by_a_guard_reports_and_backs_off(
-        cfg: Config, archive: dict, drive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg: Config, archive: dict, drive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cfg = replace(cfg, backup=replace(cfg.backup, target=drive))
     store.layout_of(cfg).registry.unlink()
     now = datetime(2026, 12, 1, 3, 0, tzinfo=TEHRAN)
@@ -454,21 +473,27 @@ def test_scheduled_run_refused_by_a_guard_reports_and_backs_off(
 
 def test_config_backup_section_loads(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
-    path.write_text(CONFIG_TEXT + "backup:\n  target: ./drive\n  keep: 6\n  rsync_options: [\"--bwlimit=1000\"]\n",
-                    encoding="utf-8")
+    path.write_text(
+        CONFIG_TEXT + 'backup:\n  target: ./drive\n  keep: 6\n  rsync_options: ["--bwlimit=1000"]\n', encoding="utf-8"
+    )
     cfg = load_config(path)
     assert cfg.backup.target == (tmp_path / "drive").resolve() and cfg.backup.keep == 6
     assert cfg.backup.rsync_options == ("--bwlimit=1000",)
 
 
 def test_progress_shown_on_a_terminal_and_the_summary_line_always(
-        cfg: Config, config_file: Path, archive: dict, drive: Path) -> None:
+    cfg: Config, config_file: Path, archive: dict, drive: Path
+) -> None:
     import pty
 
     master, slave = pty.openpty()
     (cfg.root / "inbox" / "scan.tiff").write_bytes(os.urandom(300_000))
-    proc = subprocess.Popen([sys.executable, "-m", "archivist", "--config", str(config_file), "backup", "run",
-                             "--target", str(drive)], stdout=subprocess.PIPE, stderr=slave, env={**os.environ})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "archivist", "--config", str(config_file), "backup", "run", "--target", str(drive)],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env={**os.environ},
+    )
     os.close(slave)
     shown = b""
     while True:
@@ -486,8 +511,9 @@ def test_progress_shown_on_a_terminal_and_the_summary_line_always(
     assert out.decode().count("\n") == 1 and out.decode().startswith("backup ")
 
 
-def test_status_shows_last_good_backup_and_overdue(cli, cfg: Config, archive: dict, drive: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_status_shows_last_good_backup_and_overdue(
+    cli, cfg: Config, archive: dict, drive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     at(monkeypatch, "2026-11-23T09:00:00+03:30")
     code, out, _ = cli("backup", "status", "--json")
     state = yaml.safe_load(out)

@@ -23,28 +23,31 @@ def test_repo_default_config_loads() -> None:
     assert cfg.services["1"] and cfg.staff["01"] and cfg.calendar == "jalali"
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ("colour: blue\n", "colour"),
-    ("naming: {policy: delete}\n", "naming.policy"),
-    ("followup: {first_call_hours: soon}\n", "followup.first_call_hours"),
-    ("staff: {'7': Ali}\n", "staff.7"),
-    ("services: {'1': A, '12': B}\n", "services.12"),
-    ("calendar: lunar\n", "calendar"),
-    ("timezone: Mars/Olympus\n", "timezone"),
-    ("telegram: {token: '123:abc'}\n", "telegram.token"),
-    ("backup: {keep: 0}\n", "backup.keep"),
-    ("naming: {case_folder: 'case-{lead}'}\n", "naming.case_folder"),
-    ("followup: {stuck_days: 5}\n", "followup.stuck_days"),
-    ("followup: {stuck_days: {new: true}}\n", "followup.stuck_days.new"),
-    ("index: {path: 5}\n", "index.path"),
-    ("display: {header_languages: 5}\n", "display.header_languages"),
-    ("display: 5\n", "display"),
-    ("telegram: [chat]\n", "telegram"),
-    ("backup: {target: 5}\n", "backup.target"),
-    ("telegram: {template: '{company} — {case_code}'}\n", "telegram.template"),
-    ("telegram: {template: '{company} — {case'}\n", "telegram.template"),
-    ("numbers: {invoice: 'INV-{year}'}\n", "numbers.invoice"),
-])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("colour: blue\n", "colour"),
+        ("naming: {policy: delete}\n", "naming.policy"),
+        ("followup: {first_call_hours: soon}\n", "followup.first_call_hours"),
+        ("staff: {'7': Ali}\n", "staff.7"),
+        ("services: {'1': A, '12': B}\n", "services.12"),
+        ("calendar: lunar\n", "calendar"),
+        ("timezone: Mars/Olympus\n", "timezone"),
+        ("telegram: {token: '123:abc'}\n", "telegram.token"),
+        ("backup: {keep: 0}\n", "backup.keep"),
+        ("naming: {case_folder: 'case-{lead}'}\n", "naming.case_folder"),
+        ("followup: {stuck_days: 5}\n", "followup.stuck_days"),
+        ("followup: {stuck_days: {new: true}}\n", "followup.stuck_days.new"),
+        ("index: {path: 5}\n", "index.path"),
+        ("display: {header_languages: 5}\n", "display.header_languages"),
+        ("display: 5\n", "display"),
+        ("telegram: [chat]\n", "telegram"),
+        ("backup: {target: 5}\n", "backup.target"),
+        ("telegram: {template: '{company} — {case_code}'}\n", "telegram.template"),
+        ("telegram: {template: '{company} — {case'}\n", "telegram.template"),
+        ("numbers: {invoice: 'INV-{year}'}\n", "numbers.invoice"),
+    ],
+)
 def test_bad_key_is_named_with_the_file(tmp_path: Path, text: str, key: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as e:

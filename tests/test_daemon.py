@@ -44,12 +44,15 @@ def _case(archive: Archive, company: str = "شرکت نمونه پارس") -> tu
 
 # -- inbox ---------------------------------------------------------------------------------------------
 
+
 def test_inbox_file_named_with_case_code_lands_in_the_case_and_is_searchable(archive: Archive) -> None:
     _lead, case, folder = _case(archive)
     archive.start()
     (archive.inbox / f"{case} contract.pdf").write_bytes(b"%PDF-1.7 signed contract")
-    filed = eventually(lambda: (folder / f"{case} contract.pdf").exists() and folder / f"{case} contract.pdf",
-                       what="the contract to be filed into the case folder")
+    filed = eventually(
+        lambda: (folder / f"{case} contract.pdf").exists() and folder / f"{case} contract.pdf",
+        what="the contract to be filed into the case folder",
+    )
     assert filed.read_bytes() == b"%PDF-1.7 signed contract"
     assert not (archive.inbox / f"{case} contract.pdf").exists()
     # the move comes first, the `filed` event just after it: wait for that state, not a moment
@@ -137,6 +140,7 @@ def test_five_thousand_files_dropped_at_once_are_all_filed_none_lost_none_duplic
 
 # -- naming enforcement --------------------------------------------------------------------------------
 
+
 def _rename_applicant_by_hand(archive: Archive) -> tuple[str, Path, Path]:
     lead = archive.register("Acme Trading", staff="07")
     folder = archive.folder_of(lead)
@@ -150,8 +154,10 @@ def test_folder_renamed_by_hand_to_a_wrong_name_is_reported_under_report_policy(
     _lead, right, wrong = _rename_applicant_by_hand(archive)
     status = eventually(lambda: (s := archive.json("status"))["violations"] and s, what="the violation in status")
     assert status["violations"] == 1
-    eventually(lambda: "persian-digits" in archive.daemon_log() and wrong.name in archive.daemon_log(),
-               what="the violation in the daemon log")
+    eventually(
+        lambda: "persian-digits" in archive.daemon_log() and wrong.name in archive.daemon_log(),
+        what="the violation in the daemon log",
+    )
     archive.wait_idle()
     assert wrong.is_dir() and not right.exists()
     assert archive.events(wrong, "renamed") == []
@@ -185,7 +191,9 @@ def test_files_added_and_removed_in_a_record_folder_by_hand_are_noticed(archive:
     hits = eventually(lambda: [h for h in archive.search("گواهی‌نامه") if h["case"] == case], what="the new file in search")
     assert hits
     (folder / "گواهی‌نامه ISO.pdf").unlink()
-    eventually(lambda: not [h for h in archive.search("گواهی‌نامه") if h["case"] == case], what="the removed file gone from search")
+    eventually(
+        lambda: not [h for h in archive.search("گواهی‌نامه") if h["case"] == case], what="the removed file gone from search"
+    )
 
 
 def test_record_folder_deleted_by_hand_leaves_the_list(archive: Archive) -> None:
@@ -201,6 +209,7 @@ def test_record_folder_deleted_by_hand_leaves_the_list(archive: Archive) -> None
 
 # -- hand edits ------------------------------------------------------------------------------------------
 
+
 def _edit_company(folder: Path, old: str, new: str) -> None:
     text = (folder / LOG_NAME).read_text(encoding="utf-8")
     assert f"company: {old}" in text
@@ -211,8 +220,11 @@ def test_hand_edited_log_shows_in_search_within_two_seconds_and_gets_an_edited_e
     _lead, case, folder = _case(archive, "Sepahan Steel")
     archive.start()
     _edit_company(folder, "Sepahan Steel", "فولاد سپاهان")
-    hits = eventually(lambda: [h for h in archive.search("فولاد سپاهان") if h["case"] == case], timeout=2.0,
-                      what="the new company name in search --json within 2 s")
+    hits = eventually(
+        lambda: [h for h in archive.search("فولاد سپاهان") if h["case"] == case],
+        timeout=2.0,
+        what="the new company name in search --json within 2 s",
+    )
     assert hits[0]["company"] == "فولاد سپاهان"
     edited = eventually(lambda: archive.events(folder, "edited"), what="the edited event")
     assert edited[0]["fields"] == ["company"]
@@ -252,7 +264,9 @@ def test_invalid_hand_edit_is_reported_and_the_file_is_left_byte_identical(archi
     status = eventually(lambda: (s := archive.json("status"))["invalid_logs"] and s, what="the invalid log in status")
     assert status["invalid_logs"] == 1
     where = f"invalid-log: {folder.relative_to(archive.root)}/{LOG_NAME}"
-    line = eventually(lambda: [ln for ln in archive.daemon_log().splitlines() if where in ln], what="the invalid log in the daemon log")
+    line = eventually(
+        lambda: [ln for ln in archive.daemon_log().splitlines() if where in ln], what="the invalid log in the daemon log"
+    )
     assert "(line " in line[0]
     (archive.inbox / f"{folder.name} late scan.pdf").write_bytes(b"scan")  # filing must not write that log either
     archive.wait_idle()
@@ -261,6 +275,7 @@ def test_invalid_hand_edit_is_reported_and_the_file_is_left_byte_identical(archi
 
 
 # -- operations -------------------------------------------------------------------------------------------
+
 
 def test_a_second_daemon_on_the_same_root_refuses_with_a_clear_message(archive: Archive) -> None:
     first = archive.start()
@@ -323,8 +338,16 @@ def test_status_json_has_every_field_staff_need(archive: Archive) -> None:
     proc = archive.start()
     status = archive.json("status")
     assert status["running"] is True and status["pid"] == proc.pid
-    for key in ("uptime_seconds", "records", "last_reconcile", "pending_events", "violations", "unfiled",
-                "last_backup", "next_backup"):
+    for key in (
+        "uptime_seconds",
+        "records",
+        "last_reconcile",
+        "pending_events",
+        "violations",
+        "unfiled",
+        "last_backup",
+        "next_backup",
+    ):
         assert key in status
     assert status["records"] == 1
     text = archive.run("status").stdout

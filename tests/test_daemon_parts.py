@@ -26,6 +26,7 @@ TEHRAN = ZoneInfo("Asia/Tehran")
 
 # -- settling --------------------------------------------------------------------------------------
 
+
 def test_a_growing_file_does_not_settle_until_it_stops_changing(tmp_path: Path) -> None:
     clock = Clock()
     s = Settler(1.0, clock)
@@ -81,6 +82,7 @@ def test_a_file_removed_before_settling_is_forgotten(tmp_path: Path) -> None:
 
 
 # -- hand edits --------------------------------------------------------------------------------------
+
 
 def _applicant(cfg: Config) -> Path:
     lead = workflow.register(cfg, company="شرکت نمونه پارس", staff="01", by="01").lead
@@ -192,6 +194,7 @@ def test_changed_fields_lists_added_and_removed_keys() -> None:
 
 # -- routing and debounce ----------------------------------------------------------------------------------
 
+
 def test_events_are_routed_to_record_folders_and_inbox_files(tmp_path: Path) -> None:
     folders: list[Path] = []
     files: list[tuple[Path, bool]] = []
@@ -201,7 +204,11 @@ def test_events_are_routed_to_record_folders_and_inbox_files(tmp_path: Path) -> 
 
     h.dispatch(FileModifiedEvent(str(tmp_path / "customers" / "2031" / LOG_NAME)))
     h.dispatch(FileModifiedEvent(str(tmp_path / "archive" / "applicants" / "A - 01 - 00001" / "sub" / "x.pdf")))
-    h.dispatch(DirMovedEvent(str(tmp_path / "applicants" / "B - 01 - 00002"), str(tmp_path / "archive" / "applicants" / "B - 01 - 00002")))
+    h.dispatch(
+        DirMovedEvent(
+            str(tmp_path / "applicants" / "B - 01 - 00002"), str(tmp_path / "archive" / "applicants" / "B - 01 - 00002")
+        )
+    )
     h.dispatch(FileClosedEvent(str(tmp_path / "inbox" / "2031 a.pdf")))
     h.dispatch(FileModifiedEvent(str(tmp_path / ".archivist" / "index.sqlite")))
     h.dispatch(FileModifiedEvent(str(tmp_path / "customers" / ".hidden")))
@@ -240,6 +247,7 @@ def test_polling_setting_on_and_off_and_auto_from_the_mount_type(cfg: Config) ->
 
 # -- inbox ---------------------------------------------------------------------------------------------------
 
+
 def test_unfiled_lists_files_without_a_known_code(cfg: Config) -> None:
     folder = _applicant(cfg)
     lead = load_record(folder).lead
@@ -248,10 +256,13 @@ def test_unfiled_lists_files_without_a_known_code(cfg: Config) -> None:
     for name in (f"{lead} quote.pdf", "نامه بدون کد.pdf", "99999 nobody.pdf", f"{lead}0 too long.pdf", ".hidden"):
         (box / name).write_bytes(b"x")
     (box / f"{lead} folder").mkdir()
-    assert [p.name for p in inbox.unfiled(cfg)] == sorted(["99999 nobody.pdf", f"{lead} folder", f"{lead}0 too long.pdf", "نامه بدون کد.pdf"])
+    assert [p.name for p in inbox.unfiled(cfg)] == sorted(
+        ["99999 nobody.pdf", f"{lead} folder", f"{lead}0 too long.pdf", "نامه بدون کد.pdf"]
+    )
 
 
 # -- schedules and status without a daemon ---------------------------------------------------------------------
+
 
 def test_review_is_due_once_a_day_after_review_time(cfg: Config) -> None:
     morning = datetime(2026, 11, 23, 6, 59, tzinfo=TEHRAN)
@@ -264,8 +275,13 @@ def test_review_is_due_once_a_day_after_review_time(cfg: Config) -> None:
 
 def test_review_text_has_a_section_per_staff_member(cfg: Config) -> None:
     now = datetime(2026, 11, 23, 7, 0, tzinfo=TEHRAN)
-    item = {"lead": "00417", "case": None, "company": "شرکت نمونه پارس", "status": "following",
-            "next_followup": "2026-11-22T10:00:00+03:30"}
+    item = {
+        "lead": "00417",
+        "case": None,
+        "company": "شرکت نمونه پارس",
+        "status": "following",
+        "next_followup": "2026-11-22T10:00:00+03:30",
+    }
     text = render_review(cfg, now, {"01": {"overdue": [item], "today": [], "stuck": []}})
     assert "== 01 مریم احمدی ==" in text and "== 07 سارا ==" in text
     assert "Overdue follow-ups (1):" in text and "00417  شرکت نمونه پارس  [following]" in text

@@ -27,6 +27,7 @@ def register(cli, company: str = COMPANY, *extra: str) -> str:  # type: ignore[n
 
 # -- 2. contracts and invoices belong to cases --------------------------------------------------------
 
+
 @pytest.mark.parametrize("stage", ["open", "declined", "crm-done"])
 @pytest.mark.parametrize("action", ["invoice", "contract"])
 def test_contract_and_invoice_refused_on_an_applicant(cli, cfg: Config, stage: str, action: str) -> None:
@@ -67,6 +68,7 @@ def test_case_stamp_in_persian(cli, cfg: Config, persian: None) -> None:
 
 
 # -- 3. a call moves the follow-up --------------------------------------------------------------------
+
 
 def test_call_moves_the_overdue_followup_and_says_when(cli, cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-20T09:00:00+03:30")
@@ -112,6 +114,7 @@ def test_note_of_two_dashes_is_stored_as_text(cli, cfg: Config) -> None:
 
 # -- 6. export: the file's extension decides ---------------------------------------------------------
 
+
 def test_export_format_follows_the_file_name(cli, tmp_path: Path) -> None:
     lead = register(cli, COMPANY, "--mobile", "0912 555 1001")
     as_csv = tmp_path / "F-31-08-02.csv"
@@ -132,8 +135,11 @@ def test_export_format_follows_the_file_name(cli, tmp_path: Path) -> None:
 
 def test_export_format_and_name_that_disagree_is_an_error(cli, tmp_path: Path) -> None:
     register(cli)
-    for args in (("-o", str(tmp_path / "x.csv"), "--format", "xlsx"), (str(tmp_path / "x.txt"),),
-                 (str(tmp_path / "a.csv"), "-o", str(tmp_path / "b.csv"))):
+    for args in (
+        ("-o", str(tmp_path / "x.csv"), "--format", "xlsx"),
+        (str(tmp_path / "x.txt"),),
+        (str(tmp_path / "a.csv"), "-o", str(tmp_path / "b.csv")),
+    ):
         code, out, err = cli("export", *args)
         assert code == 1 and out == "" and len(err.strip().splitlines()) == 1, (args, err)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["archive", "config.yaml"]
@@ -161,6 +167,7 @@ def test_readme_tax_id_example_is_valid() -> None:
 
 # -- 5. search ranking ---------------------------------------------------------------------------------
 
+
 def test_search_ranking_table(cli, cfg: Config) -> None:
     """What staff typed → what must come first (exact words before names one letter away)."""
     from archivist import workflow
@@ -174,7 +181,7 @@ def test_search_ranking_table(cli, cfg: Config) -> None:
     filed = reg("شرکت البرز")
     (store.locate(cfg, filed) / "کاهش هزینه.pdf").write_bytes(b"%PDF")
     person = reg("شرکت گستر", person="علی رضایی")
-    reg("رضایی و پسران", person="علی محمدی")                    # both words, not that person
+    reg("رضایی و پسران", person="علی محمدی")  # both words, not that person
     reg("شرکت علی", person="حسن رضایی", consultant="مهدی رضایی")  # both words again
     phone = reg("شرکت تلفن", mobile="0912 555 1001")
 
@@ -184,9 +191,9 @@ def test_search_ranking_table(cli, cfg: Config) -> None:
         return [h["lead"] for h in json.loads(out)][:n]
 
     table = [
-        ("کاهش", {noted, filed}),           # a note word and a file name word beat 6 fuzzy کاوش companies
-        ("علی رضایی", {person}),             # the exact contact person first
-        ("علي رضايي", {person}),             # Arabic ي in the query
+        ("کاهش", {noted, filed}),  # a note word and a file name word beat 6 fuzzy کاوش companies
+        ("علی رضایی", {person}),  # the exact contact person first
+        ("علي رضايي", {person}),  # Arabic ي in the query
         ("0912.555.1001", {phone}),
         ("(0912) 555.1001", {phone}),
         ("0912/555/1001", {phone}),
@@ -210,6 +217,7 @@ def test_phone_with_dots_and_slashes_is_accepted_at_registration(cli) -> None:
 
 # -- 11. dates in the display calendar, `history` included ---------------------------------------------
 
+
 def test_history_shows_dates_inside_events_in_jalali(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-23T09:00:00+03:30")
     lead = register(cli)
@@ -221,6 +229,7 @@ def test_history_shows_dates_inside_events_in_jalali(cli, monkeypatch: pytest.Mo
 
 
 # -- 4. CLI errors in the office's language -----------------------------------------------------------
+
 
 def test_cli_errors_speak_persian_with_ui_language_fa(cli, persian: None) -> None:
     lead = register(cli)

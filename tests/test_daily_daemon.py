@@ -43,6 +43,7 @@ def test_stop_stops_this_archives_daemon_only(two_archives: tuple[Archive, Archi
 
 # -- 12. reminders that come to you -------------------------------------------------------------------
 
+
 @pytest.fixture
 def bot() -> Iterator[BotAPI]:
     """A real HTTP server on 127.0.0.1 standing in for Telegram's Bot API."""
@@ -54,9 +55,12 @@ def bot() -> Iterator[BotAPI]:
 def reminder_config(tmp_path: Path, port: int, chat: str | None = CHAT, review_time: str = "07:00") -> Config:
     path = tmp_path / "config.yaml"
     chat_line = f'"{chat}"' if chat else "null"
-    path.write_text(CONFIG_TEXT + f'daemon: {{review_time: "{review_time}"}}\n'
-                    f"telegram:\n  chat_id: {chat_line}\n  api_base: http://127.0.0.1:{port}\n"
-                    '  staff_chats: {"07": "7007", "01": 1001}\n', encoding="utf-8")
+    path.write_text(
+        CONFIG_TEXT + f'daemon: {{review_time: "{review_time}"}}\n'
+        f"telegram:\n  chat_id: {chat_line}\n  api_base: http://127.0.0.1:{port}\n"
+        '  staff_chats: {"07": "7007", "01": 1001}\n',
+        encoding="utf-8",
+    )
     cfg = load_config(path)
     cfg.root.mkdir(exist_ok=True)
     return cfg

@@ -80,8 +80,10 @@ def test_doctor_finds_one_of_each_kind(cfg: Config, cli) -> None:
 
 def test_doctor_fix_repairs_exactly_the_safe_ones(cfg: Config, cli) -> None:
     where = build_bad_tree(cfg)
-    before_unsafe = {rule: where[rule].read_bytes() if where[rule].is_file() else sorted(p.name for p in where[rule].iterdir())
-                     for rule in UNSAFE}
+    before_unsafe = {
+        rule: where[rule].read_bytes() if where[rule].is_file() else sorted(p.name for p in where[rule].iterdir())
+        for rule in UNSAFE
+    }
     code, out, _ = cli("doctor", "--fix", "--json")
     result = json.loads(out)
     fixed_rules = {v["rule"] for v in result["fixed"]}
@@ -174,8 +176,9 @@ def test_doctor_reports_contract_invoice_and_tax_numbers_used_twice(cfg: Config,
     log = second.folder / LOG_NAME
     text = log.read_text(encoding="utf-8")
     text = text.replace(f"contract: {second.contract}", f"contract: {first.contract}")
-    text = text.replace(f"number: '{second.invoices[0]['number']}'\n  tax_id: null",
-                        f"number: '{first.invoices[0]['number']}'\n  tax_id: {tax}")
+    text = text.replace(
+        f"number: '{second.invoices[0]['number']}'\n  tax_id: null", f"number: '{first.invoices[0]['number']}'\n  tax_id: {tax}"
+    )
     log.write_text(text, encoding="utf-8")
 
     code, out, _ = cli("doctor", "--json")
@@ -189,8 +192,9 @@ def test_doctor_reports_contract_invoice_and_tax_numbers_used_twice(cfg: Config,
 
 
 @pytest.mark.parametrize("processes", [False, True], ids=["in-process", "worker-processes"])
-def test_doctor_rereads_only_what_changed_and_full_rereads_everything(cfg: Config, cli, processes: bool,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_doctor_rereads_only_what_changed_and_full_rereads_everything(
+    cfg: Config, cli, processes: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With an index, a second doctor run re-reads only folders whose stats changed (or that had
     a violation) and finds what a full run finds; `--full` reads every folder again."""
     import os

@@ -33,8 +33,9 @@ def _codes(cli) -> list[tuple[str, str]]:
 
 
 def test_xlsx_opens_with_one_row_per_record_and_the_right_codes(archive: Config, cli, tmp_path: Path) -> None:
-    formula = cli("register", "--company", "=HYPERLINK(\"http://x\")", "--staff", "01", "--person", "@admin",
-                  "--mobile", "+98 912 555 0000")[1].strip()
+    formula = cli(
+        "register", "--company", '=HYPERLINK("http://x")', "--staff", "01", "--person", "@admin", "--mobile", "+98 912 555 0000"
+    )[1].strip()
     out = tmp_path / "F-31-08-02.xlsx"
     code, text, _ = cli("export", "--format", "xlsx", "-o", str(out))
     assert code == 0 and "41 records" in text
@@ -47,7 +48,7 @@ def test_xlsx_opens_with_one_row_per_record_and_the_right_codes(archive: Config,
     assert got == _codes(cli)
     mine = next(r for r in body if r[0] == formula)
     # text cells with the quote-prefix style: the value as typed, no apostrophe, never a formula
-    assert mine[2] == "=HYPERLINK(\"http://x\")" and mine[3] == "@admin" and mine[4] == "+98 912 555 0000"
+    assert mine[2] == '=HYPERLINK("http://x")' and mine[3] == "@admin" and mine[4] == "+98 912 555 0000"
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)  # no cell is a formula
     cells = next(row for row in ws.iter_rows(min_row=3) if row[0].value == formula)
     assert all(c.data_type == "s" and c.quotePrefix for c in cells[2:5])
@@ -70,8 +71,7 @@ def test_csv_has_both_header_rows_jalali_dates_and_neutralized_cells(archive: Co
 
 
 def test_export_header_languages_follow_config(archive: Config, cli, config_file: Path, tmp_path: Path) -> None:
-    config_file.write_text(config_file.read_text(encoding="utf-8") + "display:\n  header_languages: [en]\n",
-                           encoding="utf-8")
+    config_file.write_text(config_file.read_text(encoding="utf-8") + "display:\n  header_languages: [en]\n", encoding="utf-8")
     out = tmp_path / "en.csv"
     assert cli("export", "--format", "csv", "-o", str(out))[0] == 0
     rows = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
@@ -88,10 +88,20 @@ def test_export_in_gregorian_when_configured(archive: Config, cli, config_file: 
     assert next(r for r in rows if r[0] == lead)[8].startswith("2026-11-23")
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("=1+1", "'=1+1"), ("+98 912", "'+98 912"), ("-5", "'-5"), ("@SUM(A1)", "'@SUM(A1)"),
-    ("\tx", "'\tx"), ("شرکت", "شرکت"), ("1405-0001", "1405-0001"), ("", ""), (12, 12),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("=1+1", "'=1+1"),
+        ("+98 912", "'+98 912"),
+        ("-5", "'-5"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("شرکت", "شرکت"),
+        ("1405-0001", "1405-0001"),
+        ("", ""),
+        (12, 12),
+    ],
+)
 def test_neutralize_formula_like_cells(value: object, expected: object) -> None:
     assert neutralize(value) == expected
 

@@ -39,8 +39,7 @@ def test_no_action_removes_or_rewrites_an_event(cfg: Config, monkeypatch: pytest
         (lead, lambda: workflow.crm(cfg, lead, by="01")),
         (lead, lambda: workflow.archive(cfg, lead, by="01")),
         (lead, lambda: workflow.reopen(cfg, lead, by="01", note="تمدید")),
-        (lead, lambda: workflow.append_event(cfg, workflow.show(cfg, lead).folder, "edited", "archivist",
-                                             fields=["company"])),
+        (lead, lambda: workflow.append_event(cfg, workflow.show(cfg, lead).folder, "edited", "archivist", fields=["company"])),
         (other, lambda: workflow.decline(cfg, other, by="02")),
         (other, lambda: workflow.crm(cfg, other, by="02")),
         (other, lambda: workflow.archive(cfg, other, by="02")),
@@ -80,10 +79,13 @@ def test_history_prints_the_timeline_with_jalali_dates_and_who(cli, cfg: Config,
     assert data["events"][0]["shown"] == "1405-09-02 09:12"
 
 
-@pytest.mark.parametrize("fields, shown", [
-    (["company", "contact.mobile"], "fields: company, contact.mobile"),
-    ({"company": {"from": "شرکت نمونه", "to": "شرکت نمونه‌پارس"}}, "fields: company: شرکت نمونه → شرکت نمونه‌پارس"),
-])
+@pytest.mark.parametrize(
+    "fields, shown",
+    [
+        (["company", "contact.mobile"], "fields: company, contact.mobile"),
+        ({"company": {"from": "شرکت نمونه", "to": "شرکت نمونه‌پارس"}}, "fields: company: شرکت نمونه → شرکت نمونه‌پارس"),
+    ],
+)
 def test_history_shows_the_fields_of_an_edited_event(cli, cfg: Config, fields: Any, shown: str) -> None:
     lead = workflow.register(cfg, company=COMPANY, staff="07", by="07").lead
     workflow.append_event(cfg, workflow.show(cfg, lead).folder, "edited", "archivist", "hand edit seen", fields=fields)
@@ -111,8 +113,9 @@ def test_hand_edit_of_company_shows_in_history_after_the_daemon_sees_it(cli, cfg
     env = {**os.environ, "ARCHIVIST_STAFF": "01"}
     subprocess.run(once, check=True, capture_output=True, env=env, timeout=120)  # sees the record as it is
     log = workflow.show(cfg, lead).folder / LOG_NAME
-    log.write_text(log.read_text(encoding="utf-8").replace("company: شرکت نمونه پارس", "company: شرکت نمونه پارس نو"),
-                   encoding="utf-8")
+    log.write_text(
+        log.read_text(encoding="utf-8").replace("company: شرکت نمونه پارس", "company: شرکت نمونه پارس نو"), encoding="utf-8"
+    )
     subprocess.run(once, check=True, capture_output=True, env=env, timeout=120)
 
     code, out, _ = cli("history", lead)

@@ -26,8 +26,8 @@ def extracted() -> set[tuple[str | None, str]]:
 
     found = set()
     for _file, _line, message, _comments, context in extract_from_dir(
-            str(ROOT), method_map=[("archivist/**.py", "python"), ("archivist/**/templates/**.html", "jinja2")],
-            keywords=KEYWORDS):
+        str(ROOT), method_map=[("archivist/**.py", "python"), ("archivist/**/templates/**.html", "jinja2")], keywords=KEYWORDS
+    ):
         msgid = message[0] if isinstance(message, tuple) else message
         found.add((context, msgid))
     return found
@@ -42,10 +42,15 @@ def catalog(lang: str):  # type: ignore[no-untyped-def]
 
 def test_every_marked_string_has_a_persian_translation() -> None:
     fa = catalog("fa")
-    translated = {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in fa
-                  if m.id and m.string and not m.fuzzy and (all(m.string) if isinstance(m.string, tuple) else True)}
+    translated = {
+        (m.context, m.id if isinstance(m.id, str) else m.id[0])
+        for m in fa
+        if m.id and m.string and not m.fuzzy and (all(m.string) if isinstance(m.string, tuple) else True)
+    }
     missing = sorted(str(k) for k in extracted() - translated)
-    assert not missing, "strings without Persian in archivist/locale/fa (run the README 'Translations' steps):\n" + "\n".join(missing)
+    assert not missing, "strings without Persian in archivist/locale/fa (run the README 'Translations' steps):\n" + "\n".join(
+        missing
+    )
 
 
 def test_strings_inside_f_strings_are_in_the_catalog_too() -> None:
@@ -77,7 +82,9 @@ def test_compiled_catalog_matches_its_source(lang: str) -> None:
     fresh = gettext.GNUTranslations(buf)
     with open(LOCALE / lang / "LC_MESSAGES" / "archivist.mo", "rb") as fh:
         shipped = gettext.GNUTranslations(fh)
-    assert shipped._catalog == fresh._catalog, f"archivist/locale/{lang} .mo is stale: run `pybabel compile -d archivist/locale -D archivist`"  # type: ignore[attr-defined]
+    assert shipped._catalog == fresh._catalog, (
+        f"archivist/locale/{lang} .mo is stale: run `pybabel compile -d archivist/locale -D archivist`"
+    )  # type: ignore[attr-defined]
 
 
 def test_language_comes_from_ui_language(tmp_path: Path, persian: None) -> None:
@@ -108,8 +115,28 @@ def test_translations_object_for_the_web() -> None:
 
 def test_persian_has_no_latin_words_except_acronyms() -> None:
     """A Persian translation that still reads English was forgotten, not translated."""
-    allowed = {"CRM", "QC", "ID", "Telegram", "archivist", "XLSX", "CSV", "YAML", "F", "SS", "PATH", "rsync",
-               "Enter", "Esc", "Tab", "ctrl", "xdg", "open", "xlsx", "csv"}  # key names, a program, file types
+    allowed = {
+        "CRM",
+        "QC",
+        "ID",
+        "Telegram",
+        "archivist",
+        "XLSX",
+        "CSV",
+        "YAML",
+        "F",
+        "SS",
+        "PATH",
+        "rsync",
+        "Enter",
+        "Esc",
+        "Tab",
+        "ctrl",
+        "xdg",
+        "open",
+        "xlsx",
+        "csv",
+    }  # key names, a program, file types
     for m in catalog("fa"):
         if not (m.id and isinstance(m.id, str) and m.string):
             continue

@@ -58,6 +58,7 @@ def test_accounts_and_admins_are_validated_at_load(tmp_path: Path) -> None:
 
 # -- with real accounts ---------------------------------------------------------------------------
 
+
 @pytest.fixture
 def office() -> Iterator[Office]:
     with office_accounts() as o:
@@ -87,8 +88,10 @@ def test_the_login_is_recorded_and_by_for_someone_else_is_refused_unless_admin(o
 
     # sara (03, not an admin) names 05: refused, one line, exit 1, nothing written
     before = _events(office)
-    for args in (["log", lead, "--kind", "call", "--note", "x", "--by", "05"],
-                 ["--by", "05", "log", lead, "--kind", "call", "--note", "x"]):
+    for args in (
+        ["log", lead, "--kind", "call", "--note", "x", "--by", "05"],
+        ["--by", "05", "log", lead, "--kind", "call", "--note", "x"],
+    ):
         code, out, err = _cli(office, 0, *args)
         assert code == 1 and len(err.strip().splitlines()) == 1 and "admin" in err, err
     code, out, err = _cli(office, 0, "log", lead, "--kind", "call", "--note", "x", env={"ARCHIVIST_STAFF": "05"})
@@ -107,6 +110,7 @@ def test_the_login_is_recorded_and_by_for_someone_else_is_refused_unless_admin(o
 
 
 # -- the TUI ----------------------------------------------------------------------------------------
+
 
 def test_tui_act_as_someone_else_is_refused_for_a_mapped_non_admin_and_recorded_with_both_for_an_admin(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -19,8 +19,9 @@ from tests.daemon_helpers import DAEMON_CONFIG, Archive, Clock, eventually
 
 def _archive(tmp_path: Path, settle: float) -> Archive:
     a = Archive(tmp_path, policy="report")
-    a.config.write_text(DAEMON_CONFIG.format(policy="report").replace("settle_seconds: 1.0", f"settle_seconds: {settle}"),
-                        encoding="utf-8")
+    a.config.write_text(
+        DAEMON_CONFIG.format(policy="report").replace("settle_seconds: 1.0", f"settle_seconds: {settle}"), encoding="utf-8"
+    )
     return a
 
 
@@ -53,8 +54,7 @@ def test_a_writer_reopening_to_append_every_half_second_is_filed_as_one_document
         with open(archive.inbox / name, "ab") as f:
             f.write(piece)
         time.sleep(0.5)  # the writer's own rhythm (the scenario), not a wait for the daemon
-    filed = eventually(lambda: (folder / name).exists() and not (archive.inbox / name).exists(),
-                       what="the scan to be filed")
+    filed = eventually(lambda: (folder / name).exists() and not (archive.inbox / name).exists(), what="the scan to be filed")
     assert filed
     archive.wait_idle()
     docs = sorted(p.name for p in folder.iterdir() if "scan" in p.name)

@@ -111,8 +111,9 @@ def test_hand_edit_then_refresh_updates_search(archive: Config) -> None:
         assert idx.refresh([folder]) == 1
         found = idx.search("هامونسازان")
         assert [h["lead"] for h in found] == ["00012"] and found[0]["matched"] == "company"
-        assert "00012" not in [h["lead"] for h in idx.search(old_company, limit=200) if h["matched"] == "company"
-                               and h["company"] == old_company]
+        assert "00012" not in [
+            h["lead"] for h in idx.search(old_company, limit=200) if h["matched"] == "company" and h["company"] == old_company
+        ]
         assert idx.refresh([folder]) == 0  # unchanged now: not read again
 
 
@@ -179,8 +180,7 @@ def test_cli_actions_keep_an_existing_index_fresh_through_the_hook(archive: Conf
 
 
 @pytest.mark.parametrize("disk", ["cached", "cold"])
-def test_reconcile_finds_new_changed_and_removed_folders(archive: Config, disk: str,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reconcile_finds_new_changed_and_removed_folders(archive: Config, disk: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from functools import partial
 
     from archivist.index import build
@@ -209,8 +209,7 @@ def test_reconcile_finds_new_changed_and_removed_folders(archive: Config, disk: 
         assert idx.reconcile() == {"added": 0, "updated": 0, "removed": 0, "records": 80}
 
 
-def test_a_record_registered_while_a_reconcile_walks_is_not_dropped(archive: Config,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_record_registered_while_a_reconcile_walks_is_not_dropped(archive: Config, monkeypatch: pytest.MonkeyPatch) -> None:
     from archivist import workflow
     from archivist.index import build
 
@@ -252,7 +251,9 @@ def test_due_lists_overdue_today_and_stuck_per_staff(archive: Config, cli, monke
     for h in lists["overdue"]:
         assert datetime.fromisoformat(h["next_followup"]) < now
     for h in lists["today"]:
-        assert now <= datetime.fromisoformat(h["next_followup"]) and datetime.fromisoformat(h["next_followup"]).date() == now.date()
+        assert (
+            now <= datetime.fromisoformat(h["next_followup"]) and datetime.fromisoformat(h["next_followup"]).date() == now.date()
+        )
     stuck = json.loads(cli("due", "--json")[1])["stuck"]
     assert stuck and all(h["days"] >= h["limit"] and h["status"] != "archived" for h in stuck)
     assert all(h["limit"] == archive.followup.stuck_days[h["status"]] for h in stuck)
@@ -280,36 +281,42 @@ def test_fast_log_reader_builds_exactly_what_safe_load_builds(archive: Config, c
     assert understood >= 80  # every log archivist wrote itself
 
 
-@pytest.mark.parametrize("text", [
-    "form: F-31-08-01\n# a comment\nlead: '00001'\n",
-    "form: F-31-08-01\nservices: [ISO, Training]\n",
-    "form: F-31-08-01\nnote: |\n  two\n  lines\n",
-    "form: F-31-08-01\ncontact:\n    person: deep\n",
-    "form: F-31-08-01\nnote: \"escaped \\\" quote\"\n",
-    "form: F-31-08-01\nnote: a long\n  continued plain scalar\n",
-    "form: F-31-08-01\r\nlead: '00001'\r\n",
-    "form: F-31-08-01\nlead: *undefined\n",
-    # aliases are refused by the log reader (alias bombs): the slow path reports them (issue 13)
-    "form: F-31-08-01\nevents:\n- at: &id001 2026-11-23T09:12:00+03:30\n  by: '07'\n  due: *id001\n",
-    "",
-    # characters yaml.safe_load refuses or reads as line breaks: the slow path must see them
-    "form: F-31-08-01\nnote: bell\x07\n",
-    "form: F-31-08-01\nnote: c1\x9f control\n",
-    "form: F-31-08-01\nnote: next\x85line\n",
-    "form: F-31-08-01\nnote: line\u2028separator\n",
-    "form: F-31-08-01\nnote: lone \ud800 surrogate\n",
-    "\ufeffform: F-31-08-01\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "form: F-31-08-01\n# a comment\nlead: '00001'\n",
+        "form: F-31-08-01\nservices: [ISO, Training]\n",
+        "form: F-31-08-01\nnote: |\n  two\n  lines\n",
+        "form: F-31-08-01\ncontact:\n    person: deep\n",
+        'form: F-31-08-01\nnote: "escaped \\" quote"\n',
+        "form: F-31-08-01\nnote: a long\n  continued plain scalar\n",
+        "form: F-31-08-01\r\nlead: '00001'\r\n",
+        "form: F-31-08-01\nlead: *undefined\n",
+        # aliases are refused by the log reader (alias bombs): the slow path reports them (issue 13)
+        "form: F-31-08-01\nevents:\n- at: &id001 2026-11-23T09:12:00+03:30\n  by: '07'\n  due: *id001\n",
+        "",
+        # characters yaml.safe_load refuses or reads as line breaks: the slow path must see them
+        "form: F-31-08-01\nnote: bell\x07\n",
+        "form: F-31-08-01\nnote: c1\x9f control\n",
+        "form: F-31-08-01\nnote: next\x85line\n",
+        "form: F-31-08-01\nnote: line\u2028separator\n",
+        "form: F-31-08-01\nnote: lone \ud800 surrogate\n",
+        "\ufeffform: F-31-08-01\n",
+    ],
+)
 def test_fast_log_reader_declines_anything_outside_dump_yaml_shape(text: str) -> None:
     from archivist.index import fastlog
 
     assert fastlog.load_bytes(text.encode("utf-8", "surrogatepass")) is None
 
 
-@pytest.mark.parametrize("text", [
-    "form: F-31-08-01\nschema: 1\nlead: 00417\nstatus: no\nnext_followup: 2026-11-24\nx: 0x1F\ny: 1_000\nz: ~\n",
-    "a: 'it''s'\nb: -5\nc: 1.5e3\nd: .inf\ne: True\nf: ''\ng: []\nh: {}\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "form: F-31-08-01\nschema: 1\nlead: 00417\nstatus: no\nnext_followup: 2026-11-24\nx: 0x1F\ny: 1_000\nz: ~\n",
+        "a: 'it''s'\nb: -5\nc: 1.5e3\nd: .inf\ne: True\nf: ''\ng: []\nh: {}\n",
+    ],
+)
 def test_fast_log_reader_resolves_plain_scalars_like_yaml(text: str) -> None:
     from archivist.index import fastlog
 
@@ -328,13 +335,19 @@ def test_parallel_read_gives_the_same_index_as_a_sequential_one(archive: Config,
 
 # -- a root that is not an archive, hand edits without a daemon, reindex, staff filters ----------------
 
+
 @pytest.mark.parametrize("mounted", [False, True], ids=["no-folder", "empty-mount-point"])
 def test_read_commands_refuse_a_root_that_holds_no_archive(cli, tmp_path: Path, mounted: bool) -> None:
     root = tmp_path / "drive"
     if mounted:
         root.mkdir()  # what an unmounted drive leaves: its empty mount point
-    for args in (("search", "پارس"), ("due",), ("reindex",), ("list",),
-                 ("export", "--format", "csv", "-o", str(tmp_path / "x.csv"))):
+    for args in (
+        ("search", "پارس"),
+        ("due",),
+        ("reindex",),
+        ("list",),
+        ("export", "--format", "csv", "-o", str(tmp_path / "x.csv")),
+    ):
         code, out, err = cli("--root", str(root), *args)
         assert code == 1, args
         assert err.startswith(f"archivist: no archive at {root}") and "archivist init" in err

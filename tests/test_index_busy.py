@@ -19,8 +19,9 @@ from bench.office_bench import WRITER
 
 def _run(config_file: Path, *args: str) -> tuple[int, str, str, float]:
     started = time.monotonic()
-    p = subprocess.run([sys.executable, "-m", "archivist", "--config", str(config_file), *args],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "archivist", "--config", str(config_file), *args], capture_output=True, text=True, timeout=120
+    )
     return p.returncode, p.stdout, p.stderr, time.monotonic() - started
 
 
@@ -31,12 +32,14 @@ def indexed(cfg: Config) -> Config:
     return cfg
 
 
-def test_log_and_search_while_another_process_holds_the_index_in_a_write_transaction(
-    indexed: Config, config_file: Path
-) -> None:
+def test_log_and_search_while_another_process_holds_the_index_in_a_write_transaction(indexed: Config, config_file: Path) -> None:
     cfg = indexed
-    holder = subprocess.Popen([sys.executable, "-c", WRITER, str(cfg.index_file), "held-by-test"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(cfg.index_file), "held-by-test"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdin is not None
         assert holder.stdout.readline().strip() == "holding"

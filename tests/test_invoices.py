@@ -46,15 +46,18 @@ def test_tax_id_built_like_the_tax_authority_is_accepted_as_typed() -> None:
     assert parts == {"memory_id": "A11ZRA", "date": date(2026, 11, 23), "serial": 4711, "check": int(tax[-1])}
 
 
-@pytest.mark.parametrize("mangle, reason", [
-    (lambda t: t[:-1], "has 21"),                                       # a character dropped
-    (lambda t: t + "7", "has 23"),                                      # one too many
-    (lambda t: t[:8] + "G" + t[9:], "the date (characters 7-11) may only hold 0-9 A-F"),
-    (lambda t: t[:15] + "Z" + t[16:], "the serial (characters 12-21) may only hold 0-9 A-F"),
-    (lambda t: t[:2] + "#" + t[3:], "the fiscal memory ID (characters 1-6) may only hold 0-9 A-Z"),
-    (lambda t: t[:-1] + str((int(t[-1]) + 1) % 10), "check digit does not match"),
-    (lambda t: t[:15] + t[16] + t[15] + t[17:], "check digit does not match"),  # neighbours swapped
-])
+@pytest.mark.parametrize(
+    "mangle, reason",
+    [
+        (lambda t: t[:-1], "has 21"),  # a character dropped
+        (lambda t: t + "7", "has 23"),  # one too many
+        (lambda t: t[:8] + "G" + t[9:], "the date (characters 7-11) may only hold 0-9 A-F"),
+        (lambda t: t[:15] + "Z" + t[16:], "the serial (characters 12-21) may only hold 0-9 A-F"),
+        (lambda t: t[:2] + "#" + t[3:], "the fiscal memory ID (characters 1-6) may only hold 0-9 A-Z"),
+        (lambda t: t[:-1] + str((int(t[-1]) + 1) % 10), "check digit does not match"),
+        (lambda t: t[:15] + t[16] + t[15] + t[17:], "check digit does not match"),  # neighbours swapped
+    ],
+)
 def test_malformed_tax_id_refused_with_the_reason(mangle, reason: str) -> None:
     tax = invoices.make_tax_id("A11ZRA", date(2026, 11, 23), 0x1234567)
     bad = mangle(tax)
@@ -92,9 +95,11 @@ def test_case_with_three_invoices_traced_both_ways(cli, cfg: Config, case: str) 
 
     # invoice → case, typed in Persian digits; tax ID → case; contract → case
     contract = shown["contract"]
-    for query, matched, value in [(to_persian_digits(numbers[1]), "invoice", numbers[1]),
-                                  (taxes[2].lower(), "tax_id", taxes[2]),
-                                  (to_persian_digits(contract), "contract", contract)]:
+    for query, matched, value in [
+        (to_persian_digits(numbers[1]), "invoice", numbers[1]),
+        (taxes[2].lower(), "tax_id", taxes[2]),
+        (to_persian_digits(contract), "contract", contract),
+    ]:
         code, out, _ = cli("trace", query)
         assert code == 0, query
         assert case in out and COMPANY in out and str(cfg.root / "customers" / case) in out
@@ -148,7 +153,6 @@ def test_invoice_date_kept_in_the_log(cli, cfg: Config, case: str) -> None:
     inv = log["invoices"][-1]
     assert inv["amount"] == 1250000
     assert str(inv["date"]).startswith("2026-11-26")
-
 
 
 def test_trace_works_when_the_index_is_broken(cli, cfg: Config, case: str) -> None:

@@ -35,22 +35,38 @@ def _wait_for(cond, what: str, limit: float = 60.0) -> None:
         time.sleep(0.02)
 
 
-def test_allocation_waits_for_a_posix_lock_on_the_registry_then_issues_the_next_number(
-    cfg: Config, config_file: Path
-) -> None:
+def test_allocation_waits_for_a_posix_lock_on_the_registry_then_issues_the_next_number(cfg: Config, config_file: Path) -> None:
     first = workflow.register(cfg, company="شرکت اول", staff="01")
     registry = cfg.root / "registry.yaml"
-    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(registry)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(registry)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout is not None and holder.stdin is not None
         assert holder.stdout.readline().strip() == "locked"
-        reg = subprocess.Popen([sys.executable, "-m", "archivist", "--config", str(config_file), "register",
-                                "--company", "شرکت دوم", "--staff", "01"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        reg = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "archivist",
+                "--config",
+                str(config_file),
+                "register",
+                "--company",
+                "شرکت دوم",
+                "--staff",
+                "01",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         # the register process has archivist's own registry lock: it is now waiting for the client's
         own_lock = layout_of(cfg).locks / "registry.lock"
-        _wait_for(lambda: reg.poll() is not None or (own_lock.exists() and lock_holder(own_lock) is not None),
-                  "register to take archivist's registry lock")
+        _wait_for(
+            lambda: reg.poll() is not None or (own_lock.exists() and lock_holder(own_lock) is not None),
+            "register to take archivist's registry lock",
+        )
         assert reg.poll() is None, f"allocation did not wait for the lock on registry.yaml: {reg.communicate()}"
         assert len(list((cfg.root / "applicants").iterdir())) == 1
         holder.stdin.write("\n")

@@ -9,13 +9,16 @@ from archivist.naming import FolderTemplate, fold, fold_compact, leading_code, n
 APPLICANT = FolderTemplate("{company} - {staff} - {lead}")
 
 
-@pytest.mark.parametrize("name", [
-    "شرکت نمونه پارس - 07 - 00417",
-    "شرکت نمونه پارس – 07 – 00417",
-    "شرکت نمونه پارس—07—00417",
-    "شرکت نمونه پارس  -  ۰۷  -  ۰۰۴۱۷",
-    "شرکت نمونه پارس - ٠٧ - ٠٠٤١٧",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "شرکت نمونه پارس - 07 - 00417",
+        "شرکت نمونه پارس – 07 – 00417",
+        "شرکت نمونه پارس—07—00417",
+        "شرکت نمونه پارس  -  ۰۷  -  ۰۰۴۱۷",
+        "شرکت نمونه پارس - ٠٧ - ٠٠٤١٧",
+    ],
+)
 def test_applicant_name_parses_any_dash_spacing_and_digits(name: str) -> None:
     assert APPLICANT.parse(name) == {"company": "شرکت نمونه پارس", "staff": "07", "lead": "00417"}
 
@@ -38,15 +41,18 @@ def test_phone_forms_normalize_to_one(typed: str) -> None:
     assert normalize_phone(typed) == "09121234567"
 
 
-@pytest.mark.parametrize(("filename", "code"), [
-    ("2031 contract.pdf", "2031"),
-    ("00417_quote.pdf", "00417"),
-    ("۲۰۳۱-فاکتور.pdf", "2031"),
-    ("٠٠٤١٧.pdf", "00417"),
-    ("203101 scan.pdf", None),
-    ("contract 2031.pdf", None),
-    ("203.pdf", None),
-])
+@pytest.mark.parametrize(
+    ("filename", "code"),
+    [
+        ("2031 contract.pdf", "2031"),
+        ("00417_quote.pdf", "00417"),
+        ("۲۰۳۱-فاکتور.pdf", "2031"),
+        ("٠٠٤١٧.pdf", "00417"),
+        ("203101 scan.pdf", None),
+        ("contract 2031.pdf", None),
+        ("203.pdf", None),
+    ],
+)
 def test_leading_code_of_inbox_files(filename: str, code: str | None) -> None:
     assert leading_code(filename) == code
 

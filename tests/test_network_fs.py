@@ -28,8 +28,13 @@ def _cli(config_file: Path, *args: str, mounts: Path | None = None) -> tuple[int
     env = dict(os.environ, ARCHIVIST_STAFF="01")
     if mounts:
         env["ARCHIVIST_MOUNTS"] = str(mounts)
-    p = subprocess.run([sys.executable, "-m", "archivist", "--config", str(config_file), *args],
-                       capture_output=True, text=True, env=env, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "archivist", "--config", str(config_file), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert "Traceback" not in p.stderr, p.stderr
     return p.returncode, p.stdout, p.stderr
 
@@ -49,18 +54,24 @@ def archive(cfg: Config) -> Config:
     return cfg
 
 
-@pytest.mark.parametrize(("fstype", "device"), [("nfs4", "fileserver:/export/archive"),
-                                                ("cifs", "//fileserver/archive"),
-                                                ("fuse.sshfs", "office@host:/srv/archive")])
+@pytest.mark.parametrize(
+    ("fstype", "device"),
+    [("nfs4", "fileserver:/export/archive"), ("cifs", "//fileserver/archive"), ("fuse.sshfs", "office@host:/srv/archive")],
+)
 def test_through_a_network_filesystem_every_write_is_refused_and_reads_still_answer(
     archive: Config, config_file: Path, tmp_path: Path, fstype: str, device: str
 ) -> None:
     table = _table(tmp_path, archive.root, fstype, device)
     before = tree_digest(archive.root)
     state_before = sorted(p.name for p in (archive.root / ".archivist").iterdir())
-    for args in (["daemon", "--once"], ["register", "--company", "شرکت دوم", "--staff", "01", "--yes"],
-                 ["convert", "00001", "--service", "1"], ["log", "00001", "--kind", "note", "--note", "x"],
-                 ["reindex"], ["init"]):
+    for args in (
+        ["daemon", "--once"],
+        ["register", "--company", "شرکت دوم", "--staff", "01", "--yes"],
+        ["convert", "00001", "--service", "1"],
+        ["log", "00001", "--kind", "note", "--note", "x"],
+        ["reindex"],
+        ["init"],
+    ):
         code, out, err = _cli(config_file, *args, mounts=table)
         assert code == 1, (args, out, err)
         assert len(err.strip().splitlines()) == 1, err

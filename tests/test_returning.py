@@ -23,8 +23,9 @@ ARCHIVED = "شرکت نمونه"
 @pytest.fixture
 def archived(cfg: Config) -> str:
     """The archived "شرکت نمونه": registered, declined, CRM done, archived."""
-    rec = workflow.register(cfg, company=ARCHIVED, staff="07", by="07", contact={"mobile": "0912 123 4567",
-                                                                                "email": "info@nemooneh.ir"})
+    rec = workflow.register(
+        cfg, company=ARCHIVED, staff="07", by="07", contact={"mobile": "0912 123 4567", "email": "info@nemooneh.ir"}
+    )
     for step in (workflow.decline, workflow.crm, workflow.archive):
         rec = step(cfg, rec.lead, by="07")
     assert rec.status == "archived" and rec.folder and "archive/applicants" in rec.folder.as_posix()
@@ -35,14 +36,17 @@ def records(cfg: Config) -> list[Path]:
     return sorted(cfg.root.glob("*/*/" + LOG_NAME)) + sorted(cfg.root.glob("archive/*/*/" + LOG_NAME))
 
 
-@pytest.mark.parametrize("typed", [
-    "شركت نمونه",          # Arabic kaf
-    "شرکت نمونع",          # one typo (ه → ع)
-    "شرکت نمنه",           # one letter missing
-    "شرکت‌نمونه",           # ZWNJ instead of a space
-    "  شرکت   نمونه ",     # stray spaces
-    "نمونه",               # without the generic word
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "شركت نمونه",  # Arabic kaf
+        "شرکت نمونع",  # one typo (ه → ع)
+        "شرکت نمنه",  # one letter missing
+        "شرکت‌نمونه",  # ZWNJ instead of a space
+        "  شرکت   نمونه ",  # stray spaces
+        "نمونه",  # without the generic word
+    ],
+)
 def test_registering_a_variant_finds_the_archived_record(cfg: Config, archived: str, typed: str) -> None:
     [match] = find_similar(cfg, typed)
     assert match["code"] == archived and match["company"] == ARCHIVED
@@ -116,9 +120,23 @@ def test_register_asks_on_a_terminal(config_file: Path, cfg: Config, archived: s
         master, slave = os.openpty()
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "archivist", "--config", str(config_file), "register",
-                 "--company", "شركت نمونه", "--staff", "01"],
-                stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+                [
+                    sys.executable,
+                    "-m",
+                    "archivist",
+                    "--config",
+                    str(config_file),
+                    "register",
+                    "--company",
+                    "شركت نمونه",
+                    "--staff",
+                    "01",
+                ],
+                stdin=slave,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+            )
             os.write(master, f"{answer}\n".encode())
             out, err = proc.communicate(timeout=60)
         finally:
@@ -153,13 +171,19 @@ def test_one_shared_word_does_not_link_companies(cfg: Config) -> None:
 def _variants(name: str, rng) -> list[str]:  # type: ignore[no-untyped-def]
     """How staff retype a known name: as is, a letter wrong, missing or extra, two wrong, Arabic
     letters, a generic word added or dropped, part of it."""
-    out = [name, name.replace("ی", "ي").replace("ک", "ك"), f"شرکت {name}", " ".join(name.split()[1:]),
-           " ".join(name.split()[:2]), name.split()[0]]
+    out = [
+        name,
+        name.replace("ی", "ي").replace("ک", "ك"),
+        f"شرکت {name}",
+        " ".join(name.split()[1:]),
+        " ".join(name.split()[:2]),
+        name.split()[0],
+    ]
     for _ in range(3):
         i = rng.randrange(len(name))
-        out += [name[:i] + "ع" + name[i + 1:], name[:i] + name[i + 1:], name[:i] + "ز" + name[i:]]
+        out += [name[:i] + "ع" + name[i + 1 :], name[:i] + name[i + 1 :], name[:i] + "ز" + name[i:]]
         j = rng.randrange(len(name))
-        out.append((name[:i] + "ع" + name[i + 1:])[:j] + "پ" + (name[:i] + "ع" + name[i + 1:])[j + 1:])
+        out.append((name[:i] + "ع" + name[i + 1 :])[:j] + "پ" + (name[:i] + "ع" + name[i + 1 :])[j + 1 :])
     return [v for v in out if v.strip()]
 
 
@@ -180,8 +204,12 @@ def test_the_index_finds_exactly_what_reading_every_log_finds(cfg: Config) -> No
     rng = random.Random(5)
     logs = records(cfg)
     queries: list[tuple[str, str | None, str | None]] = [
-        ("فولاد مبارکه", None, None), ("pars company", None, None), ("Other", None, "sales@pars.EXAMPLE"),
-        ("نو", None, None), ("Acme Trading Zeta", None, None), ("", None, None),
+        ("فولاد مبارکه", None, None),
+        ("pars company", None, None),
+        ("Other", None, "sales@pars.EXAMPLE"),
+        ("نو", None, None),
+        ("Acme Trading Zeta", None, None),
+        ("", None, None),
     ]
     for log in rng.sample(logs, 10):
         rec = load_record(log.parent)

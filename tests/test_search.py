@@ -48,28 +48,55 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, dict[str,
 
 def _make_records(cfg: Config) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
-    a = workflow.register(cfg, company="شرکت فرادید", staff="01", by="01",
-                          contact={"person": "بردیا آذرخش", "mobile": "09121234567", "email": "info@faradid.ir"},
-                          services=["1"], requests=["پیش‌فاکتور"])
+    a = workflow.register(
+        cfg,
+        company="شرکت فرادید",
+        staff="01",
+        by="01",
+        contact={"person": "بردیا آذرخش", "mobile": "09121234567", "email": "info@faradid.ir"},
+        services=["1"],
+        requests=["پیش‌فاکتور"],
+    )
     workflow.log_event(cfg, a.lead, kind="call", note="قرار جلسه با مدیرعامل", by="01")
     a = workflow.convert(cfg, a.lead, service="1", by="01")
     a = workflow.sign_contract(cfg, a.code, by="01")
     tax = make_tax_id("A1B2C3", datetime(2026, 11, 20), 4711)
     a = workflow.add_invoice(cfg, a.code, by="01", tax_id=tax, amount="120000000")
-    out["A"] = {"lead": a.lead, "case": a.case or "", "contract": a.contract or "",
-                "invoice": str(a.invoices[-1]["number"]), "tax": tax}
+    out["A"] = {
+        "lead": a.lead,
+        "case": a.case or "",
+        "contract": a.contract or "",
+        "invoice": str(a.invoices[-1]["number"]),
+        "tax": tax,
+    }
 
-    b = workflow.register(cfg, company="گروه صنعتی کیمیا‌گران سپیدرود", staff="02", by="02",
-                          contact={"person": "ترانه فرهمند", "mobile": "+98 935 765 4321"}, services=["2"])
+    b = workflow.register(
+        cfg,
+        company="گروه صنعتی کیمیا‌گران سپیدرود",
+        staff="02",
+        by="02",
+        contact={"person": "ترانه فرهمند", "mobile": "+98 935 765 4321"},
+        services=["2"],
+    )
     b = workflow.convert(cfg, b.lead, service="2", by="02")
     out["B"] = {"lead": b.lead, "case": b.case or ""}
 
-    c = workflow.register(cfg, company="Zarrin Tooska Steel", staff="07", by="07",
-                          contact={"person": "Kaveh Moradi", "phone": "021-88776655", "email": "kaveh@zarrintooska.com"})
+    c = workflow.register(
+        cfg,
+        company="Zarrin Tooska Steel",
+        staff="07",
+        by="07",
+        contact={"person": "Kaveh Moradi", "phone": "021-88776655", "email": "kaveh@zarrintooska.com"},
+    )
     out["C"] = {"lead": c.lead}
 
-    d = workflow.register(cfg, company="مهندسی پیشگامان دانش‌بنیان آرتاویل", staff="01", by="01",
-                          contact={"consultant": "هومن سپهری", "mobile": "۰۹۳۶ ۱۱۱ ۲۲۳۳"})
+    d = workflow.register(
+        cfg,
+        company="مهندسی پیشگامان دانش‌بنیان آرتاویل",
+        staff="01",
+        by="01",
+        contact={"consultant": "هومن سپهری", "mobile": "۰۹۳۶ ۱۱۱ ۲۲۳۳"},
+    )
     out["D"] = {"lead": d.lead}
 
     e = workflow.register(cfg, company="کارخانه یزدبافت", staff="02", by="02", contact={"person": "شهرام طلوعی"})

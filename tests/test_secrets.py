@@ -44,9 +44,13 @@ def _api_echoing(echo: str) -> BotAPI:
 
 
 @pytest.mark.parametrize("echo", ["raw 400", "quoted 400", "quoted 500", "cut ok:false"])
-def test_error_that_echoes_the_url_leaves_no_token_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                            cli_factory, echo: str,  # noqa: F811
-                                                            caplog: pytest.LogCaptureFixture) -> None:
+def test_error_that_echoes_the_url_leaves_no_token_anywhere(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli_factory,  # noqa: F811 - the fixture imported above
+    echo: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     token = "123456789:AAE-secret-token-for-tests_only"
     monkeypatch.setenv("ARCHIVIST_TELEGRAM_TOKEN", token)
@@ -76,9 +80,12 @@ def test_error_that_echoes_the_url_leaves_no_token_anywhere(tmp_path: Path, monk
         api.stop()
 
 
-def test_token_with_a_control_character_is_not_written_repr_escaped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                   cli_factory,  # noqa: F811
-                                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_token_with_a_control_character_is_not_written_repr_escaped(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli_factory,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     # a token pasted with a stray BEL in it: http.client refuses the URL and repeats it, repr-escaped
     monkeypatch.setenv("ARCHIVIST_TELEGRAM_TOKEN", "123456789:AAE-secret\x07token")
@@ -113,8 +120,12 @@ def _rsync_wrapper(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("token_env", ["ARCHIVIST_TELEGRAM_TOKEN", "OFFICE_BOT_TOKEN"])
 def test_rsync_does_not_inherit_the_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token_env: str) -> None:
     config = tmp_path / "config.yaml"
-    config.write_text(telegram_config(tmp_path, 9).read_text(encoding="utf-8")
-                      .replace("token_env: ARCHIVIST_TELEGRAM_TOKEN", f"token_env: {token_env}"), encoding="utf-8")
+    config.write_text(
+        telegram_config(tmp_path, 9)
+        .read_text(encoding="utf-8")
+        .replace("token_env: ARCHIVIST_TELEGRAM_TOKEN", f"token_env: {token_env}"),
+        encoding="utf-8",
+    )
     cfg = load_config(config)
     cfg.root.mkdir(parents=True, exist_ok=True)
     converted(cfg)

@@ -61,7 +61,8 @@ def sshfs_view(cfg: Config, tmp_path: Path) -> Iterator[Path]:
     (keys / "sshd_config").write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {keys / 'host'}\nAuthorizedKeysFile {keys / 'authorized_keys'}\n"
         f"PidFile {keys / 'sshd.pid'}\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n"
-        "StrictModes no\nUsePAM no\nSubsystem sftp internal-sftp\n")
+        "StrictModes no\nUsePAM no\nSubsystem sftp internal-sftp\n"
+    )
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation dir sshd insists on
     sshd = subprocess.Popen([SSHD, "-D", "-e", "-f", str(keys / "sshd_config")], stderr=subprocess.PIPE)
     mnt = tmp_path / "mnt"
@@ -76,10 +77,15 @@ def sshfs_view(cfg: Config, tmp_path: Path) -> Iterator[Path]:
                 assert sshd.poll() is None, sshd.stderr.read().decode() if sshd.stderr else "sshd exited"
                 assert time.monotonic() < end, "sshd did not start listening"
                 time.sleep(0.05)
-        opts = (f"IdentityFile={keys / 'client'},StrictHostKeyChecking=no,UserKnownHostsFile=/dev/null,"
-                "BatchMode=yes,LogLevel=ERROR")
-        res = subprocess.run(["sshfs", "-p", str(port), "-o", opts, f"root@127.0.0.1:{cfg.root}", str(mnt)],
-                             capture_output=True, text=True, timeout=60)
+        opts = (
+            f"IdentityFile={keys / 'client'},StrictHostKeyChecking=no,UserKnownHostsFile=/dev/null,BatchMode=yes,LogLevel=ERROR"
+        )
+        res = subprocess.run(
+            ["sshfs", "-p", str(port), "-o", opts, f"root@127.0.0.1:{cfg.root}", str(mnt)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         if res.returncode != 0:
             pytest.skip(f"sshfs could not mount over loopback here: {res.stderr.strip()}")
         try:
@@ -92,8 +98,13 @@ def sshfs_view(cfg: Config, tmp_path: Path) -> Iterator[Path]:
 
 
 def _cli(config_file: Path, *args: str) -> tuple[int, str, str]:
-    p = subprocess.run([sys.executable, "-m", "archivist", "--config", str(config_file), *args],
-                       capture_output=True, text=True, env=dict(os.environ, ARCHIVIST_STAFF="01"), timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "archivist", "--config", str(config_file), *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, ARCHIVIST_STAFF="01"),
+        timeout=120,
+    )
     assert "Traceback" not in p.stderr, p.stderr
     return p.returncode, p.stdout, p.stderr
 
@@ -110,9 +121,13 @@ def test_through_a_real_sshfs_mount_writes_are_refused_and_search_and_show_answe
     config_file = client / "config.yaml"
     config_file.write_text(CONFIG_TEXT.replace("root: ./archive", f"root: {sshfs_view}"), encoding="utf-8")
     before = tree_digest(cfg.root)
-    for args in (["daemon", "--once"], ["register", "--company", "شرکت دوم", "--staff", "01", "--yes"],
-                 ["convert", rec.lead, "--service", "1"], ["log", rec.lead, "--kind", "note", "--note", "x"],
-                 ["reindex"]):
+    for args in (
+        ["daemon", "--once"],
+        ["register", "--company", "شرکت دوم", "--staff", "01", "--yes"],
+        ["convert", rec.lead, "--service", "1"],
+        ["log", rec.lead, "--kind", "note", "--note", "x"],
+        ["reindex"],
+    ):
         code, out, err = _cli(config_file, *args)
         assert code == 1, (args, out, err)
         assert "network filesystem (fuse.sshfs" in err and "allow_network_fs" in err, err

@@ -88,8 +88,11 @@ def api() -> Iterator[BotAPI]:
 def telegram_config(tmp_path: Path, port: int, chat: str | None = CHAT) -> Path:
     path = tmp_path / "config.yaml"
     chat_line = f'"{chat}"' if chat else "null"
-    path.write_text(CONFIG_TEXT + f"telegram:\n  chat_id: {chat_line}\n  token_env: ARCHIVIST_TELEGRAM_TOKEN\n"
-                    f"  api_base: http://127.0.0.1:{port}\n", encoding="utf-8")
+    path.write_text(
+        CONFIG_TEXT + f"telegram:\n  chat_id: {chat_line}\n  token_env: ARCHIVIST_TELEGRAM_TOKEN\n"
+        f"  api_base: http://127.0.0.1:{port}\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -151,8 +154,12 @@ def test_server_down_message_waits_in_outbox_and_goes_out_when_it_returns(tmp_pa
 def test_rate_limit_retry_after_is_honoured(tmp_path: Path, api: BotAPI) -> None:
     cfg = load_config(telegram_config(tmp_path, api.port))
     converted(cfg)
-    api.script.append((429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
-                             "parameters": {"retry_after": 1}}))
+    api.script.append(
+        (
+            429,
+            {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}},
+        )
+    )
     assert notify.flush(cfg) == 1
     assert len(api.requests) == 2
     waited = api.requests[1]["at"] - api.requests[0]["at"]
@@ -172,8 +179,9 @@ def test_long_retry_after_postpones_instead_of_blocking(tmp_path: Path, api: Bot
     assert notify.flush(cfg) == 0 and len(api.requests) == 1
 
 
-def test_token_in_no_file_under_the_root_and_in_no_log_line(tmp_path: Path, api: BotAPI, cli_factory,
-                                                            caplog: pytest.LogCaptureFixture) -> None:
+def test_token_in_no_file_under_the_root_and_in_no_log_line(
+    tmp_path: Path, api: BotAPI, cli_factory, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     config = telegram_config(tmp_path, api.port)
     cfg = load_config(config)
@@ -181,8 +189,10 @@ def test_token_in_no_file_under_the_root_and_in_no_log_line(tmp_path: Path, api:
     converted(cfg, "شرکت دوم")
     converted(cfg, "شرکت سوم")
     # a refusal whose description echoes the request URL, a 429, then a success
-    api.script += [(400, {"ok": False, "error_code": 400, "description": f"Bad Request: /bot{TOKEN}/sendMessage"}),
-                   (429, {"ok": False, "error_code": 429, "parameters": {"retry_after": 0}})]
+    api.script += [
+        (400, {"ok": False, "error_code": 400, "description": f"Bad Request: /bot{TOKEN}/sendMessage"}),
+        (429, {"ok": False, "error_code": 429, "parameters": {"retry_after": 0}}),
+    ]
     code, out, err = cli_factory(config)("notify", "flush")
     assert code == 0
     assert "sent 2; 1 waiting" in out and "<token>" in out
@@ -212,8 +222,7 @@ def test_crash_after_send_before_bookkeeping_does_not_send_again(tmp_path: Path,
     assert [r["message_id"] for r in sent_records(cfg)] == [77]
 
 
-def test_crash_during_the_request_resends_and_says_so(tmp_path: Path, api: BotAPI,
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_crash_during_the_request_resends_and_says_so(tmp_path: Path, api: BotAPI, caplog: pytest.LogCaptureFixture) -> None:
     cfg = load_config(telegram_config(tmp_path, api.port))
     converted(cfg)
     [item] = waiting(cfg)
@@ -280,8 +289,9 @@ def _die(*_args: object) -> None:
     raise Crash
 
 
-def test_crash_before_the_conversion_is_saved_announces_nothing(tmp_path: Path, api: BotAPI,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crash_before_the_conversion_is_saved_announces_nothing(
+    tmp_path: Path, api: BotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cfg = load_config(telegram_config(tmp_path, api.port))
     rec = workflow.register(cfg, company=COMPANY, staff="07", by="07")
     with monkeypatch.context() as m:
@@ -303,8 +313,9 @@ def test_crash_before_the_conversion_is_saved_announces_nothing(tmp_path: Path, 
     assert [r["body"]["text"] for r in api.requests] == [f"{COMPANY} — {case}"]
 
 
-def test_crash_after_the_conversion_is_saved_still_announces_it(tmp_path: Path, api: BotAPI,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crash_after_the_conversion_is_saved_still_announces_it(
+    tmp_path: Path, api: BotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cfg = load_config(telegram_config(tmp_path, api.port))
     rec = workflow.register(cfg, company=COMPANY, staff="07", by="07")
     with monkeypatch.context() as m:
@@ -331,7 +342,7 @@ def cli_factory(capsys: pytest.CaptureFixture[str]):
             code = main(["--config", str(config), *args])
             out, err = capsys.readouterr()
             return code, out, err
+
         return run
 
     return make
-

@@ -44,8 +44,14 @@ def pilot_test(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., No
 def archive(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> Config:
     """Three applicants with real Persian names (ZWNJ, Arabic ك/ي typed by someone, Persian digits)."""
     monkeypatch.setenv("ARCHIVIST_NOW", NOW)
-    workflow.register(cfg, company="شرکت نمونه‌پارس", staff="01", by="01",
-                      contact={"person": "علی رضایی", "mobile": "۰۹۱۲ ۱۲۳ ۴۵۶۷", "email": "ali@nemoone.ir"}, services=["1"])
+    workflow.register(
+        cfg,
+        company="شرکت نمونه‌پارس",
+        staff="01",
+        by="01",
+        contact={"person": "علی رضایی", "mobile": "۰۹۱۲ ۱۲۳ ۴۵۶۷", "email": "ali@nemoone.ir"},
+        services=["1"],
+    )
     workflow.register(cfg, company="صنايع فولاد كاوه", staff="07", by="07", contact={"mobile": "+98 935 000 1111"})
     workflow.register(cfg, company="Kish Trading", staff="02", by="02", contact={"email": "info@kish.example"})
     return cfg
@@ -231,7 +237,9 @@ async def test_offered_actions_follow_the_stage(archive: Config) -> None:
     app = ArchivistApp(archive)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_by_typing(pilot, app, "1001")
-        shown = {b.binding.action for b in screen.active_bindings.values() if b.binding.show and b.binding.action.startswith("act(")}
+        shown = {
+            b.binding.action for b in screen.active_bindings.values() if b.binding.show and b.binding.action.startswith("act(")
+        }
         expected = {f"act('{a}')" for a in workflow.allowed_actions(screen.record)}
         assert shown == expected and "act('clear')" in shown and "act('archive')" not in shown
         # clear → crm → archive, each through the dialog; the folder ends in the archive
@@ -450,7 +458,8 @@ async def test_scope_filter_with_an_empty_query_follows_the_folders_area(archive
 
 @pilot_test
 async def test_a_key_the_screen_thinks_refused_opens_the_dialog_when_the_disk_moved_on(
-        archive: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from archivist.tui.screens import record as record_screen
 
     monkeypatch.setattr(record_screen, "DISK_CHECK_S", 3600.0)  # the screen must not notice by itself

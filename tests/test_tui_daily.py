@@ -30,7 +30,7 @@ NOW = "2026-11-23T10:00:00+03:30"
 def office(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> Config:
     monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-20T10:00:00+03:30")
     workflow.register(cfg, company="آموزشگاه فنی البرز", staff="01", by="01", services=["3"])  # asked for Training
-    workflow.register(cfg, company="شرکت بی‌درخواست", staff="01", by="01")                        # asked for nothing
+    workflow.register(cfg, company="شرکت بی‌درخواست", staff="01", by="01")  # asked for nothing
     workflow.register(cfg, company="صنایع فولاد کاوه", staff="07", by="07", services=["1"])
     monkeypatch.setenv("ARCHIVIST_NOW", NOW)
     return cfg
@@ -41,6 +41,7 @@ def log_of(cfg: Config, lead: str) -> dict[str, Any]:
 
 
 # -- 1. the convert dialog -----------------------------------------------------------------------------
+
 
 @pilot_test
 async def test_convert_preselects_the_requested_service_and_asks_before_another(office: Config) -> None:
@@ -95,6 +96,7 @@ async def test_convert_with_nothing_requested_asks_and_uses_the_chosen_prefix(of
 
 
 # -- 8. dialogs ----------------------------------------------------------------------------------------
+
 
 @pilot_test
 async def test_log_dialog_types_into_the_note_and_every_dialog_shows_its_keys(office: Config) -> None:
@@ -151,9 +153,11 @@ async def test_escape_on_a_filled_register_form_asks_before_discarding(office: C
 
 # -- 7. who are you ------------------------------------------------------------------------------------
 
+
 @pilot_test
 async def test_first_use_asks_who_you_are_and_remembers_it_for_the_account(
-        office: Config, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    office: Config, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("ARCHIVIST_STAFF")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home-config"))
     app = ArchivistApp(office)
@@ -184,6 +188,7 @@ async def test_first_use_asks_who_you_are_and_remembers_it_for_the_account(
 
 # -- 9. 80×24 ------------------------------------------------------------------------------------------
 
+
 @pilot_test
 async def test_80_columns_give_the_company_room_and_the_record_footer_keeps_navigation(office: Config) -> None:
     long_name = "شرکت مهندسی و بازرگانی پیشگامان صنعت البرز"
@@ -208,6 +213,7 @@ async def test_80_columns_give_the_company_room_and_the_record_footer_keeps_navi
 
 # -- 10. the empty search screen -----------------------------------------------------------------------
 
+
 @pilot_test
 async def test_empty_search_shows_my_open_records_most_urgent_first(office: Config) -> None:
     workflow.set_followup(office, "00002", when=workflow._now(office.timezone).replace(hour=8), by="01")  # overdue today
@@ -223,9 +229,42 @@ async def test_empty_search_shows_my_open_records_most_urgent_first(office: Conf
 
 # -- 4. Persian screens --------------------------------------------------------------------------------
 
-LATIN_ALLOWED = {"archivist", "archive", "CRM", "QC", "esc", "Esc", "Enter", "Tab", "ctrl", "customers", "applicants",
-                 "F2", "F3", "F4", "f2", "f3", "f4", "Training", "ISO", "certification", "Product", "Consulting", "Reza",
-                 "Karimi", "xxx", "backup", "init", "target", "PATH", "start", "config", "yaml", "schedule", "palette"}
+LATIN_ALLOWED = {
+    "archivist",
+    "archive",
+    "CRM",
+    "QC",
+    "esc",
+    "Esc",
+    "Enter",
+    "Tab",
+    "ctrl",
+    "customers",
+    "applicants",
+    "F2",
+    "F3",
+    "F4",
+    "f2",
+    "f3",
+    "f4",
+    "Training",
+    "ISO",
+    "certification",
+    "Product",
+    "Consulting",
+    "Reza",
+    "Karimi",
+    "xxx",
+    "backup",
+    "init",
+    "target",
+    "PATH",
+    "start",
+    "config",
+    "yaml",
+    "schedule",
+    "palette",
+}
 
 
 def english_words(text: str) -> set[str]:

@@ -30,10 +30,16 @@ def office(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> Config:
     """A small office archive: applicants and cases at several stages, Persian names and notes."""
     monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-20T10:00:00+03:30")
     reg = workflow.register
-    reg(cfg, company="شرکت نمونه‌پارس", staff="01", contact={"person": "علی رضایی", "mobile": "۰۹۱۲ ۱۲۳ ۴۵۶۷",
-        "email": "ali@nemoone.ir"}, services=["1"], requests=["پیش‌فاکتور"], at=at(10))
-    reg(cfg, company="صنایع فولاد کاوه", staff="07", contact={"person": "مهندس کاظمی", "phone": "021-8877 6655"},
-        at=at(11))
+    reg(
+        cfg,
+        company="شرکت نمونه‌پارس",
+        staff="01",
+        contact={"person": "علی رضایی", "mobile": "۰۹۱۲ ۱۲۳ ۴۵۶۷", "email": "ali@nemoone.ir"},
+        services=["1"],
+        requests=["پیش‌فاکتور"],
+        at=at(10),
+    )
+    reg(cfg, company="صنایع فولاد کاوه", staff="07", contact={"person": "مهندس کاظمی", "phone": "021-8877 6655"}, at=at(11))
     reg(cfg, company="شرکت پخش البرز", staff="01", contact={"email": "info@alborz.example"}, at=at(12))
     reg(cfg, company="Kish Trading Co", staff="02", contact={"person": "Sara Moradi"}, at=at(13))
     reg(cfg, company="شرکت داروسازی سها", staff="01", contact={"person": "دکتر سهرابی"}, services=["2"], at=at(14))

@@ -26,8 +26,17 @@ from archivist.web.security import COOKIE, LoginThrottle
 PASSWORD = "kimia-1405-pass"
 ADMIN_PASSWORD = "admin-pass-01"
 
-PAGE_ROUTES = ["/", "/?q=x", "/day", "/master", "/master.csv", "/master.xlsx", "/register",
-               "/records/00001", "/records/00001/files/F-31-08-01.yaml"]
+PAGE_ROUTES = [
+    "/",
+    "/?q=x",
+    "/day",
+    "/master",
+    "/master.csv",
+    "/master.xlsx",
+    "/register",
+    "/records/00001",
+    "/records/00001/files/F-31-08-01.yaml",
+]
 API_ROUTES = ["/api/search?q=x", "/api/due", "/api/actions", "/api/records/00001", "/api/records/00001/actions"]
 POST_ROUTES = ["/logout", "/register", "/register/check", "/records/00001/actions/log", "/records/00001/upload"]
 
@@ -40,9 +49,14 @@ def web_cfg(config_file: Path) -> Config:
     from archivist.cli import main
 
     assert main(["--config", str(config_file), "init"]) == 0
-    workflow.register(cfg, company="شرکت کاشی کیمیا", staff="02", by="02",
-                      contact={"person": "آقای رضایی", "mobile": "0912 123 4567", "email": "info@kimia.ir"},
-                      services=["3"])
+    workflow.register(
+        cfg,
+        company="شرکت کاشی کیمیا",
+        staff="02",
+        by="02",
+        contact={"person": "آقای رضایی", "mobile": "0912 123 4567", "email": "info@kimia.ir"},
+        services=["3"],
+    )
     workflow.register(cfg, company="Parsian Steel", staff="01", by="01")
     users_file = users.users_path(cfg)
     users_file.write_text(_accounts_text(), encoding="utf-8")  # hashed once per run: argon2 is slow on purpose
@@ -55,14 +69,19 @@ def _accounts_text() -> str:
     from argon2 import PasswordHasher
 
     h = PasswordHasher()
-    return yaml.safe_dump({"users": {"01": {"password": h.hash(ADMIN_PASSWORD), "admin": True},
-                                     "02": {"password": h.hash(PASSWORD), "admin": False}}})
+    return yaml.safe_dump(
+        {
+            "users": {
+                "01": {"password": h.hash(ADMIN_PASSWORD), "admin": True},
+                "02": {"password": h.hash(PASSWORD), "admin": False},
+            }
+        }
+    )
 
 
 @pytest.fixture
 def client(web_cfg: Config) -> Iterator[TestClient]:
-    with TestClient(create_app(web_cfg, throttle=LoginThrottle(step=0.0), reconcile_seconds=0),
-                    follow_redirects=False) as c:
+    with TestClient(create_app(web_cfg, throttle=LoginThrottle(step=0.0), reconcile_seconds=0), follow_redirects=False) as c:
         yield c
 
 
@@ -87,6 +106,7 @@ def folder_of(cfg: Config, code: str) -> Path:
 
 
 # -- not logged in ------------------------------------------------------------------------------------
+
 
 def test_every_page_redirects_to_login_and_every_api_route_answers_401(client: TestClient) -> None:
     for route in PAGE_ROUTES:
@@ -120,8 +140,7 @@ def test_login_page_is_persian_rtl_and_redirects_back(client: TestClient) -> Non
 
 def test_login_next_cannot_leave_the_site(client: TestClient) -> None:
     token = csrf_of(client.get("/login").text)
-    r = client.post("/login", data={"staff": "02", "password": PASSWORD, "csrf_token": token,
-                                    "next": "//evil.example/x"})
+    r = client.post("/login", data={"staff": "02", "password": PASSWORD, "csrf_token": token, "next": "//evil.example/x"})
     assert r.headers["location"] == "/"
 
 
@@ -137,10 +156,13 @@ def test_form_without_valid_csrf_is_refused_and_writes_nothing(client: TestClien
     log_in(client)
     before = (folder_of(web_cfg, "00001") / LOG_NAME).read_bytes()
     assert client.post("/records/00001/actions/log", data={"kind": "call", "note": "x"}).status_code == 403
-    assert client.post("/records/00001/actions/log",
-                       data={"kind": "call", "note": "x", "csrf_token": "not-the-token"}).status_code == 403
-    r = client.post("/records/00001/upload", data={"csrf_token": "nope"},
-                    files={"files": ("a.pdf", b"%PDF-1.4", "application/pdf")})
+    assert (
+        client.post("/records/00001/actions/log", data={"kind": "call", "note": "x", "csrf_token": "not-the-token"}).status_code
+        == 403
+    )
+    r = client.post(
+        "/records/00001/upload", data={"csrf_token": "nope"}, files={"files": ("a.pdf", b"%PDF-1.4", "application/pdf")}
+    )
     assert r.status_code == 403
     assert (folder_of(web_cfg, "00001") / LOG_NAME).read_bytes() == before
     assert not (folder_of(web_cfg, "00001") / "a.pdf").exists()
@@ -148,8 +170,9 @@ def test_form_without_valid_csrf_is_refused_and_writes_nothing(client: TestClien
 
 def test_eleventh_bad_password_in_a_minute_gets_429_even_with_the_right_one(client: TestClient) -> None:
     token = csrf_of(client.get("/login").text)
-    codes = [client.post("/login", data={"staff": "02", "password": f"wrong-{i}", "csrf_token": token}).status_code
-             for i in range(10)]
+    codes = [
+        client.post("/login", data={"staff": "02", "password": f"wrong-{i}", "csrf_token": token}).status_code for i in range(10)
+    ]
     assert codes == [401] * 10
     r = client.post("/login", data={"staff": "02", "password": "wrong-again", "csrf_token": token})
     assert r.status_code == 429
@@ -217,6 +240,7 @@ def test_password_change_ends_existing_sessions(client: TestClient, web_cfg: Con
 
 # -- search ------------------------------------------------------------------------------------------
 
+
 def test_search_with_arabic_letters_finds_the_persian_company(client: TestClient) -> None:
     log_in(client)
     r = client.get("/", params={"q": "كاشي كيميا"})  # Arabic ك and ي as typed on an Arabic keyboard
@@ -268,6 +292,7 @@ def test_filters_stage_staff_and_archived(client: TestClient) -> None:
 
 
 # -- record page and actions ------------------------------------------------------------------------
+
 
 def test_record_page_shows_contact_links_and_only_allowed_actions(client: TestClient) -> None:
     log_in(client)
@@ -327,12 +352,14 @@ def test_unknown_record_and_action_are_404(client: TestClient) -> None:
 
 # -- files ---------------------------------------------------------------------------------------------
 
+
 def test_upload_goes_into_the_folder_with_the_inbox_clash_rule_and_a_filed_event(client: TestClient, web_cfg: Config) -> None:
     token = log_in(client)
     pdf = b"%PDF-1.4\n% test\n"
     for _ in range(2):
-        r = client.post("/records/00001/upload", data={"csrf_token": token},
-                        files={"files": ("قرارداد امضا شده.pdf", pdf, "application/pdf")})
+        r = client.post(
+            "/records/00001/upload", data={"csrf_token": token}, files={"files": ("قرارداد امضا شده.pdf", pdf, "application/pdf")}
+        )
         assert r.status_code == 303
     folder = folder_of(web_cfg, "00001")
     assert (folder / "قرارداد امضا شده.pdf").read_bytes() == pdf
@@ -340,7 +367,9 @@ def test_upload_goes_into_the_folder_with_the_inbox_clash_rule_and_a_filed_event
     assert not [p for p in os.listdir(folder) if p.startswith(".")]  # no temp file left behind
     events = load_record(folder).events
     assert [(e["kind"], e["by"], e["note"]) for e in events[-2:]] == [
-        ("filed", "02", "قرارداد امضا شده.pdf"), ("filed", "02", "قرارداد امضا شده (2).pdf")]
+        ("filed", "02", "قرارداد امضا شده.pdf"),
+        ("filed", "02", "قرارداد امضا شده (2).pdf"),
+    ]
     page = client.get("/records/00001").text
     assert "قرارداد امضا شده (2).pdf" in page
 
@@ -356,13 +385,15 @@ def test_upload_over_the_size_limit_is_refused_and_leaves_nothing(client: TestCl
 
 def test_upload_names_are_repaired_and_the_log_name_refused(client: TestClient, web_cfg: Config) -> None:
     token = log_in(client)
-    r = client.post("/records/00001/upload", data={"csrf_token": token},
-                    files={"files": ("C:\\fakepath\\..\\نامه|اول?.pdf", b"%PDF", "application/pdf")})
+    r = client.post(
+        "/records/00001/upload",
+        data={"csrf_token": token},
+        files={"files": ("C:\\fakepath\\..\\نامه|اول?.pdf", b"%PDF", "application/pdf")},
+    )
     assert r.status_code == 303
     folder = folder_of(web_cfg, "00001")
     assert (folder / "نامه-اول-.pdf").exists()
-    r = client.post("/records/00001/upload", data={"csrf_token": token},
-                    files={"files": (LOG_NAME, b"form: x", "text/yaml")})
+    r = client.post("/records/00001/upload", data={"csrf_token": token}, files={"files": (LOG_NAME, b"form: x", "text/yaml")})
     assert r.status_code == 400
     assert load_record(folder).company == "شرکت کاشی کیمیا"
 
@@ -384,8 +415,16 @@ def test_file_routes_never_leave_the_record_folder(client: TestClient, web_cfg: 
     assert inline.headers["content-disposition"].startswith("inline")
     assert inline.headers["content-type"] == "application/pdf"
     assert client.get("/records/00001/files/inner/photo.png").status_code == 200
-    for bad in ("..%2F..%2Fregistry.yaml", "..%2F..%2F..%2Fconfig.yaml", "link.txt", "%2Fetc%2Fpasswd",
-                "inner%2F..%2F..%2F..%2Fregistry.yaml", "..%5C..%5Cregistry.yaml", "nothing.pdf", "inner"):
+    for bad in (
+        "..%2F..%2Fregistry.yaml",
+        "..%2F..%2F..%2Fconfig.yaml",
+        "link.txt",
+        "%2Fetc%2Fpasswd",
+        "inner%2F..%2F..%2F..%2Fregistry.yaml",
+        "..%5C..%5Cregistry.yaml",
+        "nothing.pdf",
+        "inner",
+    ):
         r = client.get(f"/records/00001/files/{bad}")
         assert r.status_code == 404, bad
         assert "outside" not in r.text and "registry" not in r.text.lower().split("<title>")[0]
@@ -400,6 +439,7 @@ def test_html_uploads_are_never_served_inline(client: TestClient, web_cfg: Confi
 
 
 # -- register, my day, master list ------------------------------------------------------------------
+
 
 def test_register_warns_about_a_returning_company_then_links_it(client: TestClient, web_cfg: Config) -> None:
     token = log_in(client)
@@ -450,6 +490,7 @@ def test_master_list_page_and_exports(client: TestClient) -> None:
 
 # -- API -----------------------------------------------------------------------------------------------
 
+
 def test_api_with_a_token_acts_as_its_staff_member(client: TestClient, web_cfg: Config) -> None:
     token = users.new_token(web_cfg, "02")
     assert token not in users.users_path(web_cfg).read_text()
@@ -476,6 +517,7 @@ def test_api_post_with_a_session_needs_the_csrf_header(client: TestClient) -> No
 
 # -- security ------------------------------------------------------------------------------------------
 
+
 def test_security_headers_on_pages(client: TestClient) -> None:
     r = client.get("/login")
     csp = r.headers["content-security-policy"]
@@ -494,8 +536,7 @@ def test_no_stack_trace_ever_reaches_a_page(web_cfg: Config, monkeypatch: pytest
         raise RuntimeError("internal detail /etc/shadow")
 
     monkeypatch.setattr(actions, "run", boom)
-    with TestClient(create_app(web_cfg, reconcile_seconds=0), follow_redirects=False,
-                    raise_server_exceptions=False) as c:
+    with TestClient(create_app(web_cfg, reconcile_seconds=0), follow_redirects=False, raise_server_exceptions=False) as c:
         token = log_in(c)
         r = c.post("/records/00001/actions/log", data={"kind": "call", "note": "x", "csrf_token": token})
         assert r.status_code == 500
@@ -537,6 +578,7 @@ def test_ui_language_en_makes_every_page_english(config_file: Path, web_cfg: Con
 
 # -- CLI -------------------------------------------------------------------------------------------------
 
+
 def test_user_commands(cli, config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr("sys.stdin", io.StringIO("first-password\n"))
     code, out, err = cli("user", "add", "۰۷", "--password-stdin", "--admin")
@@ -570,8 +612,7 @@ def test_start_web_spawns_serve_on_loopback_and_does_not_start_twice(web_cfg: Co
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config_file.write_text(config_file.read_text(encoding="utf-8").replace(
-        "web:\n", f"web:\n  port: {port}\n"), encoding="utf-8")
+    config_file.write_text(config_file.read_text(encoding="utf-8").replace("web:\n", f"web:\n  port: {port}\n"), encoding="utf-8")
     cfg = load_config(config_file)
     said = process.spawn(cfg, wait=60)
     pid = int(re.search(r"pid (\d+)", said).group(1))  # type: ignore[union-attr]

@@ -19,8 +19,15 @@ from archivist.record import LOG_NAME, load_record
 from archivist.web import create_app
 
 CHROMIUM = os.environ.get("ARCHIVIST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "kimia-1405-pass"
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -34,9 +41,15 @@ def archive(config_file: Path) -> Config:
 
     assert main(["--config", str(config_file), "init"]) == 0
     cfg = load_config(config_file)
-    rec = workflow.register(cfg, company="شرکت کاشی کیمیا", staff="02", by="02",
-                            contact={"person": "خانم نیک‌پور", "mobile": "۰۹۱۲ ۳۴۵ ۶۷۸۹", "email": "sales@kashi-kimia.ir"},
-                            services=["ISO certification"], requests=["پیش‌فاکتور"])
+    rec = workflow.register(
+        cfg,
+        company="شرکت کاشی کیمیا",
+        staff="02",
+        by="02",
+        contact={"person": "خانم نیک‌پور", "mobile": "۰۹۱۲ ۳۴۵ ۶۷۸۹", "email": "sales@kashi-kimia.ir"},
+        services=["ISO certification"],
+        requests=["پیش‌فاکتور"],
+    )
     workflow.log_event(cfg, rec.lead, kind="note", note="نمونه کاشی‌ها برای آزمایشگاه ارسال شد", by="02")
     workflow.register(cfg, company="صنایع فولاد مبارکه", staff="01", by="01")
     users.add_user(cfg, "02", PASSWORD)
@@ -127,13 +140,16 @@ def test_staff_02_finds_a_record_logs_a_call_and_drops_a_pdf(page, archive: Conf
     # drop a PDF onto the upload box (a real drop event carrying a File, as a drag from Explorer does)
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
     with pg.expect_navigation():
-        pg.evaluate("""([name, bytes]) => {
+        pg.evaluate(
+            """([name, bytes]) => {
             const dt = new DataTransfer();
             dt.items.add(new File([new Uint8Array(bytes)], name, {type: "application/pdf"}));
             const zone = document.querySelector("form.dropzone");
             zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: dt, bubbles: true, cancelable: true}));
             zone.dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
-        }""", ["پیش‌فاکتور امضا شده.pdf", list(pdf)])
+        }""",
+            ["پیش‌فاکتور امضا شده.pdf", list(pdf)],
+        )
     assert (folder / "پیش‌فاکتور امضا شده.pdf").read_bytes() == pdf
     expect(pg.locator("#files a", has_text="پیش‌فاکتور امضا شده.pdf").first).to_be_visible()
     expect(pg.locator("#timeline .event.k-filed .note", has_text="پیش‌فاکتور امضا شده.pdf")).to_be_visible()

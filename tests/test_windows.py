@@ -20,19 +20,22 @@ def _case_numbered(cfg: Config, prefix: str, case: str, company: str) -> str:
     return case
 
 
-@pytest.mark.parametrize(("filename", "code"), [
-    ("2025-11-30 scan.pdf", None),       # a scanner's Gregorian date, not case 2025
-    ("1404-08-15 اسکن.pdf", None),        # a Jalali date, not case 1404
-    ("۱۴۰۴-۰۸-۱۵ قرارداد.pdf", None),      # the same in Persian digits
-    ("1404_08_15.pdf", None),
-    ("2025 11 30 scan.pdf", None),
-    ("1404-08 گزارش ماهانه.pdf", None),    # year-month
-    ("1001.5.pdf", None),                 # a longer number
-    ("1001,250.xlsx", None),
-    ("2031 contract.pdf", "2031"),
-    ("00417_2025-11-30.pdf", "00417"),    # a code, then a date: the code stands alone
-    ("2031-فاکتور.pdf", "2031"),
-])
+@pytest.mark.parametrize(
+    ("filename", "code"),
+    [
+        ("2025-11-30 scan.pdf", None),  # a scanner's Gregorian date, not case 2025
+        ("1404-08-15 اسکن.pdf", None),  # a Jalali date, not case 1404
+        ("۱۴۰۴-۰۸-۱۵ قرارداد.pdf", None),  # the same in Persian digits
+        ("1404_08_15.pdf", None),
+        ("2025 11 30 scan.pdf", None),
+        ("1404-08 گزارش ماهانه.pdf", None),  # year-month
+        ("1001.5.pdf", None),  # a longer number
+        ("1001,250.xlsx", None),
+        ("2031 contract.pdf", "2031"),
+        ("00417_2025-11-30.pdf", "00417"),  # a code, then a date: the code stands alone
+        ("2031-فاکتور.pdf", "2031"),
+    ],
+)
 def test_a_code_counts_only_alone_at_the_start_and_never_as_part_of_a_date(filename: str, code: str | None) -> None:
     assert leading_code(filename) == code
 

@@ -28,8 +28,21 @@ def test_full_tour_on_disk(cli, cfg: Config) -> None:
     for area in ("applicants", "customers", "archive/applicants", "archive/customers", "inbox"):
         assert (root / area).is_dir()
 
-    code, out, _ = cli("register", "--company", COMPANY, "--staff", "07", "--person", "آقای رضایی",
-                       "--mobile", "۰۹۱۲ ۱۲۳ ۴۵۶۷", "--service", "ISO certification", "--request", "price quote")
+    code, out, _ = cli(
+        "register",
+        "--company",
+        COMPANY,
+        "--staff",
+        "07",
+        "--person",
+        "آقای رضایی",
+        "--mobile",
+        "۰۹۱۲ ۱۲۳ ۴۵۶۷",
+        "--service",
+        "ISO certification",
+        "--request",
+        "price quote",
+    )
     assert code == 0
     lead = out.strip()
     assert lead == "00001"
@@ -186,11 +199,30 @@ def test_python_dash_m_entry_point(config_file: Path) -> None:
     import sys
 
     env = {**os.environ, "ARCHIVIST_STAFF": "02"}
-    run = subprocess.run([sys.executable, "-m", "archivist", "--config", str(config_file), "register",
-                          "--company", "شرکت فرآیند", "--staff", "02"], capture_output=True, text=True, env=env)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "archivist",
+            "--config",
+            str(config_file),
+            "register",
+            "--company",
+            "شرکت فرآیند",
+            "--staff",
+            "02",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert run.returncode == 0 and run.stdout.strip() == "00001"
-    bad = subprocess.run([sys.executable, "-m", "archivist", "--config", str(config_file), "show", "99999"],
-                         capture_output=True, text=True, env=env)
+    bad = subprocess.run(
+        [sys.executable, "-m", "archivist", "--config", str(config_file), "show", "99999"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert bad.returncode == 1 and "no record has the code 99999" in bad.stderr and "Traceback" not in bad.stderr
 
 

@@ -17,8 +17,15 @@ from .snapshots import RECORD_IN_SNAPSHOT, STAMP_FORMAT, find_snapshot
 from .target import _nested, check_target, resolve_target
 
 
-def restore(cfg: Config, snapshot: str, to: str | os.PathLike[str] | None, record: str | None = None,
-            into_root: bool = False, yes: bool = False, target: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def restore(
+    cfg: Config,
+    snapshot: str,
+    to: str | os.PathLike[str] | None,
+    record: str | None = None,
+    into_root: bool = False,
+    yes: bool = False,
+    target: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
     """Copy a record or a whole snapshot out of the backup; the live archive only when asked twice.
 
     Into a separate path nothing existing is overwritten (the destination must be new or empty).
@@ -36,8 +43,10 @@ def restore(cfg: Config, snapshot: str, to: str | os.PathLike[str] | None, recor
         raise ArchivistError("say where to restore: --to PATH (or --into-root --yes for the live archive)")
     dest = Path(to).expanduser().resolve() if to is not None else root
     if _nested(dest, root) and not (into_root and yes):
-        raise ArchivistError(f"{dest} is the live archive (or inside/around it); restore to another path, or pass "
-                             "--into-root --yes to write into the live archive on purpose")
+        raise ArchivistError(
+            f"{dest} is the live archive (or inside/around it); restore to another path, or pass "
+            "--into-root --yes to write into the live archive on purpose"
+        )
     if _nested(dest, tgt):
         raise ArchivistError(f"{dest} is on the backup target itself; restore to another path")
     over_root = dest == root
@@ -52,8 +61,10 @@ def restore(cfg: Config, snapshot: str, to: str | os.PathLike[str] | None, recor
         if over_root:
             with contextlib.suppress(RecordNotFound):
                 live = store.locate(cfg, code)
-                raise ArchivistError(f"record {code} is in the live archive at {live}; restore it --to another "
-                                     "path and compare, or move the live folder away first")
+                raise ArchivistError(
+                    f"record {code} is in the live archive at {live}; restore it --to another "
+                    "path and compare, or move the live folder away first"
+                )
             out = root / src.relative_to(snap.path)
         else:
             out = dest / src.name
@@ -74,7 +85,11 @@ def restore(cfg: Config, snapshot: str, to: str | os.PathLike[str] | None, recor
         res = run_rsync(rsync_command(snap.path, dest, options, ("/" + RECORD_IN_SNAPSHOT.as_posix(),)), env=child_env(cfg))
     if res.returncode != 0:
         raise ArchivistError(f"restore from {snap.name} failed: {res.stderr or res.returncode}")
-    return {"snapshot": snap.name, "record": normalize_code(record) if record else None, "to": str(out),
-            "files": res.stats.get("files", 0), "size": res.stats.get("size", 0),
-            "replaced_kept_in": str(store.layout_of(cfg).state / "replaced-by-restore" / stamp)
-            if over_root and not record else None}
+    return {
+        "snapshot": snap.name,
+        "record": normalize_code(record) if record else None,
+        "to": str(out),
+        "files": res.stats.get("files", 0),
+        "size": res.stats.get("size", 0),
+        "replaced_kept_in": str(store.layout_of(cfg).state / "replaced-by-restore" / stamp) if over_root and not record else None,
+    }

@@ -64,7 +64,10 @@ def parse_stats(text: str) -> dict[str, int]:
 def rsync_command(src: Path, dst: Path, options: list[str], exclusions: tuple[str, ...] = EXCLUDES) -> list[str]:
     """The command line, built by sysrsync: `rsync OPTIONS src/ dst --exclude …` (contents of src)."""
     return sysrsync.get_rsync_command(
-        source=str(src), destination=str(dst), options=options, exclusions=list(exclusions),
+        source=str(src),
+        destination=str(dst),
+        options=options,
+        exclusions=list(exclusions),
         sync_source_contents=True,
     )
 
@@ -72,16 +75,20 @@ def rsync_command(src: Path, dst: Path, options: list[str], exclusions: tuple[st
 _PROGRESS_RE = re.compile(r"^\s*[\d,.]+[KMGT]?\s+\d+%")
 
 
-def run_rsync(cmd: list[str], progress: Callable[[str], None] | None = None,
-              on_start: Callable[[int], None] | None = None, *, env: Mapping[str, str]) -> RsyncResult:
+def run_rsync(
+    cmd: list[str],
+    progress: Callable[[str], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    *,
+    env: Mapping[str, str],
+) -> RsyncResult:
     """Run rsync, streaming `--info=progress2` lines to `progress`; never raises on a bad exit.
 
     `env` is the child's whole environment: pass `notify.child_env(cfg)`, which leaves out the
     Telegram token variable (rsync, and an ssh it may start, must never see the secret)."""
     started = _time.monotonic()
     try:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                env=dict(env))
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=dict(env))
     except FileNotFoundError:
         raise ArchivistError("rsync is not installed; install it (apt install rsync) and try again") from None
     if on_start:
@@ -117,5 +124,10 @@ def run_rsync(cmd: list[str], progress: Callable[[str], None] | None = None,
         raise
     drain.join()
     stdout = "\n".join(out_lines)
-    return RsyncResult(proc.returncode, stdout, b"".join(err_chunks).decode("utf-8", "replace").strip(),
-                       parse_stats(stdout), _time.monotonic() - started)
+    return RsyncResult(
+        proc.returncode,
+        stdout,
+        b"".join(err_chunks).decode("utf-8", "replace").strip(),
+        parse_stats(stdout),
+        _time.monotonic() - started,
+    )

@@ -110,8 +110,9 @@ def _missing_records(cfg: Config, snap: Path) -> list[str]:
     return sorted(live - copied)
 
 
-def run_backup(cfg: Config, target: str | os.PathLike[str] | None = None, force: bool = False,
-               progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_backup(
+    cfg: Config, target: str | os.PathLike[str] | None = None, force: bool = False, progress: Callable[[str], None] | None = None
+) -> dict[str, Any]:
     """Make one snapshot; returns its summary. Guards raise BackupRefused before any write."""
     tgt = resolve_target(cfg, target)
     check_target(cfg, tgt)
@@ -122,8 +123,9 @@ def run_backup(cfg: Config, target: str | os.PathLike[str] | None = None, force:
         return _snapshot(cfg, tgt, previous, records, progress)
 
 
-def _snapshot(cfg: Config, tgt: Path, previous: Snapshot | None, records: int,
-              progress: Callable[[str], None] | None) -> dict[str, Any]:
+def _snapshot(
+    cfg: Config, tgt: Path, previous: Snapshot | None, records: int, progress: Callable[[str], None] | None
+) -> dict[str, Any]:
     """One run, as named steps: claim a destination (resuming a partial snapshot), copy with rsync,
     record the snapshot, then swap `latest` and prune."""
     run = _claim_destination(cfg, tgt)
@@ -158,8 +160,12 @@ def _claim_destination(cfg: Config, tgt: Path) -> _Run:
     marker = tgt / (name + IN_PROGRESS)
     started = dates.now(cfg.timezone)
     started_ts = _time.time()  # the real clock, to the microsecond: verify compares file times with it
-    info: dict[str, Any] = {"started": started.isoformat(), "host": socket.gethostname(), "pid": os.getpid(),
-                            "source": str(cfg.root)}
+    info: dict[str, Any] = {
+        "started": started.isoformat(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "source": str(cfg.root),
+    }
     partial = [s for s in snaps if not s.complete]
     if partial:
         info["resumed_from"] = partial[-1].name
@@ -188,8 +194,9 @@ def _rsync_options(cfg: Config, previous: Snapshot | None, progress: Callable[[s
     return options
 
 
-def _copy(cfg: Config, run: _Run, options: list[str],
-          progress: Callable[[str], None] | None) -> tuple[int, float, dict[str, int]]:
+def _copy(
+    cfg: Config, run: _Run, options: list[str], progress: Callable[[str], None] | None
+) -> tuple[int, float, dict[str, int]]:
     """rsync into the snapshot, again (at most three passes) while records moved during a pass were
     missed; (passes, seconds, rsync's stats). A failed rsync is recorded and raises BackupFailed."""
     cmd = rsync_command(cfg.root, run.dest, options)
@@ -208,16 +215,28 @@ def _copy(cfg: Config, run: _Run, options: list[str],
             why = res.stderr.splitlines()[-1] if res.stderr else f"rsync exited with {res.returncode}"
             if res.returncode < 0:
                 why = f"rsync was killed by signal {-res.returncode}"
-            _record_run(cfg, {"snapshot": run.name, "target": str(run.target), "started": run.started.isoformat(),
-                              "finished": dates.now(cfg.timezone).isoformat(), "ok": False, "error": why})
-            raise BackupFailed(f"backup into {run.dest} failed: {why}; the partial snapshot is kept and the "
-                               "next `archivist backup run` completes it")
+            _record_run(
+                cfg,
+                {
+                    "snapshot": run.name,
+                    "target": str(run.target),
+                    "started": run.started.isoformat(),
+                    "finished": dates.now(cfg.timezone).isoformat(),
+                    "ok": False,
+                    "error": why,
+                },
+            )
+            raise BackupFailed(
+                f"backup into {run.dest} failed: {why}; the partial snapshot is kept and the "
+                "next `archivist backup run` completes it"
+            )
         if passes >= 3 or not (vanished or _missing_records(cfg, run.dest)):
             return passes, total, res.stats
 
 
-def _summary(cfg: Config, run: _Run, previous: Snapshot | None, records: int, passes: int, seconds: float,
-             stats: dict[str, int]) -> dict[str, Any]:
+def _summary(
+    cfg: Config, run: _Run, previous: Snapshot | None, records: int, passes: int, seconds: float, stats: dict[str, int]
+) -> dict[str, Any]:
     return {
         "ok": True,
         "snapshot": run.name,
@@ -239,9 +258,16 @@ def _summary(cfg: Config, run: _Run, previous: Snapshot | None, records: int, pa
 
 def _complete(cfg: Config, run: _Run, summary: dict[str, Any]) -> None:
     """Write the snapshot's record (only now is it complete), drop the marker, point `latest` at it."""
-    snap_record = {**summary, "content": content_counts(cfg.root), "started_ts": run.started_ts, "complete": True,
-                   "source": str(cfg.root), "host": run.info["host"], "rsync_options": list(cfg.backup.rsync_options),
-                   "verified": None}
+    snap_record = {
+        **summary,
+        "content": content_counts(cfg.root),
+        "started_ts": run.started_ts,
+        "complete": True,
+        "source": str(cfg.root),
+        "host": run.info["host"],
+        "rsync_options": list(cfg.backup.rsync_options),
+        "verified": None,
+    }
     _write_yaml(run.dest / RECORD_IN_SNAPSHOT, snap_record)
     run.marker.unlink()
     store.fsync_dir(run.target)
@@ -263,9 +289,11 @@ def summary_line(summary: dict[str, Any]) -> str:
     if not summary.get("ok"):
         return f"backup not made: {summary.get('error')}"
     extra = f", pruned {len(summary['pruned'])}" if summary.get("pruned") else ""
-    return (f"backup {summary['snapshot']}: {summary['files']:,} files ({human(summary['size'])}), "
-            f"{summary['copied_files']:,} copied, {human(summary['bytes_sent'])} sent, "
-            f"{summary['seconds']:.1f} s → {summary['target']}{extra}")
+    return (
+        f"backup {summary['snapshot']}: {summary['files']:,} files ({human(summary['size'])}), "
+        f"{summary['copied_files']:,} copied, {human(summary['bytes_sent'])} sent, "
+        f"{summary['seconds']:.1f} s → {summary['target']}{extra}"
+    )
 
 
 def list_snapshots(cfg: Config, target: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:

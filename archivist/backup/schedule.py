@@ -106,9 +106,14 @@ def schedule_state(cfg: Config, now: datetime | None = None) -> dict[str, Any]:
     now = now or dates.now(cfg.timezone)
     ready = target_ready(cfg)
     last = last_ok(cfg)
-    state: dict[str, Any] = {"last_ok": last.isoformat() if last else None, "next_due": None, "overdue": False,
-                             "target_ready": ready, "target": str(cfg.backup.target) if cfg.backup.target else None,
-                             "schedule": cfg.backup.schedule}
+    state: dict[str, Any] = {
+        "last_ok": last.isoformat() if last else None,
+        "next_due": None,
+        "overdue": False,
+        "target_ready": ready,
+        "target": str(cfg.backup.target) if cfg.backup.target else None,
+        "schedule": cfg.backup.schedule,
+    }
     if cfg.backup.schedule == "off":
         return state
     due = next_slot_after(cfg, last) if last else last_slot_at_or_before(cfg, now)
@@ -159,15 +164,29 @@ def advice(cfg: Config, state: dict[str, Any]) -> tuple[str, str]:
     if cfg.backup.schedule == "off":
         return (_("backups are off (backup.schedule: off); last backup {when}").format(when=last or _("never")), "warning")
     if not state.get("target"):
-        return (_("no backup drive is set up yet: prepare one with `archivist backup init-target PATH`, "
-                  "then set backup.target in config.yaml"), "error")
+        return (
+            _(
+                "no backup drive is set up yet: prepare one with `archivist backup init-target PATH`, "
+                "then set backup.target in config.yaml"
+            ),
+            "error",
+        )
     if not state.get("target_ready"):
         since = _("last backup {when}").format(when=last) if last else _("never backed up")
-        return (_("backup drive not connected ({target}): plug it in; if it is a new drive, prepare it with "
-                  "`archivist backup init-target {target}` ({since})").format(target=state["target"], since=since), "error")
+        return (
+            _(
+                "backup drive not connected ({target}): plug it in; if it is a new drive, prepare it with "
+                "`archivist backup init-target {target}` ({since})"
+            ).format(target=state["target"], since=since),
+            "error",
+        )
     if not last:
         return (_("no backup yet: the daemon makes the first one now, or run `archivist backup run`"), "warning")
     if state.get("overdue"):
-        return (_("backup overdue since {due} (last {when}): the daemon makes it now, or run `archivist backup run`").format(
-            due=when(state.get("next_due")), when=last), "error")
+        return (
+            _("backup overdue since {due} (last {when}): the daemon makes it now, or run `archivist backup run`").format(
+                due=when(state.get("next_due")), when=last
+            ),
+            "error",
+        )
     return (_("last backup {when} · next {due}").format(when=last, due=when(state.get("next_due"))), "ok")

@@ -71,14 +71,17 @@ def init_target(cfg: Config, path: str | os.PathLike[str]) -> Path:
         os.link(probe, probe.with_suffix(".link"))
         os.symlink(probe.name, probe.with_suffix(".sym"))
     except OSError as e:
-        raise BackupRefused(f"{target} cannot hold snapshots ({e.strerror}): the drive needs hard links and "
-                            "symlinks (ext4, btrfs, xfs, NTFS via ntfs3 — not FAT/exFAT)") from None
+        raise BackupRefused(
+            f"{target} cannot hold snapshots ({e.strerror}): the drive needs hard links and "
+            "symlinks (ext4, btrfs, xfs, NTFS via ntfs3 — not FAT/exFAT)"
+        ) from None
     finally:
         for p in (probe, probe.with_suffix(".link"), probe.with_suffix(".sym")):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
-    _write_yaml(target / MARKER, {"archivist_backup": 1, "created": dates.now(cfg.timezone).isoformat(),
-                                  "host": socket.gethostname()})
+    _write_yaml(
+        target / MARKER, {"archivist_backup": 1, "created": dates.now(cfg.timezone).isoformat(), "host": socket.gethostname()}
+    )
     return target
 
 
@@ -121,7 +124,8 @@ def _check_content(cfg: Config, previous: Snapshot) -> None:
             raise BackupRefused(
                 f"the archive has {now[key]} {what} but the last snapshot ({previous.name}) had {was}: more than "
                 f"{cfg.backup.max_shrink:.0%} gone or emptied, which looks like damage, not work; nothing was backed "
-                "up. If this is on purpose, run `archivist backup run --force`")
+                "up. If this is on purpose, run `archivist backup run --force`"
+            )
 
 
 def check_source(cfg: Config, previous: Snapshot | None, force: bool = False) -> int:
@@ -175,8 +179,10 @@ def _check_no_live_writer(target: Path) -> None:
         for key in ("rsync_pid", "pid"):
             pid = info.get(key)
             if pid != os.getpid() and _alive_after(pid, DYING_GRACE):
-                raise BackupRefused(f"another backup is still writing {marker.name[:-len(IN_PROGRESS)]} on "
-                                    f"{target} (pid {pid}); wait for it to finish")
+                raise BackupRefused(
+                    f"another backup is still writing {marker.name[: -len(IN_PROGRESS)]} on "
+                    f"{target} (pid {pid}); wait for it to finish"
+                )
 
 
 @contextlib.contextmanager

@@ -31,7 +31,7 @@ def _differences(itemized: str) -> list[dict[str, str]]:
     out = []
     for line in itemized.splitlines():
         if line.startswith("*deleting"):
-            out.append({"path": _unescape(line[len("*deleting"):].strip()), "kind": "extra"})
+            out.append({"path": _unescape(line[len("*deleting") :].strip()), "kind": "extra"})
             continue
         m = re.match(r"^([<>ch.*][fdLDS][^ ]{9}) (.*)$", line)
         if not m:
@@ -71,12 +71,23 @@ def verify(cfg: Config, snapshot: str | None = None, target: str | os.PathLike[s
     for d in diffs:
         d["changed_since"] = _explained(cfg.root, d, since, missing_dirs)  # type: ignore[assignment]
     damage = [d for d in diffs if not d["changed_since"]]
-    result = {"snapshot": snap.name, "path": str(snap.path), "ok": not damage, "complete": snap.complete,
-              "at": dates.now(cfg.timezone).isoformat(), "damaged": len(damage),
-              "changed_since": len(diffs) - len(damage), "differences": diffs}
+    result = {
+        "snapshot": snap.name,
+        "path": str(snap.path),
+        "ok": not damage,
+        "complete": snap.complete,
+        "at": dates.now(cfg.timezone).isoformat(),
+        "damaged": len(damage),
+        "changed_since": len(diffs) - len(damage),
+        "differences": diffs,
+    }
     if snap.meta:
-        snap.meta["verified"] = {"at": result["at"], "ok": result["ok"], "differences": len(damage),
-                                 "changed_since": len(diffs) - len(damage)}
+        snap.meta["verified"] = {
+            "at": result["at"],
+            "ok": result["ok"],
+            "differences": len(damage),
+            "changed_since": len(diffs) - len(damage),
+        }
         _write_yaml(snap.path / RECORD_IN_SNAPSHOT, snap.meta)
     return result
 

@@ -159,8 +159,24 @@ def _by_after_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[
 # needs (the web app, backup, argon2, http are a third of a second at every start otherwise). A
 # command not listed here still works: every module is loaded when the command is not found.
 COMMANDS = {
-    "records": ("init", "register", "log", "followup", "convert", "decline", "clear", "crm", "archive", "reopen",
-                "service", "contract", "invoice", "show", "list", "doctor"),
+    "records": (
+        "init",
+        "register",
+        "log",
+        "followup",
+        "convert",
+        "decline",
+        "clear",
+        "crm",
+        "archive",
+        "reopen",
+        "service",
+        "contract",
+        "invoice",
+        "show",
+        "list",
+        "doctor",
+    ),
     "trace": ("trace", "history", "notify"),
     "daemon": ("daemon", "status", "stop"),
     "backup": ("backup",),
@@ -217,9 +233,11 @@ def permission_message(e: PermissionError) -> str:
     except KeyError:
         who = str(os.geteuid())
     what = e.filename or "a file of the archive"
-    return (f"this account ({who}) may not access {what} ({e.strerror}); "
-            "give the archive's group access to it: chgrp -R <group> <root> && chmod -R g+rwX <root> "
-            "(see README, An office on one host)")
+    return (
+        f"this account ({who}) may not access {what} ({e.strerror}); "
+        "give the archive's group access to it: chgrp -R <group> <root> && chmod -R g+rwX <root> "
+        "(see README, An office on one host)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -256,8 +274,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # errors of the machine, not of archivist: a full or read-only disk, a vanished drive, quotas
-_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ENODEV, errno.ENXIO,
-                       errno.ESTALE, errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENAMETOOLONG, errno.ELOOP}
+_ENVIRONMENT_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EROFS,
+    errno.EIO,
+    errno.ENODEV,
+    errno.ENXIO,
+    errno.ESTALE,
+    errno.EMFILE,
+    errno.ENFILE,
+    errno.ENOMEM,
+    errno.ENAMETOOLONG,
+    errno.ELOOP,
+}
 
 
 def os_error_message(e: OSError) -> str:
@@ -298,8 +328,9 @@ def _check_text_args(args: argparse.Namespace) -> None:
         for v in value if isinstance(value, list) else [value]:
             if isinstance(v, str) and _SURROGATE.search(v):
                 shown = v.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                raise ArchivistError(f"--{key.replace('_', '-')} {shown!r} is not valid UTF-8 text; "
-                                     "set the terminal to UTF-8 and type it again")
+                raise ArchivistError(
+                    f"--{key.replace('_', '-')} {shown!r} is not valid UTF-8 text; set the terminal to UTF-8 and type it again"
+                )
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

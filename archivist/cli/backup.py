@@ -85,8 +85,13 @@ def cmd_list(ctx: Context, args: argparse.Namespace) -> int:
         state = "latest" if s["latest"] else ("complete" if s["complete"] else "INCOMPLETE")
         v = s["verified"]
         since = f" ({v['changed_since']} changed in the archive since)" if v and v.get("changed_since") else ""
-        checked = ("never verified" if not v else
-                   f"verified ok{since}" if v.get("ok") else f"verify found {v.get('differences')} damaged{since}")
+        checked = (
+            "never verified"
+            if not v
+            else f"verified ok{since}"
+            if v.get("ok")
+            else f"verify found {v.get('differences')} damaged{since}"
+        )
         files = f"{s['files']:,} files" if s["files"] is not None else "? files"
         ctx.out(f"{s['snapshot']}  {s['date']}  {files}  {backup.human(s['size'])}  {state}  {checked}")
     return 0
@@ -102,8 +107,10 @@ def cmd_verify(ctx: Context, args: argparse.Namespace) -> int:
             ctx.out(f"{d['kind']:8} {d['path']}{note}")
         damaged, since = result["damaged"], result["changed_since"]
         if damaged:
-            line = (f"{damaged} difference(s) the archive does not explain: the snapshot is damaged; "
-                    "make a new one with `archivist backup run`")
+            line = (
+                f"{damaged} difference(s) the archive does not explain: the snapshot is damaged; "
+                "make a new one with `archivist backup run`"
+            )
         elif since:
             line = "intact"
         else:
@@ -115,8 +122,9 @@ def cmd_verify(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_restore(ctx: Context, args: argparse.Namespace) -> int:
-    result = backup.restore(ctx.cfg, args.snapshot, args.to, record=args.record, into_root=args.into_root,
-                            yes=args.yes, target=args.target)
+    result = backup.restore(
+        ctx.cfg, args.snapshot, args.to, record=args.record, into_root=args.into_root, yes=args.yes, target=args.target
+    )
     if args.json:
         ctx.json(result)
     else:
@@ -138,6 +146,9 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
     ctx.out(_("last good backup: {when}").format(when=shown(state["last_ok"], cfg.calendar, cfg.timezone, none=_("never"))))
     if state["next_due"] and not state["overdue"]:
         ctx.out(_("next due: {when}").format(when=shown(state["next_due"], cfg.calendar, cfg.timezone)))
-    ctx.out(_("target: {target} ({ready})").format(
-        target=state["target"] or _("not set up"), ready=_("ready") if state["target_ready"] else _("not present")))
+    ctx.out(
+        _("target: {target} ({ready})").format(
+            target=state["target"] or _("not set up"), ready=_("ready") if state["target_ready"] else _("not present")
+        )
+    )
     return 0

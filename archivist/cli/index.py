@@ -72,7 +72,6 @@ class TtyProgress:
         end = "\n" if done >= total else ""
         print(f"\r{message} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr, flush=True)
 
-
     def counting(self, items: Iterable[T], message: str, total: int, every: int = 1000) -> Iterator[T]:
         """`items` passed through, the bar moved every `every` of them."""
         n = 0
@@ -98,8 +97,10 @@ def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     for h in hits:
         stale = "  (log invalid: last good entry)" if h["stale"] else ""
-        ctx.out(f"{h['lead'] or '     '}  {h['case'] or '    '}  {h['staff'] or '  '}  {h['status'] or '?':<11} "
-                f"{h['company'] or ''}  [{h['matched']}]{stale}")
+        ctx.out(
+            f"{h['lead'] or '     '}  {h['case'] or '    '}  {h['staff'] or '  '}  {h['status'] or '?':<11} "
+            f"{h['company'] or ''}  [{h['matched']}]{stale}"
+        )
     if not hits:
         ctx.err("nothing found")
     return 0
@@ -131,11 +132,19 @@ def cmd_reindex(ctx: Context, args: argparse.Namespace) -> int:
     done = reindex(ctx.cfg, progress)
     seconds = done["seconds"]
     if args.json:
-        ctx.json({"records": done["records"], "seconds": seconds, "write_seconds": done["write_seconds"],
-                  "path": str(ctx.cfg.index_file)})
+        ctx.json(
+            {
+                "records": done["records"],
+                "seconds": seconds,
+                "write_seconds": done["write_seconds"],
+                "path": str(ctx.cfg.index_file),
+            }
+        )
     else:
-        ctx.out(f"indexed {done['records']} records in {seconds} s, {done['write_seconds']} s of it writing "
-                f"the index ({ctx.cfg.index_file})")
+        ctx.out(
+            f"indexed {done['records']} records in {seconds} s, {done['write_seconds']} s of it writing "
+            f"the index ({ctx.cfg.index_file})"
+        )
     return 0
 
 
@@ -148,8 +157,9 @@ def cmd_export(ctx: Context, args: argparse.Namespace) -> int:
     progress = TtyProgress()
     with _index(ctx) as idx:
         total = idx.export_count()
-        n = export_mod.write(cfg, idx.iter_export_rows(), out, fmt_,
-                             counted=lambda done: progress("writing the master list", done, total))
+        n = export_mod.write(
+            cfg, idx.iter_export_rows(), out, fmt_, counted=lambda done: progress("writing the master list", done, total)
+        )
     if total:
         progress("writing the master list", n, n)
     ctx.out(f"wrote {n} records to {out}")

@@ -50,8 +50,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("doctor", help="check naming rules; --fix applies the safe fixes")
     p.add_argument("--fix", action="store_true")
-    p.add_argument("--full", action="store_true",
-                   help="read every folder again (by default a folder found clean is re-read only when it changed)")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="read every folder again (by default a folder found clean is re-read only when it changed)",
+    )
     json_flag(p)
     p.set_defaults(func=cmd_doctor)
 
@@ -79,8 +82,15 @@ def cmd_init(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_register(ctx: Context, args: argparse.Namespace) -> int:
     contact = {k: getattr(args, k) for k in CONTACT_KEYS}
-    fields = {"company": args.company, "staff": args.staff, "by": ctx.by, "contact": contact,
-              "services": args.service, "requests": args.request, "note": args.note}
+    fields = {
+        "company": args.company,
+        "staff": args.staff,
+        "by": ctx.by,
+        "contact": contact,
+        "services": args.service,
+        "requests": args.request,
+        "note": args.note,
+    }
     reg = register_applicant(ctx.cfg, **fields, confirm=args.yes)
     if reg.record is None:
         if not confirm_returning(ctx, reg.matches, interactive=not args.json):
@@ -111,8 +121,7 @@ def _print_stage(ctx: Context, args: argparse.Namespace, rec: Record) -> None:
 
 
 def _print_log(ctx: Context, args: argparse.Namespace, rec: Record) -> None:
-    ctx.out(_("{code}: {kind} logged ({stage})").format(code=rec.code, kind=kind_label(args.kind),
-                                                          stage=stage_label(rec.status)))
+    ctx.out(_("{code}: {kind} logged ({stage})").format(code=rec.code, kind=kind_label(args.kind), stage=stage_label(rec.status)))
     if rec.events[-1].get("due") is not None:  # the entry moved the next follow-up
         _say_next(ctx, rec)
 
@@ -162,9 +171,15 @@ def describe(ctx: Context, rec: Record) -> list[str]:
         lines.append(f"  contract {rec.contract}")
     for inv in rec.invoices:
         day = shown(inv.get("date"), cal, tz, time=False)
-        extra = " ".join(x for x in (f"tax id {inv.get('tax_id')}" if inv.get("tax_id") else "",
-                                     f"amount {inv.get('amount')}" if inv.get("amount") is not None else "",
-                                     f"dated {day}" if day else "") if x)
+        extra = " ".join(
+            x
+            for x in (
+                f"tax id {inv.get('tax_id')}" if inv.get("tax_id") else "",
+                f"amount {inv.get('amount')}" if inv.get("amount") is not None else "",
+                f"dated {day}" if day else "",
+            )
+            if x
+        )
         lines.append(f"  invoice {inv['number']} {extra}".rstrip())
     lines.append(f"  folder {rec.folder}")
     lines.append("timeline:")

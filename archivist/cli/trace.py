@@ -64,8 +64,10 @@ def confirm_returning(ctx: Context, matches: list[dict[str, Any]], interactive: 
             return True
         ctx.err("archivist: not registered")
         return False
-    ctx.err("archivist: not registered; check the records above, then add --yes to register anyway "
-            "(the new log will list them under related:)")
+    ctx.err(
+        "archivist: not registered; check the records above, then add --yes to register anyway "
+        "(the new log will list them under related:)"
+    )
     return False
 
 
@@ -84,8 +86,10 @@ def cmd_trace(ctx: Context, args: argparse.Namespace) -> int:
         if h.get("stamp"):
             ctx.out(f"  stamp: {h['stamp']}")
     if not hits:
-        raise ArchivistError(f"no invoice, tax ID or contract {args.number} in any record; "
-                             "check the number, or search by company with `archivist search`")
+        raise ArchivistError(
+            f"no invoice, tax ID or contract {args.number} in any record; "
+            "check the number, or search by company with `archivist search`"
+        )
     return 0
 
 
@@ -95,11 +99,17 @@ def timeline(ctx: Context, rec: Record) -> list[dict[str, Any]]:
     for ev in rec.events:
         at = as_datetime(ev.get("at"), ctx.cfg.timezone)
         row = {k: v for k, v in ev.items() if k not in ("at", "by", "kind", "note")}
-        rows.append({
-            "at": at.isoformat() if at else None, "shown": fmt(at, ctx.cfg.calendar, ctx.cfg.timezone),
-            "by": str(ev.get("by")), "who": ctx.cfg.staff.get(str(ev.get("by")), ""),
-            "kind": ev.get("kind"), "note": ev.get("note") or "", "extra": row,
-        })
+        rows.append(
+            {
+                "at": at.isoformat() if at else None,
+                "shown": fmt(at, ctx.cfg.calendar, ctx.cfg.timezone),
+                "by": str(ev.get("by")),
+                "who": ctx.cfg.staff.get(str(ev.get("by")), ""),
+                "kind": ev.get("kind"),
+                "note": ev.get("note") or "",
+                "extra": row,
+            }
+        )
     return rows
 
 
@@ -136,8 +146,17 @@ def cmd_history(ctx: Context, args: argparse.Namespace) -> int:
     rec = workflow.show(ctx.cfg, args.code)
     rows = timeline(ctx, rec)
     if args.json:
-        ctx.json({"code": rec.code, "lead": rec.lead, "case": rec.case, "company": rec.company,
-                  "status": rec.status, "path": str(rec.folder), "events": rows})
+        ctx.json(
+            {
+                "code": rec.code,
+                "lead": rec.lead,
+                "case": rec.case,
+                "company": rec.company,
+                "status": rec.status,
+                "path": str(rec.folder),
+                "events": rows,
+            }
+        )
         return 0
     ctx.out(f"{rec.code}  {stage_label(rec.status)}  {rec.company}")
     cal, tz = ctx.cfg.calendar, ctx.cfg.timezone

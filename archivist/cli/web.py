@@ -81,8 +81,10 @@ def cmd_user_remove(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_user_list(ctx: Context, args: argparse.Namespace) -> int:
     from .. import users  # argon2 and friends: loaded by the commands that use them, not at every start
 
-    rows = [{"staff": u.staff, "name": ctx.cfg.staff.get(u.staff, ""), "admin": u.admin, "token": bool(u.token)}
-            for u in users.load_users(ctx.cfg).values()]
+    rows = [
+        {"staff": u.staff, "name": ctx.cfg.staff.get(u.staff, ""), "admin": u.admin, "token": bool(u.token)}
+        for u in users.load_users(ctx.cfg).values()
+    ]
     if args.json:
         ctx.json(rows)
         return 0
@@ -126,12 +128,24 @@ def cmd_serve(ctx: Context, args: argparse.Namespace) -> int:
     if not users.load_users(cfg):
         ctx.err("archivist: no web logins yet; add one with `archivist user add SS` (nobody can log in until then)")
     if not is_loopback(host) and not args.ssl_certfile:
-        ctx.err(f"archivist: serving plain HTTP on {host}: passwords cross the network readable; "
-                "put the TLS reverse proxy from the README in front, or pass --ssl-certfile/--ssl-keyfile")
+        ctx.err(
+            f"archivist: serving plain HTTP on {host}: passwords cross the network readable; "
+            "put the TLS reverse proxy from the README in front, or pass --ssl-certfile/--ssl-keyfile"
+        )
     ctx.err(f"archivist: web app on http{'s' if args.ssl_certfile else ''}://{host}:{port}/ (Ctrl+C stops it)")
     _few_malloc_arenas()
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, forwarded_allow_ips="127.0.0.1", server_header=False,
-                ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile, log_level="info", access_log=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        server_header=False,
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
+        log_level="info",
+        access_log=False,
+    )
     return 0
 
 

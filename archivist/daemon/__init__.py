@@ -36,8 +36,12 @@ def spawn(cfg: Config, wait: float = 10.0) -> int:
         return pid
     layout_of(cfg).state.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
-        daemon_command(cfg), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True, close_fds=True,
+        daemon_command(cfg),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        close_fds=True,
     )
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
@@ -63,22 +67,40 @@ def stop(cfg: Config, wait: float = 30.0) -> int | None:
     if not pid:
         return None
     if pid < 0:
-        raise ArchivistError(_("a daemon holds {path} but its pid is unreadable; stop it with systemctl --user stop archivist").format(
-            path=lock_path(cfg)))
+        raise ArchivistError(
+            _("a daemon holds {path} but its pid is unreadable; stop it with systemctl --user stop archivist").format(
+                path=lock_path(cfg)
+            )
+        )
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return pid
     except PermissionError:
-        raise ArchivistError(_("the daemon (pid {pid}) belongs to another account; stop it as that user").format(pid=pid)) from None
+        raise ArchivistError(
+            _("the daemon (pid {pid}) belongs to another account; stop it as that user").format(pid=pid)
+        ) from None
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if running(cfg) is None:
             return pid
         time.sleep(0.05)
-    raise ArchivistError(_("the daemon (pid {pid}) has not stopped after {seconds} s; see {log}").format(
-        pid=pid, seconds=int(wait), log=log_path(cfg)))
+    raise ArchivistError(
+        _("the daemon (pid {pid}) has not stopped after {seconds} s; see {log}").format(
+            pid=pid, seconds=int(wait), log=log_path(cfg)
+        )
+    )
 
 
-__all__ = ["_read_pid", "daemon_command", "lock_path", "log_path", "read_state", "running", "spawn", "state_path", "status",
-           "stop"]
+__all__ = [
+    "_read_pid",
+    "daemon_command",
+    "lock_path",
+    "log_path",
+    "read_state",
+    "running",
+    "spawn",
+    "state_path",
+    "status",
+    "stop",
+]

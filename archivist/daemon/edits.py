@@ -74,8 +74,9 @@ def hand_edits(before: Baseline | None, record: Record, now: Baseline | None = N
     if history_kept:
         # a hand edit followed by an action before the daemon looked: the new events explain
         # only the fields their actions write, never e.g. `company` or `staff`
-        explained = set().union(*(FIELDS_WRITTEN.get(str(ev.get("kind")), ()) for ev in evs[before.events_count:]
-                                  if isinstance(ev, dict)))
+        explained = set().union(
+            *(FIELDS_WRITTEN.get(str(ev.get("kind")), ()) for ev in evs[before.events_count :] if isinstance(ev, dict))
+        )
         return [f for f in changed if f.partition(".")[0] not in explained]
     return changed + ["events"]
 

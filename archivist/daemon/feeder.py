@@ -86,7 +86,9 @@ class IndexFeeder(threading.Thread):
     def run(self) -> None:
         while True:
             with self.cond:
-                while not self._stopping and not (self._refresh or self._remove or self._violations or self._reconcile or self.index is None):
+                while not self._stopping and not (
+                    self._refresh or self._remove or self._violations or self._reconcile or self.index is None
+                ):
                     self.cond.wait(1.0)
                 if self._stopping:
                     break

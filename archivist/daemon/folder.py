@@ -52,7 +52,6 @@ class FolderSteps:
     feeder: IndexFeeder
     counts_dirty: bool
 
-
     def _safe_process(self, folder: Path, live: bool = True) -> None:
         try:
             self.process_folder(folder, live)
@@ -94,7 +93,12 @@ class FolderSteps:
         if rec is not None:
             prev = self.state.baseline(rec.lead)
             if prev and prev[1] != str(folder) and not Path(prev[1]).exists():
-                log.info("record %s moved: %s → %s", rec.code, relative_to_root(self.cfg, Path(prev[1])), relative_to_root(self.cfg, folder))
+                log.info(
+                    "record %s moved: %s → %s",
+                    rec.code,
+                    relative_to_root(self.cfg, Path(prev[1])),
+                    relative_to_root(self.cfg, folder),
+                )
                 self.feeder.remove(Path(prev[1]))
             now = baseline_of(rec)
             changed = hand_edits(prev[0] if prev else None, rec, now) if prev else []
@@ -128,8 +132,9 @@ class FolderSteps:
         log.info("finished a log write a crash interrupted: %s", relative_to_root(self.cfg, tmp.with_name(LOG_NAME)))
         return True
 
-    def _restore_and_report(self, folder: Path, rec: Record, before: Baseline | None, now: Baseline,
-                            changed: list[str]) -> tuple[Record, Baseline]:
+    def _restore_and_report(
+        self, folder: Path, rec: Record, before: Baseline | None, now: Baseline, changed: list[str]
+    ) -> tuple[Record, Baseline]:
         """Put back events a save dropped (known from the last look and from the journal of
         confirmed events) and log one `edited` event naming what changed by hand."""
         journaled = journal.pending(self.layout.state, rec.lead)

@@ -13,4 +13,13 @@ from ..inbox import (
     unfiled,
 )
 
-__all__ = ["FILED_BY", "CodeFinder", "FilingResult", "file_paths", "in_progress_name", "inbox_entries", "target_folder", "unfiled"]
+__all__ = [
+    "FILED_BY",
+    "CodeFinder",
+    "FilingResult",
+    "file_paths",
+    "in_progress_name",
+    "inbox_entries",
+    "target_folder",
+    "unfiled",
+]

@@ -16,7 +16,9 @@ def setup_logging(cfg: Config, stderr: bool = True) -> list[logging.Handler]:
     path = log_path(cfg)
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
-    handlers: list[logging.Handler] = [logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")]
+    handlers: list[logging.Handler] = [
+        logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+    ]
     if stderr:
         handlers.append(logging.StreamHandler(sys.stderr))
     # on the package logger, so warnings from shared modules (notify, backup, index) reach the

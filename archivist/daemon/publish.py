@@ -45,7 +45,6 @@ class StatusPublisher:
     counts_dirty: bool
     counts: tuple[int, int]
 
-
     def _publish(self, force: bool = False) -> None:
         if self.counts_dirty:
             self.counts = self.state.counts()
@@ -57,7 +56,10 @@ class StatusPublisher:
             "last_reconcile": self.last_reconcile,
             "index_reconcile": self.feeder.last_reconcile,
             "reconcile_checked": self.walk_checked if self.walk is not None else None,
-            "pending_events": len(self.debouncer) + len(self.settler) + len(self.backlog) + int(self.walk is not None)
+            "pending_events": len(self.debouncer)
+            + len(self.settler)
+            + len(self.backlog)
+            + int(self.walk is not None)
             + self.inbox_q.qsize()
             + (self.feeder.pending() if self.feeder.state == "ok" else 0),
             "violations": self.counts[0],

@@ -64,7 +64,6 @@ class Reconciler:
         finally:
             self.state.commit()
 
-
     def reconcile(self, reason: str) -> None:
         """Start a stat-compare of the tree with what the daemon last saw.
 
@@ -96,8 +95,14 @@ class Reconciler:
             if not os.path.isdir(path):
                 gone += 1
                 yield Path(path)
-        log.info("reconcile (%s): %d folders, %d changed, %d gone, %.1f s", reason, self.walk_checked, changed, gone,
-                 time.monotonic() - t0)
+        log.info(
+            "reconcile (%s): %d folders, %d changed, %d gone, %.1f s",
+            reason,
+            self.walk_checked,
+            changed,
+            gone,
+            time.monotonic() - t0,
+        )
         _trim_heap()
 
     def _next_backlog(self) -> Path | None:

@@ -65,10 +65,12 @@ def _line(cfg: Config, item: dict[str, Any]) -> str:
     return f"  {code:>5}  {item.get('company', '')}  [{item.get('status', '')}]  {shown}".rstrip()
 
 
-def render_review(cfg: Config, now: datetime, due_by_staff: dict[str, dict[str, list[dict[str, Any]]]],
-                  office: Health | None = None) -> str:
+def render_review(
+    cfg: Config, now: datetime, due_by_staff: dict[str, dict[str, list[dict[str, Any]]]], office: Health | None = None
+) -> str:
     """The day's review as plain text: one section per staff member, overdue / today / stuck, then
     the office's health (the same lines as My day: daemon, backup, unfiled inbox files)."""
+
     def of(staff: str) -> Sections:
         due = due_by_staff.get(staff) or {}
         return {key: len(items) for key, items in due.items()}, dict(due)
@@ -80,8 +82,9 @@ REVIEW_SECTIONS = (("overdue", "Overdue follow-ups"), ("today", "Due today"), ("
 Sections = tuple[dict[str, int], "dict[str, Iterable[dict[str, Any]]]"]
 
 
-def review_lines(cfg: Config, now: datetime, sections_of: Callable[[str], Sections],
-                 office: Health | None = None) -> Iterator[str]:
+def review_lines(
+    cfg: Config, now: datetime, sections_of: Callable[[str], Sections], office: Health | None = None
+) -> Iterator[str]:
     """The review's lines as the entries come; `sections_of(staff)` gives (counts, entries) per
     section and is asked when the review reaches that staff member."""
     yield f"Daily review — {fmt(now, cfg.calendar, cfg.timezone)} ({now.date().isoformat()})"

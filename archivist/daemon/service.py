@@ -121,8 +121,13 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
         self.state = DaemonState(self.layout.state / "daemon.sqlite")
         old_handlers = {s: signal.signal(s, self._signal) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
-            log.info("daemon %s for %s (pid %d, policy %s)", "pass" if self.once else "started", self.cfg.root, os.getpid(),
-                     self.cfg.naming.policy)
+            log.info(
+                "daemon %s for %s (pid %d, policy %s)",
+                "pass" if self.once else "started",
+                self.cfg.root,
+                os.getpid(),
+                self.cfg.naming.policy,
+            )
             self._route_index_hook()
             if self.once:
                 self.feeder.start()
@@ -195,8 +200,11 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
         except OSError as e:
             if e.errno not in (errno.ENOSPC, errno.EMFILE, errno.ENOMEM):
                 raise
-            log.warning("cannot watch every folder (%s); watching the area folders only and reconciling every minute. "
-                        "Raise fs.inotify.max_user_watches to watch everything.", e)
+            log.warning(
+                "cannot watch every folder (%s); watching the area folders only and reconciling every minute. "
+                "Raise fs.inotify.max_user_watches to watch everything.",
+                e,
+            )
             obs = make_observer(polling)
             try:
                 schedule_shallow(obs, handler, self.cfg.root)

@@ -26,8 +26,8 @@ from pathlib import Path
 from ..inbox import IN_PROGRESS_SUFFIXES as IN_PROGRESS_SUFFIXES
 from ..inbox import held_open, in_progress_name
 
-OPEN_WAIT_CAP = 30      # settle periods an unclosed write is waited for when /proc cannot tell
-MIN_OPEN_WAIT = 60.0    # …but at least this many seconds
+OPEN_WAIT_CAP = 30  # settle periods an unclosed write is waited for when /proc cannot tell
+MIN_OPEN_WAIT = 60.0  # …but at least this many seconds
 
 
 @dataclass
@@ -35,15 +35,19 @@ class _Seen:
     size: int
     mtime_ns: int
     stable_since: float
-    writing: bool = False      # the last event was a write, not yet followed by a close-after-write
+    writing: bool = False  # the last event was a write, not yet followed by a close-after-write
     first_quiet: float | None = None
 
 
 class Settler:
     """Tracks files until they are settled; `ready()` hands each settled file out once."""
 
-    def __init__(self, settle_seconds: float, clock: Callable[[], float] = time.monotonic,
-                 open_check: Callable[[Iterable[Path]], tuple[set[Path], bool]] = held_open) -> None:
+    def __init__(
+        self,
+        settle_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        open_check: Callable[[Iterable[Path]], tuple[set[Path], bool]] = held_open,
+    ) -> None:
         self.settle_seconds = max(0.0, float(settle_seconds))
         self.clock = clock
         self.open_check = open_check

@@ -89,8 +89,9 @@ class DaemonState:
             return None
         return {"lead": row[0], "violations": json.loads(row[1]), "invalid": bool(row[2])}
 
-    def put_folder(self, path: Path, lead: str | None, stats: tuple[int, int, int], violations: list[dict[str, Any]],
-                   invalid: bool) -> None:
+    def put_folder(
+        self, path: Path, lead: str | None, stats: tuple[int, int, int], violations: list[dict[str, Any]], invalid: bool
+    ) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO folders(path, lead, dir_mtime, log_mtime, log_size, violations, invalid) VALUES(?,?,?,?,?,?,?)",
             (str(path), lead, *stats, json.dumps(violations, ensure_ascii=False), int(invalid)),
@@ -110,7 +111,9 @@ class DaemonState:
         return v, inv
 
     def violations_by_folder(self) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-        for path, text in self.db.execute("SELECT path, violations FROM folders WHERE violations != '[]' ORDER BY path").fetchall():
+        for path, text in self.db.execute(
+            "SELECT path, violations FROM folders WHERE violations != '[]' ORDER BY path"
+        ).fetchall():
             yield path, json.loads(text)
 
     # -- baselines -------------------------------------------------------------------------------

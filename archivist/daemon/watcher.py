@@ -41,11 +41,40 @@ log = logging.getLogger("archivist.daemon")
 
 # Filesystems where inotify misses changes made by other machines, or that are typically
 # removable media; the polling observer is slower but sees everything there.
-POLLING_FS = frozenset({
-    "nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "ncpfs", "afs", "9p", "virtiofs", "vboxsf",
-    "fuse", "fuseblk", "fuse.sshfs", "fuse.rclone", "fuse.gvfsd-fuse", "davfs", "fuse.davfs2", "ceph", "glusterfs",
-    "fuse.glusterfs", "vfat", "exfat", "msdos", "ntfs", "ntfs3", "udf", "iso9660", "hfsplus",
-})
+POLLING_FS = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb",
+        "smb2",
+        "smb3",
+        "smbfs",
+        "ncpfs",
+        "afs",
+        "9p",
+        "virtiofs",
+        "vboxsf",
+        "fuse",
+        "fuseblk",
+        "fuse.sshfs",
+        "fuse.rclone",
+        "fuse.gvfsd-fuse",
+        "davfs",
+        "fuse.davfs2",
+        "ceph",
+        "glusterfs",
+        "fuse.glusterfs",
+        "vfat",
+        "exfat",
+        "msdos",
+        "ntfs",
+        "ntfs3",
+        "udf",
+        "iso9660",
+        "hfsplus",
+    }
+)
 
 
 def mount_type(path: Path) -> str | None:
@@ -82,8 +111,16 @@ def use_polling(cfg: Config) -> tuple[bool, str]:
 
 # Only what changes things: no open / close-without-write events, so the daemon and the index
 # reading 100,000 logs do not flood (and overflow) the inotify queue with their own reads.
-EVENT_FILTER = [FileCreatedEvent, DirCreatedEvent, FileModifiedEvent, FileDeletedEvent, DirDeletedEvent,
-                FileMovedEvent, DirMovedEvent, FileClosedEvent]
+EVENT_FILTER = [
+    FileCreatedEvent,
+    DirCreatedEvent,
+    FileModifiedEvent,
+    FileDeletedEvent,
+    DirDeletedEvent,
+    FileMovedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+]
 
 
 def make_observer(polling: bool) -> Any:
@@ -154,7 +191,7 @@ class ArchiveEvents(FileSystemEventHandler):
     def _route(self, path: str, closed: bool, structural: bool, wrote: bool = False) -> None:
         if not path.startswith(self.root):
             return
-        parts = path[len(self.root):].strip("/").split("/")
+        parts = path[len(self.root) :].strip("/").split("/")
         if not parts or not parts[0]:
             return
         head = parts[0]

@@ -35,10 +35,20 @@ from ..store import AREAS, record_depth
 from ..violations import Violation
 from . import build, schema
 from .build import Progress
-from .text import path_key
+from .search_text import path_key
 
-__all__ = ["Index", "open_index", "open_current", "reindex", "require_archive", "check_staff", "check_status", "Progress",
-           "index_exists", "IndexUnavailable"]
+__all__ = [
+    "Index",
+    "open_index",
+    "open_current",
+    "reindex",
+    "require_archive",
+    "check_staff",
+    "check_status",
+    "Progress",
+    "index_exists",
+    "IndexUnavailable",
+]
 
 
 class IndexUnavailable(ArchivistError):
@@ -48,10 +58,13 @@ class IndexUnavailable(ArchivistError):
 
 def unavailable(path: Path, e: sqlite3.Error) -> IndexUnavailable:
     if schema.is_busy(e):
-        return IndexUnavailable(f"the index is busy (another process is writing {path.name}); "
-                                "the records are safe: try again in a moment")
-    return IndexUnavailable(f"this account cannot open the index {path} ({e}); give the archive's group read and "
-                            f"write access to {path.parent} (see README, An office on one host)")
+        return IndexUnavailable(
+            f"the index is busy (another process is writing {path.name}); the records are safe: try again in a moment"
+        )
+    return IndexUnavailable(
+        f"this account cannot open the index {path} ({e}); give the archive's group read and "
+        f"write access to {path.parent} (see README, An office on one host)"
+    )
 
 
 def _reading(method):  # type: ignore[no-untyped-def]
@@ -90,8 +103,10 @@ class Index:
     def rebuild(self, progress: Progress | None = None) -> dict[str, Any]:
         """Read every record folder again and replace the whole index in one transaction."""
         if self.readonly:
-            raise IndexUnavailable(f"this account may only read the index {self.path}; rebuild it on the host that "
-                                   "owns the archive, as its service account (or give the group write access)")
+            raise IndexUnavailable(
+                f"this account may only read the index {self.path}; rebuild it on the host that "
+                "owns the archive, as its service account (or give the group write access)"
+            )
         with self._lock:
             started = time.monotonic()
             db = self.db
@@ -155,8 +170,12 @@ class Index:
         def lookup(keys: list[int]) -> dict[int, tuple]:
             marks = ",".join("?" * len(keys))
             with self._lock:
-                return {r[0]: r[1:] for r in self.db.execute(
-                    f"SELECT pkey, id, log_mtime, log_size, dir_sig FROM records WHERE pkey IN ({marks})", keys)}
+                return {
+                    r[0]: r[1:]
+                    for r in self.db.execute(
+                        f"SELECT pkey, id, log_mtime, log_size, dir_sig FROM records WHERE pkey IN ({marks})", keys
+                    )
+                }
 
         with self._lock:  # before the walk: a record added meanwhile must not look vanished
             before = array("q", (key for (key,) in self.db.execute("SELECT pkey FROM records")))  # 0.8 MB
@@ -208,8 +227,9 @@ class Index:
 
     # -- reading -------------------------------------------------------------------------------------
     @_reading
-    def search(self, query: str, limit: int = 50, status: str | None = None, staff: str | None = None,
-               archived: bool | None = None) -> list[dict[str, Any]]:
+    def search(
+        self, query: str, limit: int = 50, status: str | None = None, staff: str | None = None, archived: bool | None = None
+    ) -> list[dict[str, Any]]:
         from .search import search
 
         status, staff = check_status(status), check_staff(self.cfg, staff)
@@ -225,8 +245,7 @@ class Index:
             return get(self.db, self.cfg, code)
 
     @_reading
-    def records(self, status: str | None = None, staff: str | None = None,
-                archived: bool | None = None) -> list[dict[str, Any]]:
+    def records(self, status: str | None = None, staff: str | None = None, archived: bool | None = None) -> list[dict[str, Any]]:
         """Every readable record (what `list` prints), by applicant code."""
         from .search import list_records
 
@@ -242,8 +261,9 @@ class Index:
         with self._lock:
             return count_records(self.db, status, staff, archived)
 
-    def iter_records(self, status: str | None = None, staff: str | None = None,
-                     archived: bool | None = None) -> Iterator[dict[str, Any]]:
+    def iter_records(
+        self, status: str | None = None, staff: str | None = None, archived: bool | None = None
+    ) -> Iterator[dict[str, Any]]:
         """`records` one at a time (the lock is held while the caller iterates: one thread)."""
         from .search import iter_records
 
@@ -318,8 +338,7 @@ class Index:
     @_reading
     def violations(self) -> list[dict[str, Any]]:
         with self._lock:
-            cur = self.db.execute(
-                "SELECT rule, path, message, fixable, fix_to, code FROM violations ORDER BY folder, path, rule")
+            cur = self.db.execute("SELECT rule, path, message, fixable, fix_to, code FROM violations ORDER BY folder, path, rule")
             return [dict(r, fixable=bool(r["fixable"])) for r in cur]
 
     def set_violations(self, path: Path | str, violations: list[Violation]) -> None:
@@ -330,22 +349,33 @@ class Index:
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute("DELETE FROM violations WHERE folder = ?", (rel,))
-            self.db.executemany("INSERT INTO violations VALUES (?, ?, ?, ?, ?, ?, ?)", [
-                (rel, v.rule, v.path, v.message, int(v.fixable), v.fix_to, v.code) for v in violations])
+            self.db.executemany(
+                "INSERT INTO violations VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(rel, v.rule, v.path, v.message, int(v.fixable), v.fix_to, v.code) for v in violations],
+            )
             self.db.execute("COMMIT")
 
     @_reading
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            by_status = {r[0] or "unreadable": r[1] for r in self.db.execute(
-                "SELECT status, count(*) FROM records GROUP BY status ORDER BY status")}
+            by_status = {
+                r[0] or "unreadable": r[1]
+                for r in self.db.execute("SELECT status, count(*) FROM records GROUP BY status ORDER BY status")
+            }
             total = sum(by_status.values())
             stale = self.db.execute("SELECT count(*) FROM records WHERE stale = 1").fetchone()[0]
             archived = self.db.execute("SELECT count(*) FROM records WHERE area >= 2").fetchone()[0]
             violations = self.db.execute("SELECT count(*) FROM violations").fetchone()[0]
         size = sum(os.path.getsize(str(self.path) + s) for s in ("", "-wal") if os.path.exists(str(self.path) + s))
-        return {"records": total, "by_status": by_status, "archived": archived, "stale": stale,
-                "violations": violations, "index_bytes": size, "path": str(self.path)}
+        return {
+            "records": total,
+            "by_status": by_status,
+            "archived": archived,
+            "stale": stale,
+            "violations": violations,
+            "index_bytes": size,
+            "path": str(self.path),
+        }
 
     def close(self) -> None:
         with self._lock:
@@ -367,7 +397,7 @@ class Index:
         except ValueError:
             return None
         depth = record_depth(parts)
-        if not depth or len(parts) < depth or "/".join(parts[:depth - 1]) not in AREAS:
+        if not depth or len(parts) < depth or "/".join(parts[: depth - 1]) not in AREAS:
             return None
         return "/".join(parts[:depth])
 
@@ -426,8 +456,10 @@ def require_archive(cfg: Config) -> None:
         return
     else:
         why = "the folder holds no registry.yaml and no record folders (an unmounted drive?)"
-    raise ArchivistError(f"no archive at {root}: {why}; create one with `archivist init`, mount the drive "
-                         "that holds it, or point --root/root: at it")
+    raise ArchivistError(
+        f"no archive at {root}: {why}; create one with `archivist init`, mount the drive "
+        "that holds it, or point --root/root: at it"
+    )
 
 
 def check_status(status: str | None) -> str | None:
@@ -489,8 +521,12 @@ def open_current(cfg: Config, progress: Progress | None = None) -> Index:
     """
     idx, behind = open_for_reading(cfg, progress)
     if behind and idx.readonly:
-        (progress or _stderr_progress)("this account may only read the index: changes made since the last "
-                                       "update may be missing until the daemon or `archivist reindex` catches up", 0, 0)
+        (progress or _stderr_progress)(
+            "this account may only read the index: changes made since the last "
+            "update may be missing until the daemon or `archivist reindex` catches up",
+            0,
+            0,
+        )
     elif behind:
         started = time.monotonic()
         try:
@@ -499,15 +535,21 @@ def open_current(cfg: Config, progress: Progress | None = None) -> Index:
             idx.close()
             raise
         if done is None:
-            (progress or _stderr_progress)("the index is busy (another process is writing it): answering from it "
-                                           "as it is; changes of the last moments may be missing", 0, 0)
+            (progress or _stderr_progress)(
+                "the index is busy (another process is writing it): answering from it "
+                "as it is; changes of the last moments may be missing",
+                0,
+                0,
+            )
             return idx
         seconds = time.monotonic() - started
         if seconds >= SLOW_RECONCILE_S:
             (progress or _stderr_progress)(
                 f"no daemon running, so {done['records']} record folders were checked for changes first "
                 f"({seconds:.1f} s); with the daemon running (`archivist start` or its systemd unit) this is skipped",
-                0, 0)
+                0,
+                0,
+            )
     return idx
 
 
@@ -553,8 +595,10 @@ def open_index(cfg: Config, build_if_missing: bool = True, progress: Progress | 
         require_archive(cfg)
         if readonly or remote:  # never delete what could not be opened for writing
             where = f"it is reached through {remote}" if remote else f"{path.parent} is not writable for this account"
-            raise IndexUnavailable(f"{reason}, and it cannot be rebuilt from here ({where}); run `archivist reindex` "
-                                   "on the host that owns the archive, as its service account")
+            raise IndexUnavailable(
+                f"{reason}, and it cannot be rebuilt from here ({where}); run `archivist reindex` "
+                "on the host that owns the archive, as its service account"
+            )
         say(f"{reason}; rebuilding it from the folders", 0, 0)
         schema.remove_files(path)
     elif not build_if_missing:
@@ -562,12 +606,16 @@ def open_index(cfg: Config, build_if_missing: bool = True, progress: Progress | 
     else:
         require_archive(cfg)  # before saying "building": a missing archive gets one line
         if remote:
-            raise IndexUnavailable(f"there is no index yet, and it is not built through a network filesystem "
-                                   f"({remote}); run `archivist reindex` on the host that owns the archive")
+            raise IndexUnavailable(
+                f"there is no index yet, and it is not built through a network filesystem "
+                f"({remote}); run `archivist reindex` on the host that owns the archive"
+            )
         folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), path.parent)
         if not os.access(folder, os.W_OK | os.X_OK):
-            raise IndexUnavailable(f"there is no index yet and this account may not create one in {folder}; "
-                                   "run `archivist reindex` as the archive's service account")
+            raise IndexUnavailable(
+                f"there is no index yet and this account may not create one in {folder}; "
+                "run `archivist reindex` as the archive's service account"
+            )
         say("no index yet; building it from the folders", 0, 0)
     cold_build(cfg, progress)
     return Index(cfg, schema.connect(path))
@@ -576,8 +624,11 @@ def open_index(cfg: Config, build_if_missing: bool = True, progress: Progress | 
 def _may_write(path: Path) -> bool:
     """Whether this account may write the index: the file, its folder and any side files."""
     side = [Path(f"{path}{s}") for s in ("-wal", "-shm")]
-    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK) and all(
-        os.access(p, os.W_OK) for p in side if p.exists())
+    return (
+        os.access(path, os.W_OK)
+        and os.access(path.parent, os.W_OK | os.X_OK)
+        and all(os.access(p, os.W_OK) for p in side if p.exists())
+    )
 
 
 def _seen_remotely(cfg: Config) -> str | None:

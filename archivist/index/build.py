@@ -29,15 +29,39 @@ from ..naming import FolderTemplate
 from ..record import LOG_NAME, Record, parse_record, read_log, validate
 from ..store import AREAS
 from . import fastlog
-from .text import Entry, build_entry, deletions, dir_signature, list_files, path_key, placeholder_entry
+from .search_text import Entry, build_entry, deletions, dir_signature, list_files, path_key, placeholder_entry
 
 Progress = Callable[[str, int, int], None]
 
 ROW_COLUMNS = (
-    "id", "pkey", "area", "name", "lead", "case", "staff", "company", "company_key", "status",
-    "name_core", "name_words", "phones", "email", "next_ts",
-    "stage_ts", "opened_ts", "last_ts", "last_kind", "contract", "invoices", "contact", "services", "files",
-    "stale", "log_mtime", "log_size", "dir_sig",
+    "id",
+    "pkey",
+    "area",
+    "name",
+    "lead",
+    "case",
+    "staff",
+    "company",
+    "company_key",
+    "status",
+    "name_core",
+    "name_words",
+    "phones",
+    "email",
+    "next_ts",
+    "stage_ts",
+    "opened_ts",
+    "last_ts",
+    "last_kind",
+    "contract",
+    "invoices",
+    "contact",
+    "services",
+    "files",
+    "stale",
+    "log_mtime",
+    "log_size",
+    "dir_sig",
 )
 _INSERT = "INSERT INTO records({}) VALUES ({})".format(
     ", ".join(f'"{c}"' for c in ROW_COLUMNS), ", ".join("?" * len(ROW_COLUMNS))
@@ -77,8 +101,7 @@ def scan_folder(root: str, area: str, name: str, templates: tuple[str, str]) -> 
             mtime, size = lst.st_mtime_ns, lst.st_size
         except OSError:
             mtime = size = None  # type: ignore[assignment]
-        return Scan(rel, area, mtime, size, sig, None, (str(e.path), e.reason),
-                    _placeholder(rel, area, name, files, templates))
+        return Scan(rel, area, mtime, size, sig, None, (str(e.path), e.reason), _placeholder(rel, area, name, files, templates))
     try:
         rec = _read_record(raw, path, st.st_mtime_ns)
         entry = build_entry(rec, rel, area, files, templates)
@@ -140,8 +163,14 @@ def record_folders(root: str) -> Iterator[tuple[str, str]]:
 # cost more to unpickle (~50 µs each) than the main process spends inserting them.
 #   (row values in ROW_COLUMNS order with id None, lead,
 #    ((fts table, text), …), ((number, kind), …), (name words, …), violation row or None)
-Prepared = tuple[list[Any], "str | None", tuple[tuple[str, str], ...], tuple[tuple[str, str], ...],
-                 tuple[str, ...], "tuple[str, str, str, str, str | None] | None"]
+Prepared = tuple[
+    list[Any],
+    "str | None",
+    tuple[tuple[str, str], ...],
+    tuple[tuple[str, str], ...],
+    tuple[str, ...],
+    "tuple[str, str, str, str, str | None] | None",
+]
 
 
 def prepare(scan: Scan) -> Prepared:
@@ -149,11 +178,25 @@ def prepare(scan: Scan) -> Prepared:
     entry = scan.entry or scan.placeholder
     assert entry is not None
     row = dict(entry.row, id=None, log_mtime=scan.log_mtime, log_size=scan.log_size, dir_sig=scan.dir_sig)
-    texts = tuple((table, text) for table, text in (
-        ("ids", entry.ids), ("names", entry.names), ("notes", entry.notes), ("files", entry.files),
-        ("company", entry.company_key)) if text)
-    return ([row[c] for c in ROW_COLUMNS], entry.row["lead"], texts, tuple(entry.numbers),
-            tuple(entry.words), own_violation(scan))
+    texts = tuple(
+        (table, text)
+        for table, text in (
+            ("ids", entry.ids),
+            ("names", entry.names),
+            ("notes", entry.notes),
+            ("files", entry.files),
+            ("company", entry.company_key),
+        )
+        if text
+    )
+    return (
+        [row[c] for c in ROW_COLUMNS],
+        entry.row["lead"],
+        texts,
+        tuple(entry.numbers),
+        tuple(entry.words),
+        own_violation(scan),
+    )
 
 
 def prepared_all(cfg: Config, progress: Progress | None = None, workers: int | None = None) -> Iterable[Prepared]:
@@ -174,7 +217,7 @@ def prepared_all(cfg: Config, progress: Progress | None = None, workers: int | N
                 progress("reading logs", done, total)
     else:
         size = 250
-        chunks = [(root, folders[i:i + size], templates) for i in range(0, total, size)]
+        chunks = [(root, folders[i : i + size], templates) for i in range(0, total, size)]
         for items in map_forked(_prepare_chunk, chunks, workers):
             yield from items
             done += len(items)
@@ -186,6 +229,7 @@ def prepared_all(cfg: Config, progress: Progress | None = None, workers: int | N
 
 # -- writing ------------------------------------------------------------------------------------------
 
+
 def _new_id(db: sqlite3.Connection) -> int:
     """A fresh row id from SPARSE upwards, never reused (see the module docstring)."""
     row = db.execute("SELECT value FROM meta WHERE key = 'next_sparse'").fetchone()
@@ -194,8 +238,10 @@ def _new_id(db: sqlite3.Connection) -> int:
     return rid
 
 
-_FTS_INSERT = {table: f"INSERT INTO fts_{table}(rowid, {'key' if table == 'company' else 't'}) VALUES (?, ?)"
-               for table in ("ids", "names", "notes", "files", "company")}
+_FTS_INSERT = {
+    table: f"INSERT INTO fts_{table}(rowid, {'key' if table == 'company' else 't'}) VALUES (?, ?)"
+    for table in ("ids", "names", "notes", "files", "company")
+}
 
 
 def _retire(db: sqlite3.Connection, rid: int) -> None:
@@ -209,8 +255,10 @@ def insert_scan(db: sqlite3.Connection, scan: Scan, previous: sqlite3.Row | tupl
     if scan.entry is None and previous is not None and previous[4] is not None:
         # invalid now, valid before: keep the last good state, marked stale, stats updated so the
         # same broken file is not re-read on every refresh
-        db.execute("UPDATE records SET stale = 1, log_mtime = ?, log_size = ?, dir_sig = ? WHERE id = ?",
-                   (scan.log_mtime, scan.log_size, scan.dir_sig, previous[0]))
+        db.execute(
+            "UPDATE records SET stale = 1, log_mtime = ?, log_size = ?, dir_sig = ? WHERE id = ?",
+            (scan.log_mtime, scan.log_size, scan.dir_sig, previous[0]),
+        )
         _set_own_violation(db, scan)
         return
     if previous is not None:
@@ -319,8 +367,7 @@ def _set_own_violation(db: sqlite3.Connection, scan: Scan) -> None:
 
 
 def find_row(db: sqlite3.Connection, rel: str) -> sqlite3.Row | None:
-    return db.execute(
-        "SELECT id, log_mtime, log_size, dir_sig, status FROM records WHERE pkey = ?", (path_key(rel),)).fetchone()
+    return db.execute("SELECT id, log_mtime, log_size, dir_sig, status FROM records WHERE pkey = ?", (path_key(rel),)).fetchone()
 
 
 def delete_path(db: sqlite3.Connection, rel: str) -> bool:
@@ -348,8 +395,9 @@ COLD_BATCH_S = 0.03  # 500 folders whose metadata is cached stat in ~8 ms; read 
 STAT_THREADS = 4
 
 
-def probe(root: str, lookup: Callable[[list[int]], dict[int, tuple]],
-          batch: int = 500) -> tuple[set[int], list[tuple[str, str, tuple | None]]]:
+def probe(
+    root: str, lookup: Callable[[list[int]], dict[int, tuple]], batch: int = 500
+) -> tuple[set[int], list[tuple[str, str, tuple | None]]]:
     """(path keys of every record folder, [(area, name, indexed row or None) that changed or are new]).
 
     Two stats per folder (log, folder) plus one per sub-folder, relative to each area's open
@@ -390,7 +438,7 @@ def probe(root: str, lookup: Callable[[list[int]], dict[int, tuple]],
             fds.append(fd)
             with os.scandir(fd) as it:
                 names = [e.name for e in it if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)]
-            jobs.extend((area, fd, base, names[i:i + batch]) for i in range(0, len(names), batch))
+            jobs.extend((area, fd, base, names[i : i + batch]) for i in range(0, len(names), batch))
         for i, job in enumerate(jobs):
             started = time.perf_counter()
             keys, out = run(job)
@@ -400,7 +448,7 @@ def probe(root: str, lookup: Callable[[list[int]], dict[int, tuple]],
                 from concurrent.futures import ThreadPoolExecutor
 
                 with ThreadPoolExecutor(STAT_THREADS) as pool:
-                    for keys, out in pool.map(run, jobs[i + 1:]):
+                    for keys, out in pool.map(run, jobs[i + 1 :]):
                         seen.update(keys)
                         changed.extend(out)
                 break

@@ -21,7 +21,7 @@ from typing import Any
 from ..config import Config
 from ..errors import ArchivistError
 from . import index_exists, open_current
-from .text import path_key
+from .search_text import path_key
 
 DDL = """CREATE TABLE IF NOT EXISTS checked(
   pkey INTEGER PRIMARY KEY, fp TEXT NOT NULL, lead TEXT, "case" TEXT, code TEXT, numbers TEXT)"""
@@ -41,8 +41,7 @@ class CheckedFolders:
         self.db = db
         self.rules = hashlib.sha256(rules.encode()).hexdigest()
         db.execute(DDL)
-        self.now = {key: _fp(m, s, d) for key, m, s, d in db.execute(
-            "SELECT pkey, log_mtime, log_size, dir_sig FROM records")}
+        self.now = {key: _fp(m, s, d) for key, m, s, d in db.execute("SELECT pkey, log_mtime, log_size, dir_sig FROM records")}
         row = db.execute("SELECT value FROM meta WHERE key = 'checked_rules'").fetchone()
         self.memory: dict[int, tuple[str, Clean]] = {}
         if row and row[0] == self.rules:
@@ -80,15 +79,18 @@ class CheckedFolders:
             if not self.memory:
                 db.execute("DELETE FROM checked")
             db.execute("INSERT OR REPLACE INTO meta VALUES ('checked_rules', ?)", (self.rules,))
-            db.executemany("DELETE FROM checked WHERE pkey = ?",
-                           [(k,) for k in self.memory if k not in present or (k in self.found and self.found[k] is None)])
+            db.executemany(
+                "DELETE FROM checked WHERE pkey = ?",
+                [(k,) for k in self.memory if k not in present or (k in self.found and self.found[k] is None)],
+            )
             rows: list[tuple[Any, ...]] = []
             for key, value in self.found.items():
                 if value is not None:
                     fp, (lead, case, code, numbers) = value
                     rows.append((key, fp, lead, case, code, json.dumps(numbers, ensure_ascii=False)))
-            db.executemany('INSERT OR REPLACE INTO checked(pkey, fp, lead, "case", code, numbers) VALUES (?, ?, ?, ?, ?, ?)',
-                           rows)
+            db.executemany(
+                'INSERT OR REPLACE INTO checked(pkey, fp, lead, "case", code, numbers) VALUES (?, ?, ?, ?, ?, ?)', rows
+            )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

@@ -30,23 +30,27 @@ def _queries(cfg: Config, staff: str | None, now: datetime) -> dict[str, tuple[s
     stuck = " OR ".join("(r.status = ? AND r.stage_ts < ?)" for _ in limits) or "0"
     return {
         "overdue": (f"{active} AND r.next_ts < ?{where} ORDER BY r.next_ts, {CODE_ORDER}", [now_ts, *args]),
-        "today": (f"{active} AND r.next_ts >= ? AND r.next_ts < ?{where} ORDER BY r.next_ts, {CODE_ORDER}",
-                  [now_ts, end_ts, *args]),
+        "today": (
+            f"{active} AND r.next_ts >= ? AND r.next_ts < ?{where} ORDER BY r.next_ts, {CODE_ORDER}",
+            [now_ts, end_ts, *args],
+        ),
         # one query over every stage's limit, in the order the lists were always sorted in
         "stuck": (f"({stuck}){where} ORDER BY r.stage_ts, {CODE_ORDER}", [x for pair in limits for x in pair] + args),
     }
 
 
-def due_counts(db: sqlite3.Connection, cfg: Config, staff: str | None = None,
-               now: datetime | None = None) -> dict[str, int]:
+def due_counts(db: sqlite3.Connection, cfg: Config, staff: str | None = None, now: datetime | None = None) -> dict[str, int]:
     """How many entries each section has (the titles say it before the entries are streamed)."""
     now = now or _now(cfg.timezone)
-    return {key: int(db.execute(f"SELECT count(*) FROM records r WHERE {sql.split(' ORDER BY ')[0]}", params).fetchone()[0])
-            for key, (sql, params) in _queries(cfg, staff, now).items()}
+    return {
+        key: int(db.execute(f"SELECT count(*) FROM records r WHERE {sql.split(' ORDER BY ')[0]}", params).fetchone()[0])
+        for key, (sql, params) in _queries(cfg, staff, now).items()
+    }
 
 
-def iter_due(db: sqlite3.Connection, cfg: Config, staff: str | None = None,
-             now: datetime | None = None) -> dict[str, Iterator[dict[str, Any]]]:
+def iter_due(
+    db: sqlite3.Connection, cfg: Config, staff: str | None = None, now: datetime | None = None
+) -> dict[str, Iterator[dict[str, Any]]]:
     """`due`, each section an iterator over its rows as SQLite hands them over, so a review of
     100,000 overdue records never sits in memory whole (iterate the sections in order)."""
     now = now or _now(cfg.timezone)
@@ -59,15 +63,21 @@ def iter_due(db: sqlite3.Connection, cfg: Config, staff: str | None = None,
         for r in db.execute(f"SELECT {HIT_COLUMNS}, r.stage_ts FROM records r WHERE {sql}", params):
             entry = hit(cfg, r)
             if key == "stuck":
-                entry.update({"stage_since": iso_of(cfg, r["stage_ts"]), "days": (now_ts - r["stage_ts"]) // 86400,
-                              "limit": limits[r["status"]]})
+                entry.update(
+                    {
+                        "stage_since": iso_of(cfg, r["stage_ts"]),
+                        "days": (now_ts - r["stage_ts"]) // 86400,
+                        "limit": limits[r["status"]],
+                    }
+                )
             yield entry
 
     return {key: rows(key) for key in SECTIONS}
 
 
-def due(db: sqlite3.Connection, cfg: Config, staff: str | None = None,
-        now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
+def due(
+    db: sqlite3.Connection, cfg: Config, staff: str | None = None, now: datetime | None = None
+) -> dict[str, list[dict[str, Any]]]:
     return {key: list(rows) for key, rows in iter_due(db, cfg, staff, now).items()}
 
 
@@ -75,7 +85,9 @@ def first_calls_passed(db: sqlite3.Connection, cfg: Config, since_ts: int, until
     """Applicants still `new` (never called) whose first-call time fell in [since, until)."""
     rows = db.execute(
         f"SELECT {HIT_COLUMNS} FROM records r WHERE r.status = 'new' AND r.next_ts >= ? AND r.next_ts < ? "
-        f"ORDER BY r.next_ts, {CODE_ORDER}", [since_ts, until_ts]).fetchall()
+        f"ORDER BY r.next_ts, {CODE_ORDER}",
+        [since_ts, until_ts],
+    ).fetchall()
     return [hit(cfg, r) for r in rows]
 
 
@@ -85,5 +97,7 @@ def most_urgent(db: sqlite3.Connection, cfg: Config, staff: str | None, limit: i
     where, args = _filters(None, staff, False)
     cur = db.execute(
         f"SELECT {HIT_COLUMNS} FROM records r WHERE r.status IS NOT NULL{where} "
-        f"ORDER BY r.next_ts IS NULL, r.next_ts, {CODE_ORDER} LIMIT ?", [*args, limit])
+        f"ORDER BY r.next_ts IS NULL, r.next_ts, {CODE_ORDER} LIMIT ?",
+        [*args, limit],
+    )
     return [hit(cfg, row) for row in cur]

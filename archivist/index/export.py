@@ -30,7 +30,7 @@ from ..config import Config
 from ..dates import fmt
 from ..errors import ArchivistError
 from ..i18n import _
-from .text import split_contact
+from .search_text import split_contact
 
 # (key, Persian header, English header)
 COLUMNS = (
@@ -103,8 +103,11 @@ def iter_rows(db: sqlite3.Connection, cfg: Config) -> Iterator[dict[str, Any]]:
         last = row["last_kind"] or ""
         staff = row["staff"] or ""
         yield {
-            "lead": row["lead"] or "", "case": row["case"] or "", "company": row["company"] or "",
-            "person": c.get("person", ""), "phones": " / ".join(x for x in (c.get("mobile"), c.get("phone")) if x),
+            "lead": row["lead"] or "",
+            "case": row["case"] or "",
+            "company": row["company"] or "",
+            "person": c.get("person", ""),
+            "phones": " / ".join(x for x in (c.get("mobile"), c.get("phone")) if x),
             "email": c.get("email", ""),
             "staff": f"{staff} {cfg.staff.get(staff, '')}".strip(),
             "status": (row["status"] or "") + (" (stale)" if row["stale"] else ""),
@@ -140,8 +143,7 @@ def to_csv(cfg: Config, records: Iterable[dict[str, Any]]) -> bytes:
     return buf.getvalue()
 
 
-def write_csv(cfg: Config, records: Iterable[dict[str, Any]], out: BinaryIO,
-              counted: Callable[[int], None] | None = None) -> int:
+def write_csv(cfg: Config, records: Iterable[dict[str, Any]], out: BinaryIO, counted: Callable[[int], None] | None = None) -> int:
     """CSV into `out` row by row (what `to_csv` returns, without holding it); the rows written."""
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
     text.write("\ufeff")
@@ -158,8 +160,9 @@ def write_csv(cfg: Config, records: Iterable[dict[str, Any]], out: BinaryIO,
     return n
 
 
-def write_xlsx(cfg: Config, records: Iterable[dict[str, Any]], out: BinaryIO | str | Path,
-               counted: Callable[[int], None] | None = None) -> int:
+def write_xlsx(
+    cfg: Config, records: Iterable[dict[str, Any]], out: BinaryIO | str | Path, counted: Callable[[int], None] | None = None
+) -> int:
     """The XLSX workbook into `out`, through openpyxl's write-only mode (rows go to a temp file
     as they come, so memory stays flat at any size); the rows written."""
     from openpyxl import Workbook
@@ -227,12 +230,13 @@ def target(path: str | None, output: str | None, format_: str | None) -> tuple[P
     ext = out.suffix.lower().lstrip(".")
     if ext in FORMATS:
         if format_ and format_ != ext:
-            raise ArchivistError(f"{out.name} is named .{ext} but --format is {format_}; "
-                                 f"name it .{format_} or drop --format")
+            raise ArchivistError(f"{out.name} is named .{ext} but --format is {format_}; name it .{format_} or drop --format")
         return out, ext
     if format_:
         return out, format_
-    raise ArchivistError(_("cannot tell the format of {name}: name it .xlsx or .csv, or add --format xlsx|csv").format(name=out.name))
+    raise ArchivistError(
+        _("cannot tell the format of {name}: name it .xlsx or .csv, or add --format xlsx|csv").format(name=out.name)
+    )
 
 
 def with_headers(cfg: Config, headers: str) -> Config:
@@ -252,18 +256,23 @@ def check_output(path: Path) -> None:
     if path.is_dir():
         raise ArchivistError(f"{path} is a folder; give a file name, e.g. -o {path / ('F-31-08-02' + (path.suffix or '.xlsx'))}")
     if not parent.is_dir():
-        raise ArchivistError(_("cannot write {path}: the folder {parent} does not exist; create it or choose another -o").format(
-            path=path, parent=parent))
+        raise ArchivistError(
+            _("cannot write {path}: the folder {parent} does not exist; create it or choose another -o").format(
+                path=path, parent=parent
+            )
+        )
     if not os.access(parent, os.W_OK):
-        raise ArchivistError(_("cannot write {path}: the folder {parent} is not writable; choose another -o").format(
-            path=path, parent=parent))
+        raise ArchivistError(
+            _("cannot write {path}: the folder {parent} is not writable; choose another -o").format(path=path, parent=parent)
+        )
 
 
 PROGRESS_EVERY = 2000
 
 
-def write(cfg: Config, records: Iterable[dict[str, Any]], path: Path, fmt_: str,
-          counted: Callable[[int], None] | None = None) -> int:
+def write(
+    cfg: Config, records: Iterable[dict[str, Any]], path: Path, fmt_: str, counted: Callable[[int], None] | None = None
+) -> int:
     """Write the master list as `fmt_` (xlsx | csv) to `path` as the rows come, replacing the
     file atomically at the end; the number of records written. `counted(n)` hears of progress."""
     check_output(path)

@@ -91,8 +91,11 @@ def say_once(cfg: Config, what: str) -> None:
     if key in _said:
         return
     _said.add(key)
-    print(f"archivist: no usable index at {cfg.index_file}, so {what} looked through every record folder "
-          "(slow on a big archive); `archivist reindex` builds it, the daemon keeps it current", file=sys.stderr)
+    print(
+        f"archivist: no usable index at {cfg.index_file}, so {what} looked through every record folder "
+        "(slow on a big archive); `archivist reindex` builds it, the daemon keeps it current",
+        file=sys.stderr,
+    )
 
 
 def holds_code(folder: Path, code: str) -> bool:
@@ -110,8 +113,11 @@ def indexed_folders(cfg: Config, code: str) -> list[Path] | None:
         if db is None:
             return None
         try:
-            rows = db.execute(f'SELECT r.area, r.name, r.lead, r."case", r.staff, r.company FROM records r '
-                              f"WHERE r.{col} = ? ORDER BY r.stale, {CODE_ORDER}", (code,)).fetchall()
+            rows = db.execute(
+                f'SELECT r.area, r.name, r.lead, r."case", r.staff, r.company FROM records r '
+                f"WHERE r.{col} = ? ORDER BY r.stale, {CODE_ORDER}",
+                (code,),
+            ).fetchall()
         except sqlite3.DatabaseError:
             return None
     return [cfg.root / rel_path(cfg, row) for row in rows]

@@ -126,8 +126,10 @@ def not_now(e: sqlite3.Error) -> bool:
     code = getattr(e, "sqlite_errorcode", None)
     if code is None:
         text = str(e).lower()
-        return any(w in text for w in ("locked", "busy", "readonly", "read-only", "unable to open", "permission",
-                                       "disk is full", "disk i/o"))
+        return any(
+            w in text
+            for w in ("locked", "busy", "readonly", "read-only", "unable to open", "permission", "disk is full", "disk i/o")
+        )
     return code & 0xFF in _NOT_NOW
 
 

@@ -35,7 +35,7 @@ from ..config import Config
 from ..naming import ascii_digits, fold, normalize_code, normalize_phone
 from ..store import AREAS
 from .build import SPARSE, templates_of
-from .text import SEP, expected_name, number_key, split_contact, within_one_edit
+from .search_text import SEP, expected_name, number_key, split_contact, within_one_edit
 
 HIT_COLUMNS = 'r.id, r.lead, r."case", r.company, r.staff, r.status, r.next_ts, r.area, r.name, r.stale'
 CODE_ORDER = "coalesce(r.lead, '~'), coalesce(r.\"case\", ''), r.area, coalesce(r.name, '')"
@@ -70,9 +70,14 @@ def rel_path(cfg: Config, row: sqlite3.Row) -> str:
 
 def hit(cfg: Config, row: sqlite3.Row, score: int | None = None, matched: str | None = None) -> dict[str, Any]:
     out = {
-        "lead": row["lead"], "case": row["case"], "company": row["company"], "staff": row["staff"],
-        "status": row["status"], "next_followup": iso_of(cfg, row["next_ts"]),
-        "path": f"{cfg.root}/{rel_path(cfg, row)}", "stale": bool(row["stale"]),
+        "lead": row["lead"],
+        "case": row["case"],
+        "company": row["company"],
+        "staff": row["staff"],
+        "status": row["status"],
+        "next_followup": iso_of(cfg, row["next_ts"]),
+        "path": f"{cfg.root}/{rel_path(cfg, row)}",
+        "stale": bool(row["stale"]),
     }
     if score is not None:
         out["score"] = score
@@ -139,8 +144,15 @@ class _Query:
         return self.db.execute(sql, params).fetchall()
 
 
-def search(db: sqlite3.Connection, cfg: Config, query: str, limit: int = 50, status: str | None = None,
-           staff: str | None = None, archived: bool | None = None) -> list[dict[str, Any]]:
+def search(
+    db: sqlite3.Connection,
+    cfg: Config,
+    query: str,
+    limit: int = 50,
+    status: str | None = None,
+    staff: str | None = None,
+    archived: bool | None = None,
+) -> list[dict[str, Any]]:
     """Records matching what was typed, best first: one stage per kind of match, each adding its
     hits with its score (a record keeps its best); the later, costlier stages run only while needed."""
     folded = fold(query)
@@ -168,19 +180,28 @@ def _by_code(q: _Query, hits: _Hits) -> None:
     """1. an applicant (5 digits) or case (4 digits) code."""
     compact = q.compact
     if re.fullmatch(r"\d{5}", compact):
-        hits.add(q.rows(f"SELECT {HIT_COLUMNS} FROM records r WHERE r.lead = ?{q.where} LIMIT ?",
-                        [compact, *q.args, q.limit]), 100, "lead")
+        hits.add(
+            q.rows(f"SELECT {HIT_COLUMNS} FROM records r WHERE r.lead = ?{q.where} LIMIT ?", [compact, *q.args, q.limit]),
+            100,
+            "lead",
+        )
     elif re.fullmatch(r"\d{4}", compact):
-        hits.add(q.rows(f'SELECT {HIT_COLUMNS} FROM records r WHERE r."case" = ?{q.where} LIMIT ?',
-                        [compact, *q.args, q.limit]), 100, "case")
+        hits.add(
+            q.rows(f'SELECT {HIT_COLUMNS} FROM records r WHERE r."case" = ?{q.where} LIMIT ?', [compact, *q.args, q.limit]),
+            100,
+            "case",
+        )
 
 
 def _by_number(q: _Query, hits: _Hits) -> None:
     """2. contract and invoice numbers, tax IDs."""
     key = number_key(q.text)
     if len(key) >= 4 and any(ch.isdigit() for ch in key):
-        for row in q.rows(f"SELECT {HIT_COLUMNS}, n.kind FROM numbers n JOIN records r ON r.id = n.rid "
-                          f"WHERE n.number = ?{q.where} ORDER BY {CODE_ORDER} LIMIT ?", [key, *q.args, q.limit]):
+        for row in q.rows(
+            f"SELECT {HIT_COLUMNS}, n.kind FROM numbers n JOIN records r ON r.id = n.rid "
+            f"WHERE n.number = ?{q.where} ORDER BY {CODE_ORDER} LIMIT ?",
+            [key, *q.args, q.limit],
+        ):
             hits.add([row], 90, row["kind"])
 
 
@@ -197,7 +218,8 @@ def _by_company(q: _Query, hits: _Hits) -> int:
         f"WHEN instr(r.company_key, ?) > 0 THEN 80 ELSE 76 END AS score "
         f"FROM fts_company c JOIN records r ON r.id = c.rowid WHERE fts_company MATCH ?{extra}{q.where} "
         f"ORDER BY score DESC, {CODE_ORDER} LIMIT ?",
-        [compact, len(compact), compact, compact, match, *short, *q.args, q.limit])
+        [compact, len(compact), compact, compact, match, *short, *q.args, q.limit],
+    )
     hits.add(found, None, "company")
     return len(found)
 
@@ -252,13 +274,17 @@ def _across_fields(q: _Query, hits: _Hits) -> None:
     hits.add(_across(q.db, q.words, q.where, q.args, q.limit), 30, "text")
 
 
-def _exact_person(db: sqlite3.Connection, folded: str, words: list[str], where: str, args: list[Any],
-                  limit: int) -> list[sqlite3.Row]:
+def _exact_person(
+    db: sqlite3.Connection, folded: str, words: list[str], where: str, args: list[Any], limit: int
+) -> list[sqlite3.Row]:
     """Records whose contact person or consultant, folded, is exactly the query."""
     match = " AND ".join(_quote(w) for w in words)
     try:
-        cands = db.execute(f"SELECT {HIT_COLUMNS}, r.contact FROM fts_names t JOIN records r ON r.id = t.rowid "
-                           f"WHERE fts_names MATCH ?{where} LIMIT ?", [match, *args, PERSON_CANDIDATES]).fetchall()
+        cands = db.execute(
+            f"SELECT {HIT_COLUMNS}, r.contact FROM fts_names t JOIN records r ON r.id = t.rowid "
+            f"WHERE fts_names MATCH ?{where} LIMIT ?",
+            [match, *args, PERSON_CANDIDATES],
+        ).fetchall()
     except sqlite3.OperationalError:
         return []
     out = []
@@ -278,16 +304,19 @@ def _term(w: str) -> str:
     return _quote(w) + ("*" if len(w) >= (4 if w.isdigit() else 3) else "")
 
 
-def _fts(db: sqlite3.Connection, table: str, match: str, where: str, args: list[Any], limit: int,
-         tail: bool) -> list[sqlite3.Row]:
+def _fts(
+    db: sqlite3.Connection, table: str, match: str, where: str, args: list[Any], limit: int, tail: bool
+) -> list[sqlite3.Row]:
     """The first `limit` matches in one field's FTS table, by applicant code, without sorting them all.
 
     Rows from the last full build have their applicant code as id, so FTS5's rowid order is code
     order and LIMIT stops early; rows re-read since then (ids from SPARSE up, few) are fetched
     and merged, so the answer is the same as a fresh build would give.
     """
-    sql = (f"SELECT {HIT_COLUMNS} FROM fts_{table} t JOIN records r ON r.id = t.rowid "
-           f"WHERE fts_{table} MATCH ? AND t.rowid {{}} ?{where}")
+    sql = (
+        f"SELECT {HIT_COLUMNS} FROM fts_{table} t JOIN records r ON r.id = t.rowid "
+        f"WHERE fts_{table} MATCH ? AND t.rowid {{}} ?{where}"
+    )
     try:
         dense = db.execute(sql.format("<") + " ORDER BY t.rowid LIMIT ?", [match, SPARSE, *args, limit]).fetchall()
         if not tail:
@@ -307,8 +336,10 @@ def _across(db: sqlite3.Connection, words: list[str], where: str, args: list[Any
         params += [_term(w)] * len(FIELDS)
     ids = " INTERSECT ".join(f"SELECT * FROM ({q})" for q in per_word)
     try:
-        return db.execute(f"SELECT {HIT_COLUMNS} FROM records r WHERE r.id IN ({ids}){where} "
-                          f"ORDER BY {CODE_ORDER} LIMIT ?", [*params, *args, limit]).fetchall()
+        return db.execute(
+            f"SELECT {HIT_COLUMNS} FROM records r WHERE r.id IN ({ids}){where} ORDER BY {CODE_ORDER} LIMIT ?",
+            [*params, *args, limit],
+        ).fetchall()
     except sqlite3.OperationalError:
         return []
 
@@ -324,7 +355,7 @@ def _known_words(db: sqlite3.Connection, words: list[str]) -> set[str]:
 
 def _neighbours(db: sqlite3.Connection, word: str) -> set[str]:
     """Name words within one edit of `word` (deletion-neighbourhood look-up, then verified)."""
-    keys = [word] + [word[:i] + word[i + 1:] for i in range(len(word))]
+    keys = [word] + [word[:i] + word[i + 1 :] for i in range(len(word))]
     marks = ",".join("?" * len(keys))
     found = {r[0] for r in db.execute(f"SELECT DISTINCT word FROM vocab WHERE key IN ({marks})", keys)}
     return {w for w in found if within_one_edit(word, w)} | {word}
@@ -342,24 +373,29 @@ def get(db: sqlite3.Connection, cfg: Config, code: str) -> dict[str, Any] | None
 def detail(cfg: Config, row: sqlite3.Row) -> dict[str, Any]:
     """A hit plus everything else the index knows (what `get` returns and the export uses)."""
     out = hit(cfg, row)
-    out.update({
-        "area": AREAS[row["area"]],
-        "archived": row["area"] >= 2,
-        "contact": split_contact(row["contact"]),
-        "services": row["services"].split(SEP) if row["services"] else [],
-        "contract": row["contract"],
-        "invoices": [dict(zip(("number", "tax_id", "date", "amount"), inv, strict=True))
-                     for inv in (json.loads(row["invoices"]) if row["invoices"] else [])],
-        "opened": iso_of(cfg, row["opened_ts"]),
-        "stage_since": iso_of(cfg, row["stage_ts"]),
-        "last_event": {"at": iso_of(cfg, row["last_ts"]), "kind": row["last_kind"]} if row["last_ts"] else None,
-        "files": row["files"],
-    })
+    out.update(
+        {
+            "area": AREAS[row["area"]],
+            "archived": row["area"] >= 2,
+            "contact": split_contact(row["contact"]),
+            "services": row["services"].split(SEP) if row["services"] else [],
+            "contract": row["contract"],
+            "invoices": [
+                dict(zip(("number", "tax_id", "date", "amount"), inv, strict=True))
+                for inv in (json.loads(row["invoices"]) if row["invoices"] else [])
+            ],
+            "opened": iso_of(cfg, row["opened_ts"]),
+            "stage_since": iso_of(cfg, row["stage_ts"]),
+            "last_event": {"at": iso_of(cfg, row["last_ts"]), "kind": row["last_kind"]} if row["last_ts"] else None,
+            "files": row["files"],
+        }
+    )
     return out
 
 
-def list_records(db: sqlite3.Connection, cfg: Config, status: str | None, staff: str | None,
-                 archived: bool | None = None) -> list[dict[str, Any]]:
+def list_records(
+    db: sqlite3.Connection, cfg: Config, status: str | None, staff: str | None, archived: bool | None = None
+) -> list[dict[str, Any]]:
     return list(iter_records(db, cfg, status, staff, archived))
 
 
@@ -368,8 +404,9 @@ def count_records(db: sqlite3.Connection, status: str | None, staff: str | None,
     return int(db.execute(f"SELECT count(*) FROM records r WHERE r.status IS NOT NULL{where}", args).fetchone()[0])
 
 
-def iter_records(db: sqlite3.Connection, cfg: Config, status: str | None, staff: str | None,
-                 archived: bool | None = None) -> Iterator[dict[str, Any]]:
+def iter_records(
+    db: sqlite3.Connection, cfg: Config, status: str | None, staff: str | None, archived: bool | None = None
+) -> Iterator[dict[str, Any]]:
     """`list_records` one row at a time, as SQLite hands them over (`list` prints the first line
     at once and never holds 100,000 rows)."""
     where, args = _filters(status, staff, archived)

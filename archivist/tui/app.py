@@ -43,8 +43,13 @@ class RecordsProvider(Provider):
         for i, h in enumerate(hits or []):
             code = h.get("case") or h.get("lead")
             label = f"{code}  {shape(str(h.get('company') or ''), mode)}"
-            yield Hit(0.9 - i * 0.01, label, partial(app.open_record, h.get("path"), code), text=label,
-                      help=f"open record · {h.get('status')} · staff {h.get('staff')}")
+            yield Hit(
+                0.9 - i * 0.01,
+                label,
+                partial(app.open_record, h.get("path"), code),
+                text=label,
+                help=f"open record · {h.get('status')} · staff {h.get('staff')}",
+            )
 
 
 class RecordActionsProvider(Provider):
@@ -81,8 +86,9 @@ class ArchivistApp(App[None]):
         Binding("ctrl+t", "toggle_dark", N_("theme"), show=False),
     ]
 
-    def __init__(self, cfg: Config, *, by: str | None = None, source: RecordSource | None = None,
-                 theme: str | None = None) -> None:
+    def __init__(
+        self, cfg: Config, *, by: str | None = None, source: RecordSource | None = None, theme: str | None = None
+    ) -> None:
         super().__init__()
         i18n.set_surface("screen")  # errors name fields and actions, not CLI flags
         translate_bindings(self)
@@ -171,10 +177,16 @@ class ArchivistApp(App[None]):
         yield SystemCommand(_("Search records"), _("the first screen (F2)"), self.action_search)
         yield SystemCommand(_("My day"), _("overdue, due today, stuck; naming, inbox, backup, daemon (F3)"), self.action_my_day)
         yield SystemCommand(_("Register an applicant"), _("the new-applicant form (F4)"), self.action_register)
-        yield SystemCommand(_("Toggle light/dark"), _("switch between the light and dark theme (ctrl+t)"), self.action_toggle_dark)
+        yield SystemCommand(
+            _("Toggle light/dark"), _("switch between the light and dark theme (ctrl+t)"), self.action_toggle_dark
+        )
         for number, name in self.cfg.staff.items():
-            yield SystemCommand(_("Act as {staff} {name}").format(staff=number, name=name),
-                                _("who is recorded as acting in new events"), partial(self.act_as, number), discover=False)
+            yield SystemCommand(
+                _("Act as {staff} {name}").format(staff=number, name=name),
+                _("who is recorded as acting in new events"),
+                partial(self.act_as, number),
+                discover=False,
+            )
 
     def act_as(self, staff: str) -> None:
         if self.cfg.accounts:  # identity is the login: only an admin acts for someone else
@@ -193,8 +205,9 @@ class ArchivistApp(App[None]):
         self.by = staff
         remember_identity(self.cfg, staff)
         self._show_acting()
-        self.notify(shape(_("acting as {staff} {name}").format(staff=staff, name=self.cfg.staff.get(staff, "")),
-                          self.cfg.display.bidi))
+        self.notify(
+            shape(_("acting as {staff} {name}").format(staff=staff, name=self.cfg.staff.get(staff, "")), self.cfg.display.bidi)
+        )
 
 
 def ensure_index_listener(app: ArchivistApp) -> None:

@@ -119,9 +119,17 @@ class RecordSource:
         return self._opened.is_set()
 
     # -- reads (run on the I/O thread) -------------------------------------------------------------
-    def search(self, query: str, *, status: str | None = None, staff: str | None = None,
-               archived: bool | None = None, limit: int = 200, generation: int | None = None,
-               mine: str | None = None) -> list[dict[str, Any]] | None:
+    def search(
+        self,
+        query: str,
+        *,
+        status: str | None = None,
+        staff: str | None = None,
+        archived: bool | None = None,
+        limit: int = 200,
+        generation: int | None = None,
+        mine: str | None = None,
+    ) -> list[dict[str, Any]] | None:
         """Hits for the search box, or None when a newer search has superseded this one. Nothing
         typed and no filter: `mine`'s open records, most urgent first (what they should do next)."""
         if generation is not None and generation != self.generation:
@@ -136,8 +144,9 @@ class RecordSource:
                 self.notice = f"index search failed ({e}); searching by reading the folders"
         return self._memory_search(query, status, staff, archived, limit)
 
-    def _index_search(self, query: str, status: str | None, staff: str | None, archived: bool | None,
-                      limit: int) -> list[dict[str, Any]]:
+    def _index_search(
+        self, query: str, status: str | None, staff: str | None, archived: bool | None, limit: int
+    ) -> list[dict[str, Any]]:
         idx = self._index
         if fold(query):
             hits = list(idx.search(query, limit=limit, status=status, staff=staff, archived=archived))
@@ -212,8 +221,9 @@ class RecordSource:
             self._memory = rows
         return self._memory
 
-    def _memory_search(self, query: str, status: str | None, staff: str | None, archived: bool | None,
-                       limit: int) -> list[dict[str, Any]]:
+    def _memory_search(
+        self, query: str, status: str | None, staff: str | None, archived: bool | None, limit: int
+    ) -> list[dict[str, Any]]:
         q = fold_compact(query)
         qd = digits_only(query)
         out = []
@@ -234,15 +244,28 @@ def hit_of(rec: Record) -> dict[str, Any]:
     """A record shaped like an index search hit (plus the fields the fallback matches on)."""
     c = rec.contact
     contact = " ".join(str(c.get(k) or "") for k in ("person", "mobile", "phone", "email") if c.get(k))
-    text = " ".join([rec.company, contact, rec.lead, rec.case or "", rec.contract or "",
-                     *(str(i.get("number", "")) for i in rec.invoices)])
+    text = " ".join(
+        [rec.company, contact, rec.lead, rec.case or "", rec.contract or "", *(str(i.get("number", "")) for i in rec.invoices)]
+    )
     nf = rec.next_followup
     return {
-        "lead": rec.lead, "case": rec.case, "company": rec.company, "staff": rec.staff, "status": rec.status,
-        "next_followup": nf.isoformat() if nf else None, "path": str(rec.folder), "stale": False,
-        "score": 0.0, "matched": "", "contact": contact, "person": c.get("person") or "",
-        "mobile": c.get("mobile") or "", "phone": c.get("phone") or "", "email": c.get("email") or "",
-        "_folded": fold_compact(text) + " " + fold(text), "_digits": digits_only(text),
+        "lead": rec.lead,
+        "case": rec.case,
+        "company": rec.company,
+        "staff": rec.staff,
+        "status": rec.status,
+        "next_followup": nf.isoformat() if nf else None,
+        "path": str(rec.folder),
+        "stale": False,
+        "score": 0.0,
+        "matched": "",
+        "contact": contact,
+        "person": c.get("person") or "",
+        "mobile": c.get("mobile") or "",
+        "phone": c.get("phone") or "",
+        "email": c.get("email") or "",
+        "_folded": fold_compact(text) + " " + fold(text),
+        "_digits": digits_only(text),
     }
 
 

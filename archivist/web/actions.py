@@ -81,7 +81,12 @@ def run(cfg: Config, code: str, action: str, values: dict[str, str], by: str) ->
 
 def describe() -> list[dict[str, Any]]:
     """The action list as the API documents it."""
-    return [{"name": a.name, "label": a.label, "stages": list(a.stages),
-             "fields": [{"name": f.name, "kind": f.kind, "required": f.required, "choices": list(f.menu)}
-                        for f in a.fields]}
-            for a in ACTIONS.values()]
+    return [
+        {
+            "name": a.name,
+            "label": a.label,
+            "stages": list(a.stages),
+            "fields": [{"name": f.name, "kind": f.kind, "required": f.required, "choices": list(f.menu)} for f in a.fields],
+        }
+        for a in ACTIONS.values()
+    ]

@@ -77,15 +77,15 @@ class Ctx:
 
 
 class WebApp:
-    def __init__(self, cfg: Config, throttle: LoginThrottle | None = None,
-                 reconcile_seconds: float = RECONCILE_SECONDS) -> None:
+    def __init__(self, cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds: float = RECONCILE_SECONDS) -> None:
         self.cfg = cfg
         self.layout = store.layout_of(cfg)
         self.codec = SessionCodec(secret_key(self.layout.state), cfg.web.session_minutes * 60)
         self.throttle = throttle or LoginThrottle()
         self.reconcile_seconds = reconcile_seconds
-        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")),
-                                      autoescape=True, trim_blocks=True, lstrip_blocks=True)
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True, trim_blocks=True, lstrip_blocks=True
+        )
         self._index: Any = None
         self._index_lock = threading.Lock()
         self._readers: queue.Queue[Any] = queue.Queue(maxsize=READERS)
@@ -204,28 +204,41 @@ class WebApp:
             secure = ctx.request.url.scheme == "https"
             # no max-age: the browser keeps it until it closes, and the signed timestamp inside ends it
             # after `web.session_minutes` idle, so the login page can say why it is shown
-            response.set_cookie(COOKIE, self.codec.dump(ctx.session), httponly=True, samesite="lax", secure=secure,
-                                path="/")
+            response.set_cookie(COOKIE, self.codec.dump(ctx.session), httponly=True, samesite="lax", secure=secure, path="/")
         return response
 
     def render(self, ctx: Ctx, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         w = ctx.words
         flash, ctx.session.flash = ctx.session.flash, []
         html = self.env.get_template(template).render(
-            t=w, lang=w.lang, dir=w.dir, user=ctx.user, csrf=ctx.session.csrf, cfg=self.cfg, flash=flash,
+            t=w,
+            lang=w.lang,
+            dir=w.dir,
+            user=ctx.user,
+            csrf=ctx.session.csrf,
+            cfg=self.cfg,
+            flash=flash,
             when=lambda v, time=True: w.digits(shown(v, self.cfg.calendar, self.cfg.timezone, time=time)),
-            staff_name=lambda s: self.cfg.staff.get(s or "", ""), path=ctx.request.url.path, **values)
+            staff_name=lambda s: self.cfg.staff.get(s or "", ""),
+            path=ctx.request.url.path,
+            **values,
+        )
         return HTMLResponse(html, status_code=status)
 
-    def page(self, fn: Callable[[Request, Ctx], Awaitable[Response]], api: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    def page(
+        self, fn: Callable[[Request, Ctx], Awaitable[Response]], api: bool = False
+    ) -> Callable[[Request], Awaitable[Response]]:
         """Wrap a handler: log in required (redirect or 401), CSRF on every POST, cookie re-signed."""
 
         async def endpoint(request: Request) -> Response:
             ctx, expired = self.context(request)
             if ctx.user is None:
                 if api or ctx.token_auth:
-                    return JSONResponse({"error": "log in first, or send an API token: Authorization: Bearer <token>"},
-                                        status_code=401, headers={"www-authenticate": "Bearer"})
+                    return JSONResponse(
+                        {"error": "log in first, or send an API token: Authorization: Bearer <token>"},
+                        status_code=401,
+                        headers={"www-authenticate": "Bearer"},
+                    )
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 if expired:
                     ctx.session.flash.append(("error", "session_expired"))
@@ -252,7 +265,8 @@ class WebApp:
     async def csrf_sent(self, request: Request, ctx: Ctx) -> bool:
         sent = request.headers.get("x-csrf-token")
         if sent is None and request.headers.get("content-type", "").startswith(
-                ("application/x-www-form-urlencoded", "multipart/form-data")):
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
             if not self.upload_size_ok(request):
                 return True  # the handler answers 413 without reading the body
             form = await request.form()
@@ -281,6 +295,7 @@ class WebApp:
 
 
 # -- pages -----------------------------------------------------------------------------------------
+
 
 def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds: float = RECONCILE_SECONDS) -> Starlette:
     web = WebApp(cfg, throttle, reconcile_seconds)
@@ -314,8 +329,9 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
 
                 await anyio.sleep(delay)
             log.warning("failed web login for staff %s from %s", staff, address)
-            return web.finish(ctx, web.render(ctx, "login.html", 401, error=ctx.words("login_failed"), next=nxt,
-                                              staff=staff_typed))
+            return web.finish(
+                ctx, web.render(ctx, "login.html", 401, error=ctx.words("login_failed"), next=nxt, staff=staff_typed)
+            )
         web.throttle.succeeded(f"staff:{staff}")
         ctx.session = Session(staff=user.staff, key=user.session_key)  # a fresh CSRF token for the new session
         return web.finish(ctx, RedirectResponse(nxt, status_code=303))
@@ -346,9 +362,12 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
             error = ""
         except ArchivistError as e:
             hits, filters, mode, error = [], dict(request.query_params), "search", str(e)
-        template = "_results.html" if request.headers.get("hx-request") and request.headers.get("hx-target") == "results" else "search.html"
-        return web.render(ctx, template, hits=hits, filters=filters, mode=mode, error=error,
-                          stages=list(_stage_names()))
+        template = (
+            "_results.html"
+            if request.headers.get("hx-request") and request.headers.get("hx-target") == "results"
+            else "search.html"
+        )
+        return web.render(ctx, template, hits=hits, filters=filters, mode=mode, error=error, stages=list(_stage_names()))
 
     # records ---------------------------------------------------------------------------------
     def load(code: str) -> Record:
@@ -359,10 +378,21 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
         assert rec.folder is not None
         allowed = actions.allowed(rec)
         forms = [(name, actions.inputs(web.cfg, rec, name)) for name in allowed]
-        return web.render(ctx, "record.html", status, rec=rec, code=rec.code, files=files.list_files(rec.folder),
-                          forms=forms, refusals=actions.refusals(rec), error=error, open_action=open_action,
-                          events=list(reversed(rec.events)), area=web.layout.area_of(rec.folder) or "",
-                          max_mb=web.cfg.web.max_upload_mb)
+        return web.render(
+            ctx,
+            "record.html",
+            status,
+            rec=rec,
+            code=rec.code,
+            files=files.list_files(rec.folder),
+            forms=forms,
+            refusals=actions.refusals(rec),
+            error=error,
+            open_action=open_action,
+            events=list(reversed(rec.events)),
+            area=web.layout.area_of(rec.folder) or "",
+            max_mb=web.cfg.web.max_upload_mb,
+        )
 
     async def record_page(request: Request, ctx: Ctx) -> Response:
         return await run_in_threadpool(record_view, ctx, request.path_params["code"])
@@ -389,10 +419,12 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
             raise HTTPException(404)
         entry = files.FileEntry(path.name, 0, 0)
         inline = request.query_params.get("inline") == "1" and entry.previewable
-        resp = FileResponse(path, media_type=entry.content_type, filename=path.name,
-                            content_disposition_type="inline" if inline else "attachment")
-        resp.headers["content-security-policy"] = "default-src 'none'; img-src 'self'; frame-ancestors 'self'; sandbox" \
-            if entry.is_image else "frame-ancestors 'self'"
+        resp = FileResponse(
+            path, media_type=entry.content_type, filename=path.name, content_disposition_type="inline" if inline else "attachment"
+        )
+        resp.headers["content-security-policy"] = (
+            "default-src 'none'; img-src 'self'; frame-ancestors 'self'; sandbox" if entry.is_image else "frame-ancestors 'self'"
+        )
         resp.headers["cache-control"] = "private, no-cache"
         return resp
 
@@ -400,16 +432,18 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
         code = request.path_params["code"]
         limit = web.cfg.web.max_upload_mb << 20
         if not web.upload_size_ok(request):
-            return await run_in_threadpool(record_view, ctx, code, 413,
-                                           f"{ctx.words('too_big')} ({ctx.words.digits(web.cfg.web.max_upload_mb)} MB)")
+            return await run_in_threadpool(
+                record_view, ctx, code, 413, f"{ctx.words('too_big')} ({ctx.words.digits(web.cfg.web.max_upload_mb)} MB)"
+            )
         form = await request.form()
         uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
         folder = await run_in_threadpool(web.record_folder, code)
         saved = []
         try:
             for up in uploads:
-                dst = await run_in_threadpool(files.save_upload, web.cfg, folder, up.filename or "file", up.file, limit,
-                                              ctx.staff)
+                dst = await run_in_threadpool(
+                    files.save_upload, web.cfg, folder, up.filename or "file", up.file, limit, ctx.staff
+                )
                 saved.append(dst.name)
         except ArchivistError as e:
             status = 413 if isinstance(e, files.TooLarge) else 400
@@ -426,11 +460,13 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
     # register ----------------------------------------------------------------------------------
     def register_values(form: Any) -> dict[str, Any]:
         return {
-            "company": _str(form.get("company")) or "", "staff": _str(form.get("staff")) or "",
+            "company": _str(form.get("company")) or "",
+            "staff": _str(form.get("staff")) or "",
             "contact": {k: (_str(form.get(k)) or "").strip() for k in CONTACT_KEYS},
             "services": [s for s in form.getlist("services") if isinstance(s, str) and s],
             "requests": [r.strip() for r in (_str(form.get("requests")) or "").splitlines() if r.strip()],
-            "note": _str(form.get("note")) or "", "confirm": form.get("confirm") == "yes",
+            "note": _str(form.get("note")) or "",
+            "confirm": form.get("confirm") == "yes",
         }
 
     def register_check(values: dict[str, Any], words: Words) -> tuple[list[str], list[dict[str, Any]]]:
@@ -465,21 +501,46 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
         values = register_values(await request.form())
         problems, matches = await run_in_threadpool(register_check, values, ctx.words)
         if problems or (matches and not values["confirm"]):
-            return web.render(ctx, "register.html", 400 if problems else 200, values=values, problems=problems,
-                              matches=matches, contact_keys=CONTACT_KEYS, ask_confirm=bool(matches))
+            return web.render(
+                ctx,
+                "register.html",
+                400 if problems else 200,
+                values=values,
+                problems=problems,
+                matches=matches,
+                contact_keys=CONTACT_KEYS,
+                ask_confirm=bool(matches),
+            )
         try:
             done = await run_in_threadpool(
                 lambda: shared_actions.register_applicant(
-                    web.cfg, company=values["company"], staff=values["staff"] or ctx.staff, by=ctx.staff,
-                    contact=values["contact"], services=values["services"], requests=values["requests"],
-                    note=values["note"], confirm=values["confirm"]))
+                    web.cfg,
+                    company=values["company"],
+                    staff=values["staff"] or ctx.staff,
+                    by=ctx.staff,
+                    contact=values["contact"],
+                    services=values["services"],
+                    requests=values["requests"],
+                    note=values["note"],
+                    confirm=values["confirm"],
+                )
+            )
         except ArchivistError as e:
-            return web.render(ctx, "register.html", 400, values=values, problems=[str(e)], matches=matches,
-                              contact_keys=CONTACT_KEYS)
+            return web.render(
+                ctx, "register.html", 400, values=values, problems=[str(e)], matches=matches, contact_keys=CONTACT_KEYS
+            )
         rec = done.record
         if rec is None:  # a match appeared since the check: ask again
-            return web.render(ctx, "register.html", 200, values=values, problems=[], matches=done.matches,
-                              contact_keys=CONTACT_KEYS, ask_confirm=True)
+            return web.render(
+                ctx,
+                "register.html",
+                200,
+                values=values,
+                problems=[],
+                matches=done.matches,
+                contact_keys=CONTACT_KEYS,
+                ask_confirm=True,
+            )
         ctx.session.flash.append(("ok", f"{ctx.words('registered')}: {ctx.words.digits(rec.lead)}"))
         return RedirectResponse(f"/records/{rec.lead}", status_code=303)
 
@@ -499,8 +560,9 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
         rows = await run_in_threadpool(lambda: web.read(lambda idx: idx.records()))
         pages = max(1, (len(rows) + MASTER_PAGE - 1) // MASTER_PAGE)
         page = min(max(page, 1), pages)
-        return web.render(ctx, "master.html", rows=rows[(page - 1) * MASTER_PAGE: page * MASTER_PAGE], total=len(rows),
-                          page=page, pages=pages)
+        return web.render(
+            ctx, "master.html", rows=rows[(page - 1) * MASTER_PAGE : page * MASTER_PAGE], total=len(rows), page=page, pages=pages
+        )
 
     async def master_export(request: Request, ctx: Ctx) -> Response:
         from ..index import export
@@ -516,8 +578,9 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
             await run_in_threadpool(export.write_xlsx, web.cfg, records, buf)
             data = buf.getvalue()
             media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        return Response(data, media_type=media,
-                        headers={"content-disposition": f'attachment; filename="F-31-08-02-{stamp}.{kind}"'})
+        return Response(
+            data, media_type=media, headers={"content-disposition": f'attachment; filename="F-31-08-02-{stamp}.{kind}"'}
+        )
 
     # JSON API ------------------------------------------------------------------------------------
     async def api_search(request: Request, ctx: Ctx) -> Response:
@@ -547,8 +610,9 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
 
     async def api_record_actions(request: Request, ctx: Ctx) -> Response:
         rec = await run_in_threadpool(load, request.path_params["code"])
-        return JSONResponse({"code": rec.code, "status": rec.status, "allowed": actions.allowed(rec),
-                             "refused": dict(actions.refusals(rec))})
+        return JSONResponse(
+            {"code": rec.code, "status": rec.status, "allowed": actions.allowed(rec), "refused": dict(actions.refusals(rec))}
+        )
 
     async def api_act(request: Request, ctx: Ctx) -> Response:
         code, action = request.path_params["code"], request.path_params["action"]
@@ -615,8 +679,11 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
         finally:
             await run_in_threadpool(web.close)
 
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
-        404: not_found, HTTPException: http_error, ArchivistError: user_error, Exception: server_error})
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={404: not_found, HTTPException: http_error, ArchivistError: user_error, Exception: server_error},
+    )
     app.state.web = web
     return app
 
@@ -645,8 +712,11 @@ def office_health(web: WebApp) -> dict[str, Any]:
     if status.get("backup_error"):
         out["backup_error"] = status["backup_error"]
     else:
-        out["backup"] = {"last_ok": status.get("last_backup"), "overdue": status.get("backup_overdue") is True,
-                         "target_ready": status.get("backup_target_ready")}
+        out["backup"] = {
+            "last_ok": status.get("last_backup"),
+            "overdue": status.get("backup_overdue") is True,
+            "target_ready": status.get("backup_target_ready"),
+        }
     try:
         out["violations"] = web.read(lambda idx: idx.violations())
     except Exception as e:  # noqa: BLE001 - an index problem must not take the page down
@@ -657,8 +727,9 @@ def office_health(web: WebApp) -> dict[str, Any]:
 def _bare_error(web: WebApp, request: Request, status: int, message: str = "") -> Response:
     """An error page (or JSON) without a stack trace, whatever went wrong."""
     if request.url.path.startswith("/api/"):
-        return JSONResponse({"error": message or {404: "not found", 500: "internal error"}.get(status, "error")},
-                            status_code=status)
+        return JSONResponse(
+            {"error": message or {404: "not found", 500: "internal error"}.get(status, "error")}, status_code=status
+        )
     try:
         ctx, _ = web.context(request)
         words = ctx.words

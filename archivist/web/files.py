@@ -99,7 +99,9 @@ def upload_name(filename: str) -> str:
     base = filename.replace("\\", "/").rsplit("/", 1)[-1]
     name = safe_component(base)
     if fold(name).replace(" ", "") == fold(LOG_NAME).replace(" ", "") or name.startswith("."):
-        raise ArchivistError(f"{base!r} cannot be uploaded under that name: it is the follow-up log's name; rename the file first")
+        raise ArchivistError(
+            f"{base!r} cannot be uploaded under that name: it is the follow-up log's name; rename the file first"
+        )
     return name
 
 

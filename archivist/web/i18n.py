@@ -142,8 +142,11 @@ def _labels(lang: str) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     """The domain's stage, event and action labels in `lang`, made once (a results page shows
     hundreds of them)."""
     with i18n.language(lang):
-        return ({s: i18n.stage_label(s) for s in STAGES}, {k: i18n.kind_label(k) for k in EVENT_KINDS},
-                {a: i18n.action_label(a) for a in TRANSITIONS})
+        return (
+            {s: i18n.stage_label(s) for s in STAGES},
+            {k: i18n.kind_label(k) for k in EVENT_KINDS},
+            {a: i18n.action_label(a) for a in TRANSITIONS},
+        )
 
 
 class Words:

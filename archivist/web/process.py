@@ -41,8 +41,9 @@ def spawn(cfg: Config, wait: float = 15.0) -> str:
     path = log_path(cfg)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "ab") as out:
-        proc = subprocess.Popen(serve_command(cfg), stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                start_new_session=True, close_fds=True)
+        proc = subprocess.Popen(
+            serve_command(cfg), stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, close_fds=True
+        )
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if answering(host, port):

@@ -23,8 +23,10 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 COOKIE = "archivist_session"
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-       "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 SECURITY_HEADERS = {
     "content-security-policy": CSP,
     "x-frame-options": "DENY",
@@ -72,8 +74,7 @@ class Session:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Session:
         flash = [tuple(x) for x in d.get("f") or [] if isinstance(x, list | tuple) and len(x) == 2]
-        return cls(staff=d.get("s"), key=str(d.get("k") or ""), csrf=str(d.get("c") or secrets.token_urlsafe(24)),
-                   flash=flash)  # type: ignore[arg-type]
+        return cls(staff=d.get("s"), key=str(d.get("k") or ""), csrf=str(d.get("c") or secrets.token_urlsafe(24)), flash=flash)  # type: ignore[arg-type]
 
 
 class SessionCodec:
@@ -106,8 +107,7 @@ class LoginThrottle:
     """Failed logins per account and per address in the last minute: slowed after a few, refused
     (429) after `limit`. In memory: a restart forgets, which costs an attacker a restart each time."""
 
-    def __init__(self, limit: int = 10, window: float = 60.0, free: int = 3, step: float = 0.25,
-                 max_delay: float = 2.0) -> None:
+    def __init__(self, limit: int = 10, window: float = 60.0, free: int = 3, step: float = 0.25, max_delay: float = 2.0) -> None:
         self.limit, self.window, self.free, self.step, self.max_delay = limit, window, free, step, max_delay
         self._fails: dict[str, deque[float]] = {}
         self._lock = threading.Lock()

@@ -50,8 +50,13 @@ class ActionDialog(ModalScreen[bool]):
                 for f in self.spec.fields:
                     yield Label(shape(_(f.label) + (" *" if f.required else ""), mode))
                     if f.kind == "choice":
-                        yield Select([(shape(kind_label(k) if f.name == "kind" else _(k), mode), k) for k in f.menu],
-                                     value=f.menu[0], allow_blank=False, id=f"f-{f.name}", compact=True)
+                        yield Select(
+                            [(shape(kind_label(k) if f.name == "kind" else _(k), mode), k) for k in f.menu],
+                            value=f.menu[0],
+                            allow_blank=False,
+                            id=f"f-{f.name}",
+                            compact=True,
+                        )
                     elif f.kind == "service":
                         yield from self._service_field(f.name)
                     else:
@@ -69,15 +74,17 @@ class ActionDialog(ModalScreen[bool]):
         opts = [(f"{p} {shape(n, mode)}", p) for p, n in self.cfg.services.items()]
         asked = workflow.requested_prefixes(self.cfg, self.record) if self.record is not None else []
         value = asked[0] if asked else Select.NULL
-        yield Select(opts, value=value, allow_blank=not asked, prompt=shape(_("choose the service"), mode),
-                     id=f"f-{name}", compact=True)
+        yield Select(
+            opts, value=value, allow_blank=not asked, prompt=shape(_("choose the service"), mode), id=f"f-{name}", compact=True
+        )
         yield Static(self._range_text(value), id="service-range", markup=False)
 
     def _range_text(self, prefix: Any) -> str:
         if prefix is Select.NULL or not prefix:
             return ""
-        return shape(_("→ case code {range}").format(range=workflow.case_code_range(self.cfg, str(prefix))),
-                     self.cfg.display.bidi)
+        return shape(
+            _("→ case code {range}").format(range=workflow.case_code_range(self.cfg, str(prefix))), self.cfg.display.bidi
+        )
 
     @on(Select.Changed)
     def _service_changed(self, event: Select.Changed) -> None:
@@ -113,8 +120,7 @@ class ActionDialog(ModalScreen[bool]):
             warning = workflow.convert_warning(self.cfg, self.record, str(values.get("service")))
             if warning:
                 self.confirmed = str(values.get("service"))
-                self.show_error(warning + " — " + _("press {action} again to confirm").format(
-                    action=action_label("convert")))
+                self.show_error(warning + " — " + _("press {action} again to confirm").format(action=action_label("convert")))
                 return
         self._submit(values)
 
@@ -181,18 +187,23 @@ class IdentityDialog(_ChoiceDialog):
     def compose(self) -> ComposeResult:
         mode = self.cfg.display.bidi
         with Vertical(id="menu"):
-            yield Static(shape(_("Who are you? Events you record carry your staff number."), mode), id="dialog-title",
-                         markup=False)
+            yield Static(
+                shape(_("Who are you? Events you record carry your staff number."), mode), id="dialog-title", markup=False
+            )
             yield OptionList(*(Option(f"{k}  {shape(v, mode)}", id=k) for k, v in self.cfg.staff.items()), id="who")
-            yield Static(shape(_("Enter chooses · Esc later (ctrl+p “act as” changes it)"), mode), classes="dialog-keys",
-                         markup=False)
+            yield Static(
+                shape(_("Enter chooses · Esc later (ctrl+p “act as” changes it)"), mode), classes="dialog-keys", markup=False
+            )
 
 
 class ConfirmDialog(ModalScreen[bool]):
     """A yes/no question; y or the first button says yes, n, Esc or the second says no."""
 
-    BINDINGS = [Binding("escape", "no", N_("keep editing")), Binding("y", "yes", N_("discard"), show=False),
-                Binding("n", "no", N_("keep editing"), show=False)]
+    BINDINGS = [
+        Binding("escape", "no", N_("keep editing")),
+        Binding("y", "yes", N_("discard"), show=False),
+        Binding("n", "no", N_("keep editing"), show=False),
+    ]
 
     def __init__(self, question: str, yes: str, no: str, mode: str = "terminal") -> None:
         super().__init__()
@@ -205,8 +216,11 @@ class ConfirmDialog(ModalScreen[bool]):
             with Horizontal(id="dialog-buttons"):
                 yield Button(shape(self.yes, self.mode), variant="error", id="yes")
                 yield Button(shape(self.no, self.mode), variant="primary", id="no")
-            yield Static(shape(_("y {yes} · n or Esc {no}").format(yes=self.yes, no=self.no), self.mode),
-                         classes="dialog-keys", markup=False)
+            yield Static(
+                shape(_("y {yes} · n or Esc {no}").format(yes=self.yes, no=self.no), self.mode),
+                classes="dialog-keys",
+                markup=False,
+            )
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

@@ -42,8 +42,13 @@ class MyDayScreen(OfficeScreen):
         yield Header()
         with Horizontal(id="day-bar"):
             yield Label(shape(_("my day for") + " ", mode))
-            yield Select([(f"{k} {shape(v, mode)}", k) for k, v in cfg.staff.items()], id="day-staff", compact=True,
-                         value=by if by in cfg.staff else Select.NULL, prompt=shape(_("everyone"), mode))
+            yield Select(
+                [(f"{k} {shape(v, mode)}", k) for k, v in cfg.staff.items()],
+                id="day-staff",
+                compact=True,
+                value=by if by in cfg.staff else Select.NULL,
+                prompt=shape(_("everyone"), mode),
+            )
             yield Static("", id="day-counts")
         yield Static("", id="health")
         yield ResultsTable(cfg, extra=_("list"), id="due")
@@ -89,8 +94,15 @@ class MyDayScreen(OfficeScreen):
         status = await source.call(office_status, cfg)
         self.show(staff, due, due_error, violations, health(cfg, status), unfiled_paths(cfg, status))
 
-    def show(self, staff: str | None, due: dict[str, list[dict[str, Any]]] | None, due_error: str,
-             violations: list[dict[str, Any]] | None, lines_of: Health, unfiled: list[Path]) -> None:
+    def show(
+        self,
+        staff: str | None,
+        due: dict[str, list[dict[str, Any]]] | None,
+        due_error: str,
+        violations: list[dict[str, Any]] | None,
+        lines_of: Health,
+        unfiled: list[Path],
+    ) -> None:
         rows: list[dict[str, Any]] = []
         counts = []
         mode = self.cfg.display.bidi
@@ -132,7 +144,9 @@ class MyDayScreen(OfficeScreen):
         problems.add_column(shape(_("problem"), mode), width=16)
         problems.add_column(shape(_("where"), mode))
         for v in violations or []:
-            problems.add_row(str(v.get("rule", "naming")), shape(f"{relative_to_root(self.cfg, v.get('path'))}: {v.get('message', '')}", mode))
+            problems.add_row(
+                str(v.get("rule", "naming")), shape(f"{relative_to_root(self.cfg, v.get('path'))}: {v.get('message', '')}", mode)
+            )
         for p in unfiled:
             problems.add_row(shape(_("unfiled"), mode), shape(relative_to_root(self.cfg, p), mode))
         problems.display = bool(problems.row_count)

@@ -75,8 +75,14 @@ def system_open(path: Path, env: dict[str, str] | None = None) -> str | None:
     opener = shutil.which("xdg-open") or shutil.which("open")
     if not opener:
         return _("no system opener (xdg-open) on this machine; the path is {path}").format(path=path)
-    subprocess.Popen([opener, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL, start_new_session=True, env=env)
+    subprocess.Popen(
+        [opener, str(path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env=env,
+    )
     return None
 
 
@@ -160,15 +166,13 @@ class RecordScreen(OfficeScreen):
         if loaded is not None:
             self.show_record(loaded[0], loaded[1] or [])
 
-    async def _load(self, unless_same_as: Record | None = None
-                    ) -> tuple[Record, list[tuple[str, int, float]] | None] | None:
+    async def _load(self, unless_same_as: Record | None = None) -> tuple[Record, list[tuple[str, int, float]] | None] | None:
         """The record as it is on disk now, and its files: None when it is the same log in the same
         folder as `unless_same_as` (no walk of the folder). None overall: the reason is shown."""
         source = self.office.source
         try:
             rec = await source.call(source.load, self.path, self.code)
-            same = (unless_same_as is not None and rec.mtime_ns == unless_same_as.mtime_ns
-                    and rec.folder == unless_same_as.folder)
+            same = unless_same_as is not None and rec.mtime_ns == unless_same_as.mtime_ns and rec.folder == unless_same_as.folder
             files = None if same else await source.call(list_files, rec.folder)
         except (ArchivistError, OSError) as e:
             self.show_message(str(e), error=True)
@@ -298,7 +302,9 @@ class RecordScreen(OfficeScreen):
         spec = ACTIONS[name]
         rec = self.record
         mode = self.cfg.display.bidi
-        title = f"{shape(action_label(name), mode)} · {rec.code} {shape(rec.company, mode)} ({shape(stage_label(rec.status), mode)})"
+        title = (
+            f"{shape(action_label(name), mode)} · {rec.code} {shape(rec.company, mode)} ({shape(stage_label(rec.status), mode)})"
+        )
         self.app.push_screen(ActionDialog(spec, title, self.cfg, partial(self.submit_action, name), rec))
 
     def action_refused(self, name: str) -> None:
@@ -332,16 +338,24 @@ class RecordScreen(OfficeScreen):
             return str(e)
         except Exception as e:  # a bug below us: say so, keep the screen, re-read what is on disk
             self.log.error(traceback.format_exc())
-            text = _("unexpected error ({error}); the log on disk is the truth, reloaded").format(error=f"{type(e).__name__}: {e}")
+            text = _("unexpected error ({error}); the log on disk is the truth, reloaded").format(
+                error=f"{type(e).__name__}: {e}"
+            )
             self.show_message(text, error=True)
             self.reload()
             return None  # close the dialog: the action may have been saved, a second OK could repeat it
         done = _("{action}: saved").format(action=action_label(name))
         if name == "convert":
-            done = _("converted: case {case} · folder {folder}").format(case=rec.case, folder=relative_to_root(self.cfg, rec.folder))
+            done = _("converted: case {case} · folder {folder}").format(
+                case=rec.case, folder=relative_to_root(self.cfg, rec.folder)
+            )
         elif name in ("contract", "invoice"):
             done = f"{action_label(name)} {rec.contract if name == 'contract' else rec.invoices[-1]['number']}"
-        elif name == "log" and rec.next_followup is not None and (self.record is None or rec.next_followup != self.record.next_followup):
+        elif (
+            name == "log"
+            and rec.next_followup is not None
+            and (self.record is None or rec.next_followup != self.record.next_followup)
+        ):
             done += " · " + _("next follow-up {when}").format(when=fmt(rec.next_followup, self.cfg.calendar, self.cfg.timezone))
         self.show_message(done)
         files = await source.call(list_files, rec.folder)
@@ -349,8 +363,11 @@ class RecordScreen(OfficeScreen):
         return None
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
-        out: list[tuple[str, str, Any]] = [(f"{action_label(a)} ({ACTIONS[a].key})", action_label(a), partial(self.action_act, a))
-               for a in self.allowed if a in ACTIONS]
+        out: list[tuple[str, str, Any]] = [
+            (f"{action_label(a)} ({ACTIONS[a].key})", action_label(a), partial(self.action_act, a))
+            for a in self.allowed
+            if a in ACTIONS
+        ]
         out.append((_("open folder (o)"), _("open the record's folder with the system opener"), self.action_open_folder))
         return out
 
@@ -359,8 +376,11 @@ class RecordScreen(OfficeScreen):
             return
         mode = self.cfg.display.bidi
         entries = [(a, f"{ACTIONS[a].key}  {shape(action_label(a), mode)}") for a in self.allowed if a in ACTIONS]
-        entries += [("@open", f"o  {shape(_('open folder'), mode)}"), ("@phone", f"y  {shape(_('copy phone'), mode)}"),
-                    ("@email", f"Y  {shape(_('copy email'), mode)}")]
+        entries += [
+            ("@open", f"o  {shape(_('open folder'), mode)}"),
+            ("@phone", f"y  {shape(_('copy phone'), mode)}"),
+            ("@email", f"Y  {shape(_('copy email'), mode)}"),
+        ]
 
         def chosen(choice: str | None) -> None:
             if choice == "@open":

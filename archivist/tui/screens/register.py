@@ -55,8 +55,13 @@ class RegisterScreen(OfficeScreen):
             yield Static("", id="similar", classes="hint")
             yield Label(shape(_("staff") + " *", mode))
             staff = [(f"{k} {shape(v, mode)}", k) for k, v in cfg.staff.items()]
-            yield Select(staff, id="staff", value=by if by in cfg.staff else Select.NULL, prompt=shape(_("executing staff member"), mode),
-                         compact=True)
+            yield Select(
+                staff,
+                id="staff",
+                value=by if by in cfg.staff else Select.NULL,
+                prompt=shape(_("executing staff member"), mode),
+                compact=True,
+            )
             for key in CONTACT_FIELDS:
                 yield Label(shape(contact_label(key), mode))
                 yield TextInput(id=key, placeholder="0912 123 4567" if key in ("mobile", "phone") else "", compact=True)
@@ -150,9 +155,11 @@ class RegisterScreen(OfficeScreen):
         elif not found:
             hint.update(shape(_("no earlier record looks like this company"), mode))
         else:
-            items = [f"{r.get('code') or r.get('case') or r.get('lead')} {shape(str(r.get('company', '')), mode)} "
-                     f"({shape(stage_label(r.get('status')) or '?', mode)}{', ' + str(r['why']) if r.get('why') else ''})"
-                     for r in found[:3]]
+            items = [
+                f"{r.get('code') or r.get('case') or r.get('lead')} {shape(str(r.get('company', '')), mode)} "
+                f"({shape(stage_label(r.get('status')) or '?', mode)}{', ' + str(r['why']) if r.get('why') else ''})"
+                for r in found[:3]
+            ]
             hint.update(shape(_("likely returning company:"), mode) + " " + " · ".join(items))
         hint.set_class(bool(found), "warning")
 
@@ -164,8 +171,9 @@ class RegisterScreen(OfficeScreen):
     def filled(self) -> bool:
         """Something was typed or chosen beyond what the form starts with."""
         v = self.values()
-        return bool(v["company"].strip() or any(x.strip() for x in v["contact"].values()) or v["services"]
-                    or v["requests"] or v["note"])
+        return bool(
+            v["company"].strip() or any(x.strip() for x in v["contact"].values()) or v["services"] or v["requests"] or v["note"]
+        )
 
     @on(Button.Pressed, "#cancel")
     def action_back(self) -> None:
@@ -178,8 +186,15 @@ class RegisterScreen(OfficeScreen):
             if discard:
                 self.app.pop_screen()
 
-        self.app.push_screen(ConfirmDialog(_("Discard this applicant's form? What you typed is not saved."),
-                                           _("discard"), _("keep editing"), self.cfg.display.bidi), answered)
+        self.app.push_screen(
+            ConfirmDialog(
+                _("Discard this applicant's form? What you typed is not saved."),
+                _("discard"),
+                _("keep editing"),
+                self.cfg.display.bidi,
+            ),
+            answered,
+        )
 
     @work(exclusive=True, group="save")
     async def _save(self, v: dict[str, Any]) -> None:
@@ -193,9 +208,17 @@ class RegisterScreen(OfficeScreen):
         self.workers.cancel_group(self, "similar")  # the registration checks again itself
         try:
             reg = await source.call(
-                register_applicant, self.cfg, company=v["company"], staff=v["staff"] or "", by=self.office.by,
-                contact=v["contact"], services=v["services"], requests=v["requests"], note=v["note"],
-                confirm=self.confirmed_for == key)
+                register_applicant,
+                self.cfg,
+                company=v["company"],
+                staff=v["staff"] or "",
+                by=self.office.by,
+                contact=v["contact"],
+                services=v["services"],
+                requests=v["requests"],
+                note=v["note"],
+                confirm=self.confirmed_for == key,
+            )
         except ArchivistError as e:
             self.show_error(str(e), e.field or _field_of(str(e)))
             return
@@ -204,8 +227,10 @@ class RegisterScreen(OfficeScreen):
             self._checked_key = key
             self.show_similar(reg.matches)
             self.confirmed_for = key
-            self.show_error(_("this company looks like an earlier record (above); check it, then press register again "
-                              "to register anyway"), "company")
+            self.show_error(
+                _("this company looks like an earlier record (above); check it, then press register again to register anyway"),
+                "company",
+            )
             return
         error.update("")
         self.app.pop_screen()

@@ -44,12 +44,21 @@ class SearchScreen(OfficeScreen):
         yield Header()
         yield TextInput(placeholder=_("company, code, phone, email, contract, invoice, file…"), id="query")
         with Horizontal(id="filters"):
-            yield Select([(shape(stage_label(s), mode), s) for s in STAGES], prompt=shape(_("any stage"), mode),
-                         id="stage", compact=True)
-            yield Select([(f"{k} {shape(v, mode)}", k) for k, v in cfg.staff.items()], prompt=shape(_("any staff"), mode),
-                         id="staff", compact=True)
-            yield Select([(shape(_("open only"), mode), "open"), (shape(_("archived only"), mode), "archived")],
-                         prompt=shape(_("open + archived"), mode), id="scope", compact=True)
+            yield Select(
+                [(shape(stage_label(s), mode), s) for s in STAGES], prompt=shape(_("any stage"), mode), id="stage", compact=True
+            )
+            yield Select(
+                [(f"{k} {shape(v, mode)}", k) for k, v in cfg.staff.items()],
+                prompt=shape(_("any staff"), mode),
+                id="staff",
+                compact=True,
+            )
+            yield Select(
+                [(shape(_("open only"), mode), "open"), (shape(_("archived only"), mode), "archived")],
+                prompt=shape(_("open + archived"), mode),
+                id="scope",
+                compact=True,
+            )
         yield ResultsTable(cfg, id="results")
         yield Static("", id="status")
         yield Footer()
@@ -80,8 +89,7 @@ class SearchScreen(OfficeScreen):
             return None if v is Select.NULL else v
 
         scope = value("#scope")
-        return {"status": value("#stage"), "staff": value("#staff"),
-                "archived": None if scope is None else scope == "archived"}
+        return {"status": value("#stage"), "staff": value("#staff"), "archived": None if scope is None else scope == "archived"}
 
     def run_search(self) -> None:
         source = self.office.source
@@ -129,7 +137,7 @@ class SearchScreen(OfficeScreen):
         self._say(msg + " · " + _("Enter opens · F3 my day · F4 register"))
         if source.catch_up_due:
             source.catch_up_due = False  # here, not on the slow thread: a search finishing
-            self._catch_up()             # meanwhile must not start a second walk
+            self._catch_up()  # meanwhile must not start a second walk
 
     @work(group="catch-up")
     async def _catch_up(self) -> None:

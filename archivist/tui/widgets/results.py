@@ -47,8 +47,11 @@ class ResultsTable(DataTable):
         if self.extra:
             cols.append((self.extra, "extra", 9))
         cols += [(_("code"), "lead", 5), (_("case"), "case", 4)]
-        tail = [(_("staff"), "staff", 14 if wide else 2), (_("stage"), "status", 16 if wide else 11),
-                (_("follow-up"), "next", 16 if wide else 10)]
+        tail = [
+            (_("staff"), "staff", 14 if wide else 2),
+            (_("stage"), "status", 16 if wide else 11),
+            (_("follow-up"), "next", 16 if wide else 10),
+        ]
         middle = 2 if wide else 1
         fixed = sum(w for _l, _k, w in cols + tail) + 2 * (len(cols) + len(tail) + middle) + 2
         free = max(18, width - fixed)
@@ -60,7 +63,9 @@ class ResultsTable(DataTable):
     def set_hits(self, hits: list[dict[str, Any]]) -> None:
         """Replace the rows, keeping the cursor on the same record when it is still there."""
         self._rows = list(hits)
-        keep = self.hits and self.cursor_row < self.row_count and self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        keep = (
+            self.hits and self.cursor_row < self.row_count and self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        )
         layout = self._layout()
         wide = self.size.width >= 110
         mode = self.cfg.display.bidi

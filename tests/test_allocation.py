@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from archivist import codes, workflow
+from archivist import allocation, workflow
 from archivist.config import Config, load_config
 from archivist.errors import CodeExhausted, DuplicateNumber
 from archivist.record import LOG_NAME
@@ -90,9 +90,9 @@ def test_lost_registry_does_not_reuse_codes_on_disk(cfg: Config) -> None:
 
 
 def test_exhausted_case_range_is_a_clear_error(cfg: Config) -> None:
-    reg = codes.read_registry(codes.layout_of(cfg))
+    reg = allocation.read_registry(allocation.layout_of(cfg))
     reg.case["4"] = 4999
-    codes.write_registry(codes.layout_of(cfg), reg)
+    allocation.write_registry(allocation.layout_of(cfg), reg)
     rec = workflow.register(cfg, company="Too Many", staff="01")
     with pytest.raises(CodeExhausted, match="4001..4999"):
         workflow.convert(cfg, rec.lead, service="Consulting", by="01")
@@ -101,9 +101,9 @@ def test_exhausted_case_range_is_a_clear_error(cfg: Config) -> None:
 
 
 def test_exhausted_applicant_codes_error(cfg: Config) -> None:
-    reg = codes.read_registry(codes.layout_of(cfg))
+    reg = allocation.read_registry(allocation.layout_of(cfg))
     reg.applicant = 99999
-    codes.write_registry(codes.layout_of(cfg), reg)
+    allocation.write_registry(allocation.layout_of(cfg), reg)
     with pytest.raises(CodeExhausted):
         workflow.register(cfg, company="One Too Many", staff="01")
 
@@ -164,7 +164,7 @@ def test_empty_registry_reissues_nothing(cfg: Config, monkeypatch: pytest.Monkey
     assert workflow.sign_contract(cfg, case_c, by="01").contract == "1405-0002" != contract_b
     assert workflow.add_invoice(cfg, case_c, by="01").invoices[-1]["number"] == "140500002" != invoice_b
     _assert_nothing_reissued(cfg)
-    assert codes.read_registry(codes.layout_of(cfg)).applicant == 3  # rebuilt, then moved on
+    assert allocation.read_registry(allocation.layout_of(cfg)).applicant == 3  # rebuilt, then moved on
 
 
 def test_stale_registry_restored_from_an_old_backup_reissues_nothing(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -207,7 +207,7 @@ def test_unreadable_registry_is_kept_aside_and_rebuilt(cfg: Config) -> None:
     assert workflow.register(cfg, company="Three", staff="01").lead == "00003"
     [kept] = cfg.root.glob("registry.yaml.unreadable-*")
     assert kept.read_bytes() == garbage  # never overwritten without a copy
-    reg = codes.read_registry(codes.layout_of(cfg))
+    reg = allocation.read_registry(allocation.layout_of(cfg))
     assert reg.present and reg.applicant == 3 and reg.case == {"2": 2001}
 
 

@@ -34,7 +34,6 @@ from .taxid import normalize_tax_id
 log = logging.getLogger(__name__)
 
 
-
 @dataclass
 class Registry:
     applicant: int = 0
@@ -109,8 +108,11 @@ def write_registry(layout: Layout, reg: Registry) -> None:
     layout.root.mkdir(parents=True, exist_ok=True)
     if reg.unreadable is not None:
         kept = _set_aside(layout.registry, reg.unreadable)
-        log.warning("%s could not be read; it was kept as %s and the numbers were rebuilt from the records on disk",
-                    layout.registry, kept.name)
+        log.warning(
+            "%s could not be read; it was kept as %s and the numbers were rebuilt from the records on disk",
+            layout.registry,
+            kept.name,
+        )
         reg.unreadable = None
     atomic_write(layout.registry, reg.to_yaml())
 
@@ -131,8 +133,9 @@ _LEAD_LINE = re.compile(rb"^lead:\s*['\"]?(\d{5})['\"]?\s*$", re.M)
 _CODE_RUN = re.compile(rf"{ANY_DIGIT}{{4,5}}")
 
 
-def _names(cfg: Config, layout: Layout, above: int = 0,
-           areas: tuple[str, ...] | None = None) -> Iterator[tuple[str, dict[str, str]]]:
+def _names(
+    cfg: Config, layout: Layout, above: int = 0, areas: tuple[str, ...] | None = None
+) -> Iterator[tuple[str, dict[str, str]]]:
     """Parsed record folder names that may hold a code higher than `above`.
 
     A name whose digit runs are all at or below `above` cannot raise the highest code, so it is
@@ -297,6 +300,7 @@ def _recover_numbers(cfg: Config, layout: Layout, reg: Registry) -> None:
 
 # -- allocation ------------------------------------------------------------------------------------
 
+
 @contextlib.contextmanager
 def registry_locked(layout: Layout) -> Iterator[None]:
     """Exclusive use of the registry: archivist's own lock, then a record lock on registry.yaml.
@@ -318,9 +322,12 @@ def _open_registry(cfg: Config, layout: Layout) -> Registry:
     if not reg.present:
         _recover_numbers(cfg, layout, reg)
         if reg.applicant:  # records exist, so this is not a new archive: the registry was lost
-            log.warning("%s was missing, empty or unreadable; its counters were rebuilt from the folders. "
-                        "Codes of folders deleted since can no longer be known: if a backup holds "
-                        "registry.yaml, compare it (`archivist backup list`)", layout.registry)
+            log.warning(
+                "%s was missing, empty or unreadable; its counters were rebuilt from the folders. "
+                "Codes of folders deleted since can no longer be known: if a backup holds "
+                "registry.yaml, compare it (`archivist backup list`)",
+                layout.registry,
+            )
     return reg
 
 

@@ -50,8 +50,9 @@ def _template(text: str) -> FolderTemplate:
     return FolderTemplate(text)
 
 
-def expected_name(templates: tuple[str, str], lead: str | None, case: str | None, staff: str | None,
-                  company: str | None) -> str | None:
+def expected_name(
+    templates: tuple[str, str], lead: str | None, case: str | None, staff: str | None, company: str | None
+) -> str | None:
     """The folder name the config's templates give these fields (store.folder_name's rule)."""
     try:
         if case:
@@ -100,8 +101,12 @@ def _returning_columns(company: str, contact: dict[str, str]) -> dict[str, str |
     keys = name_keys(company or "")
     phones = _phones(contact)
     email = (contact.get("email") or "").strip().lower()
-    return {"name_core": keys.core or None, "name_words": " ".join(keys.words) or None,
-            "phones": f" {' '.join(phones)} " if phones else None, "email": email or None}
+    return {
+        "name_core": keys.core or None,
+        "name_words": " ".join(keys.words) or None,
+        "phones": f" {' '.join(phones)} " if phones else None,
+        "email": email or None,
+    }
 
 
 @lru_cache(maxsize=16384)
@@ -149,8 +154,12 @@ def build_entry(rec: Record, rel_path: str, area: str, file_names: list[str], te
         "contract": rec.contract,
         "invoices": json.dumps(
             [[str(i.get("number")), i.get("tax_id"), _iso(i.get("date")), i.get("amount")] for i in invoices],
-            ensure_ascii=False, default=str, separators=(",", ":"),
-        ) if invoices else None,
+            ensure_ascii=False,
+            default=str,
+            separators=(",", ":"),
+        )
+        if invoices
+        else None,
         "contact": SEP.join(contact.get(k, "") for k in CONTACT_KEYS).rstrip(SEP) or None,
         "services": SEP.join(str(s) for s in rec.services) or None,
         "files": len(file_names),
@@ -167,8 +176,11 @@ def build_entry(rec: Record, rel_path: str, area: str, file_names: list[str], te
     ids = [rec.lead, rec.case or "", *(n for n, _ in numbers), *_phones(contact)]
     if email:
         ids += [fold_compact(email), fold(email)]
-    names_parts = [_name_tokens(rec.company), _name_tokens(contact.get("person", "")),
-                   _name_tokens(contact.get("consultant", ""))]
+    names_parts = [
+        _name_tokens(rec.company),
+        _name_tokens(contact.get("person", "")),
+        _name_tokens(contact.get("consultant", "")),
+    ]
     notes = [tokens(str(ev.get("note") or "")) for ev in events if ev.get("note")]
     notes += [tokens(str(r)) for r in rec.requests]
     if contact.get("messenger"):
@@ -194,25 +206,51 @@ def split_contact(value: str | None) -> dict[str, str]:
     return dict(zip(CONTACT_KEYS, parts, strict=False))
 
 
-def placeholder_entry(rel_path: str, area: str, parsed: dict[str, str] | None, file_names: list[str],
-                      templates: tuple[str, str]) -> Entry:
+def placeholder_entry(
+    rel_path: str, area: str, parsed: dict[str, str] | None, file_names: list[str], templates: tuple[str, str]
+) -> Entry:
     """A record whose log is invalid and was never indexed: findable by what its folder name says."""
     parsed = parsed or {}
     company = parsed.get("company") or ""
     folder_name = rel_path.rpartition("/")[2]
     lead, case, staff = parsed.get("lead"), parsed.get("case"), parsed.get("staff")
     row = {
-        "pkey": path_key(rel_path), "area": AREAS.index(area),
+        "pkey": path_key(rel_path),
+        "area": AREAS.index(area),
         "name": None if folder_name == expected_name(templates, lead, case, staff, company) else folder_name,
-        "lead": lead, "case": case, "staff": staff, "company": company or None,
-        "company_key": fold_compact(company) or None, "status": None,
-        "name_core": None, "name_words": None, "phones": None, "email": None, "next_ts": None, "stage_ts": None,
-        "opened_ts": None, "last_ts": None, "last_kind": None, "contract": None, "invoices": None,
-        "contact": None, "services": None, "files": len(file_names), "stale": 1,
+        "lead": lead,
+        "case": case,
+        "staff": staff,
+        "company": company or None,
+        "company_key": fold_compact(company) or None,
+        "status": None,
+        "name_core": None,
+        "name_words": None,
+        "phones": None,
+        "email": None,
+        "next_ts": None,
+        "stage_ts": None,
+        "opened_ts": None,
+        "last_ts": None,
+        "last_kind": None,
+        "contract": None,
+        "invoices": None,
+        "contact": None,
+        "services": None,
+        "files": len(file_names),
+        "stale": 1,
     }
     ids = " ".join(x for x in (lead, case) if x)
-    return Entry(row, ids, _name_tokens(company), "", " ".join(tokens(n) for n in file_names),
-                 str(row["company_key"] or ""), [], {w for w in fold(company).split() if len(w) >= 3})
+    return Entry(
+        row,
+        ids,
+        _name_tokens(company),
+        "",
+        " ".join(tokens(n) for n in file_names),
+        str(row["company_key"] or ""),
+        [],
+        {w for w in fold(company).split() if len(w) >= 3},
+    )
 
 
 def list_files(folder: str) -> tuple[list[str], int | str]:
@@ -274,7 +312,7 @@ def dir_signature(folder: str, old_sig: int | str | None) -> int | str | None:
 
 def deletions(word: str) -> set[str]:
     """The word with each single letter removed: keys of the typo-tolerance table."""
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
 def within_one_edit(a: str, b: str) -> bool:
@@ -291,4 +329,4 @@ def within_one_edit(a: str, b: str) -> bool:
         return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
     if la > lb:
         a, b = b, a
-    return any(b[:i] + b[i + 1:] == a for i in range(len(b)))
+    return any(b[:i] + b[i + 1 :] == a for i in range(len(b)))
