@@ -20,7 +20,7 @@ from pathlib import Path
 
 from archivist.record import LOG_NAME
 
-from .scratch import fresh_config
+from .scratch import fresh_config, generate
 
 ALIAS_BOMB = (
     "\n".join(
@@ -74,23 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     config = fresh_config(a.dir, CONFIG)
     base = config.parent
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.generate",
-            "--records",
-            str(a.records),
-            "--root",
-            str(base / "archive"),
-            "--seed",
-            "1",
-            "--config",
-            str(config),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    generate(config, a.records)
     folders = sorted((base / "archive" / "applicants").iterdir())
     code = folders[0].name.rsplit(" - ", 1)[-1]
     clean = {}

@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .scratch import generate
+
 CONFIG = """\
 root: ./archive
 staff: {"01": "مریم احمدی", "02": "Reza Karimi"}
@@ -66,23 +68,7 @@ def main() -> None:
         base = Path(tmp)
         config = base / "config.yaml"
         config.write_text(CONFIG, encoding="utf-8")
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bench.generate",
-                "--records",
-                str(n),
-                "--root",
-                str(base / "archive"),
-                "--seed",
-                "1",
-                "--config",
-                str(config),
-            ],
-            check=True,
-            capture_output=True,
-        )
+        generate(config, n)
         run(config, "reindex")
         from archivist.config import load_config
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 
@@ -14,3 +16,11 @@ def fresh_config(folder: str | Path, config_text: str) -> Path:
     config = base / "config.yaml"
     config.write_text(config_text, encoding="utf-8")
     return config
+
+
+def generate(config: Path, records: int) -> Path:
+    """A generated archive of `records` records under the config's folder (seed 1); its root."""
+    root = config.parent / "archive"
+    cmd = [sys.executable, "-m", "bench.generate", "--records", str(records), "--root", str(root)]
+    subprocess.run([*cmd, "--seed", "1", "--config", str(config)], check=True, capture_output=True)
+    return root
