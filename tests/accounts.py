@@ -148,9 +148,11 @@ def run_as(user: Account, argv: Sequence[str], env: dict[str, str] | None = None
 def office_accounts() -> Iterator[Office]:
     """A group and two users made for the test, and a setgid folder of the group; all removed after."""
     if os.geteuid() != 0:
-        pytest.skip("needs root to create two OS accounts with useradd/groupadd (run the suite as root, as CI does)")
+        pytest.fail(
+            "needs root to create two OS accounts with useradd/groupadd (run the suite as root, as CI does)", pytrace=False
+        )
     if not (shutil.which("useradd") and shutil.which("groupadd")):
-        pytest.skip("useradd/groupadd are not installed, so no test accounts can be made")
+        pytest.fail("useradd/groupadd are missing: install Debian's passwd package (.ci/run does)", pytrace=False)
     _preload()
     tag = f"{os.getpid() % 100000:05d}"
     group = f"arcoff{tag}"

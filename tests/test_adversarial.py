@@ -408,14 +408,14 @@ def test_non_utf8_config_is_one_clear_line(config_file: Path) -> None:
 
 @pytest.fixture
 def full_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 4 MB tmpfs (needs root: CI runs as root; elsewhere the skip says why)."""
+    """A real 4 MB tmpfs (needs root, as CI runs; elsewhere the failure says why)."""
     disk = tmp_path / "disk"
     disk.mkdir()
     if os.geteuid() != 0:
-        pytest.skip("disk-full test needs root to mount a small tmpfs")
+        pytest.fail("the disk-full test needs root to mount a small tmpfs", pytrace=False)
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], capture_output=True, text=True)
     if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+        pytest.fail(f"cannot mount a tmpfs here: {r.stderr.strip()}", pytrace=False)
     try:
         yield disk
     finally:
@@ -745,7 +745,7 @@ def test_empty_mount_point_never_gets_a_second_archive(tmp_path: Path) -> None:
     mount = tmp_path / "drive"
     mount.mkdir()
     if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)]).returncode:
-        pytest.skip("needs root to mount an empty tmpfs as the unplugged drive's mount point")
+        pytest.fail("needs root to mount an empty tmpfs as the unplugged drive's mount point", pytrace=False)
     try:
         config = tmp_path / "config.yaml"
         config.write_text(CONFIG_TEXT.replace("root: ./archive", "root: ./drive"), encoding="utf-8")

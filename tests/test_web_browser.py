@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from playwright import sync_api
 
 from archivist import users, workflow
 from archivist.config import Config, load_config
@@ -30,9 +31,8 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "kimia-1405-pass"
 
-sync_api = pytest.importorskip("playwright.sync_api")
 if not shutil.which(CHROMIUM):
-    pytest.skip(f"no chromium at {CHROMIUM} (.ci/run installs Debian's chromium package)", allow_module_level=True)
+    pytest.fail(f"no chromium at {CHROMIUM}: install Debian's chromium package (.ci/run does)", pytrace=False)
 
 
 @pytest.fixture
