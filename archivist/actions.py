@@ -23,7 +23,7 @@ from .dates import parse_when
 from .errors import ArchivistError
 from .record import CONTACT_KEYS as CONTACT_KEYS
 from .record import Record
-from .returning import find_similar
+from .returning import catch_up, find_similar
 from .stages import TRANSITIONS
 
 Values = Mapping[str, Any]
@@ -297,8 +297,6 @@ def register_applicant(
     and asks. Confirmed, the new log lists them under `related:` (SPEC: traceable years later).
     """
     contact = {k: str(v or "") for k, v in (contact or {}).items()}
-    from .returning import catch_up
-
     catch_up(cfg)  # the index the check compares with shows the hand edits made since
     matches = returning_matches(cfg, company, contact)
     if matches and not confirm:

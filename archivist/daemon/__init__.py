@@ -15,6 +15,8 @@ import subprocess
 import time
 
 from ..config import Config, archivist_command
+from ..errors import ArchivistError
+from ..i18n import _
 from ..liveness import _read_pid, lock_path, log_path, running, state_path
 from ..store import layout_of
 from .status import read_state, status
@@ -51,8 +53,6 @@ def spawn(cfg: Config, wait: float = 10.0) -> int:
         if proc.poll() is not None:
             break
         time.sleep(0.05)
-    from ..errors import ArchivistError
-
     raise ArchivistError(f"the daemon did not start; see {log_path(cfg)} or run `archivist daemon` to see why")
 
 
@@ -60,9 +60,6 @@ def stop(cfg: Config, wait: float = 30.0) -> int | None:
     """Stop the daemon of this root (SIGTERM, then wait for it to let go of its lock); returns the
     pid it stopped, None when none was running. Only this root's daemon: the pid comes from the
     lock file that daemon holds, so another archive's daemon on the same machine is never touched."""
-    from ..errors import ArchivistError
-    from ..i18n import _
-
     pid = running(cfg)
     if not pid:
         return None

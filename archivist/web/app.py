@@ -34,9 +34,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import actions as shared_actions
 from .. import i18n, office, store, users, workflow
-from ..config import Config
+from ..config import STAGES, Config
 from ..dates import now, shown
 from ..errors import ArchivistError, InvalidLogError, RecordNotFound
+from ..index import daemon_running, export, hook, open_current, open_index, require_archive
 from ..naming import fold, normalize_code
 from ..record import Record, load_record
 from . import actions, files
@@ -100,8 +101,6 @@ class WebApp:
         if self._index is None:
             with self._index_lock:
                 if self._index is None:
-                    from ..index import hook, open_current
-
                     hook.install()  # actions taken here refresh the index when no daemon runs
                     self._index = open_current(self.cfg, progress=lambda *a: None)
         return self._index
@@ -115,8 +114,6 @@ class WebApp:
         try:
             idx = self._readers.get_nowait()
         except queue.Empty:
-            from ..index import open_index
-
             idx = open_index(self.cfg, build_if_missing=False)
             idx.db.execute(f"PRAGMA cache_size = -{READER_CACHE_KB}")  # the OS page cache holds the rest
         try:
@@ -155,8 +152,6 @@ class WebApp:
             self._reconciler.start()
 
     def _reconcile_loop(self) -> None:
-        from ..index import daemon_running, open_index
-
         while not self._stop.wait(self.reconcile_seconds):
             try:
                 if self._index is None or daemon_running(self.cfg):
@@ -565,8 +560,6 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
         )
 
     async def master_export(request: Request, ctx: Ctx) -> Response:
-        from ..index import export
-
         kind = request.path_params["kind"]
         records = await run_in_threadpool(lambda: web.read(lambda idx: idx.export_rows()))
         stamp = now(web.cfg.timezone).strftime("%Y%m%d")
@@ -740,8 +733,6 @@ def _bare_error(web: WebApp, request: Request, status: int, message: str = "") -
 
 
 def _stage_names() -> tuple[str, ...]:
-    from ..config import STAGES
-
     return STAGES
 
 
@@ -793,7 +784,5 @@ class SecurityHeaders:
 
 def create_app(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds: float = RECONCILE_SECONDS) -> ASGIApp:
     """The ASGI app for `cfg` (what `archivist serve` runs under uvicorn, and what tests drive)."""
-    from ..index import require_archive
-
     require_archive(cfg)
     return SecurityHeaders(build(cfg, throttle, reconcile_seconds))
