@@ -37,15 +37,11 @@ is never written anywhere: not in the outbox, not in `sent/`, not in logs, not i
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import logging
 import os
 import random
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -206,6 +202,8 @@ def _forms(token: str) -> list[str]:
     """Every way the token can appear in a text: raw, URL-quoted (either way), repr-escaped (what
     http.client's 'URL can't contain control characters' puts in its message), JSON-escaped,
     and the same for the stripped token; longest first so a longer form is replaced whole."""
+    import urllib.parse
+
     forms: set[str] = set()
     for t in {token, token.strip()}:
         if not t:
@@ -233,6 +231,11 @@ def _scrub(text: str, token: str) -> str:
 
 def _send(api_base: str, token: str, chat_id: str, text: str) -> int:
     """POST sendMessage once; the message id, or one of the exceptions above (token scrubbed)."""
+    # here, not at the top: http.client, urllib and email cost every command ~20 ms of start-up
+    import http.client
+    import urllib.error
+    import urllib.request
+
     url = f"{api_base.rstrip('/')}/bot{token}/sendMessage"
     body = json.dumps({"chat_id": chat_id, "text": text}, ensure_ascii=False).encode("utf-8")
     req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"})

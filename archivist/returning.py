@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import sys
 import time
 from pathlib import Path
 from typing import Any, cast
@@ -194,15 +195,25 @@ def catch_up(cfg: Config) -> None:
     import sqlite3
 
     from .errors import ArchivistError
-    from .index import daemon_running, index_exists, open_index
+    from .index import catchup, daemon_running, index_exists, open_index
 
     if not index_exists(cfg) or daemon_running(cfg):
         return
     try:
         with open_index(cfg, build_if_missing=False) as idx:
+            if idx.readonly:
+                return
+            folders = idx.folder_count()
+            if folders > catchup.SYNC_FOLDERS:  # too big to walk before answering: in the background
+                catchup.start(cfg, _say, folders)
+                return
             idx.reconcile_if_free()  # a busy index (another writer) must not hold up a registration
     except (sqlite3.Error, ArchivistError, OSError):
         pass
+
+
+def _say(message: str, done: int, total: int) -> None:
+    print(f"archivist: {message}", file=sys.stderr)
 
 
 def _scan(cfg: Config, judge: Any) -> None:

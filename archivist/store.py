@@ -8,16 +8,13 @@ file. Moves never land on an existing name.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import errno
 import os
 import re
-import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from .config import Config
 from .errors import NameClash, NetworkFilesystem, OutsideRoot, RecordNotFound, StaleLog
@@ -172,7 +169,7 @@ def fsync_dir(path: Path) -> None:
 def _replacing(path: Path, check: Callable[[], None] | None = None) -> Iterator[BinaryIO]:
     """The temp file beside `path` that `atomic_writer` and `atomic_write` write into: synced, then
     `check` (if any), then renamed over `path`; on any error the temp file is removed instead."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask decides (007 when shared)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -281,12 +278,18 @@ def pid_alive(pid: object) -> bool:
 
 # -- moves and folders -----------------------------------------------------------------------------
 
+if TYPE_CHECKING:
+    import ctypes
+
 _libc: ctypes.CDLL | bool | None = None
 _RENAME_NOREPLACE = 1
 
 
 def _renameat2(src: Path, dst: Path) -> bool:
     """rename(2) with RENAME_NOREPLACE where the kernel and libc have it; False if unsupported."""
+    import ctypes  # here, not at the top: ctypes.util (and subprocess) cost every command ~7 ms
+    import ctypes.util
+
     global _libc
     if _libc is None:
         name = ctypes.util.find_library("c")

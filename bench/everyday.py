@@ -4,10 +4,21 @@
                           [--checkout DIR] [--daemon] [--inbox 2000]`
 
 Each command of issue 17's table runs `--runs` times as `python -m archivist …` (a fresh process,
-as staff run it), no daemon running unless `--daemon`; printed: the median wall time, the
-largest peak RSS (the process and its reaped children, from wait4), and the target. Beside them,
-measured in the same run on the same tree: `python -c pass` (interpreter start), `archivist
+as staff run it, with this interpreter: not the pyenv shim on PATH), no daemon running unless
+`--daemon`; printed: the median wall time, the median user+sys CPU seconds (wall times are noisy
+on a shared machine, CPU much less), the largest peak RSS (the process and its reaped children,
+from wait4), the median as a multiple of `python -c pass` and of `archivist --help` measured in
+the same run, the target and the 1-minute load average; at the end every row again as one
+markdown table. Baselines, on the same tree: `python -c pass` (interpreter start), `archivist
 --help` (the CLI's own start-up), `grep -rli` for the search word, and `plocate` when installed.
+The checkout under test is byte-compiled first (this environment sets PYTHONDONTWRITEBYTECODE=1;
+an installed wheel ships .pyc files).
+
+Without a daemon, a reading command on an archive past `catchup.SYNC_FOLDERS` folders answers
+from the index and leaves the hand-edit walk to a detached process: the bench waits (untimed) for
+that process after each run so it does not slow the next one, and times the walk alone in the row
+"catch-up walk". `--live-index` (on by default) then times the same commands holding the daemon's
+lock, as with a daemon running.
 
 Commands that write act on a different record each run, chosen from the index by stage (a
 `convert` needs an applicant that is new or following, an `archive` a record whose CRM is done…),
@@ -42,7 +53,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from archivist.config import Config, load_config
@@ -59,16 +70,23 @@ class Result:
     target_s: float | None
     target_mb: float | None
     note: str = ""
+    cpu: list[float] = field(default_factory=list)  # user + sys seconds of each run (children included)
+    load: float = float("nan")  # 1-minute load average when the row finished
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds) if self.seconds else float("nan")
 
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu) if self.cpu else float("nan")
+
 
 def run_once(
     argv: Argv, env: dict[str, str], count_lines: bool = False, cwd: str | None = None
-) -> tuple[float, float, int, int, str]:
-    """(seconds, peak RSS MB, exit code, stdout lines, stderr tail) of one whole process."""
+) -> tuple[float, float, int, int, str, float]:
+    """(seconds, peak RSS MB, exit code, stdout lines, stderr tail, user+sys CPU seconds) of one
+    whole process (its reaped children included, as wait4 counts them)."""
     with tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE if count_lines else subprocess.DEVNULL, stderr=err, env=env, cwd=cwd)
@@ -84,7 +102,7 @@ def run_once(
             proc.stdout.close()
         err.seek(0)
         tail = err.read().decode("utf-8", "replace")[-400:]
-    return seconds, usage.ru_maxrss / 1024, proc.returncode, lines, tail
+    return seconds, usage.ru_maxrss / 1024, proc.returncode, lines, tail, usage.ru_utime + usage.ru_stime
 
 
 class Bench:
@@ -93,6 +111,7 @@ class Bench:
         self.cfg: Config = load_config(args.config, root=args.root)
         self.root = self.cfg.root
         checkout = str(Path(args.checkout).resolve()) if args.checkout else str(Path(__file__).resolve().parent.parent)
+        self.checkout = checkout
         self.env = dict(os.environ, PYTHONPATH=checkout, ARCHIVIST_STAFF="01")
         self.env.pop("ARCHIVIST_NOW", None)
         # `python -m` puts the working folder first on sys.path: the children run in an empty
@@ -137,30 +156,77 @@ class Bench:
         ok_codes: tuple[int, ...] = (0,),
         note: str = "",
     ) -> Result:
-        seconds, peak = [], 0.0
+        seconds, cpu, peak = [], [], 0.0
         for argv in argvs:
-            s, mb, code, _lines, tail = run_once(argv, self.env, count_lines, cwd=str(self.tmp))
+            s, mb, code, _lines, tail, used = run_once(argv, self.env, count_lines, cwd=str(self.tmp))
             if code not in ok_codes:
                 print(f"  {name}: exit {code}: {tail.strip()}")
             seconds.append(s)
+            cpu.append(used)
             peak = max(peak, mb)
-        r = Result(name, seconds, peak, target_s, target_mb, note)
+            self.settle()
+        r = Result(name, seconds, peak, target_s, target_mb, note, cpu, os.getloadavg()[0])
         self.results.append(r)
         self.show(r)
         return r
 
-    def show(self, r: Result) -> None:
-        def verdict() -> str:
-            if r.target_s is None:
-                return ""
-            ok = r.median <= r.target_s and (r.target_mb is None or r.peak_mb <= r.target_mb)
-            return "met" if ok else "MISSED"
+    def settle(self) -> None:
+        """Wait (untimed) for a background catch-up a command started (no daemon, big archive), so
+        that it does not compete with the next command measured; its cost has a row of its own."""
+        try:
+            from archivist.index import catchup
+        except ImportError:  # a checkout before the background catch-up
+            return
+        catchup.wait(self.cfg, 600)
 
+    def baseline(self, name: str) -> float | None:
+        return next((r.median for r in self.results if r.name == name and r.seconds), None)
+
+    def ratios(self, r: Result) -> str:
+        """The median as a multiple of `python -c pass` and of `archivist --help` in this run."""
+        out = []
+        for name, tag in (("python -c pass", "×pass"), ("archivist --help", "×help")):
+            base = self.baseline(name)
+            out.append(f"{r.median / base:5.1f}{tag}" if base and r.seconds and r.name != name else " " * (5 + len(tag)))
+        return " ".join(out)
+
+    @staticmethod
+    def verdict(r: Result) -> str:
+        if r.target_s is None:
+            return ""
+        ok = r.median <= r.target_s and (r.target_mb is None or r.peak_mb <= r.target_mb)
+        return "met" if ok else "MISSED"
+
+    @staticmethod
+    def target(r: Result) -> str:
         target = f"≤ {r.target_s:g} s" if r.target_s is not None else ""
         if r.target_mb is not None:
-            target += f", ≤ {r.target_mb:g} MB"
+            target += f"{', ' if target else ''}≤ {r.target_mb:g} MB"
+        return target
+
+    def show(self, r: Result) -> None:
         runs = " ".join(f"{s:.2f}" for s in r.seconds)
-        print(f"{r.name:<34} {r.median:8.3f} s {r.peak_mb:7.0f} MB   {target:<20} {verdict():<7} [{runs}] {r.note}", flush=True)
+        print(
+            f"{r.name:<38} {r.median:7.3f} s  cpu {r.cpu_median:6.3f} s {r.peak_mb:6.0f} MB  {self.ratios(r)}  "
+            f"{self.target(r):<18} {self.verdict(r):<7} load {r.load:4.1f} [{runs}] {r.note}",
+            flush=True,
+        )
+
+    def summary(self) -> None:
+        """Every row again as one markdown table (for a closing note)."""
+        print()
+        print("| command | median wall s | median user+sys s | peak RSS MB | × `python -c pass` | × `--help` | target | verdict | load |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for r in self.results:
+            cells = [f"`{r.name}`"]
+            cells.append(f"{r.median:.3f}" if r.seconds else "—")
+            cells.append(f"{r.cpu_median:.3f}" if r.cpu else "—")
+            cells.append(f"{r.peak_mb:.0f}")
+            for name in ("python -c pass", "archivist --help"):
+                base = self.baseline(name)
+                cells.append(f"{r.median / base:.1f}" if base and r.seconds and r.name != name else "")
+            cells += [self.target(r), self.verdict(r), f"{r.load:.1f}"]
+            print("| " + " | ".join(cells) + " |")
 
     def arch(self, *args: str) -> Argv:
         return [*self.base, *args]
@@ -199,6 +265,16 @@ class Bench:
             self.measure(f"show <case code>{tag}", [self.arch("show", c) for c in some[n : 2 * n]], 0.3, 60)
         if self.wanted("search"):
             self.measure(f"search {word}{tag}", [self.arch("search", word)] * n, 0.3, 60)
+            if not daemon and (Path(self.checkout) / "archivist" / "index" / "__main__.py").exists():
+                config = ["--config", str(Path(self.cfg.path).resolve())] if self.cfg.path else []
+                walk = [sys.executable, "-m", "archivist.index", *config, "--root", str(self.root)]
+                self.measure(
+                    "catch-up walk (background, no change)",
+                    [walk] * n,
+                    None,
+                    None,
+                    note="(what a read command leaves to a detached process without a daemon)",
+                )
         if self.wanted("due"):
             self.measure(f"due{tag}", [self.arch("due")] * n, 0.3, 60)
             self.measure(f"due --json{tag}", [self.arch("due", "--json")] * n, 0.3, 60)
@@ -465,16 +541,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--live-only", action="store_true", help="only the baselines and the --live-index part")
     p.add_argument(
         "--live-index",
-        action="store_true",
-        help="also time them holding the daemon's lock (the index trusted as live, no catch-up walk)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also time them holding the daemon's lock, as a running daemon does (the index is live); on by default",
     )
     p.add_argument("--inbox", type=int, default=0, help="with a daemon: drop N files for N records, time the filing")
     args = p.parse_args(argv)
     bench = Bench(args)
     records = sum(1 for a in AREAS if (bench.root / a).is_dir() for _ in os.scandir(bench.root / a))
     print(
-        f"archive {bench.root}: {records} record folders; {args.runs} runs each, medians; children run {bench.env['PYTHONPATH']}"
+        f"archive {bench.root}: {records} record folders; {args.runs} runs each, medians; children run "
+        f"{bench.env['PYTHONPATH']} with {sys.executable}"
     )
+    precompile(Path(bench.checkout) / "archivist")
+    print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
     # a missing index, or one another version of archivist built, is (re)built now, untimed
     started = time.perf_counter()
     subprocess.run([*bench.base, "search", "00001"], env=bench.env, cwd=str(bench.tmp), check=True, stdout=subprocess.DEVNULL)
@@ -497,7 +577,23 @@ def main(argv: list[str] | None = None) -> int:
                     bench.inbox(proc, args.inbox)
     finally:
         bench.close()
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    bench.summary()
     return 0
+
+
+def precompile(package: Path) -> None:
+    """Byte-compile the checkout under test, as an installed wheel ships it: this environment sets
+    PYTHONDONTWRITEBYTECODE=1, so without it every child would compile ~40 modules from source
+    (≈ 0.1 s of a 0.4 s command) and the bench would time the compiler."""
+    import compileall
+
+    started = time.perf_counter()
+    ok = compileall.compile_dir(str(package), quiet=1)
+    print(
+        f"precompiled {package} (compileall, {time.perf_counter() - started:.1f} s{'' if ok else ', with errors'}); "
+        f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r} here, so the .pyc files are read, never written"
+    )
 
 
 if __name__ == "__main__":

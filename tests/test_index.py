@@ -390,6 +390,52 @@ def test_with_a_daemon_running_reads_do_not_reconcile(archive: Config, cli, monk
     assert code == 0 and "no daemon running, so 80 record folders were checked" in err and "archivist start" in err
 
 
+def test_on_a_big_archive_reads_answer_at_once_and_a_hand_edit_shows_from_the_next_command(
+    archive: Config, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past catchup.SYNC_FOLDERS folders (80 here stand for 100,000) a reading command without a
+    daemon walks nothing itself; a detached process catches up, and an in-place save (only the
+    log's mtime changes) made while no daemon ran is in the next answer, and in `register`'s check."""
+    import archivist.index as index_mod
+    from archivist.index import catchup
+
+    assert cli("reindex")[0] == 0
+    monkeypatch.setattr(catchup, "SYNC_FOLDERS", 10)
+    calls: list[int] = []
+    real = index_mod.Index.reconcile
+    monkeypatch.setattr(index_mod.Index, "reconcile", lambda self, progress=None: calls.append(1) or real(self))
+    hit = json.loads(cli("search", "00012", "--json")[1])[0]
+    assert catchup.wait(archive, 60)
+    log = Path(hit["path"]) / LOG_NAME
+    folder_mtime = Path(hit["path"]).stat().st_mtime_ns
+    data = yaml.safe_load(log.read_text(encoding="utf-8"))
+    data["company"] = "شرکت هامون‌سازان کویر"
+    log.write_bytes(dump_yaml(data))  # saved in place, by hand: only the log's mtime changes
+    assert Path(hit["path"]).stat().st_mtime_ns == folder_mtime
+
+    code, _out, err = cli("search", "پارس")  # answers from the index as it is, starts the walk
+    assert code == 0 and calls == []
+    assert catchup.wait(archive, 60)
+    code, out, err2 = cli("search", "هامونسازان", "--json")
+    assert code == 0 and [h["lead"] for h in json.loads(out)] == ["00012"]
+    said = err + err2
+    assert said.count("checked for hand edits in the background") <= 1  # said once per archive
+    assert catchup.wait(archive, 60)
+
+    # registration's returning-company check: a record made by hand is seen once caught up
+    src = next(archive.root.glob("applicants/*"))
+    copied = yaml.safe_load((src / LOG_NAME).read_text(encoding="utf-8"))
+    copied.update(lead="00099", company="صنایع سنگ‌آرای زاگرس")
+    made = archive.root / "applicants" / "صنایع سنگ‌آرای زاگرس - 01 - 00099"
+    made.mkdir()
+    (made / LOG_NAME).write_bytes(dump_yaml(copied))
+    assert cli("register", "--company", "شرکت کاشی نمونه", "--staff", "01", "--yes")[0] == 0
+    assert catchup.wait(archive, 60)
+    code, out, err = cli("register", "--company", "سنگ آرای زاگرس", "--staff", "01")
+    assert code == 1 and "00099" in err
+    assert calls == []  # every walk ran in the detached process
+
+
 def test_reindex_keeps_the_daemons_naming_violations(archive: Config, cli) -> None:
     from archivist.doctor import Violation
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from ..config import Config, load_config
 from ..errors import ArchivistError
+from ..i18n import N_, _
 from ..store import layout_of
 
 COMMAND_MODULES = ("records", "trace", "daemon", "backup", "tui", "index", "web")
@@ -124,8 +125,9 @@ def _flat_object(item: Any, pad: str) -> str | None:
     return "{\n" + ",\n".join(parts) + "\n" + pad + "}"
 
 
-def build_parser(modules: Sequence[str] = ()) -> argparse.ArgumentParser:
-    """The parser with the commands of `modules` (default: all of them)."""
+def build_parser(modules: Sequence[str] = (), names_only: bool = False) -> argparse.ArgumentParser:
+    """The parser with the commands of `modules` (default: all of them); with `names_only`, every
+    command of the table by name and help only, nothing imported (`--help`, no command given)."""
     p = argparse.ArgumentParser(
         prog="archivist",
         description="Filesystem-native archive for the F-31-08-01 follow-up logs and the F-31-08-02 master list.",
@@ -135,6 +137,10 @@ def build_parser(modules: Sequence[str] = ()) -> argparse.ArgumentParser:
     p.add_argument("--by", help="staff number of who is acting (default: $ARCHIVIST_STAFF)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    if names_only:
+        for name, (_module, text) in TABLE.items():
+            sub.add_parser(name, help=_(text))
+        return p
     from ..index.hook import install
 
     install()  # CLI actions keep an existing index fresh (see archivist.index.hook)
@@ -155,34 +161,47 @@ def _by_after_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[
                 _by_after_command(action)
 
 
-# Which module registers which commands, so that `archivist show 00417` imports only what `show`
-# needs (the web app, backup, argon2, http are a third of a second at every start otherwise). A
-# command not listed here still works: every module is loaded when the command is not found.
-COMMANDS = {
-    "records": (
-        "init",
-        "register",
-        "log",
-        "followup",
-        "convert",
-        "decline",
-        "clear",
-        "crm",
-        "archive",
-        "reopen",
-        "service",
-        "contract",
-        "invoice",
-        "show",
-        "list",
-        "doctor",
-    ),
-    "trace": ("trace", "history", "notify"),
-    "daemon": ("daemon", "status", "stop"),
-    "backup": ("backup",),
-    "tui": ("tui", "start"),
-    "index": ("search", "due", "reindex", "export"),
-    "web": ("serve", "user"),
+# Every command: the module that registers it and its one-line help, so that `archivist show
+# 00417` imports only what `show` needs and `archivist --help` (or a typo) imports no command module
+# at all (the web app, backup, argon2, http are a third of a second at every start otherwise).
+# tests/test_cli_startup.py keeps this table equal to what the modules register: a new command
+# must be added here (until then argparse calls it an invalid choice).
+TABLE: dict[str, tuple[str, str]] = {
+    "init": ("records", N_("create the archive folders under the root")),
+    "register": ("records", N_("register a new applicant; prints the 5-digit code")),
+    "log": ("records", N_("log a call, note, request, quote, service or qc entry")),
+    "followup": ("records", N_("set the next follow-up (+1d, +4h, Jalali or ISO date)")),
+    "convert": ("records", N_("convert an applicant to a case; prints the 4-digit case code")),
+    "decline": ("records", N_("the applicant declined")),
+    "contract": ("records", N_("record the signed contract; prints its number")),
+    "invoice": ("records", N_("add an invoice to a case; prints its number")),
+    "service": ("records", N_("log service work (moves the case to in-service)")),
+    "qc": ("records", N_("log a quality check")),
+    "clear": ("records", N_("the service is cleared")),
+    "crm": ("records", N_("the CRM step is done")),
+    "archive": ("records", N_("archive (only after CRM)")),
+    "reopen": ("records", N_("reopen an archived record")),
+    "show": ("records", N_("a record: fields and timeline")),
+    "list": ("records", N_("records, filtered by stage and staff")),
+    "doctor": ("records", N_("check naming rules; --fix applies the safe fixes")),
+    "trace": ("trace", N_("the case behind an invoice number, tax ID or contract number")),
+    "history": ("trace", N_("a record's audit trail: who did what, when")),
+    "notify": ("trace", N_("Telegram announcements waiting in the outbox")),
+    "daemon": ("daemon", N_("watch the archive: live index, naming enforcement, inbox filing, schedules")),
+    "stop": ("daemon", N_("stop this archive's daemon (and wait until it has stopped)")),
+    "status": ("daemon", N_("is the daemon running, and what it knows (records, violations, unfiled, backup)")),
+    "backup": ("backup", N_("snapshots of the archive on the external drive")),
+    "tui": ("tui", N_("open the terminal UI (search, records, my day, register)")),
+    "start": ("tui", N_("the main job: init the archive if needed, start the daemon, open the TUI")),
+    "search": ("index", N_("find records by company, code, number, phone, name, note or file name")),
+    "due": ("index", N_("the daily review: overdue follow-ups, due today, stuck records")),
+    "reindex": ("index", N_("rebuild the index from the folders")),
+    "export": ("index", N_("write the master list F-31-08-02 as XLSX or CSV")),
+    "serve": ("web", N_("run the web app (loopback by default; TLS through a reverse proxy)")),
+    "user": ("web", N_("web accounts: add, passwd, remove, list, token")),
+}
+COMMANDS: dict[str, tuple[str, ...]] = {
+    module: tuple(name for name, (m, _help) in TABLE.items() if m == module) for module in COMMAND_MODULES
 }
 _GLOBAL_WITH_VALUE = ("--config", "--root", "--by")
 
@@ -199,7 +218,8 @@ def command_module(argv: Sequence[str]) -> str | None:
             if arg.split("=", 1)[0] not in _GLOBAL_WITH_VALUE:
                 return None  # -h, --help, or an option argparse will refuse: the full parser says it
         else:
-            return next((m for m, commands in COMMANDS.items() if arg in commands), None)
+            entry = TABLE.get(arg)
+            return entry[0] if entry else None
     return None
 
 
@@ -243,7 +263,8 @@ def permission_message(e: PermissionError) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     module = command_module(argv)
-    parser = build_parser((module,) if module else ())
+    # no command, --help or a typo: the table's names and helps are all argparse needs to answer
+    parser = build_parser((module,)) if module else build_parser(names_only=True)
     args = parser.parse_args(_protect_dashes(argv))
     _restore_dashes(args)
     ctx = Context(args)

@@ -15,7 +15,6 @@ from ..invoices import stamp_text
 from ..record import TOOL_ACTOR, Record
 from ..violations import Violation
 from . import Context, json_flag, neutralize
-from .trace import confirm_returning
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -93,6 +92,8 @@ def cmd_register(ctx: Context, args: argparse.Namespace) -> int:
     }
     reg = register_applicant(ctx.cfg, **fields, confirm=args.yes)
     if reg.record is None:
+        from .trace import confirm_returning  # here: only a returning company needs the trace module
+
         if not confirm_returning(ctx, reg.matches, interactive=not args.json):
             if args.json:
                 ctx.json({"registered": False, "matches": reg.matches})

@@ -33,7 +33,7 @@ from ..liveness import running
 from ..stages import STAGES
 from ..store import AREAS, record_depth
 from ..violations import Violation
-from . import build, schema
+from . import build, catchup, schema
 from .build import Progress
 from .search_text import path_key
 
@@ -377,6 +377,11 @@ class Index:
             "path": str(self.path),
         }
 
+    def folder_count(self) -> int:
+        """How many record folders the index knows (readable or not): what a reconcile walks."""
+        with self._lock:
+            return int(self.db.execute("SELECT count(*) FROM records").fetchone()[0])
+
     def close(self) -> None:
         with self._lock:
             build.forget_words(self.db)
@@ -511,15 +516,23 @@ def open_for_reading(cfg: Config, progress: Progress | None = None) -> tuple[Ind
     return idx, not built_now and not daemon_running(cfg)
 
 
-def open_current(cfg: Config, progress: Progress | None = None) -> Index:
+def open_current(cfg: Config, progress: Progress | None = None, wait: bool = False) -> Index:
     """The index for a read command: the archive must exist, and the index must show what is on disk.
 
     With a daemon running it follows every change already. Without one, a hand edit (or a copy,
     a deletion, a file dropped into a folder) would stay invisible until the next `reindex`, so
-    the index is first reconciled: a stat of each record folder and its log, about 0.1 s per
-    10,000 records with the metadata cached (see docs/decisions.md), re-reading only what changed.
+    the index is reconciled: a stat of each record folder and its log, re-reading only what
+    changed. Up to `catchup.SYNC_FOLDERS` folders (≲ 0.1 s) that happens before answering; on a
+    bigger archive the command answers at once and a detached process catches up, so the next
+    command shows the hand edit (see docs/decisions.md) — unless `wait` (doctor) asks for the
+    walk first whatever the size.
     """
     idx, behind = open_for_reading(cfg, progress)
+    if behind and not idx.readonly and not wait:
+        folders = idx.folder_count()
+        if folders > catchup.SYNC_FOLDERS:
+            catchup.start(cfg, progress or _stderr_progress, folders)
+            return idx
     if behind and idx.readonly:
         (progress or _stderr_progress)(
             "this account may only read the index: changes made since the last "

@@ -101,12 +101,12 @@ class CheckedFolders:
 def doctor_memory(cfg: Config, rules: str) -> Iterator[CheckedFolders | None]:
     """doctor's memory of clean folders in cfg's index, for the length of one `doctor` run (None:
     no index, or it cannot be used now; then every folder is read). Without a daemon the index is
-    first brought up to date (open_current)."""
+    first brought up to date (open_current, walking first whatever the archive's size)."""
     if not index_exists(cfg):
         yield None
         return
     try:
-        idx = open_current(cfg)
+        idx = open_current(cfg, wait=True)
     except (sqlite3.Error, ArchivistError, OSError):
         yield None
         return
