@@ -25,7 +25,7 @@ from typing import Any
 
 from ..config import Config, load_config
 from ..errors import ArchivistError
-from ..i18n import N_, _
+from ..i18n import _
 from ..store import layout_of
 
 COMMAND_MODULES = ("records", "trace", "daemon", "backup", "tui", "index", "web")
@@ -165,40 +165,41 @@ def _by_after_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[
 # 00417` imports only what `show` needs and `archivist --help` (or a typo) imports no command module
 # at all (the web app, backup, argon2, http are a third of a second at every start otherwise).
 # tests/test_cli_startup.py keeps this table equal to what the modules register: a new command
-# must be added here (until then argparse calls it an invalid choice).
+# must be added here (until then argparse calls it an invalid choice). The helps are the modules'
+# own msgids, translated where the parser is built (the catalog takes them from the modules).
 TABLE: dict[str, tuple[str, str]] = {
-    "init": ("records", N_("create the archive folders under the root")),
-    "register": ("records", N_("register a new applicant; prints the 5-digit code")),
-    "log": ("records", N_("log a call, note, request, quote, service or qc entry")),
-    "followup": ("records", N_("set the next follow-up (+1d, +4h, Jalali or ISO date)")),
-    "convert": ("records", N_("convert an applicant to a case; prints the 4-digit case code")),
-    "decline": ("records", N_("the applicant declined")),
-    "contract": ("records", N_("record the signed contract; prints its number")),
-    "invoice": ("records", N_("add an invoice to a case; prints its number")),
-    "service": ("records", N_("log service work (moves the case to in-service)")),
-    "qc": ("records", N_("log a quality check")),
-    "clear": ("records", N_("the service is cleared")),
-    "crm": ("records", N_("the CRM step is done")),
-    "archive": ("records", N_("archive (only after CRM)")),
-    "reopen": ("records", N_("reopen an archived record")),
-    "show": ("records", N_("a record: fields and timeline")),
-    "list": ("records", N_("records, filtered by stage and staff")),
-    "doctor": ("records", N_("check naming rules; --fix applies the safe fixes")),
-    "trace": ("trace", N_("the case behind an invoice number, tax ID or contract number")),
-    "history": ("trace", N_("a record's audit trail: who did what, when")),
-    "notify": ("trace", N_("Telegram announcements waiting in the outbox")),
-    "daemon": ("daemon", N_("watch the archive: live index, naming enforcement, inbox filing, schedules")),
-    "stop": ("daemon", N_("stop this archive's daemon (and wait until it has stopped)")),
-    "status": ("daemon", N_("is the daemon running, and what it knows (records, violations, unfiled, backup)")),
-    "backup": ("backup", N_("snapshots of the archive on the external drive")),
-    "tui": ("tui", N_("open the terminal UI (search, records, my day, register)")),
-    "start": ("tui", N_("the main job: init the archive if needed, start the daemon, open the TUI")),
-    "search": ("index", N_("find records by company, code, number, phone, name, note or file name")),
-    "due": ("index", N_("the daily review: overdue follow-ups, due today, stuck records")),
-    "reindex": ("index", N_("rebuild the index from the folders")),
-    "export": ("index", N_("write the master list F-31-08-02 as XLSX or CSV")),
-    "serve": ("web", N_("run the web app (loopback by default; TLS through a reverse proxy)")),
-    "user": ("web", N_("web accounts: add, passwd, remove, list, token")),
+    "init": ("records", "create the archive folders under the root"),
+    "register": ("records", "register a new applicant; prints the 5-digit code"),
+    "log": ("records", "log a call, note, request, quote, service or qc entry"),
+    "followup": ("records", "set the next follow-up (+1d, +4h, Jalali or ISO date)"),
+    "convert": ("records", "convert an applicant to a case; prints the 4-digit case code"),
+    "decline": ("records", "the applicant declined"),
+    "contract": ("records", "record the signed contract; prints its number"),
+    "invoice": ("records", "add an invoice to a case; prints its number"),
+    "service": ("records", "log service work (moves the case to in-service)"),
+    "qc": ("records", "log a quality check"),
+    "clear": ("records", "the service is cleared"),
+    "crm": ("records", "the CRM step is done"),
+    "archive": ("records", "archive (only after CRM)"),
+    "reopen": ("records", "reopen an archived record"),
+    "show": ("records", "a record: fields and timeline"),
+    "list": ("records", "records, filtered by stage and staff"),
+    "doctor": ("records", "check naming rules; --fix applies the safe fixes"),
+    "trace": ("trace", "the case behind an invoice number, tax ID or contract number"),
+    "history": ("trace", "a record's audit trail: who did what, when"),
+    "notify": ("trace", "Telegram announcements waiting in the outbox"),
+    "daemon": ("daemon", "watch the archive: live index, naming enforcement, inbox filing, schedules"),
+    "stop": ("daemon", "stop this archive's daemon (and wait until it has stopped)"),
+    "status": ("daemon", "is the daemon running, and what it knows (records, violations, unfiled, backup)"),
+    "backup": ("backup", "snapshots of the archive on the external drive"),
+    "tui": ("tui", "open the terminal UI (search, records, my day, register)"),
+    "start": ("tui", "the main job: init the archive if needed, start the daemon, open the TUI"),
+    "search": ("index", "find records by company, code, number, phone, name, note or file name"),
+    "due": ("index", "the daily review: overdue follow-ups, due today, stuck records"),
+    "reindex": ("index", "rebuild the index from the folders"),
+    "export": ("index", "write the master list F-31-08-02 as XLSX or CSV"),
+    "serve": ("web", "run the web app (loopback by default; TLS through a reverse proxy)"),
+    "user": ("web", "web accounts: add, passwd, remove, list, token"),
 }
 COMMANDS: dict[str, tuple[str, ...]] = {
     module: tuple(name for name, (m, _help) in TABLE.items() if m == module) for module in COMMAND_MODULES
