@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,17 @@ def begin(cfg: Config, kind: str, key: str, payload: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     store.atomic_write(path, json.dumps({"kind": kind, **payload}, ensure_ascii=False).encode("utf-8"))
     return path
+
+
+def update(path: Path, payload: dict[str, Any]) -> None:
+    """Rewrite an intent with what a step decided (e.g. the case code a conversion was given)."""
+    kind = json.loads(path.read_text(encoding="utf-8")).get("kind")
+    store.atomic_write(path, json.dumps({**payload, "kind": kind}, ensure_ascii=False).encode("utf-8"))
+
+
+def add_finisher(kind: str, fn: Callable[[Config, dict[str, Any]], str]) -> None:
+    """A layer above (workflow's actions) tells how its own intents are finished."""
+    _FINISH[kind] = fn
 
 
 def done(path: Path) -> None:
@@ -124,4 +136,4 @@ def _add_events(cfg: Config, folder: Path, events: list[dict[str, Any]]) -> None
             store.write_record(rec)
 
 
-_FINISH = {"register": _finish_register, "filing": _finish_filing}
+_FINISH: dict[str, Callable[[Config, dict[str, Any]], str]] = {"register": _finish_register, "filing": _finish_filing}

@@ -85,9 +85,21 @@ def announce_conversion(cfg: Config, record: Record) -> None:
     text = announcement_text(cfg, record)
     box = outbox_dir(cfg)
     box.mkdir(parents=True, exist_ok=True)
+    if _announced(cfg, record):
+        return  # a conversion finished after a crash: its announcement is queued or sent already
     name = f"{time.time_ns()}-{record.case}.json"
     payload = {"chat_id": cfg.telegram.chat_id, "text": text, "case": record.case, "lead": record.lead, "queued": time.time()}
     atomic_write(box / name, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+
+
+def _announced(cfg: Config, record: Record) -> bool:
+    """Whether this conversion's announcement waits in the outbox or was sent."""
+    for folder in (outbox_dir(cfg), sent_dir(cfg)):
+        for path in folder.glob(f"*-{record.case}.json"):
+            data = _read(path)
+            if data is not None and str(data.get("lead")) == str(record.lead) and str(data.get("case")) == str(record.case):
+                return True
+    return False
 
 
 def queue_for_staff(cfg: Config, name: str, staff: str, text: str, **extra: Any) -> bool:

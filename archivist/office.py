@@ -9,6 +9,7 @@ backup part never raises: a drive that cannot be read makes it "unknown", and sa
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from .backup import advice, schedule_state
 from .config import Config
 from .i18n import _
 from .inbox import unfiled
+from .index.lookup import indexed_violations
 from .liveness import read_state, running
 from .store import iter_record_folders, layout_of
 
@@ -69,6 +71,20 @@ def office_status(cfg: Config) -> dict[str, Any]:
     }
     out.update(_backup_state(cfg))
     return out
+
+
+def office_health(cfg: Config, violations: Callable[[], list[dict[str, Any]] | None] | None = None) -> dict[str, Any]:
+    """`office_status` plus the naming violations the index holds, for the web's and the TUI's My
+    day and `archivist status`: `violation_list` (None when there is no usable index) and, when
+    the index could not be read, `violations_error` (the rest still answers). `violations` is the
+    caller's own index reader if it keeps one open (the web app, the TUI); else the process's."""
+    status = office_status(cfg)
+    try:
+        status["violation_list"] = violations() if violations is not None else indexed_violations(cfg)
+    except Exception as e:  # noqa: BLE001 - an index problem must not take the status down
+        status["violation_list"] = None
+        status["violations_error"] = f"{type(e).__name__}: {e}"
+    return status
 
 
 def unfiled_paths(cfg: Config, status: dict[str, Any]) -> list[Path]:

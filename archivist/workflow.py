@@ -12,6 +12,7 @@ import contextlib
 import os
 import re
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -278,21 +279,106 @@ def _act(
     kind: str | None = None,
     at: datetime | None = None,
     mutate: Callable[[Record, datetime], dict[str, Any] | None] | None = None,
+    args: dict[str, Any] | None = None,
 ) -> Record:
-    """The common shape of every action: check stage, mutate, append the event, save, move."""
+    """The common shape of every action: check stage, mutate, append the event, save, move.
+
+    An action that does more than write its log (convert: a case code, an announcement, a move;
+    archive and reopen: a move) writes an intent first, so a run killed at any step is finished by
+    the next daemon pass or one `doctor --fix` (see `_finish_action`)."""
     who = _staff(cfg, by)
+    redo = _redoing.get()
     with editing(cfg, code) as rec:
         target = check_transition(rec, action)
-        when = at or _now(cfg.timezone)
-        extra = (mutate(rec, when) if mutate else None) or {}
-        if target:
-            rec.set("status", target)
-            extra["to"] = target
-        rec.add_event(when, who, kind or action, note, **extra)
-        store.check_inside(cfg.root, store.home_of(cfg, rec))  # refused before the log says it moved
-        rec = _save(cfg, rec)
-        _settle_home(cfg, rec)
+        when = at or (as_datetime(redo["at"]) if redo else None) or _now(cfg.timezone)
+        intent: Path | None = None
+        token = None
+        if action in FINISHED_ACTIONS:
+            data: dict[str, Any] = (
+                dict(redo) if redo else {"action": action, "lead": rec.lead, "by": who, "note": note, "at": when.isoformat()}
+            )
+            data.update(args or {}, pid=os.getpid())
+            intent = intents.begin(cfg, "action", f"{action}-{rec.lead}", data)
+            token = _current.set((intent, data))
+        try:
+            extra = (mutate(rec, when) if mutate else None) or {}
+            if target:
+                rec.set("status", target)
+                extra["to"] = target
+            rec.add_event(when, who, kind or action, note, **extra)
+            store.check_inside(cfg.root, store.home_of(cfg, rec))  # refused before the log says it moved
+            rec = _save(cfg, rec)
+            _settle_home(cfg, rec)
+        finally:
+            if token is not None:
+                _current.reset(token)
+        if intent is not None:
+            intents.done(intent)
         return rec
+
+
+# Actions whose work is more than one write (see `_act`); the event kind each appends.
+FINISHED_ACTIONS = {"convert": "converted", "archive": "archived", "reopen": "reopened"}
+# the intent of the action being done in this context (its path and data: convert notes its case
+# code there the moment it is allocated), and the intent being finished (`_finish_action`)
+_current: ContextVar[tuple[Path, dict[str, Any]] | None] = ContextVar("archivist_intent", default=None)
+_redoing: ContextVar[dict[str, Any] | None] = ContextVar("archivist_redo", default=None)
+
+
+def _note_in_intent(**values: Any) -> None:
+    """Record in the current action's intent what a step decided (before the next step runs)."""
+    cur = _current.get()
+    if cur is None:
+        return
+    path, data = cur
+    data.update(values)
+    intents.update(path, data)
+
+
+def _finish_action(cfg: Config, data: dict[str, Any]) -> str:
+    """Finish a convert/archive/reopen a killed run left: the event in the log once (redone with
+    the intent's time, person, note and — for convert — case code, no second code issued), the
+    announcement queued once, the folder under its name in its area."""
+    action, lead, by = str(data["action"]), str(data["lead"]), str(data["by"])
+    kind = FINISHED_ACTIONS[action]
+    when = as_datetime(data["at"])
+    folder = locate(cfg, lead)
+    rec = load_record(folder)
+    logged = any(
+        isinstance(ev, dict) and ev.get("kind") == kind and str(ev.get("by")) == by and _event_time(ev) == when
+        for ev in rec.events
+    )
+    token = _redoing.set(data)
+    try:
+        if not logged:
+            try:
+                rec = _REDO[action](cfg, lead, data)
+            except TransitionError as e:
+                return f"{action} of {lead} was interrupted and is not finished: {e}"
+            return f"finished {action_label(action)} of {rec.code} after a crash"
+        with store.record_lock(store.layout_of(cfg), rec.lead):
+            rec = load_record(locate(cfg, lead))
+            if action == "convert":
+                from . import notify  # as in convert: http and email modules only for the action needing them
+
+                notify.announce_conversion(cfg, rec)
+            moved = rec.folder is not None and rec.folder.resolve() != store.home_of(cfg, rec).resolve()
+            _settle_home(cfg, rec)
+    finally:
+        _redoing.reset(token)
+    if not moved:
+        return ""
+    return (
+        f"finished {action_label(action)} of {rec.code} after a crash: its folder is now {rec.folder.name if rec.folder else ''}"
+    )
+
+
+_REDO: dict[str, Callable[[Config, str, dict[str, Any]], Record]] = {
+    "convert": lambda cfg, lead, d: convert(cfg, lead, service=str(d["service"]), by=str(d["by"]), note=str(d.get("note", ""))),
+    "archive": lambda cfg, lead, d: archive(cfg, lead, by=str(d["by"]), note=str(d.get("note", ""))),
+    "reopen": lambda cfg, lead, d: reopen(cfg, lead, by=str(d["by"]), note=str(d.get("note", ""))),
+}
+intents.add_finisher("action", _finish_action)
 
 
 # -- actions -----------------------------------------------------------------------------------------
@@ -482,7 +568,10 @@ def convert(cfg: Config, code: str, *, service: str, by: str | None, note: str =
     prefix = cfg.service_prefix(service)
 
     def mutate(rec: Record, when: datetime) -> dict[str, Any]:
-        case = allocation.allocate_case_code(cfg, prefix)
+        redo = _redoing.get()
+        # a conversion a crash interrupted keeps the code it was given: never a second one
+        case = str(redo["case"]) if redo and redo.get("case") else allocation.allocate_case_code(cfg, prefix)
+        _note_in_intent(case=case)  # before the announcement and the log name it
         rec.set("case", case)
         name = cfg.services[prefix]
         if name not in rec.services:
@@ -494,7 +583,7 @@ def convert(cfg: Config, code: str, *, service: str, by: str | None, note: str =
         notify.announce_conversion(cfg, rec)
         return {"case": case, "service": name}
 
-    return _act(cfg, code, "convert", by, note, kind="converted", mutate=mutate)
+    return _act(cfg, code, "convert", by, note, kind="converted", mutate=mutate, args={"service": prefix})
 
 
 def decline(cfg: Config, code: str, *, by: str | None, note: str = "") -> Record:

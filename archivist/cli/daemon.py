@@ -8,7 +8,7 @@ from typing import Any
 from ..config import Config
 from ..dates import shown
 from ..i18n import _
-from ..office import health, office_status
+from ..office import health, office_health, office_status
 from . import Context, json_flag
 
 
@@ -43,12 +43,20 @@ def cmd_stop(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
-    st = office_status(ctx.cfg)
     if args.json:
-        ctx.json(st)
+        ctx.json(office_status(ctx.cfg))
         return 0
-    ctx.out(_render(st, ctx.cfg))
+    ctx.out(_render(office_health(ctx.cfg), ctx.cfg))
     return 0
+
+
+def _violations(st: dict[str, Any]) -> str:
+    """The daemon's last count; without one (no daemon ran yet), what the index holds."""
+    if st["violations"] is not None:
+        return str(st["violations"])
+    if st.get("violation_list") is not None:
+        return f"{len(st['violation_list'])} (in the index)"
+    return "unknown"
 
 
 def _render(st: dict[str, Any], cfg: Config) -> str:
@@ -67,8 +75,7 @@ def _render(st: dict[str, Any], cfg: Config) -> str:
         f"records: {st['records']}",
         f"last reconcile: {when(st['last_reconcile'])}",
         f"pending events: {'-' if st['pending_events'] is None else st['pending_events']}",
-        f"naming violations: {'unknown' if st['violations'] is None else st['violations']}"
-        + (f" ({st['invalid_logs']} invalid log(s))" if st.get("invalid_logs") else ""),
+        f"naming violations: {_violations(st)}" + (f" ({st['invalid_logs']} invalid log(s))" if st.get("invalid_logs") else ""),
         f"unfiled in inbox: {st['unfiled']}" + (": " + ", ".join(st["unfiled_files"][:10]) if st["unfiled_files"] else ""),
         f"index: {st['index']}",
         _("backup: {advice}").format(advice=backup_text),

@@ -33,7 +33,7 @@ from ..liveness import running
 from ..stages import STAGES
 from ..store import AREAS, record_depth
 from ..violations import Violation
-from . import build, catchup, schema
+from . import build, catchup, lookup, schema
 from .build import Progress
 from .search_text import path_key
 
@@ -338,8 +338,7 @@ class Index:
     @_reading
     def violations(self) -> list[dict[str, Any]]:
         with self._lock:
-            cur = self.db.execute("SELECT rule, path, message, fixable, fix_to, code FROM violations ORDER BY folder, path, rule")
-            return [dict(r, fixable=bool(r["fixable"])) for r in cur]
+            return lookup.violations_of(self.db)
 
     def set_violations(self, path: Path | str, violations: list[Violation]) -> None:
         """Replace what is known to be wrong with one record folder (the daemon's doctor run)."""

@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .. import store
 from ..config import Config
@@ -75,6 +76,20 @@ def _open(path: str) -> sqlite3.Connection | None:
         pass
     db.close()
     return None
+
+
+VIOLATIONS_SQL = "SELECT rule, path, message, fixable, fix_to, code FROM violations ORDER BY folder, path, rule"
+
+
+def violations_of(db: sqlite3.Connection) -> list[dict[str, Any]]:
+    """The naming violations an index holds (its row factory must be sqlite3.Row)."""
+    return [dict(r, fixable=bool(r["fixable"])) for r in db.execute(VIOLATIONS_SQL)]
+
+
+def indexed_violations(cfg: Config) -> list[dict[str, Any]] | None:
+    """The naming violations in cfg's index, through the process's read connection; None: no usable index."""
+    with reader(cfg) as db:
+        return None if db is None else violations_of(db)
 
 
 def close_readers() -> None:

@@ -1,7 +1,7 @@
 """My day: a staff member's overdue, due-today and stuck records, and the office's health —
 naming violations, unfiled inbox files, the last backup and whether the daemon runs.
 
-The health part is `office.office_status` — the same function `archivist status` and the daily
+The health part is `office.office_health` — the same function `archivist status` and the daily
 review use — shown through `office.health`; naming violations come from the index.
 """
 
@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Footer, Header, Label, Select, Static
 
 from ...dates import now
 from ...i18n import N_, _
-from ...office import Health, health, office_status, unfiled_paths
+from ...office import Health, health, office_health, unfiled_paths
 from ...store import relative_to_root
 from ..bidi import shape
 from ..office import OfficeScreen
@@ -87,11 +87,8 @@ class MyDayScreen(OfficeScreen):
             due, due_error = None, str(e)
         else:
             due_error = ""
-        try:
-            violations = await source.call(source.violations)
-        except Exception:
-            violations = None
-        status = await source.call(office_status, cfg)
+        status = await source.call(office_health, cfg, source.violations)
+        violations = status["violation_list"]
         self.show(staff, due, due_error, violations, health(cfg, status), unfiled_paths(cfg, status))
 
     def show(
