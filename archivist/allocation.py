@@ -11,7 +11,6 @@ Both reads and the registry write happen under one inter-process lock.
 from __future__ import annotations
 
 import contextlib
-import logging
 import re
 import time
 from collections.abc import Iterator
@@ -31,7 +30,13 @@ from .record import LOG_NAME, Record, dump_yaml, log_bytes, parse_record
 from .store import AREAS, CASE_AREAS, Layout, atomic_write, free_name, iter_record_folders, iter_record_names, layout_of, lock
 from .taxid import normalize_tax_id
 
-log = logging.getLogger(__name__)
+
+def _log() -> Any:
+    """This module's logger (the daemon's log shows its warnings), imported when first needed:
+    logging costs every command a few milliseconds of start-up."""
+    import logging
+
+    return logging.getLogger(__name__)
 
 
 @dataclass
@@ -108,7 +113,7 @@ def write_registry(layout: Layout, reg: Registry) -> None:
     layout.root.mkdir(parents=True, exist_ok=True)
     if reg.unreadable is not None:
         kept = _set_aside(layout.registry, reg.unreadable)
-        log.warning(
+        _log().warning(
             "%s could not be read; it was kept as %s and the numbers were rebuilt from the records on disk",
             layout.registry,
             kept.name,
@@ -322,7 +327,7 @@ def _open_registry(cfg: Config, layout: Layout) -> Registry:
     if not reg.present:
         _recover_numbers(cfg, layout, reg)
         if reg.applicant:  # records exist, so this is not a new archive: the registry was lost
-            log.warning(
+            _log().warning(
                 "%s was missing, empty or unreadable; its counters were rebuilt from the folders. "
                 "Codes of folders deleted since can no longer be known: if a backup holds "
                 "registry.yaml, compare it (`archivist backup list`)",

@@ -11,7 +11,6 @@ plugged in) is refused by writers with where it looked; only `init` creates an a
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 import yaml
@@ -48,7 +47,7 @@ def create(cfg: Config) -> str:
     if existing:
         remember(cfg, existing)
         return existing
-    new = secrets.token_hex(8)
+    new = os.urandom(8).hex()
     text = yaml.safe_dump(
         {
             "archive": new,

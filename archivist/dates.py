@@ -11,8 +11,6 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import jdatetime
-
 from .errors import ArchivistError
 from .i18n import _
 from .naming import ascii_digits
@@ -66,6 +64,8 @@ def parse_when(text: str, tz_name: str = "Asia/Tehran", base: datetime | None = 
             hh = 9  # a bare date means the start of the working day
         try:
             if y < 1700:
+                import jdatetime  # here: only a typed Jalali date needs it (it costs every command ~15 ms)
+
                 g = jdatetime.datetime(y, mo, d, hh, mm, ss).togregorian()
                 return datetime(g.year, g.month, g.day, hh, mm, ss, tzinfo=tz)
             return datetime(y, mo, d, hh, mm, ss, tzinfo=tz)
@@ -93,7 +93,27 @@ def fmt(value: datetime | None, calendar: str = "jalali", tz_name: str = "Asia/T
 
 @functools.lru_cache(maxsize=8192)
 def _jalali_day(day: date) -> str:
-    return str(jdatetime.date.fromgregorian(date=day).strftime("%Y-%m-%d"))
+    y, m, d = jalali(day)
+    return f"{y:04d}-{m:02d}-{d:02d}"
+
+
+def jalali(day: date) -> tuple[int, int, int]:
+    """(year, month, day) of the Jalali calendar for a Gregorian date: the arithmetic jdatetime
+    uses (FarsiWeb's jalali.c), without importing jdatetime (and platform, locale, greenlet) at
+    every start; tests/test_dates_jalali.py compares both over four centuries, day by day."""
+    gy = day.year - 1600
+    n = 365 * gy + (gy + 3) // 4 - (gy + 99) // 100 + (gy + 399) // 400 + day.timetuple().tm_yday - 1 - 79
+    cycles, n = divmod(n, 12053)
+    jy = 979 + 33 * cycles + 4 * (n // 1461)
+    n %= 1461
+    if n >= 366:
+        n -= 1
+        jy += n // 365
+        n %= 365
+    if n < 186:
+        return jy, n // 31 + 1, n % 31 + 1
+    n -= 186
+    return jy, 7 + n // 30, n % 30 + 1
 
 
 def shown(value: object, calendar: str = "jalali", tz_name: str = "Asia/Tehran", time: bool = True, none: str = "") -> str:
@@ -109,7 +129,7 @@ def shown(value: object, calendar: str = "jalali", tz_name: str = "Asia/Tehran",
 def year_of(value: datetime, calendar: str = "jalali") -> int:
     """The year used in contract and invoice numbers."""
     if calendar == "jalali":
-        return int(jdatetime.date.fromgregorian(date=value.date()).year)
+        return jalali(value.date())[0]
     return value.year
 
 

@@ -73,7 +73,9 @@ def test_show_and_a_stage_action_load_neither_http_nor_the_other_commands(cfg: C
     lead = workflow.register(cfg, company="شرکت نمونه پارس", staff="01", by="01").lead
     rc, loaded, err = _loaded_after("--config", str(config_file), "show", lead, cwd=tmp_path)
     assert rc == 0, err
-    assert not {"http.client", "urllib.request", "ctypes", "archivist.cli.trace", "archivist.cli.web", "textual"} & set(loaded), loaded
+    assert not {"http.client", "urllib.request", "ctypes", "archivist.cli.trace", "archivist.cli.web", "textual"} & set(loaded), (
+        loaded
+    )
     rc, loaded, err = _loaded_after("--config", str(config_file), "log", lead, "--kind", "call", "--note", "تماس", cwd=tmp_path)
     assert rc == 0, err
     assert not {"http.client", "urllib.request", "archivist.cli.trace", "archivist.cli.web", "textual"} & set(loaded), loaded

@@ -15,9 +15,7 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
-import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,9 +123,10 @@ def _flat_object(item: Any, pad: str) -> str | None:
     return "{\n" + ",\n".join(parts) + "\n" + pad + "}"
 
 
-def build_parser(modules: Sequence[str] = (), names_only: bool = False) -> argparse.ArgumentParser:
+def build_parser(modules: Sequence[str] = (), names_only: bool = False, only: str | None = None) -> argparse.ArgumentParser:
     """The parser with the commands of `modules` (default: all of them); with `names_only`, every
-    command of the table by name and help only, nothing imported (`--help`, no command given)."""
+    command of the table by name and help only, nothing imported (`--help`, no command given);
+    with `only`, of the modules' commands only that one is built (the command line names it)."""
     p = argparse.ArgumentParser(
         prog="archivist",
         description="Filesystem-native archive for the F-31-08-01 follow-up logs and the F-31-08-02 master list.",
@@ -145,9 +144,39 @@ def build_parser(modules: Sequence[str] = (), names_only: bool = False) -> argpa
 
     install()  # CLI actions keep an existing index fresh (see archivist.index.hook)
     for name in modules or COMMAND_MODULES:
-        importlib.import_module(f"{__name__}.{name}").add_commands(sub)
+        importlib.import_module(f"{__name__}.{name}").add_commands(_Only(sub, only) if only else sub)
     _by_after_command(sub)
     return p
+
+
+class _Only:
+    """The subparsers a command module registers into when the command line names one command:
+    the module's other parsers are not built (each costs argparse about a millisecond, and the
+    records module registers seventeen). Everything else goes to the real subparsers."""
+
+    def __init__(self, sub: Any, name: str) -> None:
+        self._sub, self._name = sub, name
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        if name == self._name:
+            return self._sub.add_parser(name, **kwargs)
+        return _IGNORED
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._sub, attr)
+
+
+class _Ignored:
+    """A parser not built: every call (add_argument, set_defaults, add_subparsers…) does nothing."""
+
+    def __getattr__(self, attr: str) -> Any:
+        return self._nothing
+
+    def _nothing(self, *args: Any, **kwargs: Any) -> _Ignored:
+        return self
+
+
+_IGNORED = _Ignored()
 
 
 def _by_after_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -209,6 +238,12 @@ _GLOBAL_WITH_VALUE = ("--config", "--root", "--by")
 
 def command_module(argv: Sequence[str]) -> str | None:
     """The module registering the command in `argv`, or None (help, a typo, a command not listed)."""
+    name = command_name(argv)
+    return TABLE[name][0] if name else None
+
+
+def command_name(argv: Sequence[str]) -> str | None:
+    """The command `argv` names when the table lists it, or None (help, a typo, no command)."""
     skip = False
     for arg in argv:
         if skip:
@@ -219,8 +254,7 @@ def command_module(argv: Sequence[str]) -> str | None:
             if arg.split("=", 1)[0] not in _GLOBAL_WITH_VALUE:
                 return None  # -h, --help, or an option argparse will refuse: the full parser says it
         else:
-            entry = TABLE.get(arg)
-            return entry[0] if entry else None
+            return arg if arg in TABLE else None
     return None
 
 
@@ -263,9 +297,9 @@ def permission_message(e: PermissionError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    module = command_module(argv)
+    name = command_name(argv)
     # no command, --help or a typo: the table's names and helps are all argparse needs to answer
-    parser = build_parser((module,)) if module else build_parser(names_only=True)
+    parser = build_parser((TABLE[name][0],), only=name) if name else build_parser(names_only=True)
     args = parser.parse_args(_protect_dashes(argv))
     _restore_dashes(args)
     ctx = Context(args)
@@ -360,6 +394,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _unexpected(ctx: Context, e: BaseException) -> int:
     """A bug: one line saying where the full report went (the state folder, else the temp folder)."""
+    import tempfile  # here, not at the top: only a bug report needs them (start-up of every command)
+    import traceback
+
     report = traceback.format_exc()
     stamp = time.strftime("%Y%m%dT%H%M%S")
     places = []
