@@ -245,10 +245,19 @@ def perform(cfg: Config, code: str, action: str, values: Values, by: str | None)
 
 
 def init_archive(cfg: Config) -> Path:
-    """Create the archive's folders and its registry (nothing existing is touched); returns the root."""
+    """Create the archive's folders and its registry (nothing existing is touched); returns the root.
+
+    The one way an archive comes to be: every other command refuses a root that holds none
+    (`archive_id.require_archive`)."""
     layout = store.layout_of(cfg)
     if cfg.root.exists() and not cfg.root.is_dir():
         raise ArchivistError(f"the archive root {cfg.root} is a file, not a folder; point root: at a folder")
+    gone = archive_id.unplugged_mount(cfg.root)
+    if gone is not None and not archive_id.has_archive(cfg.root):
+        raise ArchivistError(
+            f"not creating an archive at {cfg.root_where}: the drive mounted on {gone} (/etc/fstab) is not mounted, "
+            "so it would land on the disk beneath; mount the drive first"
+        )
     layout.ensure()
     if not layout.registry.exists():
         allocation.write_registry(layout, allocation.read_registry(layout))
@@ -260,6 +269,26 @@ def archive_ready(cfg: Config) -> bool:
     """Whether `init_archive` has nothing left to do."""
     layout = store.layout_of(cfg)
     return layout.registry.exists() and all(layout.area(a).is_dir() for a in store.AREAS)
+
+
+def start_archive(cfg: Config, ask: Callable[[str], bool] | None = None) -> Path | None:
+    """What `archivist start` (the main job) does first: the root, made ready when that is safe;
+    None when it was ready already.
+
+    An existing archive missing a folder is completed. A new archive is created only at the
+    built-in default root (no config file, --root or ARCHIVIST_ROOT chose one: the README's quick
+    start) or when `ask` (a person at a terminal) says yes; a root someone configured that holds
+    no archive is refused like every other command, because it is most often a drive that is not
+    plugged in."""
+    if archive_ready(cfg):
+        return None
+    if archive_id.has_archive(cfg.root) or cfg.root_is_default:
+        return init_archive(cfg)
+    question = f"no archive at {cfg.root_where}. Create a new, empty archive there?"
+    if ask is not None and cfg.root.parent.is_dir() and ask(question):
+        return init_archive(cfg)
+    archive_id.require_archive(cfg)  # raises: where it looked, and that `archivist init` creates one
+    return init_archive(cfg)  # not reached: require_archive refuses a root without an archive
 
 
 @dataclass(frozen=True)

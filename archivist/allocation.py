@@ -110,7 +110,8 @@ def read_registry(layout: Layout) -> Registry:
 
 
 def write_registry(layout: Layout, reg: Registry) -> None:
-    layout.root.mkdir(parents=True, exist_ok=True)
+    # never creates the root: only `init` does (archive_id.require_archive), so a root that went
+    # away fails here instead of starting a second archive on an empty mount point
     if reg.unreadable is not None:
         kept = _set_aside(layout.registry, reg.unreadable)
         _log().warning(

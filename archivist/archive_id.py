@@ -10,6 +10,7 @@ plugged in) is refused by writers with where it looked; only `init` creates an a
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -29,7 +30,7 @@ class NotThisArchive(ArchivistError):
 
 
 def _where(cfg: Config) -> str:
-    return f"{cfg.root} (root: in {cfg.path})" if cfg.path else f"{cfg.root} (the built-in default root)"
+    return cfg.root_where
 
 
 def archive_id(root: Path) -> str | None:
@@ -47,7 +48,9 @@ def create(cfg: Config) -> str:
     if existing:
         remember(cfg, existing)
         return existing
-    new = os.urandom(8).hex()
+    # an archive whose identity file was lost (or never written, before issue 13) takes the id its
+    # state remembers, so its own index is not then refused as "a different archive"
+    new = _remembered(cfg) or os.urandom(8).hex()
     text = yaml.safe_dump(
         {
             "archive": new,
@@ -60,6 +63,13 @@ def create(cfg: Config) -> str:
     store.atomic_write(cfg.root / ID_FILE, text.encode("utf-8"))
     remember(cfg, new)
     return new
+
+
+def _remembered(cfg: Config) -> str | None:
+    try:
+        return (store.layout_of(cfg).state / "archive-id").read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def remember(cfg: Config, ident: str) -> None:
@@ -116,29 +126,57 @@ def unplugged_mount(root: Path, fstab: Path | None = None) -> Path | None:
     return None
 
 
-def require_writable_archive(cfg: Config) -> None:
-    """What writers (register, and so allocation) check before creating anything under the root."""
+def has_archive(root: Path) -> bool:
+    """Whether `root` holds an archive: its identity file, its registry or a record area.
+
+    Nothing else counts: an `inbox/` or a `.archivist/` alone is what an old daemon left on an empty
+    mount point, not an archive."""
+    try:
+        return (root / ID_FILE).is_file() or (root / "registry.yaml").is_file() or any((root / a).is_dir() for a in AREAS)
+    except OSError:
+        return False
+
+
+def _why_none(cfg: Config) -> str:
+    """Why there is no archive at the root, in the user's terms (most specific reason first)."""
+    root = cfg.root
+    gone = unplugged_mount(root)
+    if gone is not None:
+        return f"the drive mounted on {gone} (/etc/fstab) is not mounted; plug it in (or mount it) and try again"
+    if not root.exists():
+        if not root.parent.is_dir():
+            return f"neither it nor {root.parent} exists (an unplugged drive, a wrong root:?)"
+        return "the folder does not exist"
+    if os.path.ismount(root) and not any(root.iterdir()):
+        return "it is an empty drive (nothing but the mount point)"
+    return "the folder holds no archive-id.yaml, registry.yaml or record folders (an unplugged drive, a wrong root:?)"
+
+
+def require_archive(cfg: Config, *, adopt: bool = True) -> None:
+    """Refuse, before anything is created, a root that holds no archive — only `init` creates one.
+
+    Every writer (register, the record actions, the daemon, inbox filing, doctor --fix, the outbox,
+    the web app) and every reader that would build state there (the index) calls this. A drive
+    automounted elsewhere or not plugged in leaves an empty folder where the archive was; numbering
+    into it would issue 00001, a code the real archive already uses.
+
+    An archive made before the identity file existed (registry or area folders, no archive-id.yaml)
+    is accepted and, with `adopt` (writers), given its identity file once.
+    """
     root = cfg.root
     if root.exists() and not root.is_dir():
         raise NotThisArchive(f"the archive root {_where(cfg)} is a file, not a folder; point root: at the archive folder")
-    has_archive = root.is_dir() and (
-        archive_id(root) or (root / "registry.yaml").is_file() or any((root / a).is_dir() for a in AREAS)
-    )
-    if not has_archive:
-        gone = unplugged_mount(root)
-        if gone is not None:
-            raise NotThisArchive(
-                f"no archive at {_where(cfg)}: the drive mounted on {gone} (/etc/fstab) is not mounted; "
-                "plug it in (or mount it) and try again; nothing was created"
-            )
-        if not root.parent.is_dir():
-            raise NotThisArchive(
-                f"no archive at {_where(cfg)}: neither it nor {root.parent} exists (an unplugged drive, "
-                "a wrong root:?); nothing was created. `archivist init` creates a new archive"
-            )
-        if root.is_dir() and os.path.ismount(root) and not any(root.iterdir()):
-            raise NotThisArchive(
-                f"no archive at {_where(cfg)}: it is an empty drive (nothing but the mount point); "
-                "nothing was created. `archivist init` creates a new archive there"
-            )
+    if not has_archive(root):
+        raise NotThisArchive(
+            f"no archive at {_where(cfg)}: {_why_none(cfg)}; nothing was created. "
+            "`archivist init` creates a new archive there"
+        )
+    if adopt and not (root / ID_FILE).exists():
+        with contextlib.suppress(OSError):  # a read-only account still reads an old archive
+            create(cfg)
     check(cfg)
+
+
+def require_writable_archive(cfg: Config) -> None:
+    """What writers check before creating anything under the root (kept name; see `require_archive`)."""
+    require_archive(cfg)

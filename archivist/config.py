@@ -162,6 +162,23 @@ class Config:
     # staff number → the OS account that is that person on this host; admins may act for others
     accounts: Mapping[str, str] = field(default_factory=dict)
     admins: tuple[str, ...] = ()
+    # where `root` came from, for messages ("root: in /etc/archivist/config.yaml", "--root", …);
+    # "" when no one set it: the built-in default ./archive beside the config file (or here)
+    root_source: str = ""
+
+    @property
+    def root_is_default(self) -> bool:
+        """True when neither a config file, --root nor ARCHIVIST_ROOT chose the root: the only
+        root `archivist start` may create an archive at without asking (issue 13, only init creates)."""
+        return not self.root_source
+
+    @property
+    def root_where(self) -> str:
+        """The root and who set it, as refusals say where they looked."""
+        if self.root_source:
+            return f"{self.root} ({self.root_source})"
+        where = f"beside {self.path}" if self.path else "in the working folder"
+        return f"{self.root} (the built-in default root, ./archive {where})"
 
     @property
     def state_path(self) -> Path:
@@ -202,7 +219,7 @@ class Config:
         return s
 
     def with_root(self, root: Path) -> Config:
-        return replace(self, root=root.resolve())
+        return replace(self, root=root.resolve(), root_source=self.root_source or "given by the caller")
 
 
 DEFAULT_STAFF = {"01": "Staff 01", "02": "Staff 02", "03": "Staff 03"}
@@ -298,7 +315,7 @@ def _build(raw: dict[str, Any], cfg_path: Path | None, root_override: Any) -> Co
     unknown = set(raw) - _TOP_KEYS
     if unknown:
         raise src.err(sorted(unknown)[0], f"unknown key (known keys: {', '.join(sorted(_TOP_KEYS))})")
-    root = _root(src, root_override)
+    root, root_source = _root(src, root_override)
     staff = _staff(src)
     return Config(
         path=cfg_path.resolve() if cfg_path else None,
@@ -321,10 +338,19 @@ def _build(raw: dict[str, Any], cfg_path: Path | None, root_override: Any) -> Co
         state_dir=_state_dir(src),
         allow_network_fs=_allow_network_fs(src),
         **_identity(src, staff),
+        root_source=root_source,
     )
 
 
-def _root(src: _Source, root_override: Any) -> Path:
+def _root(src: _Source, root_override: Any) -> tuple[Path, str]:
+    if root_override:
+        source = "--root"
+    elif os.environ.get("ARCHIVIST_ROOT"):
+        source = "ARCHIVIST_ROOT in the environment"
+    elif "root" in src.raw:
+        source = f"root: in {src.where}"
+    else:
+        source = ""
     root_raw = root_override or os.environ.get("ARCHIVIST_ROOT") or src.raw.get("root", "./archive")
     if not isinstance(root_raw, (str, os.PathLike)):
         raise src.err("root", "must be a path")
@@ -332,7 +358,7 @@ def _root(src: _Source, root_override: Any) -> Path:
     root = (src.base / Path(root_raw).expanduser()).resolve() if not root_override else Path(root_raw).resolve()
     if root == Path(root.anchor):
         raise src.err("root", f"{root} is the root of the filesystem; give the archive a folder of its own")
-    return root
+    return root, source
 
 
 def _check_path(src: _Source, key: str, value: str) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import intents, journal, store, workflow
+from . import archive_id, intents, journal, store, workflow
 from .config import Config
 from .dates import now
 from .errors import ArchivistError, InvalidLogError, RecordNotFound
@@ -141,6 +141,7 @@ class FilingResult:
 
 def file_paths(cfg: Config, paths: list[Path], finder: CodeFinder | None = None) -> FilingResult:
     """Move each settled inbox file into its record; one log write per record for the batch."""
+    archive_id.require_archive(cfg)  # the drive went away under the daemon: nothing is filed into nowhere
     finder = finder or CodeFinder(cfg)
     result = FilingResult()
     by_folder: dict[Path, list[Path]] = defaultdict(list)

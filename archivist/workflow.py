@@ -147,6 +147,7 @@ def _staff(cfg: Config, by: str | None, what: str = "--by") -> str:
 @contextlib.contextmanager
 def editing(cfg: Config, code: str) -> Iterator[Record]:
     """Load a record under its lock; the caller mutates and saves it before the lock is released."""
+    archive_id.require_archive(cfg)  # "no record 00001" on an unplugged drive would hide the real problem
     folder = locate(cfg, code)
     lead = load_record(folder).lead
     layout = store.layout_of(cfg)
@@ -441,7 +442,7 @@ def register(
     who = _staff(cfg, by or staff)
     contact = validate_contact(contact or {})
     service_names = [cfg.services[cfg.service_prefix(s)] for s in services or []]
-    archive_id.require_writable_archive(cfg)  # an empty mount point never gets a second archive
+    archive_id.require_archive(cfg)  # only `init` creates: an empty mount point never gets a second archive
     store.layout_of(cfg).ensure()
     when = at or _now(cfg.timezone)
     lead = allocation.allocate_applicant_code(cfg)
@@ -746,6 +747,7 @@ def show(cfg: Config, code: str) -> Record:
 
 def apply_fixes(cfg: Config, violations: list[Violation], by: str = TOOL_ACTOR) -> tuple[list[Violation], list[str]]:
     """Perform the safe fixes; returns (fixed, messages about fixes skipped). Logs `renamed` events."""
+    archive_id.require_archive(cfg)
     fixed: list[Violation] = []
     skipped: list[str] = []
     done_paths: set[str] = set()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from archivist.actions import init_archive
 from archivist.cli import main as cli_main
 from archivist.config import Config, load_config
 
@@ -52,21 +53,30 @@ def persian(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
+    """tmp_path/config.yaml (CONFIG_TEXT) and its archive under tmp_path/archive, initialised."""
     path = tmp_path / "config.yaml"
     path.write_text(CONFIG_TEXT, encoding="utf-8")
+    make_archive(path)
     return path
 
 
-@pytest.fixture
-def cfg(config_file: Path) -> Config:
-    c = load_config(config_file)
-    (c.root).mkdir(parents=True, exist_ok=True)
+def make_archive(config: Path | Config) -> Config:
+    """The one way tests get an archive: what `archivist init` does (only init creates an archive;
+    every other command refuses a root that holds none). Takes a config file or a loaded Config."""
+    c = load_config(config) if isinstance(config, Path) else config
+    init_archive(c)
     return c
 
 
 @pytest.fixture
+def cfg(config_file: Path) -> Config:
+    """The config of an initialised, empty archive under tmp_path/archive."""
+    return load_config(config_file)
+
+
+@pytest.fixture
 def cli(config_file: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
-    """Run `archivist --config <tmp config> ARGS…` in-process: (exit code, stdout, stderr)."""
+    """Run `archivist --config <tmp config> ARGS…` in-process on the `cfg` archive: (exit code, stdout, stderr)."""
 
     def run(*args: str) -> tuple[int, str, str]:
         capsys.readouterr()

@@ -762,6 +762,8 @@ def test_unplugged_drive_of_fstab_gets_no_archive(cfg: Config, tmp_path: Path, m
     from archivist import archive_id
     from archivist.errors import ArchivistError
 
+    cfg = cfg.with_root(tmp_path / "drive")  # the drive's mount point: an ordinary empty folder
+    cfg.root.mkdir()
     fstab = tmp_path / "fstab"
     fstab.write_text(f"UUID=1234  {cfg.root}  ext4  defaults,nofail  0  2\n", encoding="utf-8")
     monkeypatch.setattr(archive_id, "FSTAB", fstab)

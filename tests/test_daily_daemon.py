@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from archivist import notify, workflow
-from archivist.config import Config, load_config
+from archivist.config import Config
 from archivist.daemon.scheduler import Scheduler
 from archivist.index import open_index
-from tests.conftest import CONFIG_TEXT
+from tests.conftest import CONFIG_TEXT, make_archive
 from tests.daemon_helpers import Archive
 from tests.test_telegram import CHAT, TOKEN, BotAPI, _no_proxy  # noqa: F401 - _no_proxy is an autouse fixture
 
@@ -61,9 +61,7 @@ def reminder_config(tmp_path: Path, port: int, chat: str | None = CHAT, review_t
         '  staff_chats: {"07": "7007", "01": 1001}\n',
         encoding="utf-8",
     )
-    cfg = load_config(path)
-    cfg.root.mkdir(exist_ok=True)
-    return cfg
+    return make_archive(path)
 
 
 def at(text: str) -> datetime:
@@ -122,7 +120,7 @@ def test_a_first_call_that_passes_is_announced_once_to_its_staff(tmp_path: Path,
 def test_conversion_made_while_no_chat_is_kept_and_sent_once_one_is(tmp_path: Path, bot: BotAPI) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(CONFIG_TEXT + f"telegram:\n  api_base: http://127.0.0.1:{bot.port}\n", encoding="utf-8")
-    cfg = load_config(path)
+    cfg = make_archive(path)
     rec = workflow.register(cfg, company="شرکت نمونه‌پارس", staff="07", by="07")
     case = workflow.convert(cfg, rec.lead, service="1", by="07").case
     assert notify.flush(cfg, force=True) == 0 and bot.requests == []

@@ -13,6 +13,7 @@ from archivist.identity import Acting, IdentityError, resolve
 from archivist.record import LOG_NAME
 
 from .accounts import Office, office_accounts, run_as
+from .conftest import make_archive
 
 STAFF = """\
 root: ./archive
@@ -122,8 +123,7 @@ def test_tui_act_as_someone_else_is_refused_for_a_mapped_non_admin_and_recorded_
 
     me = identity.os_account()
     monkeypatch.delenv("ARCHIVIST_STAFF", raising=False)
-    cfg = load_config(_config(tmp_path, f'accounts: {{"03": {me}}}\n'))
-    cfg.root.mkdir()
+    cfg = make_archive(_config(tmp_path, f'accounts: {{"03": {me}}}\n'))
     rec = workflow.register(cfg, company="شرکت نمونه پارس", staff="03", by="03")
 
     async def run(cfg) -> str | None:  # type: ignore[no-untyped-def]

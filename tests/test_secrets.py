@@ -22,6 +22,7 @@ import pytest
 from archivist import backup, store
 from archivist.config import load_config
 
+from .conftest import make_archive
 from .test_telegram import BotAPI, cli_factory, converted, telegram_config, waiting  # noqa: F401 - fixture
 
 SECRET = "AAE-secret"  # in every representation of the tokens below (raw, quoted, escaped, cut)
@@ -126,8 +127,7 @@ def test_rsync_does_not_inherit_the_token(tmp_path: Path, monkeypatch: pytest.Mo
         .replace("token_env: ARCHIVIST_TELEGRAM_TOKEN", f"token_env: {token_env}"),
         encoding="utf-8",
     )
-    cfg = load_config(config)
-    cfg.root.mkdir(parents=True, exist_ok=True)
+    cfg = make_archive(config)
     converted(cfg)
     monkeypatch.setenv(token_env, "123456789:AAE-secret-token-for-tests_only")
     monkeypatch.setenv("PATH", f"{_rsync_wrapper(tmp_path)}{os.pathsep}{os.environ['PATH']}")

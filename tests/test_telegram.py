@@ -20,7 +20,7 @@ import pytest
 from archivist import notify, store, workflow
 from archivist.config import Config, load_config
 
-from .conftest import CONFIG_TEXT
+from .conftest import CONFIG_TEXT, make_archive
 
 TOKEN = "123456789:AAE-secret-token-for-tests_only"
 CHAT = "-1001234567890"
@@ -85,7 +85,7 @@ def api() -> Iterator[BotAPI]:
     server.stop()
 
 
-def telegram_config(tmp_path: Path, port: int, chat: str | None = CHAT) -> Path:
+def telegram_config(tmp_path: Path, port: int, chat: str | None = CHAT, init: bool = True) -> Path:
     path = tmp_path / "config.yaml"
     chat_line = f'"{chat}"' if chat else "null"
     path.write_text(
@@ -93,6 +93,8 @@ def telegram_config(tmp_path: Path, port: int, chat: str | None = CHAT) -> Path:
         f"  api_base: http://127.0.0.1:{port}\n",
         encoding="utf-8",
     )
+    if init:
+        make_archive(path)
     return path
 
 
@@ -269,7 +271,7 @@ def test_token_in_config_is_refused(tmp_path: Path) -> None:
 def test_template_with_an_unknown_placeholder_refused_at_load(tmp_path: Path, cli_factory) -> None:
     from archivist.errors import ConfigError
 
-    path = telegram_config(tmp_path, free_port())
+    path = telegram_config(tmp_path, free_port(), init=False)
     path.write_text(path.read_text(encoding="utf-8") + "  template: '{company} — {case_code}'\n", encoding="utf-8")
     with pytest.raises(ConfigError) as e:
         load_config(path)

@@ -1,11 +1,13 @@
 """`archivist tui` opens the terminal UI; `archivist start` is the main job: create the archive if
-needed (the same code as `archivist init`), start the daemon if none runs, open the TUI."""
+needed and allowed (the same code as `archivist init`; only at the built-in default root or after a
+yes at the terminal), start the daemon if none runs, open the TUI."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
-from ..actions import archive_ready, init_archive
+from ..actions import start_archive
 from ..daemon import running, spawn
 from . import Context
 
@@ -27,10 +29,22 @@ def cmd_tui(ctx: Context, args: argparse.Namespace) -> int:
     return run(ctx.cfg, by=ctx.by)
 
 
+def _ask(question: str) -> bool:
+    """Yes only from a person at a terminal; a script, a pipe or a service never creates an archive."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return False
+    try:
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
 def ensure_archive(ctx: Context, args: argparse.Namespace) -> None:
-    """Run `archivist init` when the archive's folders or registry are missing."""
-    if not archive_ready(ctx.cfg):
-        ctx.out(f"archive ready at {init_archive(ctx.cfg)}")
+    """Make the archive ready as `actions.start_archive` allows (created only at the built-in
+    default root or after a yes at the terminal; see docs/decisions.md)."""
+    made = start_archive(ctx.cfg, ask=_ask)
+    if made is not None:
+        ctx.out(f"archive ready at {made}")
 
 
 def start_daemon(ctx: Context) -> str:

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import time
 
+from .. import archive_id
 from ..config import Config, archivist_command
 from ..errors import ArchivistError
 from ..i18n import _
@@ -36,6 +37,7 @@ def spawn(cfg: Config, wait: float = 10.0) -> int:
     pid = running(cfg)
     if pid:
         return pid
+    archive_id.require_archive(cfg)  # refused here in one line, not in a child whose output is dropped
     layout_of(cfg).state.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
         daemon_command(cfg),

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import store, workflow
+from .. import archive_id, store, workflow
 from ..config import Config
 from ..inbox import CodeFinder, file_paths, held_open, inbox_entries
 from ..index.hook import refresh_on_change
@@ -109,6 +109,7 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
     # -- lifecycle --
     def run(self) -> int:
         self.layout.require_local("run the daemon")  # before its log file is opened
+        archive_id.require_archive(self.cfg)  # only `init` creates: no state, log or folders on an empty mount point
         handlers = setup_logging(self.cfg, self.stderr)
         try:
             lock_fd = acquire_lock(self.cfg)

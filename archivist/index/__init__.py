@@ -450,20 +450,10 @@ def require_archive(cfg: Config) -> None:
 
     An unmounted drive leaves an empty mount point (or no folder at all); indexing it would create
     `.archivist/` there and answer "nothing found" as if the archive were empty, and reconciling a
-    configured index against it would forget every record.
+    configured index against it would forget every record. A reader does not write the identity
+    file of an old archive (writers do, `archive_id.require_archive`).
     """
-    root = cfg.root
-    if not root.is_dir():
-        why = "the folder does not exist"
-    elif (root / "registry.yaml").is_file() or any((root / area).is_dir() for area in AREAS):
-        archive_id.check(cfg)  # a different archive mounted here is refused, not indexed
-        return
-    else:
-        why = "the folder holds no registry.yaml and no record folders (an unmounted drive?)"
-    raise ArchivistError(
-        f"no archive at {root}: {why}; create one with `archivist init`, mount the drive "
-        "that holds it, or point --root/root: at it"
-    )
+    archive_id.require_archive(cfg, adopt=False)
 
 
 def check_status(status: str | None) -> str | None:
