@@ -15,8 +15,7 @@ work="$(mktemp -d)"
 session="archivist-tui-$$"
 trap 'tmux kill-session -t "$session" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-cp config.yaml "$work/config.yaml"
-sed -i "s|^root: .*|root: $work/archive|" "$work/config.yaml"
+{ grep -v "^root:" config.yaml; echo "root: $work/archive"; } >"$work/config.yaml"
 python3 -m bench.generate --records "$records" --root "$work/archive" --config "$work/config.yaml" >/dev/null
 
 wait_for() {  # wait_for TEXT FILE: poll the pane until TEXT shows (10 s), saving the capture to FILE
@@ -42,16 +41,18 @@ wait_for "$out/4-my-day.txt" "daemon"
 tmux send-keys -t "$session" C-q
 for f in "$out"/[1-4]-*.txt; do echo "=== $f"; cat "$f"; done
 
-# `archivist start` on a root that does not exist yet: it must create the archive, start the
-# daemon and open the TUI.
-fresh="$work/fresh"
-sed "s|^root: .*|root: $fresh|" "$work/config.yaml" >"$work/fresh.yaml"
+# `archivist start` at the built-in default root (a config.yaml with no root:, as the repo's),
+# which does not exist yet: it must create the archive, start the daemon and open the TUI. (A
+# root: set in the config is refused when it holds no archive: only init creates one there.)
+mkdir -p "$work/office"
+fresh="$work/office/archive"
+grep -v "^root:" "$work/config.yaml" >"$work/office/config.yaml"
 tmux kill-session -t "$session" 2>/dev/null || true
 tmux new-session -d -s "$session" -x 100 -y 30 \
-  "cd '$work' && ARCHIVIST_STAFF=01 archivist --config '$work/fresh.yaml' start; sleep 60"
+  "cd '$work/office' && ARCHIVIST_STAFF=01 archivist --config '$work/office/config.yaml' start; sleep 60"
 wait_for "$out/5-start.txt" "type to search"
 test -f "$fresh/registry.yaml" && test -d "$fresh/applicants" || { echo "start did not create the archive" >&2; exit 1; }
-pid=$(python3 -c "from archivist.config import load_config; from archivist import daemon; print(daemon.running(load_config('$work/fresh.yaml')) or '')")
+pid=$(python3 -c "from archivist.config import load_config; from archivist import daemon; print(daemon.running(load_config('$work/office/config.yaml')) or '')")
 tmux send-keys -t "$session" C-q
 if [ -n "$pid" ]; then echo "archivist start: archive created, daemon running (pid $pid), TUI open"; kill "$pid"; else
   echo "archivist start: archive created, TUI open, but no daemon is running" >&2; exit 1; fi
