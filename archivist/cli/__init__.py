@@ -400,9 +400,9 @@ def _unexpected(ctx: Context, e: BaseException) -> int:
     report = traceback.format_exc()
     stamp = time.strftime("%Y%m%dT%H%M%S")
     places = []
-    with contextlib.suppress(Exception):
-        from ..archive_id import has_archive  # only when reporting a bug: start-up stays light
+    from ..archive_id import has_archive  # only when reporting a bug: start-up stays light
 
+    with contextlib.suppress(Exception):
         if ctx._cfg is not None and has_archive(ctx._cfg.root):  # never a .archivist/ where no archive is
             places.append(layout_of(ctx._cfg).state / "crash-reports")
     places.append(Path(tempfile.gettempdir()))
