@@ -220,3 +220,100 @@ def test_registry_with_a_wrong_value_names_key_and_file(cfg: Config, cli) -> Non
     assert "'applicant'" in err and str(path) in err and "whole number" in err
     assert path.read_text(encoding="utf-8") == "applicant: abc\ncase: {}\n"
     assert len(list((cfg.root / "applicants").iterdir())) == 1
+
+
+# -- what allocation reads at 100,000 records (issue 17): the case-log cache, the live index ------
+
+
+def _case_log_of(cfg: Config, company: str) -> Path:
+    return next(p for p in (cfg.root / "customers").glob("*/" + LOG_NAME) if company in p.read_text(encoding="utf-8"))
+
+
+def test_case_logs_are_read_again_only_when_they_changed(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-23T10:00:00+03:30")
+    _lead, case, _contract, _invoice = _case_with_numbers(cfg, "Cache Co")
+    _case_with_numbers(cfg, "Other Co")
+    layout = allocation.layout_of(cfg)
+    reads: list[str] = []
+    real_read = allocation._read
+    monkeypatch.setattr(allocation, "_read", lambda folder: reads.append(str(folder)) or real_read(folder))
+    monkeypatch.setattr(allocation._CaseCache, "RACY_NS", 0)  # every log counts as settled
+
+    first = sorted(allocation._case_logs(layout))
+    assert len(first) == 2
+    reads.clear()
+    assert sorted(allocation._case_logs(layout)) == first and reads == []  # nothing changed: nothing read
+
+    log = _case_log_of(cfg, "Cache Co")
+    text = log.read_text(encoding="utf-8").replace("invoices:\n", "invoices:\n- number: '140500007'\n  tax_id: null\n", 1)
+    log.write_text(text, encoding="utf-8")  # in place, by hand
+    assert workflow.add_invoice(cfg, case, by="01").invoices[-1]["number"] == "140500008"
+    assert [Path(r).name for r in reads] == [log.parent.name]  # only the edited log was read again
+
+    cache = cfg.root / ".archivist" / "case-logs.cache"
+    damaged = bytearray(cache.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    cache.write_bytes(bytes(damaged))
+    reads.clear()
+    assert len(list(allocation._case_logs(layout))) == 2 and len(reads) == 2  # a damaged cache is rebuilt
+    _assert_nothing_reissued(cfg)
+
+
+def test_a_same_size_hand_edit_just_made_is_seen(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log written in the last two seconds is always read: its timestamps may not have ticked."""
+    monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-23T10:00:00+03:30")
+    _case_with_numbers(cfg, "Same Size Co")
+    _lead, case, contract, _invoice = _case_with_numbers(cfg, "Second Co")
+    assert contract == "1405-0002"
+    list(allocation._case_logs(allocation.layout_of(cfg)))  # cached
+    log = _case_log_of(cfg, "Same Size Co")
+    raw = log.read_bytes()
+    assert b"1405-0001" in raw
+    log.write_bytes(raw.replace(b"1405-0001", b"1405-0009"))  # same size, in place
+    third = workflow.register(cfg, company="Third Co", staff="01")
+    new_case = workflow.convert(cfg, third.lead, service="1", by="01").case
+    assert workflow.sign_contract(cfg, new_case, by="01").contract == "1405-0010"
+
+
+def _hold_daemon_lock(config_path: str, ready, done) -> None:  # type: ignore[no-untyped-def]
+    from archivist.daemon.instance import acquire_lock
+
+    fd = acquire_lock(load_config(config_path))
+    ready.set()
+    done.wait(60)
+    import os
+
+    os.close(fd)
+
+
+def test_with_a_live_index_the_highest_code_comes_from_it_not_a_walk(
+    cfg: Config, config_file: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from archivist.index.hook import close_all
+
+    for company in ("Alpha Co", "Beta Co"):
+        workflow.register(cfg, company=company, staff="01")
+    _case_with_numbers(cfg, "Gamma Co")  # 00003: only its case log names it
+    assert cli("reindex")[0] == 0
+    old = (cfg.root / "registry.yaml").read_bytes()
+    (cfg.root / "registry.yaml").write_bytes(old.replace(b"applicant: 3", b"applicant: 1"))  # restored, stale
+
+    ready, done = _fork.Event(), _fork.Event()
+    holder = _fork.Process(target=_hold_daemon_lock, args=(str(config_file), ready, done))
+    holder.start()
+    try:
+        assert ready.wait(30)
+
+        def no_walk(*args, **kwargs):  # type: ignore[no-untyped-def]
+            raise AssertionError("the folders were walked although a daemon keeps the index live")
+
+        monkeypatch.setattr(allocation, "_names", no_walk)
+        monkeypatch.setattr(allocation, "_case_logs", no_walk)
+        code, out, err = cli("register", "--company", "Delta Co", "--staff", "01", "--yes")
+        assert code == 0, err
+        assert "00004" in out
+    finally:
+        done.set()
+        holder.join(30)
+        close_all()
+    _assert_nothing_reissued(cfg)

@@ -11,7 +11,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from .. import workflow
+from .. import allocation, workflow
 from ..config import Config
 from ..errors import ArchivistError
 from . import lookup
@@ -61,6 +61,7 @@ def install() -> None:
     workflow.off_change(refresh_on_change)
     workflow.on_change(refresh_on_change)
     workflow.use_locator(lookup.locate)
+    allocation.use_live_high(lookup.live_high_lead)
 
 
 def close_all() -> None:

@@ -26,7 +26,8 @@ from typing import Any
 
 from .. import store
 from ..config import Config
-from ..naming import normalize_code
+from ..liveness import running
+from ..naming import ascii_digits, normalize_code
 from ..record import log_bytes
 from . import schema
 
@@ -158,3 +159,27 @@ def locate(cfg: Config, code: str) -> Path:
         if holds_code(folder, code):
             return folder
     return store.locate(cfg, code)  # made, renamed or moved by hand since the index last looked
+
+
+_CODE5 = "[0-9][0-9][0-9][0-9][0-9]"
+
+
+def live_high_lead(cfg: Config) -> int | None:
+    """The highest applicant code in the index when a daemon keeps it live (every folder name and
+    every case log's `lead:` is in it); None without a daemon or a usable index, and then the
+    caller reads the folders (allocation.disk_high_applicant)."""
+    if not running(cfg):
+        return None
+    with reader(cfg) as db:
+        if db is None:
+            return None
+        try:
+            (top,) = db.execute(f"SELECT max(lead) FROM records WHERE lead GLOB '{_CODE5}'").fetchone()
+            high = int(top) if top else 0
+            for (lead,) in db.execute(f"SELECT lead FROM records WHERE lead IS NOT NULL AND NOT lead GLOB '{_CODE5}'"):
+                digits = ascii_digits(str(lead)).strip()  # a name typed with Persian digits
+                if digits.isdigit() and len(digits) <= 5:
+                    high = max(high, int(digits))
+        except sqlite3.Error:
+            return None
+    return high
