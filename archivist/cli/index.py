@@ -11,14 +11,16 @@ import argparse
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
-from ..dates import shown
+from ..dates import fmt
 from ..index import Index, check_staff, open_current, reindex
 from ..index import export as export_mod
 from ..index.hook import install as install_hook
 from ..stages import STAGES
-from . import Context, json_flag, neutralize
+from . import Context, json_flag, write_lines
 
 T = TypeVar("T")
 
@@ -114,16 +116,21 @@ def cmd_due(ctx: Context, args: argparse.Namespace) -> int:
             ctx.json_sections(idx.iter_due(staff=args.staff))
             return 0
         counts = idx.due_counts(staff=args.staff)
-        sections = idx.iter_due(staff=args.staff)
+        sections = idx.iter_due_brief(staff=args.staff)
         cal, tz = ctx.cfg.calendar, ctx.cfg.timezone
+        zone = ZoneInfo(tz)
         titles = {"overdue": "overdue follow-ups", "today": "due today", "stuck": "stuck in a stage"}
-        write = sys.stdout.write
+
+        def when(ts: int | None) -> str:  # what shown() gives for the ISO date the index hands back
+            return fmt(datetime.fromtimestamp(ts, zone), cal, tz) if ts is not None else ""
+
         for key, title in titles.items():
-            write(f"{title} ({counts[key]})\n")
-            for h in sections[key]:
-                when = shown(h["next_followup"], cal, tz)
-                extra = f"{h['status']} for {h['days']} days (limit {h['limit']})" if key == "stuck" else when
-                write(f"  {h['lead']}  {h['case'] or '    '}  {h['staff']}  {extra:<28} {neutralize(h['company'])}\n")
+            sys.stdout.write(f"{title} ({counts[key]})\n")
+            write_lines(
+                f"  {lead}  {case or '    '}  {staff}  "
+                f"{f'{status} for {days} days (limit {limit})' if key == 'stuck' else when(next_ts):<28} {company}\n"
+                for lead, case, staff, status, company, next_ts, days, limit in sections[key]
+            )
     return 0
 
 

@@ -14,7 +14,7 @@ from ..index.checked import doctor_memory
 from ..invoices import stamp_text
 from ..record import TOOL_ACTOR, Record
 from ..violations import Violation
-from . import Context, json_flag, neutralize
+from . import Context, json_flag, write_lines
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -210,15 +210,19 @@ def cmd_list(ctx: Context, args: argparse.Namespace) -> int:
 
     check_status(args.status)  # before the index is opened: a typo costs nothing
     with open_current(ctx.cfg) as idx:
-        rows = idx.iter_records(status=args.status, staff=args.staff)
-        if not sys.stdout.isatty() and sys.stderr.isatty():
-            rows = TtyProgress().counting(rows, "listing", idx.count_records(args.status, args.staff))
+        bar = not sys.stdout.isatty() and sys.stderr.isatty()
         if args.json:
+            rows = idx.iter_records(status=args.status, staff=args.staff)
+            if bar:
+                rows = TtyProgress().counting(rows, "listing", idx.count_records(args.status, args.staff))
             ctx.json_stream(rows)
             return 0
-        write = sys.stdout.write
-        for r in rows:
-            write(f"{r['lead']}  {r['case'] or '    '}  {r['staff']}  {r['status']:<11} {neutralize(r['company'])}\n")
+        brief = idx.iter_brief(status=args.status, staff=args.staff)
+        if bar:
+            brief = TtyProgress().counting(brief, "listing", idx.count_records(args.status, args.staff))
+        write_lines(
+            f"{lead}  {case or '    '}  {staff}  {status:<11} {company}\n" for lead, case, staff, status, company in brief
+        )
     return 0
 
 

@@ -24,7 +24,7 @@ from array import array
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import archive_id
 from ..config import Config
@@ -49,6 +49,8 @@ __all__ = [
     "index_exists",
     "IndexUnavailable",
 ]
+
+T = TypeVar("T")
 
 
 class IndexUnavailable(ArchivistError):
@@ -271,6 +273,16 @@ class Index:
         with self._lock:
             yield from iter_records(self.db, self.cfg, status, staff, archived)
 
+    def iter_brief(
+        self, status: str | None = None, staff: str | None = None, archived: bool | None = None
+    ) -> Iterator[tuple[str | None, str | None, str | None, str, str | None]]:
+        """`iter_records` as (lead, case, staff, status, company): what `list` prints, nothing more."""
+        from .search import iter_brief
+
+        status, staff = check_status(status), check_staff(self.cfg, staff)
+        with self._lock:
+            yield from iter_brief(self.db, status, staff, archived)
+
     @_reading
     def due(self, staff: str | None = None, now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
         from .due import due
@@ -310,7 +322,15 @@ class Index:
         staff = check_staff(self.cfg, staff)
         return {key: self._locked(rows) for key, rows in iter_due(self.db, self.cfg, staff, now).items()}
 
-    def _locked(self, rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    def iter_due_brief(self, staff: str | None = None, now: datetime | None = None) -> dict[str, Iterator[tuple[Any, ...]]]:
+        """`iter_due` as tuples (lead, case, staff, status, company, next_ts, days, limit): what
+        `due` prints, without building each record's folder path (read them in order)."""
+        from .due import iter_due_brief
+
+        staff = check_staff(self.cfg, staff)
+        return {key: self._locked(rows) for key, rows in iter_due_brief(self.db, self.cfg, staff, now).items()}
+
+    def _locked(self, rows: Iterator[T]) -> Iterator[T]:
         with self._lock:
             yield from rows
 

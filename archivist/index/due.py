@@ -75,6 +75,31 @@ def iter_due(
     return {key: rows(key) for key in SECTIONS}
 
 
+def iter_due_brief(
+    db: sqlite3.Connection, cfg: Config, staff: str | None = None, now: datetime | None = None
+) -> dict[str, Iterator[tuple[Any, ...]]]:
+    """`iter_due` as (lead, case, staff, status, company, next_ts, days, limit) tuples, what the
+    text review prints (days and limit None outside "stuck"): same rows, same order."""
+    now = now or _now(cfg.timezone)
+    now_ts = int(now.timestamp())
+    queries = _queries(cfg, staff, now)
+    limits = {stage: int(days) for stage, days in cfg.followup.stuck_days.items()}
+
+    def rows(key: str) -> Iterator[tuple[Any, ...]]:
+        sql, params = queries[key]
+        cur = db.execute(
+            f'SELECT r.lead, r."case", r.staff, r.status, r.company, r.next_ts, r.stage_ts FROM records r WHERE {sql}', params
+        )
+        if key != "stuck":
+            for lead, case, staff_, status, company, next_ts, _stage in cur:
+                yield lead, case, staff_, status, company, next_ts, None, None
+            return
+        for lead, case, staff_, status, company, next_ts, stage_ts in cur:
+            yield lead, case, staff_, status, company, next_ts, (now_ts - stage_ts) // 86400, limits[status]
+
+    return {key: rows(key) for key in SECTIONS}
+
+
 def due(
     db: sqlite3.Connection, cfg: Config, staff: str | None = None, now: datetime | None = None
 ) -> dict[str, list[dict[str, Any]]]:

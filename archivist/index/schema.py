@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
@@ -41,7 +41,13 @@ CREATE TABLE IF NOT EXISTS records(
 CREATE INDEX IF NOT EXISTS records_pkey ON records(pkey);
 CREATE INDEX IF NOT EXISTS records_lead ON records(lead);
 CREATE INDEX IF NOT EXISTS records_case ON records("case") WHERE "case" IS NOT NULL;
-CREATE INDEX IF NOT EXISTS records_next ON records(next_ts) WHERE next_ts IS NOT NULL;
+-- the code order (search.CODE_ORDER, expressions written the same) as indexes, so `list`, the
+-- export and each `due` section stream rows in their order from the first one instead of SQLite
+-- sorting 100,000 rows in memory first (schema 8)
+CREATE INDEX IF NOT EXISTS records_order ON records(coalesce(lead, '~'), coalesce("case", ''), area, coalesce(name, ''));
+CREATE INDEX IF NOT EXISTS records_next
+  ON records(next_ts, coalesce(lead, '~'), coalesce("case", ''), area, coalesce(name, '')) WHERE next_ts IS NOT NULL;
+CREATE INDEX IF NOT EXISTS records_stage ON records(stage_ts, coalesce(lead, '~'), coalesce("case", ''), area, coalesce(name, ''));
 CREATE TABLE IF NOT EXISTS numbers(      -- contract and invoice numbers, tax IDs: exact look-ups
   number TEXT NOT NULL, kind TEXT NOT NULL, rid INTEGER NOT NULL,
   PRIMARY KEY(number, rid)

@@ -38,6 +38,8 @@ from .build import SPARSE, templates_of
 from .search_text import SEP, expected_name, number_key, split_contact, within_one_edit
 
 HIT_COLUMNS = 'r.id, r.lead, r."case", r.company, r.staff, r.status, r.next_ts, r.area, r.name, r.stale'
+# written exactly as schema.py's records_order/records_next/records_stage indexes are, so SQLite
+# reads rows in this order from an index instead of sorting them all first
 CODE_ORDER = "coalesce(r.lead, '~'), coalesce(r.\"case\", ''), r.area, coalesce(r.name, '')"
 _PHONE_CHARS = re.compile(r"^[\s\d+()\-./۰-۹٠-٩]+$")
 PERSON_CANDIDATES = 2000  # records holding every word of a full name, checked for that exact person
@@ -64,8 +66,14 @@ def _filters(status: str | None, staff: str | None, archived: bool | None) -> tu
 
 def rel_path(cfg: Config, row: sqlite3.Row) -> str:
     """The record folder relative to the root (the name is stored only when the template's differs)."""
-    name = row["name"] or expected_name(templates_of(cfg), row["lead"], row["case"], row["staff"], row["company"])
-    return f"{AREAS[row['area']]}/{name}"
+    return folder_name(cfg, row["area"], row["name"], row["lead"], row["case"], row["staff"], row["company"])
+
+
+def folder_name(
+    cfg: Config, area: int, name: str | None, lead: str | None, case: str | None, staff: str | None, company: str | None
+) -> str:
+    """`rel_path` from the columns themselves (for rows read as plain tuples)."""
+    return f"{AREAS[area]}/{name or expected_name(templates_of(cfg), lead, case, staff, company)}"
 
 
 def hit(cfg: Config, row: sqlite3.Row, score: int | None = None, matched: str | None = None) -> dict[str, Any]:
@@ -415,3 +423,16 @@ def iter_records(
         out = hit(cfg, row)
         del out["stale"]
         yield out
+
+
+def iter_brief(
+    db: sqlite3.Connection, status: str | None, staff: str | None, archived: bool | None = None
+) -> Iterator[tuple[str | None, str | None, str | None, str, str | None]]:
+    """`iter_records` as (lead, case, staff, status, company) tuples, what `list` prints: the same
+    rows in the same order, without building each record's folder path and follow-up date."""
+    where, args = _filters(status, staff, archived)
+    return db.execute(  # type: ignore[no-any-return]
+        f'SELECT r.lead, r."case", r.staff, r.status, r.company FROM records r WHERE r.status IS NOT NULL{where} '
+        f"ORDER BY {CODE_ORDER}",
+        args,
+    )
