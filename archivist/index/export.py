@@ -18,7 +18,6 @@ import json
 import os
 import re
 import sqlite3
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from functools import lru_cache
@@ -226,6 +225,8 @@ def write_xlsx(
     flat at any size); the rows written. Written here rather than through openpyxl, whose
     write-only mode spent 25 s of CPU on 100,000 rows: strings are inline (`inlineStr`), header
     cells bold, formula-like text cells carry the quote-prefix style, empty cells are left out."""
+    import zipfile  # here: `search` and `due` load this module too, and zipfile costs them 10 ms
+
     rtl = bool(cfg.display.header_languages) and cfg.display.header_languages[0] == "fa"
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         for name, xml in _XLSX_PARTS.items():
