@@ -21,7 +21,7 @@ import yaml
 
 from .config import Config
 from .errors import InvalidLogError
-from .naming import GENERIC_WORDS, NameKey, name_keys, normalize_phone  # noqa: F401 - re-exported
+from .naming import GENERIC_WORDS, NameKey, ascii_digits, name_keys, normalize_phone  # noqa: F401 - re-exported
 from .record import Record, load_record, log_bytes
 from .store import iter_record_folders, layout_of
 
@@ -168,8 +168,9 @@ def find_similar(
     want_email = (email or "").strip().lower()
     want_name = name_keys(company)
     scored: dict[Path, tuple[float, str]] = {}
+    codes: dict[Path, str] = {}
 
-    def judge(folder: Path, name: str, phones: list[str], emails: list[str]) -> None:
+    def judge(folder: Path, name: str, phones: list[str], emails: list[str], code: str) -> None:
         best = name_match(want_name, name_keys(name)) if name else None
         if want_phone and want_phone in phones:
             best = max(best or (0, ""), (0.85, "same phone"))
@@ -177,14 +178,15 @@ def find_similar(
             best = max(best or (0, ""), (0.85, "same email"))
         if best:
             scored[folder] = max(scored.get(folder, (0, "")), best)
+            codes[folder] = code
 
     candidates = _index_candidates(cfg, want_name, want_phone, want_email)
     if candidates is None:
         _scan(cfg, judge)
     else:
-        for folder, name, phones, emails in candidates:
-            judge(folder, name, phones, emails)
-    return _summaries(scored, limit)
+        for folder, name, phones, emails, code in candidates:
+            judge(folder, name, phones, emails, code)
+    return _summaries(scored, codes, limit)
 
 
 def catch_up(cfg: Config) -> None:
@@ -225,21 +227,39 @@ def _scan(cfg: Config, judge: Any) -> None:
         raw = log_bytes(folder)
         if not raw:
             continue
-        judge(folder, *_quick_fields(raw))
+        judge(folder, *_quick_fields(raw), _quick_code(raw))
     if time.monotonic() - started >= SLOW_SCAN_S:
         say_once(cfg, "the returning-company check")
 
 
-def _summaries(scored: dict[Path, tuple[float, str]], limit: int) -> list[dict[str, Any]]:
-    out = []
-    for folder, (score, why) in scored.items():
+def _summaries(scored: dict[Path, tuple[float, str]], codes: dict[Path, str], limit: int) -> list[dict[str, Any]]:
+    """The `limit` best matches, best first (then by code), each read from its folder now.
+
+    Only those logs are parsed, in the order their score and their code as the index (or the
+    log's text) gives it decide: a generic word can make hundreds of equal matches, and parsing
+    them all cost a registration a second. A log that no longer parses is passed over."""
+    out: list[dict[str, Any]] = []
+    for folder in sorted(scored, key=lambda f: (-round(scored[f][0], 2), codes.get(f, ""))):
+        if len(out) >= limit:
+            break
+        score, why = scored[folder]
         try:
             rec = load_record(folder)
         except (InvalidLogError, OSError):
             continue
         out.append(_summary(rec, score, why))
     out.sort(key=lambda m: (-m["score"], m["code"]))
-    return out[:limit]
+    return out
+
+
+_CODE_LINES = re.compile(r"^(lead|case):[ \t]*(.+?)[ \t]*$", re.M)
+
+
+def _quick_code(raw: bytes) -> str:
+    """The record's code (its case code, else its applicant code) from the log's text, for ordering."""
+    head = raw.partition(b"\nevents:")[0].decode("utf-8", errors="replace")
+    found = {key: ascii_digits(_scalar(value)) for key, value in _CODE_LINES.findall(head)}
+    return found.get("case") or found.get("lead") or ""
 
 
 def _pieces(text: str, n: int) -> list[str]:
@@ -253,9 +273,11 @@ def _pieces(text: str, n: int) -> list[str]:
     return out
 
 
-def _index_candidates(cfg: Config, want: NameKey, phone: str, email: str) -> list[tuple[Path, str, list[str], list[str]]] | None:
-    """(folder, company, phones, emails) of every indexed record `judge` could accept; None when
-    there is no usable index.
+def _index_candidates(
+    cfg: Config, want: NameKey, phone: str, email: str
+) -> list[tuple[Path, str, list[str], list[str], str]] | None:
+    """(folder, company, phones, emails, code) of every indexed record `judge` could accept; None
+    when there is no usable index.
 
     One condition per way `name_match` can succeed, each necessary for it (a superset, never a
     miss): the same folded name or core; for a typo match, a length within the allowed typos and,
@@ -313,6 +335,7 @@ def _index_candidates(cfg: Config, want: NameKey, phone: str, email: str) -> lis
             row["company"] or "",
             (row["phones"] or "").split(),
             [row["email"]] if row["email"] else [],
+            row["case"] or row["lead"] or "",
         )
         for row in rows
     ]
