@@ -28,7 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     held = os.environ.pop(FD_ENV, None)  # the lock handed over by `start`, kept until exit
     try:
-        os.nice(10)  # the office's interactive commands come first on a shared machine
+        if os.nice(0) == 0:  # started without `nice`: the office's interactive commands come first
+            os.nice(10)
     except OSError:
         pass
     cfg = load_config(args.config, args.root)

@@ -40,6 +40,7 @@ def lock_path(cfg: Config) -> Path:
 def start(cfg: Config, say: Callable[[str, int, int], None], folders: int) -> bool:
     """Start a detached catch-up of the index with the folders, unless one runs already. Says
     once per archive (a marker in the state folder) that answers may lag hand edits by one command."""
+    import shutil
     import subprocess
 
     from ..notify import child_env
@@ -55,6 +56,9 @@ def start(cfg: Config, say: Callable[[str, int, int], None], folders: int) -> bo
         except BlockingIOError:
             return False  # a catch-up is already walking
         argv = [sys.executable, "-m", "archivist.index", "--root", str(cfg.root)]  # index/__main__.py
+        nice = shutil.which("nice")
+        if nice:  # low priority from the start, imports included: the command's answer comes first
+            argv = [nice, "-n", "10", *argv]
         if cfg.path is not None:
             argv += ["--config", str(cfg.path)]
         env = dict(child_env(cfg), **{FD_ENV: str(fd)})
