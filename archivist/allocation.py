@@ -11,6 +11,7 @@ Both reads and the registry write happen under one inter-process lock.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import stat
@@ -177,16 +178,19 @@ def _names(
             yield area, parsed
 
 
-def _case_logs(layout: Layout) -> Iterator[tuple[str, bytes]]:
-    """(folder, log bytes) of every case: a few thousand of the archive's logs.
+def _case_logs(layout: Layout) -> Iterator[tuple[str, _Log]]:
+    """(folder, log) of every case (`log.raw`: its bytes; `log.memo`): a few thousand logs.
 
     Every allocation and tax-ID check reads them all; `<state>/case-logs.cache` keeps their bytes
     with each log's inode, mtime, ctime and size, so only logs whose stat changed are read again
     (a stat each instead of an open and read: 3,700 cases cost ~0.2 s to read, a few ms to stat).
     ctime changes with every write and every `touch`, so a same-size edit cannot hide; a log
-    written in the last two seconds is always read (its timestamps may not have ticked yet). The
+    written less than two seconds before the cache was saved is read again (a later same-size
+    write in the same timestamp tick would look unchanged: git's "racily clean" entries). The
     cache is derived: a missing, foreign or damaged one is rebuilt, one this account cannot write
-    is only not kept."""
+    is only not kept. `memo` keeps what a scan derived from those bytes (the highest serial of a
+    kind and year the text shows, the highest `lead:`), saved with them and dropped when the log
+    changes: the scan's regexes then run only over the logs that changed."""
     cache = _CaseCache(layout)
     for area in CASE_AREAS:
         base = str(layout.area(area))
@@ -198,32 +202,77 @@ def _case_logs(layout: Layout) -> Iterator[tuple[str, bytes]]:
             names = [e.name for e in entries if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)]
         for name in names:
             folder = f"{base}/{name}"
-            raw = cache.read(f"{area}/{name}", folder)
+            rel = f"{area}/{name}"
+            raw = cache.read(rel, folder)
             if raw:
-                yield folder, raw
+                yield folder, _Log(raw, cache.memo(rel))
     cache.save()
 
 
+class _Log:
+    """A case log's bytes, copied out of the cache file only when asked for, and its memo."""
+
+    __slots__ = ("_raw", "memo")
+
+    def __init__(self, raw: bytes | memoryview, memo: dict[str, int]) -> None:
+        self._raw, self.memo = raw, memo
+
+    @property
+    def raw(self) -> bytes:
+        if not isinstance(self._raw, bytes):
+            self._raw = bytes(self._raw)
+        return self._raw
+
+
+class _Memo(dict[str, int]):
+    """A log's derived values; setting one marks the cache for saving."""
+
+    def __init__(self, owner: _CaseCache, values: dict[str, int]) -> None:
+        super().__init__(values)
+        self.owner = owner
+
+    def __setitem__(self, key: str, value: int) -> None:
+        super().__setitem__(key, value)
+        self.owner.changed = True
+
+
 class _CaseCache:
-    MAGIC = b"archivist case-logs cache 1\n"
+    MAGIC = b"archivist case-logs cache 2\n"
     ENTRY = struct.Struct("<IqqqqI")  # name length, inode, mtime_ns, ctime_ns, size, bytes kept
     RACY_NS = 2_000_000_000
 
     def __init__(self, layout: Layout) -> None:
         self.path = layout.state / "case-logs.cache"
-        self.old: dict[str, tuple[tuple[int, int, int, int], bytes]] = {}
-        self.new: dict[str, tuple[tuple[int, int, int, int], bytes]] = {}
+        self.old: dict[str, tuple[tuple[int, int, int, int], memoryview]] = {}
+        self.new: dict[str, tuple[tuple[int, int, int, int], bytes | memoryview]] = {}
+        self.old_memos: dict[str, dict[str, int]] = {}
+        self.memos: dict[str, _Memo] = {}
         self.changed = False
-        self.racy_from = time.time_ns() - self.RACY_NS
-        with contextlib.suppress(OSError, ValueError, struct.error):
+        self.settled_before = time.time_ns() - self.RACY_NS  # older timestamps can no longer tick
+        self.trusted_before = 0  # set from the cache file: what was settled when it was written
+        with contextlib.suppress(OSError, ValueError, TypeError, struct.error):
             self.old = self._load(self.path.read_bytes())
 
-    def _load(self, data: bytes) -> dict[str, tuple[tuple[int, int, int, int], bytes]]:
-        if not data.startswith(self.MAGIC) or len(data) < len(self.MAGIC) + 4:
+    def memo(self, rel: str) -> dict[str, int]:
+        """What was derived from this log's bytes (kept only while they stay cached)."""
+        memo = self.memos.get(rel)
+        if memo is None:
+            memo = self.memos[rel] = _Memo(self, self.old_memos.get(rel, {}) if rel in self.new else {})
+        return memo
+
+    def _load(self, data: bytes) -> dict[str, tuple[tuple[int, int, int, int], memoryview]]:
+        if not data.startswith(self.MAGIC) or len(data) < len(self.MAGIC) + 16:
             return {}
         body = memoryview(data)[len(self.MAGIC) : -4]
         if zlib.crc32(body) != int.from_bytes(data[-4:], "little"):
             return {}
+        written = int.from_bytes(body[:8], "little")
+        body = body[8:]
+        n_memos = int.from_bytes(body[-4:], "little")
+        memos = json.loads(bytes(body[len(body) - 4 - n_memos : -4]))
+        if not isinstance(memos, dict):
+            return {}
+        body = body[: len(body) - 4 - n_memos]
         out = {}
         pos, end, size = 0, len(body), self.ENTRY.size
         while pos < end:
@@ -231,11 +280,14 @@ class _CaseCache:
             pos += size
             name = bytes(body[pos : pos + n]).decode("utf-8", "surrogateescape")
             pos += n
-            out[name] = ((ino, mtime, ctime, length), bytes(body[pos : pos + kept]))
+            out[name] = ((ino, mtime, ctime, length), body[pos : pos + kept])  # no copy
             pos += kept
+        self.old_memos = {k: v for k, v in memos.items() if isinstance(v, dict) and k in out}
+        self.trusted_before = written - self.RACY_NS
         return out
 
-    def read(self, rel: str, folder: str) -> bytes:
+    def read(self, rel: str, folder: str) -> bytes | memoryview:
+        raw: bytes | memoryview
         try:
             st = os.stat(f"{folder}/{LOG_NAME}", follow_symlinks=False)
         except OSError:
@@ -243,11 +295,16 @@ class _CaseCache:
             return _read(folder)  # missing or unreadable: the same answer as before, uncached
         key = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
         hit = self.old.get(rel)
-        if hit is not None and hit[0] == key and max(st.st_mtime_ns, st.st_ctime_ns) < self.racy_from:
+        stamp = max(st.st_mtime_ns, st.st_ctime_ns)
+        if hit is not None and hit[0] == key and stamp < self.trusted_before:
             raw = hit[1]
-        else:
+        else:  # new, changed, or cached while a same-size write could still keep its timestamps
             raw = _read(folder)
-            self.changed = True
+            if hit is None or hit[0] != key or hit[1] != raw:
+                self.changed = True
+                self.old_memos.pop(rel, None)  # derived from other bytes
+            elif stamp < self.settled_before:
+                self.changed = True  # settled since: saved now, it is trusted from the next run
         if stat.S_ISREG(st.st_mode) and len(raw) == st.st_size:
             self.new[rel] = (key, raw)
         return raw
@@ -255,18 +312,26 @@ class _CaseCache:
     def save(self) -> None:
         if not self.changed and len(self.new) == len(self.old):
             return
-        parts = [self.MAGIC]
-        body = []
-        for name, ((ino, mtime, ctime, size), raw) in self.new.items():
-            encoded = name.encode("utf-8", "surrogateescape")
-            body += [self.ENTRY.pack(len(encoded), ino, mtime, ctime, size, len(raw)), encoded, raw]
-        blob = b"".join(body)
-        parts += [blob, zlib.crc32(blob).to_bytes(4, "little")]
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:  # derived data: temp + rename, no fsync (a damaged file fails its checksum)
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as f:
-                f.write(b"".join(parts))
+            with open(tmp, "wb") as f:  # piece by piece: never a second copy of every log in memory
+                crc = 0
+
+                def put(piece: bytes | memoryview) -> None:
+                    nonlocal crc
+                    crc = zlib.crc32(piece, crc)
+                    f.write(piece)
+
+                f.write(self.MAGIC)
+                put(time.time_ns().to_bytes(8, "little"))
+                for name, ((ino, mtime, ctime, size), raw) in self.new.items():
+                    encoded = name.encode("utf-8", "surrogateescape")
+                    put(self.ENTRY.pack(len(encoded), ino, mtime, ctime, size, len(raw)) + encoded)
+                    put(raw)
+                memos = json.dumps({rel: dict(m) for rel, m in self.memos.items() if m and rel in self.new}).encode()
+                put(memos + len(memos).to_bytes(4, "little"))
+                f.write(crc.to_bytes(4, "little"))
             os.replace(tmp, self.path)
         except OSError:
             with contextlib.suppress(OSError):
@@ -310,9 +375,11 @@ def disk_high_applicant(cfg: Config, layout: Layout, above: int = 0) -> int:
     for _area, parsed in _names(cfg, layout, above):
         if "lead" in parsed:
             high = max(high, int(ascii_digits(parsed["lead"])))
-    for _folder, raw in _case_logs(layout):
-        for m in _LEAD_LINE.finditer(raw):
-            high = max(high, int(m.group(1)))
+    for _folder, log in _case_logs(layout):
+        top = log.memo.get("lead")
+        if top is None:
+            top = log.memo["lead"] = max((int(m.group(1)) for m in _LEAD_LINE.finditer(log.raw)), default=0)
+        high = max(high, top)
     return high
 
 
@@ -353,7 +420,8 @@ def numbers_on_disk(layout: Layout) -> tuple[set[str], set[str]]:
     """(contract numbers, invoice numbers) in every case log (only cases have them)."""
     contracts: set[str] = set()
     invoices: set[str] = set()
-    for folder, raw in _case_logs(layout):
+    for folder, log in _case_logs(layout):
+        raw = log.raw
         if b"number" not in raw and not _CONTRACT_SET.search(raw):
             continue
         rec = _parse(folder, raw)
@@ -383,19 +451,27 @@ def disk_high_serial(cfg: Config, layout: Layout, kind: str, year: str | None, a
         y = m.groupdict().get("year")
         return (year is None or y is None or ascii_digits(y) == year) and int(ascii_digits(m.group("seq"))) > floor
 
-    high = above
-    logs = list(_case_logs(layout))
-    blob = b"\n\n".join(raw for _folder, raw in logs)  # the common answer in three passes in C
-    if not _OTHER_DIGITS.search(blob) and (year_bytes not in blob or max(map(int, fast_re.findall(blob)), default=0) <= high):
-        return high  # no log holds such a number above the registry's: nothing to parse
-    del blob
-    for folder, raw in logs:
+    def text_top(raw: bytes) -> int:
+        """The highest serial of such a number (of `year`) the log's text shows: what decides
+        whether it is worth parsing (kept in the log's memo until its bytes change)."""
         if _OTHER_DIGITS.search(raw):  # a hand edit with Persian digits: read it as text
-            if not any(wanted(m, high) for m in loose.finditer(raw.decode("utf-8", "replace"))):
-                continue
-        elif year_bytes not in raw or max(map(int, fast_re.findall(raw)), default=0) <= high:
+            return max(
+                (int(ascii_digits(m.group("seq"))) for m in loose.finditer(raw.decode("utf-8", "replace")) if wanted(m, -1)),
+                default=0,
+            )
+        if year_bytes not in raw:
+            return 0
+        return max(map(int, fast_re.findall(raw)), default=0)
+
+    memo_key = f"serial {kind} {fmt} {year}"
+    high = above
+    for folder, log in _case_logs(layout):
+        top = log.memo.get(memo_key)
+        if top is None:
+            top = log.memo[memo_key] = text_top(log.raw)
+        if top <= high:
             continue
-        rec = _parse(folder, raw)
+        rec = _parse(folder, log.raw)
         for number in numbers_of(rec, kind) if rec else ():
             m = exact.match(number)
             if m and wanted(m, high):
@@ -410,7 +486,8 @@ def number_in_case_logs(layout: Layout, kind: str, number: str) -> Record | None
     """The case whose log holds `number` (in its stored form) as its contract, one of its invoice
     numbers or one of its tax IDs; a byte search before any YAML is parsed."""
     needles = digit_variants(number)
-    for folder, raw in _case_logs(layout):
+    for folder, log in _case_logs(layout):
+        raw = log.raw
         hay = raw.upper() if kind == "tax-id" else raw  # tax IDs may be typed in lower case
         if any(n in hay for n in needles):
             rec = _parse(folder, raw)

@@ -239,10 +239,11 @@ def test_case_logs_are_read_again_only_when_they_changed(cfg: Config, monkeypatc
     monkeypatch.setattr(allocation, "_read", lambda folder: reads.append(str(folder)) or real_read(folder))
     monkeypatch.setattr(allocation._CaseCache, "RACY_NS", 0)  # every log counts as settled
 
-    first = sorted(allocation._case_logs(layout))
+    first = sorted((folder, log.raw) for folder, log in allocation._case_logs(layout))
     assert len(first) == 2
     reads.clear()
-    assert sorted(allocation._case_logs(layout)) == first and reads == []  # nothing changed: nothing read
+    again = sorted((folder, log.raw) for folder, log in allocation._case_logs(layout))
+    assert again == first and reads == []  # nothing changed: nothing read
 
     log = _case_log_of(cfg, "Cache Co")
     text = log.read_text(encoding="utf-8").replace("invoices:\n", "invoices:\n- number: '140500007'\n  tax_id: null\n", 1)
