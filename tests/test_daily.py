@@ -204,6 +204,74 @@ def test_search_ranking_table(cli, cfg: Config) -> None:
     assert set(first("کاهش", 8)[2:]) <= set(kavosh)  # fuzzy matches still listed, after
 
 
+# Found by bench/search_oracle.py against a plain oracle: (what is registered, in code order, as
+# (company, contact, note); the query; which of them must come first, in that order).
+ORACLE_CASES = [
+    pytest.param(  # a whole word of a name beats the same letters inside a longer word (توسعه)
+        [("شرکت توسعه پارس", {}, ""), ("صنایع توسعه البرز", {}, ""), ("شرکت ایران توس", {}, "")],
+        "توس",
+        [2],
+        id="whole-word-in-name-before-part-of-a-word",
+    ),
+    pytest.param(  # a whole word in a note beats a company holding it inside a longer word
+        [("Textile Co", {}, ""), ("Textile Group", {}, ""), ("شرکت البرز", {}, "نمونه tile رسید")],
+        "tile",
+        [2],
+        id="note-word-before-part-of-a-company-word",
+    ),
+    pytest.param(  # "محمد" is not "محمدی": whole words of a name before words that only begin so
+        [
+            ("شرکت یک", {"person": "علی محمدی", "consultant": "رضا رضایی"}, ""),
+            ("شرکت دو", {"person": "محمد کریمی", "consultant": "علی رضایی"}, ""),
+        ],
+        "محمد رضایی",
+        [1],
+        id="whole-name-words-before-prefixes",
+    ),
+    pytest.param(  # the same with Arabic ي typed: "حسين" is not "حسینی"
+        [
+            ("شرکت یک", {"person": "مهدی حسینی", "consultant": "زهرا کریمی"}, ""),
+            ("شرکت دو", {"person": "حسین احمدی", "consultant": "سارا کریمی"}, ""),
+        ],
+        "حسين کريمي",
+        [1],
+        id="arabic-letters-whole-words-before-prefixes",
+    ),
+    pytest.param(  # a name written with ZWNJ found whole when typed run together, before a longer word
+        [("گروه نوبهسازانی", {}, ""), ("شرکت به\u200cسازان", {}, "")],
+        "بهسازان",
+        [1],
+        id="zwnj-written-run-together-typed",
+    ),
+    pytest.param(  # a note word found before companies filling the list with a longer word ("پیشگامان")
+        [*((f"شرکت پیشگامان {i}", {}, "") for i in range(3)), ("شرکت البرز", {}, "پیش فاکتور ارسال شد")],
+        "پیش",
+        [3],
+        id="note-word-before-name-prefix",
+    ),
+]
+
+
+@pytest.mark.parametrize(("records", "query", "first"), ORACLE_CASES)
+def test_search_ranking_table_oracle_cases(
+    cli, cfg: Config, records: list[tuple[str, dict[str, str], str]], query: str, first: list[int]
+) -> None:
+    """What the 372-query oracle check found out of order: each row fails on the search before it."""
+    from archivist import workflow
+
+    leads = []
+    for company, contact, note in records:
+        lead = workflow.register(cfg, company=company, staff="01", by="01", contact=contact).lead
+        if note:
+            workflow.log_event(cfg, lead, kind="note", note=note, by="01")
+        leads.append(lead)
+    code, out, err = cli("search", query, "--json")
+    assert code == 0, err
+    got = [h["lead"] for h in json.loads(out)]
+    assert got[: len(first)] == [leads[i] for i in first], (query, [(h["lead"], h["score"]) for h in json.loads(out)])
+    assert set(got) <= set(leads)
+
+
 @pytest.mark.parametrize("name", ["🙂🙂", "\u064b\u064c", "— ... —", "\u200c"])
 def test_name_with_no_letter_or_digit_is_refused(cli, cfg: Config, name: str) -> None:
     code, out, err = cli("register", "--company", name, "--staff", "01")

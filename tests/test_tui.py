@@ -235,7 +235,9 @@ async def test_offered_actions_follow_the_stage(archive: Config) -> None:
     workflow.convert(archive, "00003", service="1", by="02")
     workflow.record_service(archive, "1001", note="ممیزی مرحله ۱", by="02")
     app = ArchivistApp(archive)
-    async with app.run_test(size=(120, 40)) as pilot:
+    # wide enough for the footer to hold all eight action keys beside navigation (narrower, they stay
+    # on the header line and in the menu, and the footer keeps F2 F3 F4: test_tui_layout)
+    async with app.run_test(size=(200, 40)) as pilot:
         screen = await open_by_typing(pilot, app, "1001")
         shown = {
             b.binding.action for b in screen.active_bindings.values() if b.binding.show and b.binding.action.startswith("act(")

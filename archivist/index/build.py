@@ -43,6 +43,7 @@ ROW_COLUMNS = (
     "staff",
     "company",
     "company_key",
+    "company_words",
     "status",
     "name_core",
     "name_words",

@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS records(
   area INTEGER NOT NULL,     -- index into store.AREAS
   name TEXT,                 -- folder name; NULL when it is exactly what the config template gives
   lead TEXT, "case" TEXT, staff TEXT, company TEXT, company_key TEXT, status TEXT,
+  company_words TEXT,        -- ' word word … ' folded, then each two neighbours run together (search's whole words)
   name_core TEXT,            -- the company as the returning-company check compares it (naming.name_keys):
   name_words TEXT,           --   core, and the distinctive words joined by spaces
   phones TEXT,               -- mobile and phone in canonical form, ' 09121234567 021… ' (spaces around each)

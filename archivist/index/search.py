@@ -8,15 +8,20 @@ company matches, then the rest, and the order never depends on how the index was
 |-------|---------------------------------|------------------------------------------------------|
 | 100   | lead / case                     | the query is a 5- or 4-digit code (any digit script)  |
 | 90    | contract / invoice / tax_id     | exact number (spaces and dashes ignored)             |
-| 88–76 | company                         | trigram substring of the folded name, ZWNJ-blind     |
+| 88–80 | company                         | the whole name, its first words, the words in order, |
+|       |                                 | every word somewhere (whole words, ZWNJ-blind)       |
 | 86    | name (person)                   | the whole query is a contact's full name (folded)    |
 | 70    | phone                           | canonical phone form, any written form (. / ( ) too) |
-| 55–35 | ids / name / note / file        | FTS5 words (prefix for 3+ letters)                   |
+| 55–38 | ids / name / note / file        | FTS5 whole words as typed                            |
+| 37    | company                         | part of a word of the name ("توس" in "توسعه")        |
+| 36–34 | ids / name / note / file        | a word that only begins with what was typed          |
 | 33/32 | company~ / name~                | each word within one edit of a name word             |
 | 30    | text                            | the words spread over several fields                 |
 
-A word found as typed (in a note, a file name, a contact name) outranks a name one letter away
-from it: `کاهش` in 500 notes comes before 45 companies called `کاوش` (issue 16).
+A word found whole, as typed (in a note, a file name, a contact name), outranks a name that only
+holds it inside a longer word or one letter away from it: `کاهش` in 500 notes comes before 45
+companies called `کاوش` (issue 16), `توس` before `توسعه`, `محمد رضایی` before `محمدی`
+(bench/search_oracle.py measures this against a plain oracle).
 """
 
 from __future__ import annotations
@@ -116,12 +121,19 @@ class _Hits:
             if prev is None or prev[0] < s:
                 self.best[row["id"]] = (s, matched, row)
 
+    def at_least(self, score: int) -> int:
+        """How many records matched with at least this score."""
+        return sum(1 for s, _, _ in self.best.values() if s >= score)
+
     def ranked(self, cfg: Config, limit: int) -> list[dict[str, Any]]:
         items = sorted(self.best.values(), key=lambda t: (-t[0], _code_order(t[2])))
         return [hit(cfg, row, score, matched) for score, matched, row in items[:limit]]
 
 
-FIELDS = (("ids", 55, "ids"), ("names", 50, "name"), ("notes", 40, "note"), ("files", 35, "file"))
+FIELDS = (("ids", 55, "ids"), ("names", 50, "name"), ("notes", 40, "note"), ("files", 38, "file"))
+PREFIX_ONLY = {"ids": 36, "names": 36, "notes": 35, "files": 34}  # the word only begins with what was typed
+WHOLE = 38  # scores from here up: what was typed is there as whole words
+PART_OF_NAME = 37  # the company name holds it only inside a longer word
 
 
 @dataclass
@@ -175,7 +187,7 @@ def search(
     company_hits = _by_company(q, hits)
     _by_person(q, hits)
     phone_like = _by_phone(q, hits)
-    if len(hits.best) < limit:
+    if hits.at_least(WHOLE) < limit:
         _as_typed(q, hits)
     if company_hits < limit and not phone_like and q.long_words:
         _one_letter_off(q, hits)
@@ -214,22 +226,28 @@ def _by_number(q: _Query, hits: _Hits) -> None:
 
 
 def _by_company(q: _Query, hits: _Hits) -> int:
-    """3. company: substring of the folded, space-free name (ZWNJ/space/nothing all alike); how many."""
+    """3. company: the typed words whole in the name (88–80), else inside longer words (37, after every
+    whole-word hit of the later stages); how many matched whole."""
     if not q.long_words:
         return 0
     compact, words = q.compact, q.words
     match = " AND ".join(_quote(w) for w in q.long_words)
     short = [w for w in words if len(w) < 3]
     extra = "".join(" AND instr(r.company_key, ?) > 0" for _ in short)
+    phrase = f" {q.folded} "
+    joined = f" {compact} "  # "بهسازان" typed, "به سازان" written (company_words holds neighbours run together)
+    each = " AND ".join("instr(r.company_words, ?) > 0" for _ in words)
     found = q.rows(
-        f"SELECT {HIT_COLUMNS}, CASE WHEN r.company_key = ? THEN 88 WHEN substr(r.company_key, 1, ?) = ? THEN 84 "
-        f"WHEN instr(r.company_key, ?) > 0 THEN 80 ELSE 76 END AS score "
+        f"SELECT {HIT_COLUMNS}, CASE WHEN r.company_key = ? THEN 88 "
+        f"WHEN substr(r.company_words, 1, ?) = ? THEN 85 "
+        f"WHEN instr(r.company_words, ?) > 0 OR instr(r.company_words, ?) > 0 THEN 82 "
+        f"WHEN {each} THEN 80 ELSE {PART_OF_NAME} END AS score "
         f"FROM fts_company c JOIN records r ON r.id = c.rowid WHERE fts_company MATCH ?{extra}{q.where} "
         f"ORDER BY score DESC, {CODE_ORDER} LIMIT ?",
-        [compact, len(compact), compact, compact, match, *short, *q.args, q.limit],
+        [compact, len(phrase), phrase, phrase, joined, *(f" {w} " for w in words), match, *short, *q.args, q.limit],
     )
     hits.add(found, None, "company")
-    return len(found)
+    return sum(1 for row in found if row["score"] > PART_OF_NAME)
 
 
 def _by_person(q: _Query, hits: _Hits) -> None:
@@ -249,14 +267,17 @@ def _by_phone(q: _Query, hits: _Hits) -> bool:
 
 
 def _as_typed(q: _Query, hits: _Hits) -> None:
-    """5. the words as typed in each field (ids, names, notes, file names)."""
+    """5. the words as typed in each field (ids, names, notes, file names): whole words at the
+    field's score, then (while fewer than `limit`) words that only begin with them, lower."""
     exact, prefixed = " AND ".join(_quote(w) for w in q.words), _terms(q.words)
     for table, score, label in FIELDS:
         # whole words first: a short prefix of a common word would merge many long doclists
         found = _fts(q.db, table, exact, q.where, q.args, q.limit, q.tail)
-        if len(found) < q.limit and prefixed != exact:
-            found = _fts(q.db, table, prefixed, q.where, q.args, q.limit, q.tail)
         hits.add(found, score, label)
+        if len(found) < q.limit and prefixed != exact:
+            whole = {row["id"] for row in found}
+            more = _fts(q.db, table, prefixed, q.where, q.args, q.limit, q.tail)
+            hits.add([row for row in more if row["id"] not in whole], PREFIX_ONLY[table], label)
 
 
 def _one_letter_off(q: _Query, hits: _Hits) -> None:

@@ -119,6 +119,16 @@ def tokens(text: str) -> str:
     return " ".join([f, *joined])
 
 
+def company_words(name: str) -> str | None:
+    """The name's folded words between spaces, then each two neighbours run together: search tells a
+    whole word ("توس") from one inside another ("توسعه"), and "به سازان" from "بهسازان" not at all."""
+    words = fold(name).split()
+    if not words:
+        return None
+    pairs = [a + b for a, b in zip(words, words[1:], strict=False)]
+    return " " + " ".join(words + pairs) + " "
+
+
 def _name_tokens(text: str) -> str:
     """Name tokens plus the whole name run together, so "نیک‌نام", "نیک نام" and "نیکنام" all match."""
     f = tokens(text)
@@ -144,6 +154,7 @@ def build_entry(rec: Record, rel_path: str, area: str, file_names: list[str], te
         "staff": rec.staff,
         "company": rec.company,
         "company_key": fold_compact(rec.company),
+        "company_words": company_words(rec.company),
         "status": rec.status,
         **_returning_columns(rec.company, contact),
         "next_ts": _epoch(rec.data.get("next_followup")),
@@ -223,6 +234,7 @@ def placeholder_entry(
         "staff": staff,
         "company": company or None,
         "company_key": fold_compact(company) or None,
+        "company_words": company_words(company),
         "status": None,
         "name_core": None,
         "name_words": None,

@@ -22,6 +22,7 @@ from ...office import Health, health, office_health, unfiled_paths
 from ...store import relative_to_root
 from ..bidi import shape
 from ..office import OfficeScreen
+from ..widgets.columns import SCROLLBAR, Column, clip, fit, widest
 from ..widgets.results import ResultsTable
 from ..words import translate_bindings
 
@@ -136,16 +137,24 @@ class MyDayScreen(OfficeScreen):
         lines.append(f"[{_STYLE[level]}]{_esc(shape(text, mode))}[/]")
         self.query_one("#health", Static).update("\n".join(lines))
 
+        found: list[tuple[str, str]] = [
+            (str(v.get("rule", "naming")), f"{relative_to_root(self.cfg, v.get('path'))}: {v.get('message', '')}")
+            for v in violations or []
+        ]
+        found += [(_("unfiled"), relative_to_root(self.cfg, p)) for p in unfiled]
+        layout = fit(
+            [
+                Column(shape(_("problem"), mode), "problem", min(20, widest((shape(r, mode) for r, _w in found), 8))),
+                Column(shape(_("where"), mode), "where"),
+            ],
+            self.size.width - SCROLLBAR,
+        )
         problems = self.query_one("#problems", DataTable)
         problems.clear(columns=True)
-        problems.add_column(shape(_("problem"), mode), width=16)
-        problems.add_column(shape(_("where"), mode))
-        for v in violations or []:
-            problems.add_row(
-                str(v.get("rule", "naming")), shape(f"{relative_to_root(self.cfg, v.get('path'))}: {v.get('message', '')}", mode)
-            )
-        for p in unfiled:
-            problems.add_row(shape(_("unfiled"), mode), shape(relative_to_root(self.cfg, p), mode))
+        for label, key, width in layout:
+            problems.add_column(label, key=key, width=width)
+        for rule, where in found:
+            problems.add_row(shape(clip(rule, layout[0][2]), mode), shape(clip(where, layout[1][2]), mode))
         problems.display = bool(problems.row_count)
 
     @on(DataTable.RowSelected, "#due")

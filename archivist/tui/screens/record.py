@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -35,10 +36,12 @@ from ...record import LOG_NAME, Record
 from ...store import relative_to_root
 from ..bidi import shape
 from ..office import OfficeScreen
+from ..widgets.columns import SCROLLBAR, Column, clip, fit, widest
 from ..words import translate_bindings
 from .dialogs import ActionDialog, MenuDialog
 
 MAX_FILES = 500
+PALETTE_HINT = 16  # the footer's command palette hint ("^p palette") and its margin
 DISK_CHECK_S = 2.0
 
 
@@ -105,6 +108,8 @@ class RecordScreen(OfficeScreen):
         self.code = code
         self.record: Record | None = None
         self.allowed: list[str] = []
+        self._files: list[tuple[str, int, float]] = []
+        self._filled_at = 0  # the width the tables were laid out for
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -120,13 +125,22 @@ class RecordScreen(OfficeScreen):
                 yield DataTable(id="files", cursor_type="row")
         yield Footer()
 
-    WIDE = 110  # from this width the footer has room for the stage's action keys too
-
     def on_resize(self) -> None:
-        """At 80 columns the footer keeps the way around (back, actions, F2 F3 F4); the stage's
-        action keys move to the header line and the menu. Wider, the footer lists them as well."""
-        wide = self.size.width >= self.WIDE
+        self._place_action_keys()
+        if self.record is not None and self.size.width != self._filled_at:
+            self._fill_timeline(self.record)
+            self._fill_files(self._files)
+
+    def _place_action_keys(self) -> None:
+        """The footer keeps the way around (back, actions, folder, F2 F3 F4); the stage's action keys
+        join it only when all of them fit beside it in the language shown, else they stay on the
+        header line and in the menu (at 80 columns always; in Persian at 120 too)."""
         table = self._bindings.key_to_bindings
+        acts = [b for bindings in table.values() for b in bindings if b.action.startswith("act(")]
+        allowed = [b for b in acts if b.action[5:-2] in self.allowed]
+        way = [a.binding for a in self.active_bindings.values() if a.binding.show and not a.binding.action.startswith("act(")]
+        need = sum(self._footer_cells(b) for b in way + allowed) + PALETTE_HINT
+        wide = need <= self.size.width
         changed = False
         for key, bindings in list(table.items()):
             new = [replace(b, show=wide) if b.action.startswith("act(") and b.show != wide else b for b in bindings]
@@ -135,6 +149,10 @@ class RecordScreen(OfficeScreen):
                 changed = True
         if changed:
             self.refresh_bindings()
+
+    def _footer_cells(self, binding: Binding) -> int:
+        """What one key takes in the footer: the key as shown, a space, its label, two spaces."""
+        return cell_len(self.app.get_key_display(binding)) + 1 + cell_len(binding.description) + 2
 
     def on_mount(self) -> None:
         self.reload()
@@ -188,6 +206,7 @@ class RecordScreen(OfficeScreen):
         self.query_one("#numbers", Static).update(self.numbers_markup(rec))
         self._fill_timeline(rec)
         self._fill_files(files)
+        self._place_action_keys()
         self.refresh_bindings()
 
     def header_markup(self, rec: Record) -> str:
@@ -251,31 +270,48 @@ class RecordScreen(OfficeScreen):
         return "\n".join(lines)
 
     def _fill_timeline(self, rec: Record) -> None:
+        """Events oldest first: every header whole, the note takes the rest of the width."""
         cfg, mode = self.cfg, self.cfg.display.bidi
-        table = self.query_one("#timeline", DataTable)
-        table.clear(columns=True)
-        table.add_column(shape(_("when"), mode), width=16)
-        table.add_column(shape(_("by"), mode), width=2)
-        table.add_column(shape(_("event"), mode), width=22)
-        table.add_column(shape(_("note"), mode))
         events = sorted(enumerate(rec.events), key=lambda ie: (as_datetime(ie[1]["at"], cfg.timezone) or datetime.min, ie[0]))
+        rows = []
         for _i, ev in events:
             kind = kind_label(ev["kind"]) + (f" → {stage_label(ev['to'])}" if ev.get("to") and ev["kind"] != ev.get("to") else "")
-            kind = shape(kind, mode)
             extra = " ".join(str(ev[k]) for k in ("case", "number") if ev.get(k))
-            note = " · ".join(x for x in (extra, shape(str(ev.get("note") or ""), mode)) if x)
-            table.add_row(fmt(as_datetime(ev["at"], cfg.timezone), cfg.calendar, cfg.timezone), str(ev["by"]), kind, note)
+            note = " · ".join(x for x in (extra, str(ev.get("note") or "")) if x)
+            rows.append((fmt(as_datetime(ev["at"], cfg.timezone), cfg.calendar, cfg.timezone), str(ev["by"]), kind, note))
+        kinds = [shape(kind, mode) for _w, _b, kind, _n in rows]
+        layout = fit(
+            [
+                Column(shape(_("when"), mode), "when", 16),
+                Column(shape(_("by"), mode), "by", 2),
+                Column(shape(_("event"), mode), "event", min(30, widest(kinds, 8))),  # "contract → contracted" whole
+                Column(shape(_("note"), mode), "note"),
+            ],
+            self.size.width - SCROLLBAR,
+        )
+        room = layout[-1][2]
+        self._filled_at = self.size.width
+        table = self.query_one("#timeline", DataTable)
+        table.clear(columns=True)
+        for label, key, width in layout:
+            table.add_column(label, key=key, width=width)
+        for (when, by, _kind, note), kind in zip(rows, kinds, strict=True):
+            table.add_row(when, by, clip(kind, layout[2][2]), shape(clip(note, room), mode))
         if table.row_count:
             table.move_cursor(row=table.row_count - 1)
 
     def _fill_files(self, files: list[tuple[str, int, float]]) -> None:
+        self._files = files
         table = self.query_one("#files", DataTable)
         table.clear(columns=True)
         mode = self.cfg.display.bidi
-        table.add_column(shape(_("file"), mode))
-        table.add_column(shape(_("size"), mode), width=9)
+        layout = fit(
+            [Column(shape(_("file"), mode), "file"), Column(shape(_("size"), mode), "size", 9)], self.size.width - SCROLLBAR
+        )
+        for label, key, width in layout:
+            table.add_column(label, key=key, width=width)
         for rel, size, _mtime in files:
-            table.add_row(shape(rel, mode), _size(size), key=rel)
+            table.add_row(shape(clip(rel, layout[0][2]), mode), _size(size), key=rel)
         tabs = self.query_one(TabbedContent)
         tabs.get_tab("tab-files").label = shape(f"{_('files')} ({len(files)}{'+' if len(files) >= MAX_FILES else ''})", mode)
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
 
 from ...config import Config
 from ...dates import shown
 from ...i18n import _, stage_label
+from ...stages import STAGES
 from ..bidi import shape
 from ..source import contact_of
+from .columns import PADDING, Column, clip, fit, widest
 
 
 def followup_text(cfg: Config, iso: str | None, with_time: bool = True) -> str:
@@ -19,8 +22,8 @@ def followup_text(cfg: Config, iso: str | None, with_time: bool = True) -> str:
     return shown(iso, cfg.calendar, cfg.timezone, time=with_time)
 
 
-def clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(1, width - 1)] + "…"
+WIDE = 110  # from this width: applicant and case codes apart, the contact, follow-up times
+STAFF_NAMES = 140  # from this width: the staff member's name beside the number
 
 
 class ResultsTable(DataTable):
@@ -39,26 +42,35 @@ class ResultsTable(DataTable):
             self.set_hits(self._rows)
 
     def _layout(self) -> list[tuple[str, str, int]]:
-        """Columns for the width: the company name gets the room; below 110 columns the contact
-        column goes (the record shows it) rather than cutting names to a dozen letters."""
+        """Columns for the width: every header whole in the language shown, every stage name
+        whole, and the company name gets the rest. Below 110 columns one code column (the case
+        code once there is one, else the applicant code) and no contact column (the record shows
+        it), rather than cutting names to a dozen letters."""
         width = max(self.size.width, 78)
-        wide = width >= 110
-        cols: list[tuple[str, str, int]] = []
+        wide = width >= WIDE
+        mode = self.cfg.display.bidi
+        cols: list[Column] = []
         if self.extra:
-            cols.append((self.extra, "extra", 9))
-        cols += [(_("code"), "lead", 5), (_("case"), "case", 4)]
-        tail = [
-            (_("staff"), "staff", 14 if wide else 2),
-            (_("stage"), "status", 16 if wide else 11),
-            (_("follow-up"), "next", 16 if wide else 10),
-        ]
-        middle = 2 if wide else 1
-        fixed = sum(w for _l, _k, w in cols + tail) + 2 * (len(cols) + len(tail) + middle) + 2
-        free = max(18, width - fixed)
+            labels = {str(h.get("_list_label") or h.get("_list") or "") for h in self._rows}
+            cols.append(Column(shape(self.extra, mode), "extra", widest(labels, 4)))
+        stage_w = widest(shape(stage_label(s), mode) for s in STAGES)
+        if wide:
+            cols += [Column(shape(_("code"), mode), "lead", 5), Column(shape(_("case"), mode), "case", 4)]
+            cols += [Column(shape(_("company"), mode), "company")]
+            staff_w = 14 if width >= STAFF_NAMES else 2
+            tail = [(_("staff"), "staff", staff_w), (_("stage"), "status", max(16, stage_w)), (_("follow-up"), "next", 16)]
+        else:
+            cols += [Column(shape(_("code"), mode), "code", 5), Column(shape(_("company"), mode), "company")]
+            tail = [(_("staff"), "staff", 2), (_("stage"), "status", stage_w), (_("follow-up"), "next", 10)]
+        cols += [Column(shape(label, mode), key, w) for label, key, w in tail]
         if not wide:
-            return cols + [(_("company"), "company", free)] + tail
-        contact_w = max(8, free * 2 // 5)
-        return cols + [(_("company"), "company", free - contact_w), (_("contact"), "contact", contact_w)] + tail
+            return fit(cols, width)
+        # wide: the contact takes a third of what the company would have had, at most 20 cells
+        rest = next(w for _l, key, w in fit(cols, width) if key == "company")
+        at = [c.key for c in cols].index("company") + 1
+        contact = shape(_("contact"), mode)
+        cols.insert(at, Column(contact, "contact", max(10, cell_len(contact), min(20, (rest - PADDING) // 3))))
+        return fit(cols, width)
 
     def set_hits(self, hits: list[dict[str, Any]]) -> None:
         """Replace the rows, keeping the cursor on the same record when it is still there."""
@@ -67,12 +79,14 @@ class ResultsTable(DataTable):
             self.hits and self.cursor_row < self.row_count and self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
         )
         layout = self._layout()
-        wide = self.size.width >= 110
+        wide = self.size.width >= WIDE
+        names = self.size.width >= STAFF_NAMES
         mode = self.cfg.display.bidi
-        if layout != self._columns:  # columns change only with the terminal's width
+        room = {key: w for _l, key, w in layout}
+        if layout != self._columns:  # columns change only with the terminal's width (and My day's lists)
             self.clear(columns=True)
             for label, key, width in layout:
-                self.add_column(shape(label, mode), key=key, width=width)
+                self.add_column(label, key=key, width=width)
             self._columns = layout
         else:
             self.clear()
@@ -83,14 +97,15 @@ class ResultsTable(DataTable):
                 continue
             self.hits[key] = hit
             staff = hit.get("staff") or ""
-            if wide:
+            if names:
                 staff = f"{staff} {shape(self.cfg.staff.get(staff, ''), mode)}".strip()
             values = {
                 "extra": hit.get("_list_label") or hit.get("_list", ""),
                 "lead": hit.get("lead") or "",
                 "case": hit.get("case") or "",
-                "company": shape(clip(str(hit.get("company") or ""), 60), mode),
-                "contact": shape(clip(contact_of(hit), 40), mode),
+                "code": hit.get("case") or hit.get("lead") or "",
+                "company": shape(clip(str(hit.get("company") or ""), room.get("company", 60)), mode),
+                "contact": shape(clip(contact_of(hit), room.get("contact", 40)), mode),
                 "staff": staff,
                 "status": shape(stage_label(hit.get("status")), mode),
                 "next": followup_text(self.cfg, hit.get("next_followup"), with_time=wide),
