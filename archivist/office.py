@@ -66,6 +66,8 @@ def office_status(cfg: Config) -> dict[str, Any]:
         "invalid_logs": last.get("invalid_logs"),
         "index": state.get("index", "unknown") if pid else "unknown",
         "observer": state.get("observer") if pid else None,
+        # why the last daemon stopped on its own: a thread that kept failing (daemon/guard.py)
+        "stopped": None if pid else last.get("fatal"),
         "unfiled": len(left),
         "unfiled_files": [p.name for p in left],
     }
@@ -99,6 +101,8 @@ def health(cfg: Config, status: dict[str, Any]) -> Health:
     out: Health = {}
     if status["running"]:
         out["daemon"] = (_("daemon running (pid {pid})").format(pid=status["pid"]), "ok")
+    elif status.get("stopped"):
+        out["daemon"] = (status["stopped"] + "; " + _("start it again with `archivist start`"), "error")
     else:
         out["daemon"] = (_("daemon NOT running: files are not filed or checked; start it with `archivist start`"), "error")
     if status.get("backup_error"):

@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import importlib
 import json
 import os
 import re
 import sys
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from ..boundary import ENVIRONMENT_ERRNOS, describe, os_error_message
 from ..config import Config, load_config
 from ..errors import ArchivistError
 from ..i18n import _
-from ..store import layout_of
 
 COMMAND_MODULES = ("records", "trace", "daemon", "backup", "tui", "index", "web")
 
@@ -329,30 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _unexpected(ctx, e)
 
 
-# errors of the machine, not of archivist: a full or read-only disk, a vanished drive, quotas
-_ENVIRONMENT_ERRNOS = {
-    errno.ENOSPC,
-    errno.EDQUOT,
-    errno.EROFS,
-    errno.EIO,
-    errno.ENODEV,
-    errno.ENXIO,
-    errno.ESTALE,
-    errno.EMFILE,
-    errno.ENFILE,
-    errno.ENOMEM,
-    errno.ENAMETOOLONG,
-    errno.ELOOP,
-}
-
-
-def os_error_message(e: OSError) -> str:
-    where = f" ({e.filename})" if e.filename else ""
-    if e.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"the disk is full{where}; nothing was changed by the failed step — free some space and try again"
-    if e.errno == errno.EROFS:
-        return f"the disk is read-only{where}; remount it writable (or check the drive) and try again"
-    return f"{e.strerror or e}{where}; check the disk and try again"
+_ENVIRONMENT_ERRNOS = ENVIRONMENT_ERRNOS
 
 
 def one_line(text: str) -> str:
@@ -407,30 +381,11 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _unexpected(ctx: Context, e: BaseException) -> int:
-    """A bug: one line saying where the full report went (the state folder, else the temp folder)."""
-    import tempfile  # here, not at the top: only a bug report needs them (start-up of every command)
-    import traceback
-
-    report = traceback.format_exc()
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    places = []
-    from ..archive_id import has_archive  # only when reporting a bug: start-up stays light
-
+    """A bug: one line saying where the full report went (the state folder, else the temp folder);
+    the same rule as the daemon's threads and the TUI (`boundary.describe`)."""
+    cfg = None
     with contextlib.suppress(Exception):
-        if ctx._cfg is not None and has_archive(ctx._cfg.root):  # never a .archivist/ where no archive is
-            places.append(layout_of(ctx._cfg).state / "crash-reports")
-    places.append(Path(tempfile.gettempdir()))
-    where = None
-    for folder in places:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"archivist-crash-{stamp}-{os.getpid()}.txt"
-            path.write_text(f"archivist {' '.join(sys.argv[1:])}\n\n{report}", encoding="utf-8", errors="replace")
-            where = path
-            break
-        except OSError:
-            continue
-    said = one_line(f"{type(e).__name__}: {e}")[:300]
-    tail = f"; the full report is in {where}" if where else "; no report could be written (is the disk full?)"
-    print(f"archivist: unexpected error ({said}){tail}", file=sys.stderr)
+        cfg = ctx._cfg
+    line, _where = describe(cfg, e, " ".join(["archivist", *sys.argv[1:]]))
+    print(f"archivist: {neutralize(line)}", file=sys.stderr)
     return 1

@@ -66,6 +66,8 @@ def _render(st: dict[str, Any], cfg: Config) -> str:
     if st["running"]:
         up = st.get("uptime_seconds") or 0
         head = f"daemon: running (pid {st['pid']}, up {up // 3600}h {up % 3600 // 60}m {up % 60}s)"
+    elif st.get("stopped"):
+        head = f"{st['stopped']} (start it again with `archivist daemon` or `systemctl --user start archivist`)"
     else:
         head = "daemon: not running (start it with `archivist daemon` or `systemctl --user start archivist`)"
     backup_text = health(cfg, st)["backup"][0]  # the same words as My day: what is true, the fixing command

@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .. import faults
 from ..config import Config
+from .guard import Supervisor
 from .process import _stamp, _trim_heap
 
 log = logging.getLogger("archivist.daemon")
@@ -83,8 +85,24 @@ class IndexFeeder(threading.Thread):
             time.sleep(0.05)
         return False
 
+    supervisor: Supervisor | None = None  # the daemon's thread boundary (None: a feeder used alone)
+
     def run(self) -> None:
+        if self.supervisor is None:
+            self._serve()
+        else:
+            self.supervisor.run("index-feeder", self._serve, lambda: self._stopping)
+        if self.index is not None:
+            try:
+                self.index.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+    def _serve(self) -> None:
+        with self.cond:
+            self._busy = False  # started again after a failure: nothing is in hand
         while True:
+            faults.check("daemon.feeder")
             with self.cond:
                 while not self._stopping and not (
                     self._refresh or self._remove or self._violations or self._reconcile or self.index is None
@@ -114,11 +132,6 @@ class IndexFeeder(threading.Thread):
                 continue
             with self.cond:
                 self._busy = False
-        if self.index is not None:
-            try:
-                self.index.close()
-            except Exception:  # noqa: BLE001
-                pass
 
     def _open(self) -> None:
         from ..index import open_index

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from ..config import Config
 from ..liveness import state_path
 from .feeder import IndexFeeder
+from .guard import Supervisor
 from .settle import Settler
 from .state import DaemonState
 from .watcher import Debouncer
@@ -44,6 +45,7 @@ class StatusPublisher:
     once: bool
     counts_dirty: bool
     counts: tuple[int, int]
+    supervisor: Supervisor
 
     def _publish(self, force: bool = False) -> None:
         if self.counts_dirty:
@@ -68,6 +70,7 @@ class StatusPublisher:
             "index_error": self.feeder.last_error,
             "observer": self.observer_desc,
             "once": self.once,
+            "fatal": self.supervisor.fatal,  # why it stopped, when a thread kept failing
         }
         path = state_path(self.cfg)
         tmp = path.with_name(path.name + ".tmp")

@@ -8,9 +8,12 @@ import threading
 import time
 from datetime import datetime
 
+from .. import faults
+from ..boundary import describe
 from ..config import Config
 from ..dates import now as tz_now
 from ..reminders import queue_digests, queue_first_calls
+from .guard import Supervisor
 from .schedule import flush_telegram, load_schedule, review_due, run_backup_if_due, save_schedule, write_review
 
 log = logging.getLogger("archivist.daemon")
@@ -21,26 +24,36 @@ class Scheduler(threading.Thread):
     TICK = 10.0
     FIRST_CALL_EVERY = 60.0  # seconds between looks for first calls that just passed
 
-    def __init__(self, cfg: Config, stop: threading.Event) -> None:
+    def __init__(self, cfg: Config, stop: threading.Event, supervisor: Supervisor | None = None) -> None:
         super().__init__(name="scheduler", daemon=True)
         self.cfg = cfg
         self.stop_event = stop
+        self.supervisor = supervisor
         self._warned: set[str] = set()
         self._first_calls_at = 0.0
 
     last_error: str | None = None
 
     def run(self) -> None:
-        # one boundary for the thread: a tick that fails (a bad setting, a bug, a full disk) is
-        # logged with its traceback and tried again at the next tick; it never ends the thread,
-        # which before left `status` saying "running" with no review, backup or Telegram ever again
+        if self.supervisor is None:
+            self._serve()
+        else:
+            self.supervisor.run("scheduler", self._serve)
+
+    def _serve(self) -> None:
+        # a tick that fails (a bad setting, a bug, a full disk) is logged in one line with where
+        # its report is and tried again at the next tick; it never ends the thread, which before
+        # left `status` saying "running" with no review, backup or Telegram ever again. Anything
+        # else failing here goes to the daemon's boundary (restart with backoff, see guard.py).
         while not self.stop_event.is_set():
+            faults.check("daemon.scheduler")
             try:
                 self.tick()
                 self.last_error = None
             except Exception as e:  # noqa: BLE001
                 self.last_error = f"{type(e).__name__}: {e}"
-                log.exception("scheduler: this tick failed (%s); retried in %.0f s", self.last_error, self.TICK)
+                line, _where = describe(self.cfg, e, "archivist daemon: a scheduler tick failed")
+                log.error("scheduler: this tick failed (%s); retried in %.0f s — %s", self.last_error, self.TICK, line)
             self.stop_event.wait(self.TICK)
 
     def _warn_once(self, key: str, msg: str, *args: object) -> None:

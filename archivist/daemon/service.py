@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import archive_id, store, workflow
+from .. import archive_id, faults, store, workflow
 from ..config import Config
 from ..inbox import CodeFinder, file_paths, held_open, inbox_entries
 from ..index.hook import refresh_on_change
@@ -39,6 +39,7 @@ from ..store import relative_to_root
 from ..violations import Violation
 from .feeder import IndexFeeder
 from .folder import EDITED_BY, FolderSteps
+from .guard import Supervisor
 from .instance import DaemonRunning, acquire_lock
 from .logs import setup_logging, teardown_logging
 from .process import _limit_malloc_arenas
@@ -77,6 +78,8 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
         self.observer_desc = "none"
         self.degraded = False
         self.feeder = IndexFeeder(cfg)
+        self.supervisor = Supervisor(cfg, self.stop_event, self.wake)  # every thread's error boundary
+        self.feeder.supervisor = self.supervisor
         self.started = time.time()
         self.last_reconcile: str | None = None
         self.counts_dirty = True
@@ -93,6 +96,12 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
     def _on_inbox(self, path: Path, closed: bool, wrote: bool = False) -> None:
         self.inbox_q.put((path, closed, wrote))
         self.wake.set()
+
+    def _on_observer_error(self, e: BaseException) -> None:
+        """A callback failed on watchdog's thread: reported like any thread's failure; the event it
+        was routing is found again by a reconcile."""
+        if self.supervisor.failed("observer", e) is not None:
+            self.request_reconcile("an observer callback failed")
 
     def _on_area(self, area: str) -> None:
         self.request_reconcile(f"the {area}/ folder itself changed")
@@ -137,11 +146,10 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
             # watches first, then the index: their big one-off passes do not overlap (peak RSS)
             self._start_observer()
             self.feeder.start()
-            self.scheduler = Scheduler(self.cfg, self.stop_event)
+            self.scheduler = Scheduler(self.cfg, self.stop_event, self.supervisor)
             self.scheduler.start()
-            self.reconcile("start")
-            self._loop()
-            return 0
+            self.supervisor.run("worker", self._start_and_loop)
+            return 1 if self.supervisor.fatal else 0
         finally:
             self._shutdown(lock_fd)
             for s, h in old_handlers.items():
@@ -191,7 +199,7 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
 
     def _start_observer(self) -> None:
         polling, why = use_polling(self.cfg)
-        handler = ArchiveEvents(self.cfg.root, self._on_folder, self._on_inbox, self._on_area)
+        handler = ArchiveEvents(self.cfg.root, self._on_folder, self._on_inbox, self._on_area, self._on_observer_error)
         try:
             obs = make_observer(polling)
             obs.schedule(handler, str(self.cfg.root), recursive=True, event_filter=EVENT_FILTER)
@@ -224,12 +232,19 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
         return obs is not None and obs.is_alive() and all(e.is_alive() for e in list(obs.emitters))
 
     # -- the loop --
+    def _start_and_loop(self) -> None:
+        """The worker's body (started again by the supervisor after a failure): a reconcile first,
+        since a failure may have lost events, then the loop."""
+        self.reconcile("start" if self.last_reconcile is None else "worker restarted")
+        self._loop()
+
     def _loop(self) -> None:
         interval = max(60.0, self.cfg.daemon.reconcile_minutes * 60.0)
         next_reconcile = time.monotonic() + interval
         next_publish = 0.0
         next_health = time.monotonic() + 2.0
         while not self.stop_event.is_set():
+            faults.check("daemon.worker")
             now = time.monotonic()
             if self.reconcile_reason:
                 reason, self.reconcile_reason = self.reconcile_reason, None

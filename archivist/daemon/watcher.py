@@ -34,6 +34,7 @@ from watchdog.events import (
     FileSystemMovedEvent,
 )
 
+from .. import faults
 from ..config import Config
 from ..store import AREAS, record_depth
 
@@ -168,13 +169,26 @@ class Debouncer:
 class ArchiveEvents(FileSystemEventHandler):
     """Maps raw events onto the archive's things and hands them to the daemon's callbacks."""
 
-    def __init__(self, root: Path, on_folder: Any, on_inbox: Any, on_area: Any) -> None:
+    def __init__(self, root: Path, on_folder: Any, on_inbox: Any, on_area: Any, on_error: Any = None) -> None:
         self.root = str(root)
         self.on_folder = on_folder
         self.on_inbox = on_inbox
         self.on_area = on_area
+        self.on_error = on_error
 
     def dispatch(self, event: FileSystemEvent) -> None:  # all kinds go through one place
+        """Route one event; a failure is handed to `on_error` (the daemon's boundary) instead of
+        ending watchdog's thread, which would stop every event after it."""
+        if self.on_error is None:
+            self._dispatch(event)
+            return
+        try:
+            self._dispatch(event)
+        except Exception as e:  # noqa: BLE001 - the observer thread's boundary
+            self.on_error(e)
+
+    def _dispatch(self, event: FileSystemEvent) -> None:
+        faults.check("daemon.observer")
         if isinstance(event, (FileOpenedEvent, FileClosedNoWriteEvent)):
             return
         closed = isinstance(event, FileClosedEvent)

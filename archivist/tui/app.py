@@ -16,13 +16,15 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
+from textual.worker import WorkerFailed
 
-from .. import i18n
+from .. import faults, i18n
 from ..config import Config
 from ..i18n import N_, _
 from ..index import hook
 from .bidi import shape
 from .identity import remember_identity, remembered_identity
+from .office import Guarded, report_error
 from .source import RecordSource
 from .words import translate_bindings
 
@@ -75,7 +77,7 @@ class RecordActionsProvider(Provider):
                 yield Hit(score, matcher.highlight(title), cb, text=title, help=help_)
 
 
-class ArchivistApp(App[None]):
+class ArchivistApp(Guarded, App[None]):
     CSS_PATH = "archivist.tcss"
     TITLE = "archivist"
     COMMANDS = App.COMMANDS | {RecordsProvider, RecordActionsProvider}
@@ -131,6 +133,15 @@ class ArchivistApp(App[None]):
             who = _("who are you? (ctrl+p, “act as”)")
         self.sub_title = shape(f"{self.cfg.root.name} · {who}".strip(), self.cfg.display.bidi)
 
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual ends the app on an exception a worker or a widget's handler let through; while
+        the app runs it is one notification instead (`report_error`), and the app goes on."""
+        if not self.is_running or not isinstance(error, Exception):
+            super()._handle_exception(error)
+            return
+        cause = error.error if isinstance(error, WorkerFailed) else error
+        report_error(self, cause)
+
     def on_unmount(self) -> None:
         self.source.close()
         i18n.set_surface("cli")
@@ -153,6 +164,8 @@ class ArchivistApp(App[None]):
     def action_my_day(self) -> None:
         from .screens.my_day import MyDayScreen
 
+        faults.check("tui.action")  # the test hook of the error boundary (archivist/faults.py)
+        faults.check("tui.user")
         if isinstance(self.screen, MyDayScreen):
             self.screen.reload()
         else:

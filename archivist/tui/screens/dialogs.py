@@ -23,13 +23,14 @@ from ...config import Config
 from ...i18n import N_, _, action_label, kind_label
 from ...record import Record
 from ..bidi import shape
+from ..office import Guarded
 from ..widgets.inputs import TextInput
 from ..words import translate_bindings
 
 Submit = Callable[[dict[str, Any]], Awaitable[str | None]]
 
 
-class ActionDialog(ModalScreen[bool]):
+class ActionDialog(Guarded, ModalScreen[bool]):
     BINDINGS = [Binding("escape", "cancel", N_("cancel")), Binding("ctrl+s", "submit", N_("save"))]
 
     def __init__(self, spec: Action, title: str, cfg: Config, submit: Submit, record: Record | None = None) -> None:
@@ -142,7 +143,7 @@ class ActionDialog(ModalScreen[bool]):
         err.add_class("shown")
 
 
-class _ChoiceDialog(ModalScreen[str | None]):
+class _ChoiceDialog(Guarded, ModalScreen[str | None]):
     """A list to choose one entry from: focused on opening, Enter returns the entry's id, Esc None."""
 
     def on_mount(self) -> None:
@@ -196,7 +197,7 @@ class IdentityDialog(_ChoiceDialog):
             )
 
 
-class ConfirmDialog(ModalScreen[bool]):
+class ConfirmDialog(Guarded, ModalScreen[bool]):
     """A yes/no question; y or the first button says yes, n, Esc or the second says no."""
 
     BINDINGS = [

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Label, Select, Static
 
+from ... import faults
 from ...dates import now
 from ...i18n import N_, _
 from ...office import Health, health, office_health, unfiled_paths
@@ -88,6 +89,7 @@ class MyDayScreen(OfficeScreen):
             due, due_error = None, str(e)
         else:
             due_error = ""
+        faults.check("tui.worker")  # the test hook of the error boundary (archivist/faults.py)
         status = await source.call(office_health, cfg, source.violations)
         violations = status["violation_list"]
         self.show(staff, due, due_error, violations, health(cfg, status), unfiled_paths(cfg, status))
