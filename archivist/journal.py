@@ -1,12 +1,13 @@
-"""Events archivist confirmed, kept beside the logs until the daemon has seen them in place.
+"""Events archivist confirmed, kept beside the logs (a bounded number a record, never forgotten after a time).
 
 An editor that read a log before `archivist log` appended to it saves its stale copy over the new
 one, and the confirmed event is gone from the file. The daemon restores dropped events from what
 it last saw, but an editor's save can land before the daemon ever looked (within its debounce).
 So every write that appends events also appends them, as YAML text, to
 `<state>/journal/<lead>.jsonl` (under the record lock, after the log is written, fsynced before
-the command reports success). The daemon (or `doctor --fix`) puts back any journaled event the log
-lacks and drops the entries it has found in the log.
+the command reports success). The daemon puts back any journaled event the log
+lacks, and marks the entries it has found in the log as seen; entries are kept after that (a
+stale save can come much later), the oldest seen ones dropped only beyond MAX_ENTRIES a record.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import contextlib
 import json
 import os
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +65,8 @@ def record_events(state: Path, lead: str, events: Iterable[dict[str, Any]]) -> N
         os.close(fd)
 
 
-def pending(state: Path, lead: str) -> list[dict[str, Any]]:
-    """The journaled events of a record not yet confirmed in its log (oldest first)."""
+def entries(state: Path, lead: str) -> list[tuple[dict[str, Any], bool]]:
+    """The record's journaled events, oldest first, each with whether it was seen in the log."""
     try:
         text = _path(state, lead).read_text(encoding="utf-8", errors="replace")
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
@@ -74,32 +74,57 @@ def pending(state: Path, lead: str) -> list[dict[str, Any]]:
     out = []
     for line in text.splitlines():
         with contextlib.suppress(ValueError, TypeError, AttributeError):
-            ev = event_from_text(json.loads(line)["event"])
+            item = json.loads(line)
+            ev = event_from_text(item["event"])
             if ev is not None:
-                out.append(ev)
+                out.append((ev, bool(item.get("seen"))))
     return out
 
 
+def pending(state: Path, lead: str) -> list[dict[str, Any]]:
+    """Every journaled event of a record (oldest first): what the daemon puts back if a log lacks it."""
+    return [ev for ev, _seen in entries(state, lead)]
+
+
+def needs_tidy(items: list[tuple[dict[str, Any], bool]]) -> bool:
+    """Whether `forget` has anything to do: an entry not yet seen in the log, or too many kept."""
+    return len(items) > MAX_ENTRIES or not all(seen for _ev, seen in items)
+
+
+# Entries kept per record once seen in the log. An entry is dropped only when this many newer ones
+# are kept, never after some time: an editor that held a copy for an hour (or a day, with no
+# daemon running) and saves it drops events that must still be known then. Entries never seen in
+# the log are never dropped. ~250 bytes an event: at most ~50 KB a record.
+MAX_ENTRIES = 200
+
+
 def forget(state: Path, lead: str, present: set[str]) -> None:
-    """Drop the journal entries whose event is in the log now (caller holds the record lock)."""
+    """Mark the journal entries whose event is in the log now as seen, and drop the oldest seen
+    ones beyond MAX_ENTRIES (caller holds the record lock). Entries stay after being seen: a stale
+    save can still drop their event later, and the daemon's own memory of it can be overtaken."""
     path = _path(state, lead)
-    # an entry stays for KEEP_SECONDS even once seen in the log: an editor that holds an old copy
-    # may still save over it, and the daemon's own memory of the events can be overtaken
-    recent = datetime.now(UTC) - timedelta(seconds=KEEP_SECONDS)
-    left = [ev for ev in pending(state, lead) if event_key(ev) not in present or _newer(ev, recent)]
-    if not left:
+    items = entries(state, lead)
+    marked = [(ev, seen or event_key(ev) in present) for ev, seen in items]
+    excess = len(marked) - MAX_ENTRIES
+    kept: list[tuple[dict[str, Any], bool]] = []
+    for ev, seen in marked:
+        if excess > 0 and seen:
+            excess -= 1
+            continue
+        kept.append((ev, seen))
+    if kept == items:
+        return
+    if not kept:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         return
-    atomic_write(path, "".join(json.dumps({"event": event_text(ev)}, ensure_ascii=False) + "\n" for ev in left).encode())
-
-
-KEEP_SECONDS = 600
-
-
-def _newer(ev: dict[str, Any], since: datetime) -> bool:
-    at = ev.get("at")
-    return isinstance(at, datetime) and at.tzinfo is not None and at > since
+    atomic_write(
+        path,
+        "".join(
+            json.dumps({"event": event_text(ev), **({"seen": True} if seen else {})}, ensure_ascii=False) + "\n"
+            for ev, seen in kept
+        ).encode("utf-8"),
+    )
 
 
 def dropped_events(known: Iterable[dict[str, Any]], current: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,7 @@ from .record import LOG_NAME, Record, load_record, log_bytes
 AREAS = ("applicants", "customers", "archive/applicants", "archive/customers")
 CASE_AREAS = ("customers", "archive/customers")  # only cases have case codes, contracts, invoices
 STATE_DIR = ".archivist"
+log = logging.getLogger("archivist.store")
 
 
 @dataclass(frozen=True)
@@ -230,9 +233,71 @@ def write_record(record: Record) -> None:
         if expected is not None and file_ident(path) != expected:
             raise StaleLog(f"{path} changed on disk while archivist was writing it")
 
-    st = atomic_write(path, record.dump(), unchanged)
+    if expected is None:  # a new log: nothing read, nothing to lose
+        st = atomic_write(path, record.dump(), unchanged)
+    else:
+        st = _write_unless_changed(path, record.dump(), expected, unchanged)
     record.mtime_ns = st.st_mtime_ns
     record.ident = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _write_unless_changed(
+    path: Path, data: bytes, expected: tuple[int, int, int, int], check: Callable[[], None]
+) -> os.stat_result:
+    """Replace the log the caller read (`expected`: its dev, inode, mtime_ns, size) with `data`, or
+    raise StaleLog and leave whatever is there now in place.
+
+    `check` compares just before the rename, but a save can still land between that look and the
+    rename. On Linux the rename is an atomic exchange (renameat2 RENAME_EXCHANGE): the file it
+    displaced is compared with the one read, and if it is another (a save in the window) it is
+    exchanged back, so that save is on disk again and the caller redoes its change on it (the same
+    StaleLog as the check's). Where the filesystem refuses an exchange, a plain rename as before.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask decides (007 when shared)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+            st = os.fstat(f.fileno())
+        check()
+        try:
+            exchanged = _renameat2(tmp, path, _RENAME_EXCHANGE)
+        except FileNotFoundError:  # the log went away after the check: nothing to replace
+            raise StaleLog(f"{path} was removed while archivist was writing it") from None
+        if not exchanged:
+            os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    if exchanged:
+        displaced = file_ident(tmp)  # what was at `path` the instant ours went in
+        if displaced != expected:
+            _put_back(path, tmp, st, displaced)
+            raise StaleLog(f"{path} was saved by someone else while archivist was writing it")
+        os.unlink(tmp)
+    fsync_dir(path.parent)
+    return st
+
+
+def _put_back(path: Path, tmp: Path, ours: os.stat_result, displaced: tuple[int, int, int, int] | None) -> None:
+    """A save landed between the check and the exchange: exchange again, so that save is the log
+    once more, and remove our file. If yet another save replaced ours meanwhile (two saves within
+    microseconds), the newest stays the log and the one between is kept beside it, never deleted."""
+    if displaced is None or not _renameat2(tmp, path, _RENAME_EXCHANGE):
+        return
+    back = file_ident(tmp)
+    if back is not None and back[:2] == (ours.st_dev, ours.st_ino):
+        os.unlink(tmp)
+        fsync_dir(path.parent)
+        return
+    _renameat2(tmp, path, _RENAME_EXCHANGE)  # the newest save back in place
+    kept = free_name(path.parent, f".{path.name}.overwritten-{time.strftime('%Y%m%dT%H%M%S')}")
+    os.rename(tmp, kept)
+    fsync_dir(path.parent)
+    log.warning("%s: two saves landed while archivist wrote it; the one in between is kept as %s", path, kept.name)
 
 
 # -- locks ---------------------------------------------------------------------------------------
@@ -283,10 +348,12 @@ if TYPE_CHECKING:
 
 _libc: ctypes.CDLL | bool | None = None
 _RENAME_NOREPLACE = 1
+_RENAME_EXCHANGE = 2
 
 
-def _renameat2(src: Path, dst: Path) -> bool:
-    """rename(2) with RENAME_NOREPLACE where the kernel and libc have it; False if unsupported."""
+def _renameat2(src: Path, dst: Path, flags: int = _RENAME_NOREPLACE) -> bool:
+    """renameat2(2) with RENAME_NOREPLACE (or RENAME_EXCHANGE) where the kernel, libc and the
+    filesystem have it; False if unsupported."""
     import ctypes  # here, not at the top: ctypes.util (and subprocess) cost every command ~7 ms
     import ctypes.util
 
@@ -297,15 +364,15 @@ def _renameat2(src: Path, dst: Path) -> bool:
     if not isinstance(_libc, ctypes.CDLL) or not hasattr(_libc, "renameat2"):
         return False
     AT_FDCWD = -100
-    res = _libc.renameat2(AT_FDCWD, os.fsencode(src), AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
+    res = _libc.renameat2(AT_FDCWD, os.fsencode(src), AT_FDCWD, os.fsencode(dst), flags)
     if res == 0:
         return True
     err = ctypes.get_errno()
     if err == errno.EEXIST:
         raise NameClash(f"cannot move {src.name} to {dst}: that name already exists; resolve it by hand")
-    if err in (errno.EINVAL, errno.ENOSYS):
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
         return False
-    raise OSError(err, os.strerror(err), str(src))
+    raise OSError(err, os.strerror(err), str(dst if err == errno.ENOENT else src))
 
 
 def move(src: Path, dst: Path, sync: bool = True) -> None:

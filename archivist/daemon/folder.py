@@ -137,12 +137,14 @@ class FolderSteps:
     ) -> tuple[Record, Baseline]:
         """Put back events a save dropped (known from the last look and from the journal of
         confirmed events) and log one `edited` event naming what changed by hand."""
-        journaled = journal.pending(self.layout.state, rec.lead)
+        items = journal.entries(self.layout.state, rec.lead)
+        journaled = [ev for ev, _seen in items]
+        tidy = journal.needs_tidy(items)
         events_changed = before is not None and before.events_hash != now.events_hash
         known = self.state.events(rec.lead) if events_changed else []
         lost = journal.dropped_events(known + journaled, rec.events) if known or journaled else []
         if not lost and not changed:
-            if journaled:
+            if tidy:
                 self._forget_journaled(folder, rec.lead)
             return rec, now
         plain = [f for f in changed if f != "events"]
