@@ -1,7 +1,11 @@
 """Everyday commands on a big archive, each as a whole process, beside plain-tool baselines.
 
 `python -m bench.everyday --root PATH [--config CONFIG] [--runs 5] [--only a,b] [--skip a,b]
-                          [--checkout DIR] [--daemon] [--inbox 2000]`
+                          [--checkout DIR] [--daemon] [--inbox 2000] [--full-doctor] [--no-live-index]`
+
+Every row of issue 17's table, on a writable copy of the generated archive:
+`python -m bench.everyday --root /work/perf3-archive --runs 5 --full-doctor --inbox 2000`
+(`--skip doctor` leaves out the long doctor runs; `--checkout /path/to/old/tree` for a "before").
 
 Each command of issue 17's table runs `--runs` times as `python -m archivist …` (a fresh process,
 as staff run it, with this interpreter: not the pyenv shim on PATH), no daemon running unless
@@ -217,7 +221,7 @@ class Bench:
 
     @staticmethod
     def target(r: Result) -> str:
-        target = f"≤ {r.target_s:g} s" if r.target_s is not None else ""
+        target = f"≤ {r.target_s:.3g} s" if r.target_s is not None else ""
         if r.target_mb is not None:
             target += f"{', ' if target else ''}≤ {r.target_mb:g} MB"
         return target
@@ -276,9 +280,10 @@ class Bench:
         else:
             print(f"{'plocate':<34} not installed here")
 
-    def reading(self, word: str, daemon: bool = False) -> None:
+    def reading(self, word: str, daemon: bool = False, tag: str = "") -> None:
+        """`daemon`: the index is live (the daemon's lock is held, or a daemon runs): no catch-up."""
         n = self.args.runs
-        tag = " (index live)" if daemon else ""
+        tag = tag or (" (index live)" if daemon else "")
         some = self.codes("following", n) + self.codes("open", n, case=True)
         if self.wanted("show"):
             self.measure(f"show <applicant code>{tag}", [self.arch("show", c) for c in some[:n]], 0.3, 60)
@@ -316,9 +321,9 @@ class Bench:
             db.close()
         return self.rng.sample(rows, min(n, len(rows)))
 
-    def writing(self, daemon: bool = False) -> None:
+    def writing(self, daemon: bool = False, tag: str = "") -> None:
         n = self.args.runs
-        tag = " (index live)" if daemon else ""
+        tag = tag or (" (index live)" if daemon else "")
         if self.wanted("register"):
             with self.room_for_new_applicants(n) as made:
                 argvs = [
@@ -593,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
                 bench.writing(daemon=True)
         if args.daemon or args.inbox:
             with bench.daemon() as proc:
-                bench.reading(args.word, daemon=True)
+                bench.reading(args.word, daemon=True, tag=" (daemon running)")
                 if args.inbox:
                     bench.inbox(proc, args.inbox)
     finally:
