@@ -431,6 +431,7 @@ class Bench:
                     os.rename(src, dst)
                     moved.append((src, dst))
             registry.write_bytes(re.sub(rb"^applicant:\s*\d+", f"applicant: {99999 - n}".encode(), saved, flags=re.M))
+            self.reconcile_index()  # the index forgets the folders set aside (a live one too)
         try:
             yield made
         finally:
@@ -441,8 +442,20 @@ class Bench:
                 os.rename(dst, src)
             registry.write_bytes(saved)
             shutil.rmtree(held, ignore_errors=True)
-            # the index learns of it now (untimed), not in the next command measured
-            subprocess.run(self.arch("search", "00001"), env=self.env, cwd=str(self.tmp), capture_output=True)
+            self.reconcile_index()  # the index learns of it now (untimed), not in the next command measured
+
+    def reconcile_index(self) -> None:
+        """Bring the index up to date with what the bench moved, through the checkout under test
+        (its schema may differ from this bench's own archivist): its catch-up process when it has
+        one (it reconciles even while the daemon's lock is held, as a running daemon would have
+        seen the moves), else a read command, which reconciles when no daemon runs."""
+        if (Path(self.checkout) / "archivist" / "index" / "__main__.py").exists():
+            config = ["--config", str(Path(self.cfg.path).resolve())] if self.cfg.path else []
+            argv = [sys.executable, "-m", "archivist.index", *config, "--root", str(self.root)]
+        else:
+            argv = self.arch("search", "00001")
+        subprocess.run(argv, env=self.env, cwd=str(self.tmp), capture_output=True)
+        self.settle()
 
     @contextlib.contextmanager
     def live_index(self) -> Iterator[None]:
