@@ -454,6 +454,7 @@ class Bench:
             argv = [sys.executable, "-m", "archivist.index", *config, "--root", str(self.root)]
         else:
             argv = self.arch("search", "00001")
+        self.settle()  # a catch-up already walking would make this one return at once
         subprocess.run(argv, env=self.env, cwd=str(self.tmp), capture_output=True)
         self.settle()
 
