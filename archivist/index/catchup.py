@@ -22,15 +22,19 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..store import layout_of
+
+if TYPE_CHECKING:
+    import subprocess
 
 SYNC_FOLDERS = 5_000  # at most this many record folders: the walk (≲ 0.1 s) is done before answering
 LOCK_NAME = "catch-up.lock"
 SAID_NAME = "catch-up.said"
 FD_ENV = "ARCHIVIST_CATCH_UP_FD"
-_started: list[object] = []  # Popen objects, so that a long-lived caller (TUI, tests) reaps them
+_started: list[subprocess.Popen[bytes]] = []  # Popen objects: a long-lived caller (the web app) reaps them at the next start
 
 
 def lock_path(cfg: Config) -> Path:
@@ -46,6 +50,7 @@ def start(cfg: Config, say: Callable[[str, int, int], None], folders: int) -> bo
     from ..notify import child_env
 
     state = layout_of(cfg).state
+    _started[:] = [p for p in _started if p.poll() is None]  # reap finished ones
     try:
         fd = os.open(lock_path(cfg), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o660)
     except OSError:
@@ -116,6 +121,6 @@ def wait(cfg: Config, timeout: float = 60.0) -> bool:
             return False
         time.sleep(0.05)
     for proc in list(_started):  # reap what this process started
-        if proc.poll() is not None:  # type: ignore[attr-defined]
+        if proc.poll() is not None:
             _started.remove(proc)
     return True
