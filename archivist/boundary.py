@@ -15,6 +15,7 @@ from pathlib import Path
 from .config import Config
 from .errors import ArchivistError
 from .i18n import _
+from .modes import make_dirs, open_new
 from .store import layout_of
 
 # errors of the machine, not of archivist: a full or read-only disk, a vanished drive, quotas
@@ -67,9 +68,11 @@ def write_report(cfg: Config | None, e: BaseException, context: str) -> Path | N
     places.append(Path(tempfile.gettempdir()))
     for folder in places:
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            make_dirs(folder)
             path = folder / f"archivist-crash-{stamp}-{os.getpid()}-{time.monotonic_ns() % 1000000:06d}.txt"
-            path.write_text(f"{context}\n\n{report}", encoding="utf-8", errors="replace")
+            # 0600 (0660 when shared): a report may quote customers' names and notes
+            with open(open_new(path, os.O_WRONLY), "w", encoding="utf-8", errors="replace") as f:
+                f.write(f"{context}\n\n{report}")
             return path
         except OSError:
             continue

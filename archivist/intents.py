@@ -25,6 +25,7 @@ from typing import Any
 from . import journal, store
 from .config import Config
 from .errors import ArchivistError
+from .modes import make_dirs
 from .record import LOG_NAME, load_record
 
 log = logging.getLogger("archivist.intents")
@@ -36,7 +37,7 @@ def _dir(cfg: Config) -> Path:
 
 def begin(cfg: Config, kind: str, key: str, payload: dict[str, Any]) -> Path:
     path = _dir(cfg) / f"{kind}-{key}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     store.atomic_write(path, json.dumps({"kind": kind, **payload}, ensure_ascii=False).encode("utf-8"))
     return path
 

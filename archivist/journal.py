@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from .modes import make_dirs, open_or_create
 from .record import _jsonable, dump_yaml, safe_load_log
 from .store import atomic_write
 
@@ -56,8 +57,8 @@ def record_events(state: Path, lead: str, events: Iterable[dict[str, Any]]) -> N
     if not lines:
         return
     path = _path(state, lead)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
+    make_dirs(path.parent)
+    fd = open_or_create(path, os.O_WRONLY | os.O_APPEND)  # 0600, 0660 when shared (modes)
     try:
         os.write(fd, lines.encode("utf-8"))
         os.fsync(fd)

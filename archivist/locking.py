@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import ArchivistError
+from .modes import open_or_create
 
 LOCK_TIMEOUT = 30.0
 
@@ -73,10 +74,8 @@ def _thread_lock(fd: int) -> threading.Lock:
 
 def _open(path: Path, exclusive: bool, create: bool) -> int:
     flags = (os.O_RDWR if exclusive else os.O_RDONLY) | os.O_CLOEXEC
-    if create:
-        flags |= os.O_CREAT
     try:
-        return os.open(path, flags, 0o666)  # the umask decides (0o007 for a group install)
+        return open_or_create(path, flags) if create else os.open(path, flags)  # 0600, 0660 when shared
     except PermissionError:
         if not exclusive:
             raise

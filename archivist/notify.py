@@ -48,6 +48,7 @@ from typing import Any
 
 from .config import Config, TelegramConfig
 from .errors import ArchivistError
+from .modes import make_dirs
 from .record import Record, load_record
 from .store import atomic_write, fsync_dir, layout_of, locate, lock
 
@@ -84,7 +85,7 @@ def announce_conversion(cfg: Config, record: Record) -> None:
     """
     text = announcement_text(cfg, record)
     box = outbox_dir(cfg)
-    box.mkdir(parents=True, exist_ok=True)
+    make_dirs(box)
     if _announced(cfg, record):
         return  # a conversion finished after a crash: its announcement is queued or sent already
     name = f"{time.time_ns()}-{record.case}.json"
@@ -107,7 +108,7 @@ def queue_for_staff(cfg: Config, name: str, staff: str, text: str, **extra: Any)
     a name that says what it is (`digest-2026-11-30-07`); a name already waiting or sent is not
     queued again, so a restarted daemon never sends the same reminder twice. True if queued."""
     box = outbox_dir(cfg)
-    box.mkdir(parents=True, exist_ok=True)
+    make_dirs(box)
     file = f"{name}.json"
     if (box / file).exists() or (sent_dir(cfg) / file).exists():
         return False
@@ -132,7 +133,7 @@ def conversion_saved(cfg: Config, data: dict[str, Any], queued: float) -> bool |
 
 
 def _set_aside_unconfirmed(cfg: Config, path: Path, marker: Path, data: dict[str, Any]) -> None:
-    unconfirmed_dir(cfg).mkdir(parents=True, exist_ok=True)
+    make_dirs(unconfirmed_dir(cfg))
     _write(unconfirmed_dir(cfg) / path.name, data)
     _finish(path, marker)
     log.warning(
@@ -330,7 +331,7 @@ def _paused_file(cfg: Config) -> Path:
 
 
 def _flush_locked(cfg: Config, token: str, force: bool, tries: int, delay: float, sleep: Callable[[float], None]) -> int:
-    sent_dir(cfg).mkdir(parents=True, exist_ok=True)
+    make_dirs(sent_dir(cfg))
     if not force:
         try:
             if float(_paused_file(cfg).read_text(encoding="utf-8")) > time.time():

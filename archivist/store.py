@@ -22,6 +22,7 @@ from .config import Config
 from .errors import NameClash, NetworkFilesystem, OutsideRoot, RecordNotFound, StaleLog
 from .i18n import _, how
 from .locking import LOCK_TIMEOUT, posix_lock
+from .modes import PRIVATE_DIR, SHARED_DIR, create_empty, make_dirs, open_new, shared
 from .mounts import Mount, network_mount
 from .naming import normalize_code
 from .record import LOG_NAME, Record, load_record, log_bytes
@@ -94,8 +95,8 @@ class Layout:
     def ensure(self) -> None:
         self.require_local("create an archive")
         for name in (*AREAS, "inbox"):
-            (self.root / name).mkdir(parents=True, exist_ok=True)
-        self.state.mkdir(parents=True, exist_ok=True)
+            make_dirs(self.root / name)
+        make_dirs(self.state)
 
 
 GROUP_UMASK = 0o007
@@ -129,14 +130,14 @@ def use_group_access(root: Path) -> None:
 
 
 def create_file(path: Path) -> None:
-    """Create `path` empty if missing, with the mode the umask gives (group-writable when shared).
+    """Create `path` empty if missing, 0600 (0660 when shared; see `modes`).
 
     For SQLite files: SQLite creates a database 0644 whatever the umask, and makes its -wal and
-    -shm side files with the database's mode, so an index made by one account would be read-only
-    for the rest of the group. An empty file is a valid new database.
+    -shm side files with the database's mode, so an index made by one account would be readable by
+    every account of the host (or read-only for the rest of the group). An empty file is a valid
+    new database.
     """
-    with contextlib.suppress(FileExistsError):
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666))
+    create_empty(path)
 
 
 def layout_of(cfg: Config) -> Layout:
@@ -169,11 +170,16 @@ def fsync_dir(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def _replacing(path: Path, check: Callable[[], None] | None = None) -> Iterator[BinaryIO]:
+def _replacing(path: Path, check: Callable[[], None] | None = None, private: bool = True) -> Iterator[BinaryIO]:
     """The temp file beside `path` that `atomic_writer` and `atomic_write` write into: synced, then
-    `check` (if any), then renamed over `path`; on any error the temp file is removed instead."""
+    `check` (if any), then renamed over `path`; on any error the temp file is removed instead.
+    `private`: the file gets archivist's mode (0600, 0660 when shared; `modes`) whatever the umask;
+    otherwise the umask decides (an export the user asked for, wherever they put it)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask decides (007 when shared)
+    if private:
+        fd = open_new(tmp, os.O_WRONLY)
+    else:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
@@ -190,11 +196,12 @@ def _replacing(path: Path, check: Callable[[], None] | None = None) -> Iterator[
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+def atomic_writer(path: Path, private: bool = True) -> Iterator[BinaryIO]:
     """`atomic_write` for output written as it is made (an export of 100,000 rows): the caller
     writes into a temp file beside `path`, which replaces `path` only when the block ends without
-    an error; an interrupted export leaves the last good file where it was."""
-    with _replacing(path) as f:
+    an error; an interrupted export leaves the last good file where it was. `private=False` for a
+    file that is the user's (an export wherever they asked): its mode is what their umask gives."""
+    with _replacing(path, private=private) as f:
         yield f
 
 
@@ -311,7 +318,7 @@ def lock(layout: Layout, name: str, timeout: float = LOCK_TIMEOUT) -> Iterator[N
     account's processes and threads of this one included.
     """
     layout.require_local("write to the archive")  # every writer takes a lock first
-    layout.locks.mkdir(parents=True, exist_ok=True)
+    make_dirs(layout.locks)
     with posix_lock(layout.locks / f"{name}.lock", timeout=timeout, what=name):
         yield
 
@@ -381,7 +388,7 @@ def move(src: Path, dst: Path, sync: bool = True) -> None:
     `sync=False` leaves fsyncing both folders to the caller: the daemon filing a batch of inbox
     files syncs each folder once instead of twice per file.
     """
-    dst.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(dst.parent)
     if not _renameat2(src, dst):
         if os.path.lexists(dst):
             raise NameClash(f"cannot move {src.name} to {dst}: that name already exists; resolve it by hand")
@@ -443,12 +450,16 @@ def check_inside(root: Path, path: Path) -> None:
 
 
 def make_folder(path: Path) -> None:
-    """Exclusive mkdir: two processes can never both believe they created the same record."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Exclusive mkdir: two processes can never both believe they created the same record.
+    The folder is 0700 (2770 in a shared archive), see `modes`."""
+    make_dirs(path.parent)
+    group = shared(path.parent)
     try:
-        os.mkdir(path)
+        os.mkdir(path, 0o770 if group else PRIVATE_DIR)
     except FileExistsError:
         raise NameClash(f"{path} already exists; resolve it by hand") from None
+    if group:
+        os.chmod(path, SHARED_DIR)
     fsync_dir(path.parent)
 
 

@@ -15,6 +15,7 @@ import yaml
 from .. import dates, store
 from ..config import Config
 from ..errors import ArchivistError
+from ..modes import make_dirs
 
 MARKER = ".archivist-backup"
 
@@ -96,7 +97,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def _write_yaml(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     store.atomic_write(path, yaml.safe_dump(data, allow_unicode=True, sort_keys=False).encode("utf-8"))
 
 

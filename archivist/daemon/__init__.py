@@ -19,6 +19,7 @@ from ..config import Config, archivist_command
 from ..errors import ArchivistError
 from ..i18n import _
 from ..liveness import _read_pid, lock_path, log_path, running, state_path
+from ..modes import make_dirs
 from ..store import layout_of
 from .status import read_state, status
 
@@ -38,7 +39,7 @@ def spawn(cfg: Config, wait: float = 10.0) -> int:
     if pid:
         return pid
     archive_id.require_archive(cfg)  # refused here in one line, not in a child whose output is dropped
-    layout_of(cfg).state.mkdir(parents=True, exist_ok=True)
+    make_dirs(layout_of(cfg).state)
     proc = subprocess.Popen(
         daemon_command(cfg),
         stdin=subprocess.DEVNULL,

@@ -11,6 +11,7 @@ from ..config import Config
 from ..errors import ArchivistError
 from ..liveness import lock_path
 from ..locking import try_lock
+from ..modes import make_dirs, open_or_create
 from ..store import layout_of
 
 log = logging.getLogger("archivist.daemon")
@@ -27,8 +28,8 @@ def acquire_lock(cfg: Config, wait: float = 1.0) -> int:
     """
     layout_of(cfg).require_local("run the daemon")
     path = lock_path(cfg)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)  # the umask decides (007 when shared)
+    make_dirs(path.parent)
+    fd = open_or_create(path, os.O_RDWR)  # 0600, 0660 when shared (modes)
     deadline = time.monotonic() + wait
     while True:
         try:

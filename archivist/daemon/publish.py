@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import logging.handlers
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from ..config import Config
 from ..liveness import state_path
+from ..modes import open_new
 from .feeder import IndexFeeder
 from .guard import Supervisor
 from .settle import Settler
@@ -75,7 +77,10 @@ class StatusPublisher:
         path = state_path(self.cfg)
         tmp = path.with_name(path.name + ".tmp")
         try:
-            tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()  # a leftover keeps its old mode; the new one is made 0600 (modes)
+            with open(open_new(tmp, os.O_WRONLY), "w", encoding="utf-8") as f:
+                f.write(json.dumps(data, ensure_ascii=False))
             os.replace(tmp, path)
         except OSError as e:
             log.warning("cannot write %s: %s", path, e)

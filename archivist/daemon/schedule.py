@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, time
 from pathlib import Path
@@ -19,8 +18,9 @@ from typing import Any
 from .. import backup, notify
 from ..config import Config
 from ..dates import fmt
+from ..modes import make_dirs
 from ..office import Health, health, office_status
-from ..store import atomic_writer, layout_of
+from ..store import atomic_write, atomic_writer, layout_of
 
 log = logging.getLogger("archivist.daemon")
 
@@ -41,10 +41,7 @@ def load_schedule(cfg: Config) -> dict[str, Any]:
 
 
 def save_schedule(cfg: Config, state: dict[str, Any]) -> None:
-    path = _state_file(cfg)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(state, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(_state_file(cfg), json.dumps(state, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
 def review_due(cfg: Config, now: datetime, state: dict[str, Any]) -> bool:
@@ -107,7 +104,7 @@ def write_review(cfg: Config, now: datetime, index: Any) -> Path:
     """Write `.archivist/review/YYYY-MM-DD.txt` from the index's `due` lists, line by line as the
     index hands the rows over: a review of 100,000 overdue records keeps the daemon's memory flat."""
     path = review_dir(cfg) / f"{now.date().isoformat()}.txt"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
 
     def of(staff: str) -> Sections:
         return index.due_counts(staff=staff, now=now), index.iter_due(staff=staff, now=now)

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from ..modes import make_dirs
 from ..record import dump_yaml, safe_load_log
 from ..store import create_file
 from .edits import Baseline
@@ -30,7 +31,7 @@ class DaemonState:
     """One connection, used by the daemon's worker thread only."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent)
         self.path = path
         try:
             self.db = self._open(path)

@@ -30,6 +30,7 @@ from .. import archive_id
 from ..config import Config
 from ..errors import ArchivistError
 from ..liveness import running
+from ..modes import make_dirs
 from ..stages import STAGES
 from ..store import AREAS, record_depth
 from ..violations import Violation
@@ -695,7 +696,7 @@ def cold_build(cfg: Config, progress: Progress | None = None) -> dict[str, Any]:
     """Build a fresh index file next to the final one and move it into place atomically."""
     require_archive(cfg)
     path = cfg.index_file
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     started = time.monotonic()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.building")
     schema.remove_files(tmp)

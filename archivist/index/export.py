@@ -397,7 +397,7 @@ def write(
     file atomically at the end; the number of records written. `counted(n)` hears of progress."""
     check_output(path)
     try:
-        with store.atomic_writer(path) as f:
+        with store.atomic_writer(path, private=False) as f:  # the user's file: their umask decides
             if fmt_ == "csv":
                 return write_csv(cfg, records, f, counted)
             return write_xlsx(cfg, records, f, counted)

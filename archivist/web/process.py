@@ -6,6 +6,7 @@ The server is "running" when its port answers; a detached child writes its outpu
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 from .. import store
 from ..config import Config, archivist_command
 from ..errors import ArchivistError
+from ..modes import make_dirs, open_or_create
 
 
 def log_path(cfg: Config) -> Path:
@@ -39,8 +41,8 @@ def spawn(cfg: Config, wait: float = 15.0) -> str:
     if answering(host, port):
         return f"web app already answering at {url}"
     path = log_path(cfg)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "ab") as out:
+    make_dirs(path.parent)
+    with open(open_or_create(path, os.O_WRONLY | os.O_APPEND), "ab") as out:  # 0600, 0660 when shared
         proc = subprocess.Popen(
             serve_command(cfg), stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, close_fds=True
         )

@@ -21,6 +21,8 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from ..modes import make_dirs
+
 COOKIE = "archivist_session"
 
 CSP = (
@@ -45,7 +47,7 @@ def secret_key(state_dir: Path) -> bytes:
             return data
     except FileNotFoundError:
         pass
-    state_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(state_dir)
     tmp = path.with_name(f".web-secret.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
