@@ -150,3 +150,13 @@ def test_init_refuses_an_unplugged_fstab_drive(tmp_path: Path, monkeypatch: pyte
         init_archive(load_config(config))
     assert _tree(root) == []
 
+
+
+def test_the_web_app_refuses_a_root_that_holds_no_archive(tmp_path: Path) -> None:
+    """`archivist serve` (and so the web's register) on an empty mount point."""
+    from archivist.web.app import create_app
+
+    config, root = _setup(tmp_path, "empty folder")
+    with pytest.raises(ArchivistError, match="`archivist init` creates a new archive there") as e:
+        create_app(load_config(config))
+    assert str(config) in str(e.value) and _tree(root) == []
