@@ -30,6 +30,7 @@ from .config import Config
 from .dates import year_of
 from .errors import ArchivistError, CodeExhausted, DuplicateNumber
 from .locking import posix_lock
+from .modes import make_dirs, open_new
 from .naming import ANY_DIGIT, ascii_digits, digit_variants
 from .record import LOG_NAME, Record, dump_yaml, log_bytes, parse_record
 from .store import AREAS, CASE_AREAS, Layout, atomic_write, free_name, iter_record_names, layout_of, lock
@@ -314,8 +315,11 @@ class _CaseCache:
             return
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:  # derived data: temp + rename, no fsync (a damaged file fails its checksum)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as f:  # piece by piece: never a second copy of every log in memory
+            make_dirs(self.path.parent)
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()  # a leftover of this pid: the new file gets the mode below
+            # 0600 (0660 when shared, see modes): it holds a copy of every case log
+            with open(open_new(tmp, os.O_WRONLY), "wb") as f:  # piece by piece: never a second copy of every log in memory
                 crc = 0
 
                 def put(piece: bytes | memoryview) -> None:

@@ -70,6 +70,7 @@ def test_a_private_archive_keeps_everything_it_creates_owner_only(tmp_path: Path
     assert _cli(config, "register", "--company", "شرکت دوم", "--staff", "07", "--yes") == 0
     assert _cli(config, "log", "00001", "--kind", "call", "--note", "first call") == 0
     assert _cli(config, "convert", "00001", "--service", "1") == 0  # queues the Telegram message (outbox)
+    assert _cli(config, "contract", "1001") == 0  # reads every case log: the case-log cache
     assert _cli(config, "reindex") == 0
     assert _cli(config, "search", "پارس") == 0
     assert _cli(config, "doctor", "--fix") in (0, 1)
@@ -114,6 +115,7 @@ def test_a_private_archive_keeps_everything_it_creates_owner_only(tmp_path: Path
         ".archivist/journal",
         ".archivist/crash-reports",
         ".archivist/review",
+        ".archivist/case-logs.cache",
     ):
         assert name in made, f"{name} was not made (the test did not exercise it)"
     assert list((state / "outbox").glob("*.json")), "no Telegram message queued"
