@@ -261,7 +261,7 @@ def _write_unless_changed(
     StaleLog as the check's). Where the filesystem refuses an exchange, a plain rename as before.
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask decides (007 when shared)
+    fd = open_new(tmp, os.O_WRONLY)  # 0600, 0660 when shared (modes)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

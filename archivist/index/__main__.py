@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from ..config import load_config
 from ..errors import ArchivistError
+from ..modes import open_or_create
 from . import open_index
 from .catchup import FD_ENV, lock_path
 
@@ -34,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pass
     cfg = load_config(args.config, args.root)
     if held is None:  # started by hand: take the lock ourselves
-        fd = os.open(lock_path(cfg), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o660)
+        fd = open_or_create(lock_path(cfg), os.O_RDWR)  # 0600, 0660 when shared (modes)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import Config
+from ..modes import create_empty, open_or_create
 from ..store import layout_of
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def start(cfg: Config, say: Callable[[str, int, int], None], folders: int) -> bo
     state = layout_of(cfg).state
     _started[:] = [p for p in _started if p.poll() is None]  # reap finished ones
     try:
-        fd = os.open(lock_path(cfg), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o660)
+        fd = open_or_create(lock_path(cfg), os.O_RDWR)  # 0600, 0660 when shared (modes)
     except OSError:
         return False
     try:
@@ -92,7 +93,7 @@ def start(cfg: Config, say: Callable[[str, int, int], None], folders: int) -> bo
             0,
         )
         try:
-            said.touch()
+            create_empty(said)  # 0600 like all state (modes)
         except OSError:
             pass
     return True
