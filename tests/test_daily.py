@@ -249,6 +249,12 @@ ORACLE_CASES = [
         [3],
         id="note-word-before-name-prefix",
     ),
+    pytest.param(  # a typo typed with a ZWNJ finds the name written run together
+        [("شرکت نوین", {}, ""), ("گروه نوآوران", {}, "")],
+        "نو\u200cآاران",
+        [1],
+        id="typo-with-zwnj-finds-name-run-together",
+    ),
 ]
 
 

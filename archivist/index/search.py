@@ -15,7 +15,7 @@ company matches, then the rest, and the order never depends on how the index was
 | 55–38 | ids / name / note / file        | FTS5 whole words as typed                            |
 | 37    | company                         | part of a word of the name ("توس" in "توسعه")        |
 | 36–34 | ids / name / note / file        | a word that only begins with what was typed          |
-| 33/32 | company~ / name~                | each word within one edit of a name word             |
+| 33/32 | company~ / name~                | each word (or all run together) one edit from a name |
 | 30    | text                            | the words spread over several fields                 |
 
 A word found whole, as typed (in a note, a file name, a contact name), outranks a name that only
@@ -290,10 +290,16 @@ def _one_letter_off(q: _Query, hits: _Hits) -> None:
         cands = {w} if w in known or len(w) < 3 else _neighbours(q.db, w)
         every |= cands
         groups.append("(" + " OR ".join(_quote(c) for c in sorted(cands)) + ")")
-    for row in _fts(q.db, "names", " AND ".join(groups), q.where, q.args, q.limit, q.tail):
+    match = " AND ".join(groups)
+    if len(q.words) > 1:  # "نو‌آاران" typed with a ZWNJ, "نوآوران" written run together
+        joined = _neighbours(q.db, q.compact)
+        every |= joined
+        match = f"({match}) OR (" + " OR ".join(_quote(c) for c in sorted(joined)) + ")"
+    for row in _fts(q.db, "names", match, q.where, q.args, q.limit, q.tail):
         if row["id"] in hits.best:
             continue  # found as typed: the earlier stages said where
-        in_company = bool(every & set(fold(row["company"] or "").split()))
+        words = fold(row["company"] or "").split()
+        in_company = bool(every & {*words, *(a + b for a, b in zip(words, words[1:], strict=False))})
         hits.add([row], 33 if in_company else 32, "company~" if in_company else "name~")
 
 
