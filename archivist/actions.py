@@ -21,6 +21,7 @@ from . import allocation, archive_id, store, workflow
 from .config import Config
 from .dates import parse_when
 from .errors import ArchivistError
+from .i18n import N_, _
 from .record import CONTACT_KEYS as CONTACT_KEYS
 from .record import Record
 from .returning import catch_up, find_similar
@@ -146,7 +147,7 @@ def _step(fn: Callable[..., Record]) -> Callable[[Config, str, Values, str | Non
 
 NOTE = Field("note", "note", "note")
 NOTE_REQUIRED = Field("note", "note", "note", required=True)
-NUMBER = Field("number", "number", placeholder="empty: next serial", help="a number typed by hand (default: the next serial)")
+NUMBER = Field("number", "number", placeholder=N_("empty: next serial"), help=N_("a number typed by hand (default: the next serial)"))
 LOG_CHOICES = ("call", "note", "request", "quote")  # what the log menu offers; service and qc have their own actions
 
 ACTIONS: dict[str, Action] = {
@@ -156,16 +157,16 @@ ACTIONS: dict[str, Action] = {
             "log",
             "log",
             "l",
-            "log a call, note, request, quote, service or qc entry",
+            N_("log a call, note, request, quote, service or qc entry"),
             (
                 Field("kind", "kind", "choice", required=True, choices=workflow.LOG_KINDS, offered=LOG_CHOICES),
                 NOTE_REQUIRED,
                 Field(
                     "next",
-                    "next follow-up",
+                    N_("next follow-up"),
                     "when",
-                    placeholder="empty: followup.interval_days ahead",
-                    help="the next follow-up (+3d, Jalali or ISO; default: a contact moves it followup.interval_days ahead)",
+                    placeholder=N_("empty: followup.interval_days ahead"),
+                    help=N_("the next follow-up (+3d, Jalali or ISO; default: a contact moves it followup.interval_days ahead)"),
                 ),
             ),
             _log,
@@ -174,7 +175,7 @@ ACTIONS: dict[str, Action] = {
             "followup",
             "follow-up",
             "f",
-            "set the next follow-up (+1d, +4h, Jalali or ISO date)",
+            N_("set the next follow-up (+1d, +4h, Jalali or ISO date)"),
             (
                 Field("when", "when", "when", required=True, placeholder="+2d, +4h, 1405-09-10 10:00", flag="--at"),
                 NOTE,
@@ -185,35 +186,35 @@ ACTIONS: dict[str, Action] = {
             "convert",
             "convert",
             "v",
-            "convert an applicant to a case; prints the 4-digit case code",
+            N_("convert an applicant to a case; prints the 4-digit case code"),
             (
                 Field("service", "service", "service", required=True),
                 NOTE,
             ),
             _convert,
         ),
-        Action("decline", "decline", "d", "the applicant declined", (NOTE,), _step(workflow.decline)),
-        Action("contract", "contract", "k", "record the signed contract; prints its number", (NUMBER, NOTE), _contract),
+        Action("decline", "decline", "d", N_("the applicant declined"), (NOTE,), _step(workflow.decline)),
+        Action("contract", "contract", "k", N_("record the signed contract; prints its number"), (NUMBER, NOTE), _contract),
         Action(
             "invoice",
             "invoice",
             "i",
-            "add an invoice to a case; prints its number",
+            N_("add an invoice to a case; prints its number"),
             (
                 NUMBER,
-                Field("tax_id", "tax ID", help="the tax authority's unique invoice ID"),
+                Field("tax_id", N_("tax ID"), help=N_("the tax authority's unique invoice ID")),
                 Field("amount", "amount"),
-                Field("date", "date", "date", placeholder="empty: today", help="invoice date (Jalali or ISO; default now)"),
+                Field("date", "date", "date", placeholder=N_("empty: today"), help=N_("invoice date (Jalali or ISO; default now)")),
                 NOTE,
             ),
             _invoice,
         ),
-        Action("service", "service", "s", "log service work (moves the case to in-service)", (NOTE_REQUIRED,), _service),
-        Action("qc", "QC", "q", "log a quality check", (NOTE_REQUIRED,), _qc),
-        Action("clear", "clear", "c", "the service is cleared", (NOTE,), _step(workflow.clear)),
-        Action("crm", "CRM", "r", "the CRM step is done", (NOTE,), _step(workflow.crm)),
-        Action("archive", "archive", "a", "archive (only after CRM)", (NOTE,), _step(workflow.archive)),
-        Action("reopen", "reopen", "R", "reopen an archived record", (NOTE,), _step(workflow.reopen)),
+        Action("service", "service", "s", N_("log service work (moves the case to in-service)"), (NOTE_REQUIRED,), _service),
+        Action("qc", "QC", "q", N_("log a quality check"), (NOTE_REQUIRED,), _qc),
+        Action("clear", "clear", "c", N_("the service is cleared"), (NOTE,), _step(workflow.clear)),
+        Action("crm", "CRM", "r", N_("the CRM step is done"), (NOTE,), _step(workflow.crm)),
+        Action("archive", "archive", "a", N_("archive (only after CRM)"), (NOTE,), _step(workflow.archive)),
+        Action("reopen", "reopen", "R", N_("reopen an archived record"), (NOTE,), _step(workflow.reopen)),
     )
 }
 
@@ -237,7 +238,7 @@ def perform(cfg: Config, code: str, action: str, values: Values, by: str | None)
     try:
         spec = ACTIONS[action]
     except KeyError:
-        raise ValueError(f"unknown action {action!r}") from None
+        raise ValueError(f"unknown action {action!r}") from None  # untranslated: a programming error (action names come from ACTIONS)
     return spec.run(cfg, code, values, by)
 
 
@@ -251,12 +252,11 @@ def init_archive(cfg: Config) -> Path:
     (`archive_id.require_archive`)."""
     layout = store.layout_of(cfg)
     if cfg.root.exists() and not cfg.root.is_dir():
-        raise ArchivistError(f"the archive root {cfg.root} is a file, not a folder; point root: at a folder")
+        raise ArchivistError(_("the archive root {root} is a file, not a folder; point root: at a folder").format(root=cfg.root))
     gone = archive_id.unplugged_mount(cfg.root)
     if gone is not None and not archive_id.has_archive(cfg.root):
         raise ArchivistError(
-            f"not creating an archive at {cfg.root_where}: the drive mounted on {gone} (/etc/fstab) is not mounted, "
-            "so it would land on the disk beneath; mount the drive first"
+            _("not creating an archive at {root_where}: the drive mounted on {gone} (/etc/fstab) is not mounted, so it would land on the disk beneath; mount the drive first").format(root_where=cfg.root_where, gone=gone)
         )
     layout.ensure()
     if not layout.registry.exists():
@@ -284,7 +284,7 @@ def start_archive(cfg: Config, ask: Callable[[str], bool] | None = None) -> Path
         return None
     if archive_id.has_archive(cfg.root) or cfg.root_is_default:
         return init_archive(cfg)
-    question = f"no archive at {cfg.root_where}. Create a new, empty archive there?"
+    question = _("no archive at {root_where}. Create a new, empty archive there?").format(root_where=cfg.root_where)
     if ask is not None and cfg.root.parent.is_dir() and ask(question):
         return init_archive(cfg)
     archive_id.require_archive(cfg)  # raises: where it looked, and that `archivist init` creates one

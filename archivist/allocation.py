@@ -29,6 +29,7 @@ import yaml
 from .config import Config
 from .dates import year_of
 from .errors import ArchivistError, CodeExhausted, DuplicateNumber
+from .i18n import _, kind_label
 from .locking import posix_lock
 from .modes import make_dirs, open_new
 from .naming import ANY_DIGIT, ascii_digits, digit_variants
@@ -86,8 +87,7 @@ def read_registry(layout: Layout) -> Registry:
 
     def bad(key: str, value: Any, what: str) -> ArchivistError:
         return ArchivistError(
-            f"{path}: key '{key}' must be {what}, got {value!r}; fix it by hand (the last number issued) "
-            "or restore registry.yaml from a backup"
+            _("{path}: key '{key}' must be {what}, got {value!r}; fix it by hand (the last number issued) or restore registry.yaml from a backup").format(path=path, key=key, what=what, value=value)
         )
 
     def number(key: str, value: Any) -> int:
@@ -96,7 +96,7 @@ def read_registry(layout: Layout) -> Registry:
         if isinstance(value, str) and ascii_digits(value.strip()).isdigit():
             return int(ascii_digits(value.strip()))
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise bad(key, value, "a whole number")
+            raise bad(key, value, _("a whole number"))
         return value
 
     def counters(key: str) -> dict[str, int]:
@@ -104,7 +104,7 @@ def read_registry(layout: Layout) -> Registry:
         if v is None:
             return {}
         if not isinstance(v, dict):
-            raise bad(key, v, "a mapping (year or service prefix: last number)")
+            raise bad(key, v, _("a mapping (year or service prefix: last number)"))
         return {str(k): number(f"{key}.{k}", n) for k, n in v.items()}
 
     return Registry(
@@ -467,7 +467,7 @@ def disk_high_serial(cfg: Config, layout: Layout, kind: str, year: str | None, a
             return 0
         return max(map(int, fast_re.findall(raw)), default=0)
 
-    memo_key = f"serial {kind} {fmt} {year}"
+    memo_key = f"serial {kind} {fmt} {year}"  # untranslated: a cache key, not a message
     high = above
     for folder, log in _case_logs(layout):
         top = log.memo.get(memo_key)
@@ -528,7 +528,7 @@ def registry_locked(layout: Layout) -> Iterator[None]:
     The second lock is the one a Samba (or NFS) client's lock on registry.yaml turns into on the
     host, so a number is never issued while someone holds the file open for writing elsewhere.
     """
-    layout.require_local("allocate numbers")
+    layout.require_local(_("allocate numbers"))
     with lock(layout, "registry"), contextlib.ExitStack() as held:
         with contextlib.suppress(FileNotFoundError):  # a new archive has no registry.yaml yet
             # shared is enough to wait for a client's write lock, and needs only read access
@@ -558,7 +558,7 @@ def allocate_applicant_code(cfg: Config) -> str:
         high = disk_high_applicant(cfg, layout, above=reg.applicant)
         n = high + 1
         if n > 99999:
-            raise CodeExhausted("all 5-digit applicant codes are used (99999 reached); the procedure needs a new code scheme")
+            raise CodeExhausted(_("all 5-digit applicant codes are used (99999 reached); the procedure needs a new code scheme"))
         reg.applicant = n
         write_registry(layout, reg)
     return f"{n:05d}"
@@ -580,8 +580,7 @@ def allocate_case_code(cfg: Config, prefix: str) -> str:
         n = high + 1
         if n > last:
             raise CodeExhausted(
-                f"all case codes for service {prefix} ({cfg.services[prefix]}) are used ({first}..{last}); "
-                "add a new service prefix in config.yaml"
+                _("all case codes for service {prefix} ({value}) are used ({first}..{last}); add a new service prefix in config.yaml").format(prefix=prefix, value=cfg.services[prefix], first=first, last=last)
             )
         reg.case[prefix] = n
         write_registry(layout, reg)
@@ -621,9 +620,9 @@ def allocate_number(cfg: Config, kind: str, at: datetime, manual: str | None = N
         if manual is not None:
             number = ascii_digits(manual).strip()
             if not number:
-                raise ArchivistError(f"the {kind} number is empty")
+                raise ArchivistError(_("the {kind} number is empty").format(kind=kind_label(kind)))
             if number_in_case_logs(layout, kind, number) is not None:
-                raise DuplicateNumber(f"{kind} number {number} is already used; check it with `archivist trace {number}`")
+                raise DuplicateNumber(_("{kind} number {number} is already used; check it with `archivist trace {number}`").format(kind=kind_label(kind), number=number))
             m = number_pattern(fmt).match(number)
             if m and m.groupdict().get("year"):
                 year = m.group("year")

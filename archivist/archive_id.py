@@ -21,6 +21,7 @@ from . import store
 from .config import Config
 from .dates import now
 from .errors import ArchivistError
+from .i18n import _
 
 ID_FILE = "archive-id.yaml"
 AREAS = store.AREAS
@@ -68,7 +69,7 @@ def create(cfg: Config) -> str:
         {
             "archive": new,
             "created": now(cfg.timezone).isoformat(),
-            "note": "identity of this archive: do not copy into another archive",
+            "note": "identity of this archive: do not copy into another archive",  # untranslated: a comment written inside archive-id.yaml (file content, not a message)
         },
         allow_unicode=True,
         sort_keys=False,
@@ -107,9 +108,7 @@ def check(cfg: Config) -> None:
         return
     if known and known != ident:
         raise NotThisArchive(
-            f"{_where(cfg)} holds archive {ident}, but archivist's state in {state} belongs to archive {known}: "
-            "a different archive is at this place (another drive, a restore?). Point root: at the right one, "
-            f"or if this archive is meant to be used here from now on, delete {state} (derived) and run `archivist reindex`"
+            _("{where} holds archive {ident}, but archivist's state in {state} belongs to archive {known}: a different archive is at this place (another drive, a restore?). Point root: at the right one, or if this archive is meant to be used here from now on, delete {state} (derived) and run `archivist reindex`").format(where=_where(cfg), ident=ident, state=state, known=known)
         )
 
 
@@ -155,14 +154,14 @@ def _why_none(cfg: Config) -> str:
     root = cfg.root
     gone = unplugged_mount(root)
     if gone is not None:
-        return f"the drive mounted on {gone} (/etc/fstab) is not mounted; plug it in (or mount it) and try again"
+        return _("the drive mounted on {gone} (/etc/fstab) is not mounted; plug it in (or mount it) and try again").format(gone=gone)
     if not root.exists():
         if not root.parent.is_dir():
-            return f"neither it nor {root.parent} exists (an unplugged drive, a wrong root:?)"
-        return "the folder does not exist"
+            return _("neither it nor {parent} exists (an unplugged drive, a wrong root:?)").format(parent=root.parent)
+        return _("the folder does not exist")
     if os.path.ismount(root) and not any(root.iterdir()):
-        return "it is an empty drive (nothing but the mount point)"
-    return "the folder holds no archive-id.yaml, registry.yaml or record folders (an unplugged drive, a wrong root:?)"
+        return _("it is an empty drive (nothing but the mount point)")
+    return _("the folder holds no archive-id.yaml, registry.yaml or record folders (an unplugged drive, a wrong root:?)")
 
 
 def require_archive(cfg: Config, *, adopt: bool = True) -> None:
@@ -178,11 +177,10 @@ def require_archive(cfg: Config, *, adopt: bool = True) -> None:
     """
     root = cfg.root
     if root.exists() and not root.is_dir():
-        raise NotThisArchive(f"the archive root {_where(cfg)} is a file, not a folder; point root: at the archive folder")
+        raise NotThisArchive(_("the archive root {where} is a file, not a folder; point root: at the archive folder").format(where=_where(cfg)))
     if not has_archive(root):
         raise NotThisArchive(
-            f"no archive at {_where(cfg)}: {_why_none(cfg)}; nothing was created. "
-            "`archivist init` creates a new archive there"
+            _("no archive at {where}: {why_none}; nothing was created. `archivist init` creates a new archive there").format(where=_where(cfg), why_none=_why_none(cfg))
         )
     if adopt and not (root / ID_FILE).exists():
         with contextlib.suppress(OSError):  # a read-only account still reads an old archive

@@ -38,10 +38,10 @@ ENVIRONMENT_ERRNOS = {
 def os_error_message(e: OSError) -> str:
     where = f" ({e.filename})" if e.filename else ""
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"the disk is full{where}; nothing was changed by the failed step — free some space and try again"
+        return _("the disk is full{where}; nothing was changed by the failed step — free some space and try again").format(where=where)
     if e.errno == errno.EROFS:
-        return f"the disk is read-only{where}; remount it writable (or check the drive) and try again"
-    return f"{e.strerror or e}{where}; check the disk and try again"
+        return _("the disk is read-only{where}; remount it writable (or check the drive) and try again").format(where=where)
+    return _("{value}{where}; check the disk and try again").format(value=e.strerror or e, where=where)
 
 
 def is_user_error(e: BaseException) -> bool:

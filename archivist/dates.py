@@ -37,7 +37,7 @@ def as_datetime(value: object, tz_name: str = "Asia/Tehran") -> datetime | None:
     if isinstance(value, str):
         dt = datetime.fromisoformat(ascii_digits(value.strip()))
         return dt if dt.tzinfo else dt.replace(tzinfo=tz)
-    raise ValueError(f"not a date: {value!r}")
+    raise ValueError(_("not a date: {value!r}").format(value=value))
 
 
 _RELATIVE = re.compile(r"^\+\s*(\d+)\s*([dhm])$", re.I)

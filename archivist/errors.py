@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .i18n import _
+
 
 class ArchivistError(Exception):
     """Base for errors the user can fix. `field` names the form field it is about (company,
@@ -30,7 +32,7 @@ class InvalidLogError(ArchivistError):
         self.reason = reason
         self.line = line
         where = f"{self.path}:{line}" if line else str(self.path)
-        super().__init__(f"{where}: {reason} (fix the file by hand; archivist will not overwrite it)")
+        super().__init__(_("{where}: {reason} (fix the file by hand; archivist will not overwrite it)").format(where=where, reason=reason))
 
 
 class RecordNotFound(ArchivistError):

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import ArchivistError
+from .i18n import _
 
 if TYPE_CHECKING:  # a leaf: record.py asks `on_behalf()` without importing the config layer
     from .config import Config
@@ -64,16 +65,14 @@ def resolve(cfg: Config, requested: str | None, account: str | None = None) -> A
     want = cfg.staff_number(requested) if requested else None
     if me is None:
         raise IdentityError(
-            f"this account ({account}) is not mapped to a staff number; an admin adds it under "
-            f'accounts: in config.yaml (e.g. "03": {account})'
+            _("this account ({account}) is not mapped to a staff number; an admin adds it under accounts: in config.yaml (e.g. \"03\": {account})").format(account=account)
         )
     if want is None or want == me:
         return Acting(me)
     if me in cfg.admins:
         return Acting(me, want)
     raise IdentityError(
-        f"--by {requested}: this account ({account}) is staff {me}, and only an admin "
-        "(admins: in config.yaml) may act for someone else"
+        _("--by {requested}: this account ({account}) is staff {me}, and only an admin (admins: in config.yaml) may act for someone else").format(requested=requested, account=account, me=me)
     )
 
 

@@ -21,6 +21,7 @@ from . import archive_id, intents, journal, store, workflow
 from .config import Config
 from .dates import now
 from .errors import ArchivistError, InvalidLogError, RecordNotFound
+from .i18n import _, ngettext
 from .naming import is_os_noise, leading_code
 from .record import LOG_NAME, TOOL_ACTOR, load_record
 
@@ -156,13 +157,17 @@ def file_paths(cfg: Config, paths: list[Path], finder: CodeFinder | None = None)
         try:
             load_record(folder)  # never file into a record whose log cannot take the event
         except InvalidLogError as e:
-            result.problems.append(f"not filing {len(files)} file(s) into {folder.name}: {e}")
+            result.problems.append(ngettext("not filing {count} file into {name}: {e}", "not filing {count} files into {name}: {e}", len(files)).format(
+                    count=len(files), name=folder.name, e=e
+                ))
             result.left.extend(files)
             continue
         try:
             store.check_inside(cfg.root, folder / LOG_NAME)
         except ArchivistError as e:
-            result.problems.append(f"not filing {len(files)} file(s) into {folder.name}: {e}")
+            result.problems.append(ngettext("not filing {count} file into {name}: {e}", "not filing {count} files into {name}: {e}", len(files)).format(
+                    count=len(files), name=folder.name, e=e
+                ))
             result.left.extend(files)
             continue
         # the events are written first and the files moved after, with an intent covering both:
@@ -176,7 +181,7 @@ def file_paths(cfg: Config, paths: list[Path], finder: CodeFinder | None = None)
             try:
                 store.check_inside(cfg.root, src)  # an inbox that is a link pulls in files from elsewhere
             except ArchivistError as e:
-                result.problems.append(f"not filing {src.name}: {e}")
+                result.problems.append(_("not filing {name}: {e}").format(name=src.name, e=e))
                 result.left.append(src)
                 continue
             dst = store.free_name(folder, src.name, taken)
@@ -205,7 +210,9 @@ def file_paths(cfg: Config, paths: list[Path], finder: CodeFinder | None = None)
         try:
             workflow.append_events(cfg, folder, FILED_BY, [("filed", dst.name, extra) for _s, dst, extra in plan], at=when)
         except ArchivistError as e:
-            result.problems.append(f"not filing {len(plan)} file(s) into {folder.name}: {e}")
+            result.problems.append(ngettext("not filing {count} file into {name}: {e}", "not filing {count} files into {name}: {e}", len(plan)).format(
+                    count=len(plan), name=folder.name, e=e
+                ))
             result.left.extend(src for src, _d, _e in plan)
             intents.done(intent)
             continue
@@ -214,7 +221,7 @@ def file_paths(cfg: Config, paths: list[Path], finder: CodeFinder | None = None)
             try:
                 store.move(src, dst, sync=False)  # synced below, once per folder
             except (ArchivistError, OSError) as e:  # a clash raced in, or the file vanished
-                result.problems.append(f"could not file {src.name}: {e}")
+                result.problems.append(_("could not file {name}: {e}").format(name=src.name, e=e))
                 result.left.append(src)
                 failed.append(f"{src.name} ({e})")
                 continue
@@ -223,7 +230,7 @@ def file_paths(cfg: Config, paths: list[Path], finder: CodeFinder | None = None)
         if failed:  # the event said filed: say it did not happen after all
             with contextlib.suppress(ArchivistError):
                 workflow.append_events(
-                    cfg, folder, FILED_BY, [("note", "not filed after all, still in the inbox: " + "; ".join(failed), {})]
+                    cfg, folder, FILED_BY, [("note", "not filed after all, still in the inbox: " + "; ".join(failed), {})]  # untranslated: an event note stored in the log (data)
                 )
         intents.done(intent)
     if result.filed:

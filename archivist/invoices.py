@@ -129,7 +129,7 @@ def stamp_text(cfg: Config, record: Record, number: str | None = None) -> str:
     if not invoices:
         raise ArchivistError(
             _("{code} has no invoice yet; add one ({how})").format(
-                code=record.code, how=how(f"`archivist invoice {record.code}`", action_label("invoice"))
+                code=record.code, how=how(_("`archivist invoice {code}`").format(code=record.code), action_label("invoice"))
             )
         )
     inv = invoices[-1]

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import ArchivistError
+from .i18n import _
 from .modes import open_or_create
 
 LOCK_TIMEOUT = 30.0
@@ -81,8 +82,7 @@ def _open(path: Path, exclusive: bool, create: bool) -> int:
             raise
         # a file we may read but not write: a shared lock still waits for every writer
         raise ArchivistError(
-            f"cannot lock {path}: this account ({_account()}) may not write it; "
-            f"give the archive's group write access (chgrp -R <group> and chmod -R g+rwX on {path.parent})"
+            _("cannot lock {path}: this account ({account}) may not write it; give the archive's group write access (chgrp -R <group> and chmod -R g+rwX on {parent})").format(path=path, account=_account(), parent=path.parent)
         ) from None
 
 
@@ -162,7 +162,7 @@ def unlock(fd: int) -> None:
 
 
 def _busy(path: Path, what: str | None) -> str:
-    return f"{what or path.name} is busy (another process or a Windows/NFS client holds it); try again in a moment"
+    return _("{value} is busy (another process or a Windows/NFS client holds it); try again in a moment").format(value=what or path.name)
 
 
 def lock_holder(path: Path) -> int | None:

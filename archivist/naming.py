@@ -12,6 +12,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from .i18n import _
+
 # --- digits and letters ---------------------------------------------------------------------
 
 PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
@@ -232,7 +234,7 @@ def _template_regex(template: str) -> re.Pattern[str]:
         parts.append(_literal_pattern(template[pos : m.start()]))
         name = m.group(1)
         if name not in _FIELD_PATTERNS:
-            raise ValueError(f"unknown field {{{name}}} in folder template {template!r}")
+            raise ValueError(_("unknown field {{{name}}} in folder template {template!r}").format(name=name, template=template))
         parts.append(_FIELD_PATTERNS[name])
         pos = m.end()
     parts.append(_literal_pattern(template[pos:]))
@@ -282,29 +284,29 @@ class NameProblem:
 def too_long(name: str) -> str | None:
     """Why a name is too long for every filesystem the archive may be copied to, or None."""
     size = len(name.encode("utf-8"))
-    return f"is {size} bytes; keep names under {MAX_NAME_BYTES} bytes" if size > MAX_NAME_BYTES else None
+    return _("is {size} bytes; keep names under {max_name_bytes} bytes").format(size=size, max_name_bytes=MAX_NAME_BYTES) if size > MAX_NAME_BYTES else None
 
 
 def name_problems(name: str) -> list[NameProblem]:
     """Every rule of SPEC §6 that this single file or folder name breaks."""
     problems: list[NameProblem] = []
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        problems.append(NameProblem("control-char", "contains a control character", True))
+        problems.append(NameProblem("control-char", _("contains a control character"), True))
     if any(ch in BIDI_MARKS for ch in name):
-        problems.append(NameProblem("bidi-mark", "contains an invisible bidi control mark", True))
+        problems.append(NameProblem("bidi-mark", _("contains an invisible bidi control mark"), True))
     bad = sorted({ch for ch in name if ch in FORBIDDEN_CHARS})
     if bad:
-        problems.append(NameProblem("forbidden-char", f"contains {' '.join(bad)}", True))
+        problems.append(NameProblem("forbidden-char", _("contains {items}").format(items=' '.join(bad)), True))
     if name != name.strip(" ."):
-        problems.append(NameProblem("edge-space-dot", "starts or ends with a space or dot", True))
+        problems.append(NameProblem("edge-space-dot", _("starts or ends with a space or dot"), True))
     stem = name.split(".")[0].strip().upper()
     if stem in WINDOWS_RESERVED:
-        problems.append(NameProblem("reserved-name", f"{stem} is a reserved name on Windows", True))
+        problems.append(NameProblem("reserved-name", _("{stem} is a reserved name on Windows").format(stem=stem), True))
     long = too_long(name)
     if long:
         problems.append(NameProblem("too-long", long, True))
     if name != persian_letters(name):
-        problems.append(NameProblem("arabic-letters", "uses Arabic ي/ك instead of Persian ی/ک", True))
+        problems.append(NameProblem("arabic-letters", _("uses Arabic ي/ك instead of Persian ی/ک"), True))
     return problems
 
 

@@ -21,6 +21,7 @@ import yaml
 from . import limits
 from .dates import as_datetime
 from .errors import InvalidLogError
+from .i18n import N_, _
 from .identity import on_behalf
 from .naming import ascii_digits
 from .stages import APPLICANT_STAGES as APPLICANT_STAGES
@@ -252,11 +253,11 @@ def new_log(
 # -- reading and validation -----------------------------------------------------------------------
 
 _KINDS = (
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISFIFO, "a named pipe (FIFO)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, N_("a folder")),
+    (stat.S_ISFIFO, N_("a named pipe (FIFO)")),
+    (stat.S_ISCHR, N_("a character device")),
+    (stat.S_ISBLK, N_("a block device")),
+    (stat.S_ISSOCK, N_("a socket")),
 )
 
 
@@ -273,18 +274,18 @@ def read_log(path: Path | str, limit: int | None = None) -> tuple[os.stat_result
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise InvalidLogError(path, "the follow-up log is missing") from None
+        raise InvalidLogError(path, _("the follow-up log is missing")) from None
     except OSError as e:
         if e.errno == errno.ELOOP:
-            raise InvalidLogError(path, "the log is a symbolic link, not a file; put the real file here") from None
+            raise InvalidLogError(path, _("the log is a symbolic link, not a file; put the real file here")) from None
         if e.errno == errno.ENOTDIR:
-            raise InvalidLogError(path, "the follow-up log is missing (the record folder is not a folder)") from None
-        raise InvalidLogError(path, f"the log cannot be opened: {e.strerror or e}") from None
+            raise InvalidLogError(path, _("the follow-up log is missing (the record folder is not a folder)")) from None
+        raise InvalidLogError(path, _("the log cannot be opened: {value}").format(value=e.strerror or e)) from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
-            raise InvalidLogError(path, f"the log is {kind}, not a regular file; replace it with the real log")
+            kind = next((_(name) for test, name in _KINDS if test(st.st_mode)), _("not a regular file"))
+            raise InvalidLogError(path, _("the log is {kind}, not a regular file; replace it with the real log").format(kind=kind))
         if st.st_size > limit:
             raise InvalidLogError(path, _too_big(st.st_size, limit))
         parts: list[bytes] = []
@@ -299,7 +300,7 @@ def read_log(path: Path | str, limit: int | None = None) -> tuple[os.stat_result
                 raise InvalidLogError(path, _too_big(size, limit))
         return st, b"".join(parts)
     except OSError as e:
-        raise InvalidLogError(path, f"the log cannot be read: {e.strerror or e}") from None
+        raise InvalidLogError(path, _("the log cannot be read: {value}").format(value=e.strerror or e)) from None
     finally:
         os.close(fd)
 
@@ -316,8 +317,7 @@ def log_bytes(folder: Path | str) -> bytes:
 
 def _too_big(size: int, limit: int) -> str:
     return (
-        f"the log is {size:,} bytes, more than the {limit:,} a follow-up log may have "
-        "(limits.max_log_bytes in config.yaml); it was not read"
+        _("the log is {size:,} bytes, more than the {limit:,} a follow-up log may have (limits.max_log_bytes in config.yaml); it was not read").format(size=size, limit=limit)
     )
 
 
@@ -337,14 +337,14 @@ class _StrictLoader(_Loader):  # type: ignore[misc,valid-type]
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, yaml.MappingNode):
             seen: dict[Any, Any] = {}
-            for key_node, _ in node.value:
+            for key_node, _value in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):
                     continue
                 key = self.construct_object(key_node, deep=True)
                 try:
                     if key in seen:
                         raise yaml.constructor.ConstructorError(
-                            None, None, f"the key {key!r} appears twice (YAML would keep only the last one)", key_node.start_mark
+                            None, None, _("the key {key!r} appears twice (YAML would keep only the last one)").format(key=key), key_node.start_mark
                         )
                     seen[key] = True
                 except TypeError:
@@ -367,7 +367,7 @@ def _check_no_alias(node: yaml.Node | None) -> None:
             raise yaml.composer.ComposerError(
                 None,
                 None,
-                "aliases (*name) of a list or mapping are not allowed in a follow-up log; write the value out again",
+                _("aliases (*name) of a list or mapping are not allowed in a follow-up log; write the value out again"),
                 n.start_mark,
             )
         seen.add(id(n))
@@ -395,24 +395,24 @@ def parse_record(raw: bytes, path: Path, folder: Path | None = None, mtime_ns: i
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         line: int | None = raw[: e.start].count(b"\n") + 1
-        raise InvalidLogError(path, "not UTF-8 text", line) from None
+        raise InvalidLogError(path, _("not UTF-8 text"), line) from None
     try:
         data = safe_load_log(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         reason = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise InvalidLogError(path, f"not valid YAML: {reason}", mark.line + 1 if mark else None) from None
+        raise InvalidLogError(path, _("not valid YAML: {reason}").format(reason=reason), mark.line + 1 if mark else None) from None
     except (ValueError, TypeError, OverflowError, RecursionError, MemoryError) as e:
         # yaml's constructors raise plain ValueError for an impossible date (2026-02-30) and a
         # deep nest hits the recursion limit: still one bad log, never a crash of the command
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         line, value = _value_error_at(text)
-        shown = f"{value!r} is not a valid value" if value is not None else "not a valid value"
-        raise InvalidLogError(path, f"{shown} ({reason}); dates are written like 2026-11-24T10:00:00+03:30", line) from None
+        shown = _("{value!r} is not a valid value").format(value=value) if value is not None else _("not a valid value")
+        raise InvalidLogError(path, _("{shown} ({reason}); dates are written like 2026-11-24T10:00:00+03:30").format(shown=shown, reason=reason), line) from None
     try:
         problem = validate(data)
     except (ValueError, TypeError, OverflowError, RecursionError) as e:
-        problem = [], f"not a valid value: {e}"
+        problem = [], _("not a valid value: {e}").format(e=e)
     if problem:
         keys, reason = problem
         raise InvalidLogError(path, reason, _line_of(text, keys))
@@ -447,14 +447,14 @@ _CODE = {"lead": re.compile(r"^\d{5}$"), "case": re.compile(r"^\d{4}$"), "staff"
 def validate(data: Any) -> tuple[list[Any], str] | None:
     """The first problem in a log mapping as (key path, reason), or None. Normalizes digit scripts."""
     if not isinstance(data, dict):
-        return [], "the log must be a YAML mapping (key: value lines)"
+        return [], _("the log must be a YAML mapping (key: value lines)")
     if data.get("form") != FORM:
-        return ["form"], f"form must be {FORM}"
+        return ["form"], _("form must be {form}").format(form=FORM)
     schema = data.get("schema")
     if not isinstance(schema, int) or isinstance(schema, bool):
-        return ["schema"], "schema must be a number"
+        return ["schema"], _("schema must be a number")
     if schema > SCHEMA:
-        return ["schema"], f"schema {schema} is newer than this archivist understands ({SCHEMA}); upgrade archivist"
+        return ["schema"], _("schema {schema} is newer than this archivist understands ({supported}); upgrade archivist").format(schema=schema, supported=SCHEMA)
     for key in ("lead", "staff", "case"):
         value = data.get(key)
         if key == "case" and value is None:
@@ -462,61 +462,63 @@ def validate(data: Any) -> tuple[list[Any], str] | None:
         if isinstance(value, int) and not isinstance(value, bool):
             return (
                 [key],
-                f'{key} must be quoted text like "{value:0{5 if key == "lead" else 2 if key == "staff" else 4}d}" (unquoted numbers lose their leading zeros)',
+                _('{key} must be quoted text like "{code}" (unquoted numbers lose their leading zeros)').format(
+                    key=key, code=f"{value:0{5 if key == 'lead' else 2 if key == 'staff' else 4}d}"
+                ),
             )
         if not isinstance(value, str) or not _CODE[key].match(ascii_digits(value)):
             n = {"lead": 5, "case": 4, "staff": 2}[key]
-            return [key], f"{key} must be {n} digits in quotes" + (" (it is missing)" if value is None else f", got {value!r}")
+            return [key], _("{key} must be {n} digits in quotes").format(key=key, n=n) + (_(" (it is missing)") if value is None else _(", got {value!r}").format(value=value))
         data[key] = ascii_digits(value)
     if not isinstance(data.get("company"), str) or not data["company"].strip():
-        return ["company"], "company must be non-empty text"
+        return ["company"], _("company must be non-empty text")
     contact = data.get("contact")
     if contact is not None:
         if not isinstance(contact, dict):
-            return ["contact"], "contact must be a mapping (person:, mobile:, …)"
+            return ["contact"], _("contact must be a mapping (person:, mobile:, …)")
         for k, v in contact.items():
             if v is not None and not isinstance(v, (str, int)):
-                return ["contact", k], f"contact.{k} must be text"
+                return ["contact", k], _("contact.{k} must be text").format(k=k)
     for key in ("services", "requests", "related"):
         v = data.get(key)
         if v is not None and (not isinstance(v, list) or not all(isinstance(x, (str, int)) for x in v)):
-            return [key], f"{key} must be a list of text items"
+            return [key], _("{key} must be a list of text items").format(key=key)
     status = data.get("status")
     if status not in STAGES:
-        return ["status"], f"status must be one of {', '.join(STAGES)}, got {status!r}"
+        return ["status"], _("status must be one of {items}, got {status!r}").format(items=', '.join(STAGES), status=status)
     allowed = CASE_STAGES if data.get("case") else APPLICANT_STAGES
     if status not in allowed:
-        kind = "a case" if data.get("case") else "an applicant (no case code)"
-        return ["status"], f"status {status!r} is not a stage of {kind}; use one of {', '.join(allowed)}"
+        kind = _("a case") if data.get("case") else _("an applicant (no case code)")
+        return ["status"], _("status {status!r} is not a stage of {kind}; use one of {items}").format(status=status, kind=kind, items=', '.join(allowed))
     nf = data.get("next_followup")
     if nf is not None:
         try:
             as_datetime(nf)
         except (ValueError, TypeError):
-            return ["next_followup"], f"next_followup must be a date like 2026-11-24T10:00:00+03:30, got {nf!r}"
+            return ["next_followup"], _("next_followup must be a date like 2026-11-24T10:00:00+03:30, got {nf!r}").format(nf=nf)
     c = data.get("contract")
     if c is not None and not isinstance(c, (str, int)):
-        return ["contract"], "contract must be a number or text"
+        return ["contract"], _("contract must be a number or text")
     invoices = data.get("invoices")
     if invoices is not None:
         if not isinstance(invoices, list):
-            return ["invoices"], "invoices must be a list"
+            return ["invoices"], _("invoices must be a list")
         for i, inv in enumerate(invoices):
             if not isinstance(inv, dict) or inv.get("number") in (None, ""):
-                return ["invoices", i], f"invoice #{i + 1} must be a mapping with a number"
+                return ["invoices", i], _("invoice #{value} must be a mapping with a number").format(value=i + 1)
     events = data.get("events")
     if not isinstance(events, list):
-        return ["events"], "events must be a list"
+        return ["events"], _("events must be a list")
     for i, ev in enumerate(events):
         if not isinstance(ev, dict):
-            return ["events", i], f"event #{i + 1} must be a mapping with at, by, kind"
+            return ["events", i], _("event #{value} must be a mapping with at, by, kind").format(value=i + 1)
         for k in ("at", "by", "kind"):
             if ev.get(k) in (None, ""):
-                return ["events", i], f"event #{i + 1} has no {k}"
+                return ["events", i], _("event #{value} has no {k}").format(value=i + 1, k=k)
         try:
             as_datetime(ev["at"])
         except (ValueError, TypeError):
-            return ["events", i, "at"], f"event #{i + 1}: at must be a date, got {ev['at']!r}"
+            return ["events", i, "at"], _("event #{value}: at must be a date, got {at!r}").format(value=i + 1, at=ev['at'])
     return None
 
 

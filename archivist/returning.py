@@ -21,6 +21,7 @@ import yaml
 
 from .config import Config
 from .errors import InvalidLogError
+from .i18n import _, ngettext
 from .naming import GENERIC_WORDS, NameKey, ascii_digits, name_keys, normalize_phone  # noqa: F401 - re-exported
 from .record import Record, load_record, log_bytes
 from .store import iter_record_folders, layout_of
@@ -70,13 +71,13 @@ def name_match(new: str | NameKey, old: str | NameKey) -> tuple[float, str] | No
     if not a.full or not b.full:
         return None
     if a.full == b.full:
-        return 1.0, "same name"
+        return 1.0, _("same name")
     if a.core == b.core and len(a.core) >= 3:
-        return 0.95, "same name apart from generic words"
+        return 0.95, _("same name apart from generic words")
     for x, y in ((a.full, b.full), (a.core, b.core)):
         limit = _allowed_typos(min(x, y, key=len))
         if limit and (d := edit_distance(x, y, limit)) <= limit:
-            return 0.9 - 0.1 * d, f"name differs by {d} letter{'s' if d > 1 else ''}"
+            return 0.9 - 0.1 * d, ngettext("name differs by {d} letter", "name differs by {d} letters", d).format(d=d)
     # "فولاد مبارکه" inside "صنایع فولاد مبارکه اصفهان": whole distinctive words, not letters, and
     # enough of them that one shared word ("پارس") does not link unrelated companies.
     short, long_ = sorted((a.words, b.words), key=len)
@@ -85,7 +86,7 @@ def name_match(new: str | NameKey, old: str | NameKey) -> tuple[float, str] | No
         and set(short) <= set(long_)
         and (len(short) >= 2 and len(long_) - len(short) <= 2 or len(short[0]) >= 5 and len(long_) == 2)
     ):
-        return 0.6, "one name contains the other"
+        return 0.6, _("one name contains the other")
     return None
 
 
@@ -173,9 +174,9 @@ def find_similar(
     def judge(folder: Path, name: str, phones: list[str], emails: list[str], code: str) -> None:
         best = name_match(want_name, name_keys(name)) if name else None
         if want_phone and want_phone in phones:
-            best = max(best or (0, ""), (0.85, "same phone"))
+            best = max(best or (0, ""), (0.85, _("same phone")))
         if want_email and want_email in emails:
-            best = max(best or (0, ""), (0.85, "same email"))
+            best = max(best or (0, ""), (0.85, _("same email")))
         if best:
             scored[folder] = max(scored.get(folder, (0, "")), best)
             codes[folder] = code
@@ -215,7 +216,7 @@ def catch_up(cfg: Config) -> None:
 
 
 def _say(message: str, done: int, total: int) -> None:
-    print(f"archivist: {message}", file=sys.stderr)
+    print(_("archivist: {message}").format(message=message), file=sys.stderr)
 
 
 def _scan(cfg: Config, judge: Any) -> None:
@@ -229,7 +230,7 @@ def _scan(cfg: Config, judge: Any) -> None:
             continue
         judge(folder, *_quick_fields(raw), _quick_code(raw))
     if time.monotonic() - started >= SLOW_SCAN_S:
-        say_once(cfg, "the returning-company check")
+        say_once(cfg, _("the returning-company check"))
 
 
 def _summaries(scored: dict[Path, tuple[float, str]], codes: dict[Path, str], limit: int) -> list[dict[str, Any]]:

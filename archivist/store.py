@@ -60,7 +60,7 @@ class Layout:
         """(what, path, mount) when the root or the state dir is on a network filesystem."""
         if self.allow_network_fs:
             return None
-        for what, path in (("the archive root", self.root), ("the state dir", self.state)):
+        for what, path in ((_("the archive root"), self.root), (_("the state dir"), self.state)):
             m = network_mount(path)
             if m is not None:
                 return what, path, m
@@ -73,10 +73,7 @@ class Layout:
             return
         what, path, m = found
         raise NetworkFilesystem(
-            f"refusing to {action}: {what} {path} is on a network filesystem ({m.fstype}, {m.device}); "
-            "one host owns the archive, so run archivist there (e.g. over ssh) or use its web app; search and "
-            f"show still work from here. If {path} is in fact local to this host, set allow_network_fs: true "
-            "in config.yaml"
+            _("refusing to {action}: {what} {path} is on a network filesystem ({fstype}, {device}); one host owns the archive, so run archivist there (e.g. over ssh) or use its web app; search and show still work from here. If {path} is in fact local to this host, set allow_network_fs: true in config.yaml").format(action=action, what=what, path=path, fstype=m.fstype, device=m.device)
         )
 
     @property
@@ -93,7 +90,7 @@ class Layout:
         return parent if parent in AREAS else None
 
     def ensure(self) -> None:
-        self.require_local("create an archive")
+        self.require_local(_("create an archive"))
         for name in (*AREAS, "inbox"):
             make_dirs(self.root / name)
         make_dirs(self.state)
@@ -238,7 +235,7 @@ def write_record(record: Record) -> None:
 
     def unchanged() -> None:
         if expected is not None and file_ident(path) != expected:
-            raise StaleLog(f"{path} changed on disk while archivist was writing it")
+            raise StaleLog(_("{path} changed on disk while archivist was writing it").format(path=path))
 
     if expected is None:  # a new log: nothing read, nothing to lose
         st = atomic_write(path, record.dump(), unchanged)
@@ -272,7 +269,7 @@ def _write_unless_changed(
         try:
             exchanged = _renameat2(tmp, path, _RENAME_EXCHANGE)
         except FileNotFoundError:  # the log went away after the check: nothing to replace
-            raise StaleLog(f"{path} was removed while archivist was writing it") from None
+            raise StaleLog(_("{path} was removed while archivist was writing it").format(path=path)) from None
         if not exchanged:
             os.replace(tmp, path)
     except BaseException:
@@ -283,7 +280,7 @@ def _write_unless_changed(
         displaced = file_ident(tmp)  # what was at `path` the instant ours went in
         if displaced != expected:
             _put_back(path, tmp, st, displaced)
-            raise StaleLog(f"{path} was saved by someone else while archivist was writing it")
+            raise StaleLog(_("{path} was saved by someone else while archivist was writing it").format(path=path))
         os.unlink(tmp)
     fsync_dir(path.parent)
     return st
@@ -317,7 +314,7 @@ def lock(layout: Layout, name: str, timeout: float = LOCK_TIMEOUT) -> Iterator[N
     A POSIX record lock (see `locking`), so it holds against every writer on the host, a second
     account's processes and threads of this one included.
     """
-    layout.require_local("write to the archive")  # every writer takes a lock first
+    layout.require_local(_("write to the archive"))  # every writer takes a lock first
     make_dirs(layout.locks)
     with posix_lock(layout.locks / f"{name}.lock", timeout=timeout, what=name):
         yield
@@ -376,7 +373,7 @@ def _renameat2(src: Path, dst: Path, flags: int = _RENAME_NOREPLACE) -> bool:
         return True
     err = ctypes.get_errno()
     if err == errno.EEXIST:
-        raise NameClash(f"cannot move {src.name} to {dst}: that name already exists; resolve it by hand")
+        raise NameClash(_("cannot move {name} to {dst}: that name already exists; resolve it by hand").format(name=src.name, dst=dst))
     if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
         return False
     raise OSError(err, os.strerror(err), str(dst if err == errno.ENOENT else src))
@@ -391,7 +388,7 @@ def move(src: Path, dst: Path, sync: bool = True) -> None:
     make_dirs(dst.parent)
     if not _renameat2(src, dst):
         if os.path.lexists(dst):
-            raise NameClash(f"cannot move {src.name} to {dst}: that name already exists; resolve it by hand")
+            raise NameClash(_("cannot move {name} to {dst}: that name already exists; resolve it by hand").format(name=src.name, dst=dst))
         os.rename(src, dst)
     if not sync:
         return
@@ -436,16 +433,15 @@ def check_inside(root: Path, path: Path) -> None:
     try:
         rel = target.relative_to(base)
     except ValueError:
-        raise OutsideRoot(f"{path} is outside the archive ({root}); archivist writes only inside its root") from None
+        raise OutsideRoot(_("{path} is outside the archive ({root}); archivist writes only inside its root").format(path=path, root=root)) from None
     cur = base
     for part in rel.parts:
         if part == "..":
-            raise OutsideRoot(f"{path} leaves the archive ({root}); archivist writes only inside its root")
+            raise OutsideRoot(_("{path} leaves the archive ({root}); archivist writes only inside its root").format(path=path, root=root))
         cur = cur / part
         if os.path.islink(cur):
             raise OutsideRoot(
-                f"{cur} is a symbolic link; archivist never follows a link out of the archive — "
-                "put the real folder there (doctor lists every link)"
+                _("{cur} is a symbolic link; archivist never follows a link out of the archive — put the real folder there (doctor lists every link)").format(cur=cur)
             )
 
 
@@ -457,7 +453,7 @@ def make_folder(path: Path) -> None:
     try:
         os.mkdir(path, 0o770 if group else PRIVATE_DIR)
     except FileExistsError:
-        raise NameClash(f"{path} already exists; resolve it by hand") from None
+        raise NameClash(_("{path} already exists; resolve it by hand").format(path=path)) from None
     if group:
         os.chmod(path, SHARED_DIR)
     fsync_dir(path.parent)
@@ -517,7 +513,7 @@ def locate(cfg: Config, code: str, scan: bool = True) -> Path:
     if found:
         return found
     raise RecordNotFound(
-        _("no record has the code {code}; search by company name{how}").format(code=code, how=how(" with `archivist search`", ""))
+        _("no record has the code {code}; search by company name{how}").format(code=code, how=how(_(" with `archivist search`"), ""))
     )
 
 

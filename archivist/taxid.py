@@ -71,11 +71,11 @@ def make_tax_id(memory_id: str, when: date | datetime, serial: int) -> str:
     """Build a tax ID the way the tax authority's SDKs do (for tests and import tools)."""
     memory_id = memory_id.upper()
     if not re.fullmatch(r"[0-9A-Z]{6}", memory_id):
-        raise ValueError(f"memory ID {memory_id!r} must be 6 letters/digits")
+        raise ValueError(f"memory ID {memory_id!r} must be 6 letters/digits")  # untranslated: a programming error (make_tax_id is given checked values)
     day = when.date() if isinstance(when, datetime) else when
     days = (day - _EPOCH).days
     if not 0 <= days <= 0xFFFFF or not 0 <= serial <= 0xFFFFFFFFFF:
-        raise ValueError("date or serial out of range for a tax ID")
+        raise ValueError("date or serial out of range for a tax ID")  # untranslated: a programming error (make_tax_id is given checked values)
     return f"{memory_id}{days:05X}{serial:010X}{verhoeff_digit(_numeric(memory_id, days, serial))}"
 
 
@@ -87,7 +87,7 @@ def normalize_tax_id(text: str) -> str:
 def check_tax_id(tax_id: str) -> str:
     """The tax ID as stored (upper-case ASCII), or an ArchivistError naming what is wrong with it."""
     value = normalize_tax_id(tax_id)
-    shown = f"--tax-id {tax_id!r}"
+    shown = _("--tax-id {tax_id!r}").format(tax_id=tax_id)
     if len(value) != TAX_ID_LENGTH:
         raise ArchivistError(
             _(

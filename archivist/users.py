@@ -26,6 +26,7 @@ from . import store
 from .config import Config
 from .dates import now
 from .errors import ArchivistError
+from .i18n import _
 
 USERS_FILE = "users.yaml"
 MIN_PASSWORD = 8
@@ -67,17 +68,17 @@ def load_users(cfg: Config) -> dict[str, User]:
     try:
         raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:
-        raise ArchivistError(f"{path}: not valid YAML ({getattr(e, 'problem', e)}); fix it by hand") from None
+        raise ArchivistError(_("{path}: not valid YAML ({getattr}); fix it by hand").format(path=path, getattr=getattr(e, 'problem', e))) from None
     entries = raw.get("users") if isinstance(raw, dict) else None
     if entries is None:
         entries = {}
     if not isinstance(entries, dict):
-        raise ArchivistError(f"{path}: 'users' must be a mapping of staff number to account")
+        raise ArchivistError(_("{path}: 'users' must be a mapping of staff number to account").format(path=path))
     out = {}
     for key, entry in entries.items():
         staff = f"{key:02d}" if isinstance(key, int) else str(key)
         if not isinstance(entry, dict) or not isinstance(entry.get("password"), str):
-            raise ArchivistError(f"{path}: account {staff} has no password hash; set one with `archivist user passwd {staff}`")
+            raise ArchivistError(_("{path}: account {staff} has no password hash; set one with `archivist user passwd {staff}`").format(path=path, staff=staff))
         out[staff] = User(
             staff=staff,
             password=entry["password"],
@@ -114,7 +115,7 @@ def hash_password(password: str) -> str:
 
 def _check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
-        raise ArchivistError(f"the password is too short: use at least {MIN_PASSWORD} characters")
+        raise ArchivistError(_("the password is too short: use at least {min_password} characters").format(min_password=MIN_PASSWORD))
     return password
 
 
@@ -129,7 +130,7 @@ def add_user(cfg: Config, staff: str, password: str, admin: bool = False) -> Use
         users = load_users(cfg)
         if staff in users:
             raise ArchivistError(
-                f"staff {staff} already has an account; change its password with `archivist user passwd {staff}`"
+                _("staff {staff} already has an account; change its password with `archivist user passwd {staff}`").format(staff=staff)
             )
         users[staff] = User(staff=staff, password=hash_password(password), admin=admin)
         _save(cfg, users)
@@ -142,7 +143,7 @@ def set_password(cfg: Config, staff: str, password: str) -> User:
     with _locked(cfg):
         users = load_users(cfg)
         if staff not in users:
-            raise ArchivistError(f"staff {staff} has no account; add one with `archivist user add {staff}`")
+            raise ArchivistError(_("staff {staff} has no account; add one with `archivist user add {staff}`").format(staff=staff))
         u = users[staff]
         users[staff] = User(staff, hash_password(password), u.admin, u.token, u.language)
         _save(cfg, users)
@@ -154,7 +155,7 @@ def remove_user(cfg: Config, staff: str) -> None:
     with _locked(cfg):
         users = load_users(cfg)
         if staff not in users:
-            raise ArchivistError(f"staff {staff} has no account")
+            raise ArchivistError(_("staff {staff} has no account").format(staff=staff))
         del users[staff]
         _save(cfg, users)
 
@@ -166,7 +167,7 @@ def new_token(cfg: Config, staff: str) -> str:
     with _locked(cfg):
         users = load_users(cfg)
         if staff not in users:
-            raise ArchivistError(f"staff {staff} has no account; add one with `archivist user add {staff}`")
+            raise ArchivistError(_("staff {staff} has no account; add one with `archivist user add {staff}`").format(staff=staff))
         u = users[staff]
         users[staff] = User(staff, u.password, u.admin, _token_hash(token), u.language)
         _save(cfg, users)

@@ -22,7 +22,7 @@ from .config import Config
 from .dates import as_datetime
 from .dates import now as _now
 from .errors import ArchivistError, DuplicateNumber, StaleLog, TransitionError
-from .i18n import _, action_label, field, how, stage_label
+from .i18n import N_, _, action_label, field, how, stage_label
 from .invoices import check_tax_id, tax_id_in_use
 from .naming import ascii_digits, normalize_phone, persian_letters
 from .record import LOG_NAME, TOOL_ACTOR, Record, load_record, new_log
@@ -57,18 +57,18 @@ FIELDS_WRITTEN: dict[str, tuple[str, ...]] = {
     "edited": (),
 }
 ACTION_HELP = {
-    "log": "log a call, note, request or quote",
-    "followup": "set the next follow-up",
-    "convert": "convert to a customer case",
-    "decline": "record that the applicant declined",
-    "contract": "record the signed contract",
-    "invoice": "add an invoice",
-    "service": "log service work",
-    "qc": "log a quality check",
-    "clear": "clear the service",
-    "crm": "record the CRM step",
-    "archive": "archive the record",
-    "reopen": "reopen the archived record",
+    "log": N_("log a call, note, request or quote"),
+    "followup": N_("set the next follow-up"),
+    "convert": N_("convert to a customer case"),
+    "decline": N_("record that the applicant declined"),
+    "contract": N_("record the signed contract"),
+    "invoice": N_("add an invoice"),
+    "service": N_("log service work"),
+    "qc": N_("log a quality check"),
+    "clear": N_("clear the service"),
+    "crm": N_("record the CRM step"),
+    "archive": N_("archive the record"),
+    "reopen": N_("reopen the archived record"),
 }
 
 
@@ -85,7 +85,7 @@ def _done_already(record: Record, action: str) -> str | None:
         )
         if record.status in TRANSITIONS["convert"]:
             msg += "; " + _("convert it first ({how})").format(
-                how=how(f"`archivist convert {record.code} --service …`", action_label("convert"))
+                how=how(_("`archivist convert {code} --service …`").format(code=record.code), action_label("convert"))
             )
         return msg
     if action == "contract" and record.contract:
@@ -115,12 +115,12 @@ def check_transition(record: Record, action: str) -> str | None:
                 code=record.code,
                 stage=stage_label(record.status),
                 first=first,
-                how=how(f"`archivist crm {record.code}`", action_label("crm")),
+                how=how(_("`archivist crm {code}`").format(code=record.code), action_label("crm")),
             )
         )
     allowed = ", ".join(action_label(a) for a in allowed_actions(record)) or _("nothing")
     if record.status == "archived":
-        hint = _("reopen it first ({how})").format(how=how(f"`archivist reopen {record.code}`", action_label("reopen")))
+        hint = _("reopen it first ({how})").format(how=how(_("`archivist reopen {code}`").format(code=record.code), action_label("reopen")))
     else:
         hint = _("allowed now: {actions}").format(actions=allowed)
     raise TransitionError(
@@ -176,7 +176,7 @@ def _save(cfg: Config, record: Record) -> Record:
             record = record.replay_onto(load_record(record.folder))
     else:
         raise ArchivistError(
-            f"{record.folder}: the log keeps changing while archivist writes it; close the editor that is saving it and try again"
+            _("{folder}: the log keeps changing while archivist writes it; close the editor that is saving it and try again").format(folder=record.folder)
         )
     # confirmed events also go to the journal, so one a stale editor save drops is put back
     journal.record_events(store.layout_of(cfg).state, record.lead, [new for key, _old, new in record.changes if key == "event"])
@@ -200,8 +200,9 @@ def restore_events(cfg: Config, folder: Path, lost: list[dict[str, Any]], by: st
             said = note
             if missing:
                 rec.data["events"] = sorted(events + missing, key=_event_time)
-                what = ", ".join(f"{ev.get('kind')} of {_shown_time(ev)} by {ev.get('by')}" for ev in missing)
-                said = (note + "; " if note else "") + f"restored {len(missing)} event(s) a save dropped: {what}"
+                # the note of the `edited` event written into the log: data, in the log's own English
+                what = ", ".join(f"{ev.get('kind')} of {_shown_time(ev)} by {ev.get('by')}" for ev in missing)  # untranslated: stored in the log
+                said = (note + "; " if note else "") + f"restored {len(missing)} event(s) a save dropped: {what}"  # untranslated: stored in the log
             if not missing and not note:
                 return rec
             rec.add_event(_now(cfg.timezone), by, "edited", said, fields=fields or ["events"])
@@ -215,7 +216,7 @@ def restore_events(cfg: Config, folder: Path, lost: list[dict[str, Any]], by: st
             _after_change(cfg, rec)
             return rec
         raise ArchivistError(
-            f"{folder}: the log keeps changing while archivist restores its events; close the editor that is saving it"
+            _("{folder}: the log keeps changing while archivist restores its events; close the editor that is saving it").format(folder=folder)
         )
 
 
@@ -355,8 +356,8 @@ def _finish_action(cfg: Config, data: dict[str, Any]) -> str:
             try:
                 rec = _REDO[action](cfg, lead, data)
             except TransitionError as e:
-                return f"{action} of {lead} was interrupted and is not finished: {e}"
-            return f"finished {action_label(action)} of {rec.code} after a crash"
+                return _("{action} of {lead} was interrupted and is not finished: {e}").format(action=action_label(action), lead=lead, e=e)
+            return _("finished {action} of {code} after a crash").format(action=action_label(action), code=rec.code)
         with store.record_lock(store.layout_of(cfg), rec.lead):
             rec = load_record(locate(cfg, lead))
             if action == "convert":
@@ -370,7 +371,9 @@ def _finish_action(cfg: Config, data: dict[str, Any]) -> str:
     if not moved:
         return ""
     return (
-        f"finished {action_label(action)} of {rec.code} after a crash: its folder is now {rec.folder.name if rec.folder else ''}"
+        _("finished {action} of {code} after a crash: its folder is now {folder}").format(
+            action=action_label(action), code=rec.code, folder=rec.folder.name if rec.folder else ""
+        )
     )
 
 
@@ -641,7 +644,7 @@ def add_invoice(
                         code=other.code,
                         company=other.company,
                     )
-                    + how(f", check it with `archivist trace {tax}`", "")
+                    + how(_(", check it with `archivist trace {tax}`").format(tax=tax), "")
                 )
         n = allocation.allocate_number(cfg, "invoice", when, number)
         inv = {"number": n, "tax_id": tax, "date": date or when, "amount": amount_v, "note": note}
@@ -754,7 +757,7 @@ def apply_fixes(cfg: Config, violations: list[Violation], by: str = TOOL_ACTOR) 
     for msg in intents.finish_all(cfg):  # a killed register or filing batch, finished in this one pass
         (
             skipped.append(msg)
-            if msg.startswith("could not")
+            if msg.startswith("could not")  # untranslated: matches the English prefix of intents.finish_all's messages
             else fixed.append(Violation("unfinished", str(store.layout_of(cfg).state / "intents"), msg, True, "finished"))
         )
     # deepest paths first so a folder is renamed after the files inside it
@@ -781,7 +784,7 @@ def apply_fixes(cfg: Config, violations: list[Violation], by: str = TOOL_ACTOR) 
                     **{"from": str(src.relative_to(cfg.root)), "into": str(dst.relative_to(cfg.root))},
                 )
             except ArchivistError as e:
-                skipped.append(f"{dst}: renamed, but the event could not be logged: {e}")
+                skipped.append(_("{dst}: renamed, but the event could not be logged: {e}").format(dst=dst, e=e))
     return fixed, skipped
 
 

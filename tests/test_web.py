@@ -288,7 +288,8 @@ def test_filters_stage_staff_and_archived(client: TestClient) -> None:
     r = client.get("/api/search", params={"status": "following", "scope": "all"}).json()
     assert r["results"] == []
     bad = client.get("/api/search", params={"status": "nonsense"})
-    assert bad.status_code == 400 and "is not a stage" in bad.json()["error"]
+    # the domain's message in the reader's language (ui.language fa here): it names the bad value
+    assert bad.status_code == 400 and "'nonsense'" in bad.json()["error"]
 
 
 # -- record page and actions ------------------------------------------------------------------------

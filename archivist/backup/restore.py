@@ -10,6 +10,7 @@ from typing import Any
 from .. import dates, store
 from ..config import Config
 from ..errors import ArchivistError, RecordNotFound
+from ..i18n import _
 from ..naming import normalize_code
 from ..notify import child_env
 from .rsync import rsync_command, run_rsync
@@ -37,18 +38,17 @@ def restore(
     check_target(cfg, tgt)
     snap = find_snapshot(tgt, snapshot)
     if not snap.complete:
-        raise ArchivistError(f"snapshot {snap.name} is incomplete (its run was interrupted); restore from a complete one")
+        raise ArchivistError(_("snapshot {name} is incomplete (its run was interrupted); restore from a complete one").format(name=snap.name))
     root = cfg.root.resolve()
     if to is None and not into_root:
-        raise ArchivistError("say where to restore: --to PATH (or --into-root --yes for the live archive)")
+        raise ArchivistError(_("say where to restore: --to PATH (or --into-root --yes for the live archive)"))
     dest = Path(to).expanduser().resolve() if to is not None else root
     if _nested(dest, root) and not (into_root and yes):
         raise ArchivistError(
-            f"{dest} is the live archive (or inside/around it); restore to another path, or pass "
-            "--into-root --yes to write into the live archive on purpose"
+            _("{dest} is the live archive (or inside/around it); restore to another path, or pass --into-root --yes to write into the live archive on purpose").format(dest=dest)
         )
     if _nested(dest, tgt):
-        raise ArchivistError(f"{dest} is on the backup target itself; restore to another path")
+        raise ArchivistError(_("{dest} is on the backup target itself; restore to another path").format(dest=dest))
     over_root = dest == root
     stamp = dates.now(cfg.timezone).strftime(STAMP_FORMAT)
     options = ["-a", "--sparse", "--stats"]
@@ -57,19 +57,18 @@ def restore(
         try:
             src = store.locate(cfg.with_root(snap.path), code)
         except RecordNotFound:
-            raise ArchivistError(f"snapshot {snap.name} has no record {code}") from None
+            raise ArchivistError(_("snapshot {name} has no record {code}").format(name=snap.name, code=code)) from None
         if over_root:
             with contextlib.suppress(RecordNotFound):
                 live = store.locate(cfg, code)
                 raise ArchivistError(
-                    f"record {code} is in the live archive at {live}; restore it --to another "
-                    "path and compare, or move the live folder away first"
+                    _("record {code} is in the live archive at {live}; restore it --to another path and compare, or move the live folder away first").format(code=code, live=live)
                 )
             out = root / src.relative_to(snap.path)
         else:
             out = dest / src.name
         if os.path.lexists(out):
-            raise ArchivistError(f"{out} already exists; restore to an empty path")
+            raise ArchivistError(_("{out} already exists; restore to an empty path").format(out=out))
         out.parent.mkdir(parents=True, exist_ok=True)
         res = run_rsync(rsync_command(src, out, options, ()), env=child_env(cfg))
     elif over_root:
@@ -80,11 +79,11 @@ def restore(
         res = run_rsync(rsync_command(snap.path, root, options, ("/.archivist/",)), env=child_env(cfg))
     else:
         if dest.exists() and any(dest.iterdir()):
-            raise ArchivistError(f"{dest} is not empty; restore a whole snapshot into a new or empty folder")
+            raise ArchivistError(_("{dest} is not empty; restore a whole snapshot into a new or empty folder").format(dest=dest))
         out = dest
         res = run_rsync(rsync_command(snap.path, dest, options, ("/" + RECORD_IN_SNAPSHOT.as_posix(),)), env=child_env(cfg))
     if res.returncode != 0:
-        raise ArchivistError(f"restore from {snap.name} failed: {res.stderr or res.returncode}")
+        raise ArchivistError(_("restore from {name} failed: {value}").format(name=snap.name, value=res.stderr or res.returncode))
     return {
         "snapshot": snap.name,
         "record": normalize_code(record) if record else None,

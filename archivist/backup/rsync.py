@@ -13,6 +13,7 @@ from pathlib import Path
 import sysrsync
 
 from ..errors import ArchivistError
+from ..i18n import _
 
 # What goes into a snapshot: everything except the derived state under .archivist/, but the
 # Telegram outbox (messages not yet sent are not derivable) is kept. registry.yaml sits at the top
@@ -34,14 +35,14 @@ class RsyncResult:
 
 
 _STATS = {
-    "Number of files": "entries",
-    "Number of created files": "created",
-    "Number of deleted files": "deleted",
-    "Number of regular files transferred": "transferred",
-    "Total file size": "size",
-    "Total transferred file size": "transferred_size",
-    "Total bytes sent": "bytes_sent",
-    "Total bytes received": "bytes_received",
+    "Number of files": "entries",  # untranslated: rsync's own --stats output, parsed (never shown)
+    "Number of created files": "created",  # untranslated: rsync's own --stats output, parsed (never shown)
+    "Number of deleted files": "deleted",  # untranslated: rsync's own --stats output, parsed (never shown)
+    "Number of regular files transferred": "transferred",  # untranslated: rsync's own --stats output, parsed (never shown)
+    "Total file size": "size",  # untranslated: rsync's own --stats output, parsed (never shown)
+    "Total transferred file size": "transferred_size",  # untranslated: rsync's own --stats output, parsed (never shown)
+    "Total bytes sent": "bytes_sent",  # untranslated: rsync's own --stats output, parsed (never shown)
+    "Total bytes received": "bytes_received",  # untranslated: rsync's own --stats output, parsed (never shown)
 }
 
 
@@ -56,7 +57,7 @@ def parse_stats(text: str) -> dict[str, int]:
         if m:
             out[_STATS[key.strip()]] = int(re.sub(r"[,.]", "", m.group(1)))
         reg = re.search(r"reg:\s*([\d,.]+)", rest)
-        if reg and key.strip() == "Number of files":
+        if reg and key.strip() == "Number of files":  # untranslated: rsync's own --stats output, parsed (never shown)
             out["files"] = int(re.sub(r"[,.]", "", reg.group(1)))
     return out
 
@@ -90,7 +91,7 @@ def run_rsync(
     try:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=dict(env))
     except FileNotFoundError:
-        raise ArchivistError("rsync is not installed; install it (apt install rsync) and try again") from None
+        raise ArchivistError(_("rsync is not installed; install it (apt install rsync) and try again")) from None
     if on_start:
         on_start(proc.pid)
     err_chunks: list[bytes] = []

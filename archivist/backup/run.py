@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import dates, store
 from ..config import Config
+from ..i18n import _
 from ..notify import child_env
 from .rsync import INCLUDES, rsync_command, run_rsync
 from .snapshots import (
@@ -212,9 +213,9 @@ def _copy(
         total += res.seconds
         vanished = res.returncode == 24  # files moved or deleted while rsync ran: not an error
         if res.returncode not in (0, 24):
-            why = res.stderr.splitlines()[-1] if res.stderr else f"rsync exited with {res.returncode}"
+            why = res.stderr.splitlines()[-1] if res.stderr else _("rsync exited with {returncode}").format(returncode=res.returncode)
             if res.returncode < 0:
-                why = f"rsync was killed by signal {-res.returncode}"
+                why = _("rsync was killed by signal {value}").format(value=-res.returncode)
             _record_run(
                 cfg,
                 {
@@ -227,8 +228,7 @@ def _copy(
                 },
             )
             raise BackupFailed(
-                f"backup into {run.dest} failed: {why}; the partial snapshot is kept and the "
-                "next `archivist backup run` completes it"
+                _("backup into {dest} failed: {why}; the partial snapshot is kept and the next `archivist backup run` completes it").format(dest=run.dest, why=why)
             )
         if passes >= 3 or not (vanished or _missing_records(cfg, run.dest)):
             return passes, total, res.stats
@@ -287,12 +287,10 @@ def prune(target: Path, keep: int) -> list[str]:
 def summary_line(summary: dict[str, Any]) -> str:
     """The one line every run prints: files, bytes sent, duration."""
     if not summary.get("ok"):
-        return f"backup not made: {summary.get('error')}"
-    extra = f", pruned {len(summary['pruned'])}" if summary.get("pruned") else ""
+        return _("backup not made: {error}").format(error=summary.get('error'))
+    extra = _(", pruned {count}").format(count=len(summary['pruned'])) if summary.get("pruned") else ""
     return (
-        f"backup {summary['snapshot']}: {summary['files']:,} files ({human(summary['size'])}), "
-        f"{summary['copied_files']:,} copied, {human(summary['bytes_sent'])} sent, "
-        f"{summary['seconds']:.1f} s → {summary['target']}{extra}"
+        _("backup {snapshot}: {files:,} files ({size}), {copied_files:,} copied, {bytes_sent} sent, {seconds:.1f} s → {target}{extra}").format(snapshot=summary['snapshot'], files=summary['files'], size=human(summary['size']), copied_files=summary['copied_files'], bytes_sent=human(summary['bytes_sent']), seconds=summary['seconds'], target=summary['target'], extra=extra)
     )
 
 

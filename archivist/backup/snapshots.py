@@ -15,6 +15,7 @@ import yaml
 from .. import dates, store
 from ..config import Config
 from ..errors import ArchivistError
+from ..i18n import _
 from ..modes import make_dirs
 
 MARKER = ".archivist-backup"
@@ -140,12 +141,12 @@ def find_snapshot(target: Path, name: str | None) -> Snapshot:
         done = [s for s in snaps if s.complete]
         if done:
             return done[-1]
-        raise ArchivistError(f"{target} holds no complete snapshot yet; run `archivist backup run`")
+        raise ArchivistError(_("{target} holds no complete snapshot yet; run `archivist backup run`").format(target=target))
     for s in snaps:
         if s.name == name.rstrip("/"):
             return s
     names = ", ".join(s.name for s in snaps[-5:]) or "none"
-    raise ArchivistError(f"no snapshot {name!r} in {target} (newest: {names}); see `archivist backup list`")
+    raise ArchivistError(_("no snapshot {name!r} in {target} (newest: {names}); see `archivist backup list`").format(name=name, target=target, names=names))
 
 
 def human(n: int | None) -> str:
@@ -154,4 +155,4 @@ def human(n: int | None) -> str:
         if value < 1024 or unit == "TB":
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
-    return f"{value:.1f} TB"
+    return f"{value:.1f} TB"  # untranslated: a unit symbol, the same in every language

@@ -12,6 +12,7 @@ from pathlib import Path
 from .. import dates, store
 from ..config import Config
 from ..errors import ArchivistError
+from ..i18n import _
 from ..record import LOG_NAME
 from .snapshots import IN_PROGRESS, MARKER, BackupRefused, Snapshot, _read_yaml, _write_yaml
 
@@ -23,7 +24,7 @@ def _nested(a: Path, b: Path) -> bool:
 def resolve_target(cfg: Config, target: str | os.PathLike[str] | None = None) -> Path:
     raw = target if target is not None else cfg.backup.target
     if raw is None:
-        raise BackupRefused("no backup target: set backup.target in config.yaml or pass --target PATH")
+        raise BackupRefused(_("no backup target: set backup.target in config.yaml or pass --target PATH"))
     return Path(raw).expanduser().resolve()
 
 
@@ -31,14 +32,13 @@ def check_target(cfg: Config, target: Path) -> None:
     """Refuse a target that is missing, unmarked, or nested with the archive root."""
     root = cfg.root.resolve()
     if _nested(target, root):
-        where = "inside the archive root" if target.is_relative_to(root) else "around the archive root"
-        raise BackupRefused(f"backup target {target} is {where} {root}; a backup must live on another drive")
+        where = _("inside the archive root") if target.is_relative_to(root) else _("around the archive root")
+        raise BackupRefused(_("backup target {target} is {where} {root}; a backup must live on another drive").format(target=target, where=where, root=root))
     if not target.is_dir():
-        raise BackupRefused(f"backup target {target} does not exist; plug in and mount the backup drive")
+        raise BackupRefused(_("backup target {target} does not exist; plug in and mount the backup drive").format(target=target))
     if not (target / MARKER).is_file():
         raise BackupRefused(
-            f"{target} has no {MARKER} marker, so it may be an empty mount point, not the backup drive; "
-            f"if it really is the drive, run `archivist backup init-target {target}` once"
+            _("{target} has no {marker} marker, so it may be an empty mount point, not the backup drive; if it really is the drive, run `archivist backup init-target {target}` once").format(target=target, marker=MARKER)
         )
 
 
@@ -59,11 +59,11 @@ def init_target(cfg: Config, path: str | os.PathLike[str]) -> Path:
     target = Path(path).expanduser().resolve()
     root = cfg.root.resolve()
     if _nested(target, root):
-        raise BackupRefused(f"{target} is inside or around the archive root {root}; choose a folder on the backup drive")
+        raise BackupRefused(_("{target} is inside or around the archive root {root}; choose a folder on the backup drive").format(target=target, root=root))
     if (target / MARKER).is_file():
         return target
     if not target.parent.is_dir():
-        raise BackupRefused(f"{target.parent} does not exist; is the backup drive mounted?")
+        raise BackupRefused(_("{parent} does not exist; is the backup drive mounted?").format(parent=target.parent))
     target.mkdir(exist_ok=True)
     probe = target / f".archivist-probe-{os.getpid()}"
     try:
@@ -72,8 +72,7 @@ def init_target(cfg: Config, path: str | os.PathLike[str]) -> Path:
         os.symlink(probe.name, probe.with_suffix(".sym"))
     except OSError as e:
         raise BackupRefused(
-            f"{target} cannot hold snapshots ({e.strerror}): the drive needs hard links and "
-            "symlinks (ext4, btrfs, xfs, NTFS via ntfs3 — not FAT/exFAT)"
+            _("{target} cannot hold snapshots ({strerror}): the drive needs hard links and symlinks (ext4, btrfs, xfs, NTFS via ntfs3 — not FAT/exFAT)").format(target=target, strerror=e.strerror)
         ) from None
     finally:
         for p in (probe, probe.with_suffix(".link"), probe.with_suffix(".sym")):
@@ -115,16 +114,14 @@ def _check_content(cfg: Config, previous: Snapshot) -> None:
     stored = previous.meta.get("content")
     before = stored if isinstance(stored, dict) else content_counts(previous.path)
     now = content_counts(cfg.root)
-    words = {"cases": "customer cases", "applicants": "applicants", "logs": "follow-up logs with content"}
+    words = {"cases": _("customer cases"), "applicants": _("applicants"), "logs": _("follow-up logs with content")}
     for key, what in words.items():
         was = before.get(key)
         if not isinstance(was, int) or was <= 0:
             continue
         if now[key] < was * (1 - cfg.backup.max_shrink):
             raise BackupRefused(
-                f"the archive has {now[key]} {what} but the last snapshot ({previous.name}) had {was}: more than "
-                f"{cfg.backup.max_shrink:.0%} gone or emptied, which looks like damage, not work; nothing was backed "
-                "up. If this is on purpose, run `archivist backup run --force`"
+                _("the archive has {value} {what} but the last snapshot ({name}) had {was}: more than {max_shrink:.0%} gone or emptied, which looks like damage, not work; nothing was backed up. If this is on purpose, run `archivist backup run --force`").format(value=now[key], what=what, name=previous.name, was=was, max_shrink=cfg.backup.max_shrink)
             )
 
 
@@ -132,11 +129,10 @@ def check_source(cfg: Config, previous: Snapshot | None, force: bool = False) ->
     """Refuse a source that looks gone; returns the record count (kept in the snapshot's record)."""
     layout = store.layout_of(cfg)
     if not cfg.root.is_dir():
-        raise BackupRefused(f"the archive root {cfg.root} does not exist; is the right disk mounted?")
+        raise BackupRefused(_("the archive root {root} does not exist; is the right disk mounted?").format(root=cfg.root))
     if not layout.registry.is_file():
         raise BackupRefused(
-            f"{layout.registry} is missing, so {cfg.root} does not look like the archive (unmounted or "
-            "deleted?); nothing was backed up. If this is a new archive, run `archivist init` first"
+            _("{registry} is missing, so {root} does not look like the archive (unmounted or deleted?); nothing was backed up. If this is a new archive, run `archivist init` first").format(registry=layout.registry, root=cfg.root)
         )
     records = count_records(cfg)
     before = previous.meta.get("records") if previous else None
@@ -144,10 +140,7 @@ def check_source(cfg: Config, previous: Snapshot | None, force: bool = False) ->
         floor = before * (1 - cfg.backup.max_shrink)
         if records < floor:
             raise BackupRefused(
-                f"the archive has {records} records but the last snapshot ({previous.name}) had {before}: "  # type: ignore[union-attr]
-                f"more than {cfg.backup.max_shrink:.0%} gone, which looks like a deleted or half-mounted "
-                "archive; nothing was backed up. If the records were removed on purpose, run "
-                "`archivist backup run --force`"
+                _("the archive has {records} records but the last snapshot ({name}) had {before}: more than {max_shrink:.0%} gone, which looks like a deleted or half-mounted archive; nothing was backed up. If the records were removed on purpose, run `archivist backup run --force`").format(records=records, name=previous.name if previous else "", before=before, max_shrink=cfg.backup.max_shrink)
             )
     if previous is not None and not force:
         _check_content(cfg, previous)
@@ -180,8 +173,7 @@ def _check_no_live_writer(target: Path) -> None:
             pid = info.get(key)
             if pid != os.getpid() and _alive_after(pid, DYING_GRACE):
                 raise BackupRefused(
-                    f"another backup is still writing {marker.name[: -len(IN_PROGRESS)]} on "
-                    f"{target} (pid {pid}); wait for it to finish"
+                    _("another backup is still writing {snapshot} on {target} (pid {pid}); wait for it to finish").format(snapshot=marker.name[:-len(IN_PROGRESS)], target=target, pid=pid)
                 )
 
 
@@ -194,5 +186,5 @@ def _backup_lock(cfg: Config) -> Iterator[None]:
         raise
     except ArchivistError as e:
         if "busy" in str(e):
-            raise BackupRefused("another backup of this archive is already running; wait for it to finish") from None
+            raise BackupRefused(_("another backup of this archive is already running; wait for it to finish")) from None
         raise

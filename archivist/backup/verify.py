@@ -12,6 +12,7 @@ from typing import Any
 from .. import dates
 from ..config import Config
 from ..errors import ArchivistError
+from ..i18n import _
 from ..notify import child_env
 from .rsync import INCLUDES, rsync_command, run_rsync
 from .snapshots import RECORD_IN_SNAPSHOT, Snapshot, _write_yaml, find_snapshot, stamp_time
@@ -64,7 +65,7 @@ def verify(cfg: Config, snapshot: str | None = None, target: str | os.PathLike[s
     options = ["-a", "-n", "-c", "-i", "-8", "--delete", *INCLUDES]
     res = run_rsync(rsync_command(cfg.root, snap.path, options), env=child_env(cfg))
     if res.returncode not in (0, 24):
-        raise ArchivistError(f"verify of {snap.name} failed: {res.stderr or res.returncode}")
+        raise ArchivistError(_("verify of {name} failed: {value}").format(name=snap.name, value=res.stderr or res.returncode))
     diffs = _differences(res.stdout)
     since = _snapshot_start(cfg, snap)
     missing_dirs: dict[str, bool] = {}  # folder missing from the snapshot → explained

@@ -21,7 +21,8 @@ from typing import Any
 from ..boundary import ENVIRONMENT_ERRNOS, describe, os_error_message
 from ..config import Config, load_config
 from ..errors import ArchivistError
-from ..i18n import _
+from ..i18n import N_, _
+from . import usage_words
 
 COMMAND_MODULES = ("records", "trace", "daemon", "backup", "tui", "index", "web")
 
@@ -124,13 +125,14 @@ def build_parser(modules: Sequence[str] = (), names_only: bool = False, only: st
     """The parser with the commands of `modules` (default: all of them); with `names_only`, every
     command of the table by name and help only, nothing imported (`--help`, no command given);
     with `only`, of the modules' commands only that one is built (the command line names it)."""
+    usage_words.install()  # argparse's own messages (usage errors, help headings) from our catalog
     p = argparse.ArgumentParser(
         prog="archivist",
-        description="Filesystem-native archive for the F-31-08-01 follow-up logs and the F-31-08-02 master list.",
+        description=_("Filesystem-native archive for the F-31-08-01 follow-up logs and the F-31-08-02 master list."),
     )
-    p.add_argument("--config", help="config.yaml to use (default: $ARCHIVIST_CONFIG, then ./config.yaml)")
-    p.add_argument("--root", help="archive root (overrides root: in config)")
-    p.add_argument("--by", help="staff number of who is acting (default: $ARCHIVIST_STAFF)")
+    p.add_argument("--config", help=_("config.yaml to use (default: $ARCHIVIST_CONFIG, then ./config.yaml)"))
+    p.add_argument("--root", help=_("archive root (overrides root: in config)"))
+    p.add_argument("--by", help=_("staff number of who is acting (default: $ARCHIVIST_STAFF)"))
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     if names_only:
@@ -181,7 +183,7 @@ def _by_after_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     --by; SUPPRESS keeps a --by given before the command when none is given after it."""
     for parser in set(sub.choices.values()):
         if not any("--by" in a.option_strings for a in parser._actions):
-            parser.add_argument("--by", default=argparse.SUPPRESS, help="staff number of who is acting")
+            parser.add_argument("--by", default=argparse.SUPPRESS, help=_("staff number of who is acting"))
         for action in parser._actions:
             if isinstance(action, argparse._SubParsersAction):
                 _by_after_command(action)
@@ -194,38 +196,38 @@ def _by_after_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[
 # must be added here (until then argparse calls it an invalid choice). The helps are the modules'
 # own msgids, translated where the parser is built (the catalog takes them from the modules).
 TABLE: dict[str, tuple[str, str]] = {
-    "init": ("records", "create the archive folders under the root"),
-    "register": ("records", "register a new applicant; prints the 5-digit code"),
-    "log": ("records", "log a call, note, request, quote, service or qc entry"),
-    "followup": ("records", "set the next follow-up (+1d, +4h, Jalali or ISO date)"),
-    "convert": ("records", "convert an applicant to a case; prints the 4-digit case code"),
-    "decline": ("records", "the applicant declined"),
-    "contract": ("records", "record the signed contract; prints its number"),
-    "invoice": ("records", "add an invoice to a case; prints its number"),
-    "service": ("records", "log service work (moves the case to in-service)"),
-    "qc": ("records", "log a quality check"),
-    "clear": ("records", "the service is cleared"),
-    "crm": ("records", "the CRM step is done"),
-    "archive": ("records", "archive (only after CRM)"),
-    "reopen": ("records", "reopen an archived record"),
-    "show": ("records", "a record: fields and timeline"),
-    "list": ("records", "records, filtered by stage and staff"),
-    "doctor": ("records", "check naming rules; --fix applies the safe fixes"),
-    "trace": ("trace", "the case behind an invoice number, tax ID or contract number"),
-    "history": ("trace", "a record's audit trail: who did what, when"),
-    "notify": ("trace", "Telegram announcements waiting in the outbox"),
-    "daemon": ("daemon", "watch the archive: live index, naming enforcement, inbox filing, schedules"),
-    "stop": ("daemon", "stop this archive's daemon (and wait until it has stopped)"),
-    "status": ("daemon", "is the daemon running, and what it knows (records, violations, unfiled, backup)"),
-    "backup": ("backup", "snapshots of the archive on the external drive"),
-    "tui": ("tui", "open the terminal UI (search, records, my day, register)"),
-    "start": ("tui", "the main job: init the archive if needed, start the daemon, open the TUI"),
-    "search": ("index", "find records by company, code, number, phone, name, note or file name"),
-    "due": ("index", "the daily review: overdue follow-ups, due today, stuck records"),
-    "reindex": ("index", "rebuild the index from the folders"),
-    "export": ("index", "write the master list F-31-08-02 as XLSX or CSV"),
-    "serve": ("web", "run the web app (loopback by default; TLS through a reverse proxy)"),
-    "user": ("web", "web accounts: add, passwd, remove, list, token"),
+    "init": ("records", N_("create the archive folders under the root")),
+    "register": ("records", N_("register a new applicant; prints the 5-digit code")),
+    "log": ("records", N_("log a call, note, request, quote, service or qc entry")),
+    "followup": ("records", N_("set the next follow-up (+1d, +4h, Jalali or ISO date)")),
+    "convert": ("records", N_("convert an applicant to a case; prints the 4-digit case code")),
+    "decline": ("records", N_("the applicant declined")),
+    "contract": ("records", N_("record the signed contract; prints its number")),
+    "invoice": ("records", N_("add an invoice to a case; prints its number")),
+    "service": ("records", N_("log service work (moves the case to in-service)")),
+    "qc": ("records", N_("log a quality check")),
+    "clear": ("records", N_("the service is cleared")),
+    "crm": ("records", N_("the CRM step is done")),
+    "archive": ("records", N_("archive (only after CRM)")),
+    "reopen": ("records", N_("reopen an archived record")),
+    "show": ("records", N_("a record: fields and timeline")),
+    "list": ("records", N_("records, filtered by stage and staff")),
+    "doctor": ("records", N_("check naming rules; --fix applies the safe fixes")),
+    "trace": ("trace", N_("the case behind an invoice number, tax ID or contract number")),
+    "history": ("trace", N_("a record's audit trail: who did what, when")),
+    "notify": ("trace", N_("Telegram announcements waiting in the outbox")),
+    "daemon": ("daemon", N_("watch the archive: live index, naming enforcement, inbox filing, schedules")),
+    "stop": ("daemon", N_("stop this archive's daemon (and wait until it has stopped)")),
+    "status": ("daemon", N_("is the daemon running, and what it knows (records, violations, unfiled, backup)")),
+    "backup": ("backup", N_("snapshots of the archive on the external drive")),
+    "tui": ("tui", N_("open the terminal UI (search, records, my day, register)")),
+    "start": ("tui", N_("the main job: init the archive if needed, start the daemon, open the TUI")),
+    "search": ("index", N_("find records by company, code, number, phone, name, note or file name")),
+    "due": ("index", N_("the daily review: overdue follow-ups, due today, stuck records")),
+    "reindex": ("index", N_("rebuild the index from the folders")),
+    "export": ("index", N_("write the master list F-31-08-02 as XLSX or CSV")),
+    "serve": ("web", N_("run the web app (loopback by default; TLS through a reverse proxy)")),
+    "user": ("web", N_("web accounts: add, passwd, remove, list, token")),
 }
 COMMANDS: dict[str, tuple[str, ...]] = {
     module: tuple(name for name, (m, _help) in TABLE.items() if m == module) for module in COMMAND_MODULES
@@ -256,7 +258,7 @@ def command_name(argv: Sequence[str]) -> str | None:
 
 
 def json_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print JSON shaped like the Python return value")
+    parser.add_argument("--json", action="store_true", help=_("print JSON shaped like the Python return value"))
 
 
 _DASHES = "\x00--"
@@ -284,16 +286,15 @@ def permission_message(e: PermissionError) -> str:
         who = pwd.getpwuid(os.geteuid()).pw_name
     except KeyError:
         who = str(os.geteuid())
-    what = e.filename or "a file of the archive"
+    what = e.filename or _("a file of the archive")
     return (
-        f"this account ({who}) may not access {what} ({e.strerror}); "
-        "give the archive's group access to it: chgrp -R <group> <root> && chmod -R g+rwX <root> "
-        "(see README, An office on one host)"
+        _("this account ({who}) may not access {what} ({strerror}); give the archive's group access to it: chgrp -R <group> <root> && chmod -R g+rwX <root> (see README, An office on one host)").format(who=who, what=what, strerror=e.strerror)
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    usage_words.early_language(list(argv))  # a usage error is said in ui.language, before the config loads
     name = command_name(argv)
     # no command, --help or a typo: the table's names and helps are all argparse needs to answer
     parser = build_parser((TABLE[name][0],), only=name) if name else build_parser(names_only=True)
@@ -307,19 +308,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             _check_text_args(args)  # before anything runs: a code must not be issued for a bad name
             return int(args.func(ctx, args) or 0)
     except ArchivistError as e:
-        print(f"archivist: {one_line(str(e))}", file=sys.stderr)
+        print(_("archivist: {e}").format(e=one_line(str(e))), file=sys.stderr)
         return 1
     except PermissionError as e:  # an account of the group meeting something another made owner-only
-        print(f"archivist: {permission_message(e)}", file=sys.stderr)
+        print(_("archivist: {permission_message}").format(permission_message=permission_message(e)), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("archivist: interrupted", file=sys.stderr)
+        print(_("archivist: interrupted"), file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
     except OSError as e:
         if e.errno in _ENVIRONMENT_ERRNOS:
-            print(f"archivist: {os_error_message(e)}", file=sys.stderr)
+            print(_("archivist: {os_error_message}").format(os_error_message=os_error_message(e)), file=sys.stderr)
             return 1
         return _unexpected(ctx, e)
     except Exception as e:  # noqa: BLE001 - the one top-level boundary: a bug, reported in one line
@@ -373,7 +374,7 @@ def _check_text_args(args: argparse.Namespace) -> None:
             if isinstance(v, str) and _SURROGATE.search(v):
                 shown = v.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
                 raise ArchivistError(
-                    f"--{key.replace('_', '-')} {shown!r} is not valid UTF-8 text; set the terminal to UTF-8 and type it again"
+                    _("--{replace} {shown!r} is not valid UTF-8 text; set the terminal to UTF-8 and type it again").format(replace=key.replace('_', '-'), shown=shown)
                 )
 
 
@@ -387,5 +388,5 @@ def _unexpected(ctx: Context, e: BaseException) -> int:
     with contextlib.suppress(Exception):
         cfg = ctx._cfg
     line, _where = describe(cfg, e, " ".join(["archivist", *sys.argv[1:]]))
-    print(f"archivist: {neutralize(line)}", file=sys.stderr)
+    print(_("archivist: {message}").format(message=neutralize(line)), file=sys.stderr)
     return 1

@@ -7,54 +7,54 @@ import sys
 
 from .. import backup
 from ..dates import shown
-from ..i18n import _
+from ..i18n import _, ngettext
 from . import Context, json_flag
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("backup", help="snapshots of the archive on the external drive")
+    p = sub.add_parser("backup", help=_("snapshots of the archive on the external drive"))
     bsub = p.add_subparsers(dest="backup_command", metavar="ACTION")
     bsub.required = True
 
-    q = bsub.add_parser("init-target", help="mark a folder on the backup drive as the backup target")
+    q = bsub.add_parser("init-target", help=_("mark a folder on the backup drive as the backup target"))
     q.add_argument("path")
     q.set_defaults(func=cmd_init_target)
 
-    q = bsub.add_parser("run", help="make a snapshot now")
-    q.add_argument("--target", help="backup target (default: backup.target in config.yaml)")
-    q.add_argument("--force", action="store_true", help="back up even though many records disappeared")
+    q = bsub.add_parser("run", help=_("make a snapshot now"))
+    q.add_argument("--target", help=_("backup target (default: backup.target in config.yaml)"))
+    q.add_argument("--force", action="store_true", help=_("back up even though many records disappeared"))
     json_flag(q)
     q.set_defaults(func=cmd_run)
 
-    q = bsub.add_parser("list", help="the snapshots on the target")
+    q = bsub.add_parser("list", help=_("the snapshots on the target"))
     q.add_argument("--target")
     json_flag(q)
     q.set_defaults(func=cmd_list)
 
-    q = bsub.add_parser("verify", help="compare a snapshot with the archive by checksum (default: latest)")
+    q = bsub.add_parser("verify", help=_("compare a snapshot with the archive by checksum (default: latest)"))
     q.add_argument("snapshot", nargs="?")
     q.add_argument("--target")
     json_flag(q)
     q.set_defaults(func=cmd_verify)
 
-    q = bsub.add_parser("restore", help="copy a record or a whole snapshot out of the backup")
-    q.add_argument("snapshot", help="snapshot name, or latest")
-    q.add_argument("--record", help="restore only this record (applicant or case code)")
-    q.add_argument("--to", help="where to restore (a new or empty folder)")
-    q.add_argument("--into-root", action="store_true", help="restore into the live archive (needs --yes)")
+    q = bsub.add_parser("restore", help=_("copy a record or a whole snapshot out of the backup"))
+    q.add_argument("snapshot", help=_("snapshot name, or latest"))
+    q.add_argument("--record", help=_("restore only this record (applicant or case code)"))
+    q.add_argument("--to", help=_("where to restore (a new or empty folder)"))
+    q.add_argument("--into-root", action="store_true", help=_("restore into the live archive (needs --yes)"))
     q.add_argument("--yes", action="store_true")
     q.add_argument("--target")
     json_flag(q)
     q.set_defaults(func=cmd_restore)
 
-    q = bsub.add_parser("status", help="last good backup, next due, overdue, drive present")
+    q = bsub.add_parser("status", help=_("last good backup, next due, overdue, drive present"))
     json_flag(q)
     q.set_defaults(func=cmd_status)
 
 
 def cmd_init_target(ctx: Context, args: argparse.Namespace) -> int:
     path = backup.init_target(ctx.cfg, args.path)
-    ctx.out(f"backup target ready: {path}")
+    ctx.out(_("backup target ready: {path}").format(path=path))
     return 0
 
 
@@ -80,19 +80,19 @@ def cmd_list(ctx: Context, args: argparse.Namespace) -> int:
         ctx.json(snaps)
         return 0
     if not snaps:
-        ctx.out("no snapshots yet")
+        ctx.out(_("no snapshots yet"))
     for s in snaps:
         state = "latest" if s["latest"] else ("complete" if s["complete"] else "INCOMPLETE")
         v = s["verified"]
-        since = f" ({v['changed_since']} changed in the archive since)" if v and v.get("changed_since") else ""
+        since = _(" ({changed_since} changed in the archive since)").format(changed_since=v['changed_since']) if v and v.get("changed_since") else ""
         checked = (
-            "never verified"
+            _("never verified")
             if not v
-            else f"verified ok{since}"
+            else _("verified ok{since}").format(since=since)
             if v.get("ok")
-            else f"verify found {v.get('differences')} damaged{since}"
+            else _("verify found {count} damaged{since}").format(count=v.get('differences'), since=since)
         )
-        files = f"{s['files']:,} files" if s["files"] is not None else "? files"
+        files = _("{files:,} files").format(files=s['files']) if s["files"] is not None else _("? files")
         ctx.out(f"{s['snapshot']}  {s['date']}  {files}  {backup.human(s['size'])}  {state}  {checked}")
     return 0
 
@@ -103,20 +103,23 @@ def cmd_verify(ctx: Context, args: argparse.Namespace) -> int:
         ctx.json(result)
     else:
         for d in result["differences"]:
-            note = "  (changed in the archive since the snapshot: not damage)" if d.get("changed_since") else ""
+            note = _("  (changed in the archive since the snapshot: not damage)") if d.get("changed_since") else ""
             ctx.out(f"{d['kind']:8} {d['path']}{note}")
         damaged, since = result["damaged"], result["changed_since"]
         if damaged:
             line = (
-                f"{damaged} difference(s) the archive does not explain: the snapshot is damaged; "
-                "make a new one with `archivist backup run`"
+                _("{damaged} difference(s) the archive does not explain: the snapshot is damaged; make a new one with `archivist backup run`").format(damaged=damaged)
             )
         elif since:
             line = "intact"
         else:
-            line = "matches the archive"
+            line = _("matches the archive")
         if since:
-            line += f" ({since} file(s) changed in the archive since it was taken)"
+            line += ngettext(
+                " ({since} file changed in the archive since it was taken)",
+                " ({since} files changed in the archive since it was taken)",
+                since,
+            ).format(since=since)
         ctx.out(f"{result['snapshot']}: {line}")
     return 0 if result["ok"] else 1
 
@@ -128,10 +131,10 @@ def cmd_restore(ctx: Context, args: argparse.Namespace) -> int:
     if args.json:
         ctx.json(result)
     else:
-        what = f"record {result['record']}" if result["record"] else "snapshot"
-        ctx.out(f"restored {what} from {result['snapshot']} to {result['to']} ({result['files']:,} files)")
+        what = _("record {record}").format(record=result['record']) if result["record"] else "snapshot"
+        ctx.out(_("restored {what} from {snapshot} to {to} ({files:,} files)").format(what=what, snapshot=result['snapshot'], to=result['to'], files=result['files']))
         if result["replaced_kept_in"]:
-            ctx.out(f"files it replaced are kept in {result['replaced_kept_in']}")
+            ctx.out(_("files it replaced are kept in {replaced_kept_in}").format(replaced_kept_in=result['replaced_kept_in']))
     return 0
 
 

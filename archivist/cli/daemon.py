@@ -7,20 +7,20 @@ from typing import Any
 
 from ..config import Config
 from ..dates import shown
-from ..i18n import _
+from ..i18n import _, ngettext
 from ..office import health, office_health, office_status
 from . import Context, json_flag
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("daemon", help="watch the archive: live index, naming enforcement, inbox filing, schedules")
-    p.add_argument("--once", action="store_true", help="one reconcile + enforcement + inbox pass, then exit")
+    p = sub.add_parser("daemon", help=_("watch the archive: live index, naming enforcement, inbox filing, schedules"))
+    p.add_argument("--once", action="store_true", help=_("one reconcile + enforcement + inbox pass, then exit"))
     p.set_defaults(func=cmd_daemon)
 
-    p = sub.add_parser("stop", help="stop this archive's daemon (and wait until it has stopped)")
+    p = sub.add_parser("stop", help=_("stop this archive's daemon (and wait until it has stopped)"))
     p.set_defaults(func=cmd_stop)
 
-    p = sub.add_parser("status", help="is the daemon running, and what it knows (records, violations, unfiled, backup)")
+    p = sub.add_parser("status", help=_("is the daemon running, and what it knows (records, violations, unfiled, backup)"))
     json_flag(p)
     p.set_defaults(func=cmd_status)
 
@@ -55,8 +55,8 @@ def _violations(st: dict[str, Any]) -> str:
     if st["violations"] is not None:
         return str(st["violations"])
     if st.get("violation_list") is not None:
-        return f"{len(st['violation_list'])} (in the index)"
-    return "unknown"
+        return _("{count} (in the index)").format(count=len(st["violation_list"]))
+    return _("unknown")
 
 
 def _render(st: dict[str, Any], cfg: Config) -> str:
@@ -65,21 +65,24 @@ def _render(st: dict[str, Any], cfg: Config) -> str:
 
     if st["running"]:
         up = st.get("uptime_seconds") or 0
-        head = f"daemon: running (pid {st['pid']}, up {up // 3600}h {up % 3600 // 60}m {up % 60}s)"
+        head = _("daemon: running (pid {pid}, up {hours}h {minutes}m {seconds}s)").format(pid=st["pid"], hours=up // 3600, minutes=up % 3600 // 60, seconds=up % 60)
     elif st.get("stopped"):
-        head = f"{st['stopped']} (start it again with `archivist daemon` or `systemctl --user start archivist`)"
+        head = _("{stopped} (start it again with `archivist daemon` or `systemctl --user start archivist`)").format(stopped=st['stopped'])
     else:
-        head = "daemon: not running (start it with `archivist daemon` or `systemctl --user start archivist`)"
+        head = _("daemon: not running (start it with `archivist daemon` or `systemctl --user start archivist`)")
     backup_text = health(cfg, st)["backup"][0]  # the same words as My day: what is true, the fixing command
     lines = [
         head,
-        f"root: {st['root']}",
-        f"records: {st['records']}",
-        f"last reconcile: {when(st['last_reconcile'])}",
-        f"pending events: {'-' if st['pending_events'] is None else st['pending_events']}",
-        f"naming violations: {_violations(st)}" + (f" ({st['invalid_logs']} invalid log(s))" if st.get("invalid_logs") else ""),
-        f"unfiled in inbox: {st['unfiled']}" + (": " + ", ".join(st["unfiled_files"][:10]) if st["unfiled_files"] else ""),
-        f"index: {st['index']}",
+        _("root: {root}").format(root=st['root']),
+        _("records: {records}").format(records=st['records']),
+        _("last reconcile: {when}").format(when=when(st['last_reconcile'])),
+        _("pending events: {value}").format(value='-' if st['pending_events'] is None else st['pending_events']),
+        _("naming violations: {value}").format(value=_violations(st))
+        + (ngettext(" ({invalid_logs} invalid log)", " ({invalid_logs} invalid logs)", st["invalid_logs"]).format(
+            invalid_logs=st["invalid_logs"]
+        ) if st.get("invalid_logs") else ""),
+        _("unfiled in inbox: {unfiled}").format(unfiled=st['unfiled']) + (": " + ", ".join(st["unfiled_files"][:10]) if st["unfiled_files"] else ""),
+        _("index: {index}").format(index=st['index']),
         _("backup: {advice}").format(advice=backup_text),
     ]
     return "\n".join(lines)

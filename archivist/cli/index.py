@@ -16,6 +16,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from ..dates import fmt
+from ..i18n import _
 from ..index import Index, check_staff, open_current, reindex
 from ..index import export as export_mod
 from ..index.hook import install as install_hook
@@ -27,7 +28,7 @@ T = TypeVar("T")
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     install_hook()  # also done by build_parser; kept for callers that build their own parser
-    p = sub.add_parser("search", help="find records by company, code, number, phone, name, note or file name")
+    p = sub.add_parser("search", help=_("find records by company, code, number, phone, name, note or file name"))
     p.add_argument("query")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--status", choices=STAGES)
@@ -35,20 +36,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     json_flag(p)
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("due", help="the daily review: overdue follow-ups, due today, stuck records")
+    p = sub.add_parser("due", help=_("the daily review: overdue follow-ups, due today, stuck records"))
     p.add_argument("--staff")
     json_flag(p)
     p.set_defaults(func=cmd_due)
 
-    p = sub.add_parser("reindex", help="rebuild the index from the folders")
+    p = sub.add_parser("reindex", help=_("rebuild the index from the folders"))
     json_flag(p)
     p.set_defaults(func=cmd_reindex)
 
-    p = sub.add_parser("export", help="write the master list F-31-08-02 as XLSX or CSV")
-    p.add_argument("path", nargs="?", help="file to write; its extension (.xlsx, .csv) sets the format")
-    p.add_argument("--format", choices=("xlsx", "csv"), help="xlsx or csv (default: from the file's extension, else xlsx)")
-    p.add_argument("-o", "--output", help="file to write (same as PATH; default: F-31-08-02.<format> here)")
-    p.add_argument("--headers", help="header rows, e.g. fa (Persian only) or fa,en (default: display.header_languages)")
+    p = sub.add_parser("export", help=_("write the master list F-31-08-02 as XLSX or CSV"))
+    p.add_argument("path", nargs="?", help=_("file to write; its extension (.xlsx, .csv) sets the format"))
+    p.add_argument("--format", choices=("xlsx", "csv"), help=_("xlsx or csv (default: from the file's extension, else xlsx)"))
+    p.add_argument("-o", "--output", help=_("file to write (same as PATH; default: F-31-08-02.<format> here)"))
+    p.add_argument("--headers", help=_("header rows, e.g. fa (Persian only) or fa,en (default: display.header_languages)"))
     p.set_defaults(func=cmd_export)
 
 
@@ -61,7 +62,7 @@ class TtyProgress:
 
     def __call__(self, message: str, done: int, total: int) -> None:
         if total == 0:
-            print(f"archivist: {message}", file=sys.stderr)
+            print(_("archivist: {message}").format(message=message), file=sys.stderr)
             return
         if not self.tty:
             return
@@ -98,13 +99,13 @@ def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
         ctx.json(hits)
         return 0
     for h in hits:
-        stale = "  (log invalid: last good entry)" if h["stale"] else ""
+        stale = _("  (log invalid: last good entry)") if h["stale"] else ""
         ctx.out(
             f"{h['lead'] or '     '}  {h['case'] or '    '}  {h['staff'] or '  '}  {h['status'] or '?':<11} "
             f"{h['company'] or ''}  [{h['matched']}]{stale}"
         )
     if not hits:
-        ctx.err("nothing found")
+        ctx.err(_("nothing found"))
     return 0
 
 
@@ -119,16 +120,17 @@ def cmd_due(ctx: Context, args: argparse.Namespace) -> int:
         sections = idx.iter_due_brief(staff=args.staff)
         cal, tz = ctx.cfg.calendar, ctx.cfg.timezone
         zone = ZoneInfo(tz)
-        titles = {"overdue": "overdue follow-ups", "today": "due today", "stuck": "stuck in a stage"}
+        titles = {"overdue": _("overdue follow-ups"), "today": _("due today"), "stuck": _("stuck in a stage")}
 
         def when(ts: int | None) -> str:  # what shown() gives for the ISO date the index hands back
             return fmt(datetime.fromtimestamp(ts, zone), cal, tz) if ts is not None else ""
 
+        stuck = _("{status} for {days} days (limit {limit})")  # translated once, not per row
         for key, title in titles.items():
             sys.stdout.write(f"{title} ({counts[key]})\n")
             write_lines(
                 f"  {lead}  {case or '    '}  {staff}  "
-                f"{f'{status} for {days} days (limit {limit})' if key == 'stuck' else when(next_ts):<28} {company}\n"
+                f"{stuck.format(status=status, days=days, limit=limit) if key == 'stuck' else when(next_ts):<28} {company}\n"
                 for lead, case, staff, status, company, next_ts, days, limit in sections[key]
             )
     return 0
@@ -149,8 +151,7 @@ def cmd_reindex(ctx: Context, args: argparse.Namespace) -> int:
         )
     else:
         ctx.out(
-            f"indexed {done['records']} records in {seconds} s, {done['write_seconds']} s of it writing "
-            f"the index ({ctx.cfg.index_file})"
+            _("indexed {records} records in {seconds} s, {write_seconds} s of it writing the index ({index_file})").format(records=done['records'], seconds=seconds, write_seconds=done['write_seconds'], index_file=ctx.cfg.index_file)
         )
     return 0
 
@@ -165,9 +166,9 @@ def cmd_export(ctx: Context, args: argparse.Namespace) -> int:
     with _index(ctx) as idx:
         total = idx.export_count()
         n = export_mod.write(
-            cfg, idx.iter_export_rows(), out, fmt_, counted=lambda done: progress("writing the master list", done, total)
+            cfg, idx.iter_export_rows(), out, fmt_, counted=lambda done: progress(_("writing the master list"), done, total)
         )
     if total:
-        progress("writing the master list", n, n)
-    ctx.out(f"wrote {n} records to {out}")
+        progress(_("writing the master list"), n, n)
+    ctx.out(_("wrote {n} records to {out}").format(n=n, out=out))
     return 0

@@ -18,41 +18,41 @@ from . import Context, json_flag, write_lines
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("init", help="create the archive folders under the root")
+    p = sub.add_parser("init", help=_("create the archive folders under the root"))
     p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser("register", help="register a new applicant; prints the 5-digit code")
+    p = sub.add_parser("register", help=_("register a new applicant; prints the 5-digit code"))
     p.add_argument("--company", required=True)
-    p.add_argument("--staff", required=True, help="2-digit staff number of the executing staff member")
+    p.add_argument("--staff", required=True, help=_("2-digit staff number of the executing staff member"))
     for f in CONTACT_KEYS:
         p.add_argument(f"--{f}", default="")
-    p.add_argument("--service", action="append", default=[], help="requested service (name or prefix); repeatable")
-    p.add_argument("--request", action="append", default=[], help="a request (price quote, samples…); repeatable")
+    p.add_argument("--service", action="append", default=[], help=_("requested service (name or prefix); repeatable"))
+    p.add_argument("--request", action="append", default=[], help=_("a request (price quote, samples…); repeatable"))
     p.add_argument("--note", default="")
-    p.add_argument("--yes", action="store_true", help="register even if the company looks like an earlier record")
+    p.add_argument("--yes", action="store_true", help=_("register even if the company looks like an earlier record"))
     json_flag(p)
     p.set_defaults(func=cmd_register)
 
     for action in ACTIONS.values():
         add_action_command(sub, action)
 
-    p = sub.add_parser("show", help="a record: fields and timeline")
+    p = sub.add_parser("show", help=_("a record: fields and timeline"))
     p.add_argument("code")
     json_flag(p)
     p.set_defaults(func=cmd_show)
 
-    p = sub.add_parser("list", help="records, filtered by stage and staff")
+    p = sub.add_parser("list", help=_("records, filtered by stage and staff"))
     p.add_argument("--status")
     p.add_argument("--staff")
     json_flag(p)
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("doctor", help="check naming rules; --fix applies the safe fixes")
+    p = sub.add_parser("doctor", help=_("check naming rules; --fix applies the safe fixes"))
     p.add_argument("--fix", action="store_true")
     p.add_argument(
         "--full",
         action="store_true",
-        help="read every folder again (by default a folder found clean is re-read only when it changed)",
+        help=_("read every folder again (by default a folder found clean is re-read only when it changed)"),
     )
     json_flag(p)
     p.set_defaults(func=cmd_doctor)
@@ -60,22 +60,22 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 def add_action_command(sub: argparse._SubParsersAction, action: Action) -> None:
     """`archivist <action> CODE --<field> …`, built from the shared action list."""
-    p = sub.add_parser(action.name, help=action.help)
+    p = sub.add_parser(action.name, help=_(action.help))
     p.add_argument("code")
     for f in action.fields:
-        kw: dict[str, Any] = {"dest": f.name, "required": f.required, "help": f.help or None}
+        kw: dict[str, Any] = {"dest": f.name, "required": f.required, "help": _(f.help) if f.help else None}
         if f.choices:
             kw["choices"] = f.choices
         if not f.required and f.kind == "note":
             kw["default"] = ""
         p.add_argument(f.option, **kw)
     if action.name == "invoice":
-        p.add_argument("--stamp", action="store_true", help="also print the text for the back of the paper copies")
+        p.add_argument("--stamp", action="store_true", help=_("also print the text for the back of the paper copies"))
     p.set_defaults(func=cmd_action, action=action.name)
 
 
 def cmd_init(ctx: Context, args: argparse.Namespace) -> int:
-    ctx.out(f"archive ready at {init_archive(ctx.cfg)}")
+    ctx.out(_("archive ready at {init_archive}").format(init_archive=init_archive(ctx.cfg)))
     return 0
 
 
@@ -144,8 +144,8 @@ PRINTERS: dict[str, Callable[[Context, argparse.Namespace, Record], None]] = {
     "log": _print_log,
     "followup": lambda ctx, args, rec: _say_next(ctx, rec),
     "convert": lambda ctx, args, rec: ctx.out(rec.case or ""),
-    "service": lambda ctx, args, rec: ctx.out(f"{rec.code}: service logged ({rec.status})"),
-    "qc": lambda ctx, args, rec: ctx.out(f"{rec.code}: QC logged ({rec.status})"),
+    "service": lambda ctx, args, rec: ctx.out(_("{code}: service logged ({status})").format(code=rec.code, status=rec.status)),
+    "qc": lambda ctx, args, rec: ctx.out(_("{code}: QC logged ({status})").format(code=rec.code, status=rec.status)),
     "contract": lambda ctx, args, rec: ctx.out(rec.contract or ""),
     "invoice": _print_invoice,
 }
@@ -157,32 +157,32 @@ def describe(ctx: Context, rec: Record) -> list[str]:
     c = rec.contact
     lines = [
         f"{rec.company}",
-        f"  applicant {rec.lead}" + (f" · case {rec.case}" if rec.case else ""),
-        f"  stage {rec.status} · staff {rec.staff} ({ctx.cfg.staff.get(rec.staff, '?')})",
-        f"  next follow-up {fmt(rec.next_followup, cal, tz) or '—'}",
+        _("  applicant {lead}").format(lead=rec.lead) + (_(" · case {case}").format(case=rec.case) if rec.case else ""),
+        _("  stage {status} · staff {staff} ({name})").format(status=rec.status, staff=rec.staff, name=ctx.cfg.staff.get(rec.staff, '?')),
+        _("  next follow-up {value}").format(value=fmt(rec.next_followup, cal, tz) or '—'),
     ]
     contact = " · ".join(f"{k}: {v}" for k, v in c.items() if v)
     if contact:
         lines.append(f"  {contact}")
     if rec.services:
-        lines.append(f"  services: {', '.join(rec.services)}")
+        lines.append(_("  services: {items}").format(items=', '.join(rec.services)))
     if rec.requests:
-        lines.append(f"  requests: {', '.join(rec.requests)}")
+        lines.append(_("  requests: {items}").format(items=', '.join(rec.requests)))
     if rec.contract:
-        lines.append(f"  contract {rec.contract}")
+        lines.append(_("  contract {contract}").format(contract=rec.contract))
     for inv in rec.invoices:
         day = shown(inv.get("date"), cal, tz, time=False)
         extra = " ".join(
             x
             for x in (
-                f"tax id {inv.get('tax_id')}" if inv.get("tax_id") else "",
-                f"amount {inv.get('amount')}" if inv.get("amount") is not None else "",
-                f"dated {day}" if day else "",
+                _("tax id {tax_id}").format(tax_id=inv.get('tax_id')) if inv.get("tax_id") else "",
+                _("amount {amount}").format(amount=inv.get('amount')) if inv.get("amount") is not None else "",
+                _("dated {day}").format(day=day) if day else "",
             )
             if x
         )
-        lines.append(f"  invoice {inv['number']} {extra}".rstrip())
-    lines.append(f"  folder {rec.folder}")
+        lines.append(_("  invoice {number} {extra}").format(number=inv['number'], extra=extra).rstrip())
+    lines.append(_("  folder {folder}").format(folder=rec.folder))
     lines.append("timeline:")
     for ev in rec.events:
         to = f" → {ev['to']}" if ev.get("to") else ""
@@ -239,12 +239,12 @@ def cmd_doctor(ctx: Context, args: argparse.Namespace) -> int:
             ctx.json({"violations": [v.to_json() for v in found], "fixed": [v.to_json() for v in fixed], "skipped": skipped})
         else:
             for v in fixed:
-                ctx.out(f"fixed    {v.rule:<15} {v.path} → {v.fix_to}")
+                ctx.out(_("fixed    {rule:<15} {path} → {fix_to}").format(rule=v.rule, path=v.path, fix_to=v.fix_to))
             for s in skipped:
-                ctx.out(f"skipped  {s}")
+                ctx.out(_("skipped  {s}").format(s=s))
             for v in found:
-                hint = " (doctor --fix can fix this)" if v.fixable else ""
+                hint = _(" (doctor --fix can fix this)") if v.fixable else ""
                 ctx.out(f"{v.rule:<15} {v.path}: {v.message}{hint}")
             if not found:
-                ctx.out("no naming problems found")
+                ctx.out(_("no naming problems found"))
     return 1 if found else 0

@@ -11,28 +11,28 @@ from typing import Any
 from .. import invoices, notify, workflow
 from ..dates import as_datetime, fmt
 from ..errors import ArchivistError
-from ..i18n import _, kind_label, stage_label
+from ..i18n import _, kind_label, ngettext, stage_label
 from ..index import cached_search
 from ..record import Record
 from . import Context, json_flag
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("trace", help="the case behind an invoice number, tax ID or contract number")
-    p.add_argument("number", help="invoice number, tax-authority ID or contract number (any digits)")
-    p.add_argument("--stamp", action="store_true", help="also print the stamp text of a traced invoice")
+    p = sub.add_parser("trace", help=_("the case behind an invoice number, tax ID or contract number"))
+    p.add_argument("number", help=_("invoice number, tax-authority ID or contract number (any digits)"))
+    p.add_argument("--stamp", action="store_true", help=_("also print the stamp text of a traced invoice"))
     json_flag(p)
     p.set_defaults(func=cmd_trace)
 
-    p = sub.add_parser("history", help="a record's audit trail: who did what, when")
+    p = sub.add_parser("history", help=_("a record's audit trail: who did what, when"))
     p.add_argument("code")
     json_flag(p)
     p.set_defaults(func=cmd_history)
 
-    p = sub.add_parser("notify", help="Telegram announcements waiting in the outbox")
+    p = sub.add_parser("notify", help=_("Telegram announcements waiting in the outbox"))
     nsub = p.add_subparsers(dest="notify_command", metavar="ACTION")
     nsub.required = True
-    f = nsub.add_parser("flush", help="send what waits in the outbox now (retries, honours rate limits)")
+    f = nsub.add_parser("flush", help=_("send what waits in the outbox now (retries, honours rate limits)"))
     json_flag(f)
     f.set_defaults(func=cmd_notify_flush)
 
@@ -43,18 +43,22 @@ def describe_matches(ctx: Context, matches: list[dict[str, Any]]) -> list[str]:
     for m in matches:
         last = m.get("last_event") or {}
         at = as_datetime(last.get("at"), ctx.cfg.timezone) if last.get("at") else None
-        when = f"{last.get('kind')} {fmt(at, ctx.cfg.calendar, ctx.cfg.timezone, time=False)}" if last else "no events"
-        lines.append(f"  {m['code']}  {m['status']:<10} last: {when}  ({m['why']})  {m['company']}")
+        when = f"{kind_label(last.get('kind'))} {fmt(at, ctx.cfg.calendar, ctx.cfg.timezone, time=False)}" if last else _("no events")
+        lines.append(
+            _("  {code}  {status:<10} last: {when}  ({why})  {company}").format(
+                code=m["code"], status=stage_label(m["status"]), when=when, why=m["why"], company=m["company"]
+            )
+        )
     return lines
 
 
 def confirm_returning(ctx: Context, matches: list[dict[str, Any]], interactive: bool = True) -> bool:
     """Show likely earlier records and ask on a terminal; elsewhere refuse and say to add --yes."""
-    ctx.err("this company looks like earlier record(s):")
+    ctx.err(_("this company looks like earlier record(s):"))
     for line in describe_matches(ctx, matches):
         ctx.err(line)
     if interactive and sys.stdin.isatty():
-        sys.stderr.write("register as a new applicant anyway (linked to these)? [y/N] ")
+        sys.stderr.write(_("register as a new applicant anyway (linked to these)? [y/N] "))
         sys.stderr.flush()  # the prompt goes to stderr so stdout stays just the new code
         try:
             answer = input()
@@ -62,11 +66,11 @@ def confirm_returning(ctx: Context, matches: list[dict[str, Any]], interactive: 
             answer = ""
         if answer.strip().lower() in ("y", "yes", "ب", "بله"):
             return True
-        ctx.err("archivist: not registered")
+        ctx.err(_("archivist: not registered"))
         return False
     ctx.err(
-        "archivist: not registered; check the records above, then add --yes to register anyway "
-        "(the new log will list them under related:)"
+        _("archivist: not registered; check the records above, then add --yes to register anyway "
+        "(the new log will list them under related:)")
     )
     return False
 
@@ -80,15 +84,14 @@ def cmd_trace(ctx: Context, args: argparse.Namespace) -> int:
     if args.json:
         ctx.json(hits)
     for h in hits if not args.json else []:
-        what = {"invoice": "invoice", "tax_id": "tax ID", "contract": "contract"}[h["matched"]]
+        what = {"invoice": "invoice", "tax_id": _("tax ID"), "contract": "contract"}[h["matched"]]
         ctx.out(f"{what} {h['value']} → {h['code']}  {h['status']}  {h['company']}")
-        ctx.out(f"  folder {h['path']}")
+        ctx.out(_("  folder {path}").format(path=h['path']))
         if h.get("stamp"):
-            ctx.out(f"  stamp: {h['stamp']}")
+            ctx.out(_("  stamp: {stamp}").format(stamp=h['stamp']))
     if not hits:
         raise ArchivistError(
-            f"no invoice, tax ID or contract {args.number} in any record; "
-            "check the number, or search by company with `archivist search`"
+            _("no invoice, tax ID or contract {number} in any record; check the number, or search by company with `archivist search`").format(number=args.number)
         )
     return 0
 
@@ -181,9 +184,13 @@ def cmd_notify_flush(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     if reason:
         ctx.out(reason)
-        ctx.out(f"{state['waiting']} message(s) wait in the outbox; nothing was sent")
+        ctx.out(ngettext(
+                "{waiting} message waits in the outbox; nothing was sent",
+                "{waiting} messages wait in the outbox; nothing was sent",
+                state["waiting"],
+            ).format(waiting=state["waiting"]))
         return 0
-    ctx.out(f"sent {sent}; {state['waiting']} waiting")
+    ctx.out(_("sent {sent}; {waiting} waiting").format(sent=sent, waiting=state['waiting']))
     if state["waiting"] and state["last_error"]:
-        ctx.out(f"last error: {state['last_error']}")
+        ctx.out(_("last error: {last_error}").format(last_error=state['last_error']))
     return 0

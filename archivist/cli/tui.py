@@ -9,15 +9,16 @@ import sys
 
 from ..actions import start_archive
 from ..daemon import running, spawn
+from ..i18n import _
 from . import Context
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("tui", help="open the terminal UI (search, records, my day, register)")
+    p = sub.add_parser("tui", help=_("open the terminal UI (search, records, my day, register)"))
     p.set_defaults(func=cmd_tui)
-    p = sub.add_parser("start", help="the main job: init the archive if needed, start the daemon, open the TUI")
-    p.add_argument("--no-daemon", action="store_true", help="do not start the daemon")
-    p.add_argument("--web", action="store_true", help="also start the web app (`archivist serve`; or web.start: true)")
+    p = sub.add_parser("start", help=_("the main job: init the archive if needed, start the daemon, open the TUI"))
+    p.add_argument("--no-daemon", action="store_true", help=_("do not start the daemon"))
+    p.add_argument("--web", action="store_true", help=_("also start the web app (`archivist serve`; or web.start: true)"))
     p.set_defaults(func=cmd_start)
 
 
@@ -44,25 +45,25 @@ def ensure_archive(ctx: Context, args: argparse.Namespace) -> None:
     default root or after a yes at the terminal; see docs/decisions.md)."""
     made = start_archive(ctx.cfg, ask=_ask)
     if made is not None:
-        ctx.out(f"archive ready at {made}")
+        ctx.out(_("archive ready at {made}").format(made=made))
 
 
 def start_daemon(ctx: Context) -> str:
     """Spawn the daemon unless one runs for this root; returns what happened, in one line."""
     pid = running(ctx.cfg)
     if pid:
-        return f"daemon already running (pid {pid})"
+        return _("daemon already running (pid {pid})").format(pid=pid)
     spawn(ctx.cfg)
     pid = running(ctx.cfg)
-    return f"daemon started (pid {pid})" if pid else "daemon starting"
+    return _("daemon started (pid {pid})").format(pid=pid) if pid else _("daemon starting")
 
 
 def cmd_start(ctx: Context, args: argparse.Namespace) -> int:
     ensure_archive(ctx, args)
     if not args.no_daemon:
-        ctx.err(f"archivist: {start_daemon(ctx)}")
+        ctx.err(_("archivist: {start_daemon}").format(start_daemon=start_daemon(ctx)))
     if args.web or ctx.cfg.web.start:
         from ..web.process import spawn
 
-        ctx.err(f"archivist: {spawn(ctx.cfg)}")
+        ctx.err(_("archivist: {spawn}").format(spawn=spawn(ctx.cfg)))
     return cmd_tui(ctx, args)

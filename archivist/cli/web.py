@@ -8,36 +8,37 @@ import ipaddress
 import sys
 
 from ..errors import ArchivistError
+from ..i18n import _
 from . import Context, json_flag
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="run the web app (loopback by default; TLS through a reverse proxy)")
-    p.add_argument("--host", help="address to listen on (default: web.host in config, 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default: web.port in config, 8080)")
-    p.add_argument("--ssl-certfile", help="serve HTTPS with this certificate (else use a reverse proxy)")
-    p.add_argument("--ssl-keyfile", help="the certificate's private key")
+    p = sub.add_parser("serve", help=_("run the web app (loopback by default; TLS through a reverse proxy)"))
+    p.add_argument("--host", help=_("address to listen on (default: web.host in config, 127.0.0.1)"))
+    p.add_argument("--port", type=int, help=_("port (default: web.port in config, 8080)"))
+    p.add_argument("--ssl-certfile", help=_("serve HTTPS with this certificate (else use a reverse proxy)"))
+    p.add_argument("--ssl-keyfile", help=_("the certificate's private key"))
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("user", help="web accounts: add, passwd, remove, list, token")
+    p = sub.add_parser("user", help=_("web accounts: add, passwd, remove, list, token"))
     usub = p.add_subparsers(dest="user_command", metavar="ACTION")
     usub.required = True
-    q = usub.add_parser("add", help="give a staff number a web login")
+    q = usub.add_parser("add", help=_("give a staff number a web login"))
     q.add_argument("staff")
-    q.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    q.add_argument("--password-stdin", action="store_true", help=_("read the password from standard input"))
     q.add_argument("--admin", action="store_true")
     q.set_defaults(func=cmd_user_add)
-    q = usub.add_parser("passwd", help="set a new password")
+    q = usub.add_parser("passwd", help=_("set a new password"))
     q.add_argument("staff")
     q.add_argument("--password-stdin", action="store_true")
     q.set_defaults(func=cmd_user_passwd)
-    q = usub.add_parser("remove", help="remove a web login")
+    q = usub.add_parser("remove", help=_("remove a web login"))
     q.add_argument("staff")
     q.set_defaults(func=cmd_user_remove)
-    q = usub.add_parser("list", help="the web logins")
+    q = usub.add_parser("list", help=_("the web logins"))
     json_flag(q)
     q.set_defaults(func=cmd_user_list)
-    q = usub.add_parser("token", help="make a new API token for scripts (printed once, stored hashed)")
+    q = usub.add_parser("token", help=_("make a new API token for scripts (printed once, stored hashed)"))
     q.add_argument("staff")
     q.set_defaults(func=cmd_user_token)
 
@@ -47,10 +48,10 @@ def _password(args: argparse.Namespace) -> str:
         line = sys.stdin.readline()
         return line.rstrip("\r\n")
     if not sys.stdin.isatty():
-        raise ArchivistError("no terminal to ask for the password; pipe it in with --password-stdin")
+        raise ArchivistError(_("no terminal to ask for the password; pipe it in with --password-stdin"))
     first = getpass.getpass("password: ")
     if getpass.getpass("again: ") != first:
-        raise ArchivistError("the two passwords differ; nothing changed")
+        raise ArchivistError(_("the two passwords differ; nothing changed"))
     return first
 
 
@@ -58,7 +59,7 @@ def cmd_user_add(ctx: Context, args: argparse.Namespace) -> int:
     from .. import users  # argon2 and friends: loaded by the commands that use them, not at every start
 
     u = users.add_user(ctx.cfg, args.staff, _password(args), admin=args.admin)
-    ctx.out(f"web login for staff {u.staff} added{' (admin)' if u.admin else ''} in {users.users_path(ctx.cfg)}")
+    ctx.out(_("web login for staff {staff} added{value} in {users_path}").format(staff=u.staff, value=' (admin)' if u.admin else '', users_path=users.users_path(ctx.cfg)))
     return 0
 
 
@@ -66,7 +67,7 @@ def cmd_user_passwd(ctx: Context, args: argparse.Namespace) -> int:
     from .. import users  # argon2 and friends: loaded by the commands that use them, not at every start
 
     u = users.set_password(ctx.cfg, args.staff, _password(args))
-    ctx.out(f"password of staff {u.staff} changed; their open sessions have ended")
+    ctx.out(_("password of staff {staff} changed; their open sessions have ended").format(staff=u.staff))
     return 0
 
 
@@ -74,7 +75,7 @@ def cmd_user_remove(ctx: Context, args: argparse.Namespace) -> int:
     from .. import users  # argon2 and friends: loaded by the commands that use them, not at every start
 
     users.remove_user(ctx.cfg, args.staff)
-    ctx.out(f"web login of staff {ctx.cfg.staff_number(args.staff, 'staff')} removed")
+    ctx.out(_("web login of staff {staff_number} removed").format(staff_number=ctx.cfg.staff_number(args.staff, 'staff')))
     return 0
 
 
@@ -92,7 +93,7 @@ def cmd_user_list(ctx: Context, args: argparse.Namespace) -> int:
         flags = " ".join(x for x in ("admin" if r["admin"] else "", "api-token" if r["token"] else "") if x)
         ctx.out(f"{r['staff']}  {r['name']}  {flags}".rstrip())
     if not rows:
-        ctx.out("no web logins yet; add one with `archivist user add SS`")
+        ctx.out(_("no web logins yet; add one with `archivist user add SS`"))
     return 0
 
 
@@ -100,7 +101,7 @@ def cmd_user_token(ctx: Context, args: argparse.Namespace) -> int:
     from .. import users  # argon2 and friends: loaded by the commands that use them, not at every start
 
     token = users.new_token(ctx.cfg, args.staff)
-    ctx.err("the token is shown once; it replaces any earlier token of this staff member")
+    ctx.err(_("the token is shown once; it replaces any earlier token of this staff member"))
     ctx.out(token)
     return 0
 
@@ -126,13 +127,12 @@ def cmd_serve(ctx: Context, args: argparse.Namespace) -> int:
     port = args.port or cfg.web.port
     app = create_app(cfg)
     if not users.load_users(cfg):
-        ctx.err("archivist: no web logins yet; add one with `archivist user add SS` (nobody can log in until then)")
+        ctx.err(_("archivist: no web logins yet; add one with `archivist user add SS` (nobody can log in until then)"))
     if not is_loopback(host) and not args.ssl_certfile:
         ctx.err(
-            f"archivist: serving plain HTTP on {host}: passwords cross the network readable; "
-            "put the TLS reverse proxy from the README in front, or pass --ssl-certfile/--ssl-keyfile"
+            _("archivist: serving plain HTTP on {host}: passwords cross the network readable; put the TLS reverse proxy from the README in front, or pass --ssl-certfile/--ssl-keyfile").format(host=host)
         )
-    ctx.err(f"archivist: web app on http{'s' if args.ssl_certfile else ''}://{host}:{port}/ (Ctrl+C stops it)")
+    ctx.err(_("archivist: web app on {url} (Ctrl+C stops it)").format(url=f"http{'s' if args.ssl_certfile else ''}://{host}:{port}/"))
     _few_malloc_arenas()
     uvicorn.run(
         app,

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from ..boundary import describe, one_line
 from ..config import Config
+from ..i18n import _
 
 log = logging.getLogger("archivist.daemon")
 
@@ -38,7 +39,7 @@ class Supervisor:
 
     def failed(self, thread: str, e: BaseException) -> float | None:
         """Report a failure of `thread`; the pause before it starts again, or None: the daemon stops."""
-        line, where = describe(self.cfg, e, f"archivist daemon: the {thread} thread failed")
+        line, where = describe(self.cfg, e, f"archivist daemon: the {thread} thread failed")  # untranslated: the crash report's first line (a file for support)
         now = time.monotonic()
         with self._lock:
             times = self._failures.setdefault(thread, deque())
@@ -47,7 +48,9 @@ class Supervisor:
                 times.popleft()
             count = len(times)
             if count >= self.LIMIT and self.fatal is None:
-                self.fatal = f"daemon stopped: {thread} failed: {one_line(f'{type(e).__name__}: {e}')}; report: {where or 'none'}"
+                self.fatal = _("daemon stopped: {thread} failed: {error}; report: {report}").format(
+                    thread=thread, error=one_line(f"{type(e).__name__}: {e}"), report=where or _("none")
+                )
         if count >= self.LIMIT:
             log.error("%s (%d failures within %.0f s)", self.fatal, count, self.WINDOW)
             self.stop_event.set()

@@ -9,6 +9,7 @@ import time
 
 from ..config import Config
 from ..errors import ArchivistError
+from ..i18n import _
 from ..liveness import lock_path
 from ..locking import try_lock
 from ..modes import make_dirs, open_or_create
@@ -26,7 +27,7 @@ def acquire_lock(cfg: Config, wait: float = 1.0) -> int:
 
     Waits briefly because `running()` takes a shared lock for an instant when it checks.
     """
-    layout_of(cfg).require_local("run the daemon")
+    layout_of(cfg).require_local(_("run the daemon"))
     path = lock_path(cfg)
     make_dirs(path.parent)
     fd = open_or_create(path, os.O_RDWR)  # 0600, 0660 when shared (modes)
@@ -42,8 +43,7 @@ def acquire_lock(cfg: Config, wait: float = 1.0) -> int:
             os.close(fd)
             pid = (path.read_text(encoding="ascii", errors="replace").strip() or "?") if path.exists() else "?"
             raise DaemonRunning(
-                f"a daemon is already running for {cfg.root} (pid {pid}); only one may run per archive. "
-                f"Stop it first (`kill {pid}` or `systemctl --user stop archivist`), or use `archivist status`."
+                _("a daemon is already running for {root} (pid {pid}); only one may run per archive. Stop it first (`kill {pid}` or `systemctl --user stop archivist`), or use `archivist status`.").format(root=cfg.root, pid=pid)
             )
         time.sleep(0.05)
     os.ftruncate(fd, 0)

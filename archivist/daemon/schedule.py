@@ -18,6 +18,7 @@ from typing import Any
 from .. import backup, notify
 from ..config import Config
 from ..dates import fmt
+from ..i18n import N_, _
 from ..modes import make_dirs
 from ..office import Health, health, office_status
 from ..store import atomic_write, atomic_writer, layout_of
@@ -75,7 +76,7 @@ def render_review(
     return "\n".join(review_lines(cfg, now, of, office))
 
 
-REVIEW_SECTIONS = (("overdue", "Overdue follow-ups"), ("today", "Due today"), ("stuck", "Stuck"))
+REVIEW_SECTIONS = (("overdue", N_("Overdue follow-ups")), ("today", N_("Due today")), ("stuck", N_("Stuck")))
 Sections = tuple[dict[str, int], "dict[str, Iterable[dict[str, Any]]]"]
 
 
@@ -84,18 +85,18 @@ def review_lines(
 ) -> Iterator[str]:
     """The review's lines as the entries come; `sections_of(staff)` gives (counts, entries) per
     section and is asked when the review reaches that staff member."""
-    yield f"Daily review — {fmt(now, cfg.calendar, cfg.timezone)} ({now.date().isoformat()})"
+    yield _("Daily review — {now} ({isoformat})").format(now=fmt(now, cfg.calendar, cfg.timezone), isoformat=now.date().isoformat())
     yield ""
     for staff, name in cfg.staff.items():
         counts, due = sections_of(staff)
         yield f"== {staff} {name} =="
         for key, title in REVIEW_SECTIONS:
-            yield f"{title} ({counts.get(key, 0)}):"
+            yield f"{_(title)} ({counts.get(key, 0)}):"
             for item in due.get(key) or ():
                 yield _line(cfg, item)
         yield ""
     if office:
-        yield "== office =="
+        yield _("== office ==")
         yield from (text for text, _level in office.values())
         yield ""
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from .. import archive_id, faults, store, workflow
 from ..config import Config
+from ..i18n import _
 from ..inbox import CodeFinder, file_paths, held_open, inbox_entries
 from ..index.hook import refresh_on_change
 from ..index.lookup import locate as through_index
@@ -101,23 +102,23 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
         """A callback failed on watchdog's thread: reported like any thread's failure; the event it
         was routing is found again by a reconcile."""
         if self.supervisor.failed("observer", e) is not None:
-            self.request_reconcile("an observer callback failed")
+            self.request_reconcile("an observer callback failed")  # untranslated: a reconcile reason for daemon.log (English for support)
 
     def _on_area(self, area: str) -> None:
-        self.request_reconcile(f"the {area}/ folder itself changed")
+        self.request_reconcile(f"the {area}/ folder itself changed")  # untranslated: a reconcile reason / observer state for daemon.log (English for support)
 
     def request_reconcile(self, reason: str) -> None:
         self.reconcile_reason = reason
         self.wake.set()
 
     def _on_watchdog_alarm(self, message: str) -> None:
-        if "limit" in message.lower() or "unable to rebuild" in message.lower():
+        if "limit" in message.lower() or "unable to rebuild" in message.lower():  # untranslated: a reconcile reason / observer state for daemon.log (English for support)
             self.degraded = True
-        self.request_reconcile(f"watchdog: {message}")
+        self.request_reconcile(f"watchdog: {message}")  # untranslated: a reconcile reason / observer state for daemon.log (English for support)
 
     # -- lifecycle --
     def run(self) -> int:
-        self.layout.require_local("run the daemon")  # before its log file is opened
+        self.layout.require_local(_("run the daemon"))  # before its log file is opened
         archive_id.require_archive(self.cfg)  # only `init` creates: no state, log or folders on an empty mount point
         handlers = setup_logging(self.cfg, self.stderr)
         try:
@@ -223,7 +224,7 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
                 schedule_shallow(obs, handler, self.cfg.root)
                 obs.start()
             self.degraded = True
-            self.observer_desc = "shallow (inotify limit)"
+            self.observer_desc = "shallow (inotify limit)"  # untranslated: a reconcile reason / observer state for daemon.log (English for support)
         self.observer = obs
         log.info("watching %s with the %s observer", self.cfg.root, self.observer_desc)
 
@@ -235,7 +236,7 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
     def _start_and_loop(self) -> None:
         """The worker's body (started again by the supervisor after a failure): a reconcile first,
         since a failure may have lost events, then the loop."""
-        self.reconcile("start" if self.last_reconcile is None else "worker restarted")
+        self.reconcile("start" if self.last_reconcile is None else "worker restarted")  # untranslated: a reconcile reason for daemon.log (English for support)
         self._loop()
 
     def _loop(self) -> None:
@@ -263,7 +264,7 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
                     except Exception:  # noqa: BLE001
                         pass
                     self._start_observer()
-                    self.request_reconcile("watcher restarted")
+                    self.request_reconcile("watcher restarted")  # untranslated: a reconcile reason / observer state for daemon.log (English for support)
             self._step()
             if now >= next_publish:
                 self._publish()
@@ -301,7 +302,7 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
             self._backlog_slice(lambda: time.monotonic() < deadline and not self.debouncer.next_due_passed())
 
     def _run_once(self) -> int:
-        self.reconcile("daemon --once")
+        self.reconcile("daemon --once")  # untranslated: a reconcile reason / observer state for daemon.log (English for support)
         self._drain_backlog()
         cutoff = time.time() - self.cfg.daemon.settle_seconds
         settled = []

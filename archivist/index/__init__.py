@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from .. import archive_id
 from ..config import Config
 from ..errors import ArchivistError
+from ..i18n import _
 from ..liveness import running
 from ..modes import make_dirs
 from ..stages import STAGES
@@ -62,11 +63,10 @@ class IndexUnavailable(ArchivistError):
 def unavailable(path: Path, e: sqlite3.Error) -> IndexUnavailable:
     if schema.is_busy(e):
         return IndexUnavailable(
-            f"the index is busy (another process is writing {path.name}); the records are safe: try again in a moment"
+            _("the index is busy (another process is writing {name}); the records are safe: try again in a moment").format(name=path.name)
         )
     return IndexUnavailable(
-        f"this account cannot open the index {path} ({e}); give the archive's group read and "
-        f"write access to {path.parent} (see README, An office on one host)"
+        _("this account cannot open the index {path} ({e}); give the archive's group read and write access to {parent} (see README, An office on one host)").format(path=path, e=e, parent=path.parent)
     )
 
 
@@ -88,7 +88,7 @@ def _reading(method):  # type: ignore[no-untyped-def]
 
 def _stderr_progress(message: str, done: int, total: int) -> None:
     if total == 0:
-        print(f"archivist: {message}", file=sys.stderr)
+        print(_("archivist: {message}").format(message=message), file=sys.stderr)
 
 
 class Index:
@@ -107,8 +107,7 @@ class Index:
         """Read every record folder again and replace the whole index in one transaction."""
         if self.readonly:
             raise IndexUnavailable(
-                f"this account may only read the index {self.path}; rebuild it on the host that "
-                "owns the archive, as its service account (or give the group write access)"
+                _("this account may only read the index {path}; rebuild it on the host that owns the archive, as its service account (or give the group write access)").format(path=self.path)
             )
         with self._lock:
             started = time.monotonic()
@@ -480,7 +479,7 @@ def require_archive(cfg: Config) -> None:
 def check_status(status: str | None) -> str | None:
     """A stage filter, refused when it is not a stage (one message for `list`, `search` and the TUI)."""
     if status is not None and status not in STAGES:
-        raise ArchivistError(f"--status {status!r} is not a stage; use one of {', '.join(STAGES)}")
+        raise ArchivistError(_("--status {status!r} is not a stage; use one of {items}").format(status=status, items=', '.join(STAGES)))
     return status
 
 
@@ -545,8 +544,8 @@ def open_current(cfg: Config, progress: Progress | None = None, wait: bool = Fal
             return idx
     if behind and idx.readonly:
         (progress or _stderr_progress)(
-            "this account may only read the index: changes made since the last "
-            "update may be missing until the daemon or `archivist reindex` catches up",
+            _("this account may only read the index: changes made since the last "
+            "update may be missing until the daemon or `archivist reindex` catches up"),
             0,
             0,
         )
@@ -559,8 +558,8 @@ def open_current(cfg: Config, progress: Progress | None = None, wait: bool = Fal
             raise
         if done is None:
             (progress or _stderr_progress)(
-                "the index is busy (another process is writing it): answering from it "
-                "as it is; changes of the last moments may be missing",
+                _("the index is busy (another process is writing it): answering from it "
+                "as it is; changes of the last moments may be missing"),
                 0,
                 0,
             )
@@ -568,8 +567,7 @@ def open_current(cfg: Config, progress: Progress | None = None, wait: bool = Fal
         seconds = time.monotonic() - started
         if seconds >= SLOW_RECONCILE_S:
             (progress or _stderr_progress)(
-                f"no daemon running, so {done['records']} record folders were checked for changes first "
-                f"({seconds:.1f} s); with the daemon running (`archivist start` or its systemd unit) this is skipped",
+                _("no daemon running, so {records} record folders were checked for changes first ({seconds:.1f} s); with the daemon running (`archivist start` or its systemd unit) this is skipped").format(records=done['records'], seconds=seconds),
                 0,
                 0,
             )
@@ -585,7 +583,7 @@ def reindex(cfg: Config, progress: Progress | None = None) -> dict[str, Any]:
     require_archive(cfg)
     from ..store import layout_of
 
-    layout_of(cfg).require_local("rebuild the index")
+    layout_of(cfg).require_local(_("rebuild the index"))
     if index_exists(cfg):
         with open_index(cfg, progress=progress) as idx:
             return idx.rebuild(progress)
@@ -603,12 +601,12 @@ def open_index(cfg: Config, build_if_missing: bool = True, progress: Progress | 
         except sqlite3.DatabaseError as e:
             if schema.not_now(e):
                 raise unavailable(path, e) from None
-            db, readonly, reason = None, not _may_write(path), "the index is unreadable"
+            db, readonly, reason = None, not _may_write(path), _("the index is unreadable")
         if db is not None:
             try:
                 if schema.version_ok(db):
                     return Index(cfg, db, readonly=readonly)
-                reason = "the index is from another version of archivist"
+                reason = _("the index is from another version of archivist")
             except sqlite3.DatabaseError as e:  # only "not now" errors get here
                 db.close()
                 raise unavailable(path, e) from None
@@ -617,29 +615,26 @@ def open_index(cfg: Config, build_if_missing: bool = True, progress: Progress | 
             raise sqlite3.DatabaseError(f"{path}: {reason}")
         require_archive(cfg)
         if readonly or remote:  # never delete what could not be opened for writing
-            where = f"it is reached through {remote}" if remote else f"{path.parent} is not writable for this account"
+            where = _("it is reached through {remote}").format(remote=remote) if remote else _("{parent} is not writable for this account").format(parent=path.parent)
             raise IndexUnavailable(
-                f"{reason}, and it cannot be rebuilt from here ({where}); run `archivist reindex` "
-                "on the host that owns the archive, as its service account"
+                _("{reason}, and it cannot be rebuilt from here ({where}); run `archivist reindex` on the host that owns the archive, as its service account").format(reason=reason, where=where)
             )
-        say(f"{reason}; rebuilding it from the folders", 0, 0)
+        say(_("{reason}; rebuilding it from the folders").format(reason=reason), 0, 0)
         schema.remove_files(path)
     elif not build_if_missing:
-        raise FileNotFoundError(f"{path} does not exist; run `archivist reindex`")
+        raise FileNotFoundError(_("{path} does not exist; run `archivist reindex`").format(path=path))
     else:
         require_archive(cfg)  # before saying "building": a missing archive gets one line
         if remote:
             raise IndexUnavailable(
-                f"there is no index yet, and it is not built through a network filesystem "
-                f"({remote}); run `archivist reindex` on the host that owns the archive"
+                _("there is no index yet, and it is not built through a network filesystem ({remote}); run `archivist reindex` on the host that owns the archive").format(remote=remote)
             )
         folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), path.parent)
         if not os.access(folder, os.W_OK | os.X_OK):
             raise IndexUnavailable(
-                f"there is no index yet and this account may not create one in {folder}; "
-                "run `archivist reindex` as the archive's service account"
+                _("there is no index yet and this account may not create one in {folder}; run `archivist reindex` as the archive's service account").format(folder=folder)
             )
-        say("no index yet; building it from the folders", 0, 0)
+        say(_("no index yet; building it from the folders"), 0, 0)
     cold_build(cfg, progress)
     return Index(cfg, schema.connect(path))
 
@@ -664,9 +659,9 @@ def _seen_remotely(cfg: Config) -> str | None:
         return None
     found = layout.remote()
     if found:
-        return f"{found[2].fstype} at {found[2].point}"
+        return _("{fstype} at {point}").format(fstype=found[2].fstype, point=found[2].point)
     m = network_mount(cfg.index_file.parent)
-    return f"{m.fstype} at {m.point}" if m else None
+    return _("{fstype} at {point}").format(fstype=m.fstype, point=m.point) if m else None
 
 
 def _connect_existing(path: Path, remote: str | None = None) -> tuple[sqlite3.Connection, bool]:

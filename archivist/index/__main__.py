@@ -23,7 +23,7 @@ from .catchup import FD_ENV, lock_path
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Reconcile the index with the folders, then exit (holding the lock until then)."""
-    p = argparse.ArgumentParser(prog="python -m archivist.index")
+    p = argparse.ArgumentParser(prog="python -m archivist.index")  # untranslated: a program name (internal helper process)
     p.add_argument("--root", required=True)
     p.add_argument("--config")
     args = p.parse_args(argv)

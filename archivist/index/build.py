@@ -25,6 +25,7 @@ from typing import Any
 from ..config import Config
 from ..errors import InvalidLogError
 from ..forked import map_forked
+from ..i18n import _
 from ..naming import FolderTemplate
 from ..record import LOG_NAME, Record, parse_record, read_log, validate
 from ..store import AREAS
@@ -92,7 +93,7 @@ def scan_folder(root: str, area: str, name: str, templates: tuple[str, str]) -> 
     files, sig = list_files(folder)
     path = os.path.join(folder, LOG_NAME)
     if not os.path.lexists(path):
-        reason = f"has no {LOG_NAME}; every record folder needs its follow-up log"
+        reason = _("has no {log_name}; every record folder needs its follow-up log").format(log_name=LOG_NAME)
         return Scan(rel, area, None, None, sig, None, (folder, reason), _placeholder(rel, area, name, files, templates))
     try:
         st, raw = _read_file(path)
@@ -109,12 +110,12 @@ def scan_folder(root: str, area: str, name: str, templates: tuple[str, str]) -> 
         error = None
     except InvalidLogError as e:
         entry = None
-        error = (str(e.path), e.reason + (f" (line {e.line})" if e.line else ""))
+        error = (str(e.path), e.reason + (_(" (line {line})").format(line=e.line) if e.line else ""))
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
         # a value validation let through that the index cannot hold: still this log's problem,
         # reported on it, never a failed rebuild of the whole archive
         entry = None
-        error = (path, f"cannot be indexed: {e}")
+        error = (path, _("cannot be indexed: {e}").format(e=e))
     placeholder = _placeholder(rel, area, name, files, templates) if entry is None else None
     return Scan(rel, area, st.st_mtime_ns, st.st_size, sig, entry, error, placeholder)
 
@@ -215,7 +216,7 @@ def prepared_all(cfg: Config, progress: Progress | None = None, workers: int | N
             yield prepare(scan_folder(root, area, name, templates))
             done += 1
             if progress and done % 1000 == 0:
-                progress("reading logs", done, total)
+                progress(_("reading logs"), done, total)
     else:
         size = 250
         chunks = [(root, folders[i : i + size], templates) for i in range(0, total, size)]
@@ -223,9 +224,9 @@ def prepared_all(cfg: Config, progress: Progress | None = None, workers: int | N
             yield from items
             done += len(items)
             if progress:
-                progress("reading logs", done, total)
+                progress(_("reading logs"), done, total)
     if progress and total:  # (…, 0, 0) is how a plain message is passed: an empty archive has none
-        progress("reading logs", total, total)
+        progress(_("reading logs"), total, total)
 
 
 # -- writing ------------------------------------------------------------------------------------------

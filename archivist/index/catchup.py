@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import Config
+from ..i18n import _
 from ..modes import create_empty, open_or_create
 from ..store import layout_of
 
@@ -86,9 +87,11 @@ def start(cfg: Config, say: Callable[[str, int, int], None], folders: int) -> bo
     said = state / SAID_NAME
     if not said.exists():
         say(
-            f"no daemon running: answers come from the index at once, and the {folders} record folders "
-            "are checked for hand edits in the background, so a change made by hand shows from the "
-            "next command on; with the daemon running (`archivist start`) the index is always live",
+            _(
+                "no daemon running: answers come from the index at once, and the {folders} record folders "
+                "are checked for hand edits in the background, so a change made by hand shows from the "
+                "next command on; with the daemon running (`archivist start`) the index is always live"
+            ).format(folders=folders),
             0,
             0,
         )

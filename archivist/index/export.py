@@ -34,20 +34,20 @@ from .search_text import split_contact
 
 # (key, Persian header, English header)
 COLUMNS = (
-    ("lead", "کد متقاضی", "Applicant code"),
-    ("case", "کد پرونده", "Case code"),
+    ("lead", "کد متقاضی", "Applicant code"),  # untranslated: the English header row of F-31-08-02 (display.header_languages: en)
+    ("case", "کد پرونده", "Case code"),  # untranslated: the English header row of F-31-08-02 (display.header_languages: en)
     ("company", "نام شرکت", "Company"),
-    ("person", "نام رابط", "Contact person"),
+    ("person", "نام رابط", "Contact person"),  # untranslated: the English header row of F-31-08-02 (display.header_languages: en)
     ("phones", "تلفن", "Phone"),
     ("email", "ایمیل", "Email"),
     ("staff", "کارشناس", "Staff"),
     ("status", "مرحله", "Stage"),
     ("opened", "تاریخ ثبت", "Opened"),
-    ("last_event", "آخرین رویداد", "Last event"),
-    ("next_followup", "پیگیری بعدی", "Next follow-up"),
+    ("last_event", "آخرین رویداد", "Last event"),  # untranslated: the English header row of F-31-08-02 (display.header_languages: en)
+    ("next_followup", "پیگیری بعدی", "Next follow-up"),  # untranslated: the English header row of F-31-08-02 (display.header_languages: en)
     ("contract", "شماره قرارداد", "Contract"),
     ("invoices", "فاکتورها", "Invoices"),
-    ("tax_ids", "شناسه مالیاتی", "Tax IDs"),
+    ("tax_ids", "شناسه مالیاتی", "Tax IDs"),  # untranslated: the English header row of F-31-08-02 (display.header_languages: en)
     ("folder", "پوشه", "Folder"),
 )
 HEADERS = {"fa": [c[1] for c in COLUMNS], "en": [c[2] for c in COLUMNS]}
@@ -346,7 +346,7 @@ def target(path: str | None, output: str | None, format_: str | None) -> tuple[P
     ext = out.suffix.lower().lstrip(".")
     if ext in FORMATS:
         if format_ and format_ != ext:
-            raise ArchivistError(f"{out.name} is named .{ext} but --format is {format_}; name it .{format_} or drop --format")
+            raise ArchivistError(_("{name} is named .{ext} but --format is {value}; name it .{value} or drop --format").format(name=out.name, ext=ext, value=format_))
         return out, ext
     if format_:
         return out, format_
@@ -362,7 +362,7 @@ def with_headers(cfg: Config, headers: str) -> Config:
     langs = tuple(x.strip().lower() for x in headers.replace("،", ",").split(",") if x.strip())
     unknown = [x for x in langs if x not in HEADERS]
     if not langs or unknown:
-        raise ArchivistError(f"--headers {headers}: use fa, en or fa,en")
+        raise ArchivistError(_("--headers {headers}: use fa, en or fa,en").format(headers=headers))
     return replace(cfg, display=replace(cfg.display, header_languages=langs))
 
 
@@ -370,7 +370,7 @@ def check_output(path: Path) -> None:
     """Refuse an output path that cannot become the export file, before any work is done."""
     parent = path.parent
     if path.is_dir():
-        raise ArchivistError(f"{path} is a folder; give a file name, e.g. -o {path / ('F-31-08-02' + (path.suffix or '.xlsx'))}")
+        raise ArchivistError(_("{path} is a folder; give a file name, e.g. -o {value}").format(path=path, value=path / ('F-31-08-02' + (path.suffix or '.xlsx'))))
     if not parent.is_dir():
         raise ArchivistError(
             _("cannot write {path}: the folder {parent} does not exist; create it or choose another -o").format(
@@ -402,4 +402,4 @@ def write(
                 return write_csv(cfg, records, f, counted)
             return write_xlsx(cfg, records, f, counted)
     except OSError as e:
-        raise ArchivistError(f"cannot write {path}: {e.strerror or e}; choose another -o") from e
+        raise ArchivistError(_("cannot write {path}: {value}; choose another -o").format(path=path, value=e.strerror or e)) from e

@@ -26,6 +26,7 @@ from typing import Any
 
 from .. import store
 from ..config import Config
+from ..i18n import _
 from ..liveness import running
 from ..naming import ascii_digits, normalize_code
 from ..record import log_bytes
@@ -108,8 +109,7 @@ def say_once(cfg: Config, what: str) -> None:
         return
     _said.add(key)
     print(
-        f"archivist: no usable index at {cfg.index_file}, so {what} looked through every record folder "
-        "(slow on a big archive); `archivist reindex` builds it, the daemon keeps it current",
+        _("archivist: no usable index at {index_file}, so {what} looked through every record folder (slow on a big archive); `archivist reindex` builds it, the daemon keeps it current").format(index_file=cfg.index_file, what=what),
         file=sys.stderr,
     )
 
@@ -154,7 +154,7 @@ def locate(cfg: Config, code: str) -> Path:
             return store.locate(cfg, code)
         finally:
             if time.monotonic() - started >= SLOW_SCAN_S:
-                say_once(cfg, "finding a record by its code")
+                say_once(cfg, _("finding a record by its code"))
     for folder in folders:
         if holds_code(folder, code):
             return folder

@@ -50,7 +50,12 @@ class RecordsProvider(Provider):
                 label,
                 partial(app.open_record, h.get("path"), code),
                 text=label,
-                help=f"open record · {h.get('status')} · staff {h.get('staff')}",
+                help=shape(
+                    _("open record · {status} · staff {staff}").format(
+                        status=i18n.stage_label(h.get("status")), staff=h.get("staff")
+                    ),
+                    mode,
+                ),
             )
 
 

@@ -35,7 +35,7 @@ def report_error(app: App[Any], e: BaseException) -> None:
     in one notification; anything else one line saying where its full report was written. The
     app keeps running."""
     cfg = cast(Config | None, getattr(app, "cfg", None))
-    line, where = describe(cfg, e, "archivist tui")
+    line, where = describe(cfg, e, "archivist tui")  # untranslated: the crash report's first line (a file for support)
     if where is not None:
         log.error("%s", line)
     try:

@@ -27,6 +27,7 @@ from .. import index as index_mod
 from .. import store, workflow
 from ..config import Config
 from ..errors import InvalidLogError
+from ..i18n import _
 from ..index import hook
 from ..naming import digits_only, fold, fold_compact
 from ..record import Record, load_record
@@ -96,7 +97,7 @@ class RecordSource:
             # its first results, so start-up never waits on a walk of every folder
             self._index, self.catch_up_due = index_mod.open_for_reading(self.cfg, progress=self._progress)
         except Exception as e:  # a broken cache must not keep staff out of their records
-            self.notice = f"index could not be opened ({e}); searching by reading the folders"
+            self.notice = _("index could not be opened ({e}); searching by reading the folders").format(e=e)
             self._index = None
         self._opened.set()
         return self.notice
@@ -141,7 +142,7 @@ class RecordSource:
                     return self._with_contact(list(self._index.most_urgent(mine, limit)))
                 return self._index_search(query, status, staff, archived, limit)
             except Exception as e:  # a broken cache must not keep staff out of their records
-                self.notice = f"index search failed ({e}); searching by reading the folders"
+                self.notice = _("index search failed ({e}); searching by reading the folders").format(e=e)
         return self._memory_search(query, status, staff, archived, limit)
 
     def _index_search(
@@ -184,7 +185,7 @@ class RecordSource:
             if p.is_dir():
                 return load_record(p)
             if code is None:
-                raise InvalidLogError(p, "the folder is gone (moved or deleted since the search)")
+                raise InvalidLogError(p, _("the folder is gone (moved or deleted since the search)"))
         assert code is not None
         return workflow.show(self.cfg, code)
 

@@ -37,6 +37,7 @@ from .. import i18n, office, store, users, workflow
 from ..config import STAGES, Config
 from ..dates import now, shown
 from ..errors import ArchivistError, InvalidLogError, RecordNotFound
+from ..i18n import _
 from ..index import daemon_running, export, hook, open_current, open_index, require_archive
 from ..naming import fold, normalize_code
 from ..record import Record, load_record
@@ -230,7 +231,7 @@ class WebApp:
             if ctx.user is None:
                 if api or ctx.token_auth:
                     return JSONResponse(
-                        {"error": "log in first, or send an API token: Authorization: Bearer <token>"},
+                        {"error": "log in first, or send an API token: Authorization: Bearer <token>"},  # untranslated: the web API's answer to scripts (English, like HTTP reasons)
                         status_code=401,
                         headers={"www-authenticate": "Bearer"},
                     )
@@ -276,7 +277,7 @@ class WebApp:
 
     def forbidden(self, ctx: Ctx, api: bool) -> Response:
         if api:
-            return JSONResponse({"error": "missing or wrong CSRF token (send X-CSRF-Token)"}, status_code=403)
+            return JSONResponse({"error": "missing or wrong CSRF token (send X-CSRF-Token)"}, status_code=403)  # untranslated: the web API's answer to scripts (English, like HTTP reasons)
         return self.render(ctx, "error.html", 403, message=ctx.words("forbidden"))
 
     def problem(self, ctx: Ctx, api: bool, status: int, message: str) -> Response:
@@ -418,9 +419,9 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
             path, media_type=entry.content_type, filename=path.name, content_disposition_type="inline" if inline else "attachment"
         )
         resp.headers["content-security-policy"] = (
-            "default-src 'none'; img-src 'self'; frame-ancestors 'self'; sandbox" if entry.is_image else "frame-ancestors 'self'"
+            "default-src 'none'; img-src 'self'; frame-ancestors 'self'; sandbox" if entry.is_image else "frame-ancestors 'self'"  # untranslated: an HTTP header or a bare error page body for a browser
         )
-        resp.headers["cache-control"] = "private, no-cache"
+        resp.headers["cache-control"] = "private, no-cache"  # untranslated: an HTTP header or a bare error page body for a browser
         return resp
 
     async def record_upload(request: Request, ctx: Ctx) -> Response:
@@ -428,7 +429,7 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
         limit = web.cfg.web.max_upload_mb << 20
         if not web.upload_size_ok(request):
             return await run_in_threadpool(
-                record_view, ctx, code, 413, f"{ctx.words('too_big')} ({ctx.words.digits(web.cfg.web.max_upload_mb)} MB)"
+                record_view, ctx, code, 413, _("{words} ({digits} MB)").format(words=ctx.words('too_big'), digits=ctx.words.digits(web.cfg.web.max_upload_mb))
             )
         form = await request.form()
         uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
@@ -565,14 +566,14 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
         stamp = now(web.cfg.timezone).strftime("%Y%m%d")
         if kind == "csv":
             data = await run_in_threadpool(export.to_csv, web.cfg, records)
-            media = "text/csv; charset=utf-8"
+            media = "text/csv; charset=utf-8"  # untranslated: an HTTP header or a bare error page body for a browser
         else:
             buf = io.BytesIO()
             await run_in_threadpool(export.write_xlsx, web.cfg, records, buf)
             data = buf.getvalue()
             media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         return Response(
-            data, media_type=media, headers={"content-disposition": f'attachment; filename="F-31-08-02-{stamp}.{kind}"'}
+            data, media_type=media, headers={"content-disposition": f'attachment; filename="F-31-08-02-{stamp}.{kind}"'}  # untranslated: an HTTP header or a bare error page body for a browser
         )
 
     # JSON API ------------------------------------------------------------------------------------
@@ -610,13 +611,13 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
     async def api_act(request: Request, ctx: Ctx) -> Response:
         code, action = request.path_params["code"], request.path_params["action"]
         if action not in actions.ACTIONS:
-            return JSONResponse({"error": f"unknown action {action!r}; GET /api/actions lists them"}, status_code=404)
+            return JSONResponse({"error": f"unknown action {action!r}; GET /api/actions lists them"}, status_code=404)  # untranslated: the web API's answer to scripts (English, like HTTP reasons)
         try:
             body = await request.json()
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            return JSONResponse({"error": "send the action's fields as a JSON object"}, status_code=400)
+            return JSONResponse({"error": "send the action's fields as a JSON object"}, status_code=400)  # untranslated: the web API's answer to scripts (English, like HTTP reasons)
         try:
             rec = await run_in_threadpool(actions.run, web.cfg, code, action, actions.values_from(action, body), ctx.staff)
         except ArchivistError as e:
@@ -720,7 +721,7 @@ def _bare_error(web: WebApp, request: Request, status: int, message: str = "") -
     """An error page (or JSON) without a stack trace, whatever went wrong."""
     if request.url.path.startswith("/api/"):
         return JSONResponse(
-            {"error": message or {404: "not found", 500: "internal error"}.get(status, "error")}, status_code=status
+            {"error": message or {404: "not found", 500: "internal error"}.get(status, "error")}, status_code=status  # untranslated: the web API's answer to scripts (English, like HTTP reasons)
         )
     try:
         ctx, _ = web.context(request)
@@ -728,7 +729,7 @@ def _bare_error(web: WebApp, request: Request, status: int, message: str = "") -
         text = message or {404: words("not_found"), 500: words("error")}.get(status, words("error"))
         return web.render(ctx, "error.html", status, message=text)
     except Exception:
-        return HTMLResponse("<!doctype html><title>error</title><p>error</p>", status_code=status)
+        return HTMLResponse("<!doctype html><title>error</title><p>error</p>", status_code=status)  # untranslated: an HTTP header or a bare error page body for a browser
 
 
 def _stage_names() -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from typing import BinaryIO
 from .. import store, workflow
 from ..config import Config
 from ..errors import ArchivistError, NameClash
+from ..i18n import _
 from ..naming import fold, safe_component
 from ..record import LOG_NAME
 
@@ -100,7 +101,7 @@ def upload_name(filename: str) -> str:
     name = safe_component(base)
     if fold(name).replace(" ", "") == fold(LOG_NAME).replace(" ", "") or name.startswith("."):
         raise ArchivistError(
-            f"{base!r} cannot be uploaded under that name: it is the follow-up log's name; rename the file first"
+            _("{base!r} cannot be uploaded under that name: it is the follow-up log's name; rename the file first").format(base=base)
         )
     return name
 
@@ -116,11 +117,11 @@ def save_upload(cfg: Config, folder: Path, filename: str, data: BinaryIO, limit:
             while chunk := data.read(CHUNK):
                 size += len(chunk)
                 if size > limit:
-                    raise TooLarge(f"{name} is larger than the {limit // (1 << 20)} MB allowed (web.max_upload_mb)")
+                    raise TooLarge(_("{name} is larger than the {value} MB allowed (web.max_upload_mb)").format(name=name, value=limit // (1 << 20)))
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
-        for _ in range(100):
+        for _attempt in range(100):
             dst = store.free_name(folder, name)
             try:
                 store.move(tmp, dst)
@@ -128,7 +129,7 @@ def save_upload(cfg: Config, folder: Path, filename: str, data: BinaryIO, limit:
             except NameClash:  # someone took the free name in between: find the next one
                 continue
         else:
-            raise ArchivistError(f"could not find a free name for {name} in {folder.name}")
+            raise ArchivistError(_("could not find a free name for {name} in {folder}").format(name=name, folder=folder.name))
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

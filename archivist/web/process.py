@@ -15,6 +15,7 @@ from pathlib import Path
 from .. import store
 from ..config import Config, archivist_command
 from ..errors import ArchivistError
+from ..i18n import _
 from ..modes import make_dirs, open_or_create
 
 
@@ -39,7 +40,7 @@ def spawn(cfg: Config, wait: float = 15.0) -> str:
     host, port = cfg.web.host, cfg.web.port
     url = f"http://{host}:{port}/"
     if answering(host, port):
-        return f"web app already answering at {url}"
+        return _("web app already answering at {url}").format(url=url)
     path = log_path(cfg)
     make_dirs(path.parent)
     with open(open_or_create(path, os.O_WRONLY | os.O_APPEND), "ab") as out:  # 0600, 0660 when shared
@@ -49,8 +50,8 @@ def spawn(cfg: Config, wait: float = 15.0) -> str:
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if answering(host, port):
-            return f"web app started at {url} (pid {proc.pid}, log {path})"
+            return _("web app started at {url} (pid {pid}, log {path})").format(url=url, pid=proc.pid, path=path)
         if proc.poll() is not None:
             break
         time.sleep(0.1)
-    raise ArchivistError(f"the web app did not start; see {path} or run `archivist serve` to see why")
+    raise ArchivistError(_("the web app did not start; see {path} or run `archivist serve` to see why").format(path=path))

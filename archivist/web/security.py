@@ -27,7 +27,7 @@ COOKIE = "archivist_session"
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"  # untranslated: an HTTP header (Content-Security-Policy)
 )
 SECURITY_HEADERS = {
     "content-security-policy": CSP,

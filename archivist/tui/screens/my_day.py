@@ -166,7 +166,7 @@ class MyDayScreen(OfficeScreen):
             self.office.open_record(hit.get("path"), hit.get("case") or hit.get("lead"))
 
 
-_STYLE = {"ok": "$success", "warning": "$warning", "error": "bold $error"}
+_STYLE = {"ok": "$success", "warning": "$warning", "error": "bold $error"}  # untranslated: a Textual style
 
 
 def _esc(text: str) -> str:

@@ -111,7 +111,7 @@ class ResultsTable(DataTable):
                 "next": followup_text(self.cfg, hit.get("next_followup"), with_time=wide),
             }
             if hit.get("stale"):
-                values["status"] = Text(f"{values['status']}!", style="bold red")
+                values["status"] = Text(f"{values['status']}!", style="bold red")  # untranslated: a Textual style
             self.add_row(*(values[k] for _l, k, _w in layout), key=key)
         if keep and keep in self.hits:
             self.move_cursor(row=self.get_row_index(keep))
