@@ -10,6 +10,7 @@ restart never sends one twice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -28,8 +29,11 @@ def _line(cfg: Config, item: dict[str, Any]) -> str:
     return f"• {code} {item.get('company', '')} ({stage_label(item.get('status'))}){shown}"
 
 
-def digest_text(cfg: Config, staff: str, now: datetime, due: dict[str, list[dict[str, Any]]]) -> str:
-    """One staff member's day, most urgent first."""
+def digest_text(
+    cfg: Config, staff: str, now: datetime, due: dict[str, list[dict[str, Any]]], counts: Mapping[str, int] | None = None
+) -> str:
+    """One staff member's day, most urgent first. `counts` (entries per section) lets `due` hold
+    only the first MAX_LINES of each section (the daemon's review tick at 100,000 records)."""
     lines = [
         _("Your day, {name} ({staff}) — {date}").format(
             name=cfg.staff.get(staff, ""), staff=staff, date=fmt(now, cfg.calendar, cfg.timezone, time=False)
@@ -42,22 +46,30 @@ def digest_text(cfg: Config, staff: str, now: datetime, due: dict[str, list[dict
         items = due.get(key) or []
         if not items:
             continue
+        total = counts[key] if counts is not None and key in counts else len(items)
         lines.append("")
-        lines.append(f"{title} ({len(items)}):")
+        lines.append(f"{title} ({total}):")
         lines.extend(_line(cfg, it) for it in items[:MAX_LINES])
-        if len(items) > MAX_LINES:
-            lines.append(_("… and {n} more (F3 in archivist)").format(n=len(items) - MAX_LINES))
+        if total > MAX_LINES:
+            lines.append(_("… and {n} more (F3 in archivist)").format(n=total - MAX_LINES))
     return "\n".join(lines)
 
 
-def queue_digests(cfg: Config, now: datetime, due_by_staff: dict[str, dict[str, list[dict[str, Any]]]]) -> int:
-    """Queue the morning digest of every staff member who has somewhere to receive it."""
+def queue_digests(
+    cfg: Config,
+    now: datetime,
+    due_by_staff: dict[str, dict[str, list[dict[str, Any]]]],
+    counts_by_staff: Mapping[str, Mapping[str, int]] | None = None,
+) -> int:
+    """Queue the morning digest of every staff member who has somewhere to receive it
+    (`counts_by_staff`: see digest_text)."""
     count = 0
     day = now.date().isoformat()
     for staff in cfg.staff:
         if not cfg.telegram.chat_for(staff):
             continue  # a digest is for today: it is not kept for a chat configured later
-        text = digest_text(cfg, staff, now, due_by_staff.get(staff) or {})
+        counts = counts_by_staff.get(staff) if counts_by_staff is not None else None
+        text = digest_text(cfg, staff, now, due_by_staff.get(staff) or {}, counts)
         if queue_for_staff(cfg, f"digest-{day}-{staff}", staff, text, kind="digest", day=day):
             count += 1
     return count

@@ -159,3 +159,23 @@ def test_folder_names_repaired_with_the_shortcut_are_what_every_step_gives(name:
     from archivist.naming import safe_component
 
     assert safe_component(name) == _repaired_step_by_step(name)
+
+
+def test_the_morning_digest_from_the_first_lines_is_the_digest_from_the_whole_lists(archive: Config, cli) -> None:
+    """The daemon's review tick held every staff member's whole `due` lists at once (its peak
+    memory at 100,000 records); it now reads the counts and each section's first MAX_LINES."""
+    from archivist.dates import now
+    from archivist.reminders import MAX_LINES, digest_text
+
+    assert cli("reindex")[0] == 0
+    at = now(archive.timezone)
+    with open_index(archive) as idx:
+        for staff in archive.staff:
+            whole = idx.due(staff=staff, now=at)
+            counts, heads = idx.due_head(staff=staff, now=at, limit=MAX_LINES)
+            assert counts == {key: len(rows) for key, rows in whole.items()}
+            assert heads == {key: rows[:MAX_LINES] for key, rows in whole.items()}
+            assert digest_text(archive, staff, at, heads, counts) == digest_text(archive, staff, at, whole)
+        assert any(len(rows) > MAX_LINES for rows in idx.due(now=at).values())  # the "… and N more" line is exercised
+        assert idx.iter_due()  # the index is still usable: the head's iterators were closed
+        assert idx.records()

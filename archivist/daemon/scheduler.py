@@ -12,7 +12,7 @@ from .. import faults
 from ..boundary import describe
 from ..config import Config
 from ..dates import now as tz_now
-from ..reminders import queue_digests, queue_first_calls
+from ..reminders import MAX_LINES, queue_digests, queue_first_calls
 from .guard import Supervisor
 from .schedule import flush_telegram, load_schedule, review_due, run_backup_if_due, save_schedule, write_review
 
@@ -99,8 +99,12 @@ class Scheduler(threading.Thread):
                 try:
                     path = write_review(cfg, now, idx)
                     if cfg.telegram.enabled:
-                        due = {staff: idx.due(staff=staff, now=now) for staff in cfg.staff}
-                        queued = queue_digests(cfg, now, due)
+                        # the counts and the first lines of each section only: every staff member's
+                        # whole lists held at once were the daemon's peak memory at 100,000 records
+                        counts, heads = {}, {}
+                        for staff in cfg.staff:
+                            counts[staff], heads[staff] = idx.due_head(staff=staff, now=now, limit=MAX_LINES)
+                        queued = queue_digests(cfg, now, heads, counts)
                         log.info("morning digests queued for %d staff member(s)", queued)
                 finally:
                     idx.close()

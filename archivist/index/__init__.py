@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from .. import archive_id
 from ..config import Config
+from ..dates import now as tz_now
 from ..errors import ArchivistError
 from ..i18n import _
 from ..liveness import running
@@ -321,6 +322,26 @@ class Index:
 
         staff = check_staff(self.cfg, staff)
         return {key: self._locked(rows) for key, rows in iter_due(self.db, self.cfg, staff, now).items()}
+
+    @_reading
+    def due_head(
+        self, staff: str | None = None, now: datetime | None = None, limit: int = 15
+    ) -> tuple[dict[str, int], dict[str, list[dict[str, Any]]]]:
+        """(`due_counts`, the first `limit` entries of each `due` section): a digest's worth,
+        without the whole lists."""
+        from itertools import islice
+
+        from .due import due_counts, iter_due
+
+        staff = check_staff(self.cfg, staff)
+        now = now or tz_now(self.cfg.timezone)
+        with self._lock:
+            counts = due_counts(self.db, self.cfg, staff, now)
+            sections = iter_due(self.db, self.cfg, staff, now)
+            heads = {key: list(islice(rows, limit)) for key, rows in sections.items()}
+            for rows in sections.values():
+                rows.close()  # type: ignore[attr-defined]
+        return counts, heads
 
     def iter_due_brief(self, staff: str | None = None, now: datetime | None = None) -> dict[str, Iterator[tuple[Any, ...]]]:
         """`iter_due` as tuples (lead, case, staff, status, company, next_ts, days, limit): what
