@@ -155,7 +155,7 @@ def file_paths(cfg: Config, paths: list[Path], finder: CodeFinder | None = None)
         by_folder[folder].append(p)
     for folder, files in by_folder.items():
         try:
-            load_record(folder)  # never file into a record whose log cannot take the event
+            lead = load_record(folder).lead  # never file into a record whose log cannot take the event
         except InvalidLogError as e:
             result.problems.append(ngettext("not filing {count} file into {name}: {e}", "not filing {count} files into {name}: {e}", len(files)).format(
                     count=len(files), name=folder.name, e=e
@@ -208,7 +208,9 @@ def file_paths(cfg: Config, paths: list[Path], finder: CodeFinder | None = None)
             },
         )
         try:
-            workflow.append_events(cfg, folder, FILED_BY, [("filed", dst.name, extra) for _s, dst, extra in plan], at=when)
+            workflow.append_events(
+                cfg, folder, FILED_BY, [("filed", dst.name, extra) for _s, dst, extra in plan], at=when, lead=lead
+            )
         except ArchivistError as e:
             result.problems.append(ngettext("not filing {count} file into {name}: {e}", "not filing {count} files into {name}: {e}", len(plan)).format(
                     count=len(plan), name=folder.name, e=e

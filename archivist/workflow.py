@@ -712,11 +712,19 @@ def append_event(cfg: Config, folder: Path, kind: str, by: str, note: str = "", 
 
 
 def append_events(
-    cfg: Config, folder: Path, by: str, events: list[tuple[str, str, dict[str, Any]]], at: datetime | None = None
+    cfg: Config,
+    folder: Path,
+    by: str,
+    events: list[tuple[str, str, dict[str, Any]]],
+    at: datetime | None = None,
+    lead: str | None = None,
 ) -> Record:
-    """Append several (kind, note, extra) events in one write: the daemon filing a batch of files."""
-    rec = load_record(folder)
-    with store.record_lock(store.layout_of(cfg), rec.lead):
+    """Append several (kind, note, extra) events in one write: the daemon filing a batch of files.
+    `lead`: the record's applicant code when the caller just read it (the lock's name; the log is
+    read again under the lock either way, so it is not parsed a third time for it)."""
+    if lead is None:
+        lead = load_record(folder).lead
+    with store.record_lock(store.layout_of(cfg), lead):
         rec = load_record(folder)
         when = at or _now(cfg.timezone)
         for kind, note, extra in events:

@@ -129,6 +129,7 @@ class Day:
         self.base = [sys.executable, "-m", "archivist", "--config", str(self.config), "--root", str(self.root)]
         self.rng = random.Random(args.seed)
         self.pid = 0
+        self.snapshots_before: set[str] = set()
 
     def _config(self, base: Config) -> Path:
         src = Path(base.path) if base.path else ROOT / "config.yaml"
@@ -192,6 +193,9 @@ class Day:
         review = sched.parent / "review" / f"{tz_now(self.cfg.timezone).date().isoformat()}.txt"
         review.unlink(missing_ok=True)
         self.review = review
+        from archivist.backup.snapshots import snapshots
+
+        self.snapshots_before = {s.name for s in snapshots(self.target) if s.complete}
         if not self.args.no_backup:
             self.target.mkdir(parents=True, exist_ok=True)
             r = subprocess.run(self.arch("backup", "init-target", str(self.target)), env=self.env, capture_output=True, text=True)
@@ -289,9 +293,10 @@ class Day:
         return "daemon's walk: done" if checked is None else f"daemon's walk: {checked} folders looked at so far"
 
     def backup_done(self) -> bool:
+        """A complete snapshot on the target that was not there when the day began."""
         from archivist.backup.snapshots import snapshots
 
-        return any(True for _ in snapshots(self.target))
+        return any(s.complete and s.name not in self.snapshots_before for s in snapshots(self.target))
 
     def wait(self, proc: subprocess.Popen[bytes], done: Any, what: str, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (timeout or self.args.timeout)

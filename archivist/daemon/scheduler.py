@@ -18,6 +18,7 @@ from .schedule import flush_telegram, load_schedule, review_due, run_backup_if_d
 
 log = logging.getLogger("archivist.daemon")
 _monotonic = time.monotonic
+REVIEW_CACHE_KIB = 4000
 
 
 class Scheduler(threading.Thread):
@@ -96,6 +97,9 @@ class Scheduler(threading.Thread):
                 from ..index import open_index
 
                 idx = open_index(cfg, build_if_missing=False)
+                # the review reads every row once: a full 32 MB page cache would stay in the
+                # daemon's heap for the day, the OS page cache serves the rest as well
+                idx.db.execute(f"PRAGMA cache_size = -{REVIEW_CACHE_KIB}")
                 try:
                     path = write_review(cfg, now, idx)
                     if cfg.telegram.enabled:
