@@ -86,7 +86,8 @@ class Bench:
         self.cfg: Config = load_config(args.config, root=args.root)
         self.root = self.cfg.root
         self.tmp = Path(tempfile.mkdtemp(prefix="reports-"))
-        self.env = dict(os.environ, PYTHONPATH=str(ROOT), ARCHIVIST_STAFF="01")
+        self.checkout = Path(args.checkout).resolve() if args.checkout else ROOT
+        self.env = dict(os.environ, PYTHONPATH=str(self.checkout), ARCHIVIST_STAFF="01")
         self.env.pop("ARCHIVIST_NOW", None)
         config = ["--config", str(Path(self.cfg.path).resolve())] if self.cfg.path else []
         self.base = [sys.executable, "-m", "archivist", *config, "--root", str(self.root)]
@@ -221,9 +222,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", help="comma-separated: list,due,export,doctor")
     p.add_argument("--cold", action="store_true", help="drop the page cache before each cat and doctor --full (root)")
     p.add_argument("--no-live", action="store_true", help="do not hold the daemon's lock (commands catch up first)")
+    p.add_argument(
+        "--checkout",
+        help="the archivist checkout the timed processes run (default: this one), e.g. an older commit for a before/after "
+        "table; give it a config whose state_dir holds an index of that version",
+    )
     args = p.parse_args(argv)
     bench = Bench(args)
-    print(f"archive {bench.root}; archivist from {ROOT}; {args.runs} runs, medians; {os.cpu_count()} cores", flush=True)
+    print(f"archive {bench.root}; archivist from {bench.checkout}; {args.runs} runs, medians; {os.cpu_count()} cores", flush=True)
     try:
         bench.run()
     finally:
