@@ -580,7 +580,7 @@ def allocate_case_code(cfg: Config, prefix: str) -> str:
         n = high + 1
         if n > last:
             raise CodeExhausted(
-                _("all case codes for service {prefix} ({value}) are used ({first}..{last}); add a new service prefix in config.yaml").format(prefix=prefix, value=cfg.services[prefix], first=first, last=last)
+                _("all case codes for service {prefix} ({service}) are used ({first}..{last}); add a new service prefix in config.yaml").format(prefix=prefix, service=cfg.services[prefix], first=first, last=last)
             )
         reg.case[prefix] = n
         write_registry(layout, reg)

@@ -41,7 +41,7 @@ def os_error_message(e: OSError) -> str:
         return _("the disk is full{where}; nothing was changed by the failed step — free some space and try again").format(where=where)
     if e.errno == errno.EROFS:
         return _("the disk is read-only{where}; remount it writable (or check the drive) and try again").format(where=where)
-    return _("{value}{where}; check the disk and try again").format(value=e.strerror or e, where=where)
+    return _("{error}{where}; check the disk and try again").format(error=e.strerror or e, where=where)
 
 
 def is_user_error(e: BaseException) -> bool:

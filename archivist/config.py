@@ -273,7 +273,7 @@ def load_config(path: str | os.PathLike[str] | None = None, root: str | os.PathL
         except IsADirectoryError:
             raise ConfigError(_("config file {cfg_path} is a folder; pass the config.yaml file itself").format(cfg_path=cfg_path)) from None
         except OSError as e:
-            raise ConfigError(_("config file {cfg_path} cannot be read: {value}").format(cfg_path=cfg_path, value=e.strerror or e)) from None
+            raise ConfigError(_("config file {cfg_path} cannot be read: {error}").format(cfg_path=cfg_path, error=e.strerror or e)) from None
         try:
             loaded = yaml.safe_load(text)
         except yaml.YAMLError as e:

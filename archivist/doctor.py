@@ -174,7 +174,7 @@ def _code_mismatch_rule(
     mismatch = []
     for key in ("lead", "case", "staff"):
         if key in parsed and parsed[key] != (getattr(rec, key) or ""):
-            mismatch.append(_("{key} {value} in the name but {getattr} in the log").format(key=key, value=parsed[key], getattr=getattr(rec, key)))
+            mismatch.append(_("{key} {named} in the name but {logged} in the log").format(key=key, named=parsed[key], logged=getattr(rec, key)))
     if "company" in parsed:
         # the company as the template writes it (cut when the name would be too long) or whole
         shortened = (tmpl.parse(expected.name) or {}).get("company", "")

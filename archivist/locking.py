@@ -162,7 +162,7 @@ def unlock(fd: int) -> None:
 
 
 def _busy(path: Path, what: str | None) -> str:
-    return _("{value} is busy (another process or a Windows/NFS client holds it); try again in a moment").format(value=what or path.name)
+    return _("{what} is busy (another process or a Windows/NFS client holds it); try again in a moment").format(what=what or path.name)
 
 
 def lock_holder(path: Path) -> int | None:

@@ -280,7 +280,7 @@ def read_log(path: Path | str, limit: int | None = None) -> tuple[os.stat_result
             raise InvalidLogError(path, _("the log is a symbolic link, not a file; put the real file here")) from None
         if e.errno == errno.ENOTDIR:
             raise InvalidLogError(path, _("the follow-up log is missing (the record folder is not a folder)")) from None
-        raise InvalidLogError(path, _("the log cannot be opened: {value}").format(value=e.strerror or e)) from None
+        raise InvalidLogError(path, _("the log cannot be opened: {error}").format(error=e.strerror or e)) from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -300,7 +300,7 @@ def read_log(path: Path | str, limit: int | None = None) -> tuple[os.stat_result
                 raise InvalidLogError(path, _too_big(size, limit))
         return st, b"".join(parts)
     except OSError as e:
-        raise InvalidLogError(path, _("the log cannot be read: {value}").format(value=e.strerror or e)) from None
+        raise InvalidLogError(path, _("the log cannot be read: {error}").format(error=e.strerror or e)) from None
     finally:
         os.close(fd)
 
@@ -505,20 +505,20 @@ def validate(data: Any) -> tuple[list[Any], str] | None:
             return ["invoices"], _("invoices must be a list")
         for i, inv in enumerate(invoices):
             if not isinstance(inv, dict) or inv.get("number") in (None, ""):
-                return ["invoices", i], _("invoice #{value} must be a mapping with a number").format(value=i + 1)
+                return ["invoices", i], _("invoice #{number} must be a mapping with a number").format(number=i + 1)
     events = data.get("events")
     if not isinstance(events, list):
         return ["events"], _("events must be a list")
     for i, ev in enumerate(events):
         if not isinstance(ev, dict):
-            return ["events", i], _("event #{value} must be a mapping with at, by, kind").format(value=i + 1)
+            return ["events", i], _("event #{number} must be a mapping with at, by, kind").format(number=i + 1)
         for k in ("at", "by", "kind"):
             if ev.get(k) in (None, ""):
-                return ["events", i], _("event #{value} has no {k}").format(value=i + 1, k=k)
+                return ["events", i], _("event #{number} has no {key}").format(number=i + 1, key=k)
         try:
             as_datetime(ev["at"])
         except (ValueError, TypeError):
-            return ["events", i, "at"], _("event #{value}: at must be a date, got {at!r}").format(value=i + 1, at=ev['at'])
+            return ["events", i, "at"], _("event #{number}: at must be a date, got {at!r}").format(number=i + 1, at=ev['at'])
     return None
 
 

@@ -83,7 +83,7 @@ def restore(
         out = dest
         res = run_rsync(rsync_command(snap.path, dest, options, ("/" + RECORD_IN_SNAPSHOT.as_posix(),)), env=child_env(cfg))
     if res.returncode != 0:
-        raise ArchivistError(_("restore from {name} failed: {value}").format(name=snap.name, value=res.stderr or res.returncode))
+        raise ArchivistError(_("restore from {name} failed: {error}").format(name=snap.name, error=res.stderr or res.returncode))
     return {
         "snapshot": snap.name,
         "record": normalize_code(record) if record else None,

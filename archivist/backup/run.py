@@ -215,7 +215,7 @@ def _copy(
         if res.returncode not in (0, 24):
             why = res.stderr.splitlines()[-1] if res.stderr else _("rsync exited with {returncode}").format(returncode=res.returncode)
             if res.returncode < 0:
-                why = _("rsync was killed by signal {value}").format(value=-res.returncode)
+                why = _("rsync was killed by signal {signal}").format(signal=-res.returncode)
             _record_run(
                 cfg,
                 {

@@ -65,7 +65,7 @@ def verify(cfg: Config, snapshot: str | None = None, target: str | os.PathLike[s
     options = ["-a", "-n", "-c", "-i", "-8", "--delete", *INCLUDES]
     res = run_rsync(rsync_command(cfg.root, snap.path, options), env=child_env(cfg))
     if res.returncode not in (0, 24):
-        raise ArchivistError(_("verify of {name} failed: {value}").format(name=snap.name, value=res.stderr or res.returncode))
+        raise ArchivistError(_("verify of {name} failed: {error}").format(name=snap.name, error=res.stderr or res.returncode))
     diffs = _differences(res.stdout)
     since = _snapshot_start(cfg, snap)
     missing_dirs: dict[str, bool] = {}  # folder missing from the snapshot → explained

@@ -76,8 +76,8 @@ def _render(st: dict[str, Any], cfg: Config) -> str:
         _("root: {root}").format(root=st['root']),
         _("records: {records}").format(records=st['records']),
         _("last reconcile: {when}").format(when=when(st['last_reconcile'])),
-        _("pending events: {value}").format(value='-' if st['pending_events'] is None else st['pending_events']),
-        _("naming violations: {value}").format(value=_violations(st))
+        _("pending events: {count}").format(count='-' if st['pending_events'] is None else st['pending_events']),
+        _("naming violations: {count}").format(count=_violations(st))
         + (ngettext(" ({invalid_logs} invalid log)", " ({invalid_logs} invalid logs)", st["invalid_logs"]).format(
             invalid_logs=st["invalid_logs"]
         ) if st.get("invalid_logs") else ""),

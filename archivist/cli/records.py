@@ -159,7 +159,7 @@ def describe(ctx: Context, rec: Record) -> list[str]:
         f"{rec.company}",
         _("  applicant {lead}").format(lead=rec.lead) + (_(" · case {case}").format(case=rec.case) if rec.case else ""),
         _("  stage {status} · staff {staff} ({name})").format(status=rec.status, staff=rec.staff, name=ctx.cfg.staff.get(rec.staff, '?')),
-        _("  next follow-up {value}").format(value=fmt(rec.next_followup, cal, tz) or '—'),
+        _("  next follow-up {when}").format(when=fmt(rec.next_followup, cal, tz) or '—'),
     ]
     contact = " · ".join(f"{k}: {v}" for k, v in c.items() if v)
     if contact:

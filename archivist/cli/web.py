@@ -59,7 +59,7 @@ def cmd_user_add(ctx: Context, args: argparse.Namespace) -> int:
     from .. import users  # argon2 and friends: loaded by the commands that use them, not at every start
 
     u = users.add_user(ctx.cfg, args.staff, _password(args), admin=args.admin)
-    ctx.out(_("web login for staff {staff} added{value} in {users_path}").format(staff=u.staff, value=' (admin)' if u.admin else '', users_path=users.users_path(ctx.cfg)))
+    ctx.out(_("web login for staff {staff} added{admin} in {users_path}").format(staff=u.staff, admin=' (admin)' if u.admin else '', users_path=users.users_path(ctx.cfg)))
     return 0
 
 

@@ -346,7 +346,7 @@ def target(path: str | None, output: str | None, format_: str | None) -> tuple[P
     ext = out.suffix.lower().lstrip(".")
     if ext in FORMATS:
         if format_ and format_ != ext:
-            raise ArchivistError(_("{name} is named .{ext} but --format is {value}; name it .{value} or drop --format").format(name=out.name, ext=ext, value=format_))
+            raise ArchivistError(_("{name} is named .{ext} but --format is {format}; name it .{format} or drop --format").format(name=out.name, ext=ext, format=format_))
         return out, ext
     if format_:
         return out, format_
@@ -370,7 +370,7 @@ def check_output(path: Path) -> None:
     """Refuse an output path that cannot become the export file, before any work is done."""
     parent = path.parent
     if path.is_dir():
-        raise ArchivistError(_("{path} is a folder; give a file name, e.g. -o {value}").format(path=path, value=path / ('F-31-08-02' + (path.suffix or '.xlsx'))))
+        raise ArchivistError(_("{path} is a folder; give a file name, e.g. -o {example}").format(path=path, example=path / ('F-31-08-02' + (path.suffix or '.xlsx'))))
     if not parent.is_dir():
         raise ArchivistError(
             _("cannot write {path}: the folder {parent} does not exist; create it or choose another -o").format(
@@ -402,4 +402,4 @@ def write(
                 return write_csv(cfg, records, f, counted)
             return write_xlsx(cfg, records, f, counted)
     except OSError as e:
-        raise ArchivistError(_("cannot write {path}: {value}; choose another -o").format(path=path, value=e.strerror or e)) from e
+        raise ArchivistError(_("cannot write {path}: {error}; choose another -o").format(path=path, error=e.strerror or e)) from e

@@ -117,7 +117,7 @@ def save_upload(cfg: Config, folder: Path, filename: str, data: BinaryIO, limit:
             while chunk := data.read(CHUNK):
                 size += len(chunk)
                 if size > limit:
-                    raise TooLarge(_("{name} is larger than the {value} MB allowed (web.max_upload_mb)").format(name=name, value=limit // (1 << 20)))
+                    raise TooLarge(_("{name} is larger than the {limit} MB allowed (web.max_upload_mb)").format(name=name, limit=limit // (1 << 20)))
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
