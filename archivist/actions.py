@@ -147,7 +147,9 @@ def _step(fn: Callable[..., Record]) -> Callable[[Config, str, Values, str | Non
 
 NOTE = Field("note", "note", "note")
 NOTE_REQUIRED = Field("note", "note", "note", required=True)
-NUMBER = Field("number", "number", placeholder=N_("empty: next serial"), help=N_("a number typed by hand (default: the next serial)"))
+NUMBER = Field(
+    "number", "number", placeholder=N_("empty: next serial"), help=N_("a number typed by hand (default: the next serial)")
+)
 LOG_CHOICES = ("call", "note", "request", "quote")  # what the log menu offers; service and qc have their own actions
 
 ACTIONS: dict[str, Action] = {
@@ -204,7 +206,9 @@ ACTIONS: dict[str, Action] = {
                 NUMBER,
                 Field("tax_id", N_("tax ID"), help=N_("the tax authority's unique invoice ID")),
                 Field("amount", "amount"),
-                Field("date", "date", "date", placeholder=N_("empty: today"), help=N_("invoice date (Jalali or ISO; default now)")),
+                Field(
+                    "date", "date", "date", placeholder=N_("empty: today"), help=N_("invoice date (Jalali or ISO; default now)")
+                ),
                 NOTE,
             ),
             _invoice,
@@ -238,7 +242,9 @@ def perform(cfg: Config, code: str, action: str, values: Values, by: str | None)
     try:
         spec = ACTIONS[action]
     except KeyError:
-        raise ValueError(f"unknown action {action!r}") from None  # untranslated: a programming error (action names come from ACTIONS)
+        raise ValueError(
+            f"unknown action {action!r}"
+        ) from None  # untranslated: a programming error (action names come from ACTIONS)
     return spec.run(cfg, code, values, by)
 
 
@@ -256,7 +262,9 @@ def init_archive(cfg: Config) -> Path:
     gone = archive_id.unplugged_mount(cfg.root)
     if gone is not None and not archive_id.has_archive(cfg.root):
         raise ArchivistError(
-            _("not creating an archive at {root_where}: the drive mounted on {gone} (/etc/fstab) is not mounted, so it would land on the disk beneath; mount the drive first").format(root_where=cfg.root_where, gone=gone)
+            _(
+                "not creating an archive at {root_where}: the drive mounted on {gone} (/etc/fstab) is not mounted, so it would land on the disk beneath; mount the drive first"
+            ).format(root_where=cfg.root_where, gone=gone)
         )
     layout.ensure()
     if not layout.registry.exists():

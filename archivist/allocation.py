@@ -87,7 +87,9 @@ def read_registry(layout: Layout) -> Registry:
 
     def bad(key: str, value: Any, what: str) -> ArchivistError:
         return ArchivistError(
-            _("{path}: key '{key}' must be {what}, got {value!r}; fix it by hand (the last number issued) or restore registry.yaml from a backup").format(path=path, key=key, what=what, value=value)
+            _(
+                "{path}: key '{key}' must be {what}, got {value!r}; fix it by hand (the last number issued) or restore registry.yaml from a backup"
+            ).format(path=path, key=key, what=what, value=value)
         )
 
     def number(key: str, value: Any) -> int:
@@ -580,7 +582,9 @@ def allocate_case_code(cfg: Config, prefix: str) -> str:
         n = high + 1
         if n > last:
             raise CodeExhausted(
-                _("all case codes for service {prefix} ({service}) are used ({first}..{last}); add a new service prefix in config.yaml").format(prefix=prefix, service=cfg.services[prefix], first=first, last=last)
+                _(
+                    "all case codes for service {prefix} ({service}) are used ({first}..{last}); add a new service prefix in config.yaml"
+                ).format(prefix=prefix, service=cfg.services[prefix], first=first, last=last)
             )
         reg.case[prefix] = n
         write_registry(layout, reg)
@@ -622,7 +626,11 @@ def allocate_number(cfg: Config, kind: str, at: datetime, manual: str | None = N
             if not number:
                 raise ArchivistError(_("the {kind} number is empty").format(kind=kind_label(kind)))
             if number_in_case_logs(layout, kind, number) is not None:
-                raise DuplicateNumber(_("{kind} number {number} is already used; check it with `archivist trace {number}`").format(kind=kind_label(kind), number=number))
+                raise DuplicateNumber(
+                    _("{kind} number {number} is already used; check it with `archivist trace {number}`").format(
+                        kind=kind_label(kind), number=number
+                    )
+                )
             m = number_pattern(fmt).match(number)
             if m and m.groupdict().get("year"):
                 year = m.group("year")

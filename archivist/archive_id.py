@@ -108,7 +108,9 @@ def check(cfg: Config) -> None:
         return
     if known and known != ident:
         raise NotThisArchive(
-            _("{where} holds archive {ident}, but archivist's state in {state} belongs to archive {known}: a different archive is at this place (another drive, a restore?). Point root: at the right one, or if this archive is meant to be used here from now on, delete {state} (derived) and run `archivist reindex`").format(where=_where(cfg), ident=ident, state=state, known=known)
+            _(
+                "{where} holds archive {ident}, but archivist's state in {state} belongs to archive {known}: a different archive is at this place (another drive, a restore?). Point root: at the right one, or if this archive is meant to be used here from now on, delete {state} (derived) and run `archivist reindex`"
+            ).format(where=_where(cfg), ident=ident, state=state, known=known)
         )
 
 
@@ -154,7 +156,9 @@ def _why_none(cfg: Config) -> str:
     root = cfg.root
     gone = unplugged_mount(root)
     if gone is not None:
-        return _("the drive mounted on {gone} (/etc/fstab) is not mounted; plug it in (or mount it) and try again").format(gone=gone)
+        return _("the drive mounted on {gone} (/etc/fstab) is not mounted; plug it in (or mount it) and try again").format(
+            gone=gone
+        )
     if not root.exists():
         if not root.parent.is_dir():
             return _("neither it nor {parent} exists (an unplugged drive, a wrong root:?)").format(parent=root.parent)
@@ -177,10 +181,14 @@ def require_archive(cfg: Config, *, adopt: bool = True) -> None:
     """
     root = cfg.root
     if root.exists() and not root.is_dir():
-        raise NotThisArchive(_("the archive root {where} is a file, not a folder; point root: at the archive folder").format(where=_where(cfg)))
+        raise NotThisArchive(
+            _("the archive root {where} is a file, not a folder; point root: at the archive folder").format(where=_where(cfg))
+        )
     if not has_archive(root):
         raise NotThisArchive(
-            _("no archive at {where}: {why_none}; nothing was created. `archivist init` creates a new archive there").format(where=_where(cfg), why_none=_why_none(cfg))
+            _("no archive at {where}: {why_none}; nothing was created. `archivist init` creates a new archive there").format(
+                where=_where(cfg), why_none=_why_none(cfg)
+            )
         )
     if adopt and not (root / ID_FILE).exists():
         with contextlib.suppress(OSError):  # a read-only account still reads an old archive

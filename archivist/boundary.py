@@ -38,7 +38,9 @@ ENVIRONMENT_ERRNOS = {
 def os_error_message(e: OSError) -> str:
     where = f" ({e.filename})" if e.filename else ""
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
-        return _("the disk is full{where}; nothing was changed by the failed step — free some space and try again").format(where=where)
+        return _("the disk is full{where}; nothing was changed by the failed step — free some space and try again").format(
+            where=where
+        )
     if e.errno == errno.EROFS:
         return _("the disk is read-only{where}; remount it writable (or check the drive) and try again").format(where=where)
     return _("{error}{where}; check the disk and try again").format(error=e.strerror or e, where=where)

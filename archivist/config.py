@@ -222,8 +222,17 @@ class Config:
         return replace(self, root=root.resolve(), root_source=self.root_source or _("given by the caller"))
 
 
-DEFAULT_STAFF = {"01": "Staff 01", "02": "Staff 02", "03": "Staff 03"}  # untranslated: built-in default data (staff and service names of a new config), not a message
-DEFAULT_SERVICES = {"1": "ISO certification", "2": "Product certification", "3": "Training", "4": "Consulting"}  # untranslated: built-in default data (staff and service names of a new config), not a message
+DEFAULT_STAFF = {
+    "01": "Staff 01",
+    "02": "Staff 02",
+    "03": "Staff 03",
+}  # untranslated: built-in default data (staff and service names of a new config), not a message
+DEFAULT_SERVICES = {
+    "1": "ISO certification",
+    "2": "Product certification",
+    "3": "Training",
+    "4": "Consulting",
+}  # untranslated: built-in default data (staff and service names of a new config), not a message
 
 _TOP_KEYS = {
     "root",
@@ -267,19 +276,31 @@ def load_config(path: str | os.PathLike[str] | None = None, root: str | os.PathL
         try:
             text = Path(cfg_path).read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise ConfigError(_("config file {cfg_path} does not exist (pass --config PATH or create it)").format(cfg_path=cfg_path)) from None
+            raise ConfigError(
+                _("config file {cfg_path} does not exist (pass --config PATH or create it)").format(cfg_path=cfg_path)
+            ) from None
         except UnicodeDecodeError as e:
-            raise ConfigError(_("{cfg_path}: not UTF-8 text (byte {start}); save it as UTF-8").format(cfg_path=cfg_path, start=e.start)) from None
+            raise ConfigError(
+                _("{cfg_path}: not UTF-8 text (byte {start}); save it as UTF-8").format(cfg_path=cfg_path, start=e.start)
+            ) from None
         except IsADirectoryError:
-            raise ConfigError(_("config file {cfg_path} is a folder; pass the config.yaml file itself").format(cfg_path=cfg_path)) from None
+            raise ConfigError(
+                _("config file {cfg_path} is a folder; pass the config.yaml file itself").format(cfg_path=cfg_path)
+            ) from None
         except OSError as e:
-            raise ConfigError(_("config file {cfg_path} cannot be read: {error}").format(cfg_path=cfg_path, error=e.strerror or e)) from None
+            raise ConfigError(
+                _("config file {cfg_path} cannot be read: {error}").format(cfg_path=cfg_path, error=e.strerror or e)
+            ) from None
         try:
             loaded = yaml.safe_load(text)
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             line = f":{mark.line + 1}" if mark else ""
-            raise ConfigError(_("{cfg_path}{line}: not valid YAML ({getattr})").format(cfg_path=cfg_path, line=line, getattr=getattr(e, 'problem', e))) from None
+            raise ConfigError(
+                _("{cfg_path}{line}: not valid YAML ({getattr})").format(
+                    cfg_path=cfg_path, line=line, getattr=getattr(e, "problem", e)
+                )
+            ) from None
         except (ValueError, TypeError, RecursionError) as e:  # an impossible date, a deep nest
             raise ConfigError(_("{cfg_path}: not valid YAML ({e})").format(cfg_path=cfg_path, e=e)) from None
         if loaded is None:
@@ -311,10 +332,12 @@ def _build(raw: dict[str, Any], cfg_path: Path | None, root_override: Any) -> Co
     Sections are validated in the order they appear in Config, so the first problem reported is
     always the same one.
     """
-    src = _Source(raw, str(cfg_path) if cfg_path else _("built-in defaults"), cfg_path.parent.resolve() if cfg_path else Path.cwd())
+    src = _Source(
+        raw, str(cfg_path) if cfg_path else _("built-in defaults"), cfg_path.parent.resolve() if cfg_path else Path.cwd()
+    )
     unknown = set(raw) - _TOP_KEYS
     if unknown:
-        raise src.err(sorted(unknown)[0], _("unknown key (known keys: {items})").format(items=', '.join(sorted(_TOP_KEYS))))
+        raise src.err(sorted(unknown)[0], _("unknown key (known keys: {items})").format(items=", ".join(sorted(_TOP_KEYS))))
     root, root_source = _root(src, root_override)
     staff = _staff(src)
     return Config(
@@ -365,7 +388,10 @@ def _check_path(src: _Source, key: str, value: str) -> None:
     """Paths are taken literally: `$HOME/archive` would otherwise become a folder named `$HOME`."""
     if "$" in value or re.search(r"%[A-Za-z_]+%", value):
         raise src.err(
-            key, _("{value!r}: environment variables are not expanded here; write the full path (~ for the home folder is fine)").format(value=value)
+            key,
+            _(
+                "{value!r}: environment variables are not expanded here; write the full path (~ for the home folder is fine)"
+            ).format(value=value),
         )
     if "\0" in value:
         raise src.err(key, _("a path cannot contain a NUL character"))
@@ -387,7 +413,9 @@ def _check_time(src: _Source, key: str, value: Any) -> str:
 
 def _check_range(src: _Source, key: str, value: float, low: float, high: float | None = None) -> None:
     if value < low or (high is not None and value > high):
-        bound = _("between {low} and {high}").format(low=low, high=high) if high is not None else _("at least {low}").format(low=low)
+        bound = (
+            _("between {low} and {high}").format(low=low, high=high) if high is not None else _("at least {low}").format(low=low)
+        )
         raise src.err(key, _("must be {bound}, got {value}").format(bound=bound, value=value))
 
 
@@ -437,11 +465,14 @@ def _naming(src: _Source) -> NamingConfig:
 def _followup(src: _Source) -> FollowupConfig:
     followup: FollowupConfig = _section(src.raw, "followup", FollowupConfig, src.err)
     if not isinstance(followup.stuck_days, Mapping):
-        raise src.err("followup.stuck_days", _("must be a mapping of stage: days (e.g. following: 7), got {stuck_days!r}").format(stuck_days=followup.stuck_days))
+        raise src.err(
+            "followup.stuck_days",
+            _("must be a mapping of stage: days (e.g. following: 7), got {stuck_days!r}").format(stuck_days=followup.stuck_days),
+        )
     stuck = dict(FollowupConfig().stuck_days)
     for k, v in dict(followup.stuck_days).items():
         if k not in STAGES:
-            raise src.err(f"followup.stuck_days.{k}", _("unknown stage (stages: {items})").format(items=', '.join(STAGES)))
+            raise src.err(f"followup.stuck_days.{k}", _("unknown stage (stages: {items})").format(items=", ".join(STAGES)))
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:
             raise src.err(f"followup.stuck_days.{k}", _("must be a whole number of days, got {v!r}").format(v=v))
         stuck[k] = v
@@ -450,9 +481,15 @@ def _followup(src: _Source) -> FollowupConfig:
         or isinstance(followup.first_call_hours, bool)
         or followup.first_call_hours < 0
     ):
-        raise src.err("followup.first_call_hours", _("must be a whole number of hours ≥ 0, got {first_call_hours!r}").format(first_call_hours=followup.first_call_hours))
+        raise src.err(
+            "followup.first_call_hours",
+            _("must be a whole number of hours ≥ 0, got {first_call_hours!r}").format(first_call_hours=followup.first_call_hours),
+        )
     if not isinstance(followup.interval_days, int) or isinstance(followup.interval_days, bool) or followup.interval_days < 1:
-        raise src.err("followup.interval_days", _("must be a whole number of days ≥ 1, got {interval_days!r}").format(interval_days=followup.interval_days))
+        raise src.err(
+            "followup.interval_days",
+            _("must be a whole number of days ≥ 1, got {interval_days!r}").format(interval_days=followup.interval_days),
+        )
     return FollowupConfig(first_call_hours=followup.first_call_hours, interval_days=followup.interval_days, stuck_days=stuck)
 
 
@@ -466,7 +503,9 @@ def _numbers(src: _Source) -> NumbersConfig:
             raise src.err(f"numbers.{key}", _("bad format ({e}); use {{year}} and {{seq}}").format(e=e)) from None
         # numbers are read back (to check them against the logs), so only these placeholders
         if "{seq" not in fmt or re.search(r"[{}]", re.sub(r"\{(year|seq)(:0?\d+d)?\}", "", fmt)):
-            raise src.err(f"numbers.{key}", _("must contain {{seq}} (or {{seq:04d}}) and may contain {{year}}, got {fmt!r}").format(fmt=fmt))
+            raise src.err(
+                f"numbers.{key}", _("must contain {{seq}} (or {{seq:04d}}) and may contain {{year}}, got {fmt!r}").format(fmt=fmt)
+            )
     return numbers
 
 
@@ -536,7 +575,7 @@ def _index_path(src: _Source, root: Path) -> Path | None:
     if not isinstance(index_raw, dict) or set(index_raw) - {"path"}:
         raise src.err("index", _("only index.path is allowed"))
     if index_raw.get("path") is not None and not isinstance(index_raw["path"], str):
-        raise src.err("index.path", _("must be a path (text), got {path!r}").format(path=index_raw['path']))
+        raise src.err("index.path", _("must be a path (text), got {path!r}").format(path=index_raw["path"]))
     if index_raw.get("path"):
         _check_path(src, "index.path", index_raw["path"])
     return (root / index_raw["path"]).resolve() if index_raw.get("path") else None
@@ -555,7 +594,7 @@ def _daemon(src: _Source) -> DaemonConfig:
 def _backup(src: _Source) -> BackupConfig:
     backup_raw = _raw_section(src.raw, "backup", src.err)
     if backup_raw.get("target") is not None and not isinstance(backup_raw["target"], str):
-        raise src.err("backup.target", _("must be a path (text), got {target!r}").format(target=backup_raw['target']))
+        raise src.err("backup.target", _("must be a path (text), got {target!r}").format(target=backup_raw["target"]))
     if backup_raw.get("target"):
         _check_path(src, "backup.target", backup_raw["target"])
         backup_raw["target"] = (src.base / Path(str(backup_raw["target"])).expanduser()).resolve()
@@ -583,7 +622,10 @@ def _telegram(src: _Source) -> TelegramConfig:
     if "staff_chats" in telegram_raw:
         chats = telegram_raw["staff_chats"] or {}
         if not isinstance(chats, dict):
-            raise src.err("telegram.staff_chats", _("must map staff numbers to chat ids (e.g. \"07\": 123456789), got {chats!r}").format(chats=chats))
+            raise src.err(
+                "telegram.staff_chats",
+                _('must map staff numbers to chat ids (e.g. "07": 123456789), got {chats!r}').format(chats=chats),
+            )
         out = {}
         for k, v in chats.items():
             key = f"{k:02d}" if isinstance(k, int) else str(k)
@@ -603,7 +645,9 @@ def _display(src: _Source) -> DisplayConfig:
         if isinstance(langs, str):
             langs = [langs]
         if not isinstance(langs, list) or not all(isinstance(x, str) for x in langs):
-            raise src.err("display.header_languages", _("must be a list of languages like [fa, en], got {langs!r}").format(langs=langs))
+            raise src.err(
+                "display.header_languages", _("must be a list of languages like [fa, en], got {langs!r}").format(langs=langs)
+            )
         display_raw["header_languages"] = tuple(langs)
     display: DisplayConfig = _section({"display": display_raw}, "display", DisplayConfig, src.err)
     if display.bidi not in ("terminal", "reshape"):
@@ -631,7 +675,10 @@ def _web(src: _Source) -> WebConfig:
 def _limits_section(src: _Source) -> LimitsConfig:
     lim: LimitsConfig = _section(src.raw, "limits", LimitsConfig, src.err)
     if lim.max_log_bytes < 64 * 1024:
-        raise src.err("limits.max_log_bytes", _("must be at least 65536 (64 KB), got {max_log_bytes}").format(max_log_bytes=lim.max_log_bytes))
+        raise src.err(
+            "limits.max_log_bytes",
+            _("must be at least 65536 (64 KB), got {max_log_bytes}").format(max_log_bytes=lim.max_log_bytes),
+        )
     return lim
 
 
@@ -657,15 +704,23 @@ def _check_template(template: str, err: Any) -> None:
         fields = [f for _lit, f, _spec, _conv in string.Formatter().parse(template) if f is not None]
     except ValueError as e:
         raise err(
-            "telegram.template", _("bad template ({e}); write {{{{ and }}}} for literal braces; allowed placeholders: {allowed}").format(e=e, allowed=allowed)
+            "telegram.template",
+            _("bad template ({e}); write {{{{ and }}}} for literal braces; allowed placeholders: {allowed}").format(
+                e=e, allowed=allowed
+            ),
         ) from None
     for f in fields:
         if f not in TELEGRAM_PLACEHOLDERS:
-            raise err("telegram.template", _("unknown placeholder {{{f}}}; allowed placeholders: {allowed}").format(f=f, allowed=allowed))
+            raise err(
+                "telegram.template",
+                _("unknown placeholder {{{f}}}; allowed placeholders: {allowed}").format(f=f, allowed=allowed),
+            )
     try:
         template.format(company="x", case="1001", lead="00001")
     except (ValueError, KeyError, IndexError) as e:
-        raise err("telegram.template", _("bad template ({e}); allowed placeholders: {allowed}").format(e=e, allowed=allowed)) from None
+        raise err(
+            "telegram.template", _("bad template ({e}); allowed placeholders: {allowed}").format(e=e, allowed=allowed)
+        ) from None
 
 
 def _raw_section(raw: dict[str, Any], key: str, err: Any) -> dict[str, Any]:
@@ -683,7 +738,7 @@ def _section(raw: dict[str, Any], key: str, cls: Any, err: Any) -> Any:
     known = {f.name for f in fields(cls)}
     for k in value:
         if k not in known:
-            raise err(f"{key}.{k}", _("unknown key (known: {items})").format(items=', '.join(sorted(known))))
+            raise err(f"{key}.{k}", _("unknown key (known: {items})").format(items=", ".join(sorted(known))))
     defaults = cls()
     for k, v in value.items():
         want = type(getattr(defaults, k))

@@ -65,7 +65,12 @@ def case_clashes(paths: Iterable[Path], code: str | None = None) -> Iterator[Vio
             names = " and ".join(repr(p.name) for p in sorted(same))
             for p in sorted(same):
                 yield Violation(
-                    "case-clash", str(p), _("{names} differ only by case: Windows sees one of them; rename one").format(names=names), False, None, code
+                    "case-clash",
+                    str(p),
+                    _("{names} differ only by case: Windows sees one of them; rename one").format(names=names),
+                    False,
+                    None,
+                    code,
                 )
 
 
@@ -84,7 +89,9 @@ def windows_paths(cfg: Config, paths: Iterable[Path], code: str | None = None) -
             yield Violation(
                 "windows-path-too-long",
                 str(p),
-                _("is {n} characters as {prefix}\\…; Windows opens at most {windows_max_path}: shorten the name or its folder").format(n=n, prefix=prefix, windows_max_path=WINDOWS_MAX_PATH),
+                _(
+                    "is {n} characters as {prefix}\\…; Windows opens at most {windows_max_path}: shorten the name or its folder"
+                ).format(n=n, prefix=prefix, windows_max_path=WINDOWS_MAX_PATH),
                 False,
                 None,
                 code,
@@ -114,7 +121,13 @@ def check_folder(cfg: Config, area: str, folder: Path) -> tuple[Record | None, l
     long = too_long(folder.name)
     if rec is None:  # without a log only the name's own shape can be judged
         if parsed is None:
-            out.append(Violation("wrong-pattern", str(folder), _("{name!r} does not match {template!r}").format(name=folder.name, template=tmpl.template)))
+            out.append(
+                Violation(
+                    "wrong-pattern",
+                    str(folder),
+                    _("{name!r} does not match {template!r}").format(name=folder.name, template=tmpl.template),
+                )
+            )
         if long:
             out.append(_too_long(folder, long, code))
         return rec, out
@@ -141,15 +154,29 @@ def _log_rule(folder: Path) -> tuple[Record | None, list[Violation]]:
     rec: Record | None = None
     if len(logs) > 1:
         out.append(
-            Violation("two-logs", str(folder), _("holds {count} logs ({items}); keep exactly one {log_name}").format(count=len(logs), items=', '.join(sorted(logs)), log_name=LOG_NAME))
+            Violation(
+                "two-logs",
+                str(folder),
+                _("holds {count} logs ({items}); keep exactly one {log_name}").format(
+                    count=len(logs), items=", ".join(sorted(logs)), log_name=LOG_NAME
+                ),
+            )
         )
     if LOG_NAME not in logs:
-        out.append(Violation("no-log", str(folder), _("has no {log_name}; every record folder needs its follow-up log").format(log_name=LOG_NAME)))
+        out.append(
+            Violation(
+                "no-log",
+                str(folder),
+                _("has no {log_name}; every record folder needs its follow-up log").format(log_name=LOG_NAME),
+            )
+        )
     else:
         try:
             rec = load_record(folder)
         except InvalidLogError as e:
-            out.append(Violation("invalid-log", str(e.path), e.reason + (_(" (line {line})").format(line=e.line) if e.line else "")))
+            out.append(
+                Violation("invalid-log", str(e.path), e.reason + (_(" (line {line})").format(line=e.line) if e.line else ""))
+            )
     return rec, out
 
 
@@ -174,13 +201,21 @@ def _code_mismatch_rule(
     mismatch = []
     for key in ("lead", "case", "staff"):
         if key in parsed and parsed[key] != (getattr(rec, key) or ""):
-            mismatch.append(_("{key} {named} in the name but {logged} in the log").format(key=key, named=parsed[key], logged=getattr(rec, key)))
+            mismatch.append(
+                _("{key} {named} in the name but {logged} in the log").format(
+                    key=key, named=parsed[key], logged=getattr(rec, key)
+                )
+            )
     if "company" in parsed:
         # the company as the template writes it (cut when the name would be too long) or whole
         shortened = (tmpl.parse(expected.name) or {}).get("company", "")
         accepted = {fold_compact(rec.company), fold_compact(safe_component(rec.company)), fold_compact(shortened)}
         if fold_compact(parsed["company"]) not in accepted:
-            mismatch.append(_("company {company!r} in the name but {logged!r} in the log").format(company=parsed['company'], logged=rec.company))
+            mismatch.append(
+                _("company {company!r} in the name but {logged!r} in the log").format(
+                    company=parsed["company"], logged=rec.company
+                )
+            )
     return Violation("code-mismatch", str(folder), "; ".join(mismatch), False, None, rec.code) if mismatch else None
 
 
@@ -200,7 +235,9 @@ def _name_rule(folder: Path, parsed: dict[str, str] | None, rec: Record, expecte
     safe = carries_code and not os.path.lexists(folder.with_name(expected.name))
     message = _("{name!r} should be named {expected!r}").format(name=folder.name, expected=expected.name)
     if long:
-        message = _("{name!r} {long}; it should be named {expected!r}").format(name=folder.name, long=long, expected=expected.name)
+        message = _("{name!r} {long}; it should be named {expected!r}").format(
+            name=folder.name, long=long, expected=expected.name
+        )
     return [Violation(rule, str(folder), message, safe, str(folder.with_name(expected.name)) if safe else None, rec.code)]
 
 
@@ -213,7 +250,9 @@ def _misplaced_rule(cfg: Config, folder: Path, rec: Record, expected: Path) -> l
         Violation(
             "misplaced",
             str(folder),
-            _("stage {status} belongs in {relative_to}/").format(status=rec.status, relative_to=expected.parent.relative_to(cfg.root)),
+            _("stage {status} belongs in {relative_to}/").format(
+                status=rec.status, relative_to=expected.parent.relative_to(cfg.root)
+            ),
             safe,
             str(expected) if safe else None,
             rec.code,
@@ -313,7 +352,9 @@ def check_tree(cfg: Config, progress: object = None, full: bool = False, memory:
                     Violation(
                         "duplicate-code",
                         p,
-                        _("code {code} is used by {count} folders: {items}").format(code=code, count=len(places), items=', '.join(places)),
+                        _("code {code} is used by {count} folders: {items}").format(
+                            code=code, count=len(places), items=", ".join(places)
+                        ),
                         False,
                         None,
                         code,
@@ -327,7 +368,9 @@ def check_tree(cfg: Config, progress: object = None, full: bool = False, memory:
                     Violation(
                         f"duplicate-{kind}",
                         str(folder / LOG_NAME),
-                        _("{kind} {number} appears {count} times: {where}; it belongs to one record only, correct the wrong log by hand").format(kind=kind.replace('-', ' '), number=number, count=len(recs), where=where),
+                        _(
+                            "{kind} {number} appears {count} times: {where}; it belongs to one record only, correct the wrong log by hand"
+                        ).format(kind=kind.replace("-", " "), number=number, count=len(recs), where=where),
                         False,
                         None,
                         code,
@@ -358,7 +401,9 @@ def symlinks(cfg: Config) -> list[Violation]:
             Violation(
                 "symlink",
                 str(path),
-                _("{what} is a symbolic link to {target}; archivist does not follow links out of the archive — put the real folder here").format(what=what, target=target),
+                _(
+                    "{what} is a symbolic link to {target}; archivist does not follow links out of the archive — put the real folder here"
+                ).format(what=what, target=target),
             )
         )
 

@@ -32,7 +32,9 @@ class InvalidLogError(ArchivistError):
         self.reason = reason
         self.line = line
         where = f"{self.path}:{line}" if line else str(self.path)
-        super().__init__(_("{where}: {reason} (fix the file by hand; archivist will not overwrite it)").format(where=where, reason=reason))
+        super().__init__(
+            _("{where}: {reason} (fix the file by hand; archivist will not overwrite it)").format(where=where, reason=reason)
+        )
 
 
 class RecordNotFound(ArchivistError):

@@ -54,8 +54,12 @@ def check(point: str) -> None:
         if n > 0:
             _left[point] = n - 1
     if point.endswith(".user"):
-        raise ArchivistError(f"injected user error at {point} (ARCHIVIST_FAULTS)")  # untranslated: the test-only fault injection hook (ARCHIVIST_FAULTS)
-    raise InjectedFault(f"injected failure at {point} (ARCHIVIST_FAULTS)")  # untranslated: the test-only fault injection hook (ARCHIVIST_FAULTS)
+        raise ArchivistError(
+            f"injected user error at {point} (ARCHIVIST_FAULTS)"
+        )  # untranslated: the test-only fault injection hook (ARCHIVIST_FAULTS)
+    raise InjectedFault(
+        f"injected failure at {point} (ARCHIVIST_FAULTS)"
+    )  # untranslated: the test-only fault injection hook (ARCHIVIST_FAULTS)
 
 
 def reset() -> None:

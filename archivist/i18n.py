@@ -46,7 +46,7 @@ def check_language(lang: str) -> str:
     """`lang` if the catalog has it; ValueError naming the choices otherwise."""
     value = str(lang).strip().lower()
     if value not in LANGUAGES:
-        raise ValueError(_("unknown language {lang!r}; use one of: {items}").format(lang=lang, items=', '.join(LANGUAGES)))
+        raise ValueError(_("unknown language {lang!r}; use one of: {items}").format(lang=lang, items=", ".join(LANGUAGES)))
     return value
 
 
@@ -213,7 +213,9 @@ def set_surface(surface: str) -> None:
     """`cli` (default) or `screen` (the TUI and the web app call this once at start)."""
     global _process_surface
     if surface not in ("cli", "screen"):
-        raise ValueError(f"unknown surface {surface!r}")  # untranslated: a programming error (set_surface is called with a constant)
+        raise ValueError(
+            f"unknown surface {surface!r}"
+        )  # untranslated: a programming error (set_surface is called with a constant)
     _process_surface = surface
 
 

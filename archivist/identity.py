@@ -65,14 +65,18 @@ def resolve(cfg: Config, requested: str | None, account: str | None = None) -> A
     want = cfg.staff_number(requested) if requested else None
     if me is None:
         raise IdentityError(
-            _("this account ({account}) is not mapped to a staff number; an admin adds it under accounts: in config.yaml (e.g. \"03\": {account})").format(account=account)
+            _(
+                'this account ({account}) is not mapped to a staff number; an admin adds it under accounts: in config.yaml (e.g. "03": {account})'
+            ).format(account=account)
         )
     if want is None or want == me:
         return Acting(me)
     if me in cfg.admins:
         return Acting(me, want)
     raise IdentityError(
-        _("--by {requested}: this account ({account}) is staff {me}, and only an admin (admins: in config.yaml) may act for someone else").format(requested=requested, account=account, me=me)
+        _(
+            "--by {requested}: this account ({account}) is staff {me}, and only an admin (admins: in config.yaml) may act for someone else"
+        ).format(requested=requested, account=account, me=me)
     )
 
 

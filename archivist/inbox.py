@@ -157,17 +157,21 @@ def file_paths(cfg: Config, paths: list[Path], finder: CodeFinder | None = None)
         try:
             lead = load_record(folder).lead  # never file into a record whose log cannot take the event
         except InvalidLogError as e:
-            result.problems.append(ngettext("not filing {count} file into {name}: {e}", "not filing {count} files into {name}: {e}", len(files)).format(
-                    count=len(files), name=folder.name, e=e
-                ))
+            result.problems.append(
+                ngettext(
+                    "not filing {count} file into {name}: {e}", "not filing {count} files into {name}: {e}", len(files)
+                ).format(count=len(files), name=folder.name, e=e)
+            )
             result.left.extend(files)
             continue
         try:
             store.check_inside(cfg.root, folder / LOG_NAME)
         except ArchivistError as e:
-            result.problems.append(ngettext("not filing {count} file into {name}: {e}", "not filing {count} files into {name}: {e}", len(files)).format(
-                    count=len(files), name=folder.name, e=e
-                ))
+            result.problems.append(
+                ngettext(
+                    "not filing {count} file into {name}: {e}", "not filing {count} files into {name}: {e}", len(files)
+                ).format(count=len(files), name=folder.name, e=e)
+            )
             result.left.extend(files)
             continue
         # the events are written first and the files moved after, with an intent covering both:
@@ -212,9 +216,11 @@ def file_paths(cfg: Config, paths: list[Path], finder: CodeFinder | None = None)
                 cfg, folder, FILED_BY, [("filed", dst.name, extra) for _s, dst, extra in plan], at=when, lead=lead
             )
         except ArchivistError as e:
-            result.problems.append(ngettext("not filing {count} file into {name}: {e}", "not filing {count} files into {name}: {e}", len(plan)).format(
-                    count=len(plan), name=folder.name, e=e
-                ))
+            result.problems.append(
+                ngettext(
+                    "not filing {count} file into {name}: {e}", "not filing {count} files into {name}: {e}", len(plan)
+                ).format(count=len(plan), name=folder.name, e=e)
+            )
             result.left.extend(src for src, _d, _e in plan)
             intents.done(intent)
             continue
@@ -232,7 +238,12 @@ def file_paths(cfg: Config, paths: list[Path], finder: CodeFinder | None = None)
         if failed:  # the event said filed: say it did not happen after all
             with contextlib.suppress(ArchivistError):
                 workflow.append_events(
-                    cfg, folder, FILED_BY, [("note", "not filed after all, still in the inbox: " + "; ".join(failed), {})]  # untranslated: an event note stored in the log (data)
+                    cfg,
+                    folder,
+                    FILED_BY,
+                    [
+                        ("note", "not filed after all, still in the inbox: " + "; ".join(failed), {})
+                    ],  # untranslated: an event note stored in the log (data)
                 )
         intents.done(intent)
     if result.filed:

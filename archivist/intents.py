@@ -82,7 +82,9 @@ def finish_all(cfg: Config) -> list[str]:
         except (KeyError, TypeError):
             continue
         except (ArchivistError, OSError) as e:
-            said.append(f"could not finish {path.name}: {e}")  # untranslated: matched by workflow.apply_fixes ("could not" = skipped); logged for the administrator
+            said.append(
+                f"could not finish {path.name}: {e}"
+            )  # untranslated: matched by workflow.apply_fixes ("could not" = skipped); logged for the administrator
             continue
         done(path)
         if msg:

@@ -82,7 +82,9 @@ def _open(path: Path, exclusive: bool, create: bool) -> int:
             raise
         # a file we may read but not write: a shared lock still waits for every writer
         raise ArchivistError(
-            _("cannot lock {path}: this account ({account}) may not write it; give the archive's group write access (chgrp -R <group> and chmod -R g+rwX on {parent})").format(path=path, account=_account(), parent=path.parent)
+            _(
+                "cannot lock {path}: this account ({account}) may not write it; give the archive's group write access (chgrp -R <group> and chmod -R g+rwX on {parent})"
+            ).format(path=path, account=_account(), parent=path.parent)
         ) from None
 
 
@@ -162,7 +164,9 @@ def unlock(fd: int) -> None:
 
 
 def _busy(path: Path, what: str | None) -> str:
-    return _("{what} is busy (another process or a Windows/NFS client holds it); try again in a moment").format(what=what or path.name)
+    return _("{what} is busy (another process or a Windows/NFS client holds it); try again in a moment").format(
+        what=what or path.name
+    )
 
 
 def lock_holder(path: Path) -> int | None:

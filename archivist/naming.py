@@ -284,7 +284,11 @@ class NameProblem:
 def too_long(name: str) -> str | None:
     """Why a name is too long for every filesystem the archive may be copied to, or None."""
     size = len(name.encode("utf-8"))
-    return _("is {size} bytes; keep names under {max_name_bytes} bytes").format(size=size, max_name_bytes=MAX_NAME_BYTES) if size > MAX_NAME_BYTES else None
+    return (
+        _("is {size} bytes; keep names under {max_name_bytes} bytes").format(size=size, max_name_bytes=MAX_NAME_BYTES)
+        if size > MAX_NAME_BYTES
+        else None
+    )
 
 
 def name_problems(name: str) -> list[NameProblem]:
@@ -296,7 +300,7 @@ def name_problems(name: str) -> list[NameProblem]:
         problems.append(NameProblem("bidi-mark", _("contains an invisible bidi control mark"), True))
     bad = sorted({ch for ch in name if ch in FORBIDDEN_CHARS})
     if bad:
-        problems.append(NameProblem("forbidden-char", _("contains {items}").format(items=' '.join(bad)), True))
+        problems.append(NameProblem("forbidden-char", _("contains {items}").format(items=" ".join(bad)), True))
     if name != name.strip(" ."):
         problems.append(NameProblem("edge-space-dot", _("starts or ends with a space or dot"), True))
     stem = name.split(".")[0].strip().upper()

@@ -155,7 +155,9 @@ def disabled_reason(cfg: Config) -> str | None:
     if not cfg.telegram.enabled:
         return _("Telegram is off: set telegram.chat_id in config.yaml to the group's chat id")
     if not os.environ.get(cfg.telegram.token_env, "").strip():
-        return _("Telegram token missing: export {token_env}=<bot token> (never put it in config.yaml)").format(token_env=cfg.telegram.token_env)
+        return _("Telegram token missing: export {token_env}=<bot token> (never put it in config.yaml)").format(
+            token_env=cfg.telegram.token_env
+        )
     return None
 
 
@@ -252,7 +254,9 @@ def _send(api_base: str, token: str, chat_id: str, text: str) -> int:
 
     url = f"{api_base.rstrip('/')}/bot{token}/sendMessage"
     body = json.dumps({"chat_id": chat_id, "text": text}, ensure_ascii=False).encode("utf-8")
-    req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"})  # untranslated: an HTTP header
+    req = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
+    )  # untranslated: an HTTP header
     try:
         with urllib.request.urlopen(req, timeout=REQUEST_TIMEOUT) as resp:
             answer = json.loads(resp.read().decode("utf-8") or "{}")
@@ -265,21 +269,29 @@ def _send(api_base: str, token: str, chat_id: str, text: str) -> int:
         params = answer.get("parameters") or {}
         if e.code == 429:
             wait = params.get("retry_after")
-            raise _RetryAfter(float(wait) if isinstance(wait, (int, float)) else 5.0, f"HTTP 429 {desc}") from None  # untranslated: Telegram's own answer, kept as received
+            raise _RetryAfter(
+                float(wait) if isinstance(wait, (int, float)) else 5.0, f"HTTP 429 {desc}"
+            ) from None  # untranslated: Telegram's own answer, kept as received
         if e.code >= 500:
-            raise _Transient(f"HTTP {e.code} {desc}") from None  # untranslated: Telegram send error (outbox state, English like Telegram's answers)
+            raise _Transient(
+                f"HTTP {e.code} {desc}"
+            ) from None  # untranslated: Telegram send error (outbox state, English like Telegram's answers)
         hint = ""
         if params.get("migrate_to_chat_id"):
             hint = f"; the group became a supergroup: set telegram.chat_id to {params['migrate_to_chat_id']}"  # untranslated: Telegram send error (outbox state, English like Telegram's answers)
         elif e.code == 401:
             hint = "; the bot token was not accepted, check the token variable"  # untranslated: a Telegram send error kept in the outbox state beside Telegram's own English answer
-        raise _Refused(f"HTTP {e.code} {desc}{hint}") from None  # untranslated: Telegram send error (outbox state, English like Telegram's answers)
+        raise _Refused(
+            f"HTTP {e.code} {desc}{hint}"
+        ) from None  # untranslated: Telegram send error (outbox state, English like Telegram's answers)
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
         reason = getattr(e, "reason", e)
         raise _Transient(_scrub(f"{type(e).__name__}: {reason}", token)) from None
     if not answer.get("ok") or not isinstance(answer.get("result"), dict):
         # scrubbed before it is cut, so a cut can never leave part of the token behind
-        raise _Transient(f"unexpected answer from Telegram: {_scrub(str(answer), token)[:200]}")  # untranslated: Telegram send error (outbox state, English like Telegram's answers)
+        raise _Transient(
+            f"unexpected answer from Telegram: {_scrub(str(answer), token)[:200]}"
+        )  # untranslated: Telegram send error (outbox state, English like Telegram's answers)
     return int(answer["result"].get("message_id", 0))
 
 
@@ -419,7 +431,9 @@ def _deliver(
             return None
         except _Refused as e:
             _unlink(marker)
-            error = _scrub(str(e), token).replace("the token variable", f"${cfg.telegram.token_env}")  # untranslated: a Telegram send error kept in the outbox state beside Telegram's own English answer
+            error = _scrub(str(e), token).replace(
+                "the token variable", f"${cfg.telegram.token_env}"
+            )  # untranslated: a Telegram send error kept in the outbox state beside Telegram's own English answer
             _postpone(path, data, error, None)
             log.error("telegram: %s refused: %s", path.name, _scrub(str(e), token))
             return False

@@ -285,7 +285,9 @@ def read_log(path: Path | str, limit: int | None = None) -> tuple[os.stat_result
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             kind = next((_(name) for test, name in _KINDS if test(st.st_mode)), _("not a regular file"))
-            raise InvalidLogError(path, _("the log is {kind}, not a regular file; replace it with the real log").format(kind=kind))
+            raise InvalidLogError(
+                path, _("the log is {kind}, not a regular file; replace it with the real log").format(kind=kind)
+            )
         if st.st_size > limit:
             raise InvalidLogError(path, _too_big(st.st_size, limit))
         parts: list[bytes] = []
@@ -316,9 +318,9 @@ def log_bytes(folder: Path | str) -> bytes:
 
 
 def _too_big(size: int, limit: int) -> str:
-    return (
-        _("the log is {size:,} bytes, more than the {limit:,} a follow-up log may have (limits.max_log_bytes in config.yaml); it was not read").format(size=size, limit=limit)
-    )
+    return _(
+        "the log is {size:,} bytes, more than the {limit:,} a follow-up log may have (limits.max_log_bytes in config.yaml); it was not read"
+    ).format(size=size, limit=limit)
 
 
 def load_record(folder: Path) -> Record:
@@ -344,7 +346,10 @@ class _StrictLoader(_Loader):  # type: ignore[misc,valid-type]
                 try:
                     if key in seen:
                         raise yaml.constructor.ConstructorError(
-                            None, None, _("the key {key!r} appears twice (YAML would keep only the last one)").format(key=key), key_node.start_mark
+                            None,
+                            None,
+                            _("the key {key!r} appears twice (YAML would keep only the last one)").format(key=key),
+                            key_node.start_mark,
                         )
                     seen[key] = True
                 except TypeError:
@@ -401,14 +406,20 @@ def parse_record(raw: bytes, path: Path, folder: Path | None = None, mtime_ns: i
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         reason = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise InvalidLogError(path, _("not valid YAML: {reason}").format(reason=reason), mark.line + 1 if mark else None) from None
+        raise InvalidLogError(
+            path, _("not valid YAML: {reason}").format(reason=reason), mark.line + 1 if mark else None
+        ) from None
     except (ValueError, TypeError, OverflowError, RecursionError, MemoryError) as e:
         # yaml's constructors raise plain ValueError for an impossible date (2026-02-30) and a
         # deep nest hits the recursion limit: still one bad log, never a crash of the command
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         line, value = _value_error_at(text)
         shown = _("{value!r} is not a valid value").format(value=value) if value is not None else _("not a valid value")
-        raise InvalidLogError(path, _("{shown} ({reason}); dates are written like 2026-11-24T10:00:00+03:30").format(shown=shown, reason=reason), line) from None
+        raise InvalidLogError(
+            path,
+            _("{shown} ({reason}); dates are written like 2026-11-24T10:00:00+03:30").format(shown=shown, reason=reason),
+            line,
+        ) from None
     try:
         problem = validate(data)
     except (ValueError, TypeError, OverflowError, RecursionError) as e:
@@ -454,7 +465,9 @@ def validate(data: Any) -> tuple[list[Any], str] | None:
     if not isinstance(schema, int) or isinstance(schema, bool):
         return ["schema"], _("schema must be a number")
     if schema > SCHEMA:
-        return ["schema"], _("schema {schema} is newer than this archivist understands ({supported}); upgrade archivist").format(schema=schema, supported=SCHEMA)
+        return ["schema"], _("schema {schema} is newer than this archivist understands ({supported}); upgrade archivist").format(
+            schema=schema, supported=SCHEMA
+        )
     for key in ("lead", "staff", "case"):
         value = data.get(key)
         if key == "case" and value is None:
@@ -468,7 +481,9 @@ def validate(data: Any) -> tuple[list[Any], str] | None:
             )
         if not isinstance(value, str) or not _CODE[key].match(ascii_digits(value)):
             n = {"lead": 5, "case": 4, "staff": 2}[key]
-            return [key], _("{key} must be {n} digits in quotes").format(key=key, n=n) + (_(" (it is missing)") if value is None else _(", got {value!r}").format(value=value))
+            return [key], _("{key} must be {n} digits in quotes").format(key=key, n=n) + (
+                _(" (it is missing)") if value is None else _(", got {value!r}").format(value=value)
+            )
         data[key] = ascii_digits(value)
     if not isinstance(data.get("company"), str) or not data["company"].strip():
         return ["company"], _("company must be non-empty text")
@@ -485,11 +500,13 @@ def validate(data: Any) -> tuple[list[Any], str] | None:
             return [key], _("{key} must be a list of text items").format(key=key)
     status = data.get("status")
     if status not in STAGES:
-        return ["status"], _("status must be one of {items}, got {status!r}").format(items=', '.join(STAGES), status=status)
+        return ["status"], _("status must be one of {items}, got {status!r}").format(items=", ".join(STAGES), status=status)
     allowed = CASE_STAGES if data.get("case") else APPLICANT_STAGES
     if status not in allowed:
         kind = _("a case") if data.get("case") else _("an applicant (no case code)")
-        return ["status"], _("status {status!r} is not a stage of {kind}; use one of {items}").format(status=status, kind=kind, items=', '.join(allowed))
+        return ["status"], _("status {status!r} is not a stage of {kind}; use one of {items}").format(
+            status=status, kind=kind, items=", ".join(allowed)
+        )
     nf = data.get("next_followup")
     if nf is not None:
         try:
@@ -518,7 +535,7 @@ def validate(data: Any) -> tuple[list[Any], str] | None:
         try:
             as_datetime(ev["at"])
         except (ValueError, TypeError):
-            return ["events", i, "at"], _("event #{number}: at must be a date, got {at!r}").format(number=i + 1, at=ev['at'])
+            return ["events", i, "at"], _("event #{number}: at must be a date, got {at!r}").format(number=i + 1, at=ev["at"])
     return None
 
 

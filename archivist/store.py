@@ -73,7 +73,9 @@ class Layout:
             return
         what, path, m = found
         raise NetworkFilesystem(
-            _("refusing to {action}: {what} {path} is on a network filesystem ({fstype}, {device}); one host owns the archive, so run archivist there (e.g. over ssh) or use its web app; search and show still work from here. If {path} is in fact local to this host, set allow_network_fs: true in config.yaml").format(action=action, what=what, path=path, fstype=m.fstype, device=m.device)
+            _(
+                "refusing to {action}: {what} {path} is on a network filesystem ({fstype}, {device}); one host owns the archive, so run archivist there (e.g. over ssh) or use its web app; search and show still work from here. If {path} is in fact local to this host, set allow_network_fs: true in config.yaml"
+            ).format(action=action, what=what, path=path, fstype=m.fstype, device=m.device)
         )
 
     @property
@@ -373,7 +375,9 @@ def _renameat2(src: Path, dst: Path, flags: int = _RENAME_NOREPLACE) -> bool:
         return True
     err = ctypes.get_errno()
     if err == errno.EEXIST:
-        raise NameClash(_("cannot move {name} to {dst}: that name already exists; resolve it by hand").format(name=src.name, dst=dst))
+        raise NameClash(
+            _("cannot move {name} to {dst}: that name already exists; resolve it by hand").format(name=src.name, dst=dst)
+        )
     if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
         return False
     raise OSError(err, os.strerror(err), str(dst if err == errno.ENOENT else src))
@@ -388,7 +392,9 @@ def move(src: Path, dst: Path, sync: bool = True) -> None:
     make_dirs(dst.parent)
     if not _renameat2(src, dst):
         if os.path.lexists(dst):
-            raise NameClash(_("cannot move {name} to {dst}: that name already exists; resolve it by hand").format(name=src.name, dst=dst))
+            raise NameClash(
+                _("cannot move {name} to {dst}: that name already exists; resolve it by hand").format(name=src.name, dst=dst)
+            )
         os.rename(src, dst)
     if not sync:
         return
@@ -433,15 +439,21 @@ def check_inside(root: Path, path: Path) -> None:
     try:
         rel = target.relative_to(base)
     except ValueError:
-        raise OutsideRoot(_("{path} is outside the archive ({root}); archivist writes only inside its root").format(path=path, root=root)) from None
+        raise OutsideRoot(
+            _("{path} is outside the archive ({root}); archivist writes only inside its root").format(path=path, root=root)
+        ) from None
     cur = base
     for part in rel.parts:
         if part == "..":
-            raise OutsideRoot(_("{path} leaves the archive ({root}); archivist writes only inside its root").format(path=path, root=root))
+            raise OutsideRoot(
+                _("{path} leaves the archive ({root}); archivist writes only inside its root").format(path=path, root=root)
+            )
         cur = cur / part
         if os.path.islink(cur):
             raise OutsideRoot(
-                _("{cur} is a symbolic link; archivist never follows a link out of the archive — put the real folder there (doctor lists every link)").format(cur=cur)
+                _(
+                    "{cur} is a symbolic link; archivist never follows a link out of the archive — put the real folder there (doctor lists every link)"
+                ).format(cur=cur)
             )
 
 
@@ -513,7 +525,9 @@ def locate(cfg: Config, code: str, scan: bool = True) -> Path:
     if found:
         return found
     raise RecordNotFound(
-        _("no record has the code {code}; search by company name{how}").format(code=code, how=how(_(" with `archivist search`"), ""))
+        _("no record has the code {code}; search by company name{how}").format(
+            code=code, how=how(_(" with `archivist search`"), "")
+        )
     )
 
 

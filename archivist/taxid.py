@@ -71,11 +71,15 @@ def make_tax_id(memory_id: str, when: date | datetime, serial: int) -> str:
     """Build a tax ID the way the tax authority's SDKs do (for tests and import tools)."""
     memory_id = memory_id.upper()
     if not re.fullmatch(r"[0-9A-Z]{6}", memory_id):
-        raise ValueError(f"memory ID {memory_id!r} must be 6 letters/digits")  # untranslated: a programming error (make_tax_id is given checked values)
+        raise ValueError(
+            f"memory ID {memory_id!r} must be 6 letters/digits"
+        )  # untranslated: a programming error (make_tax_id is given checked values)
     day = when.date() if isinstance(when, datetime) else when
     days = (day - _EPOCH).days
     if not 0 <= days <= 0xFFFFF or not 0 <= serial <= 0xFFFFFFFFFF:
-        raise ValueError("date or serial out of range for a tax ID")  # untranslated: a programming error (make_tax_id is given checked values)
+        raise ValueError(
+            "date or serial out of range for a tax ID"
+        )  # untranslated: a programming error (make_tax_id is given checked values)
     return f"{memory_id}{days:05X}{serial:010X}{verhoeff_digit(_numeric(memory_id, days, serial))}"
 
 

@@ -68,7 +68,9 @@ def load_users(cfg: Config) -> dict[str, User]:
     try:
         raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:
-        raise ArchivistError(_("{path}: not valid YAML ({getattr}); fix it by hand").format(path=path, getattr=getattr(e, 'problem', e))) from None
+        raise ArchivistError(
+            _("{path}: not valid YAML ({getattr}); fix it by hand").format(path=path, getattr=getattr(e, "problem", e))
+        ) from None
     entries = raw.get("users") if isinstance(raw, dict) else None
     if entries is None:
         entries = {}
@@ -78,7 +80,11 @@ def load_users(cfg: Config) -> dict[str, User]:
     for key, entry in entries.items():
         staff = f"{key:02d}" if isinstance(key, int) else str(key)
         if not isinstance(entry, dict) or not isinstance(entry.get("password"), str):
-            raise ArchivistError(_("{path}: account {staff} has no password hash; set one with `archivist user passwd {staff}`").format(path=path, staff=staff))
+            raise ArchivistError(
+                _("{path}: account {staff} has no password hash; set one with `archivist user passwd {staff}`").format(
+                    path=path, staff=staff
+                )
+            )
         out[staff] = User(
             staff=staff,
             password=entry["password"],
@@ -115,7 +121,9 @@ def hash_password(password: str) -> str:
 
 def _check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
-        raise ArchivistError(_("the password is too short: use at least {min_password} characters").format(min_password=MIN_PASSWORD))
+        raise ArchivistError(
+            _("the password is too short: use at least {min_password} characters").format(min_password=MIN_PASSWORD)
+        )
     return password
 
 
@@ -130,7 +138,9 @@ def add_user(cfg: Config, staff: str, password: str, admin: bool = False) -> Use
         users = load_users(cfg)
         if staff in users:
             raise ArchivistError(
-                _("staff {staff} already has an account; change its password with `archivist user passwd {staff}`").format(staff=staff)
+                _("staff {staff} already has an account; change its password with `archivist user passwd {staff}`").format(
+                    staff=staff
+                )
             )
         users[staff] = User(staff=staff, password=hash_password(password), admin=admin)
         _save(cfg, users)

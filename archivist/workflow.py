@@ -120,7 +120,9 @@ def check_transition(record: Record, action: str) -> str | None:
         )
     allowed = ", ".join(action_label(a) for a in allowed_actions(record)) or _("nothing")
     if record.status == "archived":
-        hint = _("reopen it first ({how})").format(how=how(_("`archivist reopen {code}`").format(code=record.code), action_label("reopen")))
+        hint = _("reopen it first ({how})").format(
+            how=how(_("`archivist reopen {code}`").format(code=record.code), action_label("reopen"))
+        )
     else:
         hint = _("allowed now: {actions}").format(actions=allowed)
     raise TransitionError(
@@ -176,7 +178,9 @@ def _save(cfg: Config, record: Record) -> Record:
             record = record.replay_onto(load_record(record.folder))
     else:
         raise ArchivistError(
-            _("{folder}: the log keeps changing while archivist writes it; close the editor that is saving it and try again").format(folder=record.folder)
+            _(
+                "{folder}: the log keeps changing while archivist writes it; close the editor that is saving it and try again"
+            ).format(folder=record.folder)
         )
     # confirmed events also go to the journal, so one a stale editor save drops is put back
     journal.record_events(store.layout_of(cfg).state, record.lead, [new for key, _old, new in record.changes if key == "event"])
@@ -201,8 +205,12 @@ def restore_events(cfg: Config, folder: Path, lost: list[dict[str, Any]], by: st
             if missing:
                 rec.data["events"] = sorted(events + missing, key=_event_time)
                 # the note of the `edited` event written into the log: data, in the log's own English
-                what = ", ".join(f"{ev.get('kind')} of {_shown_time(ev)} by {ev.get('by')}" for ev in missing)  # untranslated: stored in the log
-                said = (note + "; " if note else "") + f"restored {len(missing)} event(s) a save dropped: {what}"  # untranslated: stored in the log
+                what = ", ".join(
+                    f"{ev.get('kind')} of {_shown_time(ev)} by {ev.get('by')}" for ev in missing
+                )  # untranslated: stored in the log
+                said = (
+                    note + "; " if note else ""
+                ) + f"restored {len(missing)} event(s) a save dropped: {what}"  # untranslated: stored in the log
             if not missing and not note:
                 return rec
             rec.add_event(_now(cfg.timezone), by, "edited", said, fields=fields or ["events"])
@@ -216,7 +224,9 @@ def restore_events(cfg: Config, folder: Path, lost: list[dict[str, Any]], by: st
             _after_change(cfg, rec)
             return rec
         raise ArchivistError(
-            _("{folder}: the log keeps changing while archivist restores its events; close the editor that is saving it").format(folder=folder)
+            _("{folder}: the log keeps changing while archivist restores its events; close the editor that is saving it").format(
+                folder=folder
+            )
         )
 
 
@@ -356,7 +366,9 @@ def _finish_action(cfg: Config, data: dict[str, Any]) -> str:
             try:
                 rec = _REDO[action](cfg, lead, data)
             except TransitionError as e:
-                return _("{action} of {lead} was interrupted and is not finished: {e}").format(action=action_label(action), lead=lead, e=e)
+                return _("{action} of {lead} was interrupted and is not finished: {e}").format(
+                    action=action_label(action), lead=lead, e=e
+                )
             return _("finished {action} of {code} after a crash").format(action=action_label(action), code=rec.code)
         with store.record_lock(store.layout_of(cfg), rec.lead):
             rec = load_record(locate(cfg, lead))
@@ -370,10 +382,8 @@ def _finish_action(cfg: Config, data: dict[str, Any]) -> str:
         _redoing.reset(token)
     if not moved:
         return ""
-    return (
-        _("finished {action} of {code} after a crash: its folder is now {folder}").format(
-            action=action_label(action), code=rec.code, folder=rec.folder.name if rec.folder else ""
-        )
+    return _("finished {action} of {code} after a crash: its folder is now {folder}").format(
+        action=action_label(action), code=rec.code, folder=rec.folder.name if rec.folder else ""
     )
 
 

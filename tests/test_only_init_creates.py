@@ -151,7 +151,6 @@ def test_init_refuses_an_unplugged_fstab_drive(tmp_path: Path, monkeypatch: pyte
     assert _tree(root) == []
 
 
-
 def test_the_web_app_refuses_a_root_that_holds_no_archive(tmp_path: Path) -> None:
     """`archivist serve` (and so the web's register) on an empty mount point."""
     from archivist.web.app import create_app

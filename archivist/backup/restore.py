@@ -38,14 +38,18 @@ def restore(
     check_target(cfg, tgt)
     snap = find_snapshot(tgt, snapshot)
     if not snap.complete:
-        raise ArchivistError(_("snapshot {name} is incomplete (its run was interrupted); restore from a complete one").format(name=snap.name))
+        raise ArchivistError(
+            _("snapshot {name} is incomplete (its run was interrupted); restore from a complete one").format(name=snap.name)
+        )
     root = cfg.root.resolve()
     if to is None and not into_root:
         raise ArchivistError(_("say where to restore: --to PATH (or --into-root --yes for the live archive)"))
     dest = Path(to).expanduser().resolve() if to is not None else root
     if _nested(dest, root) and not (into_root and yes):
         raise ArchivistError(
-            _("{dest} is the live archive (or inside/around it); restore to another path, or pass --into-root --yes to write into the live archive on purpose").format(dest=dest)
+            _(
+                "{dest} is the live archive (or inside/around it); restore to another path, or pass --into-root --yes to write into the live archive on purpose"
+            ).format(dest=dest)
         )
     if _nested(dest, tgt):
         raise ArchivistError(_("{dest} is on the backup target itself; restore to another path").format(dest=dest))
@@ -62,7 +66,9 @@ def restore(
             with contextlib.suppress(RecordNotFound):
                 live = store.locate(cfg, code)
                 raise ArchivistError(
-                    _("record {code} is in the live archive at {live}; restore it --to another path and compare, or move the live folder away first").format(code=code, live=live)
+                    _(
+                        "record {code} is in the live archive at {live}; restore it --to another path and compare, or move the live folder away first"
+                    ).format(code=code, live=live)
                 )
             out = root / src.relative_to(snap.path)
         else:

@@ -213,7 +213,11 @@ def _copy(
         total += res.seconds
         vanished = res.returncode == 24  # files moved or deleted while rsync ran: not an error
         if res.returncode not in (0, 24):
-            why = res.stderr.splitlines()[-1] if res.stderr else _("rsync exited with {returncode}").format(returncode=res.returncode)
+            why = (
+                res.stderr.splitlines()[-1]
+                if res.stderr
+                else _("rsync exited with {returncode}").format(returncode=res.returncode)
+            )
             if res.returncode < 0:
                 why = _("rsync was killed by signal {signal}").format(signal=-res.returncode)
             _record_run(
@@ -228,7 +232,9 @@ def _copy(
                 },
             )
             raise BackupFailed(
-                _("backup into {dest} failed: {why}; the partial snapshot is kept and the next `archivist backup run` completes it").format(dest=run.dest, why=why)
+                _(
+                    "backup into {dest} failed: {why}; the partial snapshot is kept and the next `archivist backup run` completes it"
+                ).format(dest=run.dest, why=why)
             )
         if passes >= 3 or not (vanished or _missing_records(cfg, run.dest)):
             return passes, total, res.stats
@@ -287,10 +293,19 @@ def prune(target: Path, keep: int) -> list[str]:
 def summary_line(summary: dict[str, Any]) -> str:
     """The one line every run prints: files, bytes sent, duration."""
     if not summary.get("ok"):
-        return _("backup not made: {error}").format(error=summary.get('error'))
-    extra = _(", pruned {count}").format(count=len(summary['pruned'])) if summary.get("pruned") else ""
-    return (
-        _("backup {snapshot}: {files:,} files ({size}), {copied_files:,} copied, {bytes_sent} sent, {seconds:.1f} s → {target}{extra}").format(snapshot=summary['snapshot'], files=summary['files'], size=human(summary['size']), copied_files=summary['copied_files'], bytes_sent=human(summary['bytes_sent']), seconds=summary['seconds'], target=summary['target'], extra=extra)
+        return _("backup not made: {error}").format(error=summary.get("error"))
+    extra = _(", pruned {count}").format(count=len(summary["pruned"])) if summary.get("pruned") else ""
+    return _(
+        "backup {snapshot}: {files:,} files ({size}), {copied_files:,} copied, {bytes_sent} sent, {seconds:.1f} s → {target}{extra}"
+    ).format(
+        snapshot=summary["snapshot"],
+        files=summary["files"],
+        size=human(summary["size"]),
+        copied_files=summary["copied_files"],
+        bytes_sent=human(summary["bytes_sent"]),
+        seconds=summary["seconds"],
+        target=summary["target"],
+        extra=extra,
     )
 
 

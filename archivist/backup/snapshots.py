@@ -146,7 +146,11 @@ def find_snapshot(target: Path, name: str | None) -> Snapshot:
         if s.name == name.rstrip("/"):
             return s
     names = ", ".join(s.name for s in snaps[-5:]) or "none"
-    raise ArchivistError(_("no snapshot {name!r} in {target} (newest: {names}); see `archivist backup list`").format(name=name, target=target, names=names))
+    raise ArchivistError(
+        _("no snapshot {name!r} in {target} (newest: {names}); see `archivist backup list`").format(
+            name=name, target=target, names=names
+        )
+    )
 
 
 def human(n: int | None) -> str:

@@ -33,12 +33,18 @@ def check_target(cfg: Config, target: Path) -> None:
     root = cfg.root.resolve()
     if _nested(target, root):
         where = _("inside the archive root") if target.is_relative_to(root) else _("around the archive root")
-        raise BackupRefused(_("backup target {target} is {where} {root}; a backup must live on another drive").format(target=target, where=where, root=root))
+        raise BackupRefused(
+            _("backup target {target} is {where} {root}; a backup must live on another drive").format(
+                target=target, where=where, root=root
+            )
+        )
     if not target.is_dir():
         raise BackupRefused(_("backup target {target} does not exist; plug in and mount the backup drive").format(target=target))
     if not (target / MARKER).is_file():
         raise BackupRefused(
-            _("{target} has no {marker} marker, so it may be an empty mount point, not the backup drive; if it really is the drive, run `archivist backup init-target {target}` once").format(target=target, marker=MARKER)
+            _(
+                "{target} has no {marker} marker, so it may be an empty mount point, not the backup drive; if it really is the drive, run `archivist backup init-target {target}` once"
+            ).format(target=target, marker=MARKER)
         )
 
 
@@ -59,7 +65,11 @@ def init_target(cfg: Config, path: str | os.PathLike[str]) -> Path:
     target = Path(path).expanduser().resolve()
     root = cfg.root.resolve()
     if _nested(target, root):
-        raise BackupRefused(_("{target} is inside or around the archive root {root}; choose a folder on the backup drive").format(target=target, root=root))
+        raise BackupRefused(
+            _("{target} is inside or around the archive root {root}; choose a folder on the backup drive").format(
+                target=target, root=root
+            )
+        )
     if (target / MARKER).is_file():
         return target
     if not target.parent.is_dir():
@@ -72,7 +82,9 @@ def init_target(cfg: Config, path: str | os.PathLike[str]) -> Path:
         os.symlink(probe.name, probe.with_suffix(".sym"))
     except OSError as e:
         raise BackupRefused(
-            _("{target} cannot hold snapshots ({strerror}): the drive needs hard links and symlinks (ext4, btrfs, xfs, NTFS via ntfs3 — not FAT/exFAT)").format(target=target, strerror=e.strerror)
+            _(
+                "{target} cannot hold snapshots ({strerror}): the drive needs hard links and symlinks (ext4, btrfs, xfs, NTFS via ntfs3 — not FAT/exFAT)"
+            ).format(target=target, strerror=e.strerror)
         ) from None
     finally:
         for p in (probe, probe.with_suffix(".link"), probe.with_suffix(".sym")):
@@ -121,7 +133,9 @@ def _check_content(cfg: Config, previous: Snapshot) -> None:
             continue
         if now[key] < was * (1 - cfg.backup.max_shrink):
             raise BackupRefused(
-                _("the archive has {value} {what} but the last snapshot ({name}) had {was}: more than {max_shrink:.0%} gone or emptied, which looks like damage, not work; nothing was backed up. If this is on purpose, run `archivist backup run --force`").format(value=now[key], what=what, name=previous.name, was=was, max_shrink=cfg.backup.max_shrink)
+                _(
+                    "the archive has {value} {what} but the last snapshot ({name}) had {was}: more than {max_shrink:.0%} gone or emptied, which looks like damage, not work; nothing was backed up. If this is on purpose, run `archivist backup run --force`"
+                ).format(value=now[key], what=what, name=previous.name, was=was, max_shrink=cfg.backup.max_shrink)
             )
 
 
@@ -132,7 +146,9 @@ def check_source(cfg: Config, previous: Snapshot | None, force: bool = False) ->
         raise BackupRefused(_("the archive root {root} does not exist; is the right disk mounted?").format(root=cfg.root))
     if not layout.registry.is_file():
         raise BackupRefused(
-            _("{registry} is missing, so {root} does not look like the archive (unmounted or deleted?); nothing was backed up. If this is a new archive, run `archivist init` first").format(registry=layout.registry, root=cfg.root)
+            _(
+                "{registry} is missing, so {root} does not look like the archive (unmounted or deleted?); nothing was backed up. If this is a new archive, run `archivist init` first"
+            ).format(registry=layout.registry, root=cfg.root)
         )
     records = count_records(cfg)
     before = previous.meta.get("records") if previous else None
@@ -140,7 +156,9 @@ def check_source(cfg: Config, previous: Snapshot | None, force: bool = False) ->
         floor = before * (1 - cfg.backup.max_shrink)
         if records < floor:
             raise BackupRefused(
-                _("the archive has {records} records but the last snapshot ({name}) had {before}: more than {max_shrink:.0%} gone, which looks like a deleted or half-mounted archive; nothing was backed up. If the records were removed on purpose, run `archivist backup run --force`").format(records=records, name=previous.name if previous else "", before=before, max_shrink=cfg.backup.max_shrink)
+                _(
+                    "the archive has {records} records but the last snapshot ({name}) had {before}: more than {max_shrink:.0%} gone, which looks like a deleted or half-mounted archive; nothing was backed up. If the records were removed on purpose, run `archivist backup run --force`"
+                ).format(records=records, name=previous.name if previous else "", before=before, max_shrink=cfg.backup.max_shrink)
             )
     if previous is not None and not force:
         _check_content(cfg, previous)
@@ -173,7 +191,9 @@ def _check_no_live_writer(target: Path) -> None:
             pid = info.get(key)
             if pid != os.getpid() and _alive_after(pid, DYING_GRACE):
                 raise BackupRefused(
-                    _("another backup is still writing {snapshot} on {target} (pid {pid}); wait for it to finish").format(snapshot=marker.name[:-len(IN_PROGRESS)], target=target, pid=pid)
+                    _("another backup is still writing {snapshot} on {target} (pid {pid}); wait for it to finish").format(
+                        snapshot=marker.name[: -len(IN_PROGRESS)], target=target, pid=pid
+                    )
                 )
 
 

@@ -287,9 +287,9 @@ def permission_message(e: PermissionError) -> str:
     except KeyError:
         who = str(os.geteuid())
     what = e.filename or _("a file of the archive")
-    return (
-        _("this account ({who}) may not access {what} ({strerror}); give the archive's group access to it: chgrp -R <group> <root> && chmod -R g+rwX <root> (see README, An office on one host)").format(who=who, what=what, strerror=e.strerror)
-    )
+    return _(
+        "this account ({who}) may not access {what} ({strerror}); give the archive's group access to it: chgrp -R <group> <root> && chmod -R g+rwX <root> (see README, An office on one host)"
+    ).format(who=who, what=what, strerror=e.strerror)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -374,7 +374,9 @@ def _check_text_args(args: argparse.Namespace) -> None:
             if isinstance(v, str) and _SURROGATE.search(v):
                 shown = v.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
                 raise ArchivistError(
-                    _("--{replace} {shown!r} is not valid UTF-8 text; set the terminal to UTF-8 and type it again").format(replace=key.replace('_', '-'), shown=shown)
+                    _("--{replace} {shown!r} is not valid UTF-8 text; set the terminal to UTF-8 and type it again").format(
+                        replace=key.replace("_", "-"), shown=shown
+                    )
                 )
 
 

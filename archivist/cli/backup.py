@@ -84,15 +84,19 @@ def cmd_list(ctx: Context, args: argparse.Namespace) -> int:
     for s in snaps:
         state = "latest" if s["latest"] else ("complete" if s["complete"] else "INCOMPLETE")
         v = s["verified"]
-        since = _(" ({changed_since} changed in the archive since)").format(changed_since=v['changed_since']) if v and v.get("changed_since") else ""
+        since = (
+            _(" ({changed_since} changed in the archive since)").format(changed_since=v["changed_since"])
+            if v and v.get("changed_since")
+            else ""
+        )
         checked = (
             _("never verified")
             if not v
             else _("verified ok{since}").format(since=since)
             if v.get("ok")
-            else _("verify found {count} damaged{since}").format(count=v.get('differences'), since=since)
+            else _("verify found {count} damaged{since}").format(count=v.get("differences"), since=since)
         )
-        files = _("{files:,} files").format(files=s['files']) if s["files"] is not None else _("? files")
+        files = _("{files:,} files").format(files=s["files"]) if s["files"] is not None else _("? files")
         ctx.out(f"{s['snapshot']}  {s['date']}  {files}  {backup.human(s['size'])}  {state}  {checked}")
     return 0
 
@@ -107,9 +111,9 @@ def cmd_verify(ctx: Context, args: argparse.Namespace) -> int:
             ctx.out(f"{d['kind']:8} {d['path']}{note}")
         damaged, since = result["damaged"], result["changed_since"]
         if damaged:
-            line = (
-                _("{damaged} difference(s) the archive does not explain: the snapshot is damaged; make a new one with `archivist backup run`").format(damaged=damaged)
-            )
+            line = _(
+                "{damaged} difference(s) the archive does not explain: the snapshot is damaged; make a new one with `archivist backup run`"
+            ).format(damaged=damaged)
         elif since:
             line = "intact"
         else:
@@ -131,10 +135,14 @@ def cmd_restore(ctx: Context, args: argparse.Namespace) -> int:
     if args.json:
         ctx.json(result)
     else:
-        what = _("record {record}").format(record=result['record']) if result["record"] else "snapshot"
-        ctx.out(_("restored {what} from {snapshot} to {to} ({files:,} files)").format(what=what, snapshot=result['snapshot'], to=result['to'], files=result['files']))
+        what = _("record {record}").format(record=result["record"]) if result["record"] else "snapshot"
+        ctx.out(
+            _("restored {what} from {snapshot} to {to} ({files:,} files)").format(
+                what=what, snapshot=result["snapshot"], to=result["to"], files=result["files"]
+            )
+        )
         if result["replaced_kept_in"]:
-            ctx.out(_("files it replaced are kept in {replaced_kept_in}").format(replaced_kept_in=result['replaced_kept_in']))
+            ctx.out(_("files it replaced are kept in {replaced_kept_in}").format(replaced_kept_in=result["replaced_kept_in"]))
     return 0
 
 

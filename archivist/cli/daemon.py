@@ -65,24 +65,33 @@ def _render(st: dict[str, Any], cfg: Config) -> str:
 
     if st["running"]:
         up = st.get("uptime_seconds") or 0
-        head = _("daemon: running (pid {pid}, up {hours}h {minutes}m {seconds}s)").format(pid=st["pid"], hours=up // 3600, minutes=up % 3600 // 60, seconds=up % 60)
+        head = _("daemon: running (pid {pid}, up {hours}h {minutes}m {seconds}s)").format(
+            pid=st["pid"], hours=up // 3600, minutes=up % 3600 // 60, seconds=up % 60
+        )
     elif st.get("stopped"):
-        head = _("{stopped} (start it again with `archivist daemon` or `systemctl --user start archivist`)").format(stopped=st['stopped'])
+        head = _("{stopped} (start it again with `archivist daemon` or `systemctl --user start archivist`)").format(
+            stopped=st["stopped"]
+        )
     else:
         head = _("daemon: not running (start it with `archivist daemon` or `systemctl --user start archivist`)")
     backup_text = health(cfg, st)["backup"][0]  # the same words as My day: what is true, the fixing command
     lines = [
         head,
-        _("root: {root}").format(root=st['root']),
-        _("records: {records}").format(records=st['records']),
-        _("last reconcile: {when}").format(when=when(st['last_reconcile'])),
-        _("pending events: {count}").format(count='-' if st['pending_events'] is None else st['pending_events']),
+        _("root: {root}").format(root=st["root"]),
+        _("records: {records}").format(records=st["records"]),
+        _("last reconcile: {when}").format(when=when(st["last_reconcile"])),
+        _("pending events: {count}").format(count="-" if st["pending_events"] is None else st["pending_events"]),
         _("naming violations: {count}").format(count=_violations(st))
-        + (ngettext(" ({invalid_logs} invalid log)", " ({invalid_logs} invalid logs)", st["invalid_logs"]).format(
-            invalid_logs=st["invalid_logs"]
-        ) if st.get("invalid_logs") else ""),
-        _("unfiled in inbox: {unfiled}").format(unfiled=st['unfiled']) + (": " + ", ".join(st["unfiled_files"][:10]) if st["unfiled_files"] else ""),
-        _("index: {index}").format(index=st['index']),
+        + (
+            ngettext(" ({invalid_logs} invalid log)", " ({invalid_logs} invalid logs)", st["invalid_logs"]).format(
+                invalid_logs=st["invalid_logs"]
+            )
+            if st.get("invalid_logs")
+            else ""
+        ),
+        _("unfiled in inbox: {unfiled}").format(unfiled=st["unfiled"])
+        + (": " + ", ".join(st["unfiled_files"][:10]) if st["unfiled_files"] else ""),
+        _("index: {index}").format(index=st["index"]),
         _("backup: {advice}").format(advice=backup_text),
     ]
     return "\n".join(lines)

@@ -151,7 +151,9 @@ def cmd_reindex(ctx: Context, args: argparse.Namespace) -> int:
         )
     else:
         ctx.out(
-            _("indexed {records} records in {seconds} s, {write_seconds} s of it writing the index ({index_file})").format(records=done['records'], seconds=seconds, write_seconds=done['write_seconds'], index_file=ctx.cfg.index_file)
+            _("indexed {records} records in {seconds} s, {write_seconds} s of it writing the index ({index_file})").format(
+                records=done["records"], seconds=seconds, write_seconds=done["write_seconds"], index_file=ctx.cfg.index_file
+            )
         )
     return 0
 

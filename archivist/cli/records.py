@@ -158,16 +158,18 @@ def describe(ctx: Context, rec: Record) -> list[str]:
     lines = [
         f"{rec.company}",
         _("  applicant {lead}").format(lead=rec.lead) + (_(" · case {case}").format(case=rec.case) if rec.case else ""),
-        _("  stage {status} · staff {staff} ({name})").format(status=rec.status, staff=rec.staff, name=ctx.cfg.staff.get(rec.staff, '?')),
-        _("  next follow-up {when}").format(when=fmt(rec.next_followup, cal, tz) or '—'),
+        _("  stage {status} · staff {staff} ({name})").format(
+            status=rec.status, staff=rec.staff, name=ctx.cfg.staff.get(rec.staff, "?")
+        ),
+        _("  next follow-up {when}").format(when=fmt(rec.next_followup, cal, tz) or "—"),
     ]
     contact = " · ".join(f"{k}: {v}" for k, v in c.items() if v)
     if contact:
         lines.append(f"  {contact}")
     if rec.services:
-        lines.append(_("  services: {items}").format(items=', '.join(rec.services)))
+        lines.append(_("  services: {items}").format(items=", ".join(rec.services)))
     if rec.requests:
-        lines.append(_("  requests: {items}").format(items=', '.join(rec.requests)))
+        lines.append(_("  requests: {items}").format(items=", ".join(rec.requests)))
     if rec.contract:
         lines.append(_("  contract {contract}").format(contract=rec.contract))
     for inv in rec.invoices:
@@ -175,13 +177,13 @@ def describe(ctx: Context, rec: Record) -> list[str]:
         extra = " ".join(
             x
             for x in (
-                _("tax id {tax_id}").format(tax_id=inv.get('tax_id')) if inv.get("tax_id") else "",
-                _("amount {amount}").format(amount=inv.get('amount')) if inv.get("amount") is not None else "",
+                _("tax id {tax_id}").format(tax_id=inv.get("tax_id")) if inv.get("tax_id") else "",
+                _("amount {amount}").format(amount=inv.get("amount")) if inv.get("amount") is not None else "",
                 _("dated {day}").format(day=day) if day else "",
             )
             if x
         )
-        lines.append(_("  invoice {number} {extra}").format(number=inv['number'], extra=extra).rstrip())
+        lines.append(_("  invoice {number} {extra}").format(number=inv["number"], extra=extra).rstrip())
     lines.append(_("  folder {folder}").format(folder=rec.folder))
     lines.append("timeline:")
     for ev in rec.events:

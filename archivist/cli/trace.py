@@ -43,7 +43,11 @@ def describe_matches(ctx: Context, matches: list[dict[str, Any]]) -> list[str]:
     for m in matches:
         last = m.get("last_event") or {}
         at = as_datetime(last.get("at"), ctx.cfg.timezone) if last.get("at") else None
-        when = f"{kind_label(last.get('kind'))} {fmt(at, ctx.cfg.calendar, ctx.cfg.timezone, time=False)}" if last else _("no events")
+        when = (
+            f"{kind_label(last.get('kind'))} {fmt(at, ctx.cfg.calendar, ctx.cfg.timezone, time=False)}"
+            if last
+            else _("no events")
+        )
         lines.append(
             _("  {code}  {status:<10} last: {when}  ({why})  {company}").format(
                 code=m["code"], status=stage_label(m["status"]), when=when, why=m["why"], company=m["company"]
@@ -69,8 +73,10 @@ def confirm_returning(ctx: Context, matches: list[dict[str, Any]], interactive: 
         ctx.err(_("archivist: not registered"))
         return False
     ctx.err(
-        _("archivist: not registered; check the records above, then add --yes to register anyway "
-        "(the new log will list them under related:)")
+        _(
+            "archivist: not registered; check the records above, then add --yes to register anyway "
+            "(the new log will list them under related:)"
+        )
     )
     return False
 
@@ -86,12 +92,14 @@ def cmd_trace(ctx: Context, args: argparse.Namespace) -> int:
     for h in hits if not args.json else []:
         what = {"invoice": "invoice", "tax_id": _("tax ID"), "contract": "contract"}[h["matched"]]
         ctx.out(f"{what} {h['value']} → {h['code']}  {h['status']}  {h['company']}")
-        ctx.out(_("  folder {path}").format(path=h['path']))
+        ctx.out(_("  folder {path}").format(path=h["path"]))
         if h.get("stamp"):
-            ctx.out(_("  stamp: {stamp}").format(stamp=h['stamp']))
+            ctx.out(_("  stamp: {stamp}").format(stamp=h["stamp"]))
     if not hits:
         raise ArchivistError(
-            _("no invoice, tax ID or contract {number} in any record; check the number, or search by company with `archivist search`").format(number=args.number)
+            _(
+                "no invoice, tax ID or contract {number} in any record; check the number, or search by company with `archivist search`"
+            ).format(number=args.number)
         )
     return 0
 
@@ -184,13 +192,15 @@ def cmd_notify_flush(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     if reason:
         ctx.out(reason)
-        ctx.out(ngettext(
+        ctx.out(
+            ngettext(
                 "{waiting} message waits in the outbox; nothing was sent",
                 "{waiting} messages wait in the outbox; nothing was sent",
                 state["waiting"],
-            ).format(waiting=state["waiting"]))
+            ).format(waiting=state["waiting"])
+        )
         return 0
-    ctx.out(_("sent {sent}; {waiting} waiting").format(sent=sent, waiting=state['waiting']))
+    ctx.out(_("sent {sent}; {waiting} waiting").format(sent=sent, waiting=state["waiting"]))
     if state["waiting"] and state["last_error"]:
-        ctx.out(_("last error: {last_error}").format(last_error=state['last_error']))
+        ctx.out(_("last error: {last_error}").format(last_error=state["last_error"]))
     return 0

@@ -59,7 +59,11 @@ def cmd_user_add(ctx: Context, args: argparse.Namespace) -> int:
     from .. import users  # argon2 and friends: loaded by the commands that use them, not at every start
 
     u = users.add_user(ctx.cfg, args.staff, _password(args), admin=args.admin)
-    ctx.out(_("web login for staff {staff} added{admin} in {users_path}").format(staff=u.staff, admin=' (admin)' if u.admin else '', users_path=users.users_path(ctx.cfg)))
+    ctx.out(
+        _("web login for staff {staff} added{admin} in {users_path}").format(
+            staff=u.staff, admin=" (admin)" if u.admin else "", users_path=users.users_path(ctx.cfg)
+        )
+    )
     return 0
 
 
@@ -75,7 +79,7 @@ def cmd_user_remove(ctx: Context, args: argparse.Namespace) -> int:
     from .. import users  # argon2 and friends: loaded by the commands that use them, not at every start
 
     users.remove_user(ctx.cfg, args.staff)
-    ctx.out(_("web login of staff {staff_number} removed").format(staff_number=ctx.cfg.staff_number(args.staff, 'staff')))
+    ctx.out(_("web login of staff {staff_number} removed").format(staff_number=ctx.cfg.staff_number(args.staff, "staff")))
     return 0
 
 
@@ -130,9 +134,13 @@ def cmd_serve(ctx: Context, args: argparse.Namespace) -> int:
         ctx.err(_("archivist: no web logins yet; add one with `archivist user add SS` (nobody can log in until then)"))
     if not is_loopback(host) and not args.ssl_certfile:
         ctx.err(
-            _("archivist: serving plain HTTP on {host}: passwords cross the network readable; put the TLS reverse proxy from the README in front, or pass --ssl-certfile/--ssl-keyfile").format(host=host)
+            _(
+                "archivist: serving plain HTTP on {host}: passwords cross the network readable; put the TLS reverse proxy from the README in front, or pass --ssl-certfile/--ssl-keyfile"
+            ).format(host=host)
         )
-    ctx.err(_("archivist: web app on {url} (Ctrl+C stops it)").format(url=f"http{'s' if args.ssl_certfile else ''}://{host}:{port}/"))
+    ctx.err(
+        _("archivist: web app on {url} (Ctrl+C stops it)").format(url=f"http{'s' if args.ssl_certfile else ''}://{host}:{port}/")
+    )
     _few_malloc_arenas()
     uvicorn.run(
         app,

@@ -56,7 +56,9 @@ def spawn(cfg: Config, wait: float = 10.0) -> int:
         if proc.poll() is not None:
             break
         time.sleep(0.05)
-    raise ArchivistError(_("the daemon did not start; see {log_path} or run `archivist daemon` to see why").format(log_path=log_path(cfg)))
+    raise ArchivistError(
+        _("the daemon did not start; see {log_path} or run `archivist daemon` to see why").format(log_path=log_path(cfg))
+    )
 
 
 def stop(cfg: Config, wait: float = 30.0) -> int | None:

@@ -88,7 +88,9 @@ def describe(before: Baseline, record: Record, fields: list[str], now: Baseline 
     for name in fields:
         if name == "events":
             kept = len(record.events)
-            parts.append(f"earlier events removed or rewritten ({before.events_count} before, {kept} now)")  # untranslated: stored in the follow-up log as an event's note (data, not a message)
+            parts.append(
+                f"earlier events removed or rewritten ({before.events_count} before, {kept} now)"
+            )  # untranslated: stored in the follow-up log as an event's note (data, not a message)
             continue
         key, _, sub = name.partition(".")
         a, b = before.fields.get(key), new.get(key)
@@ -99,7 +101,9 @@ def describe(before: Baseline, record: Record, fields: list[str], now: Baseline 
             parts.append(f"{name}: {_shown(a)} → {_shown(b)}" if len(str(a)) + len(str(b)) < 120 else name)
         else:
             parts.append(name)
-    return "changed by hand: " + "; ".join(parts)  # untranslated: stored in the follow-up log as an event's note (data, not a message)
+    return "changed by hand: " + "; ".join(
+        parts
+    )  # untranslated: stored in the follow-up log as an event's note (data, not a message)
 
 
 def _shown(value: str | int | float | None) -> str:

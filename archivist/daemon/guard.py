@@ -39,7 +39,9 @@ class Supervisor:
 
     def failed(self, thread: str, e: BaseException) -> float | None:
         """Report a failure of `thread`; the pause before it starts again, or None: the daemon stops."""
-        line, where = describe(self.cfg, e, f"archivist daemon: the {thread} thread failed")  # untranslated: the crash report's first line (a file for support)
+        line, where = describe(
+            self.cfg, e, f"archivist daemon: the {thread} thread failed"
+        )  # untranslated: the crash report's first line (a file for support)
         now = time.monotonic()
         with self._lock:
             times = self._failures.setdefault(thread, deque())

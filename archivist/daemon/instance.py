@@ -43,7 +43,9 @@ def acquire_lock(cfg: Config, wait: float = 1.0) -> int:
             os.close(fd)
             pid = (path.read_text(encoding="ascii", errors="replace").strip() or "?") if path.exists() else "?"
             raise DaemonRunning(
-                _("a daemon is already running for {root} (pid {pid}); only one may run per archive. Stop it first (`kill {pid}` or `systemctl --user stop archivist`), or use `archivist status`.").format(root=cfg.root, pid=pid)
+                _(
+                    "a daemon is already running for {root} (pid {pid}); only one may run per archive. Stop it first (`kill {pid}` or `systemctl --user stop archivist`), or use `archivist status`."
+                ).format(root=cfg.root, pid=pid)
             )
         time.sleep(0.05)
     os.ftruncate(fd, 0)

@@ -85,7 +85,9 @@ def review_lines(
 ) -> Iterator[str]:
     """The review's lines as the entries come; `sections_of(staff)` gives (counts, entries) per
     section and is asked when the review reaches that staff member."""
-    yield _("Daily review — {now} ({isoformat})").format(now=fmt(now, cfg.calendar, cfg.timezone), isoformat=now.date().isoformat())
+    yield _("Daily review — {now} ({isoformat})").format(
+        now=fmt(now, cfg.calendar, cfg.timezone), isoformat=now.date().isoformat()
+    )
     yield ""
     for staff, name in cfg.staff.items():
         counts, due = sections_of(staff)

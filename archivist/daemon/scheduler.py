@@ -53,7 +53,9 @@ class Scheduler(threading.Thread):
                 self.last_error = None
             except Exception as e:  # noqa: BLE001
                 self.last_error = f"{type(e).__name__}: {e}"
-                line, _where = describe(self.cfg, e, "archivist daemon: a scheduler tick failed")  # untranslated: the crash report's first line (a file for support)
+                line, _where = describe(
+                    self.cfg, e, "archivist daemon: a scheduler tick failed"
+                )  # untranslated: the crash report's first line (a file for support)
                 log.error("scheduler: this tick failed (%s); retried in %.0f s — %s", self.last_error, self.TICK, line)
             self.stop_event.wait(self.TICK)
 
@@ -86,7 +88,9 @@ class Scheduler(threading.Thread):
             save_schedule(cfg, state)
             self._warned.discard("first-calls")
         except Exception as e:  # noqa: BLE001 - the index may be down: the mark stays, next look covers the gap
-            self._warn_once("first-calls", "first-call reminders postponed (%s: %s)", type(e).__name__, e)  # untranslated: a daemon.log line (English for the administrator and support)
+            self._warn_once(
+                "first-calls", "first-call reminders postponed (%s: %s)", type(e).__name__, e
+            )  # untranslated: a daemon.log line (English for the administrator and support)
 
     def tick(self, now: datetime | None = None) -> None:
         cfg = self.cfg
@@ -117,7 +121,9 @@ class Scheduler(threading.Thread):
                 log.info("daily review written: %s", path)
                 self._warned.discard("review")
             except Exception as e:  # noqa: BLE001 - the index may be down: try again next tick
-                self._warn_once("review", "daily review postponed (%s: %s)", type(e).__name__, e)  # untranslated: a daemon.log line (English for the administrator and support)
+                self._warn_once(
+                    "review", "daily review postponed (%s: %s)", type(e).__name__, e
+                )  # untranslated: a daemon.log line (English for the administrator and support)
         self._first_calls(now, state)
         try:
             summary = run_backup_if_due(cfg, now)
@@ -127,10 +133,14 @@ class Scheduler(threading.Thread):
                 log.info("backup: %s", summary)
             self._warned.discard("backup")
         except Exception as e:  # noqa: BLE001
-            self._warn_once("backup", "backup failed (%s: %s); retrying at the next tick", type(e).__name__, e)  # untranslated: a daemon.log line (English for the administrator and support)
+            self._warn_once(
+                "backup", "backup failed (%s: %s); retrying at the next tick", type(e).__name__, e
+            )  # untranslated: a daemon.log line (English for the administrator and support)
         try:
             sent = flush_telegram(cfg)
             if sent:
                 log.info("telegram: %d message(s) sent", sent)
         except Exception as e:  # noqa: BLE001
-            self._warn_once("telegram", "telegram send failed (%s); messages stay in the outbox", e)  # untranslated: a daemon.log line (English for the administrator and support)
+            self._warn_once(
+                "telegram", "telegram send failed (%s); messages stay in the outbox", e
+            )  # untranslated: a daemon.log line (English for the administrator and support)

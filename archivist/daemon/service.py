@@ -102,19 +102,27 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
         """A callback failed on watchdog's thread: reported like any thread's failure; the event it
         was routing is found again by a reconcile."""
         if self.supervisor.failed("observer", e) is not None:
-            self.request_reconcile("an observer callback failed")  # untranslated: a reconcile reason for daemon.log (English for support)
+            self.request_reconcile(
+                "an observer callback failed"
+            )  # untranslated: a reconcile reason for daemon.log (English for support)
 
     def _on_area(self, area: str) -> None:
-        self.request_reconcile(f"the {area}/ folder itself changed")  # untranslated: a reconcile reason / observer state for daemon.log (English for support)
+        self.request_reconcile(
+            f"the {area}/ folder itself changed"
+        )  # untranslated: a reconcile reason / observer state for daemon.log (English for support)
 
     def request_reconcile(self, reason: str) -> None:
         self.reconcile_reason = reason
         self.wake.set()
 
     def _on_watchdog_alarm(self, message: str) -> None:
-        if "limit" in message.lower() or "unable to rebuild" in message.lower():  # untranslated: a reconcile reason / observer state for daemon.log (English for support)
+        if (
+            "limit" in message.lower() or "unable to rebuild" in message.lower()
+        ):  # untranslated: a reconcile reason / observer state for daemon.log (English for support)
             self.degraded = True
-        self.request_reconcile(f"watchdog: {message}")  # untranslated: a reconcile reason / observer state for daemon.log (English for support)
+        self.request_reconcile(
+            f"watchdog: {message}"
+        )  # untranslated: a reconcile reason / observer state for daemon.log (English for support)
 
     # -- lifecycle --
     def run(self) -> int:
@@ -236,7 +244,9 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
     def _start_and_loop(self) -> None:
         """The worker's body (started again by the supervisor after a failure): a reconcile first,
         since a failure may have lost events, then the loop."""
-        self.reconcile("start" if self.last_reconcile is None else "worker restarted")  # untranslated: a reconcile reason for daemon.log (English for support)
+        self.reconcile(
+            "start" if self.last_reconcile is None else "worker restarted"
+        )  # untranslated: a reconcile reason for daemon.log (English for support)
         self._loop()
 
     def _loop(self) -> None:
@@ -264,7 +274,9 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
                     except Exception:  # noqa: BLE001
                         pass
                     self._start_observer()
-                    self.request_reconcile("watcher restarted")  # untranslated: a reconcile reason / observer state for daemon.log (English for support)
+                    self.request_reconcile(
+                        "watcher restarted"
+                    )  # untranslated: a reconcile reason / observer state for daemon.log (English for support)
             self._step()
             if now >= next_publish:
                 self._publish()

@@ -101,13 +101,25 @@ def use_polling(cfg: Config) -> tuple[bool, str]:
     """(poll?, why) from `daemon.polling` and, for `auto`, the root's mount type."""
     mode = cfg.daemon.polling
     if mode == "on":
-        return True, "daemon.polling is on"  # untranslated: daemon.log wording, and watchdog's own (English) log text matched here
+        return (
+            True,
+            "daemon.polling is on",
+        )  # untranslated: daemon.log wording, and watchdog's own (English) log text matched here
     if mode == "off":
-        return False, "daemon.polling is off"  # untranslated: daemon.log wording, and watchdog's own (English) log text matched here
+        return (
+            False,
+            "daemon.polling is off",
+        )  # untranslated: daemon.log wording, and watchdog's own (English) log text matched here
     fstype = mount_type(cfg.root)
     if fstype and (fstype in POLLING_FS or fstype.startswith("fuse.")):
-        return True, f"the archive is on {fstype}"  # untranslated: daemon.log wording, and watchdog's own (English) log text matched here
-    return False, f"the archive is on {fstype or 'a local filesystem'}"  # untranslated: daemon.log wording, and watchdog's own (English) log text matched here
+        return (
+            True,
+            f"the archive is on {fstype}",
+        )  # untranslated: daemon.log wording, and watchdog's own (English) log text matched here
+    return (
+        False,
+        f"the archive is on {fstype or 'a local filesystem'}",
+    )  # untranslated: daemon.log wording, and watchdog's own (English) log text matched here
 
 
 # Only what changes things: no open / close-without-write events, so the daemon and the index
@@ -245,5 +257,7 @@ class WatchdogAlarm(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         msg = record.getMessage().lower()
-        if "overflow" in msg or "unable to rebuild" in msg or "watch limit" in msg:  # untranslated: daemon.log wording, and watchdog's own (English) log text matched here
+        if (
+            "overflow" in msg or "unable to rebuild" in msg or "watch limit" in msg
+        ):  # untranslated: daemon.log wording, and watchdog's own (English) log text matched here
             self.on_overflow(record.getMessage())

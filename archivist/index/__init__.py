@@ -64,10 +64,14 @@ class IndexUnavailable(ArchivistError):
 def unavailable(path: Path, e: sqlite3.Error) -> IndexUnavailable:
     if schema.is_busy(e):
         return IndexUnavailable(
-            _("the index is busy (another process is writing {name}); the records are safe: try again in a moment").format(name=path.name)
+            _("the index is busy (another process is writing {name}); the records are safe: try again in a moment").format(
+                name=path.name
+            )
         )
     return IndexUnavailable(
-        _("this account cannot open the index {path} ({e}); give the archive's group read and write access to {parent} (see README, An office on one host)").format(path=path, e=e, parent=path.parent)
+        _(
+            "this account cannot open the index {path} ({e}); give the archive's group read and write access to {parent} (see README, An office on one host)"
+        ).format(path=path, e=e, parent=path.parent)
     )
 
 
@@ -108,7 +112,9 @@ class Index:
         """Read every record folder again and replace the whole index in one transaction."""
         if self.readonly:
             raise IndexUnavailable(
-                _("this account may only read the index {path}; rebuild it on the host that owns the archive, as its service account (or give the group write access)").format(path=self.path)
+                _(
+                    "this account may only read the index {path}; rebuild it on the host that owns the archive, as its service account (or give the group write access)"
+                ).format(path=self.path)
             )
         with self._lock:
             started = time.monotonic()
@@ -500,7 +506,9 @@ def require_archive(cfg: Config) -> None:
 def check_status(status: str | None) -> str | None:
     """A stage filter, refused when it is not a stage (one message for `list`, `search` and the TUI)."""
     if status is not None and status not in STAGES:
-        raise ArchivistError(_("--status {status!r} is not a stage; use one of {items}").format(status=status, items=', '.join(STAGES)))
+        raise ArchivistError(
+            _("--status {status!r} is not a stage; use one of {items}").format(status=status, items=", ".join(STAGES))
+        )
     return status
 
 
@@ -565,8 +573,10 @@ def open_current(cfg: Config, progress: Progress | None = None, wait: bool = Fal
             return idx
     if behind and idx.readonly:
         (progress or _stderr_progress)(
-            _("this account may only read the index: changes made since the last "
-            "update may be missing until the daemon or `archivist reindex` catches up"),
+            _(
+                "this account may only read the index: changes made since the last "
+                "update may be missing until the daemon or `archivist reindex` catches up"
+            ),
             0,
             0,
         )
@@ -579,8 +589,10 @@ def open_current(cfg: Config, progress: Progress | None = None, wait: bool = Fal
             raise
         if done is None:
             (progress or _stderr_progress)(
-                _("the index is busy (another process is writing it): answering from it "
-                "as it is; changes of the last moments may be missing"),
+                _(
+                    "the index is busy (another process is writing it): answering from it "
+                    "as it is; changes of the last moments may be missing"
+                ),
                 0,
                 0,
             )
@@ -588,7 +600,9 @@ def open_current(cfg: Config, progress: Progress | None = None, wait: bool = Fal
         seconds = time.monotonic() - started
         if seconds >= SLOW_RECONCILE_S:
             (progress or _stderr_progress)(
-                _("no daemon running, so {records} record folders were checked for changes first ({seconds:.1f} s); with the daemon running (`archivist start` or its systemd unit) this is skipped").format(records=done['records'], seconds=seconds),
+                _(
+                    "no daemon running, so {records} record folders were checked for changes first ({seconds:.1f} s); with the daemon running (`archivist start` or its systemd unit) this is skipped"
+                ).format(records=done["records"], seconds=seconds),
                 0,
                 0,
             )
@@ -636,9 +650,15 @@ def open_index(cfg: Config, build_if_missing: bool = True, progress: Progress | 
             raise sqlite3.DatabaseError(f"{path}: {reason}")
         require_archive(cfg)
         if readonly or remote:  # never delete what could not be opened for writing
-            where = _("it is reached through {remote}").format(remote=remote) if remote else _("{parent} is not writable for this account").format(parent=path.parent)
+            where = (
+                _("it is reached through {remote}").format(remote=remote)
+                if remote
+                else _("{parent} is not writable for this account").format(parent=path.parent)
+            )
             raise IndexUnavailable(
-                _("{reason}, and it cannot be rebuilt from here ({where}); run `archivist reindex` on the host that owns the archive, as its service account").format(reason=reason, where=where)
+                _(
+                    "{reason}, and it cannot be rebuilt from here ({where}); run `archivist reindex` on the host that owns the archive, as its service account"
+                ).format(reason=reason, where=where)
             )
         say(_("{reason}; rebuilding it from the folders").format(reason=reason), 0, 0)
         schema.remove_files(path)
@@ -648,12 +668,16 @@ def open_index(cfg: Config, build_if_missing: bool = True, progress: Progress | 
         require_archive(cfg)  # before saying "building": a missing archive gets one line
         if remote:
             raise IndexUnavailable(
-                _("there is no index yet, and it is not built through a network filesystem ({remote}); run `archivist reindex` on the host that owns the archive").format(remote=remote)
+                _(
+                    "there is no index yet, and it is not built through a network filesystem ({remote}); run `archivist reindex` on the host that owns the archive"
+                ).format(remote=remote)
             )
         folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), path.parent)
         if not os.access(folder, os.W_OK | os.X_OK):
             raise IndexUnavailable(
-                _("there is no index yet and this account may not create one in {folder}; run `archivist reindex` as the archive's service account").format(folder=folder)
+                _(
+                    "there is no index yet and this account may not create one in {folder}; run `archivist reindex` as the archive's service account"
+                ).format(folder=folder)
             )
         say(_("no index yet; building it from the folders"), 0, 0)
     cold_build(cfg, progress)

@@ -43,8 +43,16 @@ COLUMNS = (
     ("staff", "کارشناس", "Staff"),
     ("status", "مرحله", "Stage"),
     ("opened", "تاریخ ثبت", "Opened"),
-    ("last_event", "آخرین رویداد", "Last event"),  # untranslated: the English header row of F-31-08-02 (display.header_languages: en)
-    ("next_followup", "پیگیری بعدی", "Next follow-up"),  # untranslated: the English header row of F-31-08-02 (display.header_languages: en)
+    (
+        "last_event",
+        "آخرین رویداد",
+        "Last event",
+    ),  # untranslated: the English header row of F-31-08-02 (display.header_languages: en)
+    (
+        "next_followup",
+        "پیگیری بعدی",
+        "Next follow-up",
+    ),  # untranslated: the English header row of F-31-08-02 (display.header_languages: en)
     ("contract", "شماره قرارداد", "Contract"),
     ("invoices", "فاکتورها", "Invoices"),
     ("tax_ids", "شناسه مالیاتی", "Tax IDs"),  # untranslated: the English header row of F-31-08-02 (display.header_languages: en)
@@ -346,7 +354,11 @@ def target(path: str | None, output: str | None, format_: str | None) -> tuple[P
     ext = out.suffix.lower().lstrip(".")
     if ext in FORMATS:
         if format_ and format_ != ext:
-            raise ArchivistError(_("{name} is named .{ext} but --format is {format}; name it .{format} or drop --format").format(name=out.name, ext=ext, format=format_))
+            raise ArchivistError(
+                _("{name} is named .{ext} but --format is {format}; name it .{format} or drop --format").format(
+                    name=out.name, ext=ext, format=format_
+                )
+            )
         return out, ext
     if format_:
         return out, format_
@@ -370,7 +382,11 @@ def check_output(path: Path) -> None:
     """Refuse an output path that cannot become the export file, before any work is done."""
     parent = path.parent
     if path.is_dir():
-        raise ArchivistError(_("{path} is a folder; give a file name, e.g. -o {example}").format(path=path, example=path / ('F-31-08-02' + (path.suffix or '.xlsx'))))
+        raise ArchivistError(
+            _("{path} is a folder; give a file name, e.g. -o {example}").format(
+                path=path, example=path / ("F-31-08-02" + (path.suffix or ".xlsx"))
+            )
+        )
     if not parent.is_dir():
         raise ArchivistError(
             _("cannot write {path}: the folder {parent} does not exist; create it or choose another -o").format(

@@ -171,7 +171,9 @@ def _load(lines: list[str]) -> dict[str, Any]:
         if not line:
             if i == n - 1:
                 break
-            raise _Unsupported("blank line")  # untranslated: internal: makes the fast reader fall back to the YAML parser, never shown
+            raise _Unsupported(
+                "blank line"
+            )  # untranslated: internal: makes the fast reader fall back to the YAML parser, never shown
         if line[0] == " " or line[0] == "-":
             raise _Unsupported(line)
         key, value = _pair(line)

@@ -109,7 +109,9 @@ def say_once(cfg: Config, what: str) -> None:
         return
     _said.add(key)
     print(
-        _("archivist: no usable index at {index_file}, so {what} looked through every record folder (slow on a big archive); `archivist reindex` builds it, the daemon keeps it current").format(index_file=cfg.index_file, what=what),
+        _(
+            "archivist: no usable index at {index_file}, so {what} looked through every record folder (slow on a big archive); `archivist reindex` builds it, the daemon keeps it current"
+        ).format(index_file=cfg.index_file, what=what),
         file=sys.stderr,
     )
 

@@ -135,7 +135,16 @@ def not_now(e: sqlite3.Error) -> bool:
         text = str(e).lower()
         return any(
             w in text
-            for w in ("locked", "busy", "readonly", "read-only", "unable to open", "permission", "disk is full", "disk i/o")  # untranslated: SQLite's own (English) error text matched here
+            for w in (
+                "locked",
+                "busy",
+                "readonly",
+                "read-only",
+                "unable to open",
+                "permission",
+                "disk is full",
+                "disk i/o",
+            )  # untranslated: SQLite's own (English) error text matched here
         )
     return code & 0xFF in _NOT_NOW
 

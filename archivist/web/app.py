@@ -231,7 +231,9 @@ class WebApp:
             if ctx.user is None:
                 if api or ctx.token_auth:
                     return JSONResponse(
-                        {"error": "log in first, or send an API token: Authorization: Bearer <token>"},  # untranslated: the web API's answer to scripts (English, like HTTP reasons)
+                        {
+                            "error": "log in first, or send an API token: Authorization: Bearer <token>"
+                        },  # untranslated: the web API's answer to scripts (English, like HTTP reasons)
                         status_code=401,
                         headers={"www-authenticate": "Bearer"},
                     )
@@ -277,7 +279,9 @@ class WebApp:
 
     def forbidden(self, ctx: Ctx, api: bool) -> Response:
         if api:
-            return JSONResponse({"error": "missing or wrong CSRF token (send X-CSRF-Token)"}, status_code=403)  # untranslated: the web API's answer to scripts (English, like HTTP reasons)
+            return JSONResponse(
+                {"error": "missing or wrong CSRF token (send X-CSRF-Token)"}, status_code=403
+            )  # untranslated: the web API's answer to scripts (English, like HTTP reasons)
         return self.render(ctx, "error.html", 403, message=ctx.words("forbidden"))
 
     def problem(self, ctx: Ctx, api: bool, status: int, message: str) -> Response:
@@ -419,9 +423,13 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
             path, media_type=entry.content_type, filename=path.name, content_disposition_type="inline" if inline else "attachment"
         )
         resp.headers["content-security-policy"] = (
-            "default-src 'none'; img-src 'self'; frame-ancestors 'self'; sandbox" if entry.is_image else "frame-ancestors 'self'"  # untranslated: an HTTP header or a bare error page body for a browser
+            "default-src 'none'; img-src 'self'; frame-ancestors 'self'; sandbox"
+            if entry.is_image
+            else "frame-ancestors 'self'"  # untranslated: an HTTP header or a bare error page body for a browser
         )
-        resp.headers["cache-control"] = "private, no-cache"  # untranslated: an HTTP header or a bare error page body for a browser
+        resp.headers["cache-control"] = (
+            "private, no-cache"  # untranslated: an HTTP header or a bare error page body for a browser
+        )
         return resp
 
     async def record_upload(request: Request, ctx: Ctx) -> Response:
@@ -429,7 +437,11 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
         limit = web.cfg.web.max_upload_mb << 20
         if not web.upload_size_ok(request):
             return await run_in_threadpool(
-                record_view, ctx, code, 413, _("{words} ({digits} MB)").format(words=ctx.words('too_big'), digits=ctx.words.digits(web.cfg.web.max_upload_mb))
+                record_view,
+                ctx,
+                code,
+                413,
+                _("{words} ({digits} MB)").format(words=ctx.words("too_big"), digits=ctx.words.digits(web.cfg.web.max_upload_mb)),
             )
         form = await request.form()
         uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
@@ -573,7 +585,11 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
             data = buf.getvalue()
             media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         return Response(
-            data, media_type=media, headers={"content-disposition": f'attachment; filename="F-31-08-02-{stamp}.{kind}"'}  # untranslated: an HTTP header or a bare error page body for a browser
+            data,
+            media_type=media,
+            headers={
+                "content-disposition": f'attachment; filename="F-31-08-02-{stamp}.{kind}"'
+            },  # untranslated: an HTTP header or a bare error page body for a browser
         )
 
     # JSON API ------------------------------------------------------------------------------------
@@ -611,13 +627,17 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
     async def api_act(request: Request, ctx: Ctx) -> Response:
         code, action = request.path_params["code"], request.path_params["action"]
         if action not in actions.ACTIONS:
-            return JSONResponse({"error": f"unknown action {action!r}; GET /api/actions lists them"}, status_code=404)  # untranslated: the web API's answer to scripts (English, like HTTP reasons)
+            return JSONResponse(
+                {"error": f"unknown action {action!r}; GET /api/actions lists them"}, status_code=404
+            )  # untranslated: the web API's answer to scripts (English, like HTTP reasons)
         try:
             body = await request.json()
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            return JSONResponse({"error": "send the action's fields as a JSON object"}, status_code=400)  # untranslated: the web API's answer to scripts (English, like HTTP reasons)
+            return JSONResponse(
+                {"error": "send the action's fields as a JSON object"}, status_code=400
+            )  # untranslated: the web API's answer to scripts (English, like HTTP reasons)
         try:
             rec = await run_in_threadpool(actions.run, web.cfg, code, action, actions.values_from(action, body), ctx.staff)
         except ArchivistError as e:
@@ -721,7 +741,8 @@ def _bare_error(web: WebApp, request: Request, status: int, message: str = "") -
     """An error page (or JSON) without a stack trace, whatever went wrong."""
     if request.url.path.startswith("/api/"):
         return JSONResponse(
-            {"error": message or {404: "not found", 500: "internal error"}.get(status, "error")}, status_code=status  # untranslated: the web API's answer to scripts (English, like HTTP reasons)
+            {"error": message or {404: "not found", 500: "internal error"}.get(status, "error")},
+            status_code=status,  # untranslated: the web API's answer to scripts (English, like HTTP reasons)
         )
     try:
         ctx, _ = web.context(request)
@@ -729,7 +750,9 @@ def _bare_error(web: WebApp, request: Request, status: int, message: str = "") -
         text = message or {404: words("not_found"), 500: words("error")}.get(status, words("error"))
         return web.render(ctx, "error.html", status, message=text)
     except Exception:
-        return HTMLResponse("<!doctype html><title>error</title><p>error</p>", status_code=status)  # untranslated: an HTTP header or a bare error page body for a browser
+        return HTMLResponse(
+            "<!doctype html><title>error</title><p>error</p>", status_code=status
+        )  # untranslated: an HTTP header or a bare error page body for a browser
 
 
 def _stage_names() -> tuple[str, ...]:

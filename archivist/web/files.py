@@ -101,7 +101,9 @@ def upload_name(filename: str) -> str:
     name = safe_component(base)
     if fold(name).replace(" ", "") == fold(LOG_NAME).replace(" ", "") or name.startswith("."):
         raise ArchivistError(
-            _("{base!r} cannot be uploaded under that name: it is the follow-up log's name; rename the file first").format(base=base)
+            _("{base!r} cannot be uploaded under that name: it is the follow-up log's name; rename the file first").format(
+                base=base
+            )
         )
     return name
 
@@ -117,7 +119,11 @@ def save_upload(cfg: Config, folder: Path, filename: str, data: BinaryIO, limit:
             while chunk := data.read(CHUNK):
                 size += len(chunk)
                 if size > limit:
-                    raise TooLarge(_("{name} is larger than the {limit} MB allowed (web.max_upload_mb)").format(name=name, limit=limit // (1 << 20)))
+                    raise TooLarge(
+                        _("{name} is larger than the {limit} MB allowed (web.max_upload_mb)").format(
+                            name=name, limit=limit // (1 << 20)
+                        )
+                    )
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())

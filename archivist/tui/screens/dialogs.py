@@ -94,7 +94,9 @@ class ActionDialog(Guarded, ModalScreen[bool]):
 
     def on_mount(self) -> None:
         # typing straight away goes into the first text field (the note of a log), never into a list
-        first = self.query("#dialog-fields Input").first() if self.query("#dialog-fields Input") else None  # untranslated: a Textual CSS selector
+        first = (
+            self.query("#dialog-fields Input").first() if self.query("#dialog-fields Input") else None
+        )  # untranslated: a Textual CSS selector
         (first or self.query("#dialog-fields Select").first()).focus()  # untranslated: a Textual CSS selector
 
     def values(self) -> dict[str, Any]:

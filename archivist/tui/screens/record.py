@@ -227,9 +227,13 @@ class RecordScreen(OfficeScreen):
             parts.append(e(c["person"]))
         phone = c.get("mobile") or c.get("phone")
         if phone:
-            parts.append(f"[@click=screen.copy('phone')]☎ {escape(str(phone))}[/]")  # untranslated: Textual markup / action strings; the words inside are translated
+            parts.append(
+                f"[@click=screen.copy('phone')]☎ {escape(str(phone))}[/]"
+            )  # untranslated: Textual markup / action strings; the words inside are translated
         if c.get("email"):
-            parts.append(f"[@click=screen.copy('email')]✉ {escape(str(c['email']))}[/]")  # untranslated: Textual markup / action strings; the words inside are translated
+            parts.append(
+                f"[@click=screen.copy('email')]✉ {escape(str(c['email']))}[/]"
+            )  # untranslated: Textual markup / action strings; the words inside are translated
         if parts:
             lines.append(" · ".join(parts) + f"  [dim]({t(_('y/Y copy'))})[/dim]")
         nf = rec.next_followup
@@ -237,7 +241,9 @@ class RecordScreen(OfficeScreen):
         lines.append(f"{t(_('next follow-up'))} {fmt(nf, cfg.calendar, cfg.timezone) or '—'} · {e(folder)}")
         keys = " · ".join(f"{ACTIONS[a].key} {t(action_label(a))}" for a in self.allowed if a in ACTIONS)
         if keys:
-            lines.append(f"[dim]{keys} · m {t(_('more'))}[/dim]")  # untranslated: Textual markup / action strings; the words inside are translated
+            lines.append(
+                f"[dim]{keys} · m {t(_('more'))}[/dim]"
+            )  # untranslated: Textual markup / action strings; the words inside are translated
         return "\n".join(lines)
 
     def numbers_markup(self, rec: Record) -> str:

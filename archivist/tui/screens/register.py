@@ -254,6 +254,8 @@ def _field_of(message: str) -> str | None:
     for key in ("company", "staff", *CONTACT_FIELDS):
         if message.startswith(f"--{key}"):
             return key
-    if message.startswith("say who is acting"):  # untranslated: fallback match of an older English message; errors now carry ArchivistError.field
+    if message.startswith(
+        "say who is acting"
+    ):  # untranslated: fallback match of an older English message; errors now carry ArchivistError.field
         return "staff"
     return None
