@@ -196,6 +196,22 @@ def _exempt(node: ast.AST, parents: dict[ast.AST, ast.AST], text: str) -> bool:
     return False
 
 
+def _marker_end(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> int:
+    """The last line a `# untranslated:` marker for `node` may sit on: the end of the simple
+    statement holding it, since a formatter that spreads a dict or a call over several lines leaves
+    the trailing comment after the closing bracket (for `if`/`with`…, the header's lines)."""
+    end = getattr(node, "end_lineno", None) or getattr(node, "lineno", 0)
+    q = parents.get(node)
+    while q is not None and not isinstance(q, ast.stmt):
+        q = parents.get(q)
+    if q is None:
+        return end
+    body = getattr(q, "body", None)
+    if isinstance(body, list) and body:  # a compound statement: its header, up to the line before its body
+        return max(end, body[0].lineno - 1)
+    return max(end, q.end_lineno or end)
+
+
 def offences() -> list[str]:
     """Every English sentence in a string literal or f-string of archivist/ that is neither
     translated (_(), ngettext, pgettext, N_) nor exempt nor marked `# untranslated: <why>`."""
@@ -214,7 +230,7 @@ def offences() -> list[str]:
                 continue
             if isinstance(parents.get(node), ast.JoinedStr) or not _is_sentence(shown) or _exempt(node, parents, shown):
                 continue
-            start, end = node.lineno, node.end_lineno or node.lineno
+            start, end = node.lineno, _marker_end(node, parents)
             reasons = [MARKER.search(lines[i - 1]) for i in range(start, end + 1)]
             marked = [m for m in reasons if m]
             if marked:
