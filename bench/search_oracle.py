@@ -48,6 +48,7 @@ from archivist.index import open_index
 from archivist.record import LOG_NAME
 
 from .hostile_logs import CONFIG
+from .run import typo
 from .scratch import fresh_config, generate
 
 ZWNJ = "\u200c"
@@ -213,16 +214,6 @@ def oracle(docs: list[Doc], query: str, one_field: bool = False) -> set[str]:
 
 
 # -- the queries ----------------------------------------------------------------------------------------
-def _typo(word: str, rng: random.Random) -> str:
-    i = rng.randrange(1, len(word) - 1)
-    kind = rng.randrange(3)
-    if kind == 0:
-        return word[:i] + word[i + 1 :]
-    if kind == 1:
-        return word[:i] + word[i] + word[i:]
-    return word[:i] + ("ا" if word[i] != "ا" else "و") + word[i + 1 :]
-
-
 def _phone_forms(raw: str) -> list[str]:
     d = canonical_phone(raw)
     if d.startswith("09") and len(d) == 11:
@@ -307,7 +298,7 @@ def make_queries(docs: list[Doc], seed: int) -> list[tuple[str, str]]:
                 q = rng.choice([w.replace(ZWNJ, " "), w.replace(ZWNJ, ""), w])
             else:  # typo: one letter off in a company word of 5+ letters (the intended word is the oracle's)
                 w = rng.choice([x for x in company_words if len(x) >= 5 and not x.isascii()] or company_words)
-                out.append((cls, f"{_typo(w, rng)}\t{w}"))
+                out.append((cls, f"{typo(w, rng)}\t{w}"))
                 continue
             out.append((cls, q))
     return out
