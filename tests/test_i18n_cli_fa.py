@@ -151,3 +151,15 @@ def test_help_is_persian(cli, persian: None) -> None:  # type: ignore[no-untyped
     code, out, err = cli("invoice", "--help")
     assert code == 0
     assert "نمایش این راهنما" in out and "شناسه یکتای فاکتور" in out
+
+
+def test_status_of_a_new_archive_has_no_english_word(cli, archive: Config) -> None:  # type: ignore[no-untyped-def]
+    """`status` before any daemon ran: the values (never reconciled, index state unknown) are words
+    too, not only the labels in front of them."""
+    register(cli)
+    code, out, err = cli("status")
+    assert code == 0, err
+    speaks_persian(out)
+    values = [line.split(":", 1)[1] for line in out.splitlines() if ":" in line]
+    lone = [v for v in values if re.search(r"\b(never|unknown|ok|down|starting|opening)\b", v)]
+    assert not lone, lone

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..config import Config
 from ..dates import shown
-from ..i18n import _, ngettext
+from ..i18n import N_, _, ngettext
 from ..office import health, office_health, office_status
 from . import Context, json_flag
 
@@ -59,9 +59,19 @@ def _violations(st: dict[str, Any]) -> str:
     return _("unknown")
 
 
+# the daemon's index feeder states (daemon/feeder.py), in the reader's words
+INDEX_STATES = {
+    "starting": N_("starting"),
+    "opening": N_("opening"),
+    "ok": N_("ok"),
+    "down": N_("down"),
+    "unknown": N_("unknown"),
+}
+
+
 def _render(st: dict[str, Any], cfg: Config) -> str:
-    def when(value: Any, never: str = "never") -> str:
-        return shown(value, cfg.calendar, cfg.timezone, none=never)
+    def when(value: Any) -> str:
+        return shown(value, cfg.calendar, cfg.timezone, none=_("never"))
 
     if st["running"]:
         up = st.get("uptime_seconds") or 0
@@ -91,7 +101,7 @@ def _render(st: dict[str, Any], cfg: Config) -> str:
         ),
         _("unfiled in inbox: {unfiled}").format(unfiled=st["unfiled"])
         + (": " + ", ".join(st["unfiled_files"][:10]) if st["unfiled_files"] else ""),
-        _("index: {index}").format(index=st["index"]),
+        _("index: {index}").format(index=_(INDEX_STATES.get(st["index"], st["index"]))),
         _("backup: {advice}").format(advice=backup_text),
     ]
     return "\n".join(lines)
