@@ -163,3 +163,16 @@ def test_status_of_a_new_archive_has_no_english_word(cli, archive: Config) -> No
     values = [line.split(":", 1)[1] for line in out.splitlines() if ":" in line]
     lone = [v for v in values if re.search(r"\b(never|unknown|ok|down|starting|opening)\b", v)]
     assert not lone, lone
+
+
+def test_show_names_stages_and_events_in_persian(cli, archive: Config) -> None:  # type: ignore[no-untyped-def]
+    """`show` is read by people: the stage, the timeline's heading, event kinds and the stages they
+    led to are words of the office's language, as `history` and the TUI show them."""
+    lead = register(cli)
+    code, _out, err = cli("log", lead, "--kind", "call", "--note", "تماس گرفته شد")
+    assert code == 0, err
+    code, out, err = cli("show", lead)
+    assert code == 0, err
+    speaks_persian(out)
+    assert "در پیگیری" in out and "تماس" in out
+    assert not re.search(r"\b(new|following|registered|call|timeline)\b", out), out

@@ -9,7 +9,7 @@ from typing import Any
 from .. import doctor, workflow
 from ..actions import ACTIONS, CONTACT_KEYS, Action, init_archive, perform, register_applicant
 from ..dates import as_datetime, fmt, shown
-from ..i18n import _, kind_label, stage_label
+from ..i18n import _, contact_label, kind_label, stage_label
 from ..index.checked import doctor_memory
 from ..invoices import stamp_text
 from ..record import TOOL_ACTOR, Record
@@ -144,8 +144,10 @@ PRINTERS: dict[str, Callable[[Context, argparse.Namespace, Record], None]] = {
     "log": _print_log,
     "followup": lambda ctx, args, rec: _say_next(ctx, rec),
     "convert": lambda ctx, args, rec: ctx.out(rec.case or ""),
-    "service": lambda ctx, args, rec: ctx.out(_("{code}: service logged ({status})").format(code=rec.code, status=rec.status)),
-    "qc": lambda ctx, args, rec: ctx.out(_("{code}: QC logged ({status})").format(code=rec.code, status=rec.status)),
+    "service": lambda ctx, args, rec: ctx.out(
+        _("{code}: service logged ({status})").format(code=rec.code, status=stage_label(rec.status))
+    ),
+    "qc": lambda ctx, args, rec: ctx.out(_("{code}: QC logged ({status})").format(code=rec.code, status=stage_label(rec.status))),
     "contract": lambda ctx, args, rec: ctx.out(rec.contract or ""),
     "invoice": _print_invoice,
 }
@@ -159,11 +161,11 @@ def describe(ctx: Context, rec: Record) -> list[str]:
         f"{rec.company}",
         _("  applicant {lead}").format(lead=rec.lead) + (_(" · case {case}").format(case=rec.case) if rec.case else ""),
         _("  stage {status} · staff {staff} ({name})").format(
-            status=rec.status, staff=rec.staff, name=ctx.cfg.staff.get(rec.staff, "?")
+            status=stage_label(rec.status), staff=rec.staff, name=ctx.cfg.staff.get(rec.staff, "?")
         ),
         _("  next follow-up {when}").format(when=fmt(rec.next_followup, cal, tz) or "—"),
     ]
-    contact = " · ".join(f"{k}: {v}" for k, v in c.items() if v)
+    contact = " · ".join(f"{contact_label(k)}: {v}" for k, v in c.items() if v)
     if contact:
         lines.append(f"  {contact}")
     if rec.services:
@@ -185,11 +187,11 @@ def describe(ctx: Context, rec: Record) -> list[str]:
         )
         lines.append(_("  invoice {number} {extra}").format(number=inv["number"], extra=extra).rstrip())
     lines.append(_("  folder {folder}").format(folder=rec.folder))
-    lines.append("timeline:")
+    lines.append(_("timeline:"))
     for ev in rec.events:
-        to = f" → {ev['to']}" if ev.get("to") else ""
+        to = f" → {stage_label(ev['to'])}" if ev.get("to") else ""
         note = f"  {ev.get('note')}" if ev.get("note") else ""
-        lines.append(f"  {fmt(as_datetime(ev['at']), cal, tz)}  {ev['by']}  {ev['kind']}{to}{note}")
+        lines.append(f"  {fmt(as_datetime(ev['at']), cal, tz)}  {ev['by']}  {kind_label(ev['kind'])}{to}{note}")
     return lines
 
 
