@@ -133,6 +133,35 @@ def test_the_cells_are_what_the_records_say(archive: Config, cli) -> None:
     assert [(r[0], r[1]) for r in cells] == [(x["lead"], x["case"] or "") for x in listed]
 
 
+def test_the_export_file_is_byte_for_byte_the_table_the_records_give(archive: Config, cli, tmp_path: Path) -> None:
+    """The CSV the command writes (cells read by position, staff and contact fields without a dict
+    per row, formula-like text quoted inline) is byte-identical to the plain path: csv.writer over
+    `table` of the dict rows; the contact and folder cells are split_contact's and folder_name's."""
+    from archivist.index.export import table, with_headers
+    from archivist.index.search import folder_name
+    from archivist.index.search_text import split_contact
+
+    cli("register", "--company", "=cmd|' /C calc'!A0", "--staff", "02", "--person", "+98 912", "--yes")
+    cli("register", "--company", "-Minus co", "--staff", "01", "--phone", "021 5555 1234", "--yes")
+    out = tmp_path / "m.csv"
+    assert cli("export", "--headers", "fa,en", "-o", str(out))[0] == 0
+    with open_index(archive) as idx:
+        dict_rows = idx.export_rows()
+        raw = idx.db.execute('SELECT lead, contact, area, name, "case", staff, company FROM records').fetchall()
+    text = io.StringIO()
+    text.write("\ufeff")
+    csv.writer(text, lineterminator="\r\n").writerows(table(with_headers(archive, "fa,en"), dict_rows))
+    assert out.read_bytes() == text.getvalue().encode("utf-8")
+    by_code = {(r["lead"], r["case"]): r for r in dict_rows}
+    assert len(by_code) == len(raw) == 122
+    for lead, contact, area, name, case, staff, company in raw:
+        c, row = split_contact(contact), by_code[(lead or "", case or "")]
+        phones = " / ".join(x for x in (c.get("mobile"), c.get("phone")) if x)
+        assert (row["person"], row["phones"], row["email"]) == (c.get("person", ""), phones, c.get("email", ""))
+        assert row["folder"] == folder_name(archive, area, name, lead, case, staff, company)
+    assert any(line.startswith("'=cmd") or ",'=cmd" in line for line in out.read_text("utf-8-sig").splitlines())
+
+
 def _repaired_step_by_step(name: str) -> str:
     """safe_component as it was before its shortcut for names that need no repair."""
     import re

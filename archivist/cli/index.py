@@ -168,7 +168,7 @@ def cmd_export(ctx: Context, args: argparse.Namespace) -> int:
     with _index(ctx) as idx:
         total = idx.export_count()
         n = export_mod.write(
-            cfg, idx.iter_export_rows(), out, fmt_, counted=lambda done: progress(_("writing the master list"), done, total)
+            cfg, idx.iter_export_cells(), out, fmt_, counted=lambda done: progress(_("writing the master list"), done, total)
         )
     if total:
         progress(_("writing the master list"), n, n)

@@ -382,6 +382,14 @@ class Index:
         with self._lock:
             yield from iter_rows(self.db, self.cfg)
 
+    def iter_export_cells(self) -> Iterator[list[str]]:
+        """`iter_export_rows` as lists of cells in export.COLUMNS order, what the file writers take
+        (no dict built and taken apart again per row; the lock is held while the caller iterates)."""
+        from .export import iter_cells
+
+        with self._lock:
+            yield from iter_cells(self.db, self.cfg)
+
     @_reading
     def violations(self) -> list[dict[str, Any]]:
         with self._lock:
