@@ -309,8 +309,9 @@ def _index_candidates(
                 conds.append(f"(abs(length({col}) - ?) <= ? AND ({any_piece}))")
                 params += [len(text), k, *pieces]
         if want.words:
-            conds.append("instr(' ' || r.name_words || ' ', ?) > 0")
-            params.append(f" {want.words[0]} ")
+            # the bare instr first: it rules out almost every row without building a string per row
+            conds.append("(instr(r.name_words, ?) > 0 AND instr(' ' || r.name_words || ' ', ?) > 0)")
+            params += [want.words[0], f" {want.words[0]} "]
             words = sorted(set(want.words))
             conds.append(f"substr(r.name_words, 1, instr(r.name_words || ' ', ' ') - 1) IN ({','.join('?' * len(words))})")
             params += words
