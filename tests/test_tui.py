@@ -498,3 +498,22 @@ async def test_tui_start_catches_up_with_a_hand_edit_when_no_daemon_runs(archive
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_by_typing(pilot, app, "هامون سازان")
         assert screen.record.lead == "00002"
+
+
+def test_tui_without_a_terminal_says_so_instead_of_running_unseen(config_file: Path, tmp_path: Path) -> None:
+    """Started from a script, a service unit or with `&` and no terminal, the TUI used to run on
+    unseen (a core busy until killed); it answers in one line and exit 1."""
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-m", "archivist", "--config", str(config_file), "tui"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "terminal" in lines[0] and "Traceback" not in r.stderr

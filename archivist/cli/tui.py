@@ -9,6 +9,7 @@ import sys
 
 from ..actions import start_archive
 from ..daemon import running, spawn
+from ..errors import ArchivistError
 from ..i18n import _
 from . import Context
 
@@ -27,6 +28,14 @@ def cmd_tui(ctx: Context, args: argparse.Namespace) -> int:
     from ..tui.app import run
 
     require_archive(ctx.cfg)  # `archivist start` creates the archive first
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # without a terminal the screen can neither be drawn nor read: say so instead of running unseen
+        raise ArchivistError(
+            _(
+                "the screens need a terminal: run `archivist start` or `archivist tui` in a terminal window "
+                "(scripts use the other commands, e.g. `archivist status`)"
+            )
+        )
     return run(ctx.cfg, by=ctx.by)
 
 
