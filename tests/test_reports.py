@@ -61,7 +61,7 @@ def test_list_due_and_export_read_rows_in_order_from_an_index_without_sorting_th
             "list --staff": lambda: list(idx.iter_brief(staff="02")),
             "due": lambda: [list(rows) for rows in idx.iter_due_brief().values()],
             "due --json": lambda: [list(rows) for rows in idx.iter_due().values()],
-            "export": lambda: list(idx.iter_export_rows()),
+            "export": lambda: list(idx.iter_export_cells()),
         }
         for name, run in runs.items():
             plans = _plans(idx.db, run)

@@ -375,16 +375,10 @@ class Index:
         with self._lock:
             return count(self.db)
 
-    def iter_export_rows(self) -> Iterator[dict[str, Any]]:
-        """`export_rows` one at a time (the lock is held while the caller iterates: one thread)."""
-        from .export import iter_rows
-
-        with self._lock:
-            yield from iter_rows(self.db, self.cfg)
-
     def iter_export_cells(self) -> Iterator[list[str]]:
-        """`iter_export_rows` as lists of cells in export.COLUMNS order, what the file writers take
-        (no dict built and taken apart again per row; the lock is held while the caller iterates)."""
+        """`export_rows` one at a time, as lists of cells in export.COLUMNS order (what the file
+        writers take: no dict built and taken apart again per row; the lock is held while the
+        caller iterates, so one thread)."""
         from .export import iter_cells
 
         with self._lock:

@@ -123,20 +123,14 @@ def _day(calendar: str, tz: str, day: date) -> str:
 
 
 def rows(db: sqlite3.Connection, cfg: Config) -> list[dict[str, Any]]:
-    """Every record in applicant-code order, as text cells keyed like COLUMNS."""
-    return list(iter_rows(db, cfg))
+    """Every record in applicant-code order, as text cells keyed like COLUMNS (the web's master
+    list); the file writers take `iter_cells` as it streams."""
+    keys = [c[0] for c in COLUMNS]
+    return [dict(zip(keys, cells, strict=True)) for cells in iter_cells(db, cfg)]
 
 
 def count(db: sqlite3.Connection) -> int:
     return int(db.execute("SELECT count(*) FROM records").fetchone()[0])
-
-
-def iter_rows(db: sqlite3.Connection, cfg: Config) -> Iterator[dict[str, Any]]:
-    """`rows`, one at a time as SQLite hands them over: an export of 100,000 records never holds
-    them all (what `search.detail` would say, without the fields the master list does not show)."""
-    keys = [c[0] for c in COLUMNS]
-    for cells in iter_cells(db, cfg):
-        yield dict(zip(keys, cells, strict=True))
 
 
 _CELL_SQL = (
@@ -146,7 +140,7 @@ _CELL_SQL = (
 
 
 def iter_cells(db: sqlite3.Connection, cfg: Config) -> Iterator[list[str]]:
-    """`iter_rows` as lists of cells in COLUMNS order (what the writers take), in the code order
+    """Every record as a list of cells in COLUMNS order (what the writers take), in the code order
     the index streams them in: only the columns the list shows are read, as plain tuples."""
     from ..record import CONTACT_KEYS
     from ..store import AREAS
