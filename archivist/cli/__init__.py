@@ -229,6 +229,14 @@ TABLE: dict[str, tuple[str, str]] = {
     "serve": ("web", N_("run the web app (loopback by default; TLS through a reverse proxy)")),
     "user": ("web", N_("web accounts: add, passwd, remove, list, token")),
 }
+
+
+def command_help(name: str) -> str:
+    """The command's one-line help from TABLE, in the reader's language: the one place it is
+    written (the modules register their commands with it)."""
+    return _(TABLE[name][1])
+
+
 COMMANDS: dict[str, tuple[str, ...]] = {
     module: tuple(name for name, (m, _help) in TABLE.items() if m == module) for module in COMMAND_MODULES
 }

@@ -8,11 +8,11 @@ import sys
 from .. import backup
 from ..dates import shown
 from ..i18n import _, ngettext
-from . import Context, json_flag
+from . import Context, command_help, json_flag
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("backup", help=_("snapshots of the archive on the external drive"))
+    p = sub.add_parser("backup", help=command_help("backup"))
     bsub = p.add_subparsers(dest="backup_command", metavar="ACTION")
     bsub.required = True
 

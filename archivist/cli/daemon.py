@@ -9,18 +9,18 @@ from ..config import Config
 from ..dates import shown
 from ..i18n import N_, _, ngettext
 from ..office import health, office_health, office_status
-from . import Context, json_flag
+from . import Context, command_help, json_flag
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("daemon", help=_("watch the archive: live index, naming enforcement, inbox filing, schedules"))
+    p = sub.add_parser("daemon", help=command_help("daemon"))
     p.add_argument("--once", action="store_true", help=_("one reconcile + enforcement + inbox pass, then exit"))
     p.set_defaults(func=cmd_daemon)
 
-    p = sub.add_parser("stop", help=_("stop this archive's daemon (and wait until it has stopped)"))
+    p = sub.add_parser("stop", help=command_help("stop"))
     p.set_defaults(func=cmd_stop)
 
-    p = sub.add_parser("status", help=_("is the daemon running, and what it knows (records, violations, unfiled, backup)"))
+    p = sub.add_parser("status", help=command_help("status"))
     json_flag(p)
     p.set_defaults(func=cmd_status)
 

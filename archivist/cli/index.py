@@ -21,14 +21,14 @@ from ..index import Index, check_staff, open_current, reindex
 from ..index import export as export_mod
 from ..index.hook import install as install_hook
 from ..stages import STAGES
-from . import Context, json_flag, write_lines
+from . import Context, command_help, json_flag, write_lines
 
 T = TypeVar("T")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     install_hook()  # also done by build_parser; kept for callers that build their own parser
-    p = sub.add_parser("search", help=_("find records by company, code, number, phone, name, note or file name"))
+    p = sub.add_parser("search", help=command_help("search"))
     p.add_argument("query")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--status", choices=STAGES)
@@ -36,16 +36,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     json_flag(p)
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("due", help=_("the daily review: overdue follow-ups, due today, stuck records"))
+    p = sub.add_parser("due", help=command_help("due"))
     p.add_argument("--staff")
     json_flag(p)
     p.set_defaults(func=cmd_due)
 
-    p = sub.add_parser("reindex", help=_("rebuild the index from the folders"))
+    p = sub.add_parser("reindex", help=command_help("reindex"))
     json_flag(p)
     p.set_defaults(func=cmd_reindex)
 
-    p = sub.add_parser("export", help=_("write the master list F-31-08-02 as XLSX or CSV"))
+    p = sub.add_parser("export", help=command_help("export"))
     p.add_argument("path", nargs="?", help=_("file to write; its extension (.xlsx, .csv) sets the format"))
     p.add_argument("--format", choices=("xlsx", "csv"), help=_("xlsx or csv (default: from the file's extension, else xlsx)"))
     p.add_argument("-o", "--output", help=_("file to write (same as PATH; default: F-31-08-02.<format> here)"))

@@ -14,14 +14,14 @@ from ..index.checked import doctor_memory
 from ..invoices import stamp_text
 from ..record import TOOL_ACTOR, Record
 from ..violations import Violation
-from . import Context, json_flag, write_lines
+from . import Context, command_help, json_flag, write_lines
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("init", help=_("create the archive folders under the root"))
+    p = sub.add_parser("init", help=command_help("init"))
     p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser("register", help=_("register a new applicant; prints the 5-digit code"))
+    p = sub.add_parser("register", help=command_help("register"))
     p.add_argument("--company", required=True)
     p.add_argument("--staff", required=True, help=_("2-digit staff number of the executing staff member"))
     for f in CONTACT_KEYS:
@@ -36,18 +36,18 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     for action in ACTIONS.values():
         add_action_command(sub, action)
 
-    p = sub.add_parser("show", help=_("a record: fields and timeline"))
+    p = sub.add_parser("show", help=command_help("show"))
     p.add_argument("code")
     json_flag(p)
     p.set_defaults(func=cmd_show)
 
-    p = sub.add_parser("list", help=_("records, filtered by stage and staff"))
+    p = sub.add_parser("list", help=command_help("list"))
     p.add_argument("--status")
     p.add_argument("--staff")
     json_flag(p)
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("doctor", help=_("check naming rules; --fix applies the safe fixes"))
+    p = sub.add_parser("doctor", help=command_help("doctor"))
     p.add_argument("--fix", action="store_true")
     p.add_argument(
         "--full",

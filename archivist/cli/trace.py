@@ -14,22 +14,22 @@ from ..errors import ArchivistError
 from ..i18n import _, kind_label, ngettext, stage_label
 from ..index import cached_search
 from ..record import Record
-from . import Context, json_flag
+from . import Context, command_help, json_flag
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("trace", help=_("the case behind an invoice number, tax ID or contract number"))
+    p = sub.add_parser("trace", help=command_help("trace"))
     p.add_argument("number", help=_("invoice number, tax-authority ID or contract number (any digits)"))
     p.add_argument("--stamp", action="store_true", help=_("also print the stamp text of a traced invoice"))
     json_flag(p)
     p.set_defaults(func=cmd_trace)
 
-    p = sub.add_parser("history", help=_("a record's audit trail: who did what, when"))
+    p = sub.add_parser("history", help=command_help("history"))
     p.add_argument("code")
     json_flag(p)
     p.set_defaults(func=cmd_history)
 
-    p = sub.add_parser("notify", help=_("Telegram announcements waiting in the outbox"))
+    p = sub.add_parser("notify", help=command_help("notify"))
     nsub = p.add_subparsers(dest="notify_command", metavar="ACTION")
     nsub.required = True
     f = nsub.add_parser("flush", help=_("send what waits in the outbox now (retries, honours rate limits)"))

@@ -11,13 +11,13 @@ from ..actions import start_archive
 from ..daemon import running, spawn
 from ..errors import ArchivistError
 from ..i18n import _
-from . import Context
+from . import Context, command_help
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("tui", help=_("open the terminal UI (search, records, my day, register)"))
+    p = sub.add_parser("tui", help=command_help("tui"))
     p.set_defaults(func=cmd_tui)
-    p = sub.add_parser("start", help=_("the main job: init the archive if needed, start the daemon, open the TUI"))
+    p = sub.add_parser("start", help=command_help("start"))
     p.add_argument("--no-daemon", action="store_true", help=_("do not start the daemon"))
     p.add_argument("--web", action="store_true", help=_("also start the web app (`archivist serve`; or web.start: true)"))
     p.set_defaults(func=cmd_start)

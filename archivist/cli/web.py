@@ -9,18 +9,18 @@ import sys
 
 from ..errors import ArchivistError
 from ..i18n import _
-from . import Context, json_flag
+from . import Context, command_help, json_flag
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help=_("run the web app (loopback by default; TLS through a reverse proxy)"))
+    p = sub.add_parser("serve", help=command_help("serve"))
     p.add_argument("--host", help=_("address to listen on (default: web.host in config, 127.0.0.1)"))
     p.add_argument("--port", type=int, help=_("port (default: web.port in config, 8080)"))
     p.add_argument("--ssl-certfile", help=_("serve HTTPS with this certificate (else use a reverse proxy)"))
     p.add_argument("--ssl-keyfile", help=_("the certificate's private key"))
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("user", help=_("web accounts: add, passwd, remove, list, token"))
+    p = sub.add_parser("user", help=command_help("user"))
     usub = p.add_subparsers(dest="user_command", metavar="ACTION")
     usub.required = True
     q = usub.add_parser("add", help=_("give a staff number a web login"))
