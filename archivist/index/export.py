@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from .. import store
@@ -30,7 +30,7 @@ from ..config import Config
 from ..dates import fmt
 from ..errors import ArchivistError
 from ..i18n import _
-from .search_text import SEP, expected_name
+from .search_text import SEP
 
 # (key, Persian header, English header)
 COLUMNS = (
@@ -122,6 +122,63 @@ def _day(calendar: str, tz: str, day: date) -> str:
     return fmt(datetime(day.year, day.month, day.day, tzinfo=_zone(tz)), calendar, tz, time=False)
 
 
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_HM = tuple(f" {h:02d}:{m:02d}" for h in range(24) for m in range(60))  # minute of the day → " HH:MM"
+SPAN_DAYS = 20000  # the zone's offsets are worked out for at most the last 55 years of the dates
+
+
+def _local_spans(db: sqlite3.Connection, zone: ZoneInfo) -> list[tuple[int, int, int]]:
+    """(first second, end second, the zone's offset) of runs of whole UTC days on which the offset
+    does not change, over the days the records' dates fall on (the oldest beyond SPAN_DAYS, a day
+    the clocks change and dates before 1970-01-02 are left out: the zone database decides those)."""
+    ends = [
+        v
+        for v in db.execute(
+            "SELECT min(opened_ts), max(opened_ts), min(last_ts), max(last_ts), min(next_ts), max(next_ts) FROM records"
+        ).fetchone()
+        if v is not None
+    ]
+    if not ends:
+        return []
+    last = max(ends) // 86400
+    first = max(min(ends) // 86400, last - SPAN_DAYS, 1)
+    spans: list[tuple[int, int, int]] = []
+    for day in range(first, last + 1):
+        start = day * 86400
+        a = datetime.fromtimestamp(start, zone).utcoffset()
+        b = datetime.fromtimestamp(start + 86399, zone).utcoffset()
+        if a is None or a != b:
+            continue
+        off = int(a.total_seconds())
+        if spans and spans[-1][1] == start and spans[-1][2] == off:
+            spans[-1] = (spans[-1][0], start + 86400, off)
+        else:
+            spans.append((start, start + 86400, off))
+    return spans
+
+
+def _local_minute(column: str, spans: list[tuple[int, int, int]]) -> str:
+    """SQL: the column's local time as minutes since 1970-01-01 00:00 local, where one of `spans`
+    holds it (integer arithmetic in SQLite); NULL elsewhere (and for NULL)."""
+    if not spans:
+        return "NULL"
+    # the newest span first: nearly every date is recent
+    whens = " ".join(f"WHEN {column} >= {lo} AND {column} < {hi} THEN ({column} + {off}) / 60" for lo, hi, off in reversed(spans))
+    return f"CASE {whens} END"  # untranslated: SQL
+
+
+class _Days(dict[int, str]):
+    """Local day number (days since 1970-01-01) → the date as shown, each worked out once."""
+
+    def __init__(self, calendar: str, tz: str) -> None:
+        super().__init__()
+        self.calendar, self.tz = calendar, tz
+
+    def __missing__(self, n: int) -> str:
+        shown = self[n] = _day(self.calendar, self.tz, date.fromordinal(_EPOCH_ORDINAL + n))
+        return shown
+
+
 def rows(db: sqlite3.Connection, cfg: Config) -> list[dict[str, Any]]:
     """Every record in applicant-code order, as text cells keyed like COLUMNS (the web's master
     list); the file writers take `iter_cells` as it streams."""
@@ -133,59 +190,101 @@ def count(db: sqlite3.Connection) -> int:
     return int(db.execute("SELECT count(*) FROM records").fetchone()[0])
 
 
-_CELL_SQL = (
-    'SELECT r.lead, r."case", r.company, r.contact, r.staff, r.status, r.stale, r.opened_ts, r.last_ts, r.last_kind, '
-    "r.next_ts, r.contract, r.invoices, r.area, r.name FROM records r ORDER BY "
-)
-
-
 def iter_cells(db: sqlite3.Connection, cfg: Config) -> Iterator[list[str]]:
     """Every record as a list of cells in COLUMNS order (what the writers take), in the code order
-    the index streams them in: only the columns the list shows are read, as plain tuples."""
+    the index streams them in: only the columns the list shows are read, as plain tuples.
+
+    Per row only what cannot be left to SQLite is done in Python (100,000 rows: every step here
+    costs a tenth of a second): SQLite hands over text cells ready (`coalesce`, the stage with its
+    "(stale)") and each date as local minutes (integer arithmetic over the spans of days the zone's
+    offset holds, see `_local_spans`), which two look-ups turn into "day HH:MM"; a date outside
+    those spans (a day the clocks change) is left to the zone database as before."""
+    from ..naming import FolderTemplate
     from ..record import CONTACT_KEYS
     from ..store import AREAS
     from .build import templates_of
     from .search import CODE_ORDER
 
-    cur = db.execute(_CELL_SQL + CODE_ORDER)
+    calendar, tz = cfg.calendar, cfg.timezone
+    spans = _local_spans(db, _zone(tz))
+    cur = db.execute(
+        "SELECT coalesce(r.lead, ''), coalesce(r.\"case\", ''), coalesce(r.company, ''), r.contact, coalesce(r.staff, ''), "
+        "coalesce(r.status, '') || CASE WHEN r.stale THEN ' (stale)' ELSE '' END, "
+        f"r.opened_ts, {_local_minute('r.opened_ts', spans)}, r.last_ts, {_local_minute('r.last_ts', spans)}, "
+        f"coalesce(r.last_kind, ''), r.next_ts, {_local_minute('r.next_ts', spans)}, coalesce(r.contract, ''), r.invoices, "
+        f"r.area, r.name FROM records r ORDER BY {CODE_ORDER}"
+    )
     cur.row_factory = None
-    names, when, templates = cfg.staff, _dates(cfg), templates_of(cfg)
+    names, slow, days, hm = cfg.staff, _dates(cfg), _Days(calendar, tz), _HM
+    areas = [f"{a}/" for a in AREAS]
+    applicant, case_folder = (FolderTemplate(t).format for t in templates_of(cfg))  # search_text.expected_name's
     staff_cells: dict[str, str] = {}  # staff code → "01 name": a handful of staff, 100,000 rows
     # split_contact's fields by position (its dict per row was a tenth of the export)
     person_at, mobile_at, phone_at, email_at = (CONTACT_KEYS.index(k) for k in ("person", "mobile", "phone", "email"))
-    width = len(CONTACT_KEYS)
-    for lead, case, company, contact, staff, status, stale, opened, last, last_kind, next_ts, contract, inv, area, name in cur:
-        c = contact.split(SEP) if contact else []
-        if len(c) < width:
-            c += [""] * (width - len(c))
-        staff = staff or ""
+    pad = [""] * len(CONTACT_KEYS)
+
+    def shown(minute: int | None, ts: int | None) -> str:
+        if minute is None:
+            return slow(ts)
+        n, m = divmod(minute, 1440)
+        return days[n] + hm[m]
+
+    for (
+        lead,
+        case,
+        company,
+        contact,
+        staff,
+        status,
+        opened,
+        om,
+        last,
+        lm,
+        last_kind,
+        next_ts,
+        nm,
+        contract,
+        inv,
+        area,
+        name,
+    ) in cur:
+        c = (contact.split(SEP) + pad) if contact else pad
         mobile, phone = c[mobile_at], c[phone_at]
         staff_cell = staff_cells.get(staff)
         if staff_cell is None:
             staff_cell = staff_cells[staff] = f"{staff} {names.get(staff, '')}".strip()
         if inv:
-            invoices = json.loads(inv)  # [[number, tax_id, date, amount]]
+            invoices = json.loads(inv)  # [[number, tax_id, date ISO, amount]]
             numbers = ", ".join(str(i[0]) for i in invoices)
             tax_ids = ", ".join(str(i[1]) for i in invoices if i[1])
         else:
             numbers = tax_ids = ""
+        if not name:  # the name the config's templates give (search.folder_name), templates built once
+            try:
+                if case:
+                    name = case_folder(case=case, lead=lead, staff=staff, company=company)
+                elif lead and staff and company:
+                    name = applicant(company=company, staff=staff, lead=lead)
+                else:
+                    name = None
+            except (KeyError, ValueError, IndexError):
+                name = None
         yield [
-            lead or "",
-            case or "",
-            company or "",
+            lead,
+            case,
+            company,
             c[person_at],
-            f"{mobile} / {phone}" if mobile and phone else mobile or phone or "",
+            f"{mobile} / {phone}" if mobile and phone else mobile or phone,
             c[email_at],
             staff_cell,
-            (status or "") + (" (stale)" if stale else ""),
-            when(opened),
-            f"{when(last)} {last_kind or ''}".strip(),
-            when(next_ts),
-            contract or "",
+            status,
+            shown(om, opened),
+            f"{shown(lm, last)} {last_kind}".strip(),
+            shown(nm, next_ts),
+            contract,
             numbers,
             tax_ids,
-            # search.folder_name, its templates looked up once
-            f"{AREAS[area]}/{name or expected_name(templates, lead, case, staff, company)}",
+            f"{areas[area]}{name}",
         ]
 
 
@@ -215,22 +314,41 @@ def to_csv(cfg: Config, records: Iterable[Mapping[str, Any] | Sequence[Any]]) ->
 def write_csv(
     cfg: Config, records: Iterable[Mapping[str, Any] | Sequence[Any]], out: BinaryIO, counted: Callable[[int], None] | None = None
 ) -> int:
-    """CSV into `out` row by row (what `to_csv` returns, without holding it); the rows written."""
-    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
-    text.write("\ufeff")
+    """CSV into `out` row by row (what `to_csv` returns, without holding it); the rows written.
+
+    The bytes are csv.writer's over `table`: a row of plain text cells none of which needs quoting
+    (no comma, quote or line break: nearly every row) is its cells joined by commas, formula-like
+    cells given their apostrophe; any other row goes through csv.writer itself. Written to `out`
+    in blocks of PROGRESS_EVERY rows."""
+    text = io.StringIO()
     w = csv.writer(text, lineterminator="\r\n")
     w.writerows(header_rows(cfg))
+    lines = ["\ufeff" + text.getvalue()]
     n = 0
     first = _FORMULA_FIRST
     for row in _rows(records):
-        # `neutralize` of each cell, inline: 1.5 million calls were a third of the export. A plain
-        # str that is not formula-like (nearly every cell) is written as it is, without a call
-        w.writerow([(("'" + v) if v[:1] in first else v) if type(v) is str else neutralize(v) for v in row])
+        try:
+            line = ",".join(row)
+        except TypeError:  # a cell that is not text (a caller's number or None): csv.writer's str()
+            line = ""
+        if not line or line.count(",") != len(row) - 1 or '"' in line or "\n" in line or "\r" in line:
+            text.seek(0)
+            text.truncate()
+            w.writerow([(("'" + v) if v[:1] in first else v) if type(v) is str else neutralize(v) for v in row])
+            line = text.getvalue()
+        else:
+            # no cell holds a comma, so a cell starts at the line's start or right after one
+            if line[:1] in first or ",=" in line or ",+" in line or ",-" in line or ",@" in line or ",\t" in line:
+                line = ",".join([("'" + v) if v[:1] in first else v for v in row])
+            line += "\r\n"
+        lines.append(line)
         n += 1
-        if counted and n % PROGRESS_EVERY == 0:
-            counted(n)
-    text.flush()
-    text.detach()  # `out` stays open: the caller owns it
+        if n % PROGRESS_EVERY == 0:
+            out.write("".join(lines).encode("utf-8"))
+            lines.clear()
+            if counted:
+                counted(n)
+    out.write("".join(lines).encode("utf-8"))
     return n
 
 
@@ -246,36 +364,104 @@ def write_xlsx(
     """The XLSX workbook into `out`, its sheet's XML streamed into the zip row by row (memory stays
     flat at any size); the rows written. Written here rather than through openpyxl, whose
     write-only mode spent 25 s of CPU on 100,000 rows: strings are inline (`inlineStr`), header
-    cells bold, formula-like text cells carry the quote-prefix style, empty cells are left out."""
+    cells bold, formula-like text cells carry the quote-prefix style, empty cells are left out.
+
+    The sheet goes to the zip in blocks of PROGRESS_EVERY rows through a second thread: zlib
+    compresses (and crc32 sums) without holding the GIL, so deflating a block runs on the other
+    core while the next block's rows are made."""
     import zipfile  # here: `search` and `due` load this module too, and zipfile costs them 10 ms
 
     rtl = bool(cfg.display.header_languages) and cfg.display.header_languages[0] == "fa"
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         for name, xml in _XLSX_PARTS.items():
             z.writestr(name, xml)
-        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as raw:
-            sheet = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-            sheet.write(_SHEET_HEAD.format(view=' rightToLeft="1"' if rtl else ""))
+        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as raw, _Deflater(raw) as sheet:
+            parts = [_SHEET_HEAD.format(view=' rightToLeft="1"' if rtl else "")]
             line = 0
             for head in header_rows(cfg):
                 line += 1
-                sheet.write(_xlsx_row(line, head, _BOLD))
+                parts.append(_xlsx_row(line, head, _BOLD))
             n = 0
+            first, columns = _FORMULA_FIRST, _COLUMNS
             for row in _rows(records):
                 line += 1
-                sheet.write(_xlsx_row(line, row, 0))
+                try:
+                    values = "".join(row)
+                except TypeError:  # not all text (a caller's numbers): the general form
+                    values = "&"
+                if "&" in values or "<" in values or ">" in values:
+                    parts.append(_xlsx_row(line, row, 0))
+                else:  # _xlsx_row of plain text that needs no XML escape, written out in one go
+                    parts.append(
+                        f'<row r="{line}">'
+                        + "".join(
+                            [
+                                f'<c r="{col}{line}"{_QUOTED_ATTR if v[:1] in first else ""} t="inlineStr">'
+                                f'<is><t xml:space="preserve">{v}</t></is></c>'
+                                for col, v in zip(columns, row, strict=False)
+                                if v
+                            ]
+                        )
+                        + "</row>"
+                    )
                 n += 1
-                if counted and n % PROGRESS_EVERY == 0:
-                    counted(n)
-            sheet.write("</sheetData></worksheet>")
-            sheet.flush()
-            sheet.detach()
+                if n % PROGRESS_EVERY == 0:
+                    sheet.write("".join(parts))
+                    parts.clear()
+                    if counted:
+                        counted(n)
+            parts.append("</sheetData></worksheet>")
+            sheet.write("".join(parts))
     return n
 
 
+class _Deflater:
+    """Writes text blocks (UTF-8, control characters made visible) to a zip member from a second
+    thread, at most a few blocks behind; an error there is raised in the writing thread."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        import queue
+        import threading
+
+        self.raw = raw
+        self.blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=3)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="xlsx-deflate", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (block := self.blocks.get()) is not None:
+            if self.error is None:
+                try:
+                    self.raw.write(block)
+                except BaseException as e:  # noqa: BLE001 - handed to the writing thread
+                    self.error = e
+
+    def write(self, text: str) -> None:
+        if self.error is not None:
+            raise self.error
+        data = text.encode("utf-8")
+        if len(data.translate(None, _XLSX_ILLEGAL_BYTES)) != len(data):
+            # XML 1.0 cannot hold C0 control characters: one in a company name made the whole
+            # export fail. They are written as visible `\\x1b` escapes (the log keeps the real text)
+            data = _XLSX_ILLEGAL.sub(lambda m: f"\\x{ord(m.group()):02x}", text).encode("utf-8")
+        self.blocks.put(data)
+
+    def __enter__(self) -> _Deflater:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.blocks.put(None)
+        self.thread.join()
+        if self.error is not None and exc[0] is None:
+            raise self.error
+
+
 _XLSX_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_XLSX_ILLEGAL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])  # the same, as UTF-8 bytes
 _XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _BOLD, _QUOTED = 1, 2  # cellXfs in styles.xml below
+_QUOTED_ATTR = f' s="{_QUOTED}"'
 
 
 def _column(i: int) -> str:
@@ -307,10 +493,7 @@ def _xlsx_row(line: int, values: Sequence[Any], style: int) -> str:
         s = style or (_QUOTED if v[:1] in _FORMULA_FIRST else 0)
         attr = f' s="{s}"' if s else ""
         cells.append(f'<c r="{ref}"{attr} t="inlineStr"><is><t xml:space="preserve">{v.translate(_XML_ESCAPES)}</t></is></c>')
-    row = f'<row r="{line}">{"".join(cells)}</row>'
-    # XML 1.0 cannot hold C0 control characters: one in a company name made the whole export
-    # fail. They are written as visible `\\x1b` escapes (the log keeps the real text)
-    return _XLSX_ILLEGAL.sub(lambda m: f"\\x{ord(m.group()):02x}", row) if _XLSX_ILLEGAL.search(row) else row
+    return f'<row r="{line}">{"".join(cells)}</row>'
 
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
