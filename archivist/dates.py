@@ -116,6 +116,68 @@ def jalali(day: date) -> tuple[int, int, int]:
     return jy, 7 + n // 30, n % 30 + 1
 
 
+class Clock:
+    """Epoch seconds as `fmt` and `isoformat` show them, for reports of 100,000 rows: the zone's
+    offset is looked up once per UTC day and each day's text made once, instead of an aware
+    datetime per row. The text is exactly `fmt(datetime.fromtimestamp(ts, zone), …)` and
+    `datetime.fromtimestamp(ts, zone).isoformat()`: a day whose offset is the same at its first
+    and last second has one offset throughout (no zone changes its offset twice within 4 days:
+    tests/test_dates_jalali.py checks the zone database), and a day with a change (DST) goes the
+    slow way for each of its rows (the tests compare both over DST changes of several zones)."""
+
+    BLOCK = 86400  # seconds
+
+    def __init__(self, calendar: str = "jalali", tz_name: str = "Asia/Tehran") -> None:
+        self.calendar, self.tz_name, self.zone = calendar, tz_name, ZoneInfo(tz_name)
+        self._blocks: dict[int, tuple[int, str] | None] = {}  # block → (offset s, ISO offset text)
+        self._shown_days: dict[int, str] = {}
+        self._iso_days: dict[int, str] = {}
+
+    def _block(self, ts: int) -> tuple[int, str] | None:
+        key = ts // self.BLOCK
+        try:
+            return self._blocks[key]
+        except KeyError:
+            pass
+        first = datetime.fromtimestamp(key * self.BLOCK, self.zone)
+        offset = first.utcoffset()
+        same = offset is not None and offset == datetime.fromtimestamp(key * self.BLOCK + self.BLOCK - 1, self.zone).utcoffset()
+        seconds = offset.total_seconds() if offset is not None else 0.5
+        got = (int(seconds), first.isoformat()[19:]) if same and seconds == int(seconds) else None
+        self._blocks[key] = got
+        return got
+
+    def shown(self, ts: int) -> str:
+        """`fmt(datetime.fromtimestamp(ts, zone), calendar, tz_name)`."""
+        block = self._block(ts)
+        if block is None:
+            return fmt(datetime.fromtimestamp(ts, self.zone), self.calendar, self.tz_name)
+        local = ts + block[0]
+        day_number = local // 86400
+        day = self._shown_days.get(day_number)
+        if day is None:
+            d = _EPOCH_DAY + timedelta(days=day_number)
+            day = self._shown_days[day_number] = _jalali_day(d) if self.calendar == "jalali" else d.strftime("%Y-%m-%d")
+        second = local % 86400
+        return f"{day} {second // 3600:02d}:{second % 3600 // 60:02d}"
+
+    def iso(self, ts: int) -> str:
+        """`datetime.fromtimestamp(ts, zone).isoformat()`."""
+        block = self._block(ts)
+        if block is None:
+            return datetime.fromtimestamp(ts, self.zone).isoformat()
+        local = ts + block[0]
+        day_number = local // 86400
+        day = self._iso_days.get(day_number)
+        if day is None:
+            day = self._iso_days[day_number] = (_EPOCH_DAY + timedelta(days=day_number)).isoformat()
+        second = local % 86400
+        return f"{day}T{second // 3600:02d}:{second % 3600 // 60:02d}:{second % 60:02d}{block[1]}"
+
+
+_EPOCH_DAY = date(1970, 1, 1)
+
+
 def shown(value: object, calendar: str = "jalali", tz_name: str = "Asia/Tehran", time: bool = True, none: str = "") -> str:
     """A stored date (log field, index or state value) as `fmt` shows it; `none` when there is
     none; a hand-edited value that is not a date is shown as written rather than failing."""

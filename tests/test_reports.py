@@ -208,3 +208,97 @@ def test_the_morning_digest_from_the_first_lines_is_the_digest_from_the_whole_li
         assert any(len(rows) > MAX_LINES for rows in idx.due(now=at).values())  # the "… and N more" line is exercised
         assert idx.iter_due()  # the index is still usable: the head's iterators were closed
         assert idx.records()
+
+
+def _selects(db, run) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(SQL, its query plan) of every SELECT on `records` that `run()` makes SQLite execute."""
+    seen: list[str] = []
+    db.set_trace_callback(seen.append)
+    try:
+        run()
+    finally:
+        db.set_trace_callback(None)
+    return [
+        (sql, " | ".join(str(r[3]) for r in db.execute("EXPLAIN QUERY PLAN " + sql)))
+        for sql in seen
+        if sql.lstrip().upper().startswith("SELECT") and "FROM RECORDS" in sql.upper()
+    ]
+
+
+def test_due_sections_and_their_counts_are_read_from_the_index_alone(archive: Config, cli) -> None:
+    """`due` at 100,000 records read 126,000 rows each through a look-up in the table (the index
+    gave only the order), and its three counts before the first line did the same (0.4 s): every
+    column they read is in records_next / records_stage now, so SQLite reads the index alone."""
+    assert cli("reindex")[0] == 0
+    with open_index(archive) as idx:
+        runs = {
+            "due": lambda: (idx.due_counts(), [list(rows) for rows in idx.iter_due_brief().values()]),
+            "due --staff": lambda: (idx.due_counts(staff="02"), [list(r) for r in idx.iter_due_brief(staff="02").values()]),
+            "due --json": lambda: [list(rows) for rows in idx.iter_due_json().values()],
+            "digest": lambda: idx.due_head(staff="07"),
+        }
+        for name, run in runs.items():
+            plans = _selects(idx.db, run)
+            assert len(plans) >= 3, name
+            for sql, plan in plans:
+                assert "USING COVERING INDEX" in plan and "TEMP B-TREE" not in plan, (name, sql, plan)
+
+
+ODD = ["شرکت \x1b[31mقرمز\x07", 'Quote "and" back\\slash', "C1 \x9b2J csi", "ي ك عربی", "tab\there"]
+
+
+@pytest.mark.parametrize("place", [("Asia/Tehran", "jalali"), ("Europe/Berlin", "gregorian")])
+def test_due_json_and_text_are_exactly_those_of_the_whole_records(
+    archive: Config,
+    cli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    place: tuple[str, str],
+) -> None:
+    """`due --json` is written straight from the rows (no dict per entry, dates through one
+    Clock) and `due` formats each (stage, days) once: both are byte for byte what json.dumps and
+    the line format give for `due()` — control characters, quotes, C1 codes and tabs in company
+    names, NULL case codes, in a zone with DST changes inside the lists and the Gregorian calendar."""
+    from archivist.cli import _json_safe, neutralize
+    from archivist.cli import main as cli_main
+    from archivist.config import load_config
+
+    odd = set()
+    for company in ODD:
+        code, out, _err = cli("register", "--company", company, "--staff", "02", "--yes")
+        assert code == 0
+        odd.add(out.strip())
+    zone, calendar = place
+    other = tmp_path / f"{calendar}.yaml"
+    text = Path(archive.path).read_text("utf-8").replace("Asia/Tehran", zone).replace("calendar: jalali", f"calendar: {calendar}")
+    other.write_text(text.replace("root: ./archive", f"root: {archive.root}"), "utf-8")
+    cfg = load_config(other)
+    monkeypatch.setenv("ARCHIVIST_NOW", "2027-01-10T10:00:00+03:30")  # the odd ones overdue and stuck too
+
+    def run(*args: str) -> str:
+        capsys.readouterr()
+        assert cli_main(["--config", str(other), *args]) == 0
+        return capsys.readouterr().out
+
+    with open_index(cfg) as idx:
+        lists, mine = idx.due(), idx.due(staff="02")
+    assert odd <= {h["lead"] for h in lists["stuck"]} and odd <= {h["lead"] for h in lists["overdue"]}
+    assert any("\x1b" in h["company"] for h in lists["stuck"]) and any("\x9b" in h["company"] for h in lists["stuck"])
+    dates = [h["next_followup"] for h in lists["overdue"]] + [h["stage_since"] for h in lists["stuck"]]
+    assert len({d[19:] for d in dates}) == (2 if zone == "Europe/Berlin" else 1)  # both sides of a DST change
+    assert any(h["next_followup"] is None for h in lists["stuck"]) and any(h["case"] for h in lists["stuck"])
+
+    def dumped(value: object) -> str:
+        return _json_safe(json.dumps(value, ensure_ascii=False, indent=2, default=str)) + "\n"
+
+    assert run("due", "--json") == dumped(lists)
+    assert run("due", "--staff", "02", "--json") == dumped(mine)
+    expected = []
+    for key, title in {"overdue": "overdue follow-ups", "today": "due today", "stuck": "stuck in a stage"}.items():
+        expected.append(f"{title} ({len(mine[key])})\n")
+        for h in mine[key]:
+            when = shown(h["next_followup"], calendar, zone)
+            extra = f"{h['status']} for {h['days']} days (limit {h['limit']})" if key == "stuck" else when
+            expected.append(f"  {h['lead']}  {h['case'] or '    '}  {h['staff']}  {extra:<28} {h['company']}\n")
+    assert run("due", "--staff", "02") == neutralize("".join(expected))

@@ -63,15 +63,20 @@ class Context:
         _write_json_list(items, 0)
         sys.stdout.write("\n")
 
-    def json_sections(self, sections: Mapping[str, Iterable[Any]]) -> None:
-        """A mapping of lists (`due --json`) printed as it is read, byte for byte what `json` prints."""
+    def json_sections(self, sections: Mapping[str, Iterable[Any]], encoded: bool = False) -> None:
+        """A mapping of lists (`due --json`) printed as it is read, byte for byte what `json` prints;
+        `encoded`: the items are JSON texts already, as json.dumps(indent=2) nests them a list deep
+        in the mapping (json_indent(1))."""
         write = sys.stdout.write
         if not sections:
             write("{}\n")
             return
         for i, (key, items) in enumerate(sections.items()):
             write(("{\n  " if i == 0 else ",\n  ") + json.dumps(key, ensure_ascii=False) + ": ")
-            _write_json_list(items, 1)
+            if encoded:
+                _write_json_texts(items, 1)
+            else:
+                _write_json_list(items, 1)
         write("\n}\n")
 
     def out(self, text: str = "") -> None:
@@ -91,6 +96,30 @@ def _write_json_list(items: Iterable[Any], depth: int) -> None:
         if text is None:
             text = json.dumps(item, ensure_ascii=False, indent=2, default=str).replace("\n", "\n" + pad)
         write(("[\n" if first else ",\n") + pad + _json_safe(text))
+        first = False
+    write("[]" if first else "\n" + "  " * depth + "]")
+
+
+def json_indent(depth: int) -> str:
+    """The indent json.dumps(indent=2) gives the items of a list nested `depth` levels deep."""
+    return "  " * (depth + 1)
+
+
+def _write_json_texts(texts: Iterable[str], depth: int, batch: int = 2000) -> None:
+    """`_write_json_list` for items that are JSON texts already (indented for `depth`), written
+    `batch` at a time, each batch made terminal-safe whole."""
+    write = sys.stdout.write
+    sep = ",\n" + json_indent(depth)
+    chunk: list[str] = []
+    first = True
+    for text in texts:
+        chunk.append(text)
+        if len(chunk) >= batch:
+            write(("[\n" + json_indent(depth) if first else sep) + _json_safe(sep.join(chunk)))
+            chunk.clear()
+            first = False
+    if chunk:
+        write(("[\n" + json_indent(depth) if first else sep) + _json_safe(sep.join(chunk)))
         first = False
     write("[]" if first else "\n" + "  " * depth + "]")
 

@@ -11,17 +11,15 @@ import argparse
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
-from ..dates import fmt
+from ..dates import Clock
 from ..i18n import _
 from ..index import Index, check_staff, open_current, reindex
 from ..index import export as export_mod
 from ..index.hook import install as install_hook
 from ..stages import STAGES
-from . import Context, command_help, json_flag, write_lines
+from . import Context, command_help, json_flag, json_indent, write_lines
 
 T = TypeVar("T")
 
@@ -114,25 +112,34 @@ def cmd_due(ctx: Context, args: argparse.Namespace) -> int:
     check_staff(ctx.cfg, args.staff)
     with _index(ctx) as idx:
         if args.json:
-            ctx.json_sections(idx.iter_due(staff=args.staff))
+            ctx.json_sections(idx.iter_due_json(staff=args.staff, indent=json_indent(1)), encoded=True)
             return 0
         counts = idx.due_counts(staff=args.staff)
         sections = idx.iter_due_brief(staff=args.staff)
-        cal, tz = ctx.cfg.calendar, ctx.cfg.timezone
-        zone = ZoneInfo(tz)
+        clock = Clock(ctx.cfg.calendar, ctx.cfg.timezone)  # what shown() gives for the ISO date the index hands back
         titles = {"overdue": _("overdue follow-ups"), "today": _("due today"), "stuck": _("stuck in a stage")}
-
-        def when(ts: int | None) -> str:  # what shown() gives for the ISO date the index hands back
-            return fmt(datetime.fromtimestamp(ts, zone), cal, tz) if ts is not None else ""
-
         stuck = _("{status} for {days} days (limit {limit})")  # translated once, not per row
+        said: dict[tuple[str, int], str] = {}  # (stage, days) → the padded text: a few hundred of them
+
+        def why(status: str, days: int, limit: int) -> str:
+            text = said.get((status, days))
+            if text is None:
+                text = said[status, days] = f"{stuck.format(status=status, days=days, limit=limit):<28}"
+            return text
+
         for key, title in titles.items():
             sys.stdout.write(f"{title} ({counts[key]})\n")
-            write_lines(
-                f"  {lead}  {case or '    '}  {staff}  "
-                f"{stuck.format(status=status, days=days, limit=limit) if key == 'stuck' else when(next_ts):<28} {company}\n"
-                for lead, case, staff, status, company, next_ts, days, limit in sections[key]
-            )
+            if key == "stuck":
+                lines = (
+                    f"  {lead}  {case or '    '}  {staff}  {why(status, days, limit)} {company}\n"
+                    for lead, case, staff, status, company, _next, days, limit in sections[key]
+                )
+            else:
+                lines = (
+                    f"  {lead}  {case or '    '}  {staff}  {clock.shown(next_ts) if next_ts is not None else '':<28} {company}\n"
+                    for lead, case, staff, _status, company, next_ts, _days, _limit in sections[key]
+                )
+            write_lines(lines)
     return 0
 
 

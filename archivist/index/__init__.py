@@ -357,6 +357,15 @@ class Index:
         staff = check_staff(self.cfg, staff)
         return {key: self._locked(rows) for key, rows in iter_due_brief(self.db, self.cfg, staff, now).items()}
 
+    def iter_due_json(
+        self, staff: str | None = None, now: datetime | None = None, indent: str = "    "
+    ) -> dict[str, Iterator[str]]:
+        """`iter_due` with each entry as its JSON text, `indent` deep (`due --json`; read them in order)."""
+        from .due import iter_due_json
+
+        staff = check_staff(self.cfg, staff)
+        return {key: self._locked(rows) for key, rows in iter_due_json(self.db, self.cfg, staff, now, indent).items()}
+
     def _locked(self, rows: Iterator[T]) -> Iterator[T]:
         with self._lock:
             yield from rows

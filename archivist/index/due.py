@@ -6,6 +6,7 @@ it longer ago than `followup.stuck_days` allows for that stage (Record.stage_sin
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -13,8 +14,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..config import Config
+from ..dates import Clock
 from ..dates import now as _now
+from ..store import AREAS
+from .build import templates_of
 from .search import CODE_ORDER, HIT_COLUMNS, _filters, hit, iso_of
+from .search_text import expected_name
 
 SECTIONS = ("overdue", "today", "stuck")
 
@@ -28,6 +33,10 @@ def _queries(cfg: Config, staff: str | None, now: datetime) -> dict[str, tuple[s
     active = "r.status IS NOT NULL AND r.status != 'archived'"
     limits = [(stage, now_ts - int(days) * 86400) for stage, days in cfg.followup.stuck_days.items()]
     stuck = " OR ".join("(r.status = ? AND r.stage_ts < ?)" for _ in limits) or "0"
+    stuck_args: list[Any] = [x for pair in limits for x in pair]
+    if limits:  # implied by the terms (the same rows): the part of records_stage to read, not all of it
+        stuck = f"({stuck}) AND r.stage_ts < ?"
+        stuck_args.append(max(cutoff for _stage, cutoff in limits))
     return {
         "overdue": (f"{active} AND r.next_ts < ?{where} ORDER BY r.next_ts, {CODE_ORDER}", [now_ts, *args]),
         "today": (
@@ -35,7 +44,7 @@ def _queries(cfg: Config, staff: str | None, now: datetime) -> dict[str, tuple[s
             [now_ts, end_ts, *args],
         ),
         # one query over every stage's limit, in the order the lists were always sorted in
-        "stuck": (f"({stuck}){where} ORDER BY r.stage_ts, {CODE_ORDER}", [x for pair in limits for x in pair] + args),
+        "stuck": (f"({stuck}){where} ORDER BY r.stage_ts, {CODE_ORDER}", stuck_args + args),
     }
 
 
@@ -96,6 +105,51 @@ def iter_due_brief(
             return
         for lead, case, staff_, status, company, next_ts, stage_ts in cur:
             yield lead, case, staff_, status, company, next_ts, (now_ts - stage_ts) // 86400, limits[status]
+
+    return {key: rows(key) for key in SECTIONS}
+
+
+def iter_due_json(
+    db: sqlite3.Connection, cfg: Config, staff: str | None = None, now: datetime | None = None, indent: str = "    "
+) -> dict[str, Iterator[str]]:
+    """`iter_due` with each entry as the text `json.dumps(entry, ensure_ascii=False, indent=2)`
+    gives it nested `indent` deep (what `due --json` prints), made straight from the row: no dict
+    per entry, dates through one `Clock`. tests/test_reports.py compares it with json.dumps of
+    `due()` byte for byte."""
+    now = now or _now(cfg.timezone)
+    now_ts = int(now.timestamp())
+    queries = _queries(cfg, staff, now)
+    limits = {stage: int(days) for stage, days in cfg.followup.stuck_days.items()}
+    iso = Clock("jalali", cfg.timezone).iso
+
+    def date(ts: int) -> str:
+        return f'"{iso(ts)}"'  # digits, dashes, colons and a sign: nothing to escape
+
+    templates, root = templates_of(cfg), str(cfg.root)
+    string = json.encoder.encode_basestring  # type: ignore[attr-defined]  # json's own C encoder
+    at = ",\n" + indent + '  "'
+
+    def rows(key: str) -> Iterator[str]:
+        sql, params = queries[key]
+        cur = db.execute(f"SELECT {HIT_COLUMNS}, r.stage_ts FROM records r WHERE {sql}", params)
+        # the text columns hold str or NULL (TEXT affinity), each encoded by json's own C encoder
+        for _id, lead, case, company, staff_, status, next_ts, area, name, stale, stage_ts in cur:
+            path = f"{root}/{AREAS[area]}/{name or expected_name(templates, lead, case, staff_, company)}"
+            entry = (
+                f'{{\n{indent}  "lead": {"null" if lead is None else string(lead)}'
+                f'{at}case": {"null" if case is None else string(case)}'
+                f'{at}company": {"null" if company is None else string(company)}'
+                f'{at}staff": {"null" if staff_ is None else string(staff_)}'
+                f'{at}status": {"null" if status is None else string(status)}'
+                f'{at}next_followup": {"null" if next_ts is None else date(next_ts)}'
+                f'{at}path": {string(path)}{at}stale": {"true" if stale else "false"}'
+            )  # untranslated: JSON keys
+            if key == "stuck":  # stage_ts is never NULL here (stage_ts < ?)
+                days = (now_ts - stage_ts) // 86400
+                entry += (
+                    f'{at}stage_since": {date(stage_ts)}{at}days": {days}{at}limit": {limits[status]}'  # untranslated: JSON keys
+                )
+            yield entry + "\n" + indent + "}"
 
     return {key: rows(key) for key in SECTIONS}
 
