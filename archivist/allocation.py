@@ -11,13 +11,16 @@ Both reads and the registry write happen under one inter-process lock.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import re
 import stat
 import struct
+import sys
 import time
 import zlib
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -164,13 +167,11 @@ def _names(
     is a folder; a stray file can only make the answer "look closer"), one regex pass in C.
     """
     if above:
-        listed: list[str] = []
-        for area in areas or AREAS:
-            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-                listed.append("\n".join(os.listdir(layout.area(area))))
-        if max(map(int, _code_runs("\n".join(listed))), default=0) <= above:
+        tops = _AreaTops(layout)
+        high = max((tops.top(area) for area in areas or AREAS), default=0)
+        tops.save()
+        if high <= above:
             return  # no digit run in any name is above: nothing to parse
-        del listed
     names = list(iter_record_names(layout, areas or AREAS))
     for area, name in names:
         if above and all(int(run) <= above for run in _CODE_RUN.findall(name)):  # int() reads ۱۲ and ١٢ too
@@ -181,20 +182,110 @@ def _names(
             yield area, parsed
 
 
-def _case_logs(layout: Layout) -> Iterator[tuple[str, _Log]]:
-    """(folder, log) of every case (`log.raw`: its bytes; `log.memo`): a few thousand logs.
+class _AreaTops:
+    """`<state>/area-codes.cache`: for each area folder, the highest code-like digit run in its
+    entries' names, with the folder's stat (device, inode, mtime, ctime) when it was listed.
 
-    Every allocation and tax-ID check reads them all; `<state>/case-logs.cache` keeps their bytes
-    with each log's inode, mtime, ctime and size, so only logs whose stat changed are read again
-    (a stat each instead of an open and read: 3,700 cases cost ~0.2 s to read, a few ms to stat).
-    ctime changes with every write and every `touch`, so a same-size edit cannot hide; a log
-    written less than two seconds before the cache was saved is read again (a later same-size
-    write in the same timestamp tick would look unchanged: git's "racily clean" entries). The
-    cache is derived: a missing, foreign or damaged one is rebuilt, one this account cannot write
-    is only not kept. `memo` keeps what a scan derived from those bytes (the highest serial of a
-    kind and year the text shows, the highest `lead:`), saved with them and dropped when the log
-    changes: the scan's regexes then run only over the logs that changed."""
-    cache = _CaseCache(layout)
+    A folder's mtime and ctime change whenever an entry is made, removed or renamed in it, so
+    while they are those recorded the listing (100,000 names, ~0.15 s with the regex pass) would
+    give the same answer and is skipped; a hand-made folder changes them and is seen. A listing is
+    recorded only when the folder's timestamps were settled (2 s older than the stat taken before
+    it): a later change in the same timestamp tick could not be told apart otherwise (git's
+    "racily clean" rule, as for the case logs). Derived: a missing or damaged file is only a
+    listing more. `refresh` (the background catch-up, after its walk) records the areas a command
+    changed, so the next registration lists nothing."""
+
+    MAGIC = b"archivist area codes 1\n"
+    RACY_NS = 2_000_000_000
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self.path = layout.state / "area-codes.cache"
+        self.known: dict[str, list[int]] = {}  # area: [device, inode, mtime_ns, ctime_ns, top]
+        self.changed = False
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            data = self.path.read_bytes()
+            body, _sep, crc = data[len(self.MAGIC) :].rpartition(b"\n")
+            if data.startswith(self.MAGIC) and zlib.crc32(body) == int(crc):
+                known = json.loads(body)
+                if isinstance(known, dict):
+                    self.known = {
+                        str(k): v
+                        for k, v in known.items()
+                        if isinstance(v, list) and len(v) == 5 and all(type(x) is int for x in v)
+                    }
+
+    def top(self, area: str) -> int:
+        """The highest digit run in the names in `area` (0: none, or no such folder)."""
+        path = self.layout.area(area)
+        try:
+            st = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return 0
+        known = self.known.get(area)
+        if known is not None and known[:4] == [st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns]:
+            return known[4]
+        return self._list(area, path)
+
+    def _list(self, area: str, path: Path) -> int:
+        started = time.time_ns()
+        try:
+            st = os.stat(path)  # before the listing: a change after it shows as another stat
+            names = os.listdir(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return 0
+        top = max(map(int, _code_runs("\n".join(names))), default=0)
+        if max(st.st_mtime_ns, st.st_ctime_ns) < started - self.RACY_NS:
+            self.known[area] = [st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, top]
+            self.changed = True
+        elif self.known.pop(area, None) is not None:
+            self.changed = True
+        return top
+
+    def refresh(self, wait: float = 3.0) -> None:
+        """List the areas whose listing is not recorded (or no longer holds), first waiting (at
+        most `wait` seconds) until each folder's timestamps have settled, then save."""
+        for area in AREAS:
+            path = self.layout.area(area)
+            try:
+                st = os.stat(path)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            known = self.known.get(area)
+            if known is not None and known[:4] == [st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns]:
+                continue
+            settled = max(st.st_mtime_ns, st.st_ctime_ns) + self.RACY_NS - time.time_ns()
+            if 0 < settled <= wait * 1e9:
+                time.sleep(settled / 1e9 + 0.05)
+            self._list(area, path)
+        self.save()
+
+    def save(self) -> None:
+        if not self.changed:
+            return
+        body = json.dumps(self.known, sort_keys=True).encode()
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:  # derived data: temp + rename, no fsync (a damaged file fails its checksum)
+            make_dirs(self.path.parent)
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            with open(open_new(tmp, os.O_WRONLY), "wb") as f:
+                f.write(self.MAGIC + body + b"\n" + str(zlib.crc32(body)).encode())
+            os.replace(tmp, self.path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        self.changed = False
+
+
+def refresh_area_tops(cfg: Config) -> None:
+    """Record the area folders' listings that no longer hold (the background catch-up calls it
+    after its walk), so that the next allocation lists no folder while nothing changed."""
+    _AreaTops(layout_of(cfg)).refresh()
+
+
+def _case_folders(layout: Layout) -> Iterator[tuple[str, str]]:
+    """(folder, area-relative name) of every case folder, from the bare listings of the case areas."""
     for area in CASE_AREAS:
         base = str(layout.area(area))
         try:
@@ -204,21 +295,36 @@ def _case_logs(layout: Layout) -> Iterator[tuple[str, _Log]]:
         with entries:
             names = [e.name for e in entries if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)]
         for name in names:
-            folder = f"{base}/{name}"
-            rel = f"{area}/{name}"
-            raw = cache.read(rel, folder)
-            if raw:
-                yield folder, _Log(raw, cache.memo(rel))
+            yield f"{base}/{name}", f"{area}/{name}"
+
+
+def _case_logs(layout: Layout) -> Iterator[tuple[str, _Log]]:
+    """(folder, log) of every case (`log.raw`: its bytes): a few thousand logs.
+
+    What needs every case log's text (a typed number or tax ID searched for, a lost registry
+    rebuilt) reads them here; `<state>/case-logs.cache` keeps their bytes with each log's inode,
+    mtime, ctime and size, so only logs whose stat changed are read again (a stat each instead of
+    an open and read: 3,700 cases cost ~0.2 s to read, a few ms to stat). ctime changes with every
+    write and every `touch`, so a same-size edit cannot hide; a log written less than two seconds
+    before the cache was saved is read again (a later same-size write in the same timestamp tick
+    would look unchanged: git's "racily clean" entries). The cache is derived: a missing, foreign
+    or damaged one is rebuilt, one this account cannot write is only not kept. The highest numbers
+    need no text at all (`_CaseCache.tops`)."""
+    cache = _CaseCache(layout)
+    for folder, rel in _case_folders(layout):
+        raw = cache.read(rel, folder)
+        if raw:
+            yield folder, _Log(raw)
     cache.save()
 
 
 class _Log:
-    """A case log's bytes, copied out of the cache file only when asked for, and its memo."""
+    """A case log's bytes, copied out of the cache file only when asked for."""
 
-    __slots__ = ("_raw", "memo")
+    __slots__ = ("_raw",)
 
-    def __init__(self, raw: bytes | memoryview, memo: dict[str, int]) -> None:
-        self._raw, self.memo = raw, memo
+    def __init__(self, raw: bytes | memoryview) -> None:
+        self._raw = raw
 
     @property
     def raw(self) -> bytes:
@@ -227,104 +333,270 @@ class _Log:
         return self._raw
 
 
-class _Memo(dict[str, int]):
-    """A log's derived values; setting one marks the cache for saving."""
-
-    def __init__(self, owner: _CaseCache, values: dict[str, int]) -> None:
-        super().__init__(values)
-        self.owner = owner
-
-    def __setitem__(self, key: str, value: int) -> None:
-        super().__setitem__(key, value)
-        self.owner.changed = True
-        self.owner.dirty += 1
+_Key = tuple[int, int, int, int]  # a log's inode, mtime_ns, ctime_ns, size
 
 
 class _CaseCache:
-    MAGIC = b"archivist case-logs cache 2\n"
-    ENTRY = struct.Struct("<IqqqqI")  # name length, inode, mtime_ns, ctime_ns, size, bytes kept
+    """`<state>/case-logs.cache`: every case log's stat, what was derived from its text (memos:
+    the highest serial of a kind and year it shows, the highest `lead:`) and its bytes.
+
+    The file is a table (names, stats, and the memos as one column of numbers per kind, with its
+    own checksum) followed by the logs' bytes (with a second one): the highest numbers (`tops`)
+    read only the table, ~200 KB instead of every log's bytes (~9 MB at 3,700 cases, a checksum
+    over them and a copy in memory); the bytes are read only when a memo must be derived again
+    from a log that did not change, or when the file is rewritten."""
+
+    MAGIC = b"archivist case-logs cache 3\n"
+    HEAD = struct.Struct("<qIIII")  # when written (ns), rows, names' length, memo kinds' length, memo kinds
+    ROW = struct.Struct("<qqqqI")  # inode, mtime_ns, ctime_ns, size, bytes kept
     RACY_NS = 2_000_000_000
     SAVE_AFTER = 64  # logs read or memos derived again before the whole file is rewritten
 
-    def __init__(self, layout: Layout) -> None:
+    def __init__(self, layout: Layout, whole: bool = True) -> None:
+        self.layout = layout
         self.path = layout.state / "case-logs.cache"
-        self.old: dict[str, tuple[tuple[int, int, int, int], memoryview]] = {}
-        self.new: dict[str, tuple[tuple[int, int, int, int], bytes | memoryview]] = {}
-        self.old_memos: dict[str, dict[str, int]] = {}
-        self.memos: dict[str, _Memo] = {}
+        self.index: dict[str, int] = {}  # name: its row in the file's table
+        self.keys: list[_Key] = []  # each row's stat when cached
+        self.at: list[int] = [0]  # where each row's bytes start in the blob (one more: where they end)
+        self.cols: dict[str, array[int]] = {}  # memo kind: each row's value (-1: none)
+        self.blob: memoryview | None = None  # the logs' bytes as the file holds them (checked)
+        self._rest: Any = None  # the open file, while only its table was read
+        self.new: dict[str, tuple[_Key, bytes | memoryview | None]] = {}  # None: the blob's bytes
+        self.derived: dict[str, dict[str, int]] = {}  # memos derived in this run
+        self.reread: set[str] = set()  # logs whose bytes changed: the file's memos no longer hold
         self.changed = False
         self.dirty = 0  # what a run without this save would have to read or derive again
         self.settled_before = time.time_ns() - self.RACY_NS  # older timestamps can no longer tick
         self.trusted_before = 0  # set from the cache file: what was settled when it was written
-        with contextlib.suppress(OSError, ValueError, TypeError, struct.error):
-            self.old = self._load(self.path.read_bytes())
+        try:
+            f: Any = open(self.path, "rb")  # noqa: SIM115 - kept open until its bytes are wanted (or close())
+        except OSError:
+            return
+        try:
+            self._load(f)
+            if whole and self.index and self._read_blob(f) is None:
+                self._forget()  # damaged: every log is read again
+            elif not whole:
+                self._rest, f = f, None
+        except (OSError, ValueError, TypeError, IndexError, struct.error):
+            self._forget()
+        finally:
+            if f is not None:
+                f.close()
 
-    def memo(self, rel: str) -> dict[str, int]:
-        """What was derived from this log's bytes (kept only while they stay cached)."""
-        memo = self.memos.get(rel)
-        if memo is None:
-            memo = self.memos[rel] = _Memo(self, self.old_memos.get(rel, {}) if rel in self.new else {})
-        return memo
+    def _forget(self) -> None:
+        self.index, self.keys, self.at, self.cols, self.blob = {}, [], [0], {}, None
+        self.close()
 
-    def _load(self, data: bytes) -> dict[str, tuple[tuple[int, int, int, int], memoryview]]:
-        if not data.startswith(self.MAGIC) or len(data) < len(self.MAGIC) + 16:
-            return {}
-        body = memoryview(data)[len(self.MAGIC) : -4]
-        if zlib.crc32(body) != int.from_bytes(data[-4:], "little"):
-            return {}
-        written = int.from_bytes(body[:8], "little")
-        body = body[8:]
-        n_memos = int.from_bytes(body[-4:], "little")
-        memos = json.loads(bytes(body[len(body) - 4 - n_memos : -4]))
-        if not isinstance(memos, dict):
-            return {}
-        body = body[: len(body) - 4 - n_memos]
-        out = {}
-        pos, end, size = 0, len(body), self.ENTRY.size
-        while pos < end:
-            n, ino, mtime, ctime, length, kept = self.ENTRY.unpack_from(body, pos)
-            pos += size
-            name = bytes(body[pos : pos + n]).decode("utf-8", "surrogateescape")
-            pos += n
-            out[name] = ((ino, mtime, ctime, length), body[pos : pos + kept])  # no copy
-            pos += kept
-        self.old_memos = {k: v for k, v in memos.items() if isinstance(v, dict) and k in out}
+    def _load(self, f: Any) -> None:
+        first = f.read(len(self.MAGIC) + self.HEAD.size)
+        if len(first) < len(self.MAGIC) + self.HEAD.size or not first.startswith(self.MAGIC):
+            return
+        head = first[len(self.MAGIC) :]
+        written, n, names_len, kinds_len, n_kinds = self.HEAD.unpack(head)
+        rows_at = names_len
+        kinds_at = rows_at + n * self.ROW.size
+        cols_at = kinds_at + kinds_len
+        size = cols_at + 8 * n * n_kinds
+        table = f.read(size + 4)
+        if len(table) != size + 4 or zlib.crc32(memoryview(table)[:size], zlib.crc32(head)) != int.from_bytes(
+            table[size:], "little"
+        ):
+            return
+        names = table[:names_len].decode("utf-8", "surrogateescape").split("\0") if n else []
+        kinds = json.loads(table[kinds_at:cols_at])
+        if len(names) != n or not isinstance(kinds, list) or len(kinds) != n_kinds:
+            return
+        rows = list(self.ROW.iter_unpack(memoryview(table)[rows_at:kinds_at]))
+        for j, kind in enumerate(kinds):
+            col = array("q")
+            col.frombytes(table[cols_at + 8 * n * j : cols_at + 8 * n * (j + 1)])
+            if sys.byteorder != "little":
+                col.byteswap()
+            self.cols[str(kind)] = col
+        self.index = dict(zip(names, range(n), strict=True))
+        self.keys = [row[:4] for row in rows]
+        self.at = list(itertools.accumulate((row[4] for row in rows), initial=0))
         self.trusted_before = written - self.RACY_NS
-        return out
 
-    def read(self, rel: str, folder: str) -> bytes | memoryview:
-        raw: bytes | memoryview
+    def _read_blob(self, f: Any) -> memoryview | None:
+        """The logs' bytes after the table, from the file whose table was read (checked); None
+        when unusable."""
+        if self.blob is None:
+            size = self.at[-1]
+            data = f.read(size + 4)
+            if len(data) == size + 4 and zlib.crc32(memoryview(data)[:size]) == int.from_bytes(data[size:], "little"):
+                self.blob = memoryview(data)[:size]
+        return self.blob
+
+    def close(self) -> None:
+        if self._rest is not None:
+            self._rest.close()
+            self._rest = None
+
+    def _cached(self, rel: str) -> memoryview | None:
+        """The bytes the cache file keeps for `rel` (its bytes part read on first use)."""
+        i = self.index.get(rel)
+        if i is None:
+            return None
+        if self.blob is None and self._rest is not None:
+            rest, self._rest = self._rest, None
+            try:
+                self._read_blob(rest)
+            except OSError:
+                pass
+            finally:
+                rest.close()
+        return None if self.blob is None else self.blob[self.at[i] : self.at[i + 1]]
+
+    def memo(self, rel: str, kind: str, fresh: bool) -> int | None:
+        """What was derived of `kind` from the log's bytes (while they are those cached), if known."""
+        derived = self.derived.get(rel)
+        if derived is not None and kind in derived:
+            return derived[kind]
+        if not fresh or rel in self.reread:
+            return None
+        col = self.cols.get(kind)
+        value = col[self.index[rel]] if col is not None else -1
+        return value if value >= 0 else None
+
+    def _stat(self, rel: str, folder: str) -> tuple[os.stat_result | None, bool]:
+        """The log's stat (None: missing or unreadable) and whether its cached entry still holds."""
         try:
             st = os.stat(f"{folder}/{LOG_NAME}", follow_symlinks=False)
         except OSError:
             self.changed = True
-            return _read(folder)  # missing or unreadable: the same answer as before, uncached
-        key = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
-        hit = self.old.get(rel)
-        stamp = max(st.st_mtime_ns, st.st_ctime_ns)
-        if hit is not None and hit[0] == key and stamp < self.trusted_before:
-            raw = hit[1]
-        else:  # new, changed, or cached while a same-size write could still keep its timestamps
-            raw = _read(folder)
-            self.dirty += 1
-            if hit is None or hit[0] != key or hit[1] != raw:
-                self.changed = True
-                self.old_memos.pop(rel, None)  # derived from other bytes
-            elif stamp < self.settled_before:
-                self.changed = True  # settled since: saved now, it is trusted from the next run
-        if stat.S_ISREG(st.st_mode) and len(raw) == st.st_size:
-            self.new[rel] = (key, raw)
+            return None, False
+        i = self.index.get(rel)
+        fresh = (
+            i is not None
+            and self.keys[i] == (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+            and max(st.st_mtime_ns, st.st_ctime_ns) < self.trusted_before
+        )
+        return st, fresh
+
+    def _keep(self, rel: str, st: os.stat_result, raw: bytes | memoryview | None) -> None:
+        if raw is None or stat.S_ISREG(st.st_mode) and len(raw) == st.st_size:
+            self.new[rel] = ((st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size), raw)
+
+    def _read_again(self, rel: str, folder: str, st: os.stat_result) -> bytes:
+        """A new, changed or racily cached log read from disk; its memos dropped unless the bytes
+        are those cached (then, settled now, it is trusted from the next run)."""
+        raw = _read(folder)
+        self.dirty += 1
+        i = self.index.get(rel)
+        # (compared only with bytes already read: the highest numbers do not read them for this)
+        old = self._cached(rel) if self.blob is not None else None
+        if (
+            i is None
+            or self.keys[i] != (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+            or old is None
+            or old.tobytes() != raw
+        ):
+            self.changed = True
+            self.reread.add(rel)
+            self.derived.pop(rel, None)
+        elif max(st.st_mtime_ns, st.st_ctime_ns) < self.settled_before:
+            self.changed = True
+        self._keep(rel, st, raw)
         return raw
 
+    def read(self, rel: str, folder: str) -> bytes | memoryview:
+        """The log's bytes: the cached ones while its stat holds, else read from disk."""
+        st, fresh = self._stat(rel, folder)
+        if st is None:
+            return _read(folder)  # missing or unreadable: the same answer as before, uncached
+        cached = self._cached(rel) if fresh else None
+        if cached is None:
+            return self._read_again(rel, folder, st)
+        self._keep(rel, st, cached)
+        return cached
+
+    def tops(self, kind: str, derive: Callable[[bytes], int]) -> list[tuple[str, str, int]]:
+        """(folder, name, `derive(bytes)`) for every case log that is not empty, from the log's memo
+        while its stat holds: only the logs that changed are read and derived again, and the cache
+        file's bytes part is not read at all."""
+        out = []
+        for folder, rel in _case_folders(self.layout):
+            st, fresh = self._stat(rel, folder)
+            if st is None:
+                raw: bytes | memoryview = _read(folder)
+                if raw:
+                    out.append((folder, rel, derive(bytes(raw))))
+                continue
+            value = self.memo(rel, kind, fresh)
+            if value is not None:
+                self._keep(rel, st, None)
+                if st.st_size:
+                    out.append((folder, rel, value))
+                continue
+            cached = self._cached(rel) if fresh else None
+            if cached is not None:
+                raw = cached
+                self._keep(rel, st, None)
+            else:
+                raw = self._read_again(rel, folder, st)
+            if not raw:
+                continue
+            value = derive(bytes(raw))
+            self.derived.setdefault(rel, {})[kind] = value
+            self.changed = True
+            self.dirty += 1
+            out.append((folder, rel, value))
+        return out
+
+    def bytes_of(self, rel: str, folder: str) -> bytes:
+        """A log's bytes after `tops`: those just read, else the cached ones if the cache file's
+        bytes were read anyway, else the log itself (one file, rather than every log's copy)."""
+        kept = self.new.get(rel)
+        if kept is not None and kept[1] is not None:
+            return bytes(kept[1])
+        cached = self._cached(rel) if kept is not None and self.blob is not None else None
+        return bytes(cached) if cached is not None else _read(folder)
+
     def save(self) -> None:
-        if not self.changed and len(self.new) == len(self.old):
+        try:
+            self._save()
+        finally:
+            self.close()
+
+    def _save(self) -> None:
+        if not self.changed and len(self.new) == len(self.index):
             return
-        if self.old and self.dirty < min(self.SAVE_AFTER, len(self.new) // 4 + 1):
+        if self.index and self.dirty < min(self.SAVE_AFTER, len(self.new) // 4 + 1):
             # a few logs changed since the file was written (each contract or invoice changes one):
             # reading those few again next time costs less than rewriting every case log's bytes
             # (~9 MB at 3,700 cases, a tenth of a second per action); kept the old file stays
-            # correct, as a changed log's stat no longer matches its entry
+            # correct, as a changed log's stat no longer matches its row
             return
+        rows: list[tuple[str, _Key, bytes | memoryview]] = []
+        for name, (key, raw) in self.new.items():
+            if raw is None:
+                raw = self._cached(name)  # kept by the old file (lost with a damaged one: read again next time)
+                if raw is None:
+                    continue
+            rows.append((name, key, raw))
+        kinds = sorted({kind for memos in self.derived.values() for kind in memos} | set(self.cols))
+        cols = {kind: array("q", [-1]) * len(rows) for kind in kinds}
+        for j, (name, _key, _raw) in enumerate(rows):
+            i = None if name in self.reread else self.index.get(name)
+            derived = self.derived.get(name, {})
+            for kind, col in cols.items():
+                if kind in derived:
+                    col[j] = derived[kind]
+                elif i is not None and kind in self.cols:
+                    col[j] = self.cols[kind][i]
+        names = "\0".join(name for name, _key, _raw in rows).encode("utf-8", "surrogateescape")
+        table = bytearray(names)
+        for _name, (ino, mtime, ctime, size), raw in rows:
+            table += self.ROW.pack(ino, mtime, ctime, size, len(raw))
+        kinds_json = json.dumps(kinds).encode()
+        table += kinds_json
+        for col in cols.values():
+            if sys.byteorder != "little":
+                col.byteswap()
+            table += col.tobytes()
+        head = self.HEAD.pack(time.time_ns(), len(rows), len(names), len(kinds_json), len(kinds))
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:  # derived data: temp + rename, no fsync (a damaged file fails its checksum)
             make_dirs(self.path.parent)
@@ -332,21 +604,13 @@ class _CaseCache:
                 tmp.unlink()  # a leftover of this pid: the new file gets the mode below
             # 0600 (0660 when shared, see modes): it holds a copy of every case log
             with open(open_new(tmp, os.O_WRONLY), "wb") as f:  # piece by piece: never a second copy of every log in memory
+                f.write(self.MAGIC + head)
+                f.write(table)
+                f.write(zlib.crc32(table, zlib.crc32(head)).to_bytes(4, "little"))
                 crc = 0
-
-                def put(piece: bytes | memoryview) -> None:
-                    nonlocal crc
-                    crc = zlib.crc32(piece, crc)
-                    f.write(piece)
-
-                f.write(self.MAGIC)
-                put(time.time_ns().to_bytes(8, "little"))
-                for name, ((ino, mtime, ctime, size), raw) in self.new.items():
-                    encoded = name.encode("utf-8", "surrogateescape")
-                    put(self.ENTRY.pack(len(encoded), ino, mtime, ctime, size, len(raw)) + encoded)
-                    put(raw)
-                memos = json.dumps({rel: dict(m) for rel, m in self.memos.items() if m and rel in self.new}).encode()
-                put(memos + len(memos).to_bytes(4, "little"))
+                for _name, _key, raw in rows:
+                    crc = zlib.crc32(raw, crc)
+                    f.write(raw)
                 f.write(crc.to_bytes(4, "little"))
             os.replace(tmp, self.path)
         except OSError:
@@ -391,12 +655,19 @@ def disk_high_applicant(cfg: Config, layout: Layout, above: int = 0) -> int:
     for _area, parsed in _names(cfg, layout, above):
         if "lead" in parsed:
             high = max(high, int(ascii_digits(parsed["lead"])))
-    for _folder, log in _case_logs(layout):
-        top = log.memo.get("lead")
-        if top is None:
-            top = log.memo["lead"] = max((int(m.group(1)) for m in _LEAD_LINE.finditer(log.raw)), default=0)
-        high = max(high, top)
-    return high
+    cache = _CaseCache(layout, whole=False)
+    try:
+        tops = cache.tops("lead", _top_lead)
+    except BaseException:
+        cache.close()
+        raise
+    cache.save()
+    return max([high, *(top for _folder, _rel, top in tops)])
+
+
+def _top_lead(raw: bytes) -> int:
+    """The highest `lead:` a case log's text shows."""
+    return max((int(m.group(1)) for m in _LEAD_LINE.finditer(raw)), default=0)
 
 
 def disk_high_case(cfg: Config, layout: Layout, prefix: str, above: int = 0) -> int:
@@ -481,17 +752,20 @@ def disk_high_serial(cfg: Config, layout: Layout, kind: str, year: str | None, a
 
     memo_key = f"serial {kind} {fmt} {year}"  # untranslated: a cache key, not a message
     high = above
-    for folder, log in _case_logs(layout):
-        top = log.memo.get(memo_key)
-        if top is None:
-            top = log.memo[memo_key] = text_top(log.raw)
-        if top <= high:
-            continue
-        rec = _parse(folder, log.raw)
-        for number in numbers_of(rec, kind) if rec else ():
-            m = exact.match(number)
-            if m and wanted(m, high):
-                high = int(m.group("seq"))
+    cache = _CaseCache(layout, whole=False)
+    try:
+        for folder, rel, top in cache.tops(memo_key, text_top):
+            if top <= high:
+                continue
+            rec = _parse(folder, cache.bytes_of(rel, folder))
+            for number in numbers_of(rec, kind) if rec else ():
+                m = exact.match(number)
+                if m and wanted(m, high):
+                    high = int(m.group("seq"))
+    except BaseException:
+        cache.close()
+        raise
+    cache.save()
     return high
 
 

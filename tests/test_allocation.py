@@ -342,3 +342,148 @@ def test_with_a_live_index_the_highest_code_comes_from_it_not_a_walk(
         holder.join(30)
         close_all()
     _assert_nothing_reissued(cfg)
+
+
+# -- allocation on an unchanged archive (issue 17, session 4): no listing, no case log read -------
+
+
+def _listed_areas(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The area folders os.listdir / os.scandir are asked for from now on (a spy on both)."""
+    import os
+
+    areas = {str(cfg.root / area): area for area in ("applicants", "customers", "archive/applicants", "archive/customers")}
+    seen: list[str] = []
+    real_listdir, real_scandir = os.listdir, os.scandir
+
+    def listdir(path=".", *args):  # type: ignore[no-untyped-def]
+        if str(path) in areas:
+            seen.append(areas[str(path)])
+        return real_listdir(path, *args)
+
+    def scandir(path=".", *args):  # type: ignore[no-untyped-def]
+        if str(path) in areas and areas[str(path)].endswith("applicants"):
+            seen.append(areas[str(path)])
+        return real_scandir(path, *args)
+
+    monkeypatch.setattr(os, "listdir", listdir)
+    monkeypatch.setattr(os, "scandir", scandir)
+    return seen
+
+
+def test_register_on_an_unchanged_archive_lists_no_area_folder(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a daemon a registration listed every area folder (100,000 names, ~0.15 s) to find
+    the highest code on disk. While a folder's stat is the one recorded with its last listing
+    (the background catch-up records it after its walk), its names cannot have changed."""
+    for company in ("Alpha Co", "Beta Co"):
+        workflow.register(cfg, company=company, staff="01")
+    monkeypatch.setattr(allocation._AreaTops, "RACY_NS", 0)  # every folder's timestamps count as settled
+    allocation.refresh_area_tops(cfg)  # what the catch-up does after its walk
+    listed = _listed_areas(cfg, monkeypatch)
+    assert workflow.register(cfg, company="Gamma Co", staff="01").lead == "00003"
+    assert listed == []
+    _assert_nothing_reissued(cfg)
+
+
+def test_a_folder_made_by_hand_after_the_last_listing_is_seen_and_its_code_never_reissued(
+    cfg: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workflow.register(cfg, company="Alpha Co", staff="01")
+    monkeypatch.setattr(allocation._AreaTops, "RACY_NS", 0)
+    allocation.refresh_area_tops(cfg)
+    # a folder copied in by hand (restored from elsewhere) with a code the registry never issued
+    hand = cfg.root / "applicants" / "Hand Co - 01 - 00050"
+    hand.mkdir()
+    (hand / LOG_NAME).write_bytes((next((cfg.root / "applicants").glob("Alpha*")) / LOG_NAME).read_bytes())
+    listed = _listed_areas(cfg, monkeypatch)
+    assert workflow.register(cfg, company="Beta Co", staff="01").lead == "00051"
+    # the folder whose stat changed was listed again (then its names parsed: one is above the
+    # registry), the unchanged ones were not
+    assert "applicants" in listed and "customers" not in listed
+    # and one renamed by hand inside the archive's other area is seen the same way
+    moved = cfg.root / "archive" / "applicants" / "Moved Co - 01 - 00070"
+    moved.parent.mkdir(parents=True, exist_ok=True)
+    hand.rename(moved)
+    assert workflow.register(cfg, company="Gamma Co", staff="01").lead == "00071"
+
+
+def test_a_listing_whose_folder_may_still_tick_is_not_recorded(cfg: Config) -> None:
+    """A folder changed less than 2 s before its listing may change again within the same
+    timestamp tick without its stat showing it: such a listing is used once, never recorded."""
+    workflow.register(cfg, company="Alpha Co", staff="01")  # applicants/ changed just now
+    tops = allocation._AreaTops(allocation.layout_of(cfg))
+    assert tops.top("applicants") == 1
+    assert "applicants" not in tops.known
+    tops.refresh(wait=0)  # the catch-up, had it no time to wait
+    assert "applicants" not in allocation._AreaTops(allocation.layout_of(cfg)).known
+
+
+def test_a_damaged_area_listing_record_is_listed_again(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    workflow.register(cfg, company="Alpha Co", staff="01")
+    monkeypatch.setattr(allocation._AreaTops, "RACY_NS", 0)
+    allocation.refresh_area_tops(cfg)
+    path = cfg.root / ".archivist" / "area-codes.cache"
+    path.write_bytes(path.read_bytes().replace(b'1]', b'0]', 1))  # the recorded code lowered, checksum kept
+    listed = _listed_areas(cfg, monkeypatch)
+    assert workflow.register(cfg, company="Beta Co", staff="01").lead == "00002"
+    assert "applicants" in listed
+
+
+def _read_chars() -> int:
+    """Bytes this process has read through read(2) so far (/proc/self/io)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar in /proc/self/io")
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="needs /proc/self/io")
+def test_contract_reads_no_case_log_when_none_changed(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A contract or invoice number needs the highest serial in every case log. The cache kept each
+    log's bytes and read them all (~9 MB at 3,700 cases) on every action; the numbers derived from
+    them are what is needed, so only its table is read while no log changed."""
+    monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-23T10:00:00+03:30")
+    cases = []
+    for i in range(12):
+        rec = workflow.register(cfg, company=f"Big Log Co {i}", staff="01")
+        workflow.log_event(cfg, rec.lead, kind="note", note="یادداشت بلند " * 2000, by="01")
+        cases.append(workflow.convert(cfg, rec.lead, service="1", by="01").case)
+    layout = allocation.layout_of(cfg)
+    monkeypatch.setattr(allocation._CaseCache, "RACY_NS", 0)
+    assert workflow.sign_contract(cfg, cases[0], by="01").contract == "1405-0001"
+    cache = cfg.root / ".archivist" / "case-logs.cache"
+    cache.unlink()
+    list(allocation._case_logs(layout))  # every log cached
+    allocation.disk_high_serial(cfg, layout, "contract", "1405", 0)  # and what their text shows
+    logs = sum(len(p.read_bytes()) for p in (cfg.root / "customers").glob("*/" + LOG_NAME))
+    assert cache.stat().st_size > logs  # the cache does hold every log's bytes
+    reads: list[str] = []
+    real_read = allocation._read
+    monkeypatch.setattr(allocation, "_read", lambda folder: reads.append(str(folder)) or real_read(folder))
+    before = _read_chars()
+    assert allocation.disk_high_serial(cfg, layout, "contract", "1405", 1) == 1  # the registry says 1
+    assert reads == [] and _read_chars() - before < logs // 4
+    # a hand edit adding a contract number to another case is seen at once
+    log = cfg.root / "customers" / cases[5] / LOG_NAME
+    log.write_text(log.read_text(encoding="utf-8").replace("contract: null", "contract: 1405-0040", 1), encoding="utf-8")
+    assert workflow.sign_contract(cfg, cases[1], by="01").contract == "1405-0041"
+    assert [Path(r).name for r in reads] == [cases[5]]
+    _assert_nothing_reissued(cfg)
+
+
+def test_a_damaged_table_reads_every_case_log_again(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-23T10:00:00+03:30")
+    _case_with_numbers(cfg, "Alpha Co")
+    _case_with_numbers(cfg, "Beta Co")
+    layout = allocation.layout_of(cfg)
+    monkeypatch.setattr(allocation._CaseCache, "RACY_NS", 0)
+    list(allocation._case_logs(layout))
+    allocation.disk_high_serial(cfg, layout, "invoice", "1405", 0)
+    cache = cfg.root / ".archivist" / "case-logs.cache"
+    damaged = bytearray(cache.read_bytes())
+    damaged[len(allocation._CaseCache.MAGIC) + allocation._CaseCache.HEAD.size + 3] ^= 0xFF  # in the names
+    cache.write_bytes(bytes(damaged))
+    reads: list[str] = []
+    real_read = allocation._read
+    monkeypatch.setattr(allocation, "_read", lambda folder: reads.append(str(folder)) or real_read(folder))
+    assert allocation.disk_high_serial(cfg, layout, "invoice", "1405", 0) == 2
+    assert len(reads) == 2

@@ -2,7 +2,8 @@
 
 Started by `catchup.start` when a reading command on a big archive answered from the index without
 a daemon: it reconciles the index with the folders (a stat of every folder and log, re-reading
-what changed) at a low priority, then exits; the lock it inherited is dropped with it.
+what changed) at a low priority, records the area folders' listings for the next allocation
+(`allocation.refresh_area_tops`), then exits; the lock it inherited is dropped with it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 
+from ..allocation import refresh_area_tops
 from ..config import load_config
 from ..errors import ArchivistError
 from ..modes import open_or_create
@@ -45,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             idx.reconcile()
     except (sqlite3.Error, ArchivistError, OSError):
         return 1  # nothing lost: the next command starts another catch-up
+    try:  # while walking anyway: the next registration then lists no area folder (allocation)
+        refresh_area_tops(cfg)
+    except OSError:
+        return 1
     return 0
 
 
