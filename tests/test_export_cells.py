@@ -129,3 +129,21 @@ def test_xlsx_cells_are_the_text_as_typed(cfg: Config, tmp_path: Path, rows: lis
         want = [v.replace("\x01", "\\x01").replace("\x1b", "\\x1b") or None for v in row]
         assert [c.value for c in cells] == want
         assert [bool(c.quotePrefix) for c in cells] == [v[:1] in "=+-@\t" and v != "" for v in row]
+
+
+def test_the_folder_column_names_the_folder_as_it_is_after_the_template_changes(
+    archive: Config, cli, config_file: Path, tmp_path: Path
+) -> None:
+    """A changed folder template in config.yaml renames no folder (doctor reports them); the
+    master list still names each record's folder as it is on disk, not as the new template would
+    name it (the index used to keep only "as the template gives" and formatted the template again)."""
+    assert cli("reindex")[0] == 0
+    assert archive.naming.applicant_folder == "{company} - {staff} - {lead}"
+    text = config_file.read_text(encoding="utf-8") + 'naming:\n  applicant_folder: "{lead} {company} {staff}"\n'
+    config_file.write_text(text, encoding="utf-8")
+    out = tmp_path / "m.csv"
+    assert cli("export", "--headers", "en", "-o", str(out))[0] == 0
+    rows = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))[1:]
+    assert len(rows) == 70
+    folder = [c[0] for c in COLUMNS].index("folder")
+    assert all((archive.root / row[folder]).is_dir() for row in rows), [r[folder] for r in rows[:3]]

@@ -39,6 +39,7 @@ ROW_COLUMNS = (
     "pkey",
     "area",
     "name",
+    "folder",
     "lead",
     "case",
     "staff",

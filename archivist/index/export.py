@@ -199,10 +199,8 @@ def iter_cells(db: sqlite3.Connection, cfg: Config) -> Iterator[list[str]]:
     "(stale)") and each date as local minutes (integer arithmetic over the spans of days the zone's
     offset holds, see `_local_spans`), which two look-ups turn into "day HH:MM"; a date outside
     those spans (a day the clocks change) is left to the zone database as before."""
-    from ..naming import FolderTemplate
     from ..record import CONTACT_KEYS
     from ..store import AREAS
-    from .build import templates_of
     from .search import CODE_ORDER
 
     calendar, tz = cfg.calendar, cfg.timezone
@@ -212,12 +210,11 @@ def iter_cells(db: sqlite3.Connection, cfg: Config) -> Iterator[list[str]]:
         "coalesce(r.status, '') || CASE WHEN r.stale THEN ' (stale)' ELSE '' END, "
         f"r.opened_ts, {_local_minute('r.opened_ts', spans)}, r.last_ts, {_local_minute('r.last_ts', spans)}, "
         f"coalesce(r.last_kind, ''), r.next_ts, {_local_minute('r.next_ts', spans)}, coalesce(r.contract, ''), r.invoices, "
-        f"r.area, r.name FROM records r ORDER BY {CODE_ORDER}"
+        f"r.area, r.folder FROM records r ORDER BY {CODE_ORDER}"
     )
     cur.row_factory = None
     names, slow, days, hm = cfg.staff, _dates(cfg), _Days(calendar, tz), _HM
     areas = [f"{a}/" for a in AREAS]
-    applicant, case_folder = (FolderTemplate(t).format for t in templates_of(cfg))  # search_text.expected_name's
     staff_cells: dict[str, str] = {}  # staff code → "01 name": a handful of staff, 100,000 rows
     # split_contact's fields by position (its dict per row was a tenth of the export)
     person_at, mobile_at, phone_at, email_at = (CONTACT_KEYS.index(k) for k in ("person", "mobile", "phone", "email"))
@@ -246,7 +243,7 @@ def iter_cells(db: sqlite3.Connection, cfg: Config) -> Iterator[list[str]]:
         contract,
         inv,
         area,
-        name,
+        folder,
     ) in cur:
         c = (contact.split(SEP) + pad) if contact else pad
         mobile, phone = c[mobile_at], c[phone_at]
@@ -259,16 +256,6 @@ def iter_cells(db: sqlite3.Connection, cfg: Config) -> Iterator[list[str]]:
             tax_ids = ", ".join(str(i[1]) for i in invoices if i[1])
         else:
             numbers = tax_ids = ""
-        if not name:  # the name the config's templates give (search.folder_name), templates built once
-            try:
-                if case:
-                    name = case_folder(case=case, lead=lead, staff=staff, company=company)
-                elif lead and staff and company:
-                    name = applicant(company=company, staff=staff, lead=lead)
-                else:
-                    name = None
-            except (KeyError, ValueError, IndexError):
-                name = None
         yield [
             lead,
             case,
@@ -284,7 +271,7 @@ def iter_cells(db: sqlite3.Connection, cfg: Config) -> Iterator[list[str]]:
             contract,
             numbers,
             tax_ids,
-            f"{areas[area]}{name}",
+            areas[area] + folder,  # the folder as it is (search.folder_name's, without a template per row)
         ]
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS records(
   pkey INTEGER NOT NULL,     -- 64-bit hash of the folder path relative to the root
   area INTEGER NOT NULL,     -- index into store.AREAS
   name TEXT,                 -- folder name; NULL when it is exactly what the config template gives
+  folder TEXT NOT NULL,      -- the folder name as it is (the export's column: no template per row; schema 11)
   lead TEXT, "case" TEXT, staff TEXT, company TEXT, company_key TEXT, status TEXT,
   company_words TEXT,        -- ' word word … ' folded, then each two neighbours run together (search's whole words)
   name_core TEXT,            -- the company as the returning-company check compares it (naming.name_keys):
