@@ -19,7 +19,7 @@ from .i18n import _
 from .inbox import unfiled
 from .index.lookup import indexed_violations
 from .liveness import read_state, running
-from .store import iter_record_folders, layout_of
+from .store import iter_record_names, layout_of
 
 Health = dict[str, tuple[str, str]]  # part → (one line of text, level: ok | warning | error)
 
@@ -50,7 +50,7 @@ def office_status(cfg: Config) -> dict[str, Any]:
     if pid and state.get("pid") != pid:
         state = {}  # a previous run's file: do not show its counters as live
     started = state.get("started")
-    records = sum(1 for _ in iter_record_folders(layout_of(cfg)))
+    records = sum(1 for _ in iter_record_names(layout_of(cfg)))  # names only: a Path per folder cost 0.4 s at 100,000
     left = unfiled(cfg)
     last = read_state(cfg)  # last reconcile and violations survive a stop: they describe the tree
     out: dict[str, Any] = {

@@ -35,3 +35,22 @@ def test_an_index_that_cannot_be_read_leaves_the_rest_of_the_status(cfg: Config,
     health = office.office_health(cfg, broken)
     assert health["violation_list"] is None and health["violations_error"].startswith("OSError")
     assert health["root"] == str(cfg.root) and "unfiled" in health
+
+
+def test_status_counts_the_record_folders_without_a_path_for_each(cfg: Config, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`status` (everyone runs it) built a pathlib.Path for each of 100,000 record folders only to
+    count them: 0.45 s of its 0.85 s. It counts the names the folder listing gives; hidden names
+    and plain files in an area are still not records."""
+    from archivist import store
+
+    for company in ("شرکت یک", "شرکت دو", "شرکت سه"):
+        workflow.register(cfg, company=company, staff="01")
+    (cfg.root / "applicants" / ".hidden").mkdir()
+    (cfg.root / "applicants" / "a file.txt").write_text("x", encoding="utf-8")
+
+    def a_path_each(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a Path built per record folder")
+
+    monkeypatch.setattr(store, "iter_record_folders", a_path_each)
+    monkeypatch.setattr(office, "iter_record_folders", a_path_each, raising=False)
+    assert office.office_status(cfg)["records"] == 3
