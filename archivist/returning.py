@@ -333,7 +333,7 @@ def _index_candidates(
             db.execute(f"PRAGMA cache_size = {SCAN_CACHE_KB}")
             try:
                 rows = db.execute(
-                    f'SELECT r.area, r.name, r.lead, r."case", r.staff, r.company, r.phones, r.email '
+                    f'SELECT r.area, r.name, r.folder, r.lead, r."case", r.staff, r.company, r.phones, r.email '
                     f"FROM records r WHERE {' OR '.join(conds)}",
                     params,
                 ).fetchall()

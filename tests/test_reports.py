@@ -302,3 +302,26 @@ def test_due_json_and_text_are_exactly_those_of_the_whole_records(
             extra = f"{h['status']} for {h['days']} days (limit {h['limit']})" if key == "stuck" else when
             expected.append(f"  {h['lead']}  {h['case'] or '    '}  {h['staff']}  {extra:<28} {h['company']}\n")
     assert run("due", "--staff", "02") == neutralize("".join(expected))
+
+
+def test_paths_in_list_due_and_search_answers_are_the_folders_as_they_are_after_the_template_changes(
+    archive: Config, cli, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A changed folder template in config.yaml renames no folder; `list --json`, `due --json`,
+    search hits and the code look-up (`show`) formatted the template again for every record whose
+    folder matched the old one, and named folders that do not exist. They give r.folder now."""
+    from archivist.index.lookup import indexed_folders
+
+    assert cli("reindex")[0] == 0
+    text = config_file.read_text(encoding="utf-8") + 'naming:\n  applicant_folder: "{lead} {company} {staff}"\n'
+    config_file.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("ARCHIVIST_NOW", "2027-01-10T10:00:00+03:30")
+    listed = json.loads(cli("list", "--json")[1])
+    due = json.loads(cli("due", "--json")[1])
+    found = json.loads(cli("search", listed[0]["company"], "--json")[1])
+    paths = [h["path"] for h in listed + found] + [h["path"] for rows in due.values() for h in rows]
+    assert len(paths) > 120 and all(Path(p).is_dir() for p in paths), [p for p in paths if not Path(p).is_dir()][:3]
+    from archivist.config import load_config
+
+    lead = next(h["lead"] for h in listed if h["lead"] and not h["case"])
+    assert [p.is_dir() for p in indexed_folders(load_config(config_file), lead) or []] == [True]

@@ -17,9 +17,7 @@ from ..config import Config
 from ..dates import Clock
 from ..dates import now as _now
 from ..store import AREAS
-from .build import templates_of
 from .search import CODE_ORDER, HIT_COLUMNS, _filters, hit, iso_of
-from .search_text import expected_name
 
 SECTIONS = ("overdue", "today", "stuck")
 
@@ -125,16 +123,20 @@ def iter_due_json(
     def date(ts: int) -> str:
         return f'"{iso(ts)}"'  # digits, dashes, colons and a sign: nothing to escape
 
-    templates, root = templates_of(cfg), str(cfg.root)
+    root, areas = str(cfg.root), AREAS
     string = json.encoder.encode_basestring  # type: ignore[attr-defined]  # json's own C encoder
     at = ",\n" + indent + '  "'
 
     def rows(key: str) -> Iterator[str]:
         sql, params = queries[key]
-        cur = db.execute(f"SELECT {HIT_COLUMNS}, r.stage_ts FROM records r WHERE {sql}", params)
+        cur = db.execute(
+            f'SELECT r.lead, r."case", r.company, r.staff, r.status, r.next_ts, r.area, r.folder, r.stale, r.stage_ts '
+            f"FROM records r WHERE {sql}",
+            params,
+        )
         # the text columns hold str or NULL (TEXT affinity), each encoded by json's own C encoder
-        for _id, lead, case, company, staff_, status, next_ts, area, name, stale, stage_ts in cur:
-            path = f"{root}/{AREAS[area]}/{name or expected_name(templates, lead, case, staff_, company)}"
+        for lead, case, company, staff_, status, next_ts, area, folder, stale, stage_ts in cur:
+            path = f"{root}/{areas[area]}/{folder}"  # search.rel_path's
             entry = (
                 f'{{\n{indent}  "lead": {"null" if lead is None else string(lead)}'
                 f'{at}case": {"null" if case is None else string(case)}'

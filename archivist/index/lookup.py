@@ -132,8 +132,7 @@ def indexed_folders(cfg: Config, code: str) -> list[Path] | None:
             return None
         try:
             rows = db.execute(
-                f'SELECT r.area, r.name, r.lead, r."case", r.staff, r.company FROM records r '
-                f"WHERE r.{col} = ? ORDER BY r.stale, {CODE_ORDER}",
+                f"SELECT r.area, r.folder FROM records r WHERE r.{col} = ? ORDER BY r.stale, {CODE_ORDER}",
                 (code,),
             ).fetchall()
         except sqlite3.DatabaseError:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
@@ -48,14 +48,14 @@ CREATE INDEX IF NOT EXISTS records_case ON records("case") WHERE "case" IS NOT N
 -- sorting 100,000 rows in memory first (schema 8); records_next and records_stage also hold every
 -- column a `due` row and its count read (index/due.py; the row id is in every index), so the
 -- sections and their counts are read from the index alone, without a look-up in the table per
--- row: 126,000 of them at 100,000 records (schema 10)
+-- row: 126,000 of them at 100,000 records (schema 10; the folder since schema 12)
 CREATE INDEX IF NOT EXISTS records_order ON records(coalesce(lead, '~'), coalesce("case", ''), area, coalesce(name, ''));
 CREATE INDEX IF NOT EXISTS records_next
   ON records(next_ts, coalesce(lead, '~'), coalesce("case", ''), area, coalesce(name, ''),
-             status, staff, lead, "case", company, stage_ts, name, stale) WHERE next_ts IS NOT NULL;
+             status, staff, lead, "case", company, stage_ts, name, folder, stale) WHERE next_ts IS NOT NULL;
 CREATE INDEX IF NOT EXISTS records_stage
   ON records(stage_ts, coalesce(lead, '~'), coalesce("case", ''), area, coalesce(name, ''),
-             status, staff, lead, "case", company, next_ts, name, stale);
+             status, staff, lead, "case", company, next_ts, name, folder, stale);
 CREATE TABLE IF NOT EXISTS numbers(      -- contract and invoice numbers, tax IDs: exact look-ups
   number TEXT NOT NULL, kind TEXT NOT NULL, rid INTEGER NOT NULL,
   PRIMARY KEY(number, rid)

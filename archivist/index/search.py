@@ -42,7 +42,7 @@ from ..store import AREAS
 from .build import SPARSE, templates_of
 from .search_text import SEP, expected_name, number_key, split_contact, within_one_edit
 
-HIT_COLUMNS = 'r.id, r.lead, r."case", r.company, r.staff, r.status, r.next_ts, r.area, r.name, r.stale'
+HIT_COLUMNS = 'r.id, r.lead, r."case", r.company, r.staff, r.status, r.next_ts, r.area, r.name, r.folder, r.stale'
 # written exactly as schema.py's records_order/records_next/records_stage indexes are, so SQLite
 # reads rows in this order from an index instead of sorting them all first
 CODE_ORDER = "coalesce(r.lead, '~'), coalesce(r.\"case\", ''), r.area, coalesce(r.name, '')"
@@ -70,14 +70,15 @@ def _filters(status: str | None, staff: str | None, archived: bool | None) -> tu
 
 
 def rel_path(cfg: Config, row: sqlite3.Row) -> str:
-    """The record folder relative to the root (the name is stored only when the template's differs)."""
-    return folder_name(cfg, row["area"], row["name"], row["lead"], row["case"], row["staff"], row["company"])
+    """The record folder relative to the root, as it is on disk (r.folder): the config's template
+    gives a folder that does not exist once naming.applicant_folder changed (no folder is renamed)."""
+    return f"{AREAS[row['area']]}/{row['folder']}"
 
 
 def folder_name(
     cfg: Config, area: int, name: str | None, lead: str | None, case: str | None, staff: str | None, company: str | None
 ) -> str:
-    """`rel_path` from the columns themselves (for rows read as plain tuples)."""
+    """The folder the config's templates give a record (stored as r.name only when the real one differs)."""
     return f"{AREAS[area]}/{name or expected_name(templates_of(cfg), lead, case, staff, company)}"
 
 
