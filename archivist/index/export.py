@@ -157,14 +157,17 @@ def _local_spans(db: sqlite3.Connection, zone: ZoneInfo) -> list[tuple[int, int,
     return spans
 
 
-def _local_minute(column: str, spans: list[tuple[int, int, int]]) -> str:
-    """SQL: the column's local time as minutes since 1970-01-01 00:00 local, where one of `spans`
-    holds it (integer arithmetic in SQLite); NULL elsewhere (and for NULL)."""
+def _local(column: str, spans: list[tuple[int, int, int]]) -> str:
+    """SQL: the column's local day (days since 1970-01-01 local) and minute of that day, where one
+    of `spans` holds it (integer arithmetic in SQLite); NULL, NULL elsewhere (and for NULL)."""
     if not spans:
-        return "NULL"
+        return "NULL, NULL"  # untranslated: SQL
     # the newest span first: nearly every date is recent
-    whens = " ".join(f"WHEN {column} >= {lo} AND {column} < {hi} THEN ({column} + {off}) / 60" for lo, hi, off in reversed(spans))
-    return f"CASE {whens} END"  # untranslated: SQL
+    day, minute = (
+        " ".join(f"WHEN {column} >= {lo} AND {column} < {hi} THEN ({column} + {off}){op}" for lo, hi, off in reversed(spans))
+        for op in (" / 86400", " % 86400 / 60")
+    )
+    return f"CASE {day} END, CASE {minute} END"  # untranslated: SQL
 
 
 class _Days(dict[int, str]):
@@ -196,8 +199,8 @@ def iter_cells(db: sqlite3.Connection, cfg: Config) -> Iterator[list[str]]:
 
     Per row only what cannot be left to SQLite is done in Python (100,000 rows: every step here
     costs a tenth of a second): SQLite hands over text cells ready (`coalesce`, the stage with its
-    "(stale)") and each date as local minutes (integer arithmetic over the spans of days the zone's
-    offset holds, see `_local_spans`), which two look-ups turn into "day HH:MM"; a date outside
+    "(stale)") and each date as its local day and minute (integer arithmetic over the spans of days
+    the zone's offset holds, see `_local_spans`), which two look-ups turn into "day HH:MM"; a date outside
     those spans (a day the clocks change) is left to the zone database as before."""
     from ..record import CONTACT_KEYS
     from ..store import AREAS
@@ -208,8 +211,8 @@ def iter_cells(db: sqlite3.Connection, cfg: Config) -> Iterator[list[str]]:
     cur = db.execute(
         "SELECT coalesce(r.lead, ''), coalesce(r.\"case\", ''), coalesce(r.company, ''), r.contact, coalesce(r.staff, ''), "
         "coalesce(r.status, '') || CASE WHEN r.stale THEN ' (stale)' ELSE '' END, "
-        f"r.opened_ts, {_local_minute('r.opened_ts', spans)}, r.last_ts, {_local_minute('r.last_ts', spans)}, "
-        f"coalesce(r.last_kind, ''), r.next_ts, {_local_minute('r.next_ts', spans)}, coalesce(r.contract, ''), r.invoices, "
+        f"r.opened_ts, {_local('r.opened_ts', spans)}, r.last_ts, {_local('r.last_ts', spans)}, "
+        f"coalesce(r.last_kind, ''), r.next_ts, {_local('r.next_ts', spans)}, coalesce(r.contract, ''), r.invoices, "
         f"r.area, r.folder FROM records r ORDER BY {CODE_ORDER}"
     )
     cur.row_factory = None
@@ -220,12 +223,6 @@ def iter_cells(db: sqlite3.Connection, cfg: Config) -> Iterator[list[str]]:
     person_at, mobile_at, phone_at, email_at = (CONTACT_KEYS.index(k) for k in ("person", "mobile", "phone", "email"))
     pad = [""] * len(CONTACT_KEYS)
 
-    def shown(minute: int | None, ts: int | None) -> str:
-        if minute is None:
-            return slow(ts)
-        n, m = divmod(minute, 1440)
-        return days[n] + hm[m]
-
     for (
         lead,
         case,
@@ -234,11 +231,14 @@ def iter_cells(db: sqlite3.Connection, cfg: Config) -> Iterator[list[str]]:
         staff,
         status,
         opened,
+        od,
         om,
         last,
+        ld,
         lm,
         last_kind,
         next_ts,
+        nd,
         nm,
         contract,
         inv,
@@ -265,9 +265,9 @@ def iter_cells(db: sqlite3.Connection, cfg: Config) -> Iterator[list[str]]:
             c[email_at],
             staff_cell,
             status,
-            shown(om, opened),
-            f"{shown(lm, last)} {last_kind}".strip(),
-            shown(nm, next_ts),
+            days[od] + hm[om] if od is not None else slow(opened),
+            f"{days[ld] + hm[lm] if ld is not None else slow(last)} {last_kind}".strip(),
+            days[nd] + hm[nm] if nd is not None else slow(next_ts),
             contract,
             numbers,
             tax_ids,
