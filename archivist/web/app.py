@@ -574,7 +574,8 @@ def build(cfg: Config, throttle: LoginThrottle | None = None, reconcile_seconds:
 
     async def master_export(request: Request, ctx: Ctx) -> Response:
         kind = request.path_params["kind"]
-        records = await run_in_threadpool(lambda: web.read(lambda idx: idx.export_rows()))
+        # the cells as the CLI's file gets them (one row shape for the writers, no dict per row)
+        records = await run_in_threadpool(lambda: web.read(lambda idx: list(idx.iter_export_cells())))
         stamp = now(web.cfg.timezone).strftime("%Y%m%d")
         if kind == "csv":
             data = await run_in_threadpool(export.to_csv, web.cfg, records)
