@@ -277,68 +277,107 @@ def _pieces(text: str, n: int) -> list[str]:
     return out
 
 
-def _index_candidates(
-    cfg: Config, want: NameKey, phone: str, email: str
-) -> list[tuple[Path, str, list[str], list[str], str]] | None:
-    """(folder, company, phones, emails, code) of every indexed record `judge` could accept; None
-    when there is no usable index.
+def _conditions(want: NameKey, phone: str, email: str) -> tuple[list[tuple[str, list[Any], str, list[Any]]], bool]:
+    """Each way `judge` could accept a row, as (condition on `records r`, its parameters, a query of
+    the ids of rows it may hold for, through an index, and that query's parameters); and whether
+    every condition has such a query (a want word with a space in it could not be looked up).
 
     One condition per way `name_match` can succeed, each necessary for it (a superset, never a
     miss): the same folded name or core; for a typo match, a length within the allowed typos and,
     since k typos leave at least one of k + 1 pieces of the new name untouched, one piece found
     whole in the old name (pigeonhole); for word containment, the new name's first distinctive
     word among the old one's words, or the old one's first word among the new one's; the same
-    canonical phone or email. SQLite checks these over 100,000 rows in C; `judge` decides.
+    canonical phone or email. Each index query finds at least every row its condition holds for
+    (the same expression through an index on it; the `terms` rows of each stored word and phone;
+    for a piece found whole, the rows holding its trigrams, by the trigram FTS tables of the
+    company key and the core), so the candidates' ids filtered by the conditions are exactly the
+    rows a scan of every row would give."""
+    out: list[tuple[str, list[Any], str, list[Any]]] = []
+    ok = True
+    core = "coalesce(name_core, company_key)"
+    if want.full:
+        # through the length indexes (records_key_len, records_core_len); "BETWEEN x AND x", as an
+        # "= x" would make SQLite read length(company_key) as length(x) and miss the index
+        by_key = "SELECT id FROM records WHERE length(company_key) = ? AND company_key BETWEEN ? AND ?"
+        out.append(("r.company_key = ?", [want.full], by_key, [len(want.full), want.full, want.full]))
+        if len(want.core) >= 3:  # the rows whose core is this are among those whose coalesce is
+            by_core = f"SELECT id FROM records WHERE length({core}) = ? AND {core} BETWEEN ? AND ?"
+            out.append(("r.name_core = ?", [want.core], by_core, [len(want.core), want.core, want.core]))
+        for text, col, fts in ((want.full, "company_key", "fts_company"), (want.core, core, "fts_core")):
+            k = _allowed_typos(text)
+            if k:
+                pieces = _pieces(text, k + 1)
+                rcol = col.replace("name_core", "r.name_core").replace("company_key", "r.company_key")
+                r_piece = " OR ".join(f"instr({rcol}, ?) > 0" for _ in pieces)
+                if min(map(len, pieces)) >= 3:  # a piece whole in the old name: its trigrams are there
+                    query = f"SELECT rowid FROM {fts} WHERE {fts} MATCH ?"
+                    query_params: list[Any] = [" OR ".join('"' + p.replace('"', '""') + '"' for p in pieces)]
+                else:  # too short for trigrams: the rows of a length within the typos
+                    any_piece = " OR ".join(f"instr({col}, ?) > 0" for _ in pieces)
+                    query = f"SELECT id FROM records WHERE length({col}) BETWEEN ? AND ? AND ({any_piece})"
+                    query_params = [len(text) - k, len(text) + k, *pieces]
+                out.append((f"(abs(length({rcol}) - ?) <= ? AND ({r_piece}))", [len(text), k, *pieces], query, query_params))
+        if want.words:
+            first = want.words[0]
+            ok = ok and " " not in first
+            # the bare instr first: it rules out almost every row without building a string per row
+            out.append(
+                (
+                    "(instr(r.name_words, ?) > 0 AND instr(' ' || r.name_words || ' ', ?) > 0)",
+                    [first, f" {first} "],
+                    "SELECT rid FROM terms WHERE term = ?",
+                    [f"w {first}"],
+                )
+            )
+            words = sorted(set(want.words))
+            marks = ",".join("?" * len(words))
+            out.append(
+                (
+                    f"substr(r.name_words, 1, instr(r.name_words || ' ', ' ') - 1) IN ({marks})",
+                    words,
+                    f"SELECT id FROM records WHERE substr(name_words, 1, instr(name_words || ' ', ' ') - 1) IN ({marks})",
+                    words,
+                )
+            )
+    if phone:
+        ok = ok and " " not in phone
+        out.append(("instr(r.phones, ?) > 0", [f" {phone} "], "SELECT rid FROM terms WHERE term = ?", [f"p {phone}"]))
+    if email:
+        out.append(("r.email = ?", [email], "SELECT id FROM records WHERE email = ?", [email]))
+    return out, ok
+
+
+def _index_candidates(
+    cfg: Config, want: NameKey, phone: str, email: str
+) -> list[tuple[Path, str, list[str], list[str], str]] | None:
+    """(folder, company, phones, emails, code) of every indexed record `judge` could accept; None
+    when there is no usable index.
+
+    The rows `_conditions` gives: the ids each condition's index query finds (a few B-tree look-ups
+    and two ranges of a length index, instead of the conditions evaluated on all 100,000 rows),
+    then those rows filtered by the conditions themselves; `judge` decides.
     """
     from .index.lookup import reader
     from .index.search import rel_path
 
-    conds: list[str] = []
-    params: list[Any] = []
-    if want.full:
-        conds.append("r.company_key = ?")
-        params.append(want.full)
-        if len(want.core) >= 3:
-            conds.append("r.name_core = ?")
-            params.append(want.core)
-        for text, col in ((want.full, "r.company_key"), (want.core, "coalesce(r.name_core, r.company_key)")):
-            k = _allowed_typos(text)
-            if k:
-                pieces = _pieces(text, k + 1)
-                any_piece = " OR ".join(f"instr({col}, ?) > 0" for _ in pieces)
-                conds.append(f"(abs(length({col}) - ?) <= ? AND ({any_piece}))")
-                params += [len(text), k, *pieces]
-        if want.words:
-            # the bare instr first: it rules out almost every row without building a string per row
-            conds.append("(instr(r.name_words, ?) > 0 AND instr(' ' || r.name_words || ' ', ?) > 0)")
-            params += [want.words[0], f" {want.words[0]} "]
-            words = sorted(set(want.words))
-            conds.append(f"substr(r.name_words, 1, instr(r.name_words || ' ', ' ') - 1) IN ({','.join('?' * len(words))})")
-            params += words
-    if phone:
-        conds.append("instr(r.phones, ?) > 0")
-        params.append(f" {phone} ")
-    if email:
-        conds.append("r.email = ?")
-        params.append(email)
+    conds, indexed = _conditions(want, phone, email)
     with reader(cfg) as db:
         if db is None:
             return None
         if not conds:
             return []
+        where = " OR ".join(c for c, _p, _q, _qp in conds)
+        params = [x for _c, p, _q, _qp in conds for x in p]
+        columns = 'r.area, r.name, r.folder, r.lead, r."case", r.staff, r.company, r.phones, r.email'
         try:
-            # one pass over every row: a small page cache for it (the OS caches the file anyway),
-            # or the scan alone fills 32 MB of this process (a registration's peak RSS)
-            (cache,) = db.execute("PRAGMA cache_size").fetchone()
-            db.execute(f"PRAGMA cache_size = {SCAN_CACHE_KB}")
-            try:
+            if indexed:
+                ids = " UNION ".join(q for _c, _p, q, _qp in conds)
                 rows = db.execute(
-                    f'SELECT r.area, r.name, r.folder, r.lead, r."case", r.staff, r.company, r.phones, r.email '
-                    f"FROM records r WHERE {' OR '.join(conds)}",
-                    params,
+                    f"SELECT {columns} FROM records r WHERE r.id IN ({ids}) AND ({where})",
+                    [x for _c, _p, _q, qp in conds for x in qp] + params,
                 ).fetchall()
-            finally:
-                db.execute(f"PRAGMA cache_size = {int(cache)}")
+            else:
+                rows = _scan_rows(db, columns, where, params)
         except sqlite3.DatabaseError:
             return None
     return [
@@ -351,3 +390,15 @@ def _index_candidates(
         )
         for row in rows
     ]
+
+
+def _scan_rows(db: sqlite3.Connection, columns: str, where: str, params: list[Any]) -> list[sqlite3.Row]:
+    """The conditions evaluated on every row (what no index can answer)."""
+    # one pass over every row: a small page cache for it (the OS caches the file anyway),
+    # or the scan alone fills 32 MB of this process (a registration's peak RSS)
+    (cache,) = db.execute("PRAGMA cache_size").fetchone()
+    db.execute(f"PRAGMA cache_size = {SCAN_CACHE_KB}")
+    try:
+        return db.execute(f"SELECT {columns} FROM records r WHERE {where}", params).fetchall()
+    finally:
+        db.execute(f"PRAGMA cache_size = {int(cache)}")

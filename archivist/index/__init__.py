@@ -121,7 +121,7 @@ class Index:
             db = self.db
             db.execute("BEGIN IMMEDIATE")
             try:
-                for table in ("records", "numbers", "vocab"):
+                for table in ("records", "numbers", "terms", "vocab"):
                     db.execute(f"DELETE FROM {table}")
                 # the index's own rules are re-derived by the fill; the others come from the daemon,
                 # which sends them only when a folder changes, so they are kept (see _drop_vanished)
@@ -490,7 +490,7 @@ def _fill(db: sqlite3.Connection, cfg: Config, progress: Progress | None) -> tup
     return build.insert_fresh(db, build.prepared_all(cfg, progress))
 
 
-FTS_TABLES = ("fts_ids", "fts_names", "fts_notes", "fts_files", "fts_company")
+FTS_TABLES = ("fts_ids", "fts_names", "fts_notes", "fts_files", "fts_company", "fts_core")
 
 
 def optimize(db: sqlite3.Connection) -> None:

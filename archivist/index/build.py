@@ -189,6 +189,7 @@ def prepare(scan: Scan) -> Prepared:
             ("notes", entry.notes),
             ("files", entry.files),
             ("company", entry.company_key),
+            ("core", entry.row.get("name_core") or entry.row.get("company_key")),  # the returning check's typos
         )
         if text
     )
@@ -242,8 +243,8 @@ def _new_id(db: sqlite3.Connection) -> int:
 
 
 _FTS_INSERT = {
-    table: f"INSERT INTO fts_{table}(rowid, {'key' if table == 'company' else 't'}) VALUES (?, ?)"
-    for table in ("ids", "names", "notes", "files", "company")
+    table: f"INSERT INTO fts_{table}(rowid, {'key' if table in ('company', 'core') else 't'}) VALUES (?, ?)"
+    for table in ("ids", "names", "notes", "files", "company", "core")
 }
 
 
@@ -251,6 +252,23 @@ def _retire(db: sqlite3.Connection, rid: int) -> None:
     """Forget a row; its FTS rows stay (contentless) but no future row will have its id."""
     db.execute("DELETE FROM records WHERE id = ?", (rid,))
     db.execute("DELETE FROM numbers WHERE rid = ?", (rid,))
+    db.execute("DELETE FROM terms WHERE rid = ?", (rid,))
+
+
+_NAME_WORDS = ROW_COLUMNS.index("name_words")
+_PHONES = ROW_COLUMNS.index("phones")
+_TERMS_INSERT = "INSERT OR IGNORE INTO terms VALUES (?, ?)"
+
+
+def terms(values: list[Any], rid: int) -> list[tuple[str, int]]:
+    """The `terms` rows of a records row: each word of its name_words and each phone of its phones
+    as they are stored (split at the spaces that separate them), so a look-up of one finds every
+    row in which the returning-company check's whole-word or phone condition can hold."""
+    words, phones = values[_NAME_WORDS], values[_PHONES]
+    out = {f"w {w}" for w in words.split(" ") if w} if words else set()
+    if phones:
+        out.update(f"p {p}" for p in phones.split(" ") if p)
+    return [(t, rid) for t in out]
 
 
 def insert_scan(db: sqlite3.Connection, scan: Scan, previous: sqlite3.Row | tuple | None = None) -> None:
@@ -269,6 +287,7 @@ def insert_scan(db: sqlite3.Connection, scan: Scan, previous: sqlite3.Row | tupl
     values, _lead, texts, numbers, words, _violation = prepare(scan)
     rid = values[0] = _new_id(db)
     db.execute(_INSERT, values)
+    db.executemany(_TERMS_INSERT, terms(values, rid))
     for table, text in texts:
         db.execute(_FTS_INSERT[table], (rid, text))
     if numbers:
@@ -293,14 +312,16 @@ def insert_fresh(db: sqlite3.Connection, items: Iterable[Prepared], batch: int =
         started = time.perf_counter()
         records: list[Any] = []
         numbers: list[Any] = []
+        name_terms: list[tuple[str, int]] = []
         words: set[str] = set()
         violations: list[Any] = []
-        fts: dict[str, list[tuple[int, str]]] = {"ids": [], "names": [], "notes": [], "files": [], "company": []}
+        fts: dict[str, list[tuple[int, str]]] = {"ids": [], "names": [], "notes": [], "files": [], "company": [], "core": []}
         for values, lead, texts, nums, name_words, violation in pending:
             rid = int(lead) if lead and lead.isdigit() and int(lead) not in used else _new_id(db)
             used.add(rid)
             values[0] = rid
             records.append(values)
+            name_terms += terms(values, rid)
             for table, text in texts:
                 fts[table].append((rid, text))
             numbers.extend((n, k, rid) for n, k in nums)
@@ -308,6 +329,7 @@ def insert_fresh(db: sqlite3.Connection, items: Iterable[Prepared], batch: int =
             if violation:
                 violations.append(violation)
         db.executemany(_INSERT, records)
+        db.executemany(_TERMS_INSERT, name_terms)
         for table, values in fts.items():
             db.executemany(_FTS_INSERT[table], values)
         db.executemany("INSERT OR IGNORE INTO numbers VALUES (?, ?, ?)", numbers)

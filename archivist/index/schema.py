@@ -61,6 +61,17 @@ CREATE TABLE IF NOT EXISTS numbers(      -- contract and invoice numbers, tax ID
   PRIMARY KEY(number, rid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS numbers_rid ON numbers(rid);
+-- the returning-company check (returning._index_candidates) as look-ups, not a scan of every row:
+-- each of its conditions has an index that finds every row the condition can accept (schema 11)
+CREATE TABLE IF NOT EXISTS terms(        -- a record's name words ('w ' + word) and phones ('p ' + phone)
+  term TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY(term, rid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS terms_rid ON terms(rid);
+CREATE INDEX IF NOT EXISTS records_email ON records(email) WHERE email IS NOT NULL;
+CREATE INDEX IF NOT EXISTS records_first_word ON records(substr(name_words, 1, instr(name_words || ' ', ' ') - 1));
+CREATE INDEX IF NOT EXISTS records_key_len ON records(length(company_key), company_key);
+CREATE INDEX IF NOT EXISTS records_core_len
+  ON records(length(coalesce(name_core, company_key)), coalesce(name_core, company_key));
 CREATE TABLE IF NOT EXISTS vocab(        -- deletion neighbourhood of name words: typo tolerance
   key TEXT NOT NULL, word TEXT NOT NULL, PRIMARY KEY(key, word)
 ) WITHOUT ROWID;
@@ -74,6 +85,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts_names USING fts5(t, content='', columnsiz
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_notes USING fts5(t, content='', columnsize=0, detail=none);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_files USING fts5(t, content='', columnsize=0, detail=none);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_company USING fts5(key, content='', columnsize=0, tokenize='trigram');
+-- coalesce(name_core, company_key) by trigrams: the returning check's typo condition on the core (schema 11)
+CREATE VIRTUAL TABLE IF NOT EXISTS fts_core USING fts5(key, content='', columnsize=0, tokenize='trigram');
 """
 
 
