@@ -11,6 +11,7 @@ Both reads and the registry write happen under one inter-process lock.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import json
 import os
@@ -578,14 +579,17 @@ class _CaseCache:
             rows.append((name, key, raw))
         kinds = sorted({kind for memos in self.derived.values() for kind in memos} | set(self.cols))
         cols = {kind: array("q", [-1]) * len(rows) for kind in kinds}
-        for j, (name, _key, _raw) in enumerate(rows):
+        derive = {kind: _deriver(kind) for kind in kinds}
+        for j, (name, _key, raw) in enumerate(rows):
             i = None if name in self.reread else self.index.get(name)
             derived = self.derived.get(name, {})
             for kind, col in cols.items():
                 if kind in derived:
                     col[j] = derived[kind]
-                elif i is not None and kind in self.cols:
+                elif i is not None and kind in self.cols and self.cols[kind][i] >= 0:
                     col[j] = self.cols[kind][i]
+                elif (fn := derive[kind]) is not None:  # every row saved with every memo: a later
+                    col[j] = fn(bytes(raw))  # scan of another kind then reads no log's bytes
         names = "\0".join(name for name, _key, _raw in rows).encode("utf-8", "surrogateescape")
         table = bytearray(names)
         for _name, (ino, mtime, ctime, size), raw in rows:
@@ -718,6 +722,47 @@ def numbers_on_disk(layout: Layout) -> tuple[set[str], set[str]]:
     return contracts, invoices
 
 
+@functools.lru_cache(maxsize=16)
+def _serial_top(fmt: str, year: str | None) -> Callable[[bytes], int]:
+    """The highest serial of a number in format `fmt` (of `year`) a log's text shows: what decides
+    whether the log is worth parsing (kept as its memo until its bytes change)."""
+    loose = number_pattern(fmt, anchored=False)
+    # the common case, in bytes and with the year written in: archivist writes ASCII digits
+    fast = loose.pattern.replace(r"\d", "[0-9]").replace(r"\w", "[0-9A-Za-z_]")
+    if year:
+        fast = fast.replace("(?P<year>[0-9]{4})", year)
+    fast_re = re.compile(fast.encode())
+    year_bytes = year.encode() if year else b""
+
+    def of_year(m: re.Match[str]) -> bool:
+        y = m.groupdict().get("year")
+        return year is None or y is None or ascii_digits(y) == year
+
+    def text_top(raw: bytes) -> int:
+        if _OTHER_DIGITS.search(raw):  # a hand edit with Persian digits: read it as text
+            return max(
+                (int(ascii_digits(m.group("seq"))) for m in loose.finditer(raw.decode("utf-8", "replace")) if of_year(m)),
+                default=0,
+            )
+        if year_bytes not in raw:
+            return 0
+        return max(map(int, fast_re.findall(raw)), default=0)
+
+    return text_top
+
+
+def _deriver(kind: str) -> Callable[[bytes], int] | None:
+    """How a memo kind of the case-log cache is derived from a log's bytes ("lead", or "serial
+    <kind> <format> <year>" as disk_high_serial names it); None for a kind not known here."""
+    if kind == "lead":
+        return _top_lead
+    head, _sp, rest = kind.partition(" ")
+    fmt, _sp, year = rest.partition(" ")[2].rpartition(" ")
+    if head != "serial" or not fmt or not (year == "None" or year.isdigit()):
+        return None
+    return _serial_top(fmt, None if year == "None" else year)
+
+
 def disk_high_serial(cfg: Config, layout: Layout, kind: str, year: str | None, above: int) -> int:
     """The highest serial of a `kind` number of `year` in the case logs, if above `above`; else `above`.
 
@@ -726,35 +771,17 @@ def disk_high_serial(cfg: Config, layout: Layout, kind: str, year: str | None, a
     looks like a number does not count. With the registry up to date no log is parsed at all.
     """
     fmt = getattr(cfg.numbers, kind)
-    exact, loose = number_pattern(fmt), number_pattern(fmt, anchored=False)
-    # the common case, in bytes and with the year written in: archivist writes ASCII digits
-    fast = loose.pattern.replace(r"\d", "[0-9]").replace(r"\w", "[0-9A-Za-z_]")
-    if year:
-        fast = fast.replace("(?P<year>[0-9]{4})", year)
-    fast_re = re.compile(fast.encode())
-    year_bytes = year.encode() if year else b""
+    exact = number_pattern(fmt)
 
     def wanted(m: re.Match[str], floor: int) -> bool:
         y = m.groupdict().get("year")
         return (year is None or y is None or ascii_digits(y) == year) and int(ascii_digits(m.group("seq"))) > floor
 
-    def text_top(raw: bytes) -> int:
-        """The highest serial of such a number (of `year`) the log's text shows: what decides
-        whether it is worth parsing (kept in the log's memo until its bytes change)."""
-        if _OTHER_DIGITS.search(raw):  # a hand edit with Persian digits: read it as text
-            return max(
-                (int(ascii_digits(m.group("seq"))) for m in loose.finditer(raw.decode("utf-8", "replace")) if wanted(m, -1)),
-                default=0,
-            )
-        if year_bytes not in raw:
-            return 0
-        return max(map(int, fast_re.findall(raw)), default=0)
-
     memo_key = f"serial {kind} {fmt} {year}"  # untranslated: a cache key, not a message
     high = above
     cache = _CaseCache(layout, whole=False)
     try:
-        for folder, rel, top in cache.tops(memo_key, text_top):
+        for folder, rel, top in cache.tops(memo_key, _serial_top(fmt, year)):
             if top <= high:
                 continue
             rec = _parse(folder, cache.bytes_of(rel, folder))

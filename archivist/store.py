@@ -360,13 +360,14 @@ _RENAME_EXCHANGE = 2
 def _renameat2(src: Path, dst: Path, flags: int = _RENAME_NOREPLACE) -> bool:
     """renameat2(2) with RENAME_NOREPLACE (or RENAME_EXCHANGE) where the kernel, libc and the
     filesystem have it; False if unsupported."""
-    import ctypes  # here, not at the top: ctypes.util (and subprocess) cost every command ~7 ms
-    import ctypes.util
+    import ctypes  # here, not at the top: ctypes costs every command a few ms
 
     global _libc
     if _libc is None:
-        name = ctypes.util.find_library("c")
-        _libc = ctypes.CDLL(name, use_errno=True) if name else False
+        try:  # the symbols already loaded (libc's among them): ctypes.util.find_library("c") ran
+            _libc = ctypes.CDLL(None, use_errno=True)  # `ldconfig -p` in a subprocess, ~10 ms per move
+        except OSError:
+            _libc = False
     if not isinstance(_libc, ctypes.CDLL) or not hasattr(_libc, "renameat2"):
         return False
     AT_FDCWD = -100

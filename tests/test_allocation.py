@@ -422,7 +422,7 @@ def test_a_damaged_area_listing_record_is_listed_again(cfg: Config, monkeypatch:
     monkeypatch.setattr(allocation._AreaTops, "RACY_NS", 0)
     allocation.refresh_area_tops(cfg)
     path = cfg.root / ".archivist" / "area-codes.cache"
-    path.write_bytes(path.read_bytes().replace(b'1]', b'0]', 1))  # the recorded code lowered, checksum kept
+    path.write_bytes(path.read_bytes().replace(b"1]", b"0]", 1))  # the recorded code lowered, checksum kept
     listed = _listed_areas(cfg, monkeypatch)
     assert workflow.register(cfg, company="Beta Co", staff="01").lead == "00002"
     assert "applicants" in listed
@@ -487,3 +487,54 @@ def test_a_damaged_table_reads_every_case_log_again(cfg: Config, monkeypatch: py
     monkeypatch.setattr(allocation, "_read", lambda folder: reads.append(str(folder)) or real_read(folder))
     assert allocation.disk_high_serial(cfg, layout, "invoice", "1405", 0) == 2
     assert len(reads) == 2
+
+
+def test_saving_a_log_starts_no_process(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first move of a command looked libc up with ctypes.util.find_library, which runs
+    `ldconfig -p` in a subprocess (~10 ms of every contract, invoice and registration)."""
+    import subprocess
+
+    from archivist import store
+
+    rec = workflow.register(cfg, company="Alpha Co", staff="01")
+    case = workflow.convert(cfg, rec.lead, service="1", by="01").case
+    monkeypatch.setattr(store, "_libc", None)  # as in a new process
+
+    def no_process(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError(f"a process was started: {args}")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", no_process)
+    assert workflow.sign_contract(cfg, case, by="01").contract
+    assert store._libc is not False  # renameat2 is still used where the kernel has it
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="needs /proc/self/io")
+def test_logs_read_again_for_one_kind_of_number_are_saved_with_every_kind(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A contract reads again the logs that changed and saves what their text shows of contract
+    numbers; it must save their invoice and applicant-code memos too, or the next invoice reads
+    every log's copy (~9 MB) to derive them for those few logs."""
+    monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-23T10:00:00+03:30")
+    cases = []
+    for i in range(8):
+        rec = workflow.register(cfg, company=f"Big Log Co {i}", staff="01")
+        workflow.log_event(cfg, rec.lead, kind="note", note="یادداشت بلند " * 2000, by="01")
+        cases.append(workflow.convert(cfg, rec.lead, service="1", by="01").case)
+    layout = allocation.layout_of(cfg)
+    monkeypatch.setattr(allocation._CaseCache, "RACY_NS", 0)
+    (cfg.root / ".archivist" / "case-logs.cache").unlink()
+    list(allocation._case_logs(layout))
+    for kind in ("contract", "invoice"):
+        allocation.disk_high_serial(cfg, layout, kind, "1405", 0)
+    allocation.disk_high_applicant(cfg, layout, 8)
+    for case in cases[:6]:  # changed by hand: read again by the next contract, which saves the cache
+        log = cfg.root / "customers" / case / LOG_NAME
+        log.write_text(log.read_text(encoding="utf-8") + "# checked\n", encoding="utf-8")
+    allocation.disk_high_serial(cfg, layout, "contract", "1405", 0)
+    logs = sum(len(p.read_bytes()) for p in (cfg.root / "customers").glob("*/" + LOG_NAME))
+    reads: list[str] = []
+    real_read = allocation._read
+    monkeypatch.setattr(allocation, "_read", lambda folder: reads.append(str(folder)) or real_read(folder))
+    before = _read_chars()
+    assert allocation.disk_high_serial(cfg, layout, "invoice", "1405", 0) == 0
+    assert allocation.disk_high_applicant(cfg, layout, 8) == 8
+    assert reads == [] and _read_chars() - before < logs // 4
