@@ -286,9 +286,7 @@ def test_the_candidates_come_from_index_look_ups_and_equal_the_scan_of_every_row
                 assert db is not None
                 where = " OR ".join(c for c, _p, _q, _qp in conds)
                 params = [x for _c, p, _q, _qp in conds for x in p]
-                scanned = sorted(
-                    tuple(r) for r in _scan_rows(db, 'r.area, r.folder, r.lead, r."case"', where, params)
-                )
+                scanned = sorted(tuple(r) for r in _scan_rows(db, 'r.area, r.folder, r.lead, r."case"', where, params))
                 ids = " UNION ".join(q for _c, _p, q, _qp in conds)
                 plan = " | ".join(
                     str(r[3]) for r in db.execute(f"EXPLAIN QUERY PLAN {ids}", [x for _c, _p, _q, qp in conds for x in qp])

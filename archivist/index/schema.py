@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
@@ -62,7 +62,7 @@ CREATE TABLE IF NOT EXISTS numbers(      -- contract and invoice numbers, tax ID
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS numbers_rid ON numbers(rid);
 -- the returning-company check (returning._index_candidates) as look-ups, not a scan of every row:
--- each of its conditions has an index that finds every row the condition can accept (schema 12)
+-- each of its conditions has an index that finds every row the condition can accept (schema 13)
 CREATE TABLE IF NOT EXISTS terms(        -- a record's name words ('w ' + word) and phones ('p ' + phone)
   term TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY(term, rid)
 ) WITHOUT ROWID;
@@ -85,7 +85,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts_names USING fts5(t, content='', columnsiz
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_notes USING fts5(t, content='', columnsize=0, detail=none);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_files USING fts5(t, content='', columnsize=0, detail=none);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_company USING fts5(key, content='', columnsize=0, tokenize='trigram');
--- coalesce(name_core, company_key) by trigrams: the returning check's typo condition on the core (schema 12)
+-- coalesce(name_core, company_key) by trigrams: the returning check's typo condition on the core (schema 13)
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_core USING fts5(key, content='', columnsize=0, tokenize='trigram');
 """
 
