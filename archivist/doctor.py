@@ -9,8 +9,8 @@ meaning), because they write `renamed` events.
 from __future__ import annotations
 
 import os
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -100,14 +100,21 @@ def windows_paths(cfg: Config, paths: Iterable[Path], code: str | None = None) -
 
 def walk_files(folder: Path) -> Iterator[Path]:
     """Every file and sub-folder inside a record folder, deepest first (so renames stay valid)."""
+    for dirpath, name in _walk_names(str(folder)):
+        yield Path(dirpath, name)
+
+
+def _walk_names(folder: str) -> list[tuple[str, str]]:
+    """walk_files as (folder, name) strings: a record holds a few files, each checked by its name
+    alone, and a Path for each of them cost `doctor --full` more than the checks."""
+    out = []
     for dirpath, dirnames, filenames in os.walk(folder, topdown=False):
-        base = Path(dirpath)
         for name in filenames:
             if name.startswith(".") and name.endswith(".tmp"):
                 continue  # an atomic write in progress
-            yield base / name
-        for name in dirnames:
-            yield base / name
+            out.append((dirpath, name))
+        out.extend((dirpath, name) for name in dirnames)
+    return out
 
 
 def check_folder(cfg: Config, area: str, folder: Path) -> tuple[Record | None, list[Violation]]:
@@ -181,11 +188,19 @@ def _log_rule(folder: Path) -> tuple[Record | None, list[Violation]]:
 
 
 def _content_rules(cfg: Config, folder: Path, code: str | None) -> list[Violation]:
-    """The names inside the folder: each name's rules, case-only twins, Windows path lengths."""
-    inside = list(walk_files(folder))
-    out = list(check_names([p for p in inside if p.parent != folder or p.name != LOG_NAME], code))
-    out.extend(case_clashes(inside, code))
-    out.extend(windows_paths(cfg, inside, code))
+    """The names inside the folder: each name's rules, case-only twins, Windows path lengths.
+
+    Each rule is first asked of the plain strings; Paths are made only for the names it flags
+    (nearly none), and the same functions as before then word the violations."""
+    top = str(folder)
+    inside = _walk_names(top)
+    out = list(check_names([Path(d, n) for d, n in inside if (d != top or n != LOG_NAME) and name_problems(n)], code))
+    groups = Counter((d, n.casefold()) for d, n in inside)
+    if len(groups) < len(inside):
+        out.extend(case_clashes([Path(d, n) for d, n in inside if groups[(d, n.casefold())] > 1], code))
+    skip = len(str(cfg.root).rstrip("/")) + 1  # the root's "/…/" before each relative path
+    far = [Path(d, n) for d, n in inside if len(d) + 1 + len(n) - skip + 40 >= WINDOWS_MAX_PATH]
+    out.extend(windows_paths(cfg, far, code))
     return out
 
 
@@ -243,7 +258,7 @@ def _name_rule(folder: Path, parsed: dict[str, str] | None, rec: Record, expecte
 
 def _misplaced_rule(cfg: Config, folder: Path, rec: Record, expected: Path) -> list[Violation]:
     """The folder sits in the area its stage belongs in."""
-    if expected.name != folder.name or expected.parent.resolve() == folder.parent.resolve():
+    if expected.name != folder.name or expected.parent == folder.parent or expected.parent.resolve() == folder.parent.resolve():
         return []
     safe = not os.path.lexists(expected)
     return [
@@ -264,30 +279,36 @@ def _misplaced_rule(cfg: Config, folder: Path, rec: Record, expected: Path) -> l
 Summary = tuple["str | None", "str | None", "str | None", "list[tuple[str, str]]"]
 PARALLEL_FROM = 2000  # folders to read before worker processes pay for themselves
 RULES_VERSION = "1"  # bump when a rule changes: what doctor remembered as clean is re-read
+BATCH = 500  # folders asked of the memory at a time
+CHUNK = 250  # folders a worker process reads per task
 
 
 def _summary(rec: Record | None) -> Summary | None:
     return None if rec is None else (rec.lead, rec.case, rec.code, list(allocation.record_numbers(rec)))
 
 
-def _check_chunk(args: tuple[Config, list[tuple[int, str, Path]]]) -> list[tuple[int, Summary | None, list[Violation]]]:
+def _check_chunk(args: tuple[Config, list[tuple[int, str, str]]]) -> list[tuple[int, Summary | None, list[Violation]]]:
     cfg, items = args
+    layout = store.layout_of(cfg)
+    bases = {area: str(layout.area(area)) for area in store.AREAS}
     out = []
-    for i, area, folder in items:
-        rec, found = check_folder(cfg, area, folder)
+    for i, area, name in items:
+        rec, found = check_folder(cfg, area, Path(f"{bases[area]}/{name}"))
         out.append((i, _summary(rec), found))
     return out
 
 
-def _check_all(cfg: Config, items: list[tuple[int, str, Path]]) -> Iterator[tuple[int, Summary | None, list[Violation]]]:
-    """check_folder over many folders, in worker processes (one per core) when there are many."""
+def _check_all(cfg: Config, items: list[tuple[int, str, str]]) -> Iterator[tuple[int, Summary | None, list[Violation]]]:
+    """check_folder over many folders, in order, in worker processes (one per core) when there are
+    many: the same `forked.map_forked` the index's rebuild reads with."""
     import threading
 
     workers = min(os.cpu_count() or 1, 4)
     if len(items) < PARALLEL_FROM or workers < 2 or threading.active_count() > 1:
-        yield from _check_chunk((cfg, items))
+        for start in range(0, len(items), CHUNK):  # a chunk at a time: results never pile up
+            yield from _check_chunk((cfg, items[start : start + CHUNK]))
         return
-    chunks = [(cfg, items[i : i + 250]) for i in range(0, len(items), 250)]
+    chunks = [(cfg, items[i : i + CHUNK]) for i in range(0, len(items), CHUNK)]
     for part in map_forked(_check_chunk, chunks, workers):
         yield from part
 
@@ -295,11 +316,11 @@ def _check_all(cfg: Config, items: list[tuple[int, str, Path]]) -> Iterator[tupl
 class FolderMemory(Protocol):
     """What doctor remembers of clean folders between runs (kept in the index: index.checked)."""
 
-    def clean(self, rel: str) -> Summary | None: ...
+    def recall(self, rels: list[str], full: bool = False) -> list[Summary | None]: ...
 
     def checked(self, rel: str, clean: Summary | None) -> None: ...
 
-    def save_folders(self, rels: list[str]) -> None: ...
+    def finish(self) -> None: ...
 
 
 def memory_rules(cfg: Config) -> str:
@@ -307,83 +328,125 @@ def memory_rules(cfg: Config) -> str:
     return repr((RULES_VERSION, str(cfg.root), cfg.naming, getattr(cfg, "limits", None)))
 
 
+class _Codes:
+    """The whole-tree rules' view of every folder: which folders use each code and each contract,
+    invoice or tax number. Folders are numbered in the walk's order; only a code's first folder
+    is kept for each code, so 100,000 folders cost a dict of codes, not a list per code."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, int] = {}
+        self.more: dict[str, list[int]] = {}  # codes used by more than one folder: every folder
+        self.numbers: dict[tuple[str, str], list[tuple[int, str | None]]] = defaultdict(list)
+
+    def add(self, i: int, summary: Summary) -> None:
+        lead, case, code, nums = summary
+        self._code(lead or "", i)
+        if case:
+            self._code(case, i)
+        for kind, number in nums:
+            self.numbers[(kind, number)].append((i, code))
+
+    def _code(self, code: str, i: int) -> None:
+        first = self.first.get(code)
+        if first is None:
+            self.first[code] = i
+        else:
+            self.more.setdefault(code, [first]).append(i)
+
+    def violations(self, cfg: Config, path: Callable[[int], Path]) -> Iterator[Violation]:
+        for code, folders in sorted(self.more.items()):
+            places = [str(path(i)) for i in sorted(folders)]
+            for p in places:
+                yield Violation(
+                    "duplicate-code",
+                    p,
+                    _("code {code} is used by {count} folders: {items}").format(
+                        code=code, count=len(places), items=", ".join(places)
+                    ),
+                    False,
+                    None,
+                    code,
+                )
+        for (kind, number), used in sorted(self.numbers.items()):
+            if len(used) < 2:
+                continue
+            recs = [(used_by, path(i)) for i, used_by in sorted(used, key=lambda u: u[0])]
+            where = ", ".join(f"{used_by} ({store.relative_to_root(cfg, folder)})" for used_by, folder in recs)
+            once = {str(folder): (used_by, folder) for used_by, folder in recs}  # twice in one log: once there
+            for used_by, folder in once.values():
+                yield Violation(
+                    f"duplicate-{kind}",
+                    str(folder / LOG_NAME),
+                    _(
+                        "{kind} {number} appears {count} times: {where}; it belongs to one record only, correct the wrong log by hand"
+                    ).format(kind=kind.replace("-", " "), number=number, count=len(recs), where=where),
+                    False,
+                    None,
+                    used_by,
+                )
+
+
 def check_tree(cfg: Config, progress: object = None, full: bool = False, memory: FolderMemory | None = None) -> list[Violation]:
     """Every violation under the root, including codes used twice and unfiled inbox names.
 
     A folder found clean by an earlier run whose stats the index shows unchanged is not read again
     (the index's fingerprints: see index.checked, which the caller opens and passes as `memory`);
-    `full` reads every folder all the same. The folders read are spread over one worker process per core.
+    `full` reads every folder all the same. The folders read are spread over one worker process per
+    core. Only names and codes are held for the whole tree, never a record: the memory is asked
+    BATCH folders at a time and each folder read is reported and let go before the next.
     """
     layout = store.layout_of(cfg)
     out: list[Violation] = []
-    seen: dict[str, list[str]] = defaultdict(list)
-    numbers: dict[tuple[str, str], list[tuple[str | None, Path]]] = defaultdict(list)
-    folders = list(store.iter_record_folders(layout))
-    rels = [f"{area}/{folder.name}" for area, folder in folders]
-    results: list[tuple[Summary | None, list[Violation]] | None] = [None] * len(folders)
-    todo: list[tuple[int, str, Path]] = []
-    for i, (area, folder) in enumerate(folders):
-        clean = memory.clean(rels[i]) if memory is not None and not full else None
-        if clean is not None:
-            results[i] = (clean, [])
-        else:
-            todo.append((i, area, folder))
-    for i, summary, found in _check_all(cfg, todo):
-        results[i] = (summary, found)
+    codes = _Codes()
+    rels = [f"{area}/{name}" for area, name in store.iter_record_names(layout)]  # one string a folder
+    bases = {area: str(layout.area(area)) for area in store.AREAS}
+
+    def path(i: int) -> Path:
+        area, name = _area_name(rels[i])
+        return Path(f"{bases[area]}/{name}")
+
+    todo: list[int] = []
+    for start in range(0, len(rels), BATCH):
+        batch = rels[start : start + BATCH]
+        recalled = memory.recall(batch, full) if memory is not None else [None] * len(batch)
+        for i, clean in enumerate(recalled, start):
+            if clean is not None:
+                codes.add(i, clean)
+            else:
+                todo.append(i)
+    for i, summary, found in _check_all(cfg, [(i, *_area_name(rels[i])) for i in todo]):
+        out.extend(found)  # folders remembered clean have none: `out` stays in the walk's order
+        if summary:
+            codes.add(i, summary)
         if memory is not None:
             memory.checked(rels[i], summary if not found else None)
-    for (_area, folder), result in zip(folders, results, strict=True):
-        assert result is not None
-        summary, found = result
-        out.extend(found)
-        if summary:
-            lead, case, code, nums = summary
-            seen[lead or ""].append(str(folder))
-            if case:
-                seen[case].append(str(folder))
-            for kind, number in nums:
-                numbers[(kind, number)].append((code, folder))
+    del todo
     if memory is not None:
-        memory.save_folders(rels)
-    for code, places in sorted(seen.items()):
-        if len(places) > 1:
-            for p in places:
-                out.append(
-                    Violation(
-                        "duplicate-code",
-                        p,
-                        _("code {code} is used by {count} folders: {items}").format(
-                            code=code, count=len(places), items=", ".join(places)
-                        ),
-                        False,
-                        None,
-                        code,
-                    )
-                )
-    for (kind, number), recs in sorted(numbers.items()):
-        if len(recs) > 1:
-            where = ", ".join(f"{code} ({store.relative_to_root(cfg, folder)})" for code, folder in recs)
-            for code, folder in {str(folder): (code, folder) for code, folder in recs}.values():  # twice in one log: once there
-                out.append(
-                    Violation(
-                        f"duplicate-{kind}",
-                        str(folder / LOG_NAME),
-                        _(
-                            "{kind} {number} appears {count} times: {where}; it belongs to one record only, correct the wrong log by hand"
-                        ).format(kind=kind.replace("-", " "), number=number, count=len(recs), where=where),
-                        False,
-                        None,
-                        code,
-                    )
-                )
+        memory.finish()
+    out.extend(codes.violations(cfg, path))
     out.extend(symlinks(cfg))
     for area in store.AREAS:  # record folders that differ only by case (`Pars - 01 - …` and `PARS - 01 - …`)
-        out.extend(case_clashes(folder for a, folder in folders if a == area))
+        out.extend(_folder_clashes(rels, area, path))
     if layout.inbox.is_dir():
         entries = sorted(layout.inbox.iterdir())
         out.extend(check_names(entries))
         out.extend(case_clashes(entries))
     return out
+
+
+def _area_name(rel: str) -> tuple[str, str]:
+    area, _slash, name = rel.rpartition("/")  # a folder name holds no "/"; an area may
+    return area, name
+
+
+def _folder_clashes(rels: list[str], area: str, path: Callable[[int], Path]) -> Iterator[Violation]:
+    """case_clashes over one area's record folders, given Paths only for the names that may
+    clash (the same hash of their case-folded name: only ints are held for the whole area)."""
+    folded = Counter(hash(rel.casefold()) for rel in rels if rel.rpartition("/")[0] == area)
+    if len(folded) < sum(folded.values()):
+        yield from case_clashes(
+            path(i) for i, rel in enumerate(rels) if rel.rpartition("/")[0] == area and folded[hash(rel.casefold())] > 1
+        )
 
 
 def symlinks(cfg: Config) -> list[Violation]:

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import yaml
 
-from . import limits
+from . import fastlog, limits
 from .dates import as_datetime
 from .errors import InvalidLogError
 from .i18n import N_, _
@@ -396,6 +396,14 @@ def safe_load_log(text: str) -> Any:
 
 
 def parse_record(raw: bytes, path: Path, folder: Path | None = None, mtime_ns: int = 0) -> Record:
+    """A log's bytes as a valid Record, or InvalidLogError saying what is wrong and on which line.
+
+    Logs in the shape dump_yaml writes go through `fastlog` (~0.1 ms instead of ~1–2 ms: 100,000 of
+    them are a rebuild or a `doctor --full`); anything else, and any log the fast reader's result
+    fails validation on, goes through yaml, which builds the same mapping and words the reason."""
+    data = fastlog.load_bytes(raw)
+    if data is not None and validate(data) is None:
+        return Record(data=data, folder=folder, mtime_ns=mtime_ns)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

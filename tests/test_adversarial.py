@@ -22,10 +22,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archivist import workflow
+from archivist import fastlog, workflow
 from archivist.config import Config
 from archivist.errors import InvalidLogError
-from archivist.index import fastlog
 from archivist.record import LOG_NAME, dump_yaml, load_record, parse_record, read_log, safe_load_log
 from bench.generate import generate
 from tests.yaml_compare import same_value

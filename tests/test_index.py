@@ -261,7 +261,7 @@ def test_due_lists_overdue_today_and_stuck_per_staff(archive: Config, cli, monke
 
 
 def test_fast_log_reader_builds_exactly_what_safe_load_builds(archive: Config, cli) -> None:
-    from archivist.index import fastlog
+    from archivist import fastlog
 
     lead = cli("register", "--company", "شرکت 'آزمون' O'Neil: تست", "--staff", "01", "--email", "a@b.ir")[1].strip()
     cli("log", lead, "--kind", "call", "--note", "yes")
@@ -305,7 +305,7 @@ def test_fast_log_reader_builds_exactly_what_safe_load_builds(archive: Config, c
     ],
 )
 def test_fast_log_reader_declines_anything_outside_dump_yaml_shape(text: str) -> None:
-    from archivist.index import fastlog
+    from archivist import fastlog
 
     assert fastlog.load_bytes(text.encode("utf-8", "surrogatepass")) is None
 
@@ -318,7 +318,7 @@ def test_fast_log_reader_declines_anything_outside_dump_yaml_shape(text: str) ->
     ],
 )
 def test_fast_log_reader_resolves_plain_scalars_like_yaml(text: str) -> None:
-    from archivist.index import fastlog
+    from archivist import fastlog
 
     fast = fastlog.load_bytes(text.encode("utf-8", "surrogatepass"))
     assert fast is not None and same_value(fast, yaml.safe_load(text))

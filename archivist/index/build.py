@@ -27,9 +27,8 @@ from ..errors import InvalidLogError
 from ..forked import map_forked
 from ..i18n import _
 from ..naming import FolderTemplate
-from ..record import LOG_NAME, Record, parse_record, read_log, validate
+from ..record import LOG_NAME, Record, parse_record, read_log
 from ..store import AREAS
-from . import fastlog
 from .search_text import Entry, build_entry, deletions, dir_signature, list_files, path_key, placeholder_entry
 
 Progress = Callable[[str, int, int], None]
@@ -128,11 +127,8 @@ def _read_file(path: str) -> tuple[os.stat_result, bytes]:
 
 
 def _read_record(raw: bytes, path: str, mtime_ns: int) -> Record:
-    """parse_record, through the fast reader when the log is in dump_yaml's shape and valid."""
-    data = fastlog.load_bytes(raw)
-    if data is not None and validate(data) is None:
-        return Record(data=data, folder=None, mtime_ns=mtime_ns)
-    return parse_record(raw, pathlib.Path(path), None, mtime_ns)  # the slow path says what is wrong, and where
+    """parse_record (through the fast reader when the log is in dump_yaml's shape)."""
+    return parse_record(raw, pathlib.Path(path), None, mtime_ns)
 
 
 def _placeholder(rel: str, area: str, name: str, files: list[str], templates: tuple[str, str]) -> Entry:

@@ -1,7 +1,8 @@
-"""A fast reader for logs in exactly the shape `record.dump_yaml` writes, for the cold rebuild.
+"""A fast reader for logs in exactly the shape `record.dump_yaml` writes, tried first by
+`record.parse_record` (every reader of a log: the index's rebuild, doctor, the commands).
 
-PyYAML (even its C loader) spends ~0.6 ms on a typical log, which dominates a rebuild of 100,000
-records. Logs archivist wrote itself use a tiny subset of YAML: block mappings two levels deep,
+PyYAML (even its C loader) spends ~0.6 ms on a typical log, which dominates a rebuild or a
+`doctor --full` of 100,000 records. Logs archivist wrote itself use a tiny subset of YAML: block mappings two levels deep,
 sequences of scalars or of flat mappings, plain or single-quoted scalars on one line. This reader
 handles only that subset and returns None for anything else (comments, flow collections, block
 scalars, escapes, anchors, odd indentation, …), so hand-edited logs go through `yaml.safe_load`.
