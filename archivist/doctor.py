@@ -8,11 +8,12 @@ meaning), because they write `renamed` events.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from . import allocation, store
 from .config import Config
@@ -30,8 +31,11 @@ from .naming import (
     too_long,
     windows_path_length,
 )
-from .record import LOG_NAME, Record, load_record
+from .record import LOG_NAME, Record, load_record, read_log
 from .violations import Violation as Violation  # re-exported: doctor reports them
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 LOG_GLOB_PREFIX = "f-31-08-01"
 
@@ -291,11 +295,51 @@ def _check_chunk(args: tuple[Config, list[tuple[int, str, str]]]) -> list[tuple[
     cfg, items = args
     layout = store.layout_of(cfg)
     bases = {area: str(layout.area(area)) for area in store.AREAS}
+    folders = [Path(f"{bases[area]}/{name}") for _i, area, name in items]
     out = []
-    for i, area, name in items:
-        rec, found = check_folder(cfg, area, Path(f"{bases[area]}/{name}"))
-        out.append((i, _summary(rec), found))
+    blocks = _blocks_read()
+    prefetch = None
+    try:
+        for n, (i, area, _name) in enumerate(items):
+            if n == 1 and len(items) > 2 and _blocks_read() > blocks:
+                prefetch = _prefetch(folders[n:])  # the first folder came from the disk: so will the rest
+            rec, found = check_folder(cfg, area, folders[n])
+            out.append((i, _summary(rec), found))
+    finally:
+        if prefetch is not None:
+            prefetch.shutdown(wait=True, cancel_futures=True)
     return out
+
+
+PREFETCH_THREADS = 4  # per process, only while the folders come from the disk
+
+
+def _blocks_read() -> int:
+    """Blocks this process has read from the disk so far (0 where the system does not count)."""
+    try:
+        import resource
+    except ImportError:
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_inblock
+
+
+def _prefetch(folders: list[Path]) -> Executor:
+    """Read the folders' listings and logs ahead of the checks, several at once, so that their
+    waits for the disk overlap (a read releases the GIL): a cold `doctor --full` otherwise waits
+    for every folder in turn, as a `cat` does. With the page cache warm it never starts."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(PREFETCH_THREADS)
+    for folder in folders:
+        pool.submit(_touch, folder)
+    return pool
+
+
+def _touch(folder: Path) -> None:
+    with contextlib.suppress(InvalidLogError):
+        read_log(folder / LOG_NAME)  # refuses a FIFO, a device, a link or a huge file unread, as the check will
+    for _walked in os.walk(folder):
+        pass
 
 
 def _check_all(cfg: Config, items: list[tuple[int, str, str]]) -> Iterator[tuple[int, Summary | None, list[Violation]]]:

@@ -8,10 +8,13 @@ Times `list | wc -l`, `due`, `due | head` (the first screen), `due --json`, `due
 --json`, `--runs` times each as `python -m archivist …` from this checkout; printed per command:
 median wall seconds, median CPU seconds (user+sys of the process and its children, from wait4),
 peak RSS (largest of the runs), the target of issue 17 and the ratio to the baseline measured in
-the same run: `python -c pass` and `archivist --help` for the reading commands, `cat` of every
-log for doctor (`--cold`: the page cache dropped before each cat and each doctor --full, as root;
-without it both are warm). The load average is printed with each line: on a shared machine wall
-times follow the load, CPU seconds and peak RSS much less.
+the same run: `python -c pass` and `archivist --help` for the reading commands. Each `doctor --full`
+run is paired with a `cat` of every log in the same page-cache state, as bench.run pairs the
+reindex: warm (cache filled by a cat, then the timed cat and the timed doctor) and, with `--cold`
+as root, also cold (the page cache dropped before each side); each pair's ratio is printed, then
+the medians (the target: ≤ 2× the cold cat). The checkout is byte-compiled first (this environment
+sets PYTHONDONTWRITEBYTECODE=1). The load average is printed with each line: on a shared machine
+wall times follow the load, CPU seconds and peak RSS much less.
 
 Unless `--no-live`, the reading commands run while this bench holds the daemon's lock, as a
 running daemon does (the index is trusted as live, no catch-up walk: what the commands cost with
@@ -38,6 +41,8 @@ from pathlib import Path
 
 from archivist.config import Config, load_config
 from archivist.record import LOG_NAME
+from bench.everyday import precompile
+from bench.run import drop_page_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,12 +115,9 @@ class Bench:
         pipe: bool = False,
         head: int = 0,
         ok: tuple[int, ...] = (0,),
-        before: str = "",
     ) -> Runs:
         r = Runs(name)
         for _ in range(runs):
-            if before:
-                subprocess.run(before, shell=True, check=False)
             wall, cpu, mb, code = run_once(argv, self.env, str(self.tmp), pipe=pipe, head=head)
             if code not in ok and not (head and code in (-13, 1, 120)):  # SIGPIPE / broken pipe after head
                 print(f"  {name}: exit {code}")
@@ -156,11 +158,6 @@ class Bench:
         finally:
             os.close(fd)
 
-    def drop(self) -> str:
-        if self.args.cold and os.geteuid() == 0:
-            return "sync; echo 3 > /proc/sys/vm/drop_caches"
-        return ""
-
     def cat_all(self) -> str:
         q = shlex.quote(str(self.root))
         return f"find {q} -name {LOG_NAME} -not -path '*/.archivist/*' -print0 | xargs -0 cat > /dev/null"
@@ -189,23 +186,56 @@ class Bench:
                 self.measure(f"export csv{tag}", csv_, n, 2.0, 100, "--help")
                 self.measure(f"export xlsx{tag}", xlsx, n, 6.0, 100, "--help")
         if self.wanted("doctor"):
-            d = max(1, self.args.doctor_runs)
-            # the first run may build doctor's memory of clean folders: not timed
-            subprocess.run(self.arch("doctor", "--json"), env=self.env, cwd=str(self.tmp), stdout=subprocess.DEVNULL)
-            self.measure("doctor --json (nothing changed)", self.arch("doctor", "--json"), d, 10.0, None, None, ok=(0, 1))
-            cold = " (cold)" if self.drop() else " (warm)"
-            cat = self.measure(f"cat of every log{cold}", ["sh", "-c", self.cat_all()], d, before=self.drop())
-            self.baseline["cat"] = cat.median
-            self.measure(
-                f"doctor --full --json{cold}",
-                self.arch("doctor", "--full", "--json"),
-                d,
-                2 * cat.median,
-                None,
-                "cat",
-                ok=(0, 1),
-                before=self.drop(),
-            )
+            self.doctor()
+
+    def doctor(self) -> None:
+        """doctor with nothing changed, then `doctor --full` each run paired with a `cat` of every
+        log in the same page-cache state (as bench.run pairs the reindex): warm (a cat to fill the
+        cache, the timed cat, the timed doctor at once) and, with --cold as root, cold (the cache
+        dropped before each side). The target is against the cold cat."""
+        d = max(1, self.args.doctor_runs)
+        # the first run may build doctor's memory of clean folders: not timed
+        subprocess.run(self.arch("doctor", "--json"), env=self.env, cwd=str(self.tmp), stdout=subprocess.DEVNULL)
+        self.measure("doctor --json (nothing changed)", self.arch("doctor", "--json"), d, 10.0, None, None, ok=(0, 1))
+        states = ["warm"]
+        if self.args.cold:
+            if drop_page_cache():
+                states.append("cold")
+            else:
+                print("page cache cold: not measured (dropping the page cache needs root)")
+        full = self.arch("doctor", "--full", "--json")
+        for state in states:
+            cat, doc = Runs(f"cat of every log ({state})"), Runs(f"doctor --full --json ({state})")
+            ratios = []
+            for k in range(d):
+                if state == "cold":
+                    drop_page_cache()
+                else:
+                    run_once(["sh", "-c", self.cat_all()], self.env, str(self.tmp))  # fills the cache
+                c = self.once(cat, ["sh", "-c", self.cat_all()])
+                if state == "cold":
+                    drop_page_cache()
+                t = self.once(doc, full, ok=(0, 1))
+                ratios.append(t / c)
+                print(
+                    f"  pair {k + 1} ({state}): cat {c:6.2f} s, doctor --full {t:7.2f} s = {t / c:5.1f}× its cat "
+                    f"(CPU {cat.cpu[-1]:.1f} / {doc.cpu[-1]:.1f} s; load {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
+            self.baseline[f"{state} cat"] = cat.median
+            self.show(cat, None, None, None)
+            self.show(doc, 2 * cat.median if state == "cold" else None, None, f"{state} cat")
+            print(f"  doctor --full / its own cat ({state}), median of the pairs: {statistics.median(ratios):.1f}×", flush=True)
+
+    def once(self, into: Runs, argv: list[str], ok: tuple[int, ...] = (0,)) -> float:
+        wall, cpu, mb, code = run_once(argv, self.env, str(self.tmp))
+        if code not in ok:
+            print(f"  {into.name}: exit {code}")
+        into.wall.append(wall)
+        into.cpu.append(cpu)
+        into.peak_mb = max(into.peak_mb, mb)
+        into.loads.append(os.getloadavg()[0])
+        return wall
 
     def close(self) -> None:
         import shutil
@@ -229,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     bench = Bench(args)
+    precompile(bench.checkout / "archivist")
     print(f"archive {bench.root}; archivist from {bench.checkout}; {args.runs} runs, medians; {os.cpu_count()} cores", flush=True)
     try:
         bench.run()

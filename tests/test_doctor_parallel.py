@@ -4,6 +4,7 @@ no-change run holds in memory."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -133,6 +134,12 @@ def test_worker_processes_find_exactly_what_one_process_finds(cfg: Config, cli, 
     assert cli("doctor")[1] == serial_text
     assert cli("doctor", "--full")[1] == serial_text
     assert json.loads(cli("doctor", "--json")[1])["violations"] == [v.to_json() for v in serial]
+    # as if every folder came from the disk: each task reads its folders ahead in threads
+    blocks = itertools.count()
+    monkeypatch.setattr(doctor, "_blocks_read", lambda: next(blocks))
+    assert _run(cfg, full=True) == serial
+    monkeypatch.setattr(doctor, "PARALLEL_FROM", 10**9)
+    assert _run(cfg, full=True) == serial
 
 
 def test_doctor_full_reads_the_logs_archivist_wrote_without_yaml(cfg: Config, cli, tmp_path: Path, monkeypatch) -> None:
