@@ -125,7 +125,7 @@ class Clock:
     tests/test_dates_jalali.py checks the zone database), and a day with a change (DST) goes the
     slow way for each of its rows (the tests compare both over DST changes of several zones)."""
 
-    BLOCK = 86400  # seconds
+    BLOCK = 86400  # seconds (shown/iso key their look-up by ts // 86400 too)
 
     def __init__(self, calendar: str = "jalali", tz_name: str = "Asia/Tehran") -> None:
         self.calendar, self.tz_name, self.zone = calendar, tz_name, ZoneInfo(tz_name)
@@ -135,10 +135,6 @@ class Clock:
 
     def _block(self, ts: int) -> tuple[int, str] | None:
         key = ts // self.BLOCK
-        try:
-            return self._blocks[key]
-        except KeyError:
-            pass
         first = datetime.fromtimestamp(key * self.BLOCK, self.zone)
         offset = first.utcoffset()
         same = offset is not None and offset == datetime.fromtimestamp(key * self.BLOCK + self.BLOCK - 1, self.zone).utcoffset()
@@ -147,34 +143,43 @@ class Clock:
         self._blocks[key] = got
         return got
 
+    def _day(self, number: int, iso: bool) -> str:
+        """The text of a local day ("1405-09-09 " for shown, "2026-11-30T" for iso), made once."""
+        d = _EPOCH_DAY + timedelta(days=number)
+        if iso:
+            text = self._iso_days[number] = d.isoformat() + "T"
+        else:
+            text = self._shown_days[number] = (_jalali_day(d) if self.calendar == "jalali" else d.strftime("%Y-%m-%d")) + " "
+        return text
+
     def shown(self, ts: int) -> str:
         """`fmt(datetime.fromtimestamp(ts, zone), calendar, tz_name)`."""
-        block = self._block(ts)
-        if block is None:
+        block = self._blocks.get(ts // 86400, _UNSEEN)
+        if block is _UNSEEN:
+            block = self._block(ts)
+        if not isinstance(block, tuple):
             return fmt(datetime.fromtimestamp(ts, self.zone), self.calendar, self.tz_name)
-        local = ts + block[0]
-        day_number = local // 86400
-        day = self._shown_days.get(day_number)
-        if day is None:
-            d = _EPOCH_DAY + timedelta(days=day_number)
-            day = self._shown_days[day_number] = _jalali_day(d) if self.calendar == "jalali" else d.strftime("%Y-%m-%d")
-        second = local % 86400
-        return f"{day} {second // 3600:02d}:{second % 3600 // 60:02d}"
+        local: int = ts + block[0]
+        number = local // 86400
+        return (self._shown_days.get(number) or self._day(number, False)) + _HOUR_MINUTE[local % 86400 // 60]
 
     def iso(self, ts: int) -> str:
         """`datetime.fromtimestamp(ts, zone).isoformat()`."""
-        block = self._block(ts)
-        if block is None:
+        block = self._blocks.get(ts // 86400, _UNSEEN)
+        if block is _UNSEEN:
+            block = self._block(ts)
+        if not isinstance(block, tuple):
             return datetime.fromtimestamp(ts, self.zone).isoformat()
-        local = ts + block[0]
-        day_number = local // 86400
-        day = self._iso_days.get(day_number)
-        if day is None:
-            day = self._iso_days[day_number] = (_EPOCH_DAY + timedelta(days=day_number)).isoformat()
-        second = local % 86400
-        return f"{day}T{second // 3600:02d}:{second % 3600 // 60:02d}:{second % 60:02d}{block[1]}"
+        local: int = ts + block[0]
+        suffix: str = block[1]
+        number, second = divmod(local, 86400)
+        day = self._iso_days.get(number) or self._day(number, True)
+        return day + _HOUR_MINUTE[second // 60] + _SECOND[second % 60] + suffix
 
 
+_UNSEEN = object()  # a day not looked up yet (None: a day with an offset change)
+_HOUR_MINUTE = [f"{h:02d}:{m:02d}" for h in range(24) for m in range(60)]
+_SECOND = [f":{s:02d}" for s in range(60)]
 _EPOCH_DAY = date(1970, 1, 1)
 
 
