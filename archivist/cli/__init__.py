@@ -108,20 +108,37 @@ def json_indent(depth: int) -> str:
 def _write_json_texts(texts: Iterable[str], depth: int, batch: int = 2000) -> None:
     """`_write_json_list` for items that are JSON texts already (indented for `depth`), written
     `batch` at a time, each batch made terminal-safe whole."""
-    write = sys.stdout.write
     sep = ",\n" + json_indent(depth)
     chunk: list[str] = []
     first = True
     for text in texts:
         chunk.append(text)
         if len(chunk) >= batch:
-            write(("[\n" + json_indent(depth) if first else sep) + _json_safe(sep.join(chunk)))
+            _write_json_safe(("[\n" + json_indent(depth) if first else sep) + sep.join(chunk))
             chunk.clear()
             first = False
     if chunk:
-        write(("[\n" + json_indent(depth) if first else sep) + _json_safe(sep.join(chunk)))
+        _write_json_safe(("[\n" + json_indent(depth) if first else sep) + sep.join(chunk))
         first = False
-    write("[]" if first else "\n" + "  " * depth + "]")
+    sys.stdout.write("[]" if first else "\n" + "  " * depth + "]")
+
+
+def _write_json_safe(text: str) -> None:
+    """`sys.stdout.write(_json_safe(text))`; to a UTF-8 stdout, the bytes are written as they are
+    when they hold no DEL (7f) and no C1 code (c2 80-9f): two byte searches instead of a regex
+    over the text (48 MB for `due --json` at 100,000 records: 0.3 s)."""
+    out = sys.stdout
+    raw = getattr(out, "buffer", None)
+    utf8 = (out.encoding or "").lower().replace("-", "").replace("_", "") == "utf8"
+    if raw is None or not utf8 or os.linesep != "\n":  # else the text layer encodes (and turns \n into \r\n)
+        out.write(_json_safe(text))
+        return
+    data = text.encode("utf-8", out.errors or "strict")
+    if b"\x7f" in data or b"\xc2" in data:  # c2: the lead byte of U+0080-00BF (C1 codes among them)
+        out.write(_json_safe(text))
+        return
+    out.flush()  # what was written as text goes first
+    raw.write(data)
 
 
 _SCALAR = {True: "true", False: "false", None: "null"}
