@@ -121,10 +121,13 @@ def _walk_names(folder: str) -> list[tuple[str, str]]:
     return out
 
 
-def check_folder(cfg: Config, area: str, folder: Path) -> tuple[Record | None, list[Violation]]:
+def check_folder(
+    cfg: Config, area: str, folder: Path, known: Record | None = None
+) -> tuple[Record | None, list[Violation]]:
     """Everything wrong with one record folder, plus its record when the log could be read: one
-    function per rule, in the order they are reported."""
-    rec, out = _log_rule(folder)
+    function per rule, in the order they are reported. `known`: the log as the caller just wrote
+    or read it, used instead of parsing the file again while the file is still that one."""
+    rec, out = _log_rule(folder, known)
     tmpl = cfg.naming.case if area.endswith("customers") else cfg.naming.applicant
     parsed = tmpl.parse(folder.name)
     code = rec.code if rec else (parsed or {}).get("case") or (parsed or {}).get("lead")
@@ -154,7 +157,7 @@ def check_folder(cfg: Config, area: str, folder: Path) -> tuple[Record | None, l
     return rec, out
 
 
-def _log_rule(folder: Path) -> tuple[Record | None, list[Violation]]:
+def _log_rule(folder: Path, known: Record | None = None) -> tuple[Record | None, list[Violation]]:
     """Exactly one readable F-31-08-01.yaml: two-logs, no-log, invalid-log."""
     out: list[Violation] = []
     # every entry with a log's name counts, whatever it is: a FIFO, a device link or a folder
@@ -181,6 +184,8 @@ def _log_rule(folder: Path) -> tuple[Record | None, list[Violation]]:
                 _("has no {log_name}; every record folder needs its follow-up log").format(log_name=LOG_NAME),
             )
         )
+    elif known is not None and known.ident is not None and store.file_ident(folder / LOG_NAME) == known.ident:
+        rec = known
     else:
         try:
             rec = load_record(folder)

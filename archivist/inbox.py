@@ -20,10 +20,10 @@ from typing import Any
 from . import archive_id, intents, journal, store, workflow
 from .config import Config
 from .dates import now
-from .errors import ArchivistError, InvalidLogError, RecordNotFound
+from .errors import ArchivistError, RecordNotFound
 from .i18n import _, ngettext
 from .naming import is_os_noise, leading_code
-from .record import LOG_NAME, TOOL_ACTOR, load_record
+from .record import LOG_NAME, TOOL_ACTOR, Record, load_record
 
 log = logging.getLogger("archivist.daemon")
 FILED_BY = TOOL_ACTOR
@@ -138,10 +138,74 @@ class FilingResult:
     filed: list[tuple[Path, Path]] = field(default_factory=list)
     left: list[Path] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # each folder filed into → its log as written (the daemon looks at it without parsing it again)
+    records: dict[Path, Record] = field(default_factory=dict)
+
+
+@dataclass
+class _Plan:
+    folder: Path
+    record: Record
+    items: list[tuple[Path, Path, dict[str, Any]]]
+
+
+def _not_filing(result: FilingResult, folder: Path, files: list[Path], e: object) -> None:
+    result.problems.append(
+        ngettext("not filing {count} file into {name}: {e}", "not filing {count} files into {name}: {e}", len(files)).format(
+            count=len(files), name=folder.name, e=e
+        )
+    )
+    result.left.extend(files)
+
+
+def _plan(cfg: Config, folder: Path, files: list[Path], result: FilingResult) -> _Plan | None:
+    """Read the record once and choose each file's free name in it; None when nothing goes in."""
+    try:
+        record = load_record(folder)  # never file into a record whose log cannot take the event
+        store.check_inside(cfg.root, folder / LOG_NAME)
+    except ArchivistError as e:  # InvalidLogError included
+        _not_filing(result, folder, files, e)
+        return None
+    items: list[tuple[Path, Path, dict[str, Any]]] = []
+    taken: set[str] = set()
+    for src in files:
+        if not src.exists():
+            continue
+        try:
+            store.check_inside(cfg.root, src)  # an inbox that is a link pulls in files from elsewhere
+        except ArchivistError as e:
+            result.problems.append(_("not filing {name}: {e}").format(name=src.name, e=e))
+            result.left.append(src)
+            continue
+        dst = store.free_name(folder, src.name, taken)
+        taken.add(dst.name)
+        items.append((src, dst, {"from": f"inbox/{src.name}"} if dst.name != src.name else {}))
+    return _Plan(folder, record, items) if items else None
+
+
+def _intent_items(plan: _Plan, when: Any) -> dict[str, Any]:
+    return {
+        "folder": str(plan.folder),
+        "items": [
+            {
+                "src": str(src),
+                "dst": dst.name,
+                "event": journal.event_text({"at": when, "by": FILED_BY, "kind": "filed", "note": dst.name, **extra}),
+            }
+            for src, dst, extra in plan.items
+        ],
+    }
 
 
 def file_paths(cfg: Config, paths: list[Path], finder: CodeFinder | None = None) -> FilingResult:
-    """Move each settled inbox file into its record; one log write per record for the batch."""
+    """Move each settled inbox file into its record; one log write per record for the batch.
+
+    The events are written first and the files moved after, with one intent covering the whole
+    batch: whoever sees a file in a record sees its event, and a kill anywhere in between is
+    finished by the next run (intents.finish_all), never left as files without events. Per record:
+    its log read once, written once (fsynced), its journal entries, its folder fsynced once after
+    the moves; per batch: one intent written and removed.
+    """
     archive_id.require_archive(cfg)  # the drive went away under the daemon: nothing is filed into nowhere
     finder = finder or CodeFinder(cfg)
     result = FilingResult()
@@ -153,99 +217,61 @@ def file_paths(cfg: Config, paths: list[Path], finder: CodeFinder | None = None)
                 result.left.append(p)
             continue
         by_folder[folder].append(p)
-    for folder, files in by_folder.items():
-        try:
-            lead = load_record(folder).lead  # never file into a record whose log cannot take the event
-        except InvalidLogError as e:
-            result.problems.append(
-                ngettext(
-                    "not filing {count} file into {name}: {e}", "not filing {count} files into {name}: {e}", len(files)
-                ).format(count=len(files), name=folder.name, e=e)
-            )
-            result.left.extend(files)
-            continue
-        try:
-            store.check_inside(cfg.root, folder / LOG_NAME)
-        except ArchivistError as e:
-            result.problems.append(
-                ngettext(
-                    "not filing {count} file into {name}: {e}", "not filing {count} files into {name}: {e}", len(files)
-                ).format(count=len(files), name=folder.name, e=e)
-            )
-            result.left.extend(files)
-            continue
-        # the events are written first and the files moved after, with an intent covering both:
-        # whoever sees a file in the record sees its event, and a kill anywhere in between is
-        # finished by the next run (intents.finish_all), never left as files without events
-        plan: list[tuple[Path, Path, dict[str, Any]]] = []
-        taken: set[str] = set()
-        for src in files:
-            if not src.exists():
-                continue
-            try:
-                store.check_inside(cfg.root, src)  # an inbox that is a link pulls in files from elsewhere
-            except ArchivistError as e:
-                result.problems.append(_("not filing {name}: {e}").format(name=src.name, e=e))
-                result.left.append(src)
-                continue
-            dst = store.free_name(folder, src.name, taken)
-            taken.add(dst.name)
-            plan.append((src, dst, {"from": f"inbox/{src.name}"} if dst.name != src.name else {}))
-        if not plan:
-            continue
-        when = now(cfg.timezone)
-        intent = intents.begin(
-            cfg,
-            "filing",
-            f"{os.getpid()}-{folder.name}",
-            {
-                "pid": os.getpid(),
-                "folder": str(folder),
-                "items": [
-                    {
-                        "src": str(src),
-                        "dst": dst.name,
-                        "event": journal.event_text({"at": when, "by": FILED_BY, "kind": "filed", "note": dst.name, **extra}),
-                    }
-                    for src, dst, extra in plan
-                ],
-            },
-        )
-        try:
-            workflow.append_events(
-                cfg, folder, FILED_BY, [("filed", dst.name, extra) for _s, dst, extra in plan], at=when, lead=lead
-            )
-        except ArchivistError as e:
-            result.problems.append(
-                ngettext(
-                    "not filing {count} file into {name}: {e}", "not filing {count} files into {name}: {e}", len(plan)
-                ).format(count=len(plan), name=folder.name, e=e)
-            )
-            result.left.extend(src for src, _d, _e in plan)
-            intents.done(intent)
-            continue
-        failed = []
-        for src, dst, _extra in plan:
-            try:
-                store.move(src, dst, sync=False)  # synced below, once per folder
-            except (ArchivistError, OSError) as e:  # a clash raced in, or the file vanished
-                result.problems.append(_("could not file {name}: {e}").format(name=src.name, e=e))
-                result.left.append(src)
-                failed.append(f"{src.name} ({e})")
-                continue
-            result.filed.append((src, dst))
-        store.fsync_dir(folder)
-        if failed:  # the event said filed: say it did not happen after all
-            with contextlib.suppress(ArchivistError):
-                workflow.append_events(
-                    cfg,
-                    folder,
-                    FILED_BY,
-                    [
-                        ("note", "not filed after all, still in the inbox: " + "; ".join(failed), {})
-                    ],  # untranslated: an event note stored in the log (data)
-                )
-        intents.done(intent)
-    if result.filed:
-        store.fsync_dir(store.layout_of(cfg).inbox)
+    plans = [plan for folder, files in by_folder.items() if (plan := _plan(cfg, folder, files, result)) is not None]
+    if not plans:
+        return result
+    when = now(cfg.timezone)
+    payload: dict[str, Any] = {"pid": os.getpid(), "folders": [_intent_items(plan, when) for plan in plans]}
+    intent = intents.begin(cfg, "filing", f"{os.getpid()}-{plans[0].folder.name}", payload)
+    try:
+        for plan in plans:
+            if not _file_one(cfg, plan, when, result):
+                # its files stay in the inbox: a later finish of this intent must not file them
+                payload["folders"] = [f for f in payload["folders"] if f["folder"] != str(plan.folder)]
+                intents.update(intent, payload)
+    finally:
+        if result.filed:
+            store.fsync_dir(store.layout_of(cfg).inbox)
+    intents.done(intent)
     return result
+
+
+def _file_one(cfg: Config, plan: _Plan, when: Any, result: FilingResult) -> bool:
+    """Write one record's `filed` events, then move its files in; False when nothing was written."""
+    folder = plan.folder
+    try:
+        record = workflow.append_events(
+            cfg,
+            folder,
+            FILED_BY,
+            [("filed", dst.name, extra) for _s, dst, extra in plan.items],
+            at=when,
+            record=plan.record,
+            daemon=True,
+        )
+    except ArchivistError as e:
+        _not_filing(result, folder, [src for src, _d, _e in plan.items], e)
+        return False
+    failed = []
+    for src, dst, _extra in plan.items:
+        try:
+            store.move(src, dst, sync=False)  # synced below, once per folder
+        except (ArchivistError, OSError) as e:  # a clash raced in, or the file vanished
+            result.problems.append(_("could not file {name}: {e}").format(name=src.name, e=e))
+            result.left.append(src)
+            failed.append(f"{src.name} ({e})")
+            continue
+        result.filed.append((src, dst))
+    store.fsync_dir(folder)  # the log written above and the files moved in, in one sync
+    if failed:  # the event said filed: say it did not happen after all
+        with contextlib.suppress(ArchivistError):
+            record = workflow.append_events(
+                cfg,
+                folder,
+                FILED_BY,
+                [
+                    ("note", "not filed after all, still in the inbox: " + "; ".join(failed), {})
+                ],  # untranslated: an event note stored in the log (data)
+            )
+    result.records[folder] = record
+    return True

@@ -8,7 +8,7 @@ an event already in the log) and does only the rest.
 
 - `register`: the new record's folder and its log text. A kill after the folder was made but
   before the log was in place left an empty folder for good; now the log is put in.
-- `filing`: a batch of inbox files for one record, their target names and `filed` events. A kill
+- `filing`: a batch of inbox files, per record their target names and `filed` events. A kill
   in the middle left files in the record with no event, never added later.
 """
 
@@ -106,6 +106,21 @@ def _finish_register(cfg: Config, data: dict[str, Any]) -> str:
 
 
 def _finish_filing(cfg: Config, data: dict[str, Any]) -> str:
+    """A filing batch: every record it names (`folders`; one `folder` in intents written before
+    batches had one intent), each finished as it would have been."""
+    said: list[str] = []
+    failed: list[BaseException] = []
+    for one in data.get("folders") or [data]:
+        try:
+            said.append(_finish_filing_one(cfg, one))
+        except (ArchivistError, OSError) as e:  # the others are finished all the same
+            failed.append(e)
+    if failed:
+        raise failed[0]  # the intent stays; finishing it again redoes nothing already done
+    return "; ".join(line for line in said if line)
+
+
+def _finish_filing_one(cfg: Config, data: dict[str, Any]) -> str:
     folder = Path(data["folder"])
     store.check_inside(cfg.root, folder)
     moved = 0

@@ -51,9 +51,12 @@ def event_from_text(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def record_events(state: Path, lead: str, events: Iterable[dict[str, Any]]) -> None:
-    """Append confirmed events to the record's journal (caller holds the record lock)."""
-    lines = "".join(json.dumps({"event": event_text(ev)}, ensure_ascii=False) + "\n" for ev in events)
+def record_events(state: Path, lead: str, events: Iterable[dict[str, Any]], seen: bool = False) -> None:
+    """Append confirmed events to the record's journal (caller holds the record lock). `seen`: the
+    daemon wrote them itself and looks at the log it wrote next, so they go in already marked as
+    found in the log (no rewrite of the journal to mark them afterwards)."""
+    mark = {"seen": True} if seen else {}
+    lines = "".join(json.dumps({"event": event_text(ev), **mark}, ensure_ascii=False) + "\n" for ev in events)
     if not lines:
         return
     path = _path(state, lead)

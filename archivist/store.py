@@ -227,10 +227,12 @@ def file_ident(path: Path) -> tuple[int, int, int, int] | None:
     return st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size
 
 
-def write_record(record: Record) -> None:
+def write_record(record: Record, sync_dir: bool = True) -> None:
     """Write the log; refused with StaleLog if the file on disk is no longer the one the record
     was read from (a hand edit or an editor's save landed since), so that save is never lost.
-    The caller holds the record lock and redoes its change on the fresh file (workflow)."""
+    The caller holds the record lock and redoes its change on the fresh file (workflow).
+    `sync_dir=False` (an existing log only): the caller fsyncs the folder itself, once, after
+    moving files into it (the daemon filing inbox files, under an intent that covers both)."""
     assert record.folder is not None
     path = record.folder / LOG_NAME
     expected = record.ident
@@ -242,13 +244,13 @@ def write_record(record: Record) -> None:
     if expected is None:  # a new log: nothing read, nothing to lose
         st = atomic_write(path, record.dump(), unchanged)
     else:
-        st = _write_unless_changed(path, record.dump(), expected, unchanged)
+        st = _write_unless_changed(path, record.dump(), expected, unchanged, sync_dir)
     record.mtime_ns = st.st_mtime_ns
     record.ident = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def _write_unless_changed(
-    path: Path, data: bytes, expected: tuple[int, int, int, int], check: Callable[[], None]
+    path: Path, data: bytes, expected: tuple[int, int, int, int], check: Callable[[], None], sync_dir: bool = True
 ) -> os.stat_result:
     """Replace the log the caller read (`expected`: its dev, inode, mtime_ns, size) with `data`, or
     raise StaleLog and leave whatever is there now in place.
@@ -284,7 +286,8 @@ def _write_unless_changed(
             _put_back(path, tmp, st, displaced)
             raise StaleLog(_("{path} was saved by someone else while archivist was writing it").format(path=path))
         os.unlink(tmp)
-    fsync_dir(path.parent)
+    if sync_dir:
+        fsync_dir(path.parent)
     return st
 
 

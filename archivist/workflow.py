@@ -162,7 +162,7 @@ def editing(cfg: Config, code: str) -> Iterator[Record]:
 STALE_RETRIES = 20
 
 
-def _save(cfg: Config, record: Record) -> Record:
+def _save(cfg: Config, record: Record, seen: bool = False, sync_dir: bool = True) -> Record:
     """Write the log under the record's lock (held by the caller). If the file changed on disk
     since it was read (an editor saved a hand edit meanwhile), the change is made again on the
     fresh content instead of overwriting the edit; a fresh log that no longer parses is refused,
@@ -171,7 +171,10 @@ def _save(cfg: Config, record: Record) -> Record:
     store.check_inside(cfg.root, record.folder / LOG_NAME)
     for _attempt in range(STALE_RETRIES):
         try:
-            store.write_record(record)
+            if sync_dir:
+                store.write_record(record)
+            else:
+                store.write_record(record, sync_dir=False)
             break
         except StaleLog:
             assert record.folder is not None
@@ -183,7 +186,9 @@ def _save(cfg: Config, record: Record) -> Record:
             ).format(folder=record.folder)
         )
     # confirmed events also go to the journal, so one a stale editor save drops is put back
-    journal.record_events(store.layout_of(cfg).state, record.lead, [new for key, _old, new in record.changes if key == "event"])
+    journal.record_events(
+        store.layout_of(cfg).state, record.lead, [new for key, _old, new in record.changes if key == "event"], seen=seen
+    )
     record.changes.clear()
     _after_change(cfg, record)
     return record
@@ -728,18 +733,26 @@ def append_events(
     events: list[tuple[str, str, dict[str, Any]]],
     at: datetime | None = None,
     lead: str | None = None,
+    record: Record | None = None,
+    daemon: bool = False,
 ) -> Record:
     """Append several (kind, note, extra) events in one write: the daemon filing a batch of files.
     `lead`: the record's applicant code when the caller just read it (the lock's name; the log is
-    read again under the lock either way, so it is not parsed a third time for it)."""
-    if lead is None:
+    read again under the lock). `record`: the log as the caller just read it, used as it is (not
+    parsed again): the write checks under the lock that the file is still the one read, and makes
+    the events again on the fresh log if not (`_save`). `daemon`: the daemon writes, and fsyncs the
+    folder itself after moving the files in; its journal entries go in already seen (see
+    journal.record_events)."""
+    if record is not None:
+        lead = record.lead
+    elif lead is None:
         lead = load_record(folder).lead
     with store.record_lock(store.layout_of(cfg), lead):
-        rec = load_record(folder)
+        rec = record if record is not None else load_record(folder)
         when = at or _now(cfg.timezone)
         for kind, note, extra in events:
             rec.add_event(when, by, kind, note, **extra)
-        rec = _save(cfg, rec)
+        rec = _save(cfg, rec, seen=daemon, sync_dir=not daemon)
     return rec
 
 

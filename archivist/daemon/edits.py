@@ -59,6 +59,13 @@ def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return out
 
 
+def history_kept(before: Baseline, record: Record) -> bool:
+    """Whether the events seen last time are all still there, first and unchanged (the fingerprint
+    of the first `events_count` events is the one kept): nothing was dropped or rewritten."""
+    evs = record.events
+    return len(evs) >= before.events_count and events_hash(evs[: before.events_count]) == before.events_hash
+
+
 def hand_edits(before: Baseline | None, record: Record, now: Baseline | None = None) -> list[str]:
     """Fields changed by hand since `before` (empty when unknown or explained by new events);
     `now`: the record's baseline when the caller has it already (its fields are not made again).
@@ -69,9 +76,8 @@ def hand_edits(before: Baseline | None, record: Record, now: Baseline | None = N
     if before is None:
         return []
     evs = record.events
-    history_kept = len(evs) >= before.events_count and events_hash(evs[: before.events_count]) == before.events_hash
     changed = changed_fields(before.fields, now.fields if now is not None else fields_of(record))
-    if history_kept:
+    if history_kept(before, record):
         # a hand edit followed by an action before the daemon looked: the new events explain
         # only the fields their actions write, never e.g. `company` or `staff`
         explained = set().union(

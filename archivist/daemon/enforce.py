@@ -30,9 +30,10 @@ class Enforcement:
     skipped: list[str] = field(default_factory=list)
 
 
-def enforce_folder(cfg: Config, area: str, folder: Path) -> Enforcement:
-    """Check one record folder and, under the `fix` policy, fix what is safe to fix."""
-    rec, found = doctor.check_folder(cfg, area, folder)
+def enforce_folder(cfg: Config, area: str, folder: Path, known: Record | None = None) -> Enforcement:
+    """Check one record folder and, under the `fix` policy, fix what is safe to fix (`known`: the
+    log as the daemon just wrote it, see doctor.check_folder)."""
+    rec, found = doctor.check_folder(cfg, area, folder, known)
     if cfg.naming.policy != "fix" or not any(v.fixable and v.fix_to for v in found):
         return Enforcement(folder, rec, found)
     fixed, skipped = workflow.apply_fixes(cfg, found, FIXED_BY)

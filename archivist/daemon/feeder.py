@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,7 @@ class IndexFeeder(threading.Thread):
         self._reconcile = False
         self._stopping = False
         self._busy = False
+        self._held = 0  # > 0 while the worker gathers a batch (see `held`)
         self.index: Any = None
         self.state = "starting"
         self.last_error: str | None = None
@@ -62,6 +65,19 @@ class IndexFeeder(threading.Thread):
         with self.cond:
             self._violations[str(folder)] = violations
             self.cond.notify()
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Requests made inside are applied together when the block ends: a filing batch's 200
+        records are one index transaction, not one each while the worker is still filing."""
+        with self.cond:
+            self._held += 1
+        try:
+            yield
+        finally:
+            with self.cond:
+                self._held -= 1
+                self.cond.notify()
 
     def reconcile(self) -> None:
         with self.cond:
@@ -104,8 +120,8 @@ class IndexFeeder(threading.Thread):
         while True:
             faults.check("daemon.feeder")
             with self.cond:
-                while not self._stopping and not (
-                    self._refresh or self._remove or self._violations or self._reconcile or self.index is None
+                while not self._stopping and (
+                    self._held or not (self._refresh or self._remove or self._violations or self._reconcile or self.index is None)
                 ):
                     self.cond.wait(1.0)
                 if self._stopping:
@@ -154,12 +170,8 @@ class IndexFeeder(threading.Thread):
             self._open()
             reconcile = True
         idx = self.index
-        for p in remove:
-            idx.remove(Path(p))
-        if refresh:
-            idx.refresh([Path(p) for p in refresh])
-        for p, vs in violations.items():
-            idx.set_violations(Path(p), vs)
+        if refresh or remove or violations:
+            idx.update(refresh, remove, violations)  # one transaction for the whole batch
         if reconcile:
             t0 = time.monotonic()
             summary = idx.reconcile()

@@ -13,9 +13,10 @@ from ..config import Config
 from ..errors import ArchivistError
 from ..record import LOG_NAME, TOOL_ACTOR, Record, load_record, parse_record, read_log
 from ..store import relative_to_root
-from .edits import Baseline, baseline_of, describe, hand_edits
+from .edits import Baseline, baseline_of, describe, hand_edits, history_kept
 from .enforce import enforce_folder
 from .feeder import IndexFeeder
+from .own import OwnWrites
 from .state import DaemonState
 
 log = logging.getLogger("archivist.daemon")
@@ -51,19 +52,26 @@ class FolderSteps:
     state: DaemonState
     feeder: IndexFeeder
     counts_dirty: bool
+    own: OwnWrites
 
-    def _safe_process(self, folder: Path, live: bool = True) -> None:
+    def _safe_process(self, folder: Path, live: bool = True, known: Record | None = None) -> None:
         try:
-            self.process_folder(folder, live)
+            self.process_folder(folder, live, known)
         except Exception as e:  # noqa: BLE001 - one odd folder must not stop the daemon
             log.exception("could not process %s: %s", folder, e)
 
-    def process_folder(self, folder: Path, live: bool = True) -> None:
+    def process_folder(self, folder: Path, live: bool = True, known: Record | None = None) -> None:
         """Enforce, detect hand edits, report, and tell the index: the daemon's work on one folder.
 
         `live` is False for folders queued by a reconcile: the index's own reconcile re-reads
         those, so only what the daemon itself changes (fixes, new events, violations) is sent.
+        `known`: the log as the daemon just wrote it (filing), not parsed again while the file is
+        still that one. A live event caused only by the daemon's own writes since it last looked
+        (see own.py) is skipped.
         """
+        if live and known is None and self.own.unchanged(folder):
+            return
+        self.own.begin(folder)
         if not folder.is_dir():
             lead = self.state.drop_folder(folder)
             self.feeder.remove(folder)
@@ -76,7 +84,7 @@ class FolderSteps:
             return
         self._remove_crash_leftovers(folder)
         stats = _folder_stats(folder)
-        result = enforce_folder(self.cfg, area, folder)
+        result = enforce_folder(self.cfg, area, folder, known)
         for v in result.fixed:
             log.info("fixed %s: %s → %s", v.rule, relative_to_root(self.cfg, Path(v.path)), Path(v.fix_to or "").name)
         for msg in result.skipped:
@@ -105,7 +113,10 @@ class FolderSteps:
             rec, now = self._restore_and_report(folder, rec, prev[0] if prev else None, now, changed)
             self.state.put_baseline(rec.lead, now, folder)
             if prev is None or prev[0].events_hash != now.events_hash:  # the text only when it changed
-                self.state.put_events(rec.lead, rec.events)
+                old = prev[0] if prev else None
+                added = old is not None and history_kept(old, rec)
+                if not (old and added and self.state.add_events(rec.lead, old.events_count, rec.events[old.events_count :])):
+                    self.state.put_events(rec.lead, rec.events)
         vjson = [v.to_json() for v in result.violations]
         before = self.state.folder(folder)
         if before is None or before["violations"] != vjson:
@@ -118,6 +129,8 @@ class FolderSteps:
             self.feeder.set_violations(folder, list(result.violations))
         invalid = any(v.rule == "invalid-log" for v in result.violations)
         self.state.put_folder(folder, rec.lead if rec else None, stats or (0, 0, -1), vjson, invalid)
+        if rec is not None and live:
+            self.own.looked(folder, rec.ident)
 
     def _promote(self, tmp: Path) -> bool:
         """A complete, valid log in a dead writer's temp file with no log beside it (a `register`
@@ -141,12 +154,17 @@ class FolderSteps:
         journaled = [ev for ev, _seen in items]
         tidy = journal.needs_tidy(items)
         events_changed = before is not None and before.events_hash != now.events_hash
-        known = self.state.events(rec.lead) if events_changed else []
+        # events only added (filing, an action): the ones seen last time are all there, so their
+        # stored text need not be parsed to find which are missing (none are)
+        appended = before is not None and events_changed and history_kept(before, rec)
+        known = self.state.events(rec.lead) if events_changed and not appended else []
         lost = journal.dropped_events(known + journaled, rec.events) if known or journaled else []
         if not lost and not changed:
             if tidy:
                 self._forget_journaled(folder, rec.lead)
             return rec, now
+        if appended:
+            known = self.state.events(rec.lead)  # restore_events is given every event known
         plain = [f for f in changed if f != "events"]
         if lost:
             note = describe(before, rec, plain, now) if before and plain else ""

@@ -14,6 +14,7 @@ from pathlib import Path
 from .. import intents, store
 from ..config import Config
 from ..inbox import inbox_entries
+from ..record import Record
 from .feeder import IndexFeeder
 from .folder import _folder_stats
 from .process import _stamp, _trim_heap
@@ -42,7 +43,7 @@ class Reconciler:
     walk_checked: int
     last_reconcile: str | None
 
-    def _safe_process(self, folder: Path, live: bool = True) -> None:  # provided by FolderSteps
+    def _safe_process(self, folder: Path, live: bool = True, known: Record | None = None) -> None:  # provided by FolderSteps
         raise NotImplementedError
 
     def _drain_backlog(self) -> None:

@@ -43,6 +43,7 @@ from .folder import EDITED_BY, FolderSteps
 from .guard import Supervisor
 from .instance import DaemonRunning, acquire_lock
 from .logs import setup_logging, teardown_logging
+from .own import OwnWrites
 from .process import _limit_malloc_arenas
 from .publish import StatusPublisher
 from .reconcile import Reconciler
@@ -79,6 +80,7 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
         self.observer_desc = "none"
         self.degraded = False
         self.feeder = IndexFeeder(cfg)
+        self.own = OwnWrites()  # the daemon's own writes, told from others' in the watch events
         self.supervisor = Supervisor(cfg, self.stop_event, self.wake)  # every thread's error boundary
         self.feeder.supervisor = self.supervisor
         self.started = time.time()
@@ -208,7 +210,9 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
 
     def _start_observer(self) -> None:
         polling, why = use_polling(self.cfg)
-        handler = ArchiveEvents(self.cfg.root, self._on_folder, self._on_inbox, self._on_area, self._on_observer_error)
+        handler = ArchiveEvents(
+            self.cfg.root, self._on_folder, self._on_inbox, self._on_area, self._on_observer_error, self.own.event
+        )
         try:
             obs = make_observer(polling)
             obs.schedule(handler, str(self.cfg.root), recursive=True, event_filter=EVENT_FILTER)
@@ -338,20 +342,28 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
 
     # -- inbox --
     def _file(self, paths: list[Path]) -> None:
+        """File settled inbox files a batch at a time. Each record filed into is looked at right
+        away with its log as written (no parse, no wait for the watcher), its index update held
+        back so the batch is one index transaction; the watch events the batch causes are then
+        known as the daemon's own and skipped (own.py)."""
         finder = CodeFinder(self.cfg)
         for i in range(0, len(paths), FILING_CHUNK):
             chunk = paths[i : i + FILING_CHUNK]
-            try:
-                result = file_paths(self.cfg, chunk, finder)
-            except Exception as e:  # noqa: BLE001
-                log.exception("filing failed: %s", e)
-                continue
-            for src, dst in result.filed:
-                log.info("filed inbox/%s → %s", src.name, relative_to_root(self.cfg, dst))
-            for folder in {dst.parent for _src, dst in result.filed}:
-                self.debouncer.touch(folder, now=0.0)  # refresh now, do not wait for the watcher
-                if self.once:
-                    self.backlog[str(folder)] = None
+            self.own.moving_in([p.name for p in chunk])
+            with self.feeder.held():
+                try:
+                    result = file_paths(self.cfg, chunk, finder)
+                except Exception as e:  # noqa: BLE001
+                    log.exception("filing failed: %s", e)
+                    continue
+                for src, dst in result.filed:
+                    log.info("filed inbox/%s → %s", src.name, relative_to_root(self.cfg, dst))
+                self.state.begin()
+                try:
+                    for folder, record in result.records.items():
+                        self._safe_process(folder, known=record)
+                finally:
+                    self.state.commit()
             for msg in result.problems:
                 log.warning("%s", msg)
             for p in result.left:

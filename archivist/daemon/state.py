@@ -144,8 +144,27 @@ class DaemonState:
         return [ev for ev in value if isinstance(ev, dict)] if isinstance(value, list) else []
 
     def put_events(self, lead: str, events: list[dict[str, Any]]) -> None:
-        blob = zlib.compress(dump_yaml(events), 6)
+        blob = zlib.compress(dump_yaml(events), 1)  # written after every change: the fast level
         self.db.execute("UPDATE baselines SET events=? WHERE lead=?", (blob, lead))
+
+    def add_events(self, lead: str, stored: int, events: list[dict[str, Any]]) -> bool:
+        """Append `events` to the record's stored events text (they were added after the `stored`
+        ones kept: filing, an action), dumping only them; False when the text is not a block list
+        of `stored` items (nothing stored, an empty list, an older text): the caller stores the
+        whole list then. Each item of a list dump_yaml writes starts a line with `- `, every other
+        line of it is indented, so the items are counted without parsing."""
+        row = self.db.execute("SELECT events FROM baselines WHERE lead=?", (lead,)).fetchone()
+        if row is None or not row[0]:
+            return False
+        try:
+            text = zlib.decompress(row[0])
+        except zlib.error:
+            return False
+        if not text.startswith(b"- ") or not text.endswith(b"\n") or text.count(b"\n- ") + 1 != stored:
+            return False
+        blob = zlib.compress(text + dump_yaml(events), 1)
+        self.db.execute("UPDATE baselines SET events=? WHERE lead=?", (blob, lead))
+        return True
 
     def begin(self) -> None:
         self.db.execute("BEGIN")

@@ -181,12 +181,17 @@ class Debouncer:
 class ArchiveEvents(FileSystemEventHandler):
     """Maps raw events onto the archive's things and hands them to the daemon's callbacks."""
 
-    def __init__(self, root: Path, on_folder: Any, on_inbox: Any, on_area: Any, on_error: Any = None) -> None:
+    def __init__(
+        self, root: Path, on_folder: Any, on_inbox: Any, on_area: Any, on_error: Any = None, on_entry: Any = None
+    ) -> None:
         self.root = str(root)
         self.on_folder = on_folder
         self.on_inbox = on_inbox
         self.on_area = on_area
         self.on_error = on_error
+        # (record folder, name directly in it or None): which entry an event was on, before
+        # `on_folder` (the daemon tells its own writes from others' with it, see own.py)
+        self.on_entry = on_entry
 
     def dispatch(self, event: FileSystemEvent) -> None:  # all kinds go through one place
         """Route one event; a failure is handed to `on_error` (the daemon's boundary) instead of
@@ -238,7 +243,10 @@ class ArchiveEvents(FileSystemEventHandler):
         name = parts[depth - 1]
         if name.startswith("."):
             return
-        self.on_folder(Path(self.root, *parts[:depth]))
+        folder = Path(self.root, *parts[:depth])
+        if self.on_entry is not None:
+            self.on_entry(folder, parts[depth] if len(parts) == depth + 1 else None)
+        self.on_folder(folder)
 
 
 def schedule_shallow(observer: Any, handler: ArchiveEvents, root: Path) -> None:
