@@ -124,11 +124,16 @@ def _finish_filing_one(cfg: Config, data: dict[str, Any]) -> str:
     folder = Path(data["folder"])
     store.check_inside(cfg.root, folder)
     moved = 0
+    sources: set[Path] = set()
     for item in data["items"]:
         src, dst = Path(item["src"]), folder / item["dst"]
         if src.exists() and not os.path.lexists(dst):
-            store.move(src, dst)
+            store.move(src, dst, sync=False)  # synced below, once a folder (a batch is 200 files)
+            sources.add(src.parent)
             moved += 1
+    if moved:
+        for d in (folder, *sources):
+            store.fsync_dir(d)
     wanted = [journal.event_from_text(item["event"]) for item in data["items"] if (folder / item["dst"]).exists()]
     events = [ev for ev in wanted if ev is not None]
     have = load_record(folder).events

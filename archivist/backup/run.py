@@ -105,10 +105,18 @@ def _record_run(cfg: Config, run: dict[str, Any]) -> None:
 
 def _missing_records(cfg: Config, snap: Path) -> list[str]:
     """Record folders in the live root that the snapshot lacks: a record moved while rsync ran
-    (convert, archive) can be missed by a single pass, with or without a 'vanished' warning."""
-    live = {f"{a}/{p.name}" for a, p in store.iter_record_folders(store.layout_of(cfg))}
-    copied = {f"{a}/{p.name}" for a, p in store.iter_record_folders(store.Layout(snap))}
-    return sorted(live - copied)
+    (convert, archive) can be missed by a single pass, with or without a 'vanished' warning.
+    One folder at a time: the names of every folder on both sides, held as two sets, were ~25 MB
+    at 100,000 records and the daemon's peak memory during its backup."""
+    missing = []
+    for area, name in store.iter_record_names(store.layout_of(cfg)):
+        try:
+            copied = stat.S_ISDIR(os.lstat(snap / area / name).st_mode)
+        except OSError:
+            copied = False
+        if not copied:
+            missing.append(f"{area}/{name}")
+    return sorted(missing)
 
 
 def run_backup(

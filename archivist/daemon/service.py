@@ -36,6 +36,7 @@ from ..i18n import _
 from ..inbox import CodeFinder, file_paths, held_open, inbox_entries
 from ..index.hook import refresh_on_change
 from ..index.lookup import locate as through_index
+from ..record import Record
 from ..store import relative_to_root
 from ..violations import Violation
 from .feeder import IndexFeeder
@@ -299,10 +300,11 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
             self._violations_sent_to = self.feeder.opened
             for path, found in self.state.violations_by_folder():
                 self.feeder.set_violations(Path(path), [Violation(**v) for v in found])
-        for folder in self.debouncer.take():
-            self._safe_process(folder)
-            if self.stop_event.is_set():
-                return
+        with self.feeder.held():  # the folders that went quiet together: one index transaction
+            for folder in self.debouncer.take():
+                self._safe_process(folder)
+                if self.stop_event.is_set():
+                    return
         while True:
             try:
                 dropped, closed, wrote = self.inbox_q.get_nowait()
@@ -342,36 +344,39 @@ class Daemon(FolderSteps, Reconciler, StatusPublisher):
 
     # -- inbox --
     def _file(self, paths: list[Path]) -> None:
-        """File settled inbox files a batch at a time. Each record filed into is looked at right
-        away with its log as written (no parse, no wait for the watcher), its index update held
-        back so the batch is one index transaction; the watch events the batch causes are then
-        known as the daemon's own and skipped (own.py)."""
+        """File settled inbox files a batch at a time, then look once at each record filed into,
+        with its log as last written (no parse, no wait for the watcher; a record that got files
+        in several batches is looked at once), all in one state transaction, the index told in
+        one transaction too (the feeder is held meanwhile). The watch events all this causes are
+        then known as the daemon's own and skipped (own.py)."""
         finder = CodeFinder(self.cfg)
-        for i in range(0, len(paths), FILING_CHUNK):
-            chunk = paths[i : i + FILING_CHUNK]
-            self.own.moving_in([p.name for p in chunk])
-            with self.feeder.held():
+        filed: dict[Path, Record] = {}
+        with self.feeder.held():
+            for i in range(0, len(paths), FILING_CHUNK):
+                chunk = paths[i : i + FILING_CHUNK]
+                self.own.moving_in([p.name for p in chunk])
                 try:
                     result = file_paths(self.cfg, chunk, finder)
                 except Exception as e:  # noqa: BLE001
                     log.exception("filing failed: %s", e)
                     continue
+                filed.update(result.records)
                 for src, dst in result.filed:
                     log.info("filed inbox/%s → %s", src.name, relative_to_root(self.cfg, dst))
-                self.state.begin()
-                try:
-                    for folder, record in result.records.items():
-                        self._safe_process(folder, known=record)
-                finally:
-                    self.state.commit()
-            for msg in result.problems:
-                log.warning("%s", msg)
-            for p in result.left:
-                if p.name not in self._reported_unfiled:
-                    self._reported_unfiled.add(p.name)
-                    log.warning("unfiled: inbox/%s (its name does not start with a known code)", p.name)
-            if self.stop_event.is_set():
-                break
+                for msg in result.problems:
+                    log.warning("%s", msg)
+                for p in result.left:
+                    if p.name not in self._reported_unfiled:
+                        self._reported_unfiled.add(p.name)
+                        log.warning("unfiled: inbox/%s (its name does not start with a known code)", p.name)
+                if self.stop_event.is_set():
+                    break
+            self.state.begin()
+            try:
+                for folder, record in filed.items():
+                    self._safe_process(folder, known=record)
+            finally:
+                self.state.commit()
 
 
 def run_daemon(cfg: Config, once: bool = False) -> int:
