@@ -369,7 +369,7 @@ def write_xlsx(
                 line += 1
                 parts.append(_xlsx_row(line, head, _BOLD))
             n = 0
-            first, columns = _FORMULA_FIRST, _COLUMNS
+            first, cell_at = _FORMULA_FIRST, [f'<c r="{col}' for col in _COLUMNS]
             for row in _rows(records):
                 line += 1
                 try:
@@ -379,18 +379,14 @@ def write_xlsx(
                 if "&" in values or "<" in values or ">" in values:
                     parts.append(_xlsx_row(line, row, 0))
                 else:  # _xlsx_row of plain text that needs no XML escape, written out in one go
-                    parts.append(
-                        f'<row r="{line}">'
-                        + "".join(
-                            [
-                                f'<c r="{col}{line}"{_QUOTED_ATTR if v[:1] in first else ""} t="inlineStr">'
-                                f'<is><t xml:space="preserve">{v}</t></is></c>'
-                                for col, v in zip(columns, row, strict=False)
-                                if v
-                            ]
-                        )
-                        + "</row>"
-                    )
+                    tail = f'{line}" t="inlineStr"><is><t xml:space="preserve">'  # untranslated: XML
+                    quoted = f'{line}"{_QUOTED_ATTR} t="inlineStr"><is><t xml:space="preserve">'  # untranslated: XML
+                    cells = [
+                        f"{at}{quoted if v[:1] in first else tail}{v}</t></is></c>"
+                        for at, v in zip(cell_at, row, strict=False)
+                        if v
+                    ]
+                    parts.append(f'<row r="{line}">{"".join(cells)}</row>')
                 n += 1
                 if n % BLOCK_ROWS == 0:
                     sheet.write("".join(parts))
