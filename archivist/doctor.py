@@ -306,8 +306,8 @@ def _check_chunk(args: tuple[Config, list[tuple[int, str, str]]]) -> list[tuple[
     prefetch = None
     try:
         for n, (i, area, _name) in enumerate(items):
-            if n == 1 and len(items) > 2 and _blocks_read() > blocks:
-                prefetch = _prefetch(folders[n:])  # the first folder came from the disk: so will the rest
+            if prefetch is None and n % PREFETCH_CHECK == 1 and n + 1 < len(items) and _blocks_read() > blocks:
+                prefetch = _prefetch(folders[n:])  # folders came from the disk: so will the rest
             rec, found = check_folder(cfg, area, folders[n])
             out.append((i, _summary(rec), found))
     finally:
@@ -317,6 +317,7 @@ def _check_chunk(args: tuple[Config, list[tuple[int, str, str]]]) -> list[tuple[
 
 
 PREFETCH_THREADS = 4  # per process, only while the folders come from the disk
+PREFETCH_CHECK = 16  # folders between two looks at whether the disk was read (the first after one)
 
 
 def _blocks_read() -> int:
