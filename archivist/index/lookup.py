@@ -163,6 +163,8 @@ def locate(cfg: Config, code: str) -> Path:
 
 
 _CODE5 = "[0-9][0-9][0-9][0-9][0-9]"
+# the WHERE of the partial index records_odd_lead, word for word (SQLite uses it only then)
+ODD_LEADS_SQL = f"SELECT lead FROM records WHERE lead IS NOT NULL AND NOT lead GLOB '{_CODE5}'"
 
 
 def live_high_lead(cfg: Config) -> int | None:
@@ -177,7 +179,7 @@ def live_high_lead(cfg: Config) -> int | None:
         try:
             (top,) = db.execute(f"SELECT max(lead) FROM records WHERE lead GLOB '{_CODE5}'").fetchone()
             high = int(top) if top else 0
-            for (lead,) in db.execute(f"SELECT lead FROM records WHERE lead IS NOT NULL AND NOT lead GLOB '{_CODE5}'"):
+            for (lead,) in db.execute(ODD_LEADS_SQL):
                 digits = ascii_digits(str(lead)).strip()  # a name typed with Persian digits
                 if digits.isdigit() and len(digits) <= 5:
                     high = max(high, int(digits))
