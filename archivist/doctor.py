@@ -121,9 +121,7 @@ def _walk_names(folder: str) -> list[tuple[str, str]]:
     return out
 
 
-def check_folder(
-    cfg: Config, area: str, folder: Path, known: Record | None = None
-) -> tuple[Record | None, list[Violation]]:
+def check_folder(cfg: Config, area: str, folder: Path, known: Record | None = None) -> tuple[Record | None, list[Violation]]:
     """Everything wrong with one record folder, plus its record when the log could be read: one
     function per rule, in the order they are reported. `known`: the log as the caller just wrote
     or read it, used instead of parsing the file again while the file is still that one."""
