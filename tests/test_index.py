@@ -99,6 +99,32 @@ def test_old_schema_or_corrupt_index_is_rebuilt_not_trusted(archive: Config, cap
     assert "unreadable" in capsys.readouterr().err
 
 
+def test_reindex_of_an_old_schema_index_reads_the_folders_once(
+    archive: Config, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an upgrade `archivist reindex` used to build the index twice: once when opening found
+    the old schema, then again as asked (2 × ~1.5 min at 100,000 records)."""
+    import archivist.index as index_mod
+
+    open_index(archive).close()
+    db = sqlite3.connect(archive.index_file)
+    db.execute("UPDATE meta SET value = '0' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    builds: list[str] = []
+    cold, rebuild = index_mod.cold_build, index_mod.Index.rebuild
+    monkeypatch.setattr(index_mod, "cold_build", lambda *a, **k: builds.append("cold") or cold(*a, **k))
+    monkeypatch.setattr(index_mod.Index, "rebuild", lambda self, *a, **k: builds.append("rebuild") or rebuild(self, *a, **k))
+    done = index_mod.reindex(archive)
+    assert builds == ["cold"] and done["records"] == 80
+    assert "another version" in capsys.readouterr().err
+    with open_index(archive) as idx:
+        assert idx.stats()["records"] == 80 and idx.search("پارس")
+    builds.clear()
+    index_mod.reindex(archive)  # a current index is still rebuilt when asked
+    assert builds == ["rebuild"]
+
+
 def test_hand_edit_then_refresh_updates_search(archive: Config) -> None:
     with open_index(archive) as idx:
         hit = idx.search("00012")[0]

@@ -104,6 +104,9 @@ class Index:
         self.path = cfg.index_file
         self.readonly = readonly  # this account may read the index but not write it
         self.db = db
+        # what cold_build said when opening had to build the file first (old schema, corrupt,
+        # missing): `reindex` then has nothing left to do instead of building it a second time
+        self.just_built: dict[str, Any] | None = None
         self.db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
 
@@ -662,7 +665,7 @@ def reindex(cfg: Config, progress: Progress | None = None) -> dict[str, Any]:
     layout_of(cfg).require_local(_("rebuild the index"))
     if index_exists(cfg):
         with open_index(cfg, progress=progress) as idx:
-            return idx.rebuild(progress)
+            return idx.just_built or idx.rebuild(progress)
     return cold_build(cfg, progress)
 
 
@@ -721,8 +724,10 @@ def open_index(cfg: Config, build_if_missing: bool = True, progress: Progress | 
                 ).format(folder=folder)
             )
         say(_("no index yet; building it from the folders"), 0, 0)
-    cold_build(cfg, progress)
-    return Index(cfg, schema.connect(path))
+    built = cold_build(cfg, progress)
+    idx = Index(cfg, schema.connect(path))
+    idx.just_built = built
+    return idx
 
 
 def _may_write(path: Path) -> bool:
