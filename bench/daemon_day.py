@@ -51,23 +51,9 @@ from archivist.dates import now as tz_now
 from archivist.liveness import read_state
 from archivist.record import LOG_NAME
 from archivist.store import layout_of
+from bench.daemon_bench import rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _status(pid: int) -> tuple[float, float]:
-    """(VmRSS, VmHWM) of a process in MB; zeros when it is gone."""
-    cur = hwm = 0.0
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    cur = int(line.split()[1]) / 1024
-                elif line.startswith("VmHWM:"):
-                    hwm = int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return cur, hwm
 
 
 def descendants(pid: int) -> dict[int, str]:
@@ -110,7 +96,7 @@ class Sampler(threading.Thread):
         self.stop = threading.Event()
 
     def read(self) -> tuple[float, float]:
-        return _status(self.pid)
+        return rss_mb(self.pid)
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -120,7 +106,7 @@ class Sampler(threading.Thread):
             self.peaks[self.phase] = max(self.peaks.get(self.phase, 0.0), cur)
             kids = descendants(self.pid)
             self.children_seen.update(kids.values())
-            self.with_children = max(self.with_children, cur + sum(_status(k)[0] for k in kids))
+            self.with_children = max(self.with_children, cur + sum(rss_mb(k)[0] for k in kids))
             self.stop.wait(self.every)
 
 

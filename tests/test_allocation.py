@@ -437,16 +437,22 @@ def _read_chars() -> int:
 
 
 @pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="needs /proc/self/io")
+def _big_log_cases(cfg: Config, n: int) -> list[str]:
+    """n cases whose logs are large (~40 KB each), so reading them shows in the bytes read."""
+    cases = []
+    for i in range(n):
+        rec = workflow.register(cfg, company=f"Big Log Co {i}", staff="01")
+        workflow.log_event(cfg, rec.lead, kind="note", note="یادداشت بلند " * 2000, by="01")
+        cases.append(workflow.convert(cfg, rec.lead, service="1", by="01").case)
+    return cases
+
+
 def test_contract_reads_no_case_log_when_none_changed(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
     """A contract or invoice number needs the highest serial in every case log. The cache kept each
     log's bytes and read them all (~9 MB at 3,700 cases) on every action; the numbers derived from
     them are what is needed, so only its table is read while no log changed."""
     monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-23T10:00:00+03:30")
-    cases = []
-    for i in range(12):
-        rec = workflow.register(cfg, company=f"Big Log Co {i}", staff="01")
-        workflow.log_event(cfg, rec.lead, kind="note", note="یادداشت بلند " * 2000, by="01")
-        cases.append(workflow.convert(cfg, rec.lead, service="1", by="01").case)
+    cases = _big_log_cases(cfg, 12)
     layout = allocation.layout_of(cfg)
     monkeypatch.setattr(allocation._CaseCache, "RACY_NS", 0)
     assert workflow.sign_contract(cfg, cases[0], by="01").contract == "1405-0001"
@@ -514,11 +520,7 @@ def test_logs_read_again_for_one_kind_of_number_are_saved_with_every_kind(cfg: C
     numbers; it must save their invoice and applicant-code memos too, or the next invoice reads
     every log's copy (~9 MB) to derive them for those few logs."""
     monkeypatch.setenv("ARCHIVIST_NOW", "2026-11-23T10:00:00+03:30")
-    cases = []
-    for i in range(8):
-        rec = workflow.register(cfg, company=f"Big Log Co {i}", staff="01")
-        workflow.log_event(cfg, rec.lead, kind="note", note="یادداشت بلند " * 2000, by="01")
-        cases.append(workflow.convert(cfg, rec.lead, service="1", by="01").case)
+    cases = _big_log_cases(cfg, 8)
     layout = allocation.layout_of(cfg)
     monkeypatch.setattr(allocation._CaseCache, "RACY_NS", 0)
     (cfg.root / ".archivist" / "case-logs.cache").unlink()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -159,7 +160,8 @@ def test_doctor_reports_an_overlong_folder_it_cannot_rename(cfg: Config, cli) ->
     assert ("too-long", str(long_name), False) in {(v["rule"], v["path"], v["fixable"]) for v in found}
 
 
-def test_doctor_reports_contract_invoice_and_tax_numbers_used_twice(cfg: Config, cli) -> None:
+def cases_sharing_numbers(cfg: Config) -> tuple[Any, Any]:
+    """Two cases, the second's log edited by hand to carry the first's contract, invoice and tax ID."""
     from datetime import date
 
     from archivist.invoices import make_tax_id
@@ -180,6 +182,11 @@ def test_doctor_reports_contract_invoice_and_tax_numbers_used_twice(cfg: Config,
         f"number: '{second.invoices[0]['number']}'\n  tax_id: null", f"number: '{first.invoices[0]['number']}'\n  tax_id: {tax}"
     )
     log.write_text(text, encoding="utf-8")
+    return first, second
+
+
+def test_doctor_reports_contract_invoice_and_tax_numbers_used_twice(cfg: Config, cli) -> None:
+    first, second = cases_sharing_numbers(cfg)
 
     code, out, _ = cli("doctor", "--json")
     assert code == 1
@@ -188,7 +195,7 @@ def test_doctor_reports_contract_invoice_and_tax_numbers_used_twice(cfg: Config,
         for rec in (first, second):
             v = found[(rule, str(rec.folder / LOG_NAME))]
             assert not v["fixable"] and first.case in v["message"] and second.case in v["message"]
-    assert first.contract in found[("duplicate-contract", str(log))]["message"]
+    assert first.contract in found[("duplicate-contract", str(second.folder / LOG_NAME))]["message"]
 
 
 @pytest.mark.parametrize("processes", [False, True], ids=["in-process", "worker-processes"])

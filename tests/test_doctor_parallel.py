@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 import tracemalloc
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import yaml
@@ -18,7 +18,7 @@ from archivist import doctor, record, workflow
 from archivist.config import Config
 from archivist.index.checked import doctor_memory
 from archivist.record import LOG_NAME
-from tests.test_doctor import build_bad_tree
+from tests.test_doctor import build_bad_tree, cases_sharing_numbers
 
 NOW = datetime.fromisoformat("2026-11-23T10:00:00+03:30")
 
@@ -51,7 +51,6 @@ EVERY_RULE = {
 def seed_every_problem(cfg: Config, tmp_path: Path) -> None:
     """An archive of healthy generated records with one or more of every kind of problem doctor
     knows among them, in both areas, in sub-folders, in the inbox."""
-    from archivist.invoices import make_tax_id
     from bench.generate import generate
 
     generate(cfg, 40, seed=3, now=NOW)
@@ -80,20 +79,7 @@ def seed_every_problem(cfg: Config, tmp_path: Path) -> None:
     outside.mkdir()
     (apps / "Linked Co - 01 - 00777").symlink_to(outside, target_is_directory=True)
     # a contract, an invoice number and a tax ID used by two cases
-    tax = make_tax_id("A11ZRA", date(2026, 11, 23), 7)
-    cases = []
-    for company in ("شرکت اول", "شرکت دوم"):
-        lead = workflow.register(cfg, company=company, staff="01").lead
-        case = workflow.convert(cfg, lead, service="1", by="01").case
-        workflow.sign_contract(cfg, case, by="01")
-        cases.append(workflow.add_invoice(cfg, case, by="01", tax_id=tax if not cases else None))
-    first, second = cases
-    log = second.folder / LOG_NAME
-    text = log.read_text(encoding="utf-8").replace(f"contract: {second.contract}", f"contract: {first.contract}")
-    text = text.replace(
-        f"number: '{second.invoices[0]['number']}'\n  tax_id: null", f"number: '{first.invoices[0]['number']}'\n  tax_id: {tax}"
-    )
-    log.write_text(text, encoding="utf-8")
+    cases_sharing_numbers(cfg)
     # a hand-edited log yaml reads and the fast reader leaves to it (a comment), still clean
     r = workflow.register(cfg, company="Commented Co", staff="01")
     with open(r.folder / LOG_NAME, "a", encoding="utf-8") as f:

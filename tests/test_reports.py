@@ -34,20 +34,19 @@ def archive(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> Config:
     close_all()
 
 
-def _plans(db, run) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    """(SQL, its query plan) of every SELECT … ORDER BY that `run()` makes SQLite execute."""
+def _plans(db, run, must: str = "ORDER BY") -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(SQL, its query plan) of every SELECT whose text holds `must` that `run()` makes SQLite execute."""
     seen: list[str] = []
     db.set_trace_callback(seen.append)
     try:
         run()
     finally:
         db.set_trace_callback(None)
-    out = []
-    for sql in seen:
-        if sql.lstrip().upper().startswith("SELECT") and "ORDER BY" in sql.upper():
-            plan = " | ".join(str(r[3]) for r in db.execute("EXPLAIN QUERY PLAN " + sql))
-            out.append((sql, plan))
-    return out
+    return [
+        (sql, " | ".join(str(r[3]) for r in db.execute("EXPLAIN QUERY PLAN " + sql)))
+        for sql in seen
+        if sql.lstrip().upper().startswith("SELECT") and must in sql.upper()
+    ]
 
 
 def test_list_due_and_export_read_rows_in_order_from_an_index_without_sorting_them_all(archive: Config, cli) -> None:
@@ -210,21 +209,6 @@ def test_the_morning_digest_from_the_first_lines_is_the_digest_from_the_whole_li
         assert idx.records()
 
 
-def _selects(db, run) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    """(SQL, its query plan) of every SELECT on `records` that `run()` makes SQLite execute."""
-    seen: list[str] = []
-    db.set_trace_callback(seen.append)
-    try:
-        run()
-    finally:
-        db.set_trace_callback(None)
-    return [
-        (sql, " | ".join(str(r[3]) for r in db.execute("EXPLAIN QUERY PLAN " + sql)))
-        for sql in seen
-        if sql.lstrip().upper().startswith("SELECT") and "FROM RECORDS" in sql.upper()
-    ]
-
-
 def test_due_sections_and_their_counts_are_read_from_the_index_alone(archive: Config, cli) -> None:
     """`due` at 100,000 records read 126,000 rows each through a look-up in the table (the index
     gave only the order), and its three counts before the first line did the same (0.4 s): every
@@ -238,7 +222,7 @@ def test_due_sections_and_their_counts_are_read_from_the_index_alone(archive: Co
             "digest": lambda: idx.due_head(staff="07"),
         }
         for name, run in runs.items():
-            plans = _selects(idx.db, run)
+            plans = _plans(idx.db, run, "FROM RECORDS")
             assert len(plans) >= 3, name
             for sql, plan in plans:
                 assert "USING COVERING INDEX" in plan and "TEMP B-TREE" not in plan, (name, sql, plan)
