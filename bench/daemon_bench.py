@@ -35,21 +35,7 @@ from archivist.daemon.state import DaemonState
 from archivist.index import open_index
 from archivist.record import LOG_NAME, dump_yaml, load_record
 from archivist.store import layout_of
-
-
-def rss_mb(pid: int) -> tuple[float, float]:
-    """(current RSS, peak RSS) of a process in MB, from /proc."""
-    cur = peak = 0.0
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    cur = int(line.split()[1]) / 1024
-                elif line.startswith("VmHWM:"):
-                    peak = int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return cur, peak
+from bench.proc import rss_mb
 
 
 def pct(values: list[float], p: float) -> float:

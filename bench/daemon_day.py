@@ -51,7 +51,7 @@ from archivist.dates import now as tz_now
 from archivist.liveness import read_state
 from archivist.record import LOG_NAME
 from archivist.store import layout_of
-from bench.daemon_bench import rss_mb
+from bench.proc import cpu_seconds, rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,15 +108,6 @@ class Sampler(threading.Thread):
             self.children_seen.update(kids.values())
             self.with_children = max(self.with_children, cur + sum(rss_mb(k)[0] for k in kids))
             self.stop.wait(self.every)
-
-
-def cpu_of(pid: int) -> float:
-    """User+system CPU seconds of a live process (from /proc/<pid>/stat)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
 
 
 def load() -> str:
@@ -255,24 +246,24 @@ class Day:
         try:
             sampler.phase = "first pass"
             self.wait(proc, self.first_pass_done, "first pass")
-            line("daemon start → index reconciled", time.perf_counter() - started, cpu_of(proc.pid), self.walk())
+            line("daemon start → index reconciled", time.perf_counter() - started, cpu_seconds(proc.pid), self.walk())
             sampler.phase = "review"
-            t0, c0 = time.perf_counter(), cpu_of(proc.pid)
+            t0, c0 = time.perf_counter(), cpu_seconds(proc.pid)
             self.wait(proc, self.review.exists, "daily review")
             line(
                 "→ daily review written",
                 time.perf_counter() - t0,
-                cpu_of(proc.pid) - c0,
+                cpu_seconds(proc.pid) - c0,
                 f"{self.review.stat().st_size / 1e6:.1f} MB",
             )
             if not self.args.no_backup:
                 sampler.phase = "backup"
-                t0, c0 = time.perf_counter(), cpu_of(proc.pid)
+                t0, c0 = time.perf_counter(), cpu_seconds(proc.pid)
                 self.wait(proc, self.backup_done, "backup", timeout=self.args.timeout)
                 line(
                     "→ backup snapshot made",
                     time.perf_counter() - t0,
-                    cpu_of(proc.pid) - c0,
+                    cpu_seconds(proc.pid) - c0,
                     f"(CPU: the daemon's own); {self.walk()}",
                 )
             sampler.phase = "inbox"
@@ -345,7 +336,7 @@ class Day:
             name = f"{code} daemon-day-{os.getpid()}-{i}.pdf"
             (stage / name).write_bytes(b"%PDF-1.4 daemon day\n" * 40)
             names.append(name)
-        c0 = cpu_of(proc.pid)
+        c0 = cpu_seconds(proc.pid)
         started = time.perf_counter()
         for name in names:  # renames within one filesystem: dropped at once
             os.rename(stage / name, inbox / name)
@@ -358,7 +349,7 @@ class Day:
             if left:
                 time.sleep(0.1)
         seconds = time.perf_counter() - started
-        cpu = cpu_of(proc.pid) - c0
+        cpu = cpu_seconds(proc.pid) - c0
         settle = float(self.cfg.daemon.settle_seconds)
         after = seconds - dropped - settle
         lost = []

@@ -548,7 +548,7 @@ class Bench:
 
 
 def _rss(pid: int) -> tuple[float, float]:
-    from bench.daemon_bench import rss_mb
+    from bench.proc import rss_mb
 
     return rss_mb(pid)
 

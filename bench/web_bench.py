@@ -37,6 +37,8 @@ from pathlib import Path
 import httpx
 import yaml
 
+from bench.proc import cpu_seconds, rss_mb
+
 PASSWORD = "bench-password-1405"
 TARGETS = {"search": 100.0, "record": 150.0}
 DEBOUNCE_S = 0.25  # the search box's hx-trigger `input changed delay:250ms`
@@ -51,29 +53,10 @@ def pct(values: list[float], p: float) -> float:
     return values[k]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (from /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 def sample_companies(index: Path, n: int, seed: int) -> list[tuple[str, str]]:
@@ -179,7 +162,7 @@ async def run_load(
     every_key: bool,
 ) -> tuple[Stats, float, float]:
     stats = Stats()
-    peak = rss_mb(pid)
+    peak = rss_mb(pid)[0]
     deadline = time.monotonic() + seconds
     per_user = [targets[i::users] or targets for i in range(users)]
     tasks = [
@@ -190,7 +173,7 @@ async def run_load(
     ]
     started = time.monotonic()
     while not all(t.done() for t in tasks):
-        peak = max(peak, rss_mb(pid))
+        peak = max(peak, rss_mb(pid)[0])
         await asyncio.sleep(0.5)
     for t in tasks:
         if t.exception():
@@ -264,7 +247,7 @@ def main() -> int:
             c.post("/login", data={"staff": staff[0], "password": PASSWORD, "csrf_token": tok})
             t = time.monotonic()
             c.get("/", params={"q": "x"})
-            print(f"server up; first request (opens the index): {time.monotonic() - t:.1f} s; RSS {rss_mb(proc.pid):.0f} MB")
+            print(f"server up; first request (opens the index): {time.monotonic() - t:.1f} s; RSS {rss_mb(proc.pid)[0]:.0f} MB")
         # the same requests by one person alone first: the baseline the load is compared with
         alone, _, _ = asyncio.run(
             run_load(
@@ -283,7 +266,7 @@ def main() -> int:
         stats, peak, wall = asyncio.run(
             run_load(base, args.users, staff, targets, args.rounds, args.seconds, proc.pid, args.seed, args.every_key)
         )
-        end_rss = rss_mb(proc.pid)
+        end_rss = rss_mb(proc.pid)[0]
         cpu_used = cpu_seconds(proc.pid) - cpu_before
     finally:
         proc.terminate()
