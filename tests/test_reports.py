@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -309,3 +310,12 @@ def test_paths_in_list_due_and_search_answers_are_the_folders_as_they_are_after_
 
     lead = next(h["lead"] for h in listed if h["lead"] and not h["case"])
     assert [p.is_dir() for p in indexed_folders(load_config(config_file), lead) or []] == [True]
+
+
+@given(st.text(alphabet=st.sampled_from(["a", "ب", "«", "»", "\x7f", "\x85", "\x9f", "\xa0", "\xc2", "€", "\n"]), max_size=30))
+def test_the_byte_check_of_due_json_finds_del_and_c1_and_nothing_else(text: str) -> None:
+    """`due --json` writes a batch's bytes as they are unless they hold DEL or a C1 code; « and »
+    share C1's lead byte in UTF-8 and must not send a batch the slow way."""
+    from archivist.cli import _has_del_or_c1
+
+    assert _has_del_or_c1(text.encode("utf-8")) == bool(re.search("[\x7f\x80-\x9f]", text))

@@ -134,11 +134,24 @@ def _write_json_safe(text: str) -> None:
         out.write(_json_safe(text))
         return
     data = text.encode("utf-8", out.errors or "strict")
-    if b"\x7f" in data or b"\xc2" in data:  # c2: the lead byte of U+0080-00BF (C1 codes among them)
+    if _has_del_or_c1(data):
         out.write(_json_safe(text))
         return
     out.flush()  # what was written as text goes first
     raw.write(data)
+
+
+def _has_del_or_c1(data: bytes) -> bool:
+    """Whether UTF-8 bytes hold DEL or a C1 code (c2 80-9f); « » (c2 ab, c2 bb), common in Persian
+    names, are c2 too, so the byte after each c2 decides."""
+    if b"\x7f" in data:
+        return True
+    i = data.find(b"\xc2")
+    while i != -1:
+        if i + 1 == len(data) or 0x80 <= data[i + 1] <= 0x9F:  # a lone c2 last (surrogateescape): the slow way
+            return True
+        i = data.find(b"\xc2", i + 2)
+    return False
 
 
 _SCALAR = {True: "true", False: "false", None: "null"}
