@@ -152,6 +152,10 @@ class Clock:
             text = self._shown_days[number] = (_jalali_day(d) if self.calendar == "jalali" else d.strftime("%Y-%m-%d")) + " "
         return text
 
+    def day_text(self, number: int) -> str:
+        """The shown date of local day `number` (days since 1970-01-01) with the space after it."""
+        return self._shown_days.get(number) or self._day(number, False)
+
     def shown(self, ts: int) -> str:
         """`fmt(datetime.fromtimestamp(ts, zone), calendar, tz_name)`."""
         block = self._blocks.get(ts // 86400, _UNSEEN)
@@ -161,7 +165,7 @@ class Clock:
             return fmt(datetime.fromtimestamp(ts, self.zone), self.calendar, self.tz_name)
         local: int = ts + block[0]
         number = local // 86400
-        return (self._shown_days.get(number) or self._day(number, False)) + _HOUR_MINUTE[local % 86400 // 60]
+        return (self._shown_days.get(number) or self._day(number, False)) + HOUR_MINUTE[local % 86400 // 60]
 
     def iso(self, ts: int) -> str:
         """`datetime.fromtimestamp(ts, zone).isoformat()`."""
@@ -174,11 +178,11 @@ class Clock:
         suffix: str = block[1]
         number, second = divmod(local, 86400)
         day = self._iso_days.get(number) or self._day(number, True)
-        return day + _HOUR_MINUTE[second // 60] + _SECOND[second % 60] + suffix
+        return day + HOUR_MINUTE[second // 60] + _SECOND[second % 60] + suffix
 
 
 _UNSEEN = object()  # a day not looked up yet (None: a day with an offset change)
-_HOUR_MINUTE = [f"{h:02d}:{m:02d}" for h in range(24) for m in range(60)]
+HOUR_MINUTE = [f"{h:02d}:{m:02d}" for h in range(24) for m in range(60)]  # minute of the day → "HH:MM"
 _SECOND = [f":{s:02d}" for s in range(60)]
 _EPOCH_DAY = date(1970, 1, 1)
 

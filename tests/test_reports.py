@@ -35,6 +35,21 @@ def archive(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> Config:
     close_all()
 
 
+TITLES = {"overdue": "overdue follow-ups", "today": "due today", "stuck": "stuck in a stage"}
+
+
+def review_lines(lists: dict[str, list[dict]], calendar: str, zone: str) -> str:
+    """`due`'s text as Python formats the entries of `due()`: what SQLite's lines must equal."""
+    out = []
+    for key, title in TITLES.items():
+        out.append(f"{title} ({len(lists[key])})\n")
+        for h in lists[key]:
+            when = shown(h["next_followup"], calendar, zone)
+            extra = f"{h['status']} for {h['days']} days (limit {h['limit']})" if key == "stuck" else when
+            out.append(f"  {h['lead']}  {h['case'] or '    '}  {h['staff']}  {extra:<28} {h['company']}\n")
+    return "".join(out)
+
+
 def _plans(db, run, must: str = "ORDER BY") -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     """(SQL, its query plan) of every SELECT whose text holds `must` that `run()` makes SQLite execute."""
     seen: list[str] = []
@@ -59,7 +74,7 @@ def test_list_due_and_export_read_rows_in_order_from_an_index_without_sorting_th
             "list": lambda: list(idx.iter_brief()),
             "list --json": lambda: list(idx.iter_records()),
             "list --staff": lambda: list(idx.iter_brief(staff="02")),
-            "due": lambda: [list(rows) for rows in idx.iter_due_brief().values()],
+            "due": lambda: idx.review_text(),
             "due --json": lambda: [list(rows) for rows in idx.iter_due().values()],
             "export": lambda: list(idx.iter_export_cells()),
         }
@@ -83,15 +98,7 @@ def test_list_and_due_print_the_same_lines_as_the_whole_records_give(archive: Co
 
     assert cli("list")[1] == listed(everything)
     assert cli("list", "--staff", "07")[1] == listed(mine)
-    titles = {"overdue": "overdue follow-ups", "today": "due today", "stuck": "stuck in a stage"}
-    expected = []
-    for key, title in titles.items():
-        expected.append(f"{title} ({len(lists[key])})\n")
-        for h in lists[key]:
-            when = shown(h["next_followup"], archive.calendar, archive.timezone)
-            extra = f"{h['status']} for {h['days']} days (limit {h['limit']})" if key == "stuck" else when
-            expected.append(f"  {h['lead']}  {h['case'] or '    '}  {h['staff']}  {extra:<28} {h['company']}\n")
-    assert cli("due")[1] == "".join(expected)
+    assert cli("due")[1] == review_lines(lists, archive.calendar, archive.timezone)
 
 
 def test_a_company_with_control_characters_is_listed_with_them_made_visible(archive: Config, cli) -> None:
@@ -217,8 +224,8 @@ def test_due_sections_and_their_counts_are_read_from_the_index_alone(archive: Co
     assert cli("reindex")[0] == 0
     with open_index(archive) as idx:
         runs = {
-            "due": lambda: (idx.due_counts(), [list(rows) for rows in idx.iter_due_brief().values()]),
-            "due --staff": lambda: (idx.due_counts(staff="02"), [list(r) for r in idx.iter_due_brief(staff="02").values()]),
+            "due": lambda: idx.review_text(),
+            "due --staff": lambda: idx.review_text(staff="02"),
             "due --json": lambda: [list(rows) for rows in idx.iter_due_json().values()],
             "digest": lambda: idx.due_head(staff="07"),
         }
@@ -279,14 +286,7 @@ def test_due_json_and_text_are_exactly_those_of_the_whole_records(
 
     assert run("due", "--json") == dumped(lists)
     assert run("due", "--staff", "02", "--json") == dumped(mine)
-    expected = []
-    for key, title in {"overdue": "overdue follow-ups", "today": "due today", "stuck": "stuck in a stage"}.items():
-        expected.append(f"{title} ({len(mine[key])})\n")
-        for h in mine[key]:
-            when = shown(h["next_followup"], calendar, zone)
-            extra = f"{h['status']} for {h['days']} days (limit {h['limit']})" if key == "stuck" else when
-            expected.append(f"  {h['lead']}  {h['case'] or '    '}  {h['staff']}  {extra:<28} {h['company']}\n")
-    assert run("due", "--staff", "02") == neutralize("".join(expected))
+    assert run("due", "--staff", "02") == neutralize(review_lines(mine, calendar, zone))
 
 
 def test_paths_in_list_due_and_search_answers_are_the_folders_as_they_are_after_the_template_changes(
@@ -319,3 +319,67 @@ def test_the_byte_check_of_due_json_finds_del_and_c1_and_nothing_else(text: str)
     from archivist.cli import _has_del_or_c1
 
     assert _has_del_or_c1(text.encode("utf-8")) == bool(re.search("[\x7f\x80-\x9f]", text))
+
+
+def test_due_dates_are_made_by_sqlite_not_line_by_line_in_python(archive: Config, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 100,000 records Python's step per line (a date through Clock.shown, an f-string, the
+    control-character pass) was most of `due`'s 0.6 s. The lines are put together inside SQLite
+    now, dates included: no date of the 120-record review goes through Python, and the text is
+    still exactly Python's formatting of `due()`."""
+    from archivist.dates import Clock
+
+    shown_calls = []
+    real = Clock.shown
+    monkeypatch.setattr(Clock, "shown", lambda self, ts: shown_calls.append(ts) or real(self, ts))
+    with open_index(archive) as idx:
+        lists = idx.due()
+    shown_calls.clear()
+    out = cli("due")[1]
+    assert len(lists["overdue"]) + len(lists["today"]) > 20 and shown_calls == []
+    assert out == review_lines(lists, archive.calendar, archive.timezone)
+
+
+@pytest.mark.parametrize("zone", ["Asia/Tehran", "Europe/Berlin"])
+def test_due_lines_where_the_sqlite_arithmetic_stops_are_still_pythons(
+    cli, config_file: Path, monkeypatch: pytest.MonkeyPatch, zone: str
+) -> None:
+    """Where `due`'s arithmetic inside SQLite does not reach, the section is formatted in Python
+    with the zone database, and the lines stay the same: a follow-up on the day Berlin's clocks
+    go forward, one older than ten years (Tehran still had summer time then). And a record that
+    entered its stage exactly its limit ago, to the second, is not stuck yet; one second earlier,
+    it is (the stuck section is read a day of stuck-ness at a time: that edge is its own case)."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from archivist.config import load_config
+    from archivist.dates import Clock
+
+    config_file.write_text(config_file.read_text("utf-8").replace("Asia/Tehran", zone), "utf-8")
+    start = datetime(2027, 1, 10, 10, 0, tzinfo=ZoneInfo(zone))
+
+    def register(at: datetime) -> str:
+        monkeypatch.setenv("ARCHIVIST_NOW", at.isoformat())
+        code, out, err = cli("register", "--company", f"Edge {at.second} {len(out_codes)}", "--staff", "02", "--yes")
+        assert code == 0, err
+        out_codes.append(out.strip())
+        return out.strip()
+
+    out_codes: list[str] = []
+    earlier, exact, spring, ancient = register(start - timedelta(seconds=1)), register(start), register(start), register(start)
+    monkeypatch.setenv("ARCHIVIST_NOW", start.isoformat())
+    for code, when in ((spring, "2026-03-29T03:30:00+02:00"), (ancient, "2015-06-01T10:00:00+04:30")):
+        assert cli("log", code, "--kind", "note", "--note", "edge", "--next", when)[0] == 0
+    monkeypatch.setenv("ARCHIVIST_NOW", (start + timedelta(days=1)).isoformat())  # stage `new`: a limit of 1 day
+
+    shown_calls = []
+    real = Clock.shown
+    monkeypatch.setattr(Clock, "shown", lambda self, ts: shown_calls.append(ts) or real(self, ts))
+    cfg = load_config(config_file)
+    with open_index(cfg) as idx:
+        lists = idx.due()
+    stuck = {h["lead"]: h["days"] for h in lists["stuck"]}
+    assert stuck.get(earlier) == 1 and exact not in stuck
+    assert {spring, ancient} <= {h["lead"] for h in lists["overdue"]}
+    shown_calls.clear()
+    assert cli("due")[1] == review_lines(lists, cfg.calendar, cfg.timezone)
+    assert shown_calls  # the overdue section went the zone database's way

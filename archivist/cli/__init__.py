@@ -16,12 +16,13 @@ import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..boundary import ENVIRONMENT_ERRNOS, describe, os_error_message
 from ..config import Config, load_config
 from ..errors import ArchivistError
 from ..i18n import N_, _
+from ..terminal import neutralize
 from . import usage_words
 
 COMMAND_MODULES = ("records", "trace", "daemon", "backup", "tui", "index", "web")
@@ -128,17 +129,36 @@ def _write_json_safe(text: str) -> None:
     when they hold no DEL (7f) and no C1 code (c2 80-9f): two byte searches instead of a regex
     over the text (48 MB for `due --json` at 100,000 records: 0.3 s)."""
     out = sys.stdout
-    raw = getattr(out, "buffer", None)
-    utf8 = (out.encoding or "").lower().replace("-", "").replace("_", "") == "utf8"
-    if raw is None or not utf8 or os.linesep != "\n":  # else the text layer encodes (and turns \n into \r\n)
+    raw = _raw_stdout()
+    if raw is None:
         out.write(_json_safe(text))
         return
     data = text.encode("utf-8", out.errors or "strict")
     if _has_del_or_c1(data):
         out.write(_json_safe(text))
         return
-    out.flush()  # what was written as text goes first
     raw.write(data)
+
+
+def _raw_stdout() -> BinaryIO | None:
+    """stdout's bytes, when UTF-8 written there is what the text layer would write (a UTF-8
+    stdout with \n line ends; else None), with what was written as text flushed first."""
+    out = sys.stdout
+    raw = getattr(out, "buffer", None)
+    utf8 = (out.encoding or "").lower().replace("-", "").replace("_", "") == "utf8"
+    if raw is None or not utf8 or os.linesep != "\n":  # else the text layer encodes (and turns \n into \r\n)
+        return None
+    out.flush()
+    return raw  # type: ignore[no-any-return]
+
+
+def write_safe_bytes(data: bytes) -> None:
+    """UTF-8 text that is terminal-safe already (the index's review lines) to stdout as it is."""
+    raw = _raw_stdout()
+    if raw is None:
+        sys.stdout.write(data.decode())
+    else:
+        raw.write(data)
 
 
 def _has_del_or_c1(data: bytes) -> bool:
@@ -409,15 +429,6 @@ def _json_safe(text: str) -> str:
 
 
 _C1 = re.compile("[\x7f-\x9f]")
-
-
-def neutralize(text: str) -> str:
-    """Control characters (ESC sequences that repaint or retitle a terminal, BEL, C1 controls) as
-    visible escapes, so a company name or a file name can never act on the terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def write_lines(lines: Iterable[str], batch: int = 2000) -> None:

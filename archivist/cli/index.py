@@ -13,13 +13,12 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-from ..dates import Clock
 from ..i18n import _
 from ..index import Index, check_staff, open_current, reindex
 from ..index import export as export_mod
 from ..index.hook import install as install_hook
 from ..stages import STAGES
-from . import Context, command_help, json_flag, json_indent, write_lines
+from . import Context, command_help, json_flag, json_indent, neutralize, write_safe_bytes
 
 T = TypeVar("T")
 
@@ -114,32 +113,14 @@ def cmd_due(ctx: Context, args: argparse.Namespace) -> int:
         if args.json:
             ctx.json_sections(idx.iter_due_json(staff=args.staff, indent=json_indent(1)), encoded=True)
             return 0
-        counts = idx.due_counts(staff=args.staff)
-        sections = idx.iter_due_brief(staff=args.staff)
-        clock = Clock(ctx.cfg.calendar, ctx.cfg.timezone)  # what shown() gives for the ISO date the index hands back
+        why = _("{status} for {days} days (limit {limit})")  # a stuck record's middle column, per stage and day
+        sections = idx.review_text(staff=args.staff, why=why)
         titles = {"overdue": _("overdue follow-ups"), "today": _("due today"), "stuck": _("stuck in a stage")}
-        stuck = _("{status} for {days} days (limit {limit})")  # translated once, not per row
-        said: dict[tuple[str, int], str] = {}  # (stage, days) → the padded text: a few hundred of them
-
-        def why(status: str, days: int, limit: int) -> str:
-            text = said.get((status, days))
-            if text is None:
-                text = said[status, days] = f"{stuck.format(status=status, days=days, limit=limit):<28}"
-            return text
-
         for key, title in titles.items():
-            sys.stdout.write(f"{title} ({counts[key]})\n")
-            if key == "stuck":
-                lines = (
-                    f"  {lead}  {case or '    '}  {staff}  {why(status, days, limit)} {company}\n"
-                    for lead, case, staff, status, company, _next, days, limit in sections[key]
-                )
-            else:
-                lines = (
-                    f"  {lead}  {case or '    '}  {staff}  {clock.shown(next_ts) if next_ts is not None else '':<28} {company}\n"
-                    for lead, case, staff, _status, company, next_ts, _days, _limit in sections[key]
-                )
-            write_lines(lines)
+            count, chunks = sections[key]
+            write_safe_bytes(neutralize(f"{title} ({count})\n").encode())
+            for chunk in chunks:
+                write_safe_bytes(chunk)
     return 0
 
 

@@ -379,13 +379,16 @@ class Index:
                 rows.close()  # type: ignore[attr-defined]
         return counts, heads
 
-    def iter_due_brief(self, staff: str | None = None, now: datetime | None = None) -> dict[str, Iterator[tuple[Any, ...]]]:
-        """`iter_due` as tuples (lead, case, staff, status, company, next_ts, days, limit): what
-        `due` prints, without building each record's folder path (read them in order)."""
-        from .due import iter_due_brief
+    @_reading
+    def review_text(
+        self, staff: str | None = None, now: datetime | None = None, why: str | None = None
+    ) -> dict[str, tuple[int, list[bytes]]]:
+        """`due` as text: each section's count and lines, terminal-safe UTF-8 (due.review_text)."""
+        from .due import STUCK_WHY, review_text
 
         staff = check_staff(self.cfg, staff)
-        return {key: self._locked(rows) for key, rows in iter_due_brief(self.db, self.cfg, staff, now).items()}
+        with self._lock:
+            return review_text(self.db, self.cfg, staff, now, why or STUCK_WHY)
 
     def iter_due_json(
         self, staff: str | None = None, now: datetime | None = None, indent: str = "    "

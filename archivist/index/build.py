@@ -64,6 +64,8 @@ ROW_COLUMNS = (
     "log_mtime",
     "log_size",
     "dir_sig",
+    "due_head",
+    "due_tail",
 )
 _INSERT = "INSERT INTO records({}) VALUES ({})".format(
     ", ".join(f'"{c}"' for c in ROW_COLUMNS), ", ".join("?" * len(ROW_COLUMNS))

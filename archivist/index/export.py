@@ -30,6 +30,7 @@ from ..config import Config
 from ..dates import fmt
 from ..errors import ArchivistError
 from ..i18n import _
+from .localtime import Span, local_seconds, offset_spans
 from .search_text import SEP
 
 # (key, Persian header, English header)
@@ -127,10 +128,9 @@ _HM = tuple(f" {h:02d}:{m:02d}" for h in range(24) for m in range(60))  # minute
 SPAN_DAYS = 20000  # the zone's offsets are worked out for at most the last 55 years of the dates
 
 
-def _local_spans(db: sqlite3.Connection, zone: ZoneInfo) -> list[tuple[int, int, int]]:
-    """(first second, end second, the zone's offset) of runs of whole UTC days on which the offset
-    does not change, over the days the records' dates fall on (the oldest beyond SPAN_DAYS, a day
-    the clocks change and dates before 1970-01-02 are left out: the zone database decides those)."""
+def _local_spans(db: sqlite3.Connection, zone: ZoneInfo) -> list[Span]:
+    """localtime.offset_spans over the days the records' dates fall on (the oldest beyond
+    SPAN_DAYS and dates before 1970-01-02 are left out: the zone database decides those)."""
     ends = [
         v
         for v in db.execute(
@@ -141,33 +141,15 @@ def _local_spans(db: sqlite3.Connection, zone: ZoneInfo) -> list[tuple[int, int,
     if not ends:
         return []
     last = max(ends) // 86400
-    first = max(min(ends) // 86400, last - SPAN_DAYS, 1)
-    spans: list[tuple[int, int, int]] = []
-    for day in range(first, last + 1):
-        start = day * 86400
-        a = datetime.fromtimestamp(start, zone).utcoffset()
-        b = datetime.fromtimestamp(start + 86399, zone).utcoffset()
-        if a is None or a != b:
-            continue
-        off = int(a.total_seconds())
-        if spans and spans[-1][1] == start and spans[-1][2] == off:
-            spans[-1] = (spans[-1][0], start + 86400, off)
-        else:
-            spans.append((start, start + 86400, off))
-    return spans
+    first = max(min(ends) // 86400, last - SPAN_DAYS)
+    return offset_spans(zone, first * 86400, last * 86400)
 
 
-def _local(column: str, spans: list[tuple[int, int, int]]) -> str:
+def _local(column: str, spans: list[Span]) -> str:
     """SQL: the column's local day (days since 1970-01-01 local) and minute of that day, where one
     of `spans` holds it (integer arithmetic in SQLite); NULL, NULL elsewhere (and for NULL)."""
-    if not spans:
-        return "NULL, NULL"  # untranslated: SQL
-    # the newest span first: nearly every date is recent
-    day, minute = (
-        " ".join(f"WHEN {column} >= {lo} AND {column} < {hi} THEN ({column} + {off}){op}" for lo, hi, off in reversed(spans))
-        for op in (" / 86400", " % 86400 / 60")
-    )
-    return f"CASE {day} END, CASE {minute} END"  # untranslated: SQL
+    local = local_seconds(column, spans)
+    return f"{local} / 86400, {local} % 86400 / 60"  # untranslated: SQL
 
 
 class _Days(dict[int, str]):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS records(
   files INTEGER NOT NULL DEFAULT 0,
   stale INTEGER NOT NULL DEFAULT 0,  -- 1: the log is invalid now; the row is its last good state
   log_mtime INTEGER, log_size INTEGER,
-  dir_sig                    -- folder mtime (integer), or text with sub-folder mtimes
+  dir_sig,                   -- folder mtime (integer), or text with sub-folder mtimes
+  due_head TEXT, due_tail TEXT  -- the record's parts of its `due` line, terminal-safe (review.py; schema 15)
 );
 CREATE INDEX IF NOT EXISTS records_pkey ON records(pkey);
 CREATE INDEX IF NOT EXISTS records_lead ON records(lead);
@@ -52,14 +53,16 @@ CREATE INDEX IF NOT EXISTS records_case ON records("case") WHERE "case" IS NOT N
 -- sorting 100,000 rows in memory first (schema 8); records_next and records_stage also hold every
 -- column a `due` row and its count read (index/due.py; the row id is in every index), so the
 -- sections and their counts are read from the index alone, without a look-up in the table per
--- row: 126,000 of them at 100,000 records (schema 10; the folder since schema 12)
+-- row: 126,000 of them at 100,000 records (schema 10; the folder since schema 12, the parts of the
+-- text review's line since schema 15)
 CREATE INDEX IF NOT EXISTS records_order ON records(coalesce(lead, '~'), coalesce("case", ''), area, coalesce(name, ''));
 CREATE INDEX IF NOT EXISTS records_next
   ON records(next_ts, coalesce(lead, '~'), coalesce("case", ''), area, coalesce(name, ''),
-             status, staff, lead, "case", company, stage_ts, name, folder, stale) WHERE next_ts IS NOT NULL;
+             status, staff, lead, "case", company, stage_ts, name, folder, stale, due_head, due_tail)
+  WHERE next_ts IS NOT NULL;
 CREATE INDEX IF NOT EXISTS records_stage
   ON records(stage_ts, coalesce(lead, '~'), coalesce("case", ''), area, coalesce(name, ''),
-             status, staff, lead, "case", company, next_ts, name, folder, stale);
+             status, staff, lead, "case", company, next_ts, name, folder, stale, due_head, due_tail);
 CREATE TABLE IF NOT EXISTS numbers(      -- contract and invoice numbers, tax IDs: exact look-ups
   number TEXT NOT NULL, kind TEXT NOT NULL, rid INTEGER NOT NULL,
   PRIMARY KEY(number, rid)

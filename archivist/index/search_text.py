@@ -19,6 +19,7 @@ from ..dates import as_datetime
 from ..naming import FolderTemplate, ascii_digits, fold, fold_compact, name_keys, normalize_phone
 from ..record import CONTACT_KEYS, LOG_NAME, Record
 from ..store import AREAS
+from . import review
 
 ZWNJ = "\u200c"
 
@@ -176,6 +177,8 @@ def build_entry(rec: Record, rel_path: str, area: str, file_names: list[str], te
         "services": SEP.join(str(s) for s in rec.services) or None,
         "files": len(file_names),
         "stale": 0,
+        "due_head": review.head(rec.lead, rec.case, rec.staff),
+        "due_tail": review.tail(rec.company),
     }
     numbers: list[tuple[str, str]] = []
     if rec.contract:
@@ -253,6 +256,8 @@ def placeholder_entry(
         "services": None,
         "files": len(file_names),
         "stale": 1,
+        "due_head": review.head(lead, case, staff),
+        "due_tail": review.tail(company or None),
     }
     ids = " ".join(x for x in (lead, case) if x)
     return Entry(

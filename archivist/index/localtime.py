@@ -1,0 +1,39 @@
+"""Local time inside SQLite: a report of 100,000 dates turns each into the zone's local time by
+integer arithmetic over runs of days on which the zone's offset does not change, instead of a
+datetime per row in Python (the export and `due`). Days the clocks change and dates outside the
+runs are left out (NULL): the caller lets the zone database decide those.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+Span = tuple[int, int, int]  # (first second, end second, the zone's offset in seconds)
+
+
+def offset_spans(zone: ZoneInfo, first_ts: int, last_ts: int) -> list[Span]:
+    """Runs of whole UTC days from the day of `first_ts` to that of `last_ts` (from 1970-01-02 on)
+    on which the zone's offset is one whole number of seconds from the first second to the last."""
+    spans: list[Span] = []
+    for day in range(max(first_ts // 86400, 1), last_ts // 86400 + 1):
+        start = day * 86400
+        a = datetime.fromtimestamp(start, zone).utcoffset()
+        b = datetime.fromtimestamp(start + 86399, zone).utcoffset()
+        if a is None or a != b or a.total_seconds() != int(a.total_seconds()):
+            continue
+        off = int(a.total_seconds())
+        if spans and spans[-1][1] == start and spans[-1][2] == off:
+            spans[-1] = (spans[-1][0], start + 86400, off)
+        else:
+            spans.append((start, start + 86400, off))
+    return spans
+
+
+def local_seconds(column: str, spans: list[Span]) -> str:
+    """SQL: the column's local time as seconds since 1970-01-01 local, where one of `spans` holds
+    it; NULL elsewhere (and for NULL). The newest span is tried first: nearly every date is recent."""
+    if not spans:
+        return "NULL"  # untranslated: SQL
+    whens = " ".join(f"WHEN {column} >= {lo} AND {column} < {hi} THEN {column} + {off}" for lo, hi, off in reversed(spans))
+    return f"(CASE {whens} END)"  # untranslated: SQL
