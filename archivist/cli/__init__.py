@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 
 from ..boundary import ENVIRONMENT_ERRNOS, describe, os_error_message
 from ..config import Config, load_config
+from ..deferred import until_done
 from ..errors import ArchivistError
 from ..i18n import N_, _
 from ..terminal import neutralize
@@ -328,6 +329,9 @@ def command_module(argv: Sequence[str]) -> str | None:
     return TABLE[name][0] if name else None
 
 
+KEEPS_RUNNING = {"daemon", "tui", "serve"}  # commands that do not end when their work is done
+
+
 def command_name(argv: Sequence[str]) -> str | None:
     """The command `argv` names when the table lists it, or None (help, a typo, no command)."""
     skip = False
@@ -390,8 +394,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = Context(args)
     from ..identity import scope
 
+    # a command that answers and ends leaves its background catch-up until it has answered
+    # (deferred.py); one that keeps running (the daemon, the TUI, the web app) starts it at once
+    done = contextlib.nullcontext() if name in KEEPS_RUNNING else until_done()
     try:
-        with scope():  # an admin's "acting for" ends with the command (tests call main() repeatedly)
+        with scope(), done:  # an admin's "acting for" ends with the command (tests call main() repeatedly)
             _check_text_args(args)  # before anything runs: a code must not be issued for a bad name
             return int(args.func(ctx, args) or 0)
     except ArchivistError as e:

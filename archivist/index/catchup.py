@@ -17,6 +17,7 @@ that starts it takes the lock first and hands it over (the child inherits the op
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import sys
 import time
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import Config
+from ..deferred import later
 from ..i18n import _
 from ..modes import create_empty, open_or_create
 from ..store import layout_of
@@ -45,8 +47,15 @@ def lock_path(cfg: Config) -> Path:
 
 
 def start(cfg: Config, say: Callable[[str, int, int], None], folders: int) -> bool:
-    """Start a detached catch-up of the index with the folders, unless one runs already. Says
-    once per archive (a marker in the state folder) that answers may lag hand edits by one command."""
+    """Start a detached catch-up of the index with the folders, unless one runs already (inside a
+    CLI command: once it has answered, see deferred.py). Says once per archive (a marker in the
+    state folder) that answers may lag hand edits by one command."""
+    if later(functools.partial(_start, cfg, say, folders)):
+        return True
+    return _start(cfg, say, folders)
+
+
+def _start(cfg: Config, say: Callable[[str, int, int], None], folders: int) -> bool:
     import shutil
     import subprocess
 
