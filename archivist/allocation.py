@@ -28,8 +28,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .config import Config
 from .dates import year_of
 from .errors import ArchivistError, CodeExhausted, DuplicateNumber
@@ -80,6 +78,8 @@ def read_registry(layout: Layout) -> Registry:
         raw = path.read_bytes()
     except FileNotFoundError:
         return Registry(present=False)
+    import yaml  # here: the CLI's parser imports this module for every command (index.hook)
+
     try:
         data = yaml.safe_load(raw.decode("utf-8"))
     except (UnicodeDecodeError, yaml.YAMLError):

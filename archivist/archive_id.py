@@ -15,8 +15,6 @@ import os
 import re
 from pathlib import Path
 
-import yaml
-
 from . import store
 from .config import Config
 from .dates import now
@@ -48,6 +46,8 @@ def archive_id(root: Path) -> str | None:
     fast = _ID_LINE.findall(text)
     if len(fast) == 1 and text.count("\narchive") + text.startswith("archive") == 1:
         return str(fast[0])
+    import yaml  # only a hand-edited identity file is parsed (the line `init` wrote is read above)
+
     try:
         data = yaml.safe_load(text)
     except (yaml.YAMLError, ValueError):
@@ -65,6 +65,8 @@ def create(cfg: Config) -> str:
     # an archive whose identity file was lost (or never written, before issue 13) takes the id its
     # state remembers, so its own index is not then refused as "a different archive"
     new = _remembered(cfg) or os.urandom(8).hex()
+    import yaml
+
     text = yaml.safe_dump(
         {
             "archive": new,

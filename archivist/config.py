@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
-
 from . import limits as _limits
+from .config_path import find_config_path as find_config_path  # re-exported: where the file is
 from .errors import ArchivistError, ConfigError
 from .i18n import N_, _, check_language, how, set_language
 from .limits import DEFAULT_MAX_LOG_BYTES
@@ -258,17 +257,6 @@ _TOP_KEYS = {
 }
 
 
-def find_config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
-    """--config, then $ARCHIVIST_CONFIG, then ./config.yaml; None means built-in defaults."""
-    if explicit:
-        return Path(explicit)
-    env = os.environ.get("ARCHIVIST_CONFIG")
-    if env:
-        return Path(env)
-    here = Path.cwd() / "config.yaml"
-    return here if here.exists() else None
-
-
 def load_config(path: str | os.PathLike[str] | None = None, root: str | os.PathLike[str] | None = None) -> Config:
     cfg_path = find_config_path(path)
     raw: dict[str, Any] = {}
@@ -291,6 +279,8 @@ def load_config(path: str | os.PathLike[str] | None = None, root: str | os.PathL
             raise ConfigError(
                 _("config file {cfg_path} cannot be read: {error}").format(cfg_path=cfg_path, error=e.strerror or e)
             ) from None
+        import yaml  # here, not at the top: a command without a config file never parses YAML
+
         try:
             loaded = yaml.safe_load(text)
         except yaml.YAMLError as e:

@@ -13,11 +13,10 @@ Tests compare the two readers on every generated log and on awkward hand edits.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 from typing import Any
-
-import yaml
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _NOT_PLAIN = re.compile(r": | #|\t|:$")
@@ -27,8 +26,22 @@ _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?[+-]\d\d:\d
 _RESOLVED_START = frozenset("0123456789-+.~nNtTfFyYoO<=")
 _INDICATOR_START = frozenset("[]{}#&*!|>'\"%@`,?:-")
 _SPECIAL = frozenset("&*'\"[{")
-_resolver = yaml.resolver.Resolver()
-_constructor = yaml.constructor.SafeConstructor()
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+@functools.cache
+def _yaml() -> tuple[Any, Any, Any, type[Exception]]:
+    """PyYAML's resolver, safe constructor, ScalarNode and YAMLError, loaded at the first scalar
+    that needs them: a command that reads no log (`due`, `search`) never imports yaml."""
+    import yaml
+
+    return yaml.resolver.Resolver(), yaml.constructor.SafeConstructor(), yaml.ScalarNode, yaml.YAMLError
+
+
+def _tag(text: str) -> str:
+    resolver, _constructor, scalar, _error = _yaml()
+    tag: str = resolver.resolve(scalar, text, (True, False))
+    return tag
 
 
 class _Unsupported(Exception):
@@ -54,8 +67,15 @@ def _plain(text: str) -> Any:
         return datetime.fromisoformat(text)
     if text in _resolved:
         return _resolved[text]
-    tag = _resolver.resolve(yaml.ScalarNode, text, (True, False))
-    value = text if tag == "tag:yaml.org,2002:str" else _constructor.construct_object(yaml.ScalarNode(tag, text))
+    tag = _tag(text)
+    if tag == _STR_TAG:
+        value: Any = text
+    else:
+        _resolver, constructor, scalar, error = _yaml()
+        try:
+            value = constructor.construct_object(scalar(tag, text))
+        except error:
+            raise _Unsupported(text) from None
     if len(_resolved) < 5000 and isinstance(value, (str, int, float, bool, type(None))):
         _resolved[text] = value  # immutable results only: a cached value may be shared
     return value
@@ -94,7 +114,7 @@ _resolved: dict[str, Any] = {}
 def _key(text: str) -> str:
     if text in _keys:
         return text
-    if not _KEY.match(text) or _resolver.resolve(yaml.ScalarNode, text, (True, False)) != "tag:yaml.org,2002:str":
+    if not _KEY.match(text) or _tag(text) != _STR_TAG:
         raise _Unsupported(text)
     if len(_keys) < 1000:
         _keys[text] = text
@@ -159,7 +179,7 @@ def load_bytes(raw: bytes) -> dict[str, Any] | None:
         return None
     try:
         return _load(text.split("\n")) or None
-    except (_Unsupported, ValueError, yaml.YAMLError):
+    except (_Unsupported, ValueError):  # a YAMLError of a scalar is an _Unsupported (see _plain)
         return None
 
 

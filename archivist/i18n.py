@@ -79,8 +79,16 @@ def language(lang: str) -> Iterator[None]:
 
 @lru_cache(maxsize=8)
 def translations(lang: str) -> gettext.NullTranslations:
-    """The gettext translations for `lang` (NullTranslations = English source strings if missing)."""
-    return gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[check_language(lang)], fallback=True)
+    """The gettext translations for `lang` (NullTranslations = English source strings if missing).
+
+    The catalog's file is opened directly: what `gettext.translation(..., fallback=True)` finds for
+    a language of LANGUAGES, without its search through `locale` (2 ms at every command's start)."""
+    mo = LOCALE_DIR / check_language(lang) / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    try:
+        with open(mo, "rb") as fp:
+            return gettext.GNUTranslations(fp)
+    except FileNotFoundError:
+        return gettext.NullTranslations()
 
 
 def _(message: str) -> str:

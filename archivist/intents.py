@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -28,8 +27,6 @@ from .errors import ArchivistError
 from .i18n import _, ngettext
 from .modes import make_dirs
 from .record import LOG_NAME, load_record
-
-log = logging.getLogger("archivist.intents")
 
 
 def _dir(cfg: Config) -> Path:
@@ -89,7 +86,9 @@ def finish_all(cfg: Config) -> list[str]:
         done(path)
         if msg:
             said.append(msg)
-            log.info("%s", msg)
+            import logging  # here: the CLI imports this module for every record action (start-up)
+
+            logging.getLogger("archivist.intents").info("%s", msg)
     return said
 
 

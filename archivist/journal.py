@@ -19,8 +19,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .modes import make_dirs, open_or_create
 from .record import _jsonable, dump_yaml, safe_load_log
 from .store import atomic_write
@@ -44,6 +42,8 @@ def event_text(event: dict[str, Any]) -> str:
 
 
 def event_from_text(text: str) -> dict[str, Any] | None:
+    import yaml  # safe_load_log has loaded it already; not at the top (CLI start-up)
+
     try:
         value = safe_load_log(text)
     except (yaml.YAMLError, ValueError, TypeError):

@@ -340,14 +340,16 @@ def safe_component(name: str) -> str:
 
 # what safe_component changes: Arabic ي/ك, dropped or replaced characters, a double space, a
 # leading or trailing space or dot (NFC, reserved stems and length are checked beside it)
-_UNSAFE = re.compile("[يك" + re.escape("".join(chr(c) for c in _SAFE_TABLE)) + "]|  |^[ .]|[ .]$")
+@functools.cache
+def _unsafe() -> re.Pattern[str]:  # compiled at the first name checked, not at every command's start
+    return re.compile("[يك" + re.escape("".join(chr(c) for c in _SAFE_TABLE)) + "]|  |^[ .]|[ .]$")
 
 
 def _already_safe(name: str) -> bool:
     """Whether safe_component would return `name` unchanged (each of its steps a no-op)."""
     return (
         bool(name)
-        and _UNSAFE.search(name) is None
+        and _unsafe().search(name) is None
         and unicodedata.is_normalized("NFC", name)
         and len(name.encode("utf-8")) <= MAX_NAME_BYTES
         and name.partition(".")[0].strip().upper() not in WINDOWS_RESERVED

@@ -8,15 +8,17 @@ that mapping; validation says what is wrong and on which line, and never "repair
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
 import stat
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import yaml
+if TYPE_CHECKING:
+    import yaml
 
 from . import fastlog, limits
 from .dates import as_datetime
@@ -58,28 +60,32 @@ EVENT_KINDS = (
     "edited",
 )
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+# yaml is imported by the first function that writes or slowly reads a log, not at the top: a
+# command that reads no log (`due`, `search`, `--help`) never loads it (tests/test_cli_startup.py).
 
 
-class LogDumper(_BaseDumper):  # type: ignore[misc,valid-type]
+@functools.cache
+def _log_dumper() -> Any:
     """safe_dump, but datetimes as ISO 8601 with a `T` (PyYAML's default writes a space), and
     never an alias: a value used twice (an invoice's date is also its event's `at`) is written
     out twice, because `&id001`/`*id001` puzzle the people who read and edit these files."""
+    import yaml
 
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
+    class LogDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
 
+    def represent_datetime(dumper: yaml.SafeDumper, value: datetime) -> yaml.Node:
+        return dumper.represent_scalar("tag:yaml.org,2002:timestamp", value.isoformat())
 
-def _represent_datetime(dumper: yaml.SafeDumper, value: datetime) -> yaml.Node:
-    return dumper.represent_scalar("tag:yaml.org,2002:timestamp", value.isoformat())
-
-
-LogDumper.add_representer(datetime, _represent_datetime)
+    LogDumper.add_representer(datetime, represent_datetime)
+    return LogDumper
 
 
 def dump_yaml(data: Any) -> bytes:
-    return str(yaml.dump(data, Dumper=LogDumper, allow_unicode=True, sort_keys=False, width=1000)).encode("utf-8")
+    import yaml
+
+    return str(yaml.dump(data, Dumper=_log_dumper(), allow_unicode=True, sort_keys=False, width=1000)).encode("utf-8")
 
 
 @dataclass
@@ -332,29 +338,34 @@ def load_record(folder: Path) -> Record:
     return rec
 
 
-class _StrictLoader(_Loader):  # type: ignore[misc,valid-type]
+@functools.cache
+def _strict_loader() -> Any:
     """safe_load that refuses a mapping with the same key twice: YAML keeps only the last one, so
     after a botched merge (two `events:`) the first list would vanish at the next write."""
+    import yaml
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[Any, Any] = {}
-            for key_node, _value in node.value:
-                if not isinstance(key_node, yaml.ScalarNode):
-                    continue
-                key = self.construct_object(key_node, deep=True)
-                try:
-                    if key in seen:
-                        raise yaml.constructor.ConstructorError(
-                            None,
-                            None,
-                            _("the key {key!r} appears twice (YAML would keep only the last one)").format(key=key),
-                            key_node.start_mark,
-                        )
-                    seen[key] = True
-                except TypeError:
-                    continue
-        return cast(dict[Any, Any], super().construct_mapping(node, deep=deep))
+    class StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            if isinstance(node, yaml.MappingNode):
+                seen: dict[Any, Any] = {}
+                for key_node, _value in node.value:
+                    if not isinstance(key_node, yaml.ScalarNode):
+                        continue
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        if key in seen:
+                            raise yaml.constructor.ConstructorError(
+                                None,
+                                None,
+                                _("the key {key!r} appears twice (YAML would keep only the last one)").format(key=key),
+                                key_node.start_mark,
+                            )
+                        seen[key] = True
+                    except TypeError:
+                        continue
+            return cast(dict[Any, Any], super().construct_mapping(node, deep=deep))
+
+    return StrictLoader
 
 
 def _check_no_alias(node: yaml.Node | None) -> None:
@@ -362,6 +373,8 @@ def _check_no_alias(node: yaml.Node | None) -> None:
     never writes one, and a nest of them (an "alias bomb", a few hundred bytes) expands to
     gigabytes when built. An alias of a single value (a date, a name) cannot grow anything and is
     what `yaml.safe_dump` writes for a value used twice, so a script's edit stays readable."""
+    import yaml
+
     seen: set[int] = set()
     stack = [node] if node is not None else []
     while stack:
@@ -386,7 +399,7 @@ def _check_no_alias(node: yaml.Node | None) -> None:
 
 def safe_load_log(text: str) -> Any:
     """yaml.safe_load with duplicate keys and aliases of collections refused (yaml.YAMLError)."""
-    loader = _StrictLoader(text)
+    loader = _strict_loader()(text)
     try:
         node = loader.get_single_node()
         _check_no_alias(node)
@@ -409,6 +422,8 @@ def parse_record(raw: bytes, path: Path, folder: Path | None = None, mtime_ns: i
     except UnicodeDecodeError as e:
         line: int | None = raw[: e.start].count(b"\n") + 1
         raise InvalidLogError(path, _("not UTF-8 text"), line) from None
+    import yaml
+
     try:
         data = safe_load_log(text)
     except yaml.YAMLError as e:
@@ -440,6 +455,8 @@ def parse_record(raw: bytes, path: Path, folder: Path | None = None, mtime_ns: i
 
 def _value_error_at(text: str) -> tuple[int | None, str | None]:
     """(line, text) of the first scalar the safe constructor cannot build (an impossible date)."""
+    import yaml
+
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except Exception:  # noqa: BLE001 - only a hint for the message
@@ -549,6 +566,8 @@ def validate(data: Any) -> tuple[list[Any], str] | None:
 
 def _line_of(text: str, keys: list[Any]) -> int | None:
     """1-based line of a key path in YAML text, found through the node tree (safe: no objects built)."""
+    import yaml
+
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:

@@ -17,8 +17,6 @@ import time
 from pathlib import Path
 from typing import Any, cast
 
-import yaml
-
 from .config import Config
 from .errors import InvalidLogError
 from .i18n import _, ngettext
@@ -98,6 +96,8 @@ def _scalar(text: str) -> str:
     if q in "\"'":
         if text[-1:] == q and "\\" not in text and q + q not in text[1:-1]:
             return text[1:-1]
+        import yaml  # a quoted value with escapes only: `show` and `log` import this module (actions)
+
         try:
             value = yaml.safe_load(text)
             return "" if value is None else str(value)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import logging
 import os
 import re
 import time
@@ -30,7 +29,6 @@ from .record import LOG_NAME, Record, load_record, log_bytes
 AREAS = ("applicants", "customers", "archive/applicants", "archive/customers")
 CASE_AREAS = ("customers", "archive/customers")  # only cases have case codes, contracts, invoices
 STATE_DIR = ".archivist"
-log = logging.getLogger("archivist.store")
 
 
 @dataclass(frozen=True)
@@ -306,7 +304,11 @@ def _put_back(path: Path, tmp: Path, ours: os.stat_result, displaced: tuple[int,
     kept = free_name(path.parent, f".{path.name}.overwritten-{time.strftime('%Y%m%dT%H%M%S')}")
     os.rename(tmp, kept)
     fsync_dir(path.parent)
-    log.warning("%s: two saves landed while archivist wrote it; the one in between is kept as %s", path, kept.name)
+    import logging  # here, not at the top: logging (and traceback) cost every command 4 ms to import
+
+    logging.getLogger("archivist.store").warning(
+        "%s: two saves landed while archivist wrote it; the one in between is kept as %s", path, kept.name
+    )
 
 
 # -- locks ---------------------------------------------------------------------------------------

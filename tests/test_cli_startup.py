@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,8 @@ from pathlib import Path
 from archivist import workflow
 from archivist.cli import TABLE, build_parser
 from archivist.config import Config
-from archivist.i18n import _
+from archivist.i18n import _, language
+from archivist.index import reindex
 
 HEAVY = (
     "archivist.cli.records",
@@ -35,8 +37,29 @@ HEAVY = (
 )
 
 
-def _loaded_after(*argv: str, cwd: Path) -> tuple[int, list[str], str]:
-    """(exit code, the HEAVY modules loaded, stderr) after `archivist ARGV` in a fresh process."""
+# What only some commands need, each costing every other command's start-up milliseconds:
+# yaml (a log or config file read: its Reader compiles a regex at import), config's dataclasses
+# (`--help` reads no config), the writers of records, the export's writers, doctor and its
+# memory (hashlib's OpenSSL), logging (only a warning writes to it).
+LAZY = (
+    "yaml",
+    "dataclasses",
+    "archivist.config",
+    "archivist.store",
+    "archivist.workflow",
+    "archivist.allocation",
+    "archivist.actions",
+    "archivist.index.export",
+    "archivist.index.checked",
+    "archivist.doctor",
+    "hashlib",
+    "logging",
+    "csv",
+)
+
+
+def _loaded_after(*argv: str, cwd: Path, watch: tuple[str, ...] = HEAVY) -> tuple[int, list[str], str]:
+    """(exit code, the `watch` modules loaded, stderr) after `archivist ARGV` in a fresh process."""
     code = (
         "import json, sys\n"
         "from archivist.cli import main\n"
@@ -44,7 +67,7 @@ def _loaded_after(*argv: str, cwd: Path) -> tuple[int, list[str], str]:
         f"    rc = main({list(argv)!r})\n"
         "except SystemExit as e:\n"
         "    rc = e.code or 0\n"
-        f"print(json.dumps([rc, [m for m in {HEAVY!r} if m in sys.modules]]), file=sys.__stdout__)\n"
+        f"print(json.dumps([rc, [m for m in {watch!r} if m in sys.modules]]), file=sys.__stdout__)\n"
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd)
     rc, loaded = json.loads(res.stdout.strip().splitlines()[-1])
@@ -79,3 +102,54 @@ def test_show_and_a_stage_action_load_neither_http_nor_the_other_commands(cfg: C
     rc, loaded, err = _loaded_after("--config", str(config_file), "log", lead, "--kind", "call", "--note", "تماس", cwd=tmp_path)
     assert rc == 0, err
     assert not {"http.client", "urllib.request", "archivist.cli.trace", "archivist.cli.web", "textual"} & set(loaded), loaded
+
+
+def test_help_and_a_typo_load_no_config_no_dataclasses_no_yaml(tmp_path: Path) -> None:
+    rc, loaded, _err = _loaded_after("--help", cwd=tmp_path, watch=LAZY)
+    assert rc == 0 and loaded == []
+    rc, loaded, err = _loaded_after("shwo", "00001", cwd=tmp_path, watch=LAZY)
+    assert rc == 2 and "'show'" in err and loaded == []
+
+
+def test_help_still_speaks_the_config_files_language(tmp_path: Path) -> None:
+    """The config is found without config.py (config_path): its `ui.language` still words --help
+    (the office default is Persian; this config asks for English)."""
+    env = {k: v for k, v in os.environ.items() if k != "ARCHIVIST_LANGUAGE"}
+    run = [sys.executable, "-m", "archivist", "--help"]
+    res = subprocess.run(run, capture_output=True, text=True, cwd=tmp_path, env=env)
+    with language("fa"):
+        persian = _("show this help message and exit")
+    assert res.returncode == 0 and persian in res.stdout, res.stderr
+    (tmp_path / "config.yaml").write_text("ui:\n  language: en\n", encoding="utf-8")
+    res = subprocess.run(run, capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert res.returncode == 0, res.stderr
+    assert "show this help message and exit" in res.stdout and persian not in res.stdout
+    assert TABLE["due"][1] in " ".join(res.stdout.split())  # argparse wraps it to the width
+
+
+def test_due_and_search_read_the_index_without_yaml_or_the_writers(cfg: Config, config_file: Path, tmp_path: Path) -> None:
+    lead = workflow.register(cfg, company="شرکت نمونه پارس", staff="01", by="01", contact={"mobile": "۰۹۱۲۱۲۳۴۵۶۷"}).lead
+    reindex(cfg)
+    elsewhere = tmp_path / "elsewhere"  # no config.yaml here: the built-in defaults, nothing to parse
+    elsewhere.mkdir()
+    root = str(cfg.root)
+    for argv in (("due",), ("due", "--json"), ("search", "نمونه"), ("search", lead)):
+        rc, loaded, err = _loaded_after("--root", root, *argv, cwd=elsewhere, watch=LAZY)
+        assert rc == 0, err
+        expected = {"dataclasses", "archivist.config", "archivist.store"}  # the config and the layout
+        assert set(loaded) == expected, (argv, loaded)
+    # with a config file, yaml reads it; still none of the writers, the export or logging
+    rc, loaded, err = _loaded_after("--config", str(config_file), "due", cwd=tmp_path, watch=LAZY)
+    assert rc == 0, err
+    assert set(loaded) == {"yaml", "dataclasses", "archivist.config", "archivist.store"}, loaded
+
+
+def test_show_and_log_load_neither_doctor_nor_the_export(cfg: Config, config_file: Path, tmp_path: Path) -> None:
+    lead = workflow.register(cfg, company="شرکت نمونه پارس", staff="01", by="01").lead
+    reindex(cfg)
+    for argv in (("show", lead), ("log", lead, "--kind", "call", "--note", "تماس", "--by", "01")):
+        rc, loaded, err = _loaded_after("--config", str(config_file), *argv, cwd=tmp_path, watch=LAZY)
+        assert rc == 0, err
+        assert not {"archivist.doctor", "archivist.index.checked", "hashlib", "archivist.index.export", "csv", "logging"} & set(
+            loaded
+        ), (argv, loaded)

@@ -15,31 +15,36 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ..boundary import ENVIRONMENT_ERRNOS, describe, os_error_message
-from ..config import Config, load_config
 from ..deferred import until_done
 from ..errors import ArchivistError
 from ..i18n import N_, _
 from ..terminal import neutralize
 from . import usage_words
 
+if TYPE_CHECKING:  # config (dataclasses, yaml) loads when a command reads it: `--help` never does
+    from ..config import Config
+
 COMMAND_MODULES = ("records", "trace", "daemon", "backup", "tui", "index", "web")
+# modules whose commands change no record (search, due, reindex, export): they need no workflow
+# hook, so `due` does not import workflow and allocation (index.hook) only to register it
+READ_ONLY_MODULES = {"index"}
 
 
-@dataclass
 class Context:
-    """What every handler needs: the loaded config, who is acting, how to print."""
+    """What every handler needs: the loaded config, who is acting, how to print. (A plain class:
+    `--help` and a usage error import no dataclasses.)"""
 
-    args: argparse.Namespace
-    _cfg: Config | None = None
-    _acting: Any = None
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self._cfg: Config | None = None
+        self._acting: Any = None
 
     @property
     def cfg(self) -> Config:
         if self._cfg is None:
+            from ..config import load_config
             from ..store import use_group_access
 
             self._cfg = load_config(self.args.config, self.args.root)
@@ -219,10 +224,12 @@ def build_parser(modules: Sequence[str] = (), names_only: bool = False, only: st
         for name, (_module, text) in TABLE.items():
             sub.add_parser(name, help=_(text))
         return p
-    from ..index.hook import install
+    modules = modules or COMMAND_MODULES
+    if set(modules) - READ_ONLY_MODULES:
+        from ..index.hook import install
 
-    install()  # CLI actions keep an existing index fresh (see archivist.index.hook)
-    for name in modules or COMMAND_MODULES:
+        install()  # CLI actions keep an existing index fresh (see archivist.index.hook)
+    for name in modules:
         importlib.import_module(f"{__name__}.{name}").add_commands(_Only(sub, only) if only else sub)
     _by_after_command(sub)
     return p
@@ -413,15 +420,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except OSError as e:
-        if e.errno in _ENVIRONMENT_ERRNOS:
+        from ..boundary import ENVIRONMENT_ERRNOS, os_error_message  # only an error needs them
+
+        if e.errno in ENVIRONMENT_ERRNOS:
             print(_("archivist: {os_error_message}").format(os_error_message=os_error_message(e)), file=sys.stderr)
             return 1
         return _unexpected(ctx, e)
     except Exception as e:  # noqa: BLE001 - the one top-level boundary: a bug, reported in one line
         return _unexpected(ctx, e)
-
-
-_ENVIRONMENT_ERRNOS = ENVIRONMENT_ERRNOS
 
 
 def one_line(text: str) -> str:
@@ -471,6 +477,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def _unexpected(ctx: Context, e: BaseException) -> int:
     """A bug: one line saying where the full report went (the state folder, else the temp folder);
     the same rule as the daemon's threads and the TUI (`boundary.describe`)."""
+    from ..boundary import describe
+
     cfg = None
     with contextlib.suppress(Exception):
         cfg = ctx._cfg

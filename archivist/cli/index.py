@@ -2,7 +2,8 @@
 
 Each opens the index through `open_current`, which refuses a root that holds no archive (an
 unmounted drive), rebuilds a missing index first and says so, and catches up with hand edits when
-no daemon runs. Building the parser also hooks the index into workflow, so CLI actions keep it fresh.
+no daemon runs. They change no record, so their parser does not hook the index into workflow
+(`cli.READ_ONLY_MODULES`): `due` never imports workflow or allocation.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from typing import TypeVar
 
 from ..i18n import _
 from ..index import Index, check_staff, open_current, reindex
-from ..index import export as export_mod
-from ..index.hook import install as install_hook
 from ..stages import STAGES
 from . import Context, command_help, json_flag, json_indent, neutralize, write_safe_bytes
 
@@ -24,7 +23,6 @@ T = TypeVar("T")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    install_hook()  # also done by build_parser; kept for callers that build their own parser
     p = sub.add_parser("search", help=command_help("search"))
     p.add_argument("query")
     p.add_argument("--limit", type=int, default=50)
@@ -147,6 +145,8 @@ def cmd_reindex(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_export(ctx: Context, args: argparse.Namespace) -> int:
+    from ..index import export as export_mod  # csv and the XLSX writer: `export` alone needs them
+
     out, fmt_ = export_mod.target(args.path, args.output, args.format)
     export_mod.check_output(out)  # before the index is opened: a wrong -o costs nothing
     cfg = ctx.cfg

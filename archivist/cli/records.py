@@ -6,11 +6,10 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from .. import doctor, workflow
+from .. import workflow
 from ..actions import ACTIONS, CONTACT_KEYS, Action, init_archive, perform, register_applicant
 from ..dates import as_datetime, fmt, shown
 from ..i18n import _, contact_label, kind_label, stage_label
-from ..index.checked import doctor_memory
 from ..invoices import stamp_text
 from ..record import TOOL_ACTOR, Record
 from ..violations import Violation
@@ -231,6 +230,9 @@ def cmd_list(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(ctx: Context, args: argparse.Namespace) -> int:
+    from .. import doctor  # here, with its memory (hashlib): `show`, `log` and the actions need neither
+    from ..index.checked import doctor_memory
+
     with doctor_memory(ctx.cfg, doctor.memory_rules(ctx.cfg)) as memory:
         found = doctor.check_tree(ctx.cfg, full=args.full, memory=memory)
         fixed: list[Violation] = []

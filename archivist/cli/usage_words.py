@@ -12,10 +12,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 from pathlib import Path
+from typing import Any
 
-import yaml
-
-from ..config import find_config_path
+from ..config_path import find_config_path
 from ..i18n import LANGUAGES, N_, current_language, ngettext, set_language, translations
 
 ARGPARSE_MESSAGES = (
@@ -76,6 +75,12 @@ def early_language(argv: list[str] | tuple[str, ...]) -> None:
             explicit = arg.split("=", 1)[1]
     with contextlib.suppress(Exception):  # the command itself says what is wrong with the config
         path = find_config_path(explicit)
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) if path is not None else {}
+        raw = _read_yaml(path) if path is not None else {}
         lang = str(((raw or {}).get("ui") or {}).get("language") or "").strip().lower()
         set_language(lang if lang in LANGUAGES else None)  # as load_config will: unset means fa
+
+
+def _read_yaml(path: Path) -> Any:
+    import yaml  # only when there is a config file to read: `--help` and `due` without one never load it
+
+    return yaml.safe_load(path.read_text(encoding="utf-8"))

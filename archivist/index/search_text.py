@@ -7,7 +7,6 @@ are stored in their canonical form (`naming.normalize_phone`) so every written f
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -20,6 +19,11 @@ from ..naming import FolderTemplate, ascii_digits, fold, fold_compact, name_keys
 from ..record import CONTACT_KEYS, LOG_NAME, Record
 from ..store import AREAS
 from . import review
+
+try:  # hashlib's own blake2b, without hashlib's import of OpenSSL (3 ms at every command's start)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - a Python built without it: hashlib picks its fallback
+    from hashlib import blake2b
 
 ZWNJ = "\u200c"
 
@@ -67,7 +71,7 @@ def expected_name(
 
 def path_key(rel: str) -> int:
     """A stable 64-bit key for a folder path (the index looks folders up by it, not by the long path)."""
-    return int.from_bytes(hashlib.blake2b(rel.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
+    return int.from_bytes(blake2b(rel.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
 
 
 def _epoch(value: Any) -> int | None:
