@@ -38,13 +38,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
-import random
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Config, TelegramConfig
 from .errors import ArchivistError
@@ -53,7 +51,17 @@ from .modes import make_dirs
 from .record import Record, load_record
 from .store import atomic_write, fsync_dir, layout_of, locate, lock
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    import logging
+
+
+def _log() -> logging.Logger:
+    """This module's logger, imported when first needed: `child_env` brings this module into every
+    reading command that starts a catch-up, and logging costs it milliseconds of start-up."""
+    import logging
+
+    return logging.getLogger(__name__)
+
 
 REQUEST_TIMEOUT = 10.0  # seconds for one HTTP request
 MAX_INLINE_WAIT = 60.0  # a 429's retry_after up to this is waited out inside flush
@@ -137,7 +145,7 @@ def _set_aside_unconfirmed(cfg: Config, path: Path, marker: Path, data: dict[str
     make_dirs(unconfirmed_dir(cfg))
     _write(unconfirmed_dir(cfg) / path.name, data)
     _finish(path, marker)
-    log.warning(
+    _log().warning(
         "outbox: %s not sent: no record has case %s with applicant code %s (archivist stopped before the "
         "conversion was saved?); kept in %s",
         path.name,
@@ -205,6 +213,12 @@ class _Transient(Exception):
 
 class _Refused(Exception):
     """Telegram answered with a 4xx that waiting will not fix (bad chat id, bot removed, bad token)."""
+
+
+def _jitter() -> float:
+    import random  # only a failed send waits: not at the import of this module
+
+    return random.uniform(0.8, 1.0)
 
 
 def child_env(cfg: Config) -> dict[str, str]:
@@ -309,7 +323,7 @@ def _write(path: Path, data: dict[str, Any]) -> None:
 
 def _backoff(attempts: int) -> float:
     """Seconds before the next flush retries a message that failed `attempts` times (with jitter)."""
-    return min(MAX_BACKOFF, 30.0 * 2 ** max(0, attempts - 1)) * random.uniform(0.8, 1.0)
+    return min(MAX_BACKOFF, 30.0 * 2 ** max(0, attempts - 1)) * _jitter()
 
 
 def flush(
@@ -360,7 +374,7 @@ def _flush_locked(cfg: Config, token: str, force: bool, tries: int, delay: float
             continue
         data = _read(path)
         if data is None:
-            log.warning("outbox: %s is not readable JSON; left in place", path.name)
+            _log().warning("outbox: %s is not readable JSON; left in place", path.name)
             continue
         if not force and float(data.get("next_try") or 0) > time.time():
             continue
@@ -376,7 +390,7 @@ def _flush_locked(cfg: Config, token: str, force: bool, tries: int, delay: float
             continue  # no chat for it yet (e.g. only staff_chats are set): it waits until there is one
         crashed = marker.exists()
         if crashed:
-            log.warning("outbox: %s was being sent when archivist stopped; sending again (may be a duplicate)", path.name)
+            _log().warning("outbox: %s was being sent when archivist stopped; sending again (may be a duplicate)", path.name)
         outcome = _deliver(cfg, token, path, marker, data, chat, tries, delay, sleep)
         if outcome is None:
             break  # offline or rate-limited: the rest would fail the same way
@@ -389,7 +403,7 @@ def _flush_locked(cfg: Config, token: str, force: bool, tries: int, delay: float
             data["resent_after_crash"] = True
         _write(done, data)
         _finish(path, marker)
-        log.info("telegram: sent %s (message %s)", path.name, outcome)
+        _log().info("telegram: sent %s (message %s)", path.name, outcome)
         count += 1
     return count
 
@@ -415,7 +429,7 @@ def _deliver(
         except _RetryAfter as e:
             _unlink(marker)
             if e.seconds <= MAX_INLINE_WAIT and attempt < tries + 1:
-                log.info("telegram: rate limited, waiting %.0f s as asked", e.seconds)
+                _log().info("telegram: rate limited, waiting %.0f s as asked", e.seconds)
                 sleep(e.seconds)
                 continue
             _postpone(path, data, _scrub(str(e), token), e.seconds)
@@ -427,7 +441,7 @@ def _deliver(
                 sleep(delay * 2 ** (attempt - 1))
                 continue
             _postpone(path, data, _scrub(str(e), token), None)
-            log.warning("telegram: %s stays in the outbox: %s", path.name, _scrub(str(e), token))
+            _log().warning("telegram: %s stays in the outbox: %s", path.name, _scrub(str(e), token))
             return None
         except _Refused as e:
             _unlink(marker)
@@ -435,7 +449,7 @@ def _deliver(
                 "the token variable", f"${cfg.telegram.token_env}"
             )  # untranslated: a Telegram send error kept in the outbox state beside Telegram's own English answer
             _postpone(path, data, error, None)
-            log.error("telegram: %s refused: %s", path.name, _scrub(str(e), token))
+            _log().error("telegram: %s refused: %s", path.name, _scrub(str(e), token))
             return False
 
 

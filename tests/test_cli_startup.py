@@ -40,7 +40,7 @@ HEAVY = (
 # What only some commands need, each costing every other command's start-up milliseconds:
 # yaml (a log or config file read: its Reader compiles a regex at import), config's dataclasses
 # (`--help` reads no config), the writers of records, the export's writers, doctor and its
-# memory (hashlib's OpenSSL), logging (only a warning writes to it).
+# memory (hashlib's OpenSSL), the Violation type (the daemon's), logging (only a warning writes to it).
 LAZY = (
     "yaml",
     "dataclasses",
@@ -52,6 +52,7 @@ LAZY = (
     "archivist.index.export",
     "archivist.index.checked",
     "archivist.doctor",
+    "archivist.violations",
     "hashlib",
     "logging",
     "csv",

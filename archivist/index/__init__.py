@@ -25,7 +25,7 @@ from array import array
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import archive_id
 from ..config import Config
@@ -36,10 +36,12 @@ from ..liveness import running
 from ..modes import make_dirs
 from ..stages import STAGES
 from ..store import AREAS, record_depth
-from ..violations import Violation
 from . import build, catchup, lookup, schema
 from .build import Progress
 from .search_text import path_key
+
+if TYPE_CHECKING:  # the daemon hands Violations in; a reading command never builds one
+    from ..violations import Violation
 
 __all__ = [
     "Index",
