@@ -23,9 +23,6 @@ from .i18n import N_, _, check_language, how, set_language
 from .limits import DEFAULT_MAX_LOG_BYTES
 from .naming import FolderTemplate, ascii_digits, fold
 from .stages import STAGES as STAGES  # re-exported: the stage table lives in stages.py
-from .yaml_reader import prime
-
-prime()  # before anything imports yaml: its Reader's regex from re's cache (3-4 ms less, yaml_reader.py)
 
 
 @dataclass(frozen=True)

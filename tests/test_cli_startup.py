@@ -7,22 +7,17 @@ about which modules a command loads, never about timings.
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from archivist import workflow
 from archivist.cli import TABLE, build_parser
 from archivist.config import Config
 from archivist.i18n import _, language
 from archivist.index import reindex
-from archivist.yaml_reader import SAME_SET, YAML_SOURCE
 
 HEAVY = (
     "archivist.cli.records",
@@ -159,23 +154,3 @@ def test_show_and_log_load_neither_doctor_nor_the_export(cfg: Config, config_fil
         assert not {"archivist.doctor", "archivist.index.checked", "hashlib", "archivist.index.export", "csv", "logging"} & set(
             loaded
         ), (argv, loaded)
-
-
-def test_yamls_reader_takes_the_cheap_pattern_that_refuses_the_same_characters() -> None:
-    """yaml_reader.prime: yaml's NON_PRINTABLE (9 ms to compile) is taken from re's cache, written
-    as the characters it matches (0.3 ms); a log or config holding any of them is refused as before."""
-    import yaml.reader
-
-    source = Path(yaml.reader.__file__).read_text(encoding="utf-8")
-    (line,) = [
-        n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Assign) and ast.unparse(n.targets[0]) == "NON_PRINTABLE"
-    ]
-    assert isinstance(line.value, ast.Call) and ast.literal_eval(line.value.args[0]) == YAML_SOURCE  # PyYAML's text, unchanged
-    every_character = "".join(map(chr, range(0x110000)))
-    yamls = re.compile(YAML_SOURCE, re.UNICODE)  # a flag of no effect on str: compiled, not taken from the cache
-    assert re.compile(SAME_SET).findall(every_character) == yamls.findall(every_character)
-    code = "import archivist.config, yaml.reader as r, archivist.yaml_reader as y; print(r.Reader.NON_PRINTABLE.pattern == y.SAME_SET)"
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert res.stdout.split() == ["True"], res.stderr
-    with pytest.raises(yaml.YAMLError, match="special characters are not allowed"):
-        yaml.safe_load("company: a\x07b\n")

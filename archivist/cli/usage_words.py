@@ -81,9 +81,6 @@ def early_language(argv: list[str] | tuple[str, ...]) -> None:
 
 
 def _read_yaml(path: Path) -> Any:
-    from ..yaml_reader import prime
-
-    prime()  # the first import of yaml in this command (config.py is not imported yet)
     import yaml  # only when there is a config file to read: `--help` and `due` without one never load it
 
     return yaml.safe_load(path.read_text(encoding="utf-8"))
