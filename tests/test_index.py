@@ -462,7 +462,9 @@ def test_on_a_big_archive_reads_answer_at_once_and_a_hand_edit_shows_from_the_ne
     assert calls == []  # every walk ran in the detached process
 
 
-def test_a_commands_background_catch_up_starts_once_it_has_answered(archive: Config, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_commands_background_catch_up_starts_once_it_has_answered(
+    archive: Config, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The catch-up walk (2-3 s of CPU at 100,000 folders) started before the answer and shared
     the two cores with it: `due` took 0.44 s beside it against 0.27 s alone, for nothing, as the
     walk can only change the next answer. A one-shot command now starts it once it has answered
@@ -478,7 +480,9 @@ def test_a_commands_background_catch_up_starts_once_it_has_answered(archive: Con
     monkeypatch.setattr(catchup, "_start", lambda *a: order.append("catch-up") or real_start(*a))
     for method in ("search", "review_text", "iter_brief"):
         real = getattr(index_mod.Index, method)
-        monkeypatch.setattr(index_mod.Index, method, lambda self, *a, _real=real, **k: order.append("answer") or _real(self, *a, **k))
+        monkeypatch.setattr(
+            index_mod.Index, method, lambda self, *a, _real=real, **k: order.append("answer") or _real(self, *a, **k)
+        )
     for command in (["search", "پارس"], ["due"], ["list"]):
         order.clear()
         assert cli(*command)[0] == 0
