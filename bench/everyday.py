@@ -62,6 +62,7 @@ from pathlib import Path
 
 from archivist.config import Config, load_config
 from archivist.store import AREAS
+from bench.proc import speed_probe
 
 Argv = list[str]
 
@@ -594,6 +595,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     precompile(Path(bench.checkout) / "archivist")
     print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
+    print(
+        f"machine speed at the start: the probe loop in {speed_probe(sys.executable):.3f} s (bench/proc.py; quiet here: 0.23 s)"
+    )
     # a missing index, or one another version of archivist built, is (re)built now, untimed
     started = time.perf_counter()
     subprocess.run([*bench.base, "search", "00001"], env=bench.env, cwd=str(bench.tmp), check=True, stdout=subprocess.DEVNULL)
@@ -618,6 +622,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         bench.close()
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"machine speed at the end: the probe loop in {speed_probe(sys.executable):.3f} s")
     bench.summary()
     return 0
 
