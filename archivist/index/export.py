@@ -19,15 +19,13 @@ import os
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import date, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from .. import store
 from ..config import Config
-from ..dates import fmt
+from ..dates import HOUR_MINUTE, Clock
 from ..errors import ArchivistError
 from ..i18n import _
 from .localtime import Span, local_seconds, offset_spans
@@ -74,57 +72,6 @@ def neutralize(value: Any) -> Any:
     return value
 
 
-def _dates(cfg: Config) -> Callable[[int | None], str]:
-    """dates.fmt of timestamps for one export: the calendar conversion once per day (it is slow),
-    the local time by arithmetic on days the clocks do not change (300,000 dates a list)."""
-    calendar, tz = cfg.calendar, cfg.timezone
-    zone = _zone(tz)
-    offsets: dict[int, int | None] = {}  # UTC day → the zone's offset all that day (None: it changes)
-    days: dict[int, str] = {}  # local day number → the date as shown
-
-    def offset_of(utc_day: int) -> int | None:
-        first = datetime.fromtimestamp(utc_day * 86400, zone).utcoffset()
-        last = datetime.fromtimestamp(utc_day * 86400 + 86399, zone).utcoffset()
-        offsets[utc_day] = off = int(first.total_seconds()) if first is not None and first == last else None
-        return off
-
-    def shown(ts: int | None) -> str:
-        if ts is None:
-            return ""
-        utc_day = ts // 86400
-        off = offsets[utc_day] if utc_day in offsets else offset_of(utc_day)
-        if off is None:  # the clocks change that day: the zone database decides
-            local = datetime.fromtimestamp(ts, zone)
-            return _day(calendar, tz, local.date()) + local.strftime(" %H:%M")
-        ts += off
-        n, rest = divmod(ts, 86400)
-        day = days.get(n)
-        if day is None:
-            day = days[n] = _day(calendar, tz, date.fromordinal(_EPOCH_ORDINAL + n))
-        return f"{day} {rest // 3600:02d}:{rest % 3600 // 60:02d}"
-
-    return shown
-
-
-def _date(cfg: Config, ts: int | None) -> str:
-    return _dates(cfg)(ts)
-
-
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-
-
-@lru_cache(maxsize=4)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
-@lru_cache(maxsize=8192)
-def _day(calendar: str, tz: str, day: date) -> str:
-    return fmt(datetime(day.year, day.month, day.day, tzinfo=_zone(tz)), calendar, tz, time=False)
-
-
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-_HM = tuple(f" {h:02d}:{m:02d}" for h in range(24) for m in range(60))  # minute of the day → " HH:MM"
 SPAN_DAYS = 20000  # the zone's offsets are worked out for at most the last 55 years of the dates
 
 
@@ -152,18 +99,6 @@ def _local(column: str, spans: list[Span]) -> str:
     return f"{local} / 86400, {local} % 86400 / 60"  # untranslated: SQL
 
 
-class _Days(dict[int, str]):
-    """Local day number (days since 1970-01-01) → the date as shown, each worked out once."""
-
-    def __init__(self, calendar: str, tz: str) -> None:
-        super().__init__()
-        self.calendar, self.tz = calendar, tz
-
-    def __missing__(self, n: int) -> str:
-        shown = self[n] = _day(self.calendar, self.tz, date.fromordinal(_EPOCH_ORDINAL + n))
-        return shown
-
-
 def rows(db: sqlite3.Connection, cfg: Config) -> list[dict[str, Any]]:
     """Every record in applicant-code order, as text cells keyed like COLUMNS (the web's master
     list); the file writers take `iter_cells` as it streams."""
@@ -189,7 +124,8 @@ def iter_cells(db: sqlite3.Connection, cfg: Config) -> Iterator[list[str]]:
     from .search import CODE_ORDER
 
     calendar, tz = cfg.calendar, cfg.timezone
-    spans = _local_spans(db, _zone(tz))
+    clock = Clock(calendar, tz)  # the dates the spans leave out, and each day's text once
+    spans = _local_spans(db, clock.zone)
     cur = db.execute(
         "SELECT coalesce(r.lead, ''), coalesce(r.\"case\", ''), coalesce(r.company, ''), r.contact, coalesce(r.staff, ''), "
         "coalesce(r.status, '') || CASE WHEN r.stale THEN ' (stale)' ELSE '' END, "
@@ -198,7 +134,11 @@ def iter_cells(db: sqlite3.Connection, cfg: Config) -> Iterator[list[str]]:
         f"r.area, r.folder FROM records r ORDER BY {CODE_ORDER}"
     )
     cur.row_factory = None
-    names, slow, days, hm = cfg.staff, _dates(cfg), _Days(calendar, tz), _HM
+    names, days, hm = cfg.staff, clock.day_text, HOUR_MINUTE
+
+    def slow(ts: int | None) -> str:
+        return "" if ts is None else clock.shown(ts)
+
     areas = [f"{a}/" for a in AREAS]
     staff_cells: dict[str, str] = {}  # staff code → "01 name": a handful of staff, 100,000 rows
     # split_contact's fields by position (its dict per row was a tenth of the export)
@@ -247,9 +187,9 @@ def iter_cells(db: sqlite3.Connection, cfg: Config) -> Iterator[list[str]]:
             c[email_at],
             staff_cell,
             status,
-            days[od] + hm[om] if od is not None else slow(opened),
-            f"{days[ld] + hm[lm] if ld is not None else slow(last)} {last_kind}".strip(),
-            days[nd] + hm[nm] if nd is not None else slow(next_ts),
+            days(od) + hm[om] if od is not None else slow(opened),
+            f"{days(ld) + hm[lm] if ld is not None else slow(last)} {last_kind}".strip(),
+            days(nd) + hm[nm] if nd is not None else slow(next_ts),
             contract,
             numbers,
             tax_ids,
