@@ -152,6 +152,14 @@ class Clock:
             text = self._shown_days[number] = (_jalali_day(d) if self.calendar == "jalali" else d.strftime("%Y-%m-%d")) + " "
         return text
 
+    def offset_on(self, utc_day: int) -> int | None:
+        """The zone's offset in seconds all through UTC day `utc_day`, or None when it changes
+        that day (the rule every fast path here keeps: localtime.offset_spans too)."""
+        block = self._blocks.get(utc_day, _UNSEEN)
+        if block is _UNSEEN:
+            block = self._block(utc_day * self.BLOCK)
+        return block[0] if isinstance(block, tuple) else None
+
     def day_text(self, number: int) -> str:
         """The shown date of local day `number` (days since 1970-01-01) with the space after it."""
         return self._shown_days.get(number) or self._day(number, False)

@@ -202,7 +202,7 @@ class _DayTexts:
         ).fetchone()
         if oldest is None:
             return
-        spans = offset_spans(clock.zone, max(oldest[0], end - DATED_SPAN_DAYS * 86400), end)
+        spans = offset_spans(clock, max(oldest[0], end - DATED_SPAN_DAYS * 86400), end)
         if not spans:
             return
         offsets = [off for _lo, _hi, off in spans]

@@ -21,7 +21,6 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, BinaryIO
-from zoneinfo import ZoneInfo
 
 from .. import store
 from ..config import Config
@@ -75,7 +74,7 @@ def neutralize(value: Any) -> Any:
 SPAN_DAYS = 20000  # the zone's offsets are worked out for at most the last 55 years of the dates
 
 
-def _local_spans(db: sqlite3.Connection, zone: ZoneInfo) -> list[Span]:
+def _local_spans(db: sqlite3.Connection, clock: Clock) -> list[Span]:
     """localtime.offset_spans over the days the records' dates fall on (the oldest beyond
     SPAN_DAYS and dates before 1970-01-02 are left out: the zone database decides those)."""
     ends = [
@@ -89,7 +88,7 @@ def _local_spans(db: sqlite3.Connection, zone: ZoneInfo) -> list[Span]:
         return []
     last = max(ends) // 86400
     first = max(min(ends) // 86400, last - SPAN_DAYS)
-    return offset_spans(zone, first * 86400, last * 86400)
+    return offset_spans(clock, first * 86400, last * 86400)
 
 
 def _local(column: str, spans: list[Span]) -> str:
@@ -125,7 +124,7 @@ def iter_cells(db: sqlite3.Connection, cfg: Config) -> Iterator[list[str]]:
 
     calendar, tz = cfg.calendar, cfg.timezone
     clock = Clock(calendar, tz)  # the dates the spans leave out, and each day's text once
-    spans = _local_spans(db, clock.zone)
+    spans = _local_spans(db, clock)
     cur = db.execute(
         "SELECT coalesce(r.lead, ''), coalesce(r.\"case\", ''), coalesce(r.company, ''), r.contact, coalesce(r.staff, ''), "
         "coalesce(r.status, '') || CASE WHEN r.stale THEN ' (stale)' ELSE '' END, "

@@ -6,23 +6,21 @@ runs are left out (NULL): the caller lets the zone database decide those.
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from ..dates import Clock
 
 Span = tuple[int, int, int]  # (first second, end second, the zone's offset in seconds)
 
 
-def offset_spans(zone: ZoneInfo, first_ts: int, last_ts: int) -> list[Span]:
+def offset_spans(clock: Clock, first_ts: int, last_ts: int) -> list[Span]:
     """Runs of whole UTC days from the day of `first_ts` to that of `last_ts` (from 1970-01-02 on)
-    on which the zone's offset is one whole number of seconds from the first second to the last."""
+    on which the zone's offset is one whole number of seconds from the first second to the last
+    (`Clock.offset_on`)."""
     spans: list[Span] = []
     for day in range(max(first_ts // 86400, 1), last_ts // 86400 + 1):
-        start = day * 86400
-        a = datetime.fromtimestamp(start, zone).utcoffset()
-        b = datetime.fromtimestamp(start + 86399, zone).utcoffset()
-        if a is None or a != b or a.total_seconds() != int(a.total_seconds()):
+        off = clock.offset_on(day)
+        if off is None:
             continue
-        off = int(a.total_seconds())
+        start = day * 86400
         if spans and spans[-1][1] == start and spans[-1][2] == off:
             spans[-1] = (spans[-1][0], start + 86400, off)
         else:
