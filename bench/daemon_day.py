@@ -95,12 +95,9 @@ class Sampler(threading.Thread):
         self.children_seen: set[str] = set()
         self.stop = threading.Event()
 
-    def read(self) -> tuple[float, float]:
-        return rss_mb(self.pid)
-
     def run(self) -> None:
         while not self.stop.is_set():
-            cur, hwm = self.read()
+            cur, hwm = rss_mb(self.pid)
             if hwm:
                 self.hwm = hwm
             self.peaks[self.phase] = max(self.peaks.get(self.phase, 0.0), cur)
@@ -272,7 +269,7 @@ class Day:
             sampler.phase = "idle after"
             time.sleep(2)
         finally:
-            cur, hwm = sampler.read()
+            cur, hwm = rss_mb(sampler.pid)
             sampler.stop.set()
             proc.terminate()
             try:

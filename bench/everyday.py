@@ -62,7 +62,8 @@ from pathlib import Path
 
 from archivist.config import Config, load_config
 from archivist.store import AREAS
-from bench.proc import speed_probe
+from bench.proc import rss_mb
+from bench.run import python_loop_seconds
 
 Argv = list[str]
 
@@ -493,10 +494,10 @@ class Bench:
         )  # noqa: SIM115
         try:
             wait_first_pass(self.cfg, proc, 3600)
-            print(f"daemon up after {time.monotonic() - started:.1f} s, RSS {_rss(proc.pid)[0]:.0f} MB")
+            print(f"daemon up after {time.monotonic() - started:.1f} s, RSS {rss_mb(proc.pid)[0]:.0f} MB")
             yield proc
         finally:
-            cur, hwm = _rss(proc.pid)
+            cur, hwm = rss_mb(proc.pid)
             print(f"daemon RSS now {cur:.0f} MB, peak (VmHWM) {hwm:.0f} MB   target ≤ 150 MB {'met' if hwm <= 150 else 'MISSED'}")
             self.results.append(Result("daemon peak RSS (VmHWM)", [], hwm, None, 150))
             proc.send_signal(signal.SIGTERM)
@@ -538,7 +539,7 @@ class Bench:
         seconds = time.perf_counter() - started
         settle = self.cfg.daemon.settle_seconds if hasattr(self.cfg.daemon, "settle_seconds") else None
         note = f"{n - len(left)}/{n} filed, dropped in {dropped:.2f} s" + (f", settle {settle} s" if settle else "")
-        r = Result(f"inbox: {n} files for {n} records", [seconds], _rss(proc.pid)[1], 30.0 + (settle or 0), 150, note)
+        r = Result(f"inbox: {n} files for {n} records", [seconds], rss_mb(proc.pid)[1], 30.0 + (settle or 0), 150, note)
         self.results.append(r)
         self.show(r)
         if left:
@@ -546,12 +547,6 @@ class Bench:
 
     def close(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-def _rss(pid: int) -> tuple[float, float]:
-    from bench.proc import rss_mb
-
-    return rss_mb(pid)
 
 
 def _sh(s: str) -> str:
@@ -595,9 +590,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     precompile(Path(bench.checkout) / "archivist")
     print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
-    print(
-        f"machine speed at the start: the probe loop in {speed_probe(sys.executable):.3f} s (bench/proc.py; quiet here: 0.23 s)"
-    )
+    print(f"machine speed at the start: a 10-million-step Python loop in {python_loop_seconds():.2f} s (quiet here: about 0.3 s)")
     # a missing index, or one another version of archivist built, is (re)built now, untimed
     started = time.perf_counter()
     subprocess.run([*bench.base, "search", "00001"], env=bench.env, cwd=str(bench.tmp), check=True, stdout=subprocess.DEVNULL)
@@ -622,7 +615,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         bench.close()
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"machine speed at the end: the probe loop in {speed_probe(sys.executable):.3f} s")
+    print(f"machine speed at the end: the loop in {python_loop_seconds():.2f} s")
     bench.summary()
     return 0
 

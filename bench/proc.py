@@ -28,19 +28,3 @@ def cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return 0.0
-
-
-PROBE = "x = 0\nfor i in range(3_000_000):\n    x += i\n"  # 3.8 G instructions under callgrind
-
-
-def speed_probe(python: str, runs: int = 3) -> float:
-    """Seconds a fixed pure-Python loop takes in a child (the median of `runs`): this VM's CPU
-    speed swings by 2× with its neighbours (0.23 s quiet, 0.55 s busy, on an idle machine), so a
-    bench prints it beside its figures to say which machine they were measured on."""
-    import statistics
-    import subprocess
-
-    timer = f"import time\nt = time.perf_counter()\n{PROBE}print(time.perf_counter() - t)\n"
-    return statistics.median(
-        float(subprocess.run([python, "-c", timer], capture_output=True, text=True, check=True).stdout) for _ in range(runs)
-    )

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shlex
 import statistics
 import subprocess
 import sys
@@ -40,9 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archivist.config import Config, load_config
-from archivist.record import LOG_NAME
 from bench.everyday import precompile
-from bench.run import drop_page_cache
+from bench.run import cat_command, drop_page_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,13 +116,7 @@ class Bench:
     ) -> Runs:
         r = Runs(name)
         for _ in range(runs):
-            wall, cpu, mb, code = run_once(argv, self.env, str(self.tmp), pipe=pipe, head=head)
-            if code not in ok and not (head and code in (-13, 1, 120)):  # SIGPIPE / broken pipe after head
-                print(f"  {name}: exit {code}")
-            r.wall.append(wall)
-            r.cpu.append(cpu)
-            r.peak_mb = max(r.peak_mb, mb)
-            r.loads.append(os.getloadavg()[0])
+            self.once(r, argv, ok, pipe=pipe, head=head)
         self.show(r, target_s, target_mb, against)
         return r
 
@@ -157,10 +149,6 @@ class Bench:
             yield
         finally:
             os.close(fd)
-
-    def cat_all(self) -> str:
-        q = shlex.quote(str(self.root))
-        return f"find {q} -name {LOG_NAME} -not -path '*/.archivist/*' -print0 | xargs -0 cat > /dev/null"
 
     def run(self) -> None:
         n = self.args.runs
@@ -211,8 +199,8 @@ class Bench:
                 if state == "cold":
                     drop_page_cache()
                 else:
-                    run_once(["sh", "-c", self.cat_all()], self.env, str(self.tmp))  # fills the cache
-                c = self.once(cat, ["sh", "-c", self.cat_all()])
+                    run_once(["sh", "-c", cat_command(self.root)], self.env, str(self.tmp))  # fills the cache
+                c = self.once(cat, ["sh", "-c", cat_command(self.root)])
                 if state == "cold":
                     drop_page_cache()
                 t = self.once(doc, full, ok=(0, 1))
@@ -227,9 +215,9 @@ class Bench:
             self.show(doc, 2 * cat.median if state == "cold" else None, None, f"{state} cat")
             print(f"  doctor --full / its own cat ({state}), median of the pairs: {statistics.median(ratios):.1f}×", flush=True)
 
-    def once(self, into: Runs, argv: list[str], ok: tuple[int, ...] = (0,)) -> float:
-        wall, cpu, mb, code = run_once(argv, self.env, str(self.tmp))
-        if code not in ok:
+    def once(self, into: Runs, argv: list[str], ok: tuple[int, ...] = (0,), pipe: bool = False, head: int = 0) -> float:
+        wall, cpu, mb, code = run_once(argv, self.env, str(self.tmp), pipe=pipe, head=head)
+        if code not in ok and not (head and code in (-13, 1, 120)):  # SIGPIPE / broken pipe after head
             print(f"  {into.name}: exit {code}")
         into.wall.append(wall)
         into.cpu.append(cpu)
