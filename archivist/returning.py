@@ -263,9 +263,6 @@ def _quick_code(raw: bytes) -> str:
     return found.get("case") or found.get("lead") or ""
 
 
-SCAN_CACHE_KB = -2048  # SQLite's page cache during the candidates' scan (negative: KiB)
-
-
 def _pieces(text: str, n: int) -> list[str]:
     """`text` cut into n contiguous pieces as even as possible."""
     size, extra = divmod(len(text), n)
@@ -382,7 +379,7 @@ def _index_candidates(
             return None
     return [
         (
-            cfg.root / rel_path(cfg, row),
+            cfg.root / rel_path(row),
             row["company"] or "",
             (row["phones"] or "").split(),
             [row["email"]] if row["email"] else [],
@@ -393,12 +390,9 @@ def _index_candidates(
 
 
 def _scan_rows(db: sqlite3.Connection, columns: str, where: str, params: list[Any]) -> list[sqlite3.Row]:
-    """The conditions evaluated on every row (what no index can answer)."""
-    # one pass over every row: a small page cache for it (the OS caches the file anyway),
-    # or the scan alone fills 32 MB of this process (a registration's peak RSS)
-    (cache,) = db.execute("PRAGMA cache_size").fetchone()
-    db.execute(f"PRAGMA cache_size = {SCAN_CACHE_KB}")
-    try:
+    """The conditions evaluated on every row (what no index can answer), with a small page cache:
+    else the scan alone fills 32 MB of this process (a registration's peak RSS)."""
+    from .index.schema import small_cache
+
+    with small_cache(db):
         return db.execute(f"SELECT {columns} FROM records r WHERE {where}", params).fetchall()
-    finally:
-        db.execute(f"PRAGMA cache_size = {int(cache)}")

@@ -57,7 +57,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-SCAN_CACHE_KIB = -2000  # PRAGMA cache_size while a report scans (negative: KiB)
 
 
 class IndexUnavailable(ArchivistError):
@@ -409,17 +408,9 @@ class Index:
 
     @contextlib.contextmanager
     def _scanning(self) -> Iterator[None]:
-        """The lock, and a small page cache while a report reads an index range once from end to
-        end: kept pages are never read again, and holding them cost `due` 25 MB and 20 ms at
-        100,000 records (the cache as it was comes back after)."""
-        with self._lock:
-            size = self.db.execute("PRAGMA cache_size").fetchone()[0]
-            self.db.execute(f"PRAGMA cache_size = {SCAN_CACHE_KIB}")
-            try:
-                yield
-            finally:
-                with contextlib.suppress(sqlite3.ProgrammingError):  # a report left unfinished past close()
-                    self.db.execute(f"PRAGMA cache_size = {int(size)}")
+        """The lock, and schema.small_cache while a report reads its index range."""
+        with self._lock, schema.small_cache(self.db):
+            yield
 
     def _scanned(self, rows: Iterator[T]) -> Iterator[T]:
         with self._scanning():

@@ -27,7 +27,7 @@ from ..errors import InvalidLogError
 from ..forked import map_forked
 from ..i18n import _
 from ..naming import FolderTemplate
-from ..record import LOG_NAME, Record, parse_record, read_log
+from ..record import LOG_NAME, parse_record, read_log
 from ..store import AREAS
 from .search_text import Entry, build_entry, deletions, dir_signature, list_files, path_key, placeholder_entry
 
@@ -98,7 +98,7 @@ def scan_folder(root: str, area: str, name: str, templates: tuple[str, str]) -> 
         reason = _("has no {log_name}; every record folder needs its follow-up log").format(log_name=LOG_NAME)
         return Scan(rel, area, None, None, sig, None, (folder, reason), _placeholder(rel, area, name, files, templates))
     try:
-        st, raw = _read_file(path)
+        st, raw = read_log(path)  # refuses a FIFO, a device, a symlink or a file over the size limit first
     except InvalidLogError as e:
         try:
             lst = os.lstat(path)
@@ -107,7 +107,7 @@ def scan_folder(root: str, area: str, name: str, templates: tuple[str, str]) -> 
             mtime = size = None  # type: ignore[assignment]
         return Scan(rel, area, mtime, size, sig, None, (str(e.path), e.reason), _placeholder(rel, area, name, files, templates))
     try:
-        rec = _read_record(raw, path, st.st_mtime_ns)
+        rec = parse_record(raw, pathlib.Path(path), None, st.st_mtime_ns)  # the fast reader first
         entry = build_entry(rec, rel, area, files, templates)
         error = None
     except InvalidLogError as e:
@@ -120,17 +120,6 @@ def scan_folder(root: str, area: str, name: str, templates: tuple[str, str]) -> 
         error = (path, _("cannot be indexed: {e}").format(e=e))
     placeholder = _placeholder(rel, area, name, files, templates) if entry is None else None
     return Scan(rel, area, st.st_mtime_ns, st.st_size, sig, entry, error, placeholder)
-
-
-def _read_file(path: str) -> tuple[os.stat_result, bytes]:
-    """(stat, content): `record.read_log`, which refuses a FIFO, a device, a symlink or a file
-    over the size limit before reading a byte, in five system calls."""
-    return read_log(path)
-
-
-def _read_record(raw: bytes, path: str, mtime_ns: int) -> Record:
-    """parse_record (through the fast reader when the log is in dump_yaml's shape)."""
-    return parse_record(raw, pathlib.Path(path), None, mtime_ns)
 
 
 def _placeholder(rel: str, area: str, name: str, files: list[str], templates: tuple[str, str]) -> Entry:

@@ -137,7 +137,7 @@ def indexed_folders(cfg: Config, code: str) -> list[Path] | None:
             ).fetchall()
         except sqlite3.DatabaseError:
             return None
-    return [cfg.root / rel_path(cfg, row) for row in rows]
+    return [cfg.root / rel_path(row) for row in rows]
 
 
 def locate(cfg: Config, code: str) -> Path:

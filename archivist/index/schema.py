@@ -11,7 +11,9 @@ simply stop joining to `records`; a reconcile rebuilds when many have piled up.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 SCHEMA_VERSION = 15
@@ -187,3 +189,20 @@ def remove_files(path: Path) -> None:
             Path(str(path) + suffix).unlink()
         except FileNotFoundError:
             pass
+
+
+SCAN_CACHE_KIB = -2000  # PRAGMA cache_size while a query reads an index range once (negative: KiB)
+
+
+@contextlib.contextmanager
+def small_cache(db: sqlite3.Connection) -> Iterator[None]:
+    """A small page cache while a query reads a range of the index once from end to end: the
+    pages it keeps are never read again (the OS caches the file anyway), and holding them cost
+    `due` 25 MB and 20 ms at 100,000 records. The connection's own size comes back after."""
+    (size,) = db.execute("PRAGMA cache_size").fetchone()
+    db.execute(f"PRAGMA cache_size = {SCAN_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(sqlite3.ProgrammingError):  # a report left unfinished past close()
+            db.execute(f"PRAGMA cache_size = {int(size)}")

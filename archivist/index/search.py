@@ -69,7 +69,7 @@ def _filters(status: str | None, staff: str | None, archived: bool | None) -> tu
     return "".join(f" AND {s}" for s in sql), args
 
 
-def rel_path(cfg: Config, row: sqlite3.Row) -> str:
+def rel_path(row: sqlite3.Row) -> str:
     """The record folder relative to the root, as it is on disk (r.folder): the config's template
     gives a folder that does not exist once naming.applicant_folder changed (no folder is renamed)."""
     return f"{AREAS[row['area']]}/{row['folder']}"
@@ -78,7 +78,9 @@ def rel_path(cfg: Config, row: sqlite3.Row) -> str:
 def folder_name(
     cfg: Config, area: int, name: str | None, lead: str | None, case: str | None, staff: str | None, company: str | None
 ) -> str:
-    """The folder the config's templates give a record (stored as r.name only when the real one differs)."""
+    """The folder the config's templates give a record (stored as r.name only when the real one
+    differs). Nothing here calls it since r.folder holds the real name; tests/test_reports.py
+    checks the export's folder cell against it."""
     return f"{AREAS[area]}/{name or expected_name(templates_of(cfg), lead, case, staff, company)}"
 
 
@@ -90,7 +92,7 @@ def hit(cfg: Config, row: sqlite3.Row, score: int | None = None, matched: str | 
         "staff": row["staff"],
         "status": row["status"],
         "next_followup": iso_of(cfg, row["next_ts"]),
-        "path": f"{cfg.root}/{rel_path(cfg, row)}",
+        "path": f"{cfg.root}/{rel_path(row)}",
         "stale": bool(row["stale"]),
     }
     if score is not None:
