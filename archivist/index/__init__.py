@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -149,37 +149,21 @@ class Index:
 
     def refresh(self, paths: Iterable[Path | str]) -> int:
         """Re-read the given record folders if their log or file list changed; drop vanished ones."""
-        folders = {self._record_folder(Path(p)) for p in paths}
-        changed = 0
-        with self._lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                for rel in sorted(f for f in folders if f is not None):
-                    changed += self._refresh_one(rel)
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-        return changed
+        return self.update(refresh=paths)
 
     def remove(self, path: Path | str) -> None:
         """Forget a record folder (it was deleted or moved away)."""
-        rel = self._record_folder(Path(path))
-        if rel is None:
-            return
-        with self._lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            build.delete_path(self.db, rel)
-            self.db.execute("COMMIT")
+        self.update(remove=[path])
 
     def update(
         self,
         refresh: Iterable[Path | str] = (),
         remove: Iterable[Path | str] = (),
-        violations: dict[str, list[Violation]] | None = None,
+        violations: Mapping[Path | str, list[Violation]] | None = None,
     ) -> int:
-        """`remove`, `refresh` and `set_violations` for many folders in one transaction (the
-        daemon's feeder after a filing batch: one commit for 200 records, not 400)."""
+        """Forget the folders of `remove`, re-read those of `refresh` that changed, replace the
+        violations of those in `violations`: for many folders in one transaction (the daemon's
+        feeder after a filing batch: one commit for 200 records, not 400); how many changed."""
         gone = {rel for p in remove if (rel := self._record_folder(Path(p))) is not None}
         fresh = {rel for p in refresh if (rel := self._record_folder(Path(p))) is not None} - gone
         found = [(rel, vs) for p, vs in (violations or {}).items() if (rel := self._record_folder(Path(p))) is not None]
@@ -446,13 +430,7 @@ class Index:
 
     def set_violations(self, path: Path | str, violations: list[Violation]) -> None:
         """Replace what is known to be wrong with one record folder (the daemon's doctor run)."""
-        rel = self._record_folder(Path(path))
-        if rel is None:
-            return
-        with self._lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            self._replace_violations(rel, violations)
-            self.db.execute("COMMIT")
+        self.update(violations={path: violations})
 
     def _replace_violations(self, rel: str, violations: list[Violation]) -> None:
         self.db.execute("DELETE FROM violations WHERE folder = ?", (rel,))

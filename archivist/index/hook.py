@@ -42,9 +42,8 @@ def refresh_on_change(cfg: Config, folder: Path, old_folder: Path | None) -> Non
     with _lock:
         try:
             idx = _index_for(cfg)
-            if old_folder is not None:
-                idx.remove(old_folder)
-            idx.refresh([folder])
+            gone = [old_folder] if old_folder is not None and old_folder != folder else []
+            idx.update(refresh=[folder], remove=gone)  # after a move: one transaction, not two
         except (sqlite3.Error, OSError, ArchivistError):
             stale = _open.pop(cfg.index_file, None)
             if stale is not None:
