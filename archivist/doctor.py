@@ -78,6 +78,12 @@ def case_clashes(paths: Iterable[Path], code: str | None = None) -> Iterator[Vio
                 )
 
 
+def may_be_too_long(rel_length: int) -> bool:
+    """A cheap bound before windows_path_length: a path relative to the root this long may pass
+    MAX_PATH once the share's prefix is in front (no prefix is 40 characters); most are far shorter."""
+    return rel_length + 40 >= WINDOWS_MAX_PATH
+
+
 def windows_paths(cfg: Config, paths: Iterable[Path], code: str | None = None) -> Iterator[Violation]:
     """Paths longer than a Windows client of the share can open (MAX_PATH, share prefix included)."""
     prefix = cfg.naming.windows_share or DEFAULT_SHARE_PREFIX
@@ -86,7 +92,7 @@ def windows_paths(cfg: Config, paths: Iterable[Path], code: str | None = None) -
             rel = p.relative_to(cfg.root).as_posix()
         except ValueError:
             continue
-        if len(rel) + 40 < WINDOWS_MAX_PATH:  # cheap bound first: most paths are far shorter
+        if not may_be_too_long(len(rel)):
             continue
         n = windows_path_length(rel, prefix)
         if n > WINDOWS_MAX_PATH:
@@ -102,15 +108,10 @@ def windows_paths(cfg: Config, paths: Iterable[Path], code: str | None = None) -
             )
 
 
-def walk_files(folder: Path) -> Iterator[Path]:
-    """Every file and sub-folder inside a record folder, deepest first (so renames stay valid)."""
-    for dirpath, name in _walk_names(str(folder)):
-        yield Path(dirpath, name)
-
-
 def _walk_names(folder: str) -> list[tuple[str, str]]:
-    """walk_files as (folder, name) strings: a record holds a few files, each checked by its name
-    alone, and a Path for each of them cost `doctor --full` more than the checks."""
+    """Every file and sub-folder inside a record folder as (folder, name) strings, deepest first
+    (so renames stay valid): a record holds a few files, each checked by its name alone, and a
+    Path for each of them cost `doctor --full` more than the checks."""
     out = []
     for dirpath, dirnames, filenames in os.walk(folder, topdown=False):
         for name in filenames:
@@ -206,7 +207,7 @@ def _content_rules(cfg: Config, folder: Path, code: str | None) -> list[Violatio
     if len(groups) < len(inside):
         out.extend(case_clashes([Path(d, n) for d, n in inside if groups[(d, n.casefold())] > 1], code))
     skip = len(str(cfg.root).rstrip("/")) + 1  # the root's "/…/" before each relative path
-    far = [Path(d, n) for d, n in inside if len(d) + 1 + len(n) - skip + 40 >= WINDOWS_MAX_PATH]
+    far = [Path(d, n) for d, n in inside if may_be_too_long(len(d) + 1 + len(n) - skip)]
     out.extend(windows_paths(cfg, far, code))
     return out
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
-import re
 from pathlib import Path
 
 from .. import journal, store, workflow
@@ -16,16 +15,13 @@ from ..store import relative_to_root
 from .edits import Baseline, baseline_of, describe, hand_edits, history_kept
 from .enforce import enforce_folder
 from .feeder import IndexFeeder
-from .own import OwnWrites
+from .own import LOG_TMP, OwnWrites
 from .state import DaemonState
 
 log = logging.getLogger("archivist.daemon")
 
 
 EDITED_BY = TOOL_ACTOR
-
-
-_TMP_WRITE = re.compile(rf"^\.{re.escape(LOG_NAME)}\.(\d+)\.[0-9a-f]+\.tmp$")
 
 
 def _folder_stats(folder: Path) -> tuple[int, int, int] | None:
@@ -200,7 +196,7 @@ class FolderSteps:
         except OSError:
             return
         for name in names:
-            m = _TMP_WRITE.match(name)
+            m = LOG_TMP.match(name)
             if not m or store.pid_alive(int(m.group(1))):
                 continue
             if not os.path.lexists(folder / LOG_NAME) and self._promote(folder / name):

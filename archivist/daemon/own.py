@@ -28,21 +28,20 @@ from ..record import LOG_NAME
 from ..store import file_ident
 
 CAP = 4096  # folders (and moved-in names) remembered; ~1 MB
+# the temp file store's atomic write of a log makes beside it: .F-31-08-01.yaml.<pid>.<hex>.tmp
+LOG_TMP = re.compile(rf"^\.{re.escape(LOG_NAME)}\.(\d+)\.[0-9a-f]+\.tmp$")
 
 
 class OwnWrites:
     """Signatures of folders as the worker left them, and which watch events are its own."""
 
-    def __init__(self, cap: int = CAP) -> None:
-        self.cap = cap
+    def __init__(self) -> None:
+        self.cap = CAP
+        self._pid = os.getpid()
         self._lock = threading.Lock()
         self._looked: OrderedDict[str, tuple[int, tuple[int, int, int, int]]] = OrderedDict()
         self._foreign: set[str] = set()
         self._names: OrderedDict[str, None] = OrderedDict()
-        self._tmp = re.compile(rf"^\.{re.escape(LOG_NAME)}\.{os.getpid()}\.[0-9a-f]+\.tmp$")
-
-    def __len__(self) -> int:
-        return len(self._looked)
 
     # -- the worker ---------------------------------------------------------------------------------
     def moving_in(self, names: list[str]) -> None:
@@ -97,10 +96,14 @@ class OwnWrites:
             return False
         return (dir_mtime, file_ident(folder / LOG_NAME)) == noted
 
+    def _own_tmp(self, name: str) -> bool:
+        m = LOG_TMP.match(name)
+        return m is not None and int(m.group(1)) == self._pid
+
     # -- the observer thread (no I/O) ---------------------------------------------------------------
     def event(self, folder: Path, name: str | None) -> None:
         """A watch event on `name` directly in `folder` (None: the folder itself or deeper)."""
-        if name is not None and (name == LOG_NAME or name in self._names or self._tmp.match(name)):
+        if name is not None and (name == LOG_NAME or name in self._names or self._own_tmp(name)):
             return
         with self._lock:
             self._foreign.add(str(folder))

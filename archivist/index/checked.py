@@ -11,6 +11,7 @@ The table is derived like everything in the index: a rebuilt index starts it emp
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -42,8 +43,6 @@ class CheckedFolders:
     FLUSH = 2000  # folders read before what was learned about them is written
 
     def __init__(self, db: sqlite3.Connection, rules: str) -> None:
-        import hashlib  # here: `show` and `log` import this module with cli.records, only doctor hashes
-
         self.db = db
         self.rules = hashlib.sha256(rules.encode()).hexdigest()
         db.execute(DDL)
