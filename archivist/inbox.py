@@ -272,6 +272,7 @@ def _file_one(cfg: Config, plan: _Plan, when: Any, result: FilingResult) -> bool
                 [
                     ("note", "not filed after all, still in the inbox: " + "; ".join(failed), {})
                 ],  # untranslated: an event note stored in the log (data)
+                record=record,  # as written a moment ago (checked under the lock, not parsed again)
             )
     result.records[folder] = record
     return True

@@ -732,21 +732,16 @@ def append_events(
     by: str,
     events: list[tuple[str, str, dict[str, Any]]],
     at: datetime | None = None,
-    lead: str | None = None,
     record: Record | None = None,
     daemon: bool = False,
 ) -> Record:
     """Append several (kind, note, extra) events in one write: the daemon filing a batch of files.
-    `lead`: the record's applicant code when the caller just read it (the lock's name; the log is
-    read again under the lock). `record`: the log as the caller just read it, used as it is (not
+    `record`: the log as the caller just read it, used as it is (not
     parsed again): the write checks under the lock that the file is still the one read, and makes
     the events again on the fresh log if not (`_save`). `daemon`: the daemon writes, and fsyncs the
     folder itself after moving the files in; its journal entries go in already seen (see
     journal.record_events)."""
-    if record is not None:
-        lead = record.lead
-    elif lead is None:
-        lead = load_record(folder).lead
+    lead = record.lead if record is not None else load_record(folder).lead
     with store.record_lock(store.layout_of(cfg), lead):
         rec = record if record is not None else load_record(folder)
         when = at or _now(cfg.timezone)
