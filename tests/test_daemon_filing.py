@@ -267,3 +267,33 @@ def test_appended_events_are_stored_as_the_whole_list_would_be(tmp_path: Path) -
     state.put_events("00002", [])
     assert not state.add_events("00002", 0, more)
     state.close()
+
+
+def test_a_file_that_cannot_be_moved_in_is_noted_on_the_log_and_left_in_the_inbox(
+    cfg: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The `filed` events are written before the files move; a move that fails after that (a clash
+    raced in, the file vanished) leaves the file in the inbox and adds a note saying so, written
+    on the log just saved: both events and the note are there, and nothing else is lost."""
+    from archivist import inbox
+
+    lead = workflow.register(cfg, company="شرکت انتقال ناتمام", staff="01", by="01").lead
+    drop = store.layout_of(cfg).inbox
+    kept, stuck = drop / f"{lead} contract.pdf", drop / f"{lead} invoice.pdf"
+    for p in (kept, stuck):
+        p.write_bytes(b"%PDF-1.4\n")
+    real_move = store.move
+
+    def move(src: Path, dst: Path, sync: bool = True) -> None:
+        if src.name == stuck.name:
+            raise OSError(5, "Input/output error")
+        real_move(src, dst, sync=sync)
+
+    monkeypatch.setattr(store, "move", move)
+    result = inbox.file_paths(cfg, [kept, stuck])
+    assert [src.name for src, _dst in result.filed] == [kept.name] and result.left == [stuck] and stuck.exists()
+    folder = next(iter(result.records))
+    events = load_record(folder).events
+    assert [e["kind"] for e in events[-3:]] == ["filed", "filed", "note"]
+    assert "not filed after all" in events[-1]["note"] and stuck.name in events[-1]["note"]
+    assert (folder / kept.name).exists() and not (folder / stuck.name).exists()
