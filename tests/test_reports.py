@@ -171,7 +171,6 @@ def test_the_export_file_is_byte_for_byte_the_table_the_records_give(archive: Co
 
 def _repaired_step_by_step(name: str) -> str:
     """safe_component as it was before its shortcut for names that need no repair."""
-    import re
     import unicodedata
 
     from archivist import naming
@@ -226,7 +225,7 @@ def test_due_sections_and_their_counts_are_read_from_the_index_alone(archive: Co
         runs = {
             "due": lambda: idx.review_text(),
             "due --staff": lambda: idx.review_text(staff="02"),
-            "due --json": lambda: [list(rows) for rows in idx.iter_due_json().values()],
+            "due --json": lambda: [list(rows) for rows in idx.review_json().values()],
             "digest": lambda: idx.due_head(staff="07"),
         }
         for name, run in runs.items():
@@ -252,9 +251,10 @@ def test_due_json_and_text_are_exactly_those_of_the_whole_records(
     Clock) and `due` formats each (stage, days) once: both are byte for byte what json.dumps and
     the line format give for `due()` — control characters, quotes, C1 codes and tabs in company
     names, NULL case codes, in a zone with DST changes inside the lists and the Gregorian calendar."""
-    from archivist.cli import _json_safe, neutralize
     from archivist.cli import main as cli_main
+    from archivist.cli import neutralize
     from archivist.config import load_config
+    from archivist.terminal import json_safe
 
     odd = set()
     for company in ODD:
@@ -282,7 +282,7 @@ def test_due_json_and_text_are_exactly_those_of_the_whole_records(
     assert any(h["next_followup"] is None for h in lists["stuck"]) and any(h["case"] for h in lists["stuck"])
 
     def dumped(value: object) -> str:
-        return _json_safe(json.dumps(value, ensure_ascii=False, indent=2, default=str)) + "\n"
+        return json_safe(json.dumps(value, ensure_ascii=False, indent=2, default=str)) + "\n"
 
     assert run("due", "--json") == dumped(lists)
     assert run("due", "--staff", "02", "--json") == dumped(mine)
@@ -312,13 +312,49 @@ def test_paths_in_list_due_and_search_answers_are_the_folders_as_they_are_after_
     assert [p.is_dir() for p in indexed_folders(load_config(config_file), lead) or []] == [True]
 
 
-@given(st.text(alphabet=st.sampled_from(["a", "ب", "«", "»", "\x7f", "\x85", "\x9f", "\xa0", "\xc2", "€", "\n"]), max_size=30))
-def test_the_byte_check_of_due_json_finds_del_and_c1_and_nothing_else(text: str) -> None:
-    """`due --json` writes a batch's bytes as they are unless they hold DEL or a C1 code; « and »
-    share C1's lead byte in UTF-8 and must not send a batch the slow way."""
-    from archivist.cli import _has_del_or_c1
+@given(
+    company=st.one_of(
+        st.none(), st.text(st.sampled_from(["a", "ب", "«", "\x7f", "\x85", "\x9b", "\x00", "\x1b", '"', "\\", "\n", "\u2028"]))
+    ),
+    folder=st.text(st.sampled_from(["a", "ب", "\x9f", "\x7f", '"', "\\", "\t", " ", "-"]), min_size=1),
+    area=st.integers(0, 3),
+    stale=st.booleans(),
+)
+def test_the_stored_parts_of_a_due_json_entry_are_what_json_dumps_writes(
+    company: str | None, folder: str, area: int, stale: bool
+) -> None:
+    """The index stores each record's part of its `due --json` entry already encoded (the
+    company, the folder) and made terminal-safe (DEL and C1 escaped): around a date, the root and
+    `stale`, they are byte for byte json.dumps(indent=2) of the entry nested in the mapping."""
+    from archivist.index import review
+    from archivist.store import AREAS
+    from archivist.terminal import json_safe
 
-    assert _has_del_or_c1(text.encode("utf-8")) == bool(re.search("[\x7f\x80-\x9f]", text))
+    root = '/srv/ar"chive\x9b'
+    entry = {
+        "lead": "12345",
+        "case": None,
+        "company": company,
+        "staff": "03",
+        "status": "following",
+        "next_followup": None,
+        "path": f"{root}/{AREAS[area]}/{folder}",
+        "stale": stale,
+    }
+    dumped = json_safe(json.dumps({"overdue": [entry]}, ensure_ascii=False, indent=2))
+    made = (
+        review.json_head("12345", None, company, "03", "following")
+        + "null"
+        + review.JSON_KEY
+        + 'path": "'
+        + json_safe(review.json_text(root)[1:-1])
+        + review.json_path(area, folder)
+        + review.JSON_KEY
+        + f'stale": {"true" if stale else "false"}\n'
+        + review.JSON_INDENT
+        + "}"
+    )
+    assert dumped == '{\n  "overdue": [\n' + review.JSON_INDENT + made + "\n  ]\n}"
 
 
 def test_due_dates_are_made_by_sqlite_not_line_by_line_in_python(archive: Config, cli, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -337,6 +373,17 @@ def test_due_dates_are_made_by_sqlite_not_line_by_line_in_python(archive: Config
     out = cli("due")[1]
     assert len(lists["overdue"]) + len(lists["today"]) > 20 and shown_calls == []
     assert out == review_lines(lists, archive.calendar, archive.timezone)
+
+    iso_calls: list[int] = []
+    real_iso = Clock.iso
+    monkeypatch.setattr(Clock, "iso", lambda self, ts: iso_calls.append(ts) or real_iso(self, ts))
+    out = cli("due", "--json")[1]
+    assert json.loads(out) == lists and len(lists["stuck"]) > 20
+    entries = [h for rows in lists.values() for h in rows]
+    shown_dates = {
+        datetime.fromisoformat(h[k]).timestamp() for h in entries for k in ("next_followup", "stage_since") if h.get(k)
+    }
+    assert len(shown_dates) > 40 and not shown_dates & set(iso_calls)  # only each run of days' offset text
 
 
 @pytest.mark.parametrize("zone", ["Asia/Tehran", "Europe/Berlin"])
@@ -383,6 +430,32 @@ def test_due_lines_where_the_sqlite_arithmetic_stops_are_still_pythons(
     shown_calls.clear()
     assert cli("due")[1] == review_lines(lists, cfg.calendar, cfg.timezone)
     assert shown_calls  # the overdue section went the zone database's way
+    iso_calls: list[int] = []
+    real_iso = Clock.iso
+    monkeypatch.setattr(Clock, "iso", lambda self, ts: iso_calls.append(ts) or real_iso(self, ts))
+    assert cli("due", "--json")[1] == json.dumps(lists, ensure_ascii=False, indent=2) + "\n"
+    assert len(iso_calls) > len(lists["overdue"])  # the window with those two went the zone database's way
+
+
+def test_due_json_comes_a_window_at_a_time_with_no_entry_lost_or_twice(
+    archive: Config, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`due --json` is 48 MB at 100,000 records: its dated sections are read a window of
+    follow-ups at a time, each ending CHUNK_ENTRIES rows further on, so the whole never sits in
+    memory (a window sized from the last one's count took in 33 MB at once after a sparse
+    stretch). With windows of three rows, the chunks still join into exactly json.dumps of
+    `due()`, and so do `due`'s lines."""
+    from archivist.index import due
+
+    monkeypatch.setattr(due, "CHUNK_ENTRIES", 3)
+    with open_index(archive) as idx:
+        lists, mine = idx.due(), idx.due(staff="02")
+        chunks = {key: list(parts) for key, parts in idx.review_json().items()}
+    counts = [part.count(b'"lead"') for part in chunks["overdue"]]
+    assert len(lists["overdue"]) > 20 and sum(counts) == len(lists["overdue"]) and max(counts) <= 3
+    assert cli("due")[1] == review_lines(lists, archive.calendar, archive.timezone)
+    assert cli("due", "--json")[1] == json.dumps(lists, ensure_ascii=False, indent=2) + "\n"
+    assert cli("due", "--json", "--staff", "02")[1] == json.dumps(mine, ensure_ascii=False, indent=2) + "\n"
 
 
 def test_reports_scan_with_a_small_page_cache_and_give_the_connection_its_own_back(archive: Config, cli) -> None:
@@ -398,7 +471,7 @@ def test_reports_scan_with_a_small_page_cache_and_give_the_connection_its_own_ba
             seen.append(idx.db.execute("PRAGMA cache_size").fetchone()[0])
 
         idx.review_text()
-        sections = idx.iter_due_json()
+        sections = idx.review_json()
         for rows in sections.values():
             for _ in rows:
                 during()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from ..deferred import until_done
 from ..errors import ArchivistError
 from ..i18n import N_, _
-from ..terminal import neutralize
+from ..terminal import json_safe, neutralize
 from . import usage_words
 
 if TYPE_CHECKING:  # config (dataclasses, yaml) loads when a command reads it: `--help` never does
@@ -62,7 +62,7 @@ class Context:
         return self._acting.by
 
     def json(self, value: Any) -> None:
-        print(_json_safe(json.dumps(value, ensure_ascii=False, indent=2, default=str)))
+        print(json_safe(json.dumps(value, ensure_ascii=False, indent=2, default=str)))
 
     def json_stream(self, items: Iterable[Any]) -> None:
         """A JSON list printed item by item, byte for byte what `json` prints for the whole list:
@@ -72,8 +72,8 @@ class Context:
 
     def json_sections(self, sections: Mapping[str, Iterable[Any]], encoded: bool = False) -> None:
         """A mapping of lists (`due --json`) printed as it is read, byte for byte what `json` prints;
-        `encoded`: the items are JSON texts already, as json.dumps(indent=2) nests them a list deep
-        in the mapping (json_indent(1))."""
+        `encoded`: each list comes as UTF-8 chunks of its items' JSON texts, safe and nested a list
+        deep in the mapping already (index.due.review_json)."""
         write = sys.stdout.write
         if not sections:
             write("{}\n")
@@ -102,7 +102,7 @@ def _write_json_list(items: Iterable[Any], depth: int) -> None:
         text = _flat_object(item, pad)
         if text is None:
             text = json.dumps(item, ensure_ascii=False, indent=2, default=str).replace("\n", "\n" + pad)
-        write(("[\n" if first else ",\n") + pad + _json_safe(text))
+        write(("[\n" if first else ",\n") + pad + json_safe(text))
         first = False
     write("[]" if first else "\n" + "  " * depth + "]")
 
@@ -112,38 +112,15 @@ def json_indent(depth: int) -> str:
     return "  " * (depth + 1)
 
 
-def _write_json_texts(texts: Iterable[str], depth: int, batch: int = 2000) -> None:
-    """`_write_json_list` for items that are JSON texts already (indented for `depth`), written
-    `batch` at a time, each batch made terminal-safe whole."""
-    sep = ",\n" + json_indent(depth)
-    chunk: list[str] = []
+def _write_json_texts(chunks: Iterable[bytes], depth: int) -> None:
+    """`_write_json_list` for items that are JSON texts already, made safe (terminal.json_safe)
+    and indented for `depth`, handed over as UTF-8 chunks of items joined as a list joins them."""
     first = True
-    for text in texts:
-        chunk.append(text)
-        if len(chunk) >= batch:
-            _write_json_safe(("[\n" + json_indent(depth) if first else sep) + sep.join(chunk))
-            chunk.clear()
+    for chunk in chunks:
+        if chunk:
+            write_safe_bytes((b"[\n" + json_indent(depth).encode() if first else b",\n" + json_indent(depth).encode()) + chunk)
             first = False
-    if chunk:
-        _write_json_safe(("[\n" + json_indent(depth) if first else sep) + sep.join(chunk))
-        first = False
-    sys.stdout.write("[]" if first else "\n" + "  " * depth + "]")
-
-
-def _write_json_safe(text: str) -> None:
-    """`sys.stdout.write(_json_safe(text))`; to a UTF-8 stdout, the bytes are written as they are
-    when they hold no DEL (7f) and no C1 code (c2 80-9f): two byte searches instead of a regex
-    over the text (48 MB for `due --json` at 100,000 records: 0.3 s)."""
-    out = sys.stdout
-    raw = _raw_stdout()
-    if raw is None:
-        out.write(_json_safe(text))
-        return
-    data = text.encode("utf-8", out.errors or "strict")
-    if _has_del_or_c1(data):
-        out.write(_json_safe(text))
-        return
-    raw.write(data)
+    write_safe_bytes(b"[]" if first else ("\n" + "  " * depth + "]").encode())
 
 
 def _raw_stdout() -> BinaryIO | None:
@@ -165,19 +142,6 @@ def write_safe_bytes(data: bytes) -> None:
         sys.stdout.write(data.decode())
     else:
         raw.write(data)
-
-
-def _has_del_or_c1(data: bytes) -> bool:
-    """Whether UTF-8 bytes hold DEL or a C1 code (c2 80-9f); « » (c2 ab, c2 bb), common in Persian
-    names, are c2 too, so the byte after each c2 decides."""
-    if b"\x7f" in data:
-        return True
-    i = data.find(b"\xc2")
-    while i != -1:
-        if i + 1 == len(data) or 0x80 <= data[i + 1] <= 0x9F:  # a lone c2 last (surrogateescape): the slow way
-            return True
-        i = data.find(b"\xc2", i + 2)
-    return False
 
 
 _SCALAR = {True: "true", False: "false", None: "null"}
@@ -433,15 +397,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def one_line(text: str) -> str:
     """A message on one terminal line, whatever a file name or a note inside it holds."""
     return neutralize(" ".join(text.splitlines()))
-
-
-def _json_safe(text: str) -> str:
-    """JSON escapes C0 controls itself; DEL and C1 (CSI 0x9b acts on some terminals) only with
-    ensure_ascii, which would also escape every Persian letter: those few are escaped here."""
-    return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-_C1 = re.compile("[\x7f-\x9f]")
 
 
 def write_lines(lines: Iterable[str], batch: int = 2000) -> None:

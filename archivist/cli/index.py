@@ -17,7 +17,7 @@ from typing import TypeVar
 from ..i18n import _
 from ..index import Index, check_staff, open_current, reindex
 from ..stages import STAGES
-from . import Context, command_help, json_flag, json_indent, neutralize, write_safe_bytes
+from . import Context, command_help, json_flag, neutralize, write_safe_bytes
 
 T = TypeVar("T")
 
@@ -109,7 +109,7 @@ def cmd_due(ctx: Context, args: argparse.Namespace) -> int:
     check_staff(ctx.cfg, args.staff)
     with _index(ctx) as idx:
         if args.json:
-            ctx.json_sections(idx.iter_due_json(staff=args.staff, indent=json_indent(1)), encoded=True)
+            ctx.json_sections(idx.review_json(staff=args.staff), encoded=True)
             return 0
         why = _("{status} for {days} days (limit {limit})")  # a stuck record's middle column, per stage and day
         sections = idx.review_text(staff=args.staff, why=why)

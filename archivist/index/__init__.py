@@ -377,14 +377,13 @@ class Index:
         with self._scanning():
             return review_text(self.db, self.cfg, staff, now, why or STUCK_WHY)
 
-    def iter_due_json(
-        self, staff: str | None = None, now: datetime | None = None, indent: str = "    "
-    ) -> dict[str, Iterator[str]]:
-        """`iter_due` with each entry as its JSON text, `indent` deep (`due --json`; read them in order)."""
-        from .due import iter_due_json
+    def review_json(self, staff: str | None = None, now: datetime | None = None) -> dict[str, Iterator[bytes]]:
+        """`due --json`: each section as chunks of its entries' JSON text (due.review_json; read
+        them in order)."""
+        from .due import review_json
 
         staff = check_staff(self.cfg, staff)
-        return {key: self._scanned(rows) for key, rows in iter_due_json(self.db, self.cfg, staff, now, indent).items()}
+        return {key: self._scanned(chunks) for key, chunks in review_json(self.db, self.cfg, staff, now).items()}
 
     def _locked(self, rows: Iterator[T]) -> Iterator[T]:
         with self._lock:

@@ -66,6 +66,8 @@ ROW_COLUMNS = (
     "dir_sig",
     "due_head",
     "due_tail",
+    "json_head",
+    "json_path",
 )
 _INSERT = "INSERT INTO records({}) VALUES ({})".format(
     ", ".join(f'"{c}"' for c in ROW_COLUMNS), ", ".join("?" * len(ROW_COLUMNS))

@@ -1,19 +1,26 @@
-"""A line of the text review (`due`, SPEC §5), and the part of it each record stores.
+"""The record's own parts of `due`'s text line and of its `due --json` entry, stored with its row.
 
     "  {lead}  {case or '    '}  {staff}  {when, or why it is stuck:<28} {company}\\n"
 
-Every part but the middle is the record's own, so the index keeps it with the row, terminal-safe
-already (records.due_head and due_tail, schema 15): `due` then puts 125,000 lines together inside
-SQLite around a middle it computes (index/due.py) and writes the bytes as SQLite hands them over,
-with no Python per line and no control-character pass over 12 MB. The rule changes here only
-with SCHEMA_VERSION.
+Every part of a line but the middle is the record's own, and so is every part of a JSON entry
+but its dates, the archive's root in its path, and `stale`; the index keeps those parts with the
+row, made safe already (records.due_head, due_tail, json_head, json_path; schema 16): `due` and
+`due --json` then put 125,000 lines or entries together inside SQLite around what depends on the
+clock and the config (index/due.py) and write the bytes as SQLite hands them over, with no Python
+per line and no control-character pass over 12 or 48 MB. The rule changes here only with
+SCHEMA_VERSION.
 """
 
 from __future__ import annotations
 
-from ..terminal import neutralize
+import json
+
+from ..store import AREAS
+from ..terminal import json_safe, neutralize
 
 WIDTH = 28  # the middle column: a date and time, or "declined for 112 days (limit 14)"
+JSON_INDENT = "    "  # an entry's indent in `due --json`: json.dumps(indent=2) nests it a list deep in a mapping
+JSON_KEY = ",\n" + JSON_INDENT + '  "'  # what comes before each key of an entry but the first
 
 
 def head(lead: str | None, case: str | None, staff: str | None) -> str:
@@ -27,3 +34,20 @@ def tail(company: str | None) -> str:
 def middle(text: str) -> str:
     padded = f"{text:<{WIDTH}}"
     return padded if padded.isprintable() else neutralize(padded)  # `due` asks 5,000 times: skip the regex
+
+
+def json_head(lead: str | None, case: str | None, company: str | None, staff: str | None, status: str | None) -> str:
+    """The entry up to its follow-up's date: its opening brace, lead … status, `"next_followup": `."""
+    values = {"lead": lead, "case": case, "company": company, "staff": staff, "status": status}
+    keys = JSON_KEY.join(f'{key}": {json_text(value)}' for key, value in values.items())
+    return json_safe("{\n" + JSON_INDENT + '  "' + keys + JSON_KEY + 'next_followup": ')
+
+
+def json_path(area: int, folder: str) -> str:
+    """The entry's path after the archive's root (search.rel_path's), with its closing quote."""
+    return json_safe(json_text(f"/{AREAS[area]}/{folder}")[1:])
+
+
+def json_text(value: str | None) -> str:
+    """A string as json.dumps(ensure_ascii=False) writes it (C's encoder), or null."""
+    return "null" if value is None else json.encoder.encode_basestring(value)  # type: ignore[attr-defined,no-any-return]

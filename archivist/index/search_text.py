@@ -183,6 +183,8 @@ def build_entry(rec: Record, rel_path: str, area: str, file_names: list[str], te
         "stale": 0,
         "due_head": review.head(rec.lead, rec.case, rec.staff),
         "due_tail": review.tail(rec.company),
+        "json_head": review.json_head(rec.lead, rec.case, rec.company, rec.staff, rec.status),
+        "json_path": review.json_path(AREAS.index(area), folder_name),
     }
     numbers: list[tuple[str, str]] = []
     if rec.contract:
@@ -262,6 +264,8 @@ def placeholder_entry(
         "stale": 1,
         "due_head": review.head(lead, case, staff),
         "due_tail": review.tail(company or None),
+        "json_head": review.json_head(lead, case, company or None, staff, None),
+        "json_path": review.json_path(AREAS.index(area), folder_name),
     }
     ids = " ".join(x for x in (lead, case) if x)
     return Entry(
