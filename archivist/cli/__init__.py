@@ -118,7 +118,7 @@ def _write_json_texts(chunks: Iterable[bytes], depth: int) -> None:
     first = True
     for chunk in chunks:
         if chunk:
-            write_safe_bytes((b"[\n" + json_indent(depth).encode() if first else b",\n" + json_indent(depth).encode()) + chunk)
+            write_safe_bytes((("[\n" if first else ",\n") + json_indent(depth)).encode() + chunk)
             first = False
     write_safe_bytes(b"[]" if first else ("\n" + "  " * depth + "]").encode())
 
