@@ -494,6 +494,19 @@ def test_a_commands_background_catch_up_starts_once_it_has_answered(
     assert not deferred.later(lambda: None)  # outside a command (the web app): nothing is kept
 
 
+def test_start_which_ends_in_the_tui_starts_its_catch_up_at_once(archive: Config, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`archivist start` opens the TUI too, but only `tui`, `daemon` and `serve` were named as
+    commands that keep running: a whole TUI session under `start` held every catch-up it asked
+    for (the returning-company check's) until the TUI closed, so hand edits went unseen."""
+    from archivist import deferred
+    from archivist.cli import tui
+
+    held: list[bool] = []
+    monkeypatch.setattr(tui, "cmd_tui", lambda ctx, args: held.append(deferred.later(lambda: None)) or 0)
+    assert cli("start", "--no-daemon")[0] == 0
+    assert held == [False]
+
+
 def test_the_background_catch_up_is_not_a_child_of_the_command_that_started_it(archive: Config, cli) -> None:
     """A reading command that outlived the catch-up it started reaped it when it exited, so the
     walk's CPU (2-3 s at 100,000 folders) was charged to the command: `export` showed 5.5 s of

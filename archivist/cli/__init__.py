@@ -300,9 +300,6 @@ def command_module(argv: Sequence[str]) -> str | None:
     return TABLE[name][0] if name else None
 
 
-KEEPS_RUNNING = {"daemon", "tui", "serve"}  # commands that do not end when their work is done
-
-
 def command_name(argv: Sequence[str]) -> str | None:
     """The command `argv` names when the table lists it, or None (help, a typo, no command)."""
     skip = False
@@ -366,8 +363,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..identity import scope
 
     # a command that answers and ends leaves its background catch-up until it has answered
-    # (deferred.py); one that keeps running (the daemon, the TUI, the web app) starts it at once
-    done = contextlib.nullcontext() if name in KEEPS_RUNNING else until_done()
+    # (deferred.py); one that keeps running (the daemon, the TUI, the web app: `keeps_running`
+    # where its parser is made) starts it at once
+    done = contextlib.nullcontext() if getattr(args, "keeps_running", False) else until_done()
     try:
         with scope(), done:  # an admin's "acting for" ends with the command (tests call main() repeatedly)
             _check_text_args(args)  # before anything runs: a code must not be issued for a bad name

@@ -15,7 +15,7 @@ from . import Context, command_help, json_flag
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("daemon", help=command_help("daemon"))
     p.add_argument("--once", action="store_true", help=_("one reconcile + enforcement + inbox pass, then exit"))
-    p.set_defaults(func=cmd_daemon)
+    p.set_defaults(func=cmd_daemon, keeps_running=True)
 
     p = sub.add_parser("stop", help=command_help("stop"))
     p.set_defaults(func=cmd_stop)

@@ -16,11 +16,11 @@ from . import Context, command_help
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tui", help=command_help("tui"))
-    p.set_defaults(func=cmd_tui)
+    p.set_defaults(func=cmd_tui, keeps_running=True)
     p = sub.add_parser("start", help=command_help("start"))
     p.add_argument("--no-daemon", action="store_true", help=_("do not start the daemon"))
     p.add_argument("--web", action="store_true", help=_("also start the web app (`archivist serve`; or web.start: true)"))
-    p.set_defaults(func=cmd_start)
+    p.set_defaults(func=cmd_start, keeps_running=True)  # it ends in the TUI
 
 
 def cmd_tui(ctx: Context, args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, help=_("port (default: web.port in config, 8080)"))
     p.add_argument("--ssl-certfile", help=_("serve HTTPS with this certificate (else use a reverse proxy)"))
     p.add_argument("--ssl-keyfile", help=_("the certificate's private key"))
-    p.set_defaults(func=cmd_serve)
+    p.set_defaults(func=cmd_serve, keeps_running=True)
 
     p = sub.add_parser("user", help=command_help("user"))
     usub = p.add_subparsers(dest="user_command", metavar="ACTION")
