@@ -545,7 +545,7 @@ def test_reindex_keeps_the_daemons_naming_violations(archive: Config, cli) -> No
     folders = [Path(json.loads(cli("search", code, "--json")[1])[0]["path"]) for code in ("00005", "00006")]
     with open_index(archive) as idx:
         for folder in folders:
-            idx.set_violations(folder, [Violation("bidi-mark", str(folder / "نامه\u200f.pdf"), "bidi control mark in name")])
+            idx.update(violations={folder: [Violation("bidi-mark", str(folder / "نامه\u200f.pdf"), "bidi control mark in name")]})
     shutil.rmtree(folders[1])  # gone: its violation goes with it
     code, out, _ = cli("reindex")
     assert code == 0 and "indexed 79 records" in out

@@ -111,8 +111,7 @@ def cmd_due(ctx: Context, args: argparse.Namespace) -> int:
         if args.json:
             ctx.json_sections(idx.review_json(staff=args.staff), encoded=True)
             return 0
-        why = _("{status} for {days} days (limit {limit})")  # a stuck record's middle column, per stage and day
-        sections = idx.review_text(staff=args.staff, why=why)
+        sections = idx.review_text(staff=args.staff)
         titles = {"overdue": _("overdue follow-ups"), "today": _("due today"), "stuck": _("stuck in a stage")}
         for key, title in titles.items():
             count, chunks = sections[key]

@@ -151,10 +151,6 @@ class Index:
         """Re-read the given record folders if their log or file list changed; drop vanished ones."""
         return self.update(refresh=paths)
 
-    def remove(self, path: Path | str) -> None:
-        """Forget a record folder (it was deleted or moved away)."""
-        self.update(remove=[path])
-
     def update(
         self,
         refresh: Iterable[Path | str] = (),
@@ -344,7 +340,7 @@ class Index:
         from .due import iter_due
 
         staff = check_staff(self.cfg, staff)
-        return {key: self._locked(rows) for key, rows in iter_due(self.db, self.cfg, staff, now).items()}
+        return {key: self._scanned(rows) for key, rows in iter_due(self.db, self.cfg, staff, now).items()}
 
     @_reading
     def due_head(
@@ -367,27 +363,24 @@ class Index:
         return counts, heads
 
     @_reading
-    def review_text(
-        self, staff: str | None = None, now: datetime | None = None, why: str | None = None
-    ) -> dict[str, tuple[int, list[bytes]]]:
+    def review_text(self, staff: str | None = None, now: datetime | None = None) -> dict[str, tuple[int, list[bytes]]]:
         """`due` as text: each section's count and lines, terminal-safe UTF-8 (due.review_text)."""
-        from .due import STUCK_WHY, review_text
+        from .due import review_text
 
         staff = check_staff(self.cfg, staff)
         with self._scanning():
-            return review_text(self.db, self.cfg, staff, now, why or STUCK_WHY)
+            return review_text(self.db, self.cfg, staff, now)
 
+    @_reading
     def review_json(self, staff: str | None = None, now: datetime | None = None) -> dict[str, Iterator[bytes]]:
         """`due --json`: each section as chunks of its entries' JSON text (due.review_json; read
-        them in order)."""
+        them in order). The sections' first queries run here, the rest as they are read."""
         from .due import review_json
 
         staff = check_staff(self.cfg, staff)
-        return {key: self._scanned(chunks) for key, chunks in review_json(self.db, self.cfg, staff, now).items()}
-
-    def _locked(self, rows: Iterator[T]) -> Iterator[T]:
         with self._lock:
-            yield from rows
+            sections = review_json(self.db, self.cfg, staff, now)
+        return {key: self._scanned(chunks) for key, chunks in sections.items()}
 
     @contextlib.contextmanager
     def _scanning(self) -> Iterator[None]:
@@ -426,10 +419,6 @@ class Index:
     def violations(self) -> list[dict[str, Any]]:
         with self._lock:
             return lookup.violations_of(self.db)
-
-    def set_violations(self, path: Path | str, violations: list[Violation]) -> None:
-        """Replace what is known to be wrong with one record folder (the daemon's doctor run)."""
-        self.update(violations={path: violations})
 
     def _replace_violations(self, rel: str, violations: list[Violation]) -> None:
         self.db.execute("DELETE FROM violations WHERE folder = ?", (rel,))

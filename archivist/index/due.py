@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 from ..config import Config
 from ..dates import HOUR_MINUTE, SECONDS, Clock
 from ..dates import now as _now
+from ..i18n import N_, _
 from ..terminal import json_safe
 from . import review
-from .localtime import offset_spans
+from .localtime import local_seconds, offset_spans
 from .search import CODE_ORDER, HIT_COLUMNS, _filters, hit, iso_of
 
 SECTIONS = ("overdue", "today", "stuck")
@@ -33,11 +34,15 @@ def _stuck_terms(cfg: Config, now_ts: int) -> tuple[str, list[Any], int | None]:
     return terms, [x for pair in limits for x in pair], max((cutoff for _stage, cutoff in limits), default=None)
 
 
+def _end_of_today(cfg: Config, now: datetime) -> int:
+    """The first second of tomorrow in the configured zone: where "due today" ends."""
+    local = now.astimezone(ZoneInfo(cfg.timezone))
+    return int((local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)).timestamp())
+
+
 def _queries(cfg: Config, staff: str | None, now: datetime) -> dict[str, tuple[str, list[Any]]]:
     """(WHERE … ORDER BY …, parameters) of each section: one query each, in the order shown."""
-    local = now.astimezone(ZoneInfo(cfg.timezone))
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-    now_ts, end_ts = int(now.timestamp()), int(midnight.timestamp())
+    now_ts, end_ts = int(now.timestamp()), _end_of_today(cfg, now)
     where, args = _filters(None, staff, None)
     stuck, stuck_args, latest = _stuck_terms(cfg, now_ts)
     if latest is not None:  # implied by the terms (the same rows): the part of records_stage to read, not all of it
@@ -93,7 +98,7 @@ def iter_due(
     return {key: rows(key) for key in SECTIONS}
 
 
-STUCK_WHY = "{status} for {days} days (limit {limit})"  # untranslated: the CLI passes its translation
+STUCK_WHY = N_("{status} for {days} days (limit {limit})")  # a stuck record's middle column, per stage and day
 DATED_SPAN_DAYS = 3660  # dates more than ten years away go through the zone database, entry by entry
 CHUNK_ENTRIES = 5000  # a dated section is read a window of about this many follow-ups at a time (2 MB of JSON)
 DATE_INDEX = {"r.next_ts": "records_next_ts", "r.stage_ts": "records_stage_ts"}  # the date alone (schema 16)
@@ -101,11 +106,9 @@ Chunk = tuple[int, bytes]  # (how many entries, their text joined by the output'
 Section = tuple[int, list[bytes]]  # (how many lines, the lines as UTF-8 bytes)
 
 
-def review_text(
-    db: sqlite3.Connection, cfg: Config, staff: str | None = None, now: datetime | None = None, why: str = STUCK_WHY
-) -> dict[str, Section]:
-    """`due` as the CLI prints it: each section's count and its lines (review.py's format, `why`
-    for a stuck record's middle), terminal-safe UTF-8 as SQLite put them together.
+def review_text(db: sqlite3.Connection, cfg: Config, staff: str | None = None, now: datetime | None = None) -> dict[str, Section]:
+    """`due` as the CLI prints it: each section's count and its lines (review.py's format,
+    STUCK_WHY for a stuck record's middle), terminal-safe UTF-8 as SQLite put them together.
 
     Why SQLite builds the lines: at 100,000 records the review is 125,000 lines, and a Python
     step per line costs what the whole command may take (0.3 s). The record's parts of each line
@@ -122,10 +125,10 @@ def review_text(
     would say so in SQL but costs 0.35 µs a row; tests/test_reports.py compares every line with
     the Python formatting of `due()`."""
     now = now or _now(cfg.timezone)
-    queries = _queries(cfg, staff, now)
-    now_ts, end = int(now.timestamp()), queries["today"][1][1]
+    now_ts, end = int(now.timestamp()), _end_of_today(cfg, now)
     clock = Clock(cfg.calendar, cfg.timezone)
     dates = _Dates(clock, _oldest_followup(db, end), end, now_ts, iso=False)
+    why = _(STUCK_WHY)
 
     def line(head: str, next_ts: int, tail: str) -> str:
         return head + review.middle(clock.shown(next_ts)) + tail
@@ -135,13 +138,10 @@ def review_text(
 
     def stuck(days: int, limits: dict[str, int]) -> _Form:
         middles = {s: review.middle(why.format(status=s, days=days, limit=limit)) for s, limit in limits.items()}
-        return _Form(f"r.due_head || {_by_stage(middles)} || r.due_tail", _stage_params(middles))
+        by_stage, params = _by_stage(middles)
+        return _Form(f"r.due_head || {by_stage} || r.due_tail", params)
 
-    where, args = _filters(None, staff, None)
-    spans = {"overdue": (-(2**62), now_ts), "today": (now_ts, end)}  # the dated sections' follow-ups
-    out = {
-        key: _collect(_windows(db, dated, f"{ACTIVE}{where}", args, "r.next_ts", *spans[key], "records_next")) for key in spans
-    }
+    out = {key: _collect(chunks) for key, chunks in _dated(db, dated, staff, now_ts, end, "records_next").items()}
     out["stuck"] = _collect(_stuck(db, cfg, staff, now_ts, stuck, "records_stage"))
     return out
 
@@ -163,17 +163,19 @@ def review_json(
     parts; tests/test_reports.py compares both with json.dumps of `due()`. At 100,000 records:
     about 0.37 s and 36 MB for 48 MB of JSON, against 1.0 s for an f-string per entry."""
     now = now or _now(cfg.timezone)
-    queries = _queries(cfg, staff, now)
-    now_ts, end = int(now.timestamp()), queries["today"][1][1]
+    now_ts, end = int(now.timestamp()), _end_of_today(cfg, now)
     clock = Clock(cfg.calendar, cfg.timezone)
     ends = [  # of every follow-up in the index: a stuck record's is any of them
         db.execute(
-            f"SELECT r.next_ts FROM records r INDEXED BY records_next WHERE r.next_ts IS NOT NULL ORDER BY r.next_ts {way} LIMIT 1"
+            f"SELECT r.next_ts FROM records r INDEXED BY records_next_ts WHERE r.next_ts IS NOT NULL ORDER BY r.next_ts {way} LIMIT 1"
         ).fetchone()
         for way in ("ASC", "DESC")
     ]
     first, last = (ends[0][0], ends[1][0]) if ends[0] and ends[1] else (end, end)
-    stuck_from = _oldest_stuck(db, cfg, now_ts)
+    terms, args, latest = _stuck_terms(cfg, now_ts)
+    where, staff_args = _filters(None, staff, None)
+    stuck_where, stuck_args = f"({terms}){where}", [*args, *staff_args]
+    stuck_from = _next_stuck(db, "records_stage_json", stuck_where, stuck_args, -(2**62), latest)
     dates = _Dates(clock, min(first, end, stuck_from or end), max(last, end), now_ts, iso=True)
     key, close = review.JSON_KEY, "\n" + review.JSON_INDENT + "}"
     # what every path starts with
@@ -199,7 +201,7 @@ def review_json(
     }  # untranslated: JSON keys
     maybe_next = f"CASE WHEN r.next_ts IS NULL THEN 'null' ELSE {dates.text('r.next_ts')} END"  # untranslated: SQL
     # a stuck record's follow-up checked row by row only where the index's are not all in one run
-    check = "0" if dates.covers(first, last + 1) else f"(r.next_ts IS NOT NULL AND {dates.outside('r.next_ts')})"
+    check = None if dates.covers(first, last + 1) else f"(r.next_ts IS NOT NULL AND {dates.outside('r.next_ts')})"
 
     limits = {stage: int(days) for stage, days in cfg.followup.stuck_days.items()}
     # what follows a stuck record's days, by stage
@@ -212,19 +214,16 @@ def review_json(
         )
 
     # one scan of the whole section: how long a record is stuck is SQL arithmetic here, a number
-    days = f":days_key || ((:now - r.stage_ts) / 86400) || {_by_stage(limit_text)}"  # untranslated: SQL
+    by_stage, by_stage_params = _by_stage(limit_text)
+    days = f":days_key || ((:now - r.stage_ts) / 86400) || {by_stage}"  # untranslated: SQL
     sql = f"{front.format(next=maybe_next)} || {dates.text('r.stage_ts')} || {days}"  # untranslated: SQL
-    params = {**fixed, **since, **_stage_params(limit_text), "days_key": key + 'days": ', "now": now_ts}
+    params = {**fixed, **since, **by_stage_params, "days_key": key + 'days": ', "now": now_ts}
     stuck = _Form(sql, params, f"{columns}, r.stage_ts, r.status", stuck_entry, dated.sep, dates, check)
-    terms, args, latest = _stuck_terms(cfg, now_ts)
-    where, staff_args = _filters(None, staff, None)
-    stuck_where = (f"({terms}){where}", [*args, *staff_args])
-    dated_where = (f"{ACTIVE}{where}", staff_args)
-    return {
-        "overdue": _texts(_windows(db, dated, *dated_where, "r.next_ts", -(2**62), now_ts, "records_next_json")),
-        "today": _texts(_windows(db, dated, *dated_where, "r.next_ts", now_ts, end, "records_next_json")),
-        "stuck": _texts(_windows(db, stuck, *stuck_where, "r.stage_ts", -(2**62), latest or -(2**62), "records_stage_json")),
-    }
+    out = {key: _texts(chunks) for key, chunks in _dated(db, dated, staff, now_ts, end, "records_next_json").items()}
+    if latest is None:  # no stage has a limit
+        return {**out, "stuck": iter(())}
+    stuck_chunks = _windows(db, stuck, stuck_where, stuck_args, "r.stage_ts", -(2**62), latest, "records_stage_json")
+    return {**out, "stuck": _texts(stuck_chunks)}
 
 
 @dataclass
@@ -241,7 +240,7 @@ class _Form:
     python: Callable[..., str] | None = None
     sep: str = ""
     dates: _Dates | None = None
-    check: str = "0"
+    check: str | None = None
 
 
 def _read(
@@ -256,7 +255,7 @@ def _read(
     """The entries of the rows `where` picks (its parameters `?`), in the order of `index`, whose
     first column `order` is from window[0] to window[1] if given (those bounds are in `where`)."""
     named, values = _named(where, params)
-    checks = [form.check] if form.check != "0" else []
+    checks = [form.check] if form.check else []
     if form.dates is not None and window is not None and not form.dates.covers(*window):
         checks.append(form.dates.outside(order))
     outside = f"max({' OR '.join(checks)})" if checks and form.python else "0"  # untranslated: SQL
@@ -277,13 +276,25 @@ def _named(sql: str, params: list[Any]) -> tuple[str, dict[str, Any]]:
     return "".join(f"{part}:p{i}" for i, part in enumerate(parts[:-1])) + parts[-1], {f"p{i}": v for i, v in enumerate(params)}
 
 
-def _by_stage(texts: dict[str, str]) -> str:
-    """SQL: the text of the row's stage (parameters from `_stage_params`)."""
-    return "CASE r.status " + " ".join(f"WHEN :s{i} THEN :t{i}" for i in range(len(texts))) + " END"  # untranslated: SQL
+def _by_stage(texts: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """SQL giving the text of the row's stage, and its parameters."""
+    sql = "CASE r.status " + " ".join(f"WHEN :s{i} THEN :t{i}" for i in range(len(texts))) + " END"  # untranslated: SQL
+    params: dict[str, str] = {}
+    for i, (stage, text) in enumerate(texts.items()):
+        params[f"s{i}"], params[f"t{i}"] = stage, text
+    return sql, params
 
 
-def _stage_params(texts: dict[str, str]) -> dict[str, str]:
-    return {f"{kind}{i}": v for i, pair in enumerate(texts.items()) for kind, v in zip("st", pair, strict=True)}
+def _dated(
+    db: sqlite3.Connection, form: _Form, staff: str | None, now_ts: int, end: int, index: str
+) -> dict[str, Iterator[Chunk]]:
+    """The overdue and due-today sections: the active records' follow-ups before now, and from
+    now to the end of today."""
+    where, args = _filters(None, staff, None)
+    bounds = {"overdue": (-(2**62), now_ts), "today": (now_ts, end)}
+    return {
+        key: _windows(db, form, f"{ACTIVE}{where}", args, "r.next_ts", low, high, index) for key, (low, high) in bounds.items()
+    }
 
 
 def _collect(chunks: Iterator[Chunk]) -> Section:
@@ -306,13 +317,14 @@ def _oldest_followup(db: sqlite3.Connection, end: int) -> int | None:
     return None if row is None else int(row[0])
 
 
-def _oldest_stuck(db: sqlite3.Connection, cfg: Config, now_ts: int) -> int | None:
-    terms, args, latest = _stuck_terms(cfg, now_ts)
+def _next_stuck(db: sqlite3.Connection, index: str, where: str, args: list[Any], after: int, latest: int | None) -> int | None:
+    """When the first record `where` picks after `after` (and before `latest`) entered its stage."""
     if latest is None:
         return None
     row = db.execute(
-        f"SELECT r.stage_ts FROM records r INDEXED BY records_stage WHERE r.stage_ts < ? AND ({terms}) ORDER BY r.stage_ts LIMIT 1",
-        [latest, *args],
+        f"SELECT r.stage_ts FROM records r INDEXED BY {index} WHERE r.stage_ts > ? AND r.stage_ts < ? AND {where} "
+        "ORDER BY r.stage_ts LIMIT 1",
+        [after, latest, *args],
     ).fetchone()
     return None if row is None else int(row[0])
 
@@ -353,17 +365,11 @@ class _Dates:
             return
         self.params = {"days": "".join(days).encode(), "times": times.encode()}
 
-    def local(self, column: str) -> str:
-        """SQL: the column's local time in seconds since 1970-01-01 local, for a date in the runs."""
-        (_lo, _hi, first), *later = self.spans
-        whens = " ".join(f"WHEN {column} >= {lo} THEN {column} + {off}" for lo, _hi, off in reversed(later))  # untranslated: SQL
-        return f"(CASE {whens} ELSE {column} + {first} END)" if later else f"({column} + {first})"  # untranslated: SQL
-
     def text(self, column: str) -> str:
         """SQL: the column's date as this report writes it (NULL outside the runs)."""
         if not self.spans:
             return "NULL"  # untranslated: SQL
-        local = self.local(column)
+        local = local_seconds(column, self.spans, checked=True)
         day = f"substr(:days, ({local} / 86400 - {self.first}) * {self.width} + 1, {self.width})"
         time = f"substr(:times, ({local} % 86400 / {self.seconds}) * {self.step} + 1, {self.step})"
         (_lo, suffix), *later = self.suffixes or [(0, "")]
@@ -427,12 +433,9 @@ def _stuck(
     if latest is None:
         return
     where, staff_args = _filters(None, staff, None)
-    after = (
-        f"SELECT r.stage_ts FROM records r INDEXED BY {index} "
-        f"WHERE r.stage_ts > ? AND r.stage_ts < ? AND ({terms}){where} ORDER BY r.stage_ts LIMIT 1"
-    )
-    first = db.execute(after, [-(2**62), latest, *args, *staff_args]).fetchone()
-    days = (now_ts - first[0]) // 86400 if first else -1  # the oldest record's run first
+    stuck_where, stuck_args = f"({terms}){where}", [*args, *staff_args]
+    first = _next_stuck(db, index, stuck_where, stuck_args, -(2**62), latest)
+    days = (now_ts - first) // 86400 if first is not None else -1  # the oldest record's run first
     least = min(limits.values())  # stuck at all: more than its stage's limit, so at least the least limit
     while days >= least:
         low, high = now_ts - (days + 1) * 86400, now_ts - days * 86400  # stuck exactly `days` whole days
@@ -453,8 +456,8 @@ def _stuck(
             yield count, data
             days -= 1
             continue
-        following = db.execute(after, [high, latest, *args, *staff_args]).fetchone()  # skip days nobody is in
-        days = (now_ts - following[0]) // 86400 if following else -1
+        following = _next_stuck(db, index, stuck_where, stuck_args, high, latest)  # skip days nobody is in
+        days = (now_ts - following) // 86400 if following is not None else -1
 
 
 def due(

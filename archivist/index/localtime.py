@@ -28,10 +28,16 @@ def offset_spans(clock: Clock, first_ts: int, last_ts: int) -> list[Span]:
     return spans
 
 
-def local_seconds(column: str, spans: list[Span]) -> str:
+def local_seconds(column: str, spans: list[Span], checked: bool = False) -> str:
     """SQL: the column's local time as seconds since 1970-01-01 local, where one of `spans` holds
-    it; NULL elsewhere (and for NULL). The newest span is tried first: nearly every date is recent."""
+    it; NULL elsewhere (and for NULL). The newest span is tried first: nearly every date is recent.
+    `checked`: every value is known to lie in one of them (the caller sent the others the zone
+    database's way), so a span is told by its first second alone and the oldest needs no test."""
     if not spans:
         return "NULL"  # untranslated: SQL
+    if checked:
+        (_lo, _hi, oldest), *later = spans
+        whens = " ".join(f"WHEN {column} >= {lo} THEN {column} + {off}" for lo, _hi, off in reversed(later))  # untranslated: SQL
+        return f"(CASE {whens} ELSE {column} + {oldest} END)" if later else f"({column} + {oldest})"  # untranslated: SQL
     whens = " ".join(f"WHEN {column} >= {lo} AND {column} < {hi} THEN {column} + {off}" for lo, hi, off in reversed(spans))
     return f"(CASE {whens} END)"  # untranslated: SQL

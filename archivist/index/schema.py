@@ -70,7 +70,7 @@ CREATE INDEX IF NOT EXISTS records_stage
 -- from the text review's indexes, which would be about twice as long with it (18 + 27 MB at 100,000)
 CREATE INDEX IF NOT EXISTS records_next_json
   ON records(next_ts, coalesce(lead, '~'), coalesce("case", ''), area, coalesce(name, ''),
-             status, staff, stale, stage_ts, json_head, json_path)
+             status, staff, stale, json_head, json_path)
   WHERE next_ts IS NOT NULL;
 CREATE INDEX IF NOT EXISTS records_stage_json
   ON records(stage_ts, coalesce(lead, '~'), coalesce("case", ''), area, coalesce(name, ''),

@@ -39,8 +39,8 @@ from zoneinfo import ZoneInfo
 from ..config import Config
 from ..naming import ascii_digits, fold, normalize_code, normalize_phone
 from ..store import AREAS
-from .build import SPARSE, templates_of
-from .search_text import SEP, expected_name, number_key, split_contact, within_one_edit
+from .build import SPARSE
+from .search_text import SEP, number_key, split_contact, within_one_edit
 
 HIT_COLUMNS = 'r.id, r.lead, r."case", r.company, r.staff, r.status, r.next_ts, r.area, r.name, r.folder, r.stale'
 # written exactly as schema.py's records_order/records_next/records_stage indexes are, so SQLite
@@ -73,15 +73,6 @@ def rel_path(row: sqlite3.Row) -> str:
     """The record folder relative to the root, as it is on disk (r.folder): the config's template
     gives a folder that does not exist once naming.applicant_folder changed (no folder is renamed)."""
     return f"{AREAS[row['area']]}/{row['folder']}"
-
-
-def folder_name(
-    cfg: Config, area: int, name: str | None, lead: str | None, case: str | None, staff: str | None, company: str | None
-) -> str:
-    """The folder the config's templates give a record (stored as r.name only when the real one
-    differs). Nothing here calls it since r.folder holds the real name; tests/test_reports.py
-    checks the export's folder cell against it."""
-    return f"{AREAS[area]}/{name or expected_name(templates_of(cfg), lead, case, staff, company)}"
 
 
 def hit(cfg: Config, row: sqlite3.Row, score: int | None = None, matched: str | None = None) -> dict[str, Any]:
