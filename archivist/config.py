@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import limits as _limits
-from .config_path import find_config_path as find_config_path  # re-exported: where the file is
+from .config_path import find_config_path, parse_config_text
 from .errors import ArchivistError, ConfigError
 from .i18n import N_, _, check_language, how, set_language
 from .limits import DEFAULT_MAX_LOG_BYTES
@@ -282,7 +282,7 @@ def load_config(path: str | os.PathLike[str] | None = None, root: str | os.PathL
         import yaml  # here, not at the top: a command without a config file never parses YAML
 
         try:
-            loaded = yaml.safe_load(text)
+            loaded = parse_config_text(text)
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             line = f":{mark.line + 1}" if mark else ""

@@ -85,14 +85,13 @@ def may_be_too_long(rel_length: int) -> bool:
 
 
 def windows_paths(cfg: Config, paths: Iterable[Path], code: str | None = None) -> Iterator[Violation]:
-    """Paths longer than a Windows client of the share can open (MAX_PATH, share prefix included)."""
+    """Paths longer than a Windows client of the share can open (MAX_PATH, share prefix included),
+    of those `may_be_too_long` picked (the caller asks it of the plain strings)."""
     prefix = cfg.naming.windows_share or DEFAULT_SHARE_PREFIX
     for p in paths:
         try:
             rel = p.relative_to(cfg.root).as_posix()
         except ValueError:
-            continue
-        if not may_be_too_long(len(rel)):
             continue
         n = windows_path_length(rel, prefix)
         if n > WINDOWS_MAX_PATH:

@@ -158,6 +158,17 @@ def home_of(cfg: Config, record: Record) -> Path:
 # -- atomic writes -------------------------------------------------------------------------------
 
 
+def temp_beside(path: Path) -> Path:
+    """Where an atomic write of `path` puts its data first: a hidden name beside it, with the
+    writer's pid (the daemon removes one whose process died: `temp_pattern`)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+
+
+def temp_pattern(name: str) -> re.Pattern[str]:
+    """`temp_beside`'s names for a file called `name`; group 1 is the writer's pid."""
+    return re.compile(rf"^\.{re.escape(name)}\.(\d+)\.[0-9a-f]+\.tmp$")
+
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -172,7 +183,7 @@ def _replacing(path: Path, check: Callable[[], None] | None = None, private: boo
     `check` (if any), then renamed over `path`; on any error the temp file is removed instead.
     `private`: the file gets archivist's mode (0600, 0660 when shared; `modes`) whatever the umask;
     otherwise the umask decides (an export the user asked for, wherever they put it)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    tmp = temp_beside(path)
     if private:
         fd = open_new(tmp, os.O_WRONLY)
     else:
@@ -259,7 +270,7 @@ def _write_unless_changed(
     exchanged back, so that save is on disk again and the caller redoes its change on it (the same
     StaleLog as the check's). Where the filesystem refuses an exchange, a plain rename as before.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    tmp = temp_beside(path)
     fd = open_new(tmp, os.O_WRONLY)  # 0600, 0660 when shared (modes)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -63,7 +63,7 @@ from pathlib import Path
 from archivist.config import Config, load_config
 from archivist.store import AREAS
 from bench.proc import rss_mb
-from bench.run import python_loop_seconds
+from bench.run import cat_command, python_loop_seconds, sh
 
 Argv = list[str]
 
@@ -376,7 +376,7 @@ class Bench:
             runs = max(1, self.args.doctor_runs)
             self.measure("doctor --json (nothing changed)", [self.arch("doctor", "--json")] * runs, 10.0, None, ok_codes=(0, 1))
             if self.args.full_doctor:
-                cat = self._cat_command()
+                cat = cat_command(self.root)
                 self.measure(
                     f"cat of every log{' (cold)' if self._drop() else ''}",
                     [["sh", "-c", f"{self._drop()}{cat}"]] * runs,
@@ -386,15 +386,12 @@ class Bench:
                 full = self.results[-1].median
                 self.measure(
                     f"doctor --full --json{' (cold)' if self._drop() else ''}",
-                    [["sh", "-c", f"{self._drop()}exec {' '.join(map(_sh, self.arch('doctor', '--full', '--json')))}"]] * runs,
+                    [["sh", "-c", f"{self._drop()}exec {' '.join(map(sh, self.arch('doctor', '--full', '--json')))}"]] * runs,
                     2 * full,
                     None,
                     ok_codes=(0, 1),
                     note="(target: 2× the cat above)",
                 )
-
-    def _cat_command(self) -> str:
-        return f"find {_sh(str(self.root))} -name F-31-08-01.yaml -not -path '*/.archivist/*' -print0 | xargs -0 cat > /dev/null"
 
     def _drop(self) -> str:
         if self.args.cold and os.geteuid() == 0 and os.path.exists("/proc/sys/vm/drop_caches"):
@@ -547,12 +544,6 @@ class Bench:
 
     def close(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-def _sh(s: str) -> str:
-    import shlex
-
-    return shlex.quote(s)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -70,20 +70,17 @@ class Context:
         _write_json_list(items, 0)
         sys.stdout.write("\n")
 
-    def json_sections(self, sections: Mapping[str, Iterable[Any]], encoded: bool = False) -> None:
+    def json_sections(self, sections: Mapping[str, Iterable[bytes]]) -> None:
         """A mapping of lists (`due --json`) printed as it is read, byte for byte what `json` prints;
-        `encoded`: each list comes as UTF-8 chunks of its items' JSON texts, safe and nested a list
-        deep in the mapping already (index.due.review_json)."""
+        each list comes as UTF-8 chunks of its items' JSON texts, safe and nested a list deep in
+        the mapping already (index.due.review_json)."""
         write = sys.stdout.write
         if not sections:
             write("{}\n")
             return
-        for i, (key, items) in enumerate(sections.items()):
+        for i, (key, chunks) in enumerate(sections.items()):
             write(("{\n  " if i == 0 else ",\n  ") + json.dumps(key, ensure_ascii=False) + ": ")
-            if encoded:
-                _write_json_texts(items, 1)
-            else:
-                _write_json_list(items, 1)
+            _write_json_texts(chunks, 1)
         write("\n}\n")
 
     def out(self, text: str = "") -> None:
@@ -96,7 +93,7 @@ class Context:
 def _write_json_list(items: Iterable[Any], depth: int) -> None:
     """`items` as json.dumps(indent=2) writes a list nested `depth` levels deep, item by item."""
     write = sys.stdout.write
-    pad = "  " * (depth + 1)
+    pad = json_indent(depth)
     first = True
     for item in items:
         text = _flat_object(item, pad)

@@ -109,7 +109,7 @@ def cmd_due(ctx: Context, args: argparse.Namespace) -> int:
     check_staff(ctx.cfg, args.staff)
     with _index(ctx) as idx:
         if args.json:
-            ctx.json_sections(idx.review_json(staff=args.staff), encoded=True)
+            ctx.json_sections(idx.review_json(staff=args.staff))
             return 0
         sections = idx.review_text(staff=args.staff)
         titles = {"overdue": _("overdue follow-ups"), "today": _("due today"), "stuck": _("stuck in a stage")}

@@ -14,7 +14,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from ..config_path import find_config_path
+from ..config_path import find_config_path, parse_config_text
 from ..i18n import LANGUAGES, N_, current_language, ngettext, set_language, translations
 
 ARGPARSE_MESSAGES = (
@@ -81,6 +81,4 @@ def early_language(argv: list[str] | tuple[str, ...]) -> None:
 
 
 def _read_yaml(path: Path) -> Any:
-    import yaml  # only when there is a config file to read: `--help` and `due` without one never load it
-
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return parse_config_text(path.read_text(encoding="utf-8"))

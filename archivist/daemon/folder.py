@@ -195,7 +195,7 @@ class FolderSteps:
         It is archivist's own unfinished write, never a user's file: the log beside it is intact.
         """
         try:
-            names = [n for n in os.listdir(folder) if n.startswith(f".{LOG_NAME}.") and n.endswith(".tmp")]
+            names = os.listdir(folder)
         except OSError:
             return
         for name in names:

@@ -19,24 +19,21 @@ again, never missed.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
 
 from ..record import LOG_NAME
-from ..store import file_ident
+from ..store import file_ident, temp_pattern
 
 CAP = 4096  # folders (and moved-in names) remembered; ~1 MB
-# the temp file store's atomic write of a log makes beside it: .F-31-08-01.yaml.<pid>.<hex>.tmp
-LOG_TMP = re.compile(rf"^\.{re.escape(LOG_NAME)}\.(\d+)\.[0-9a-f]+\.tmp$")
+LOG_TMP = temp_pattern(LOG_NAME)  # the temp file of an atomic write of a log (store.temp_beside)
 
 
 class OwnWrites:
     """Signatures of folders as the worker left them, and which watch events are its own."""
 
     def __init__(self) -> None:
-        self.cap = CAP
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._looked: OrderedDict[str, tuple[int, tuple[int, int, int, int]]] = OrderedDict()
@@ -51,7 +48,7 @@ class OwnWrites:
             for name in names:
                 self._names[name] = None
                 self._names.move_to_end(name)
-            while len(self._names) > self.cap:
+            while len(self._names) > CAP:
                 self._names.popitem(last=False)
 
     def begin(self, folder: Path) -> None:
@@ -77,9 +74,9 @@ class OwnWrites:
         with self._lock:
             self._looked[key] = (dir_mtime, ident)
             self._looked.move_to_end(key)
-            while len(self._looked) > self.cap:
+            while len(self._looked) > CAP:
                 self._looked.popitem(last=False)
-            if len(self._foreign) > 4 * self.cap:  # folders with events never looked at: start over
+            if len(self._foreign) > 4 * CAP:  # folders with events never looked at: start over
                 self._foreign.clear()
                 self._looked.clear()
 

@@ -6,7 +6,7 @@ archive `open_current` does that walk itself before answering. Past `SYNC_FOLDER
 the walk costs more than the whole command may (≈ 0.6 s of stats alone at 100,000 folders here),
 so the command answers from the index at once and `start` leaves the walk to a detached process:
 
-    start(cfg, say)   # → True if a catch-up process was started (one at a time per archive)
+    start(cfg, say)   # a catch-up process, now or once the command has answered (one at a time per archive)
     wait(cfg, 60)     # → True once no catch-up process runs (tests, the bench)
 
 The process holds an exclusive `flock` on `<state>/catch-up.lock` for its whole life; the command
@@ -46,13 +46,12 @@ def lock_path(cfg: Config) -> Path:
     return layout_of(cfg).state / LOCK_NAME
 
 
-def start(cfg: Config, say: Callable[[str, int, int], None], folders: int) -> bool:
+def start(cfg: Config, say: Callable[[str, int, int], None], folders: int) -> None:
     """Start a detached catch-up of the index with the folders, unless one runs already (inside a
     CLI command: once it has answered, see deferred.py). Says once per archive (a marker in the
     state folder) that answers may lag hand edits by one command."""
-    if later(functools.partial(_start, cfg, say, folders)):
-        return True
-    return _start(cfg, say, folders)
+    if not later(functools.partial(_start, cfg, say, folders)):
+        _start(cfg, say, folders)
 
 
 def _start(cfg: Config, say: Callable[[str, int, int], None], folders: int) -> bool:
