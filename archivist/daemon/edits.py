@@ -66,9 +66,10 @@ def history_kept(before: Baseline, record: Record) -> bool:
     return len(evs) >= before.events_count and events_hash(evs[: before.events_count]) == before.events_hash
 
 
-def hand_edits(before: Baseline | None, record: Record, now: Baseline | None = None) -> list[str]:
+def hand_edits(before: Baseline | None, record: Record, now: Baseline | None = None, kept: bool | None = None) -> list[str]:
     """Fields changed by hand since `before` (empty when unknown or explained by new events);
-    `now`: the record's baseline when the caller has it already (its fields are not made again).
+    `now`: the record's baseline when the caller has it already (its fields are not made again);
+    `kept`: `history_kept(before, record)` when the caller has asked it already.
 
     Earlier events removed or rewritten by hand are named as `events`: the audit trail promises
     nothing ever removes an event, so the daemon must at least say when someone did.
@@ -77,7 +78,7 @@ def hand_edits(before: Baseline | None, record: Record, now: Baseline | None = N
         return []
     evs = record.events
     changed = changed_fields(before.fields, now.fields if now is not None else fields_of(record))
-    if history_kept(before, record):
+    if history_kept(before, record) if kept is None else kept:
         # a hand edit followed by an action before the daemon looked: the new events explain
         # only the fields their actions write, never e.g. `company` or `staff`
         explained = set().union(

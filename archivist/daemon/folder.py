@@ -105,15 +105,16 @@ class FolderSteps:
                 )
                 self.feeder.remove(Path(prev[1]))
             now = baseline_of(rec)
-            changed = hand_edits(prev[0] if prev else None, rec, now) if prev else []
+            old = prev[0] if prev else None
+            # were the events seen last time all kept? (134 µs to hash again for 18 events: once)
+            kept = old is not None and history_kept(old, rec)
+            changed = hand_edits(old, rec, now, kept) if old else []
             read = rec
-            rec, now = self._restore_and_report(folder, rec, prev[0] if prev else None, now, changed)
+            rec, now = self._restore_and_report(folder, rec, old, now, changed, kept)
             self.state.put_baseline(rec.lead, now, folder)
-            if prev is None or prev[0].events_hash != now.events_hash:  # the text only when it changed
-                old = prev[0] if prev else None
-                # hand_edits names "events" exactly when the history was not kept (134 µs to hash
-                # again for 18 events): asked again only of a record restore_events wrote anew
-                added = old is not None and ("events" not in changed if rec is read else history_kept(old, rec))
+            if old is None or old.events_hash != now.events_hash:  # the text only when it changed
+                # asked again only of a record restore_events wrote anew
+                added = kept if rec is read else old is not None and history_kept(old, rec)
                 if not (added and old and self.state.add_events(rec.lead, old.events_count, rec.events[old.events_count :])):
                     self.state.put_events(rec.lead, rec.events)
         vjson = [v.to_json() for v in result.violations]
@@ -145,7 +146,7 @@ class FolderSteps:
         return True
 
     def _restore_and_report(
-        self, folder: Path, rec: Record, before: Baseline | None, now: Baseline, changed: list[str]
+        self, folder: Path, rec: Record, before: Baseline | None, now: Baseline, changed: list[str], kept: bool
     ) -> tuple[Record, Baseline]:
         """Put back events a save dropped (known from the last look and from the journal of
         confirmed events) and log one `edited` event naming what changed by hand."""
@@ -155,7 +156,7 @@ class FolderSteps:
         events_changed = before is not None and before.events_hash != now.events_hash
         # events only added (filing, an action): the ones seen last time are all there, so their
         # stored text need not be parsed to find which are missing (none are)
-        appended = before is not None and events_changed and "events" not in changed  # see hand_edits
+        appended = events_changed and kept
         known = self.state.events(rec.lead) if events_changed and not appended else []
         lost = journal.dropped_events(known + journaled, rec.events) if known or journaled else []
         if not lost and not changed:

@@ -18,7 +18,6 @@ from .schedule import flush_telegram, load_schedule, review_due, run_backup_if_d
 
 log = logging.getLogger("archivist.daemon")
 _monotonic = time.monotonic
-REVIEW_CACHE_KIB = 4000
 
 
 class Scheduler(threading.Thread):
@@ -99,11 +98,13 @@ class Scheduler(threading.Thread):
         if review_due(cfg, now, state):
             try:
                 from ..index import open_index
+                from ..index.schema import SCAN_CACHE_KIB
 
                 idx = open_index(cfg, build_if_missing=False)
                 # the review reads every row once: a full 32 MB page cache would stay in the
-                # daemon's heap for the day, the OS page cache serves the rest as well
-                idx.db.execute(f"PRAGMA cache_size = -{REVIEW_CACHE_KIB}")
+                # daemon's heap for the day, the OS page cache serves the rest as well (the
+                # reports' small cache; this connection is closed after)
+                idx.db.execute(f"PRAGMA cache_size = {SCAN_CACHE_KIB}")
                 try:
                     path = write_review(cfg, now, idx)
                     if cfg.telegram.enabled:
