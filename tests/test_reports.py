@@ -437,8 +437,59 @@ def test_due_lines_where_the_sqlite_arithmetic_stops_are_still_pythons(
     iso_calls: list[int] = []
     real_iso = Clock.iso
     monkeypatch.setattr(Clock, "iso", lambda self, ts: iso_calls.append(ts) or real_iso(self, ts))
-    assert cli("due", "--json")[1] == json.dumps(lists, ensure_ascii=False, indent=2) + "\n"
+    expected = json.dumps(lists, ensure_ascii=False, indent=2) + "\n"
+    assert cli("due", "--json")[1] == expected and iso_calls == []  # the index's own dates, in this zone
+    # an index built in another zone: `due --json` makes its dates, by the zone database where SQLite's stop
+    text = config_file.read_text("utf-8")
+    config_file.write_text(text.replace(zone, "UTC"), "utf-8")
+    assert cli("reindex")[0] == 0
+    config_file.write_text(text, "utf-8")
+    assert cli("due", "--json")[1] == expected
     assert len(iso_calls) > len(lists["overdue"])  # the window with those two went the zone database's way
+
+
+def test_due_json_uses_the_indexs_dates_only_in_the_zone_and_rules_they_were_written_in(
+    archive: Config, cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The index keeps `due --json`'s dates as text, in the zone it was built in (schema 17). A
+    command run with another zone in its config still writes the index's zone (so every row
+    agrees), and a report in another zone, or under other rules of the same zone (a tzdata
+    update), makes its own dates: each output is json.dumps of `due()` in the report's zone."""
+    from archivist.cli import main as cli_main
+    from archivist.config import load_config
+    from archivist.index import schema
+
+    berlin = tmp_path / "berlin.yaml"
+    text = Path(archive.path).read_text("utf-8").replace("Asia/Tehran", "Europe/Berlin")
+    berlin.write_text(text.replace("root: ./archive", f"root: {archive.root}"), "utf-8")
+    in_berlin = load_config(berlin)
+    with open_index(archive) as idx:
+        lead = idx.due()["overdue"][0]["lead"]
+    capsys.readouterr()
+    assert (
+        cli_main(["--config", str(berlin), "log", lead, "--kind", "call", "--note", "x", "--next", "2027-01-02T09:15:00+01:00"])
+        == 0
+    )
+
+    def dumped(cfg: Config) -> str:
+        with open_index(cfg) as idx:
+            return json.dumps(idx.due(), ensure_ascii=False, indent=2) + "\n"
+
+    def report(cfg: Config) -> str:
+        capsys.readouterr()
+        assert cli_main(["--config", str(cfg.path), "due", "--json"]) == 0
+        return capsys.readouterr().out
+
+    tehran = report(archive)
+    assert tehran == dumped(archive) and '"2027-01-02T11:45:00+03:30"' in tehran  # the log Berlin's config wrote
+    assert report(in_berlin) == dumped(in_berlin) and '"2027-01-02T09:15:00+01:00"' in report(in_berlin)
+    with open_index(archive) as idx:  # the stored text is what the report reads in its own zone...
+        idx.db.execute("UPDATE records SET next_json = '\"2000-01-01T00:00:00+03:30\"' WHERE lead = ?", (lead,))
+        assert "2000-01-01T00:00:00" in report(archive)
+        # ...and never under other rules
+        stamp = schema.dates_zone(idx.db)
+        idx.db.execute("UPDATE meta SET value = ? WHERE key = ?", (stamp.replace(" ", " 0"), schema.DATES_ZONE))
+    assert report(archive) == tehran
 
 
 def test_due_json_comes_a_window_at_a_time_with_no_entry_lost_or_twice(

@@ -36,7 +36,7 @@ from ..liveness import running
 from ..modes import make_dirs
 from ..stages import STAGES
 from ..store import AREAS, record_depth
-from . import build, catchup, lookup, schema
+from . import build, catchup, lookup, review, schema
 from .build import Progress
 from .search_text import path_key
 
@@ -211,12 +211,13 @@ class Index:
             if changed or vanished:
                 self.db.execute("BEGIN IMMEDIATE")
                 try:
+                    dates = self._dates()
                     for area, name, _prev in changed:
                         rel = f"{area}/{name}"
                         prev = build.find_row(self.db, rel)
                         if prev is not None and build.unchanged(f"{root}/{rel}", prev):
                             continue
-                        build.insert_scan(self.db, build.scan_folder(root, area, name, templates), prev)
+                        build.insert_scan(self.db, build.scan_folder(root, area, name, templates), dates, prev)
                     for rid in vanished:
                         build._retire(self.db, rid)
                     _drop_vanished(self.db, seen)
@@ -487,8 +488,12 @@ class Index:
         prev = build.find_row(self.db, rel)
         if prev is not None and build.unchanged(folder, prev):
             return 0
-        build.insert_scan(self.db, build.scan_folder(root, area, name, build.templates_of(self.cfg)), prev)
+        build.insert_scan(self.db, build.scan_folder(root, area, name, build.templates_of(self.cfg)), self._dates(), prev)
         return 1
+
+    def _dates(self) -> build.DateText:
+        """How this index stores a record's dates (in its own zone, whatever this config's is)."""
+        return review.json_dates(schema.dates_zone(self.db))
 
 
 def _drop_vanished(db: sqlite3.Connection, seen: set[int]) -> None:
@@ -502,7 +507,7 @@ def _drop_vanished(db: sqlite3.Connection, seen: set[int]) -> None:
 def _fill(db: sqlite3.Connection, cfg: Config, progress: Progress | None) -> tuple[int, float]:
     """Insert every folder's scan into empty tables (ids are applicant codes: see build.py);
     (records, seconds the main process spent writing them)."""
-    return build.insert_fresh(db, build.prepared_all(cfg, progress))
+    return build.insert_fresh(db, build.prepared_all(cfg, progress), review.json_dates(schema.dates_zone(db)))
 
 
 FTS_TABLES = ("fts_ids", "fts_names", "fts_notes", "fts_files", "fts_company", "fts_core")
@@ -770,7 +775,7 @@ def cold_build(cfg: Config, progress: Progress | None = None) -> dict[str, Any]:
     schema.remove_files(tmp)
     db = schema.connect(tmp, bulk=True)
     try:
-        schema.create(db)
+        schema.create(db, cfg.timezone)
         db.execute("BEGIN")
         n, writing = _fill(db, cfg, progress)
         started_finish = time.monotonic()

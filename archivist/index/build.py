@@ -68,7 +68,11 @@ ROW_COLUMNS = (
     "due_tail",
     "json_head",
     "json_path",
+    "next_json",
+    "stage_json",
 )
+_NEXT_TS, _STAGE_TS, _NEXT_JSON, _STAGE_JSON = (ROW_COLUMNS.index(c) for c in ("next_ts", "stage_ts", "next_json", "stage_json"))
+DateText = Callable[[int | None], str | None]  # review.json_dates: a date as the index stores it
 _INSERT = "INSERT INTO records({}) VALUES ({})".format(
     ", ".join(f'"{c}"' for c in ROW_COLUMNS), ", ".join("?" * len(ROW_COLUMNS))
 )
@@ -170,6 +174,7 @@ def prepare(scan: Scan) -> Prepared:
     entry = scan.entry or scan.placeholder
     assert entry is not None
     row = dict(entry.row, id=None, log_mtime=scan.log_mtime, log_size=scan.log_size, dir_sig=scan.dir_sig)
+    row["next_json"] = row["stage_json"] = None  # written with the row, in the index's zone (`dated`)
     texts = tuple(
         (table, text)
         for table, text in (
@@ -260,7 +265,13 @@ def terms(values: list[Any], rid: int) -> list[tuple[str, int]]:
     return [(t, rid) for t in out]
 
 
-def insert_scan(db: sqlite3.Connection, scan: Scan, previous: sqlite3.Row | tuple | None = None) -> None:
+def dated(values: list[Any], dates: DateText) -> list[Any]:
+    """A prepared row with its dates' text for `due --json` (the index's zone: schema.create)."""
+    values[_NEXT_JSON], values[_STAGE_JSON] = dates(values[_NEXT_TS]), dates(values[_STAGE_TS])
+    return values
+
+
+def insert_scan(db: sqlite3.Connection, scan: Scan, dates: DateText, previous: sqlite3.Row | tuple | None = None) -> None:
     """Store one folder's scan, replacing its previous row (`previous`: id first, status at [4])."""
     if scan.entry is None and previous is not None and previous[4] is not None:
         # invalid now, valid before: keep the last good state, marked stale, stats updated so the
@@ -275,7 +286,7 @@ def insert_scan(db: sqlite3.Connection, scan: Scan, previous: sqlite3.Row | tupl
         _retire(db, previous[0])
     values, _lead, texts, numbers, words, _violation = prepare(scan)
     rid = values[0] = _new_id(db)
-    db.execute(_INSERT, values)
+    db.execute(_INSERT, dated(values, dates))
     db.executemany(_TERMS_INSERT, terms(values, rid))
     for table, text in texts:
         db.execute(_FTS_INSERT[table], (rid, text))
@@ -286,7 +297,7 @@ def insert_scan(db: sqlite3.Connection, scan: Scan, previous: sqlite3.Row | tupl
     _set_own_violation(db, scan)
 
 
-def insert_fresh(db: sqlite3.Connection, items: Iterable[Prepared], batch: int = 1000) -> tuple[int, float]:
+def insert_fresh(db: sqlite3.Connection, items: Iterable[Prepared], dates: DateText, batch: int = 1000) -> tuple[int, float]:
     """A full build into empty tables: ids are applicant codes, rows go in with executemany.
 
     Returns (records, seconds spent writing): the writing is the part no worker can share.
@@ -309,7 +320,7 @@ def insert_fresh(db: sqlite3.Connection, items: Iterable[Prepared], batch: int =
             rid = int(lead) if lead and lead.isdigit() and int(lead) not in used else _new_id(db)
             used.add(rid)
             values[0] = rid
-            records.append(values)
+            records.append(dated(values, dates))
             name_terms += terms(values, rid)
             for table, text in texts:
                 fts[table].append((rid, text))

@@ -6,6 +6,7 @@ it longer ago than `followup.stuck_days` allows for that stage (Record.stage_sin
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,8 +20,8 @@ from ..dates import HOUR_MINUTE, SECONDS, Clock
 from ..dates import now as _now
 from ..i18n import N_, _
 from ..terminal import json_safe
-from . import review
-from .localtime import local_seconds, offset_spans
+from . import review, schema
+from .localtime import local_seconds, offset_spans, zone_stamp
 from .search import CODE_ORDER, HIT_COLUMNS, _filters, hit, iso_of
 
 SECTIONS = ("overdue", "today", "stuck")
@@ -30,7 +31,8 @@ def _stuck_terms(cfg: Config, now_ts: int) -> tuple[str, list[Any], int | None]:
     """SQL true of a record stuck in its stage, its parameters, and the latest cutoff (None: no
     stage has a limit)."""
     limits = [(stage, now_ts - int(days) * 86400) for stage, days in cfg.followup.stuck_days.items()]
-    terms = " OR ".join("(r.status = ? AND r.stage_ts < ?)" for _ in limits) or "0"
+    whens = " ".join("WHEN ? THEN ?" for _ in limits)  # untranslated: SQL
+    terms = f"r.stage_ts < (CASE r.status {whens} END)" if limits else "0"
     return terms, [x for pair in limits for x in pair], max((cutoff for _stage, cutoff in limits), default=None)
 
 
@@ -165,43 +167,36 @@ def review_json(
     now = now or _now(cfg.timezone)
     now_ts, end = int(now.timestamp()), _end_of_today(cfg, now)
     clock = Clock(cfg.calendar, cfg.timezone)
-    ends = [  # of every follow-up in the index: a stuck record's is any of them
-        db.execute(
-            f"SELECT r.next_ts FROM records r INDEXED BY records_next_ts WHERE r.next_ts IS NOT NULL ORDER BY r.next_ts {way} LIMIT 1"
-        ).fetchone()
-        for way in ("ASC", "DESC")
-    ]
-    first, last = (ends[0][0], ends[1][0]) if ends[0] and ends[1] else (end, end)
     terms, args, latest = _stuck_terms(cfg, now_ts)
     where, staff_args = _filters(None, staff, None)
     stuck_where, stuck_args = f"({terms}){where}", [*args, *staff_args]
-    stuck_from = _next_stuck(db, "records_stage_json", stuck_where, stuck_args, -(2**62), latest)
-    dates = _Dates(clock, min(first, end, stuck_from or end), max(last, end), now_ts, iso=True)
+    fixed: dict[str, Any]
+    dates: _Dates | None
+    if schema.dates_zone(db) == zone_stamp(cfg.timezone):  # the index holds this report's dates (schema 17)
+        next_sql, maybe_next, stage_sql, fixed, dates, check = "r.next_json", "r.next_json", "r.stage_json", {}, None, None
+    else:
+        next_sql, maybe_next, stage_sql, fixed, dates, check = _made_dates(
+            db, clock, now_ts, end, stuck_where, stuck_args, latest
+        )
     key, close = review.JSON_KEY, "\n" + review.JSON_INDENT + "}"
     # what every path starts with
     root = key + 'path": "' + json_safe(review.json_text(str(cfg.root))[1:-1])  # untranslated: JSON key
-
-    def iso(ts: int | None) -> str:
-        return "null" if ts is None else f'"{clock.iso(ts)}"'
+    fixed["root"] = root
+    iso = functools.partial(review.json_date, clock)
 
     # an entry: r.json_head, its follow-up, the root, r.json_path, then `stale` and what follows it
     front = "r.json_head || {next} || :root || r.json_path || CASE WHEN r.stale THEN :stale ELSE :fresh END"
-    fixed = {**dates.params, "root": root}
     shut = {"fresh": key + 'stale": false' + close, "stale": key + 'stale": true' + close}  # untranslated: JSON keys
 
     def entry(head: str, next_ts: int, path: str, stale: int) -> str:
         return head + iso(next_ts) + root + path + shut["stale" if stale else "fresh"]
 
     columns = "r.json_head, r.next_ts, r.json_path, r.stale"  # untranslated: SQL
-    sql = front.format(next=dates.text("r.next_ts"))
-    dated = _Form(sql, {**fixed, **shut}, columns, entry, ",\n" + review.JSON_INDENT, dates)
+    dated = _Form(front.format(next=next_sql), {**fixed, **shut}, columns, entry, ",\n" + review.JSON_INDENT, dates)
     since = {
         "fresh": key + 'stale": false' + key + 'stage_since": ',
         "stale": key + 'stale": true' + key + 'stage_since": ',
     }  # untranslated: JSON keys
-    maybe_next = f"CASE WHEN r.next_ts IS NULL THEN 'null' ELSE {dates.text('r.next_ts')} END"  # untranslated: SQL
-    # a stuck record's follow-up checked row by row only where the index's are not all in one run
-    check = None if dates.covers(first, last + 1) else f"(r.next_ts IS NOT NULL AND {dates.outside('r.next_ts')})"
 
     limits = {stage: int(days) for stage, days in cfg.followup.stuck_days.items()}
     # what follows a stuck record's days, by stage
@@ -216,7 +211,7 @@ def review_json(
     # one scan of the whole section: how long a record is stuck is SQL arithmetic here, a number
     by_stage, by_stage_params = _by_stage(limit_text)
     days = f":days_key || ((:now - r.stage_ts) / 86400) || {by_stage}"  # untranslated: SQL
-    sql = f"{front.format(next=maybe_next)} || {dates.text('r.stage_ts')} || {days}"  # untranslated: SQL
+    sql = f"{front.format(next=maybe_next)} || {stage_sql} || {days}"  # untranslated: SQL
     params = {**fixed, **since, **by_stage_params, "days_key": key + 'days": ', "now": now_ts}
     stuck = _Form(sql, params, f"{columns}, r.stage_ts, r.status", stuck_entry, dated.sep, dates, check)
     out = {key: _texts(chunks) for key, chunks in _dated(db, dated, staff, now_ts, end, "records_next_json").items()}
@@ -224,6 +219,27 @@ def review_json(
         return {**out, "stuck": iter(())}
     stuck_chunks = _windows(db, stuck, stuck_where, stuck_args, "r.stage_ts", -(2**62), latest, "records_stage_json")
     return {**out, "stuck": _texts(stuck_chunks)}
+
+
+def _made_dates(
+    db: sqlite3.Connection, clock: Clock, now_ts: int, end: int, stuck_where: str, stuck_args: list[Any], latest: int | None
+) -> tuple[str, str, str, dict[str, Any], _Dates, str | None]:
+    """`due --json`'s dates made by the report (the index's are in another zone, or under other
+    rules): SQL of a follow-up's date, of a stuck record's (which may have none) and of its
+    stage's, their parameters, the `_Dates` behind them, and the stuck rows' `check`."""
+    ends = [  # of every follow-up in the index: a stuck record's is any of them
+        db.execute(
+            f"SELECT r.next_ts FROM records r INDEXED BY records_next_ts WHERE r.next_ts IS NOT NULL ORDER BY r.next_ts {way} LIMIT 1"
+        ).fetchone()
+        for way in ("ASC", "DESC")
+    ]
+    first, last = (ends[0][0], ends[1][0]) if ends[0] and ends[1] else (end, end)
+    stuck_from = _next_stuck(db, "records_stage_json", stuck_where, stuck_args, -(2**62), latest)
+    dates = _Dates(clock, min(first, end, stuck_from or end), max(last, end), now_ts, iso=True)
+    maybe_next = f"CASE WHEN r.next_ts IS NULL THEN 'null' ELSE {dates.text('r.next_ts')} END"  # untranslated: SQL
+    # a stuck record's follow-up checked row by row only where the index's are not all in one run
+    check = None if dates.covers(first, last + 1) else f"(r.next_ts IS NOT NULL AND {dates.outside('r.next_ts')})"
+    return dates.text("r.next_ts"), maybe_next, dates.text("r.stage_ts"), dict(dates.params), dates, check
 
 
 @dataclass

@@ -41,3 +41,27 @@ def local_seconds(column: str, spans: list[Span], checked: bool = False) -> str:
         return f"(CASE {whens} ELSE {column} + {oldest} END)" if later else f"({column} + {oldest})"  # untranslated: SQL
     whens = " ".join(f"WHEN {column} >= {lo} AND {column} < {hi} THEN {column} + {off}" for lo, hi, off in reversed(spans))
     return f"(CASE {whens} END)"  # untranslated: SQL
+
+
+def zone_stamp(name: str) -> str | None:
+    """The zone's name and a fingerprint of its rules (the zone database's file for it), or None
+    when the file cannot be found (a zone from the `tzdata` package, or none at all).
+
+    Why: the index stores `due --json`'s dates as text in one zone (schema.DATES_ZONE), and a
+    report may use them only when its zone is that zone under the same rules: a tzdata update
+    that moves a future change of offset makes the stored text wrong for the dates after it."""
+    import os
+    import zoneinfo
+
+    from .search_text import blake2b
+
+    if not name or name.startswith(("/", ".")) or ".." in name or "\\" in name:
+        return None  # a key ZoneInfo refuses: never a path into the filesystem
+    for folder in zoneinfo.TZPATH:
+        try:
+            with open(os.path.join(folder, name), "rb") as f:
+                rules = f.read(1 << 20)
+        except OSError:
+            continue
+        return f"{name} {blake2b(rules, digest_size=8).hexdigest()}"
+    return None

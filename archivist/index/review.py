@@ -4,7 +4,8 @@
 
 Every part of a line but the middle is the record's own, and so is every part of a JSON entry
 but its dates, the archive's root in its path, and `stale`; the index keeps those parts with the
-row, made safe already (records.due_head, due_tail, json_head, json_path; schema 16): `due` and
+row, made safe already (records.due_head, due_tail, json_head, json_path; schema 16), and the
+JSON's dates as well, in the zone the index was built in (next_json, stage_json; schema 17): `due` and
 `due --json` then put 125,000 lines or entries together inside SQLite around what depends on the
 clock and the config (index/due.py) and write the bytes as SQLite hands them over, with no Python
 per line and no control-character pass over 12 or 48 MB. The rule changes here only with
@@ -13,8 +14,11 @@ SCHEMA_VERSION.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 
+from ..dates import Clock
 from ..store import AREAS
 from ..terminal import json_safe, neutralize
 
@@ -46,6 +50,19 @@ def json_head(lead: str | None, case: str | None, company: str | None, staff: st
 def json_path(area: int, folder: str) -> str:
     """The entry's path after the archive's root (search.rel_path's), with its closing quote."""
     return json_safe(json_text(f"/{AREAS[area]}/{folder}")[1:])
+
+
+def json_date(clock: Clock, ts: int | None) -> str:
+    """A date as `due --json` writes it: the zone's ISO text in quotes, or null."""
+    return "null" if ts is None else f'"{clock.iso(ts)}"'
+
+
+def json_dates(stamp: str | None) -> Callable[[int | None], str | None]:
+    """How an index whose schema.dates_zone is `stamp` stores a record's dates (json_date in that
+    zone); nothing (NULL) when it has none."""
+    if stamp is None:
+        return lambda _ts: None
+    return functools.partial(json_date, Clock("gregorian", stamp.rsplit(" ", 1)[0]))
 
 
 def json_text(value: str | None) -> str:

@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-SCHEMA_VERSION = 16
+SCHEMA_VERSION = 17
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS records(
   log_mtime INTEGER, log_size INTEGER,
   dir_sig,                   -- folder mtime (integer), or text with sub-folder mtimes
   due_head TEXT, due_tail TEXT,  -- the record's parts of its `due` line, terminal-safe (review.py; schema 15)
-  json_head TEXT, json_path TEXT  -- the record's parts of its `due --json` entry (review.py; schema 16)
+  json_head TEXT, json_path TEXT,  -- the record's parts of its `due --json` entry (review.py; schema 16)
+  next_json TEXT, stage_json TEXT  -- its dates as `due --json` writes them, in meta's dates_zone (schema 17)
 );
 CREATE INDEX IF NOT EXISTS records_pkey ON records(pkey);
 CREATE INDEX IF NOT EXISTS records_lead ON records(lead);
@@ -70,11 +71,11 @@ CREATE INDEX IF NOT EXISTS records_stage
 -- from the text review's indexes, which would be about twice as long with it (18 + 27 MB at 100,000)
 CREATE INDEX IF NOT EXISTS records_next_json
   ON records(next_ts, coalesce(lead, '~'), coalesce("case", ''), area, coalesce(name, ''),
-             status, staff, stale, json_head, json_path)
+             status, staff, stale, json_head, next_json, json_path)
   WHERE next_ts IS NOT NULL;
 CREATE INDEX IF NOT EXISTS records_stage_json
   ON records(stage_ts, coalesce(lead, '~'), coalesce("case", ''), area, coalesce(name, ''),
-             status, staff, stale, next_ts, json_head, json_path);
+             status, staff, stale, next_ts, json_head, next_json, json_path, stage_json);
 -- the dates alone: a report reads its rows a window at a time, each window ending where the index
 -- is CHUNK_ENTRIES rows further on (index/due.py `_windows`), counted here for a few MB
 CREATE INDEX IF NOT EXISTS records_next_ts ON records(next_ts) WHERE next_ts IS NOT NULL;
@@ -144,9 +145,26 @@ def connect(path: Path, *, bulk: bool = False, readonly: bool = False, immutable
     return db
 
 
-def create(db: sqlite3.Connection) -> None:
+DATES_ZONE = "dates_zone"  # meta: localtime.zone_stamp of the zone records.next_json/stage_json are in
+
+
+def create(db: sqlite3.Connection, zone: str) -> None:
+    """An empty index whose stored dates are written in `zone` (the building config's) for good:
+    every later writer uses the same zone whatever its own config says, so the rows agree, and
+    a report in another zone (or under other rules) makes its dates itself (index/due.py)."""
+    from .localtime import zone_stamp
+
     db.executescript(DDL)
     db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    stamp = zone_stamp(zone)
+    if stamp is not None:
+        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (DATES_ZONE, stamp))
+
+
+def dates_zone(db: sqlite3.Connection) -> str | None:
+    """The stamp (localtime.zone_stamp) of the zone the stored dates are in; None: none are."""
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (DATES_ZONE,)).fetchone()
+    return None if row is None else str(row[0])
 
 
 def version_ok(db: sqlite3.Connection) -> bool:
