@@ -451,10 +451,11 @@ def test_due_lines_where_the_sqlite_arithmetic_stops_are_still_pythons(
 def test_due_json_uses_the_indexs_dates_only_in_the_zone_and_rules_they_were_written_in(
     archive: Config, cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The index keeps `due --json`'s dates as text, in the zone it was built in (schema 17). A
-    command run with another zone in its config still writes the index's zone (so every row
-    agrees), and a report in another zone, or under other rules of the same zone (a tzdata
-    update), makes its own dates: each output is json.dumps of `due()` in the report's zone."""
+    """The index keeps `due --json`'s dates and root as text, for the zone and root it was built
+    for (schema 17). A command run with another zone in its config still writes the index's zone
+    (so every row agrees), and a report in another zone, through another root, or under other
+    rules of the same zone (a tzdata update) makes its own: each output is json.dumps of `due()`
+    in the report's zone and root."""
     from archivist.cli import main as cli_main
     from archivist.config import load_config
     from archivist.index import schema
@@ -484,12 +485,21 @@ def test_due_json_uses_the_indexs_dates_only_in_the_zone_and_rules_they_were_wri
     assert tehran == dumped(archive) and '"2027-01-02T11:45:00+03:30"' in tehran  # the log Berlin's config wrote
     assert report(in_berlin) == dumped(in_berlin) and '"2027-01-02T09:15:00+01:00"' in report(in_berlin)
     with open_index(archive) as idx:  # the stored text is what the report reads in its own zone...
-        idx.db.execute("UPDATE records SET next_json = '\"2000-01-01T00:00:00+03:30\"' WHERE lead = ?", (lead,))
+        idx.db.execute(
+            "UPDATE records SET next_json = '\"2000-01-01T00:00:00+03:30\"' || substr(next_json, 28) WHERE lead = ?", (lead,)
+        )
         assert "2000-01-01T00:00:00" in report(archive)
         # ...and never under other rules
-        stamp = schema.dates_zone(idx.db)
-        idx.db.execute("UPDATE meta SET value = ? WHERE key = ?", (stamp.replace(" ", " 0"), schema.DATES_ZONE))
+        stamp = schema.json_for(idx.db)
+        idx.db.execute("UPDATE meta SET value = ? WHERE key = ?", (stamp.replace(" ", " 0", 1), schema.JSON_FOR))
     assert report(archive) == tehran
+    with open_index(archive) as idx:  # its own rules again (the record's stored date still wrong)
+        idx.db.execute("UPDATE meta SET value = ? WHERE key = ?", (stamp, schema.JSON_FOR))
+    moved = Path(archive.root).rename(tmp_path / "moved")  # the archive moved, its index with it
+    elsewhere = tmp_path / "elsewhere.yaml"
+    elsewhere.write_text(Path(archive.path).read_text("utf-8").replace("root: ./archive", f"root: {moved}"), "utf-8")
+    there = report(load_config(elsewhere))
+    assert there == dumped(load_config(elsewhere)) and f'"path": "{moved}/' in there
 
 
 def test_due_json_comes_a_window_at_a_time_with_no_entry_lost_or_twice(

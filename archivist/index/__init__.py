@@ -492,8 +492,8 @@ class Index:
         return 1
 
     def _dates(self) -> build.DateText:
-        """How this index stores a record's dates (in its own zone, whatever this config's is)."""
-        return review.json_dates(schema.dates_zone(self.db))
+        """How this index stores a record's dates (for its own zone and root, whatever this config's are)."""
+        return review.json_dates(schema.json_for(self.db))
 
 
 def _drop_vanished(db: sqlite3.Connection, seen: set[int]) -> None:
@@ -507,7 +507,7 @@ def _drop_vanished(db: sqlite3.Connection, seen: set[int]) -> None:
 def _fill(db: sqlite3.Connection, cfg: Config, progress: Progress | None) -> tuple[int, float]:
     """Insert every folder's scan into empty tables (ids are applicant codes: see build.py);
     (records, seconds the main process spent writing them)."""
-    return build.insert_fresh(db, build.prepared_all(cfg, progress), review.json_dates(schema.dates_zone(db)))
+    return build.insert_fresh(db, build.prepared_all(cfg, progress), review.json_dates(schema.json_for(db)))
 
 
 FTS_TABLES = ("fts_ids", "fts_names", "fts_notes", "fts_files", "fts_company", "fts_core")
@@ -775,7 +775,7 @@ def cold_build(cfg: Config, progress: Progress | None = None) -> dict[str, Any]:
     schema.remove_files(tmp)
     db = schema.connect(tmp, bulk=True)
     try:
-        schema.create(db, cfg.timezone)
+        schema.create(db, cfg.timezone, cfg.root)
         db.execute("BEGIN")
         n, writing = _fill(db, cfg, progress)
         started_finish = time.monotonic()

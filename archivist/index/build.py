@@ -72,7 +72,7 @@ ROW_COLUMNS = (
     "stage_json",
 )
 _NEXT_TS, _STAGE_TS, _NEXT_JSON, _STAGE_JSON = (ROW_COLUMNS.index(c) for c in ("next_ts", "stage_ts", "next_json", "stage_json"))
-DateText = Callable[[int | None], str | None]  # review.json_dates: a date as the index stores it
+DateText = Callable[[int | None, int | None], tuple[str | None, str | None]]  # review.json_dates
 _INSERT = "INSERT INTO records({}) VALUES ({})".format(
     ", ".join(f'"{c}"' for c in ROW_COLUMNS), ", ".join("?" * len(ROW_COLUMNS))
 )
@@ -174,7 +174,7 @@ def prepare(scan: Scan) -> Prepared:
     entry = scan.entry or scan.placeholder
     assert entry is not None
     row = dict(entry.row, id=None, log_mtime=scan.log_mtime, log_size=scan.log_size, dir_sig=scan.dir_sig)
-    row["next_json"] = row["stage_json"] = None  # written with the row, in the index's zone (`dated`)
+    row["next_json"] = row["stage_json"] = None  # written with the row, for the index's zone and root (`dated`)
     texts = tuple(
         (table, text)
         for table, text in (
@@ -266,8 +266,8 @@ def terms(values: list[Any], rid: int) -> list[tuple[str, int]]:
 
 
 def dated(values: list[Any], dates: DateText) -> list[Any]:
-    """A prepared row with its dates' text for `due --json` (the index's zone: schema.create)."""
-    values[_NEXT_JSON], values[_STAGE_JSON] = dates(values[_NEXT_TS]), dates(values[_STAGE_TS])
+    """A prepared row with its dates' text for `due --json` (for the index's zone and root: schema.create)."""
+    values[_NEXT_JSON], values[_STAGE_JSON] = dates(values[_NEXT_TS], values[_STAGE_TS])
     return values
 
 

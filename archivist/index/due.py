@@ -19,9 +19,8 @@ from ..config import Config
 from ..dates import HOUR_MINUTE, SECONDS, Clock
 from ..dates import now as _now
 from ..i18n import N_, _
-from ..terminal import json_safe
 from . import review, schema
-from .localtime import local_seconds, offset_spans, zone_stamp
+from .localtime import local_seconds, offset_spans
 from .search import CODE_ORDER, HIT_COLUMNS, _filters, hit, iso_of
 
 SECTIONS = ("overdue", "today", "stuck")
@@ -170,22 +169,21 @@ def review_json(
     terms, args, latest = _stuck_terms(cfg, now_ts)
     where, staff_args = _filters(None, staff, None)
     stuck_where, stuck_args = f"({terms}){where}", [*args, *staff_args]
+    key, close = review.JSON_KEY, "\n" + review.JSON_INDENT + "}"
+    root = review.json_root(str(cfg.root))  # what every path starts with
     fixed: dict[str, Any]
     dates: _Dates | None
-    if schema.dates_zone(db) == zone_stamp(cfg.timezone):  # the index holds this report's dates (schema 17)
+    if schema.json_for(db) == schema.json_stamp(cfg.timezone, cfg.root):  # the index holds this report's dates
         next_sql, maybe_next, stage_sql, fixed, dates, check = "r.next_json", "r.next_json", "r.stage_json", {}, None, None
-    else:
+    else:  # made here, and the root and the days' key put after them
         next_sql, maybe_next, stage_sql, fixed, dates, check = _made_dates(
             db, clock, now_ts, end, stuck_where, stuck_args, latest
         )
-    key, close = review.JSON_KEY, "\n" + review.JSON_INDENT + "}"
-    # what every path starts with
-    root = key + 'path": "' + json_safe(review.json_text(str(cfg.root))[1:-1])  # untranslated: JSON key
-    fixed["root"] = root
+        fixed.update(root=root, days_key=review.JSON_DAYS)
     iso = functools.partial(review.json_date, clock)
 
-    # an entry: r.json_head, its follow-up, the root, r.json_path, then `stale` and what follows it
-    front = "r.json_head || {next} || :root || r.json_path || CASE WHEN r.stale THEN :stale ELSE :fresh END"
+    # an entry: r.json_head, its follow-up and the root (next_sql), r.json_path, then `stale` and what follows it
+    front = "r.json_head || {next} || r.json_path || CASE WHEN r.stale THEN :stale ELSE :fresh END"
     shut = {"fresh": key + 'stale": false' + close, "stale": key + 'stale": true' + close}  # untranslated: JSON keys
 
     def entry(head: str, next_ts: int, path: str, stale: int) -> str:
@@ -203,16 +201,15 @@ def review_json(
     limit_text = {s: f'{key}limit": {limit}{close}' for s, limit in limits.items()}  # untranslated: JSON key
 
     def stuck_entry(head: str, next_ts: int | None, path: str, stale: int, stage_ts: int, status: str) -> str:
-        days = f'{key}days": {(now_ts - stage_ts) // 86400}'  # untranslated: JSON key
+        days = f"{review.JSON_DAYS}{(now_ts - stage_ts) // 86400}"
         return (
             head + iso(next_ts) + root + path + since["stale" if stale else "fresh"] + iso(stage_ts) + days + limit_text[status]
         )
 
     # one scan of the whole section: how long a record is stuck is SQL arithmetic here, a number
     by_stage, by_stage_params = _by_stage(limit_text)
-    days = f":days_key || ((:now - r.stage_ts) / 86400) || {by_stage}"  # untranslated: SQL
-    sql = f"{front.format(next=maybe_next)} || {stage_sql} || {days}"  # untranslated: SQL
-    params = {**fixed, **since, **by_stage_params, "days_key": key + 'days": ', "now": now_ts}
+    sql = f"{front.format(next=maybe_next)} || {stage_sql} || ((:now - r.stage_ts) / 86400) || {by_stage}"  # untranslated: SQL
+    params = {**fixed, **since, **by_stage_params, "now": now_ts}
     stuck = _Form(sql, params, f"{columns}, r.stage_ts, r.status", stuck_entry, dated.sep, dates, check)
     out = {key: _texts(chunks) for key, chunks in _dated(db, dated, staff, now_ts, end, "records_next_json").items()}
     if latest is None:  # no stage has a limit
@@ -224,9 +221,10 @@ def review_json(
 def _made_dates(
     db: sqlite3.Connection, clock: Clock, now_ts: int, end: int, stuck_where: str, stuck_args: list[Any], latest: int | None
 ) -> tuple[str, str, str, dict[str, Any], _Dates, str | None]:
-    """`due --json`'s dates made by the report (the index's are in another zone, or under other
-    rules): SQL of a follow-up's date, of a stuck record's (which may have none) and of its
-    stage's, their parameters, the `_Dates` behind them, and the stuck rows' `check`."""
+    """`due --json`'s dates made by the report (the index's are for another zone, other rules or
+    another root): SQL of a follow-up's date and :root after it, of a stuck record's (which may
+    have none), of its stage's date and :days_key after it, their parameters, the `_Dates`
+    behind them, and the stuck rows' `check`."""
     ends = [  # of every follow-up in the index: a stuck record's is any of them
         db.execute(
             f"SELECT r.next_ts FROM records r INDEXED BY records_next_ts WHERE r.next_ts IS NOT NULL ORDER BY r.next_ts {way} LIMIT 1"
@@ -236,10 +234,11 @@ def _made_dates(
     first, last = (ends[0][0], ends[1][0]) if ends[0] and ends[1] else (end, end)
     stuck_from = _next_stuck(db, "records_stage_json", stuck_where, stuck_args, -(2**62), latest)
     dates = _Dates(clock, min(first, end, stuck_from or end), max(last, end), now_ts, iso=True)
-    maybe_next = f"CASE WHEN r.next_ts IS NULL THEN 'null' ELSE {dates.text('r.next_ts')} END"  # untranslated: SQL
+    maybe_next = f"(CASE WHEN r.next_ts IS NULL THEN 'null' ELSE {dates.text('r.next_ts')} END) || :root"  # untranslated: SQL
     # a stuck record's follow-up checked row by row only where the index's are not all in one run
     check = None if dates.covers(first, last + 1) else f"(r.next_ts IS NOT NULL AND {dates.outside('r.next_ts')})"
-    return dates.text("r.next_ts"), maybe_next, dates.text("r.stage_ts"), dict(dates.params), dates, check
+    next_sql, stage_sql = f"{dates.text('r.next_ts')} || :root", f"{dates.text('r.stage_ts')} || :days_key"  # untranslated: SQL
+    return next_sql, maybe_next, stage_sql, dict(dates.params), dates, check
 
 
 @dataclass

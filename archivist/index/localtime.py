@@ -47,7 +47,7 @@ def zone_stamp(name: str) -> str | None:
     """The zone's name and a fingerprint of its rules (the zone database's file for it), or None
     when the file cannot be found (a zone from the `tzdata` package, or none at all).
 
-    Why: the index stores `due --json`'s dates as text in one zone (schema.DATES_ZONE), and a
+    Why: the index stores `due --json`'s dates as text in one zone (schema.json_stamp), and a
     report may use them only when its zone is that zone under the same rules: a tzdata update
     that moves a future change of offset makes the stored text wrong for the dates after it."""
     import os

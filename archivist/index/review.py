@@ -5,7 +5,8 @@
 Every part of a line but the middle is the record's own, and so is every part of a JSON entry
 but its dates, the archive's root in its path, and `stale`; the index keeps those parts with the
 row, made safe already (records.due_head, due_tail, json_head, json_path; schema 16), and the
-JSON's dates as well, in the zone the index was built in (next_json, stage_json; schema 17): `due` and
+JSON's dates and root as well, for the zone and root the index was built for (next_json,
+stage_json; schema 17): `due` and
 `due --json` then put 125,000 lines or entries together inside SQLite around what depends on the
 clock and the config (index/due.py) and write the bytes as SQLite hands them over, with no Python
 per line and no control-character pass over 12 or 48 MB. The rule changes here only with
@@ -14,7 +15,6 @@ SCHEMA_VERSION.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable
 
@@ -25,6 +25,7 @@ from ..terminal import json_safe, neutralize
 WIDTH = 28  # the middle column: a date and time, or "declined for 112 days (limit 14)"
 JSON_INDENT = "    "  # an entry's indent in `due --json`: json.dumps(indent=2) nests it a list deep in a mapping
 JSON_KEY = ",\n" + JSON_INDENT + '  "'  # what comes before each key of an entry but the first
+JSON_DAYS = JSON_KEY + 'days": '  # what comes between a stuck record's stage date and its days
 
 
 def head(lead: str | None, case: str | None, staff: str | None) -> str:
@@ -57,12 +58,24 @@ def json_date(clock: Clock, ts: int | None) -> str:
     return "null" if ts is None else f'"{clock.iso(ts)}"'
 
 
-def json_dates(stamp: str | None) -> Callable[[int | None], str | None]:
-    """How an index whose schema.dates_zone is `stamp` stores a record's dates (json_date in that
-    zone); nothing (NULL) when it has none."""
+def json_root(root: str) -> str:
+    """What follows an entry's follow-up up to its path after the root: the key, then the root."""
+    return JSON_KEY + 'path": "' + json_safe(json_text(root)[1:-1])  # untranslated: JSON key
+
+
+def json_dates(stamp: str | None) -> Callable[[int | None, int | None], tuple[str | None, str | None]]:
+    """How an index written for `stamp` (schema.json_stamp) stores a record's follow-up and stage
+    dates: the follow-up's date (json_date in the stamp's zone) with the root after it
+    (json_root), the stage's with JSON_DAYS after it; nothing (NULL) when it stores none."""
     if stamp is None:
-        return lambda _ts: None
-    return functools.partial(json_date, Clock("gregorian", stamp.rsplit(" ", 1)[0]))
+        return lambda _next, _stage: (None, None)
+    zone, root = json.loads(stamp)
+    clock, after = Clock("gregorian", zone.rsplit(" ", 1)[0]), json_root(root)
+
+    def stored(next_ts: int | None, stage_ts: int | None) -> tuple[str | None, str | None]:
+        return json_date(clock, next_ts) + after, None if stage_ts is None else json_date(clock, stage_ts) + JSON_DAYS
+
+    return stored
 
 
 def json_text(value: str | None) -> str:

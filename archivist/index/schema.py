@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS records(
   dir_sig,                   -- folder mtime (integer), or text with sub-folder mtimes
   due_head TEXT, due_tail TEXT,  -- the record's parts of its `due` line, terminal-safe (review.py; schema 15)
   json_head TEXT, json_path TEXT,  -- the record's parts of its `due --json` entry (review.py; schema 16)
-  next_json TEXT, stage_json TEXT  -- its dates as `due --json` writes them, in meta's dates_zone (schema 17)
+  next_json TEXT, stage_json TEXT  -- its dates and what follows them in `due --json`, for meta's json_for (schema 17)
 );
 CREATE INDEX IF NOT EXISTS records_pkey ON records(pkey);
 CREATE INDEX IF NOT EXISTS records_lead ON records(lead);
@@ -145,25 +145,40 @@ def connect(path: Path, *, bulk: bool = False, readonly: bool = False, immutable
     return db
 
 
-DATES_ZONE = "dates_zone"  # meta: localtime.zone_stamp of the zone records.next_json/stage_json are in
+JSON_FOR = "json_for"  # meta: the zone and root records.next_json/stage_json are written for (`json_stamp`)
 
 
-def create(db: sqlite3.Connection, zone: str) -> None:
-    """An empty index whose stored dates are written in `zone` (the building config's) for good:
-    every later writer uses the same zone whatever its own config says, so the rows agree, and
-    a report in another zone (or under other rules) makes its dates itself (index/due.py)."""
+def json_stamp(zone: str, root: object) -> str | None:
+    """What a `due --json` in `zone` under `root` needs the stored parts to be written for: the
+    zone's stamp (localtime.zone_stamp: its name and rules) and the root's text; None when the
+    zone has no file to stamp or the root's name is not UTF-8 (such an index stores no dates, and
+    every report makes its own)."""
+    import json
+
     from .localtime import zone_stamp
 
+    stamp, text = zone_stamp(zone), str(root)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a root whose name is not UTF-8: SQLite's text could not hold it
+        return None
+    return None if stamp is None else json.dumps([stamp, text], ensure_ascii=False)
+
+
+def create(db: sqlite3.Connection, zone: str, root: object) -> None:
+    """An empty index whose stored dates and root are written for `zone` and `root` (the building
+    config's) for good: every later writer uses them whatever its own config says, so the rows
+    agree, and a report in another zone, under other rules or another root makes its own."""
     db.executescript(DDL)
     db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-    stamp = zone_stamp(zone)
+    stamp = json_stamp(zone, root)
     if stamp is not None:
-        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (DATES_ZONE, stamp))
+        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (JSON_FOR, stamp))
 
 
-def dates_zone(db: sqlite3.Connection) -> str | None:
-    """The stamp (localtime.zone_stamp) of the zone the stored dates are in; None: none are."""
-    row = db.execute("SELECT value FROM meta WHERE key = ?", (DATES_ZONE,)).fetchone()
+def json_for(db: sqlite3.Connection) -> str | None:
+    """The `json_stamp` the stored parts were written for; None: no dates are stored."""
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (JSON_FOR,)).fetchone()
     return None if row is None else str(row[0])
 
 
