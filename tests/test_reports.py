@@ -449,7 +449,7 @@ def test_due_lines_where_the_sqlite_arithmetic_stops_are_still_pythons(
 
 
 def test_due_json_uses_the_indexs_dates_only_in_the_zone_and_rules_they_were_written_in(
-    archive: Config, cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    archive: Config, cli, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The index keeps `due --json`'s dates and root as text, for the zone and root it was built
     for (schema 17). A command run with another zone in its config still writes the index's zone
@@ -458,6 +458,7 @@ def test_due_json_uses_the_indexs_dates_only_in_the_zone_and_rules_they_were_wri
     in the report's zone and root."""
     from archivist.cli import main as cli_main
     from archivist.config import load_config
+    from archivist.dates import Clock
     from archivist.index import schema
 
     berlin = tmp_path / "berlin.yaml"
@@ -500,6 +501,12 @@ def test_due_json_uses_the_indexs_dates_only_in_the_zone_and_rules_they_were_wri
     elsewhere.write_text(Path(archive.path).read_text("utf-8").replace("root: ./archive", f"root: {moved}"), "utf-8")
     there = report(load_config(elsewhere))
     assert there == dumped(load_config(elsewhere)) and f'"path": "{moved}/' in there
+    # `reindex` writes every row for the config it runs with: the stored parts serve again
+    assert cli_main(["--config", str(elsewhere), "reindex"]) == 0
+    iso_calls: list[int] = []
+    real_iso = Clock.iso
+    monkeypatch.setattr(Clock, "iso", lambda self, ts: iso_calls.append(ts) or real_iso(self, ts))
+    assert report(load_config(elsewhere)) == there and iso_calls == []
 
 
 def test_due_json_comes_a_window_at_a_time_with_no_entry_lost_or_twice(

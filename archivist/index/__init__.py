@@ -133,6 +133,7 @@ class Index:
                 # which sends them only when a folder changes, so they are kept (see _drop_vanished)
                 db.execute("DELETE FROM violations WHERE rule IN ('invalid-log', 'no-log')")
                 db.execute("DELETE FROM meta WHERE key = 'next_sparse'")
+                schema.write_json_for(db, self.cfg.timezone, self.cfg.root)  # every row is written again
                 for table in FTS_TABLES:
                     db.execute(f"INSERT INTO {table}({table}) VALUES ('delete-all')")
                 build.forget_words(db)

@@ -171,9 +171,16 @@ def create(db: sqlite3.Connection, zone: str, root: object) -> None:
     agree, and a report in another zone, under other rules or another root makes its own."""
     db.executescript(DDL)
     db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    write_json_for(db, zone, root)
+
+
+def write_json_for(db: sqlite3.Connection, zone: str, root: object) -> None:
+    """Say the stored parts are written for `zone` and `root` from now on (a new index, or one
+    about to be filled again: Index.rebuild)."""
     stamp = json_stamp(zone, root)
+    db.execute("DELETE FROM meta WHERE key = ?", (JSON_FOR,))
     if stamp is not None:
-        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (JSON_FOR, stamp))
+        db.execute("INSERT INTO meta VALUES (?, ?)", (JSON_FOR, stamp))
 
 
 def json_for(db: sqlite3.Connection) -> str | None:
