@@ -279,11 +279,14 @@ def load_config(path: str | os.PathLike[str] | None = None, root: str | os.PathL
             raise ConfigError(
                 _("config file {cfg_path} cannot be read: {error}").format(cfg_path=cfg_path, error=e.strerror or e)
             ) from None
-        import yaml  # here, not at the top: a command without a config file never parses YAML
-
         try:
             loaded = parse_config_text(text)
-        except yaml.YAMLError as e:
+        except (ValueError, TypeError, RecursionError) as e:  # an impossible date, a deep nest
+            raise ConfigError(_("{cfg_path}: not valid YAML ({e})").format(cfg_path=cfg_path, e=e)) from None
+        except Exception as e:
+            yaml = sys.modules.get("yaml")  # imported by the parse that failed (not for a text read before)
+            if yaml is None or not isinstance(e, yaml.YAMLError):
+                raise
             mark = getattr(e, "problem_mark", None)
             line = f":{mark.line + 1}" if mark else ""
             raise ConfigError(
@@ -291,8 +294,6 @@ def load_config(path: str | os.PathLike[str] | None = None, root: str | os.PathL
                     cfg_path=cfg_path, line=line, getattr=getattr(e, "problem", e)
                 )
             ) from None
-        except (ValueError, TypeError, RecursionError) as e:  # an impossible date, a deep nest
-            raise ConfigError(_("{cfg_path}: not valid YAML ({e})").format(cfg_path=cfg_path, e=e)) from None
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

@@ -35,10 +35,16 @@ timezone: Asia/Tehran
 """
 
 
+@pytest.fixture(scope="session")
+def _cache_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache-home")
+
+
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def _clean_env(monkeypatch: pytest.MonkeyPatch, _cache_home: Path) -> None:
     for var in ("ARCHIVIST_CONFIG", "ARCHIVIST_ROOT", "ARCHIVIST_NOW", "ARCHIVIST_STAFF"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_cache_home))  # the configs parsed (config_path.py), not ~/.cache
     monkeypatch.setenv("ARCHIVIST_STAFF", "01")
     # The product speaks Persian by default (ui.language: fa); tests that assert English messages
     # run in English, tests of the Persian screens ask for fa themselves (`persian` fixture).

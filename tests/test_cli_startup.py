@@ -139,7 +139,12 @@ def test_due_and_search_read_the_index_without_yaml_or_the_writers(cfg: Config, 
         assert rc == 0, err
         expected = {"dataclasses", "archivist.config", "archivist.store"}  # the config and the layout
         assert set(loaded) == expected, (argv, loaded)
-    # with a config file, yaml reads it; still none of the writers, the export or logging
+    # with a config file read before, what it gave is remembered (config_path.py): no yaml either;
+    # a text never read before is parsed by yaml; still none of the writers, the export or logging
+    rc, loaded, err = _loaded_after("--config", str(config_file), "due", cwd=tmp_path, watch=LAZY)
+    assert rc == 0, err
+    assert set(loaded) == {"dataclasses", "archivist.config", "archivist.store"}, loaded
+    config_file.write_text(config_file.read_text("utf-8") + "# changed\n", "utf-8")
     rc, loaded, err = _loaded_after("--config", str(config_file), "due", cwd=tmp_path, watch=LAZY)
     assert rc == 0, err
     assert set(loaded) == {"yaml", "dataclasses", "archivist.config", "archivist.store"}, loaded

@@ -85,3 +85,49 @@ def test_type_errors_read_as_english(tmp_path: Path) -> None:
 def test_telegram_template_with_every_allowed_placeholder_loads(tmp_path: Path) -> None:
     cfg = load_config(write(tmp_path, "telegram: {template: '{company} — {case} ({lead}) {{new}}'}\n"))
     assert cfg.telegram.template.format(company="c", case="1001", lead="00001") == "c — 1001 (00001) {new}"
+
+
+def test_a_config_read_before_is_not_parsed_again_and_any_change_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Importing yaml and parsing config.yaml cost every command about 20 ms: a command reads
+    what the last one parsed from the same text (this account's cache), without yaml, and gets
+    the same config. A changed text, a copy of another text under the same name, a broken copy,
+    or a value JSON would change (a date) is parsed again, and a YAML error still names its line."""
+    import json
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = write(tmp_path, (Path(__file__).resolve().parent.parent / "config.yaml").read_text("utf-8"))
+    probe = (
+        "import sys, json; from archivist.config import load_config; c = load_config(sys.argv[1]); "
+        "print(json.dumps(['yaml' in sys.modules, c.timezone, sorted(c.staff), c.followup.stuck_days]))"
+    )
+
+    def load() -> list:
+        done = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    first, second = load(), load()
+    assert first[0] is True and second[0] is False and first[1:] == second[1:]
+    path.write_text(path.read_text("utf-8").replace("Asia/Tehran", "Europe/Berlin"), "utf-8")
+    changed = load()
+    assert changed[0] is True and changed[1] == "Europe/Berlin" and load() == [False, *changed[1:]]
+
+    (copy,) = [p for p in (tmp_path / "cache" / "archivist").glob("config-*.json") if "Berlin" in p.read_text("utf-8")]
+    copy.write_text(copy.read_text("utf-8").replace("Europe/Berlin", "Asia/Tokyo"), "utf-8")  # another text's copy
+    assert load() == changed
+    copy.write_text("{not json", "utf-8")
+    assert load() == changed
+
+    from datetime import date
+
+    from archivist.config_path import parse_config_text
+
+    kept = set((tmp_path / "cache" / "archivist").iterdir())
+    assert parse_config_text("opened: 2026-01-01\n") == {"opened": date(2026, 1, 1)}  # YAML's date, not JSON's
+    assert set((tmp_path / "cache" / "archivist").iterdir()) == kept  # so it is never remembered
+    path.write_text("root: ./a\nstaff: [\n", "utf-8")
+    for _ in range(2):
+        with pytest.raises(ConfigError, match=r"config.yaml:\d+"):
+            load_config(path)
