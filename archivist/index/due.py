@@ -157,12 +157,15 @@ def review_json(
 
     Built inside SQLite as `review_text` is (see there), but each section in one scan, a window at
     a time (`_windows`): the record's parts of an entry are stored (records.json_head/json_path,
-    read from their own indexes, records_next_json/records_stage_json), its dates are cut from
+    read from their own indexes, records_next_json/records_stage_json), its dates are stored or cut from
     strings made once, the root's part of the path and `stale` are parameters, and a stuck
     record's days are SQL arithmetic (a number, where `due` has a translated sentence). Where the
     arithmetic does not reach, that window's entries are made in Python from the same stored
-    parts; tests/test_reports.py compares both with json.dumps of `due()`. At 100,000 records:
-    about 0.37 s and 36 MB for 48 MB of JSON, against 1.0 s for an f-string per entry."""
+    parts; tests/test_reports.py compares both with json.dumps of `due()`. The dates (and the
+    root) are stored too when the index was built for this report's zone and root (schema 17:
+    records.next_json/stage_json, see schema.json_stamp); otherwise `_made_dates` makes them. At
+    100,000 records: about 0.26 s and 30 MB for 48 MB of JSON, against 1.0 s for an f-string per
+    entry."""
     now = now or _now(cfg.timezone)
     now_ts, end = int(now.timestamp()), _end_of_today(cfg, now)
     clock = Clock(cfg.calendar, cfg.timezone)
