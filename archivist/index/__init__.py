@@ -212,7 +212,7 @@ class Index:
             if changed or vanished:
                 self.db.execute("BEGIN IMMEDIATE")
                 try:
-                    dates = self._dates()
+                    dates = _stored_dates(self.db)
                     for area, name, _prev in changed:
                         rel = f"{area}/{name}"
                         prev = build.find_row(self.db, rel)
@@ -489,12 +489,10 @@ class Index:
         prev = build.find_row(self.db, rel)
         if prev is not None and build.unchanged(folder, prev):
             return 0
-        build.insert_scan(self.db, build.scan_folder(root, area, name, build.templates_of(self.cfg)), self._dates(), prev)
+        build.insert_scan(
+            self.db, build.scan_folder(root, area, name, build.templates_of(self.cfg)), _stored_dates(self.db), prev
+        )
         return 1
-
-    def _dates(self) -> build.DateText:
-        """How this index stores a record's dates (for its own zone and root, whatever this config's are)."""
-        return review.json_dates(schema.json_for(self.db))
 
 
 def _drop_vanished(db: sqlite3.Connection, seen: set[int]) -> None:
@@ -508,7 +506,12 @@ def _drop_vanished(db: sqlite3.Connection, seen: set[int]) -> None:
 def _fill(db: sqlite3.Connection, cfg: Config, progress: Progress | None) -> tuple[int, float]:
     """Insert every folder's scan into empty tables (ids are applicant codes: see build.py);
     (records, seconds the main process spent writing them)."""
-    return build.insert_fresh(db, build.prepared_all(cfg, progress), review.json_dates(schema.json_for(db)))
+    return build.insert_fresh(db, build.prepared_all(cfg, progress), _stored_dates(db))
+
+
+def _stored_dates(db: sqlite3.Connection) -> build.DateText:
+    """How this index stores a record's dates (for its own zone and root, whatever this config's are)."""
+    return review.json_dates(schema.json_for(db))
 
 
 FTS_TABLES = ("fts_ids", "fts_names", "fts_notes", "fts_files", "fts_company", "fts_core")
